@@ -1,1 +1,18 @@
-//! placeholder
+//! Kindred's database schema, as sea-orm migrations.
+//!
+//! Applied by `kindred serve` on start and by `kindred migrate`. The same migrations run on
+//! SQLite and PostgreSQL; where the two dialects differ, the SQL is written for each.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_core_tables;
+
+/// Runs Kindred's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_core_tables::Migration)]
+    }
+}

@@ -13,7 +13,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CustomerId(pub i64);
 
-/// A syntactically valid email address, stored as given but trimmed.
+/// A syntactically valid email address, trimmed and lowercased so that lookups by email
+/// match however it was typed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Email(String);
 
@@ -22,7 +23,7 @@ impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let value = raw.trim();
         if email_address::EmailAddress::is_valid(value) && value.len() <= 254 {
-            Ok(Self(value.to_owned()))
+            Ok(Self(value.to_lowercase()))
         } else {
             Err(ValidationError::new(field, raw, Reason::InvalidEmail))
         }
@@ -372,7 +373,7 @@ mod tests {
     #[test]
     fn a_full_valid_draft_becomes_a_customer() {
         let customer = CustomerDraft {
-            email: Some(" ana@example.com ".into()),
+            email: Some(" Ana@Example.com ".into()),
             birth_date: Some("1990-04-01".into()),
             gender: Some("F".into()),
             income: Some(52_000.0),

@@ -1,1 +1,21 @@
-//! x
+//! Kindred's storage on SQLite (the embedded default) and PostgreSQL.
+//!
+//! [`Store`] owns a sea-orm connection pool. It reads and writes customers, interactions,
+//! ties and needs; [`import`] streams CSV and NDJSON files into it in batches. All writes
+//! are idempotent upserts (see [`write`]), so a file imported twice changes nothing.
+
+mod children;
+mod connect;
+mod customers;
+pub mod entity;
+mod error;
+pub mod import;
+mod mutations;
+mod sql;
+pub mod write;
+
+pub use children::InteractionCursor;
+pub use connect::{Store, StoreOptions};
+pub use customers::CustomerFilter;
+pub use error::{StoreError, StoreResult};
+pub use write::WriteCounts;

@@ -1,0 +1,119 @@
+//! A customer's interactions, ties and needs, a page each, for many customers in one query.
+//!
+//! The GraphQL layer asks for the same page of the same field for every customer of a
+//! response at once; each call here is one statement, whatever the number of customers.
+
+use crate::connect::Store;
+use crate::entity::{interaction, need, tie};
+use crate::error::StoreResult;
+use crate::sql::{marks, statement};
+use chrono::{DateTime, Utc};
+use sea_orm::{EntityTrait, FromQueryResult, Value};
+use std::collections::HashMap;
+
+/// Where a page of interactions starts: after this time and id (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InteractionCursor {
+    /// Time of the last interaction seen.
+    pub occurred_at: DateTime<Utc>,
+    /// Id of the last interaction seen.
+    pub id: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Owned<T: FromQueryResult> {
+    owner: i64,
+    #[sea_orm(nested)]
+    row: T,
+}
+
+impl Store {
+    /// Up to `limit` interactions of each customer, newest first, after `cursor`.
+    pub async fn interactions_of(
+        &self,
+        customer_ids: &[i64],
+        limit: u64,
+        cursor: Option<InteractionCursor>,
+    ) -> StoreResult<HashMap<i64, Vec<interaction::Model>>> {
+        let mut values: Vec<Value> = customer_ids.iter().map(|id| (*id).into()).collect();
+        let mut after = String::new();
+        if let Some(cursor) = cursor {
+            after = " AND (occurred_at < ? OR (occurred_at = ? AND id < ?))".to_owned();
+            values.extend([cursor.occurred_at.into(), cursor.occurred_at.into(), cursor.id.into()]);
+        }
+        values.push((limit as i64).into());
+        let sql = format!(
+            "SELECT * FROM (SELECT customer_id AS owner, interactions.*, ROW_NUMBER() OVER \
+             (PARTITION BY customer_id ORDER BY occurred_at DESC, id DESC) AS position \
+             FROM interactions WHERE customer_id IN ({}){after}) paged WHERE position <= ? \
+             ORDER BY owner, position",
+            marks(customer_ids.len())
+        );
+        self.owned_rows(sql, values).await
+    }
+
+    /// Up to `limit` ties at either end of each customer, oldest first, after tie id `after`.
+    pub async fn ties_of(
+        &self,
+        customer_ids: &[i64],
+        limit: u64,
+        after: Option<i64>,
+    ) -> StoreResult<HashMap<i64, Vec<tie::Model>>> {
+        let ids = marks(customer_ids.len());
+        let id_values = customer_ids.iter().map(|id| Value::from(*id));
+        let mut values: Vec<Value> = id_values.clone().chain(id_values).collect();
+        values.push(after.unwrap_or(i64::MIN).into());
+        values.push((limit as i64).into());
+        let sql = format!(
+            "SELECT * FROM (SELECT ends.owner, ties.*, ROW_NUMBER() OVER \
+             (PARTITION BY ends.owner ORDER BY ties.id) AS position FROM \
+             (SELECT from_id AS owner, id AS tie_id FROM ties WHERE from_id IN ({ids}) \
+              UNION ALL SELECT to_id AS owner, id AS tie_id FROM ties WHERE to_id IN ({ids})) ends \
+             JOIN ties ON ties.id = ends.tie_id WHERE ties.id > ?) paged WHERE position <= ? \
+             ORDER BY owner, position"
+        );
+        self.owned_rows(sql, values).await
+    }
+
+    /// Up to `limit` needs of each customer, in the order they were added, after need id
+    /// `after`.
+    pub async fn needs_of(
+        &self,
+        customer_ids: &[i64],
+        limit: u64,
+        after: Option<i64>,
+    ) -> StoreResult<HashMap<i64, Vec<need::Model>>> {
+        let mut values: Vec<Value> = customer_ids.iter().map(|id| (*id).into()).collect();
+        values.push(after.unwrap_or(i64::MIN).into());
+        values.push((limit as i64).into());
+        let sql = format!(
+            "SELECT * FROM (SELECT customer_id AS owner, needs.*, ROW_NUMBER() OVER \
+             (PARTITION BY customer_id ORDER BY id) AS position \
+             FROM needs WHERE customer_id IN ({}) AND id > ?) paged WHERE position <= ? \
+             ORDER BY owner, position",
+            marks(customer_ids.len())
+        );
+        self.owned_rows(sql, values).await
+    }
+
+    async fn owned_rows<T: FromQueryResult>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+    ) -> StoreResult<HashMap<i64, Vec<T>>> {
+        let mut pages: HashMap<i64, Vec<T>> = HashMap::new();
+        let stmt = statement(self.backend(), &sql, values);
+        for row in Owned::<T>::find_by_statement(stmt).all(self.connection()).await? {
+            pages.entry(row.owner).or_default().push(row.row);
+        }
+        Ok(pages)
+    }
+}
+
+/// Single rows by id, for mutations that return what they wrote.
+impl Store {
+    /// The interaction with this id.
+    pub async fn interaction(&self, id: i64) -> StoreResult<Option<interaction::Model>> {
+        Ok(interaction::Entity::find_by_id(id).one(self.connection()).await?)
+    }
+}

@@ -1,0 +1,148 @@
+//! Connecting to SQLite or PostgreSQL, applying migrations, counting queries.
+
+use crate::error::{StoreError, StoreResult};
+use kindred_migrations::Migrator;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// Statements slower than this are logged as warnings.
+    pub slow_statement: Duration,
+    /// PostgreSQL only: the schema to work in (created if missing); `None` for the default.
+    pub schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, slow_statement: Duration::from_millis(500), schema: None }
+    }
+}
+
+/// The database Kindred keeps its data in: a pool of connections plus a count of the
+/// statements run, which tests use to prove that requests are batched.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+/// The path of the SQLite file in a `sqlite://` URL, without any query string.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`) with default options.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// Connects to `url`. For SQLite the file and its folder are created if missing, and the
+    /// database runs in WAL mode with foreign keys enforced.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let mut connect = ConnectOptions::new(url.to_owned());
+        connect
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            if let Some(path) = sqlite_path(url)
+                && let Some(folder) = std::path::Path::new(path).parent()
+                && !folder.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateFolder {
+                    path: folder.display().to_string(),
+                    source,
+                })?;
+            }
+            connect.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    .pragma("cache_size", "-65536")
+            });
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            if let Some(schema) = &options.schema {
+                let admin = Database::connect(url).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+                    .await?;
+                admin.close().await?;
+                connect.set_schema_search_path(schema.clone());
+            }
+        } else {
+            return Err(StoreError::UnsupportedUrl { url: url.to_owned() });
+        }
+        let mut db = Database::connect(connect).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        let slow = options.slow_statement;
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if info.elapsed > slow {
+                let sql: String = info.statement.sql.chars().take(200).collect();
+                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, %sql, "slow statement");
+            }
+        });
+        Ok(Self { db, statements })
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// The sea-orm connection, for crates that build their own queries.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// How many statements have run on this store since it was opened.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Closes every connection.
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/kindred.db"), Some("data/kindred.db"));
+        assert_eq!(sqlite_path("sqlite:///tmp/k.db?mode=rwc"), Some("/tmp/k.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

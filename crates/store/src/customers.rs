@@ -1,0 +1,122 @@
+//! Reading, listing, writing and deleting customers.
+
+use crate::connect::Store;
+use crate::entity::{customer, need};
+use crate::error::StoreResult;
+use crate::write::{WriteCounts, upsert_customers};
+use kindred_domain::Customer;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// Which customers to list; every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Email address, any case.
+    pub email: Option<String>,
+    /// Two-letter country code, any case.
+    pub country: Option<String>,
+    /// City, exactly.
+    pub city: Option<String>,
+    /// A lifestyle tag the customer has.
+    pub lifestyle: Option<String>,
+    /// A need tag the customer has.
+    pub need_tag: Option<String>,
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Store {
+    /// The customer with this id.
+    pub async fn customer(&self, id: i64) -> StoreResult<Option<customer::Model>> {
+        Ok(customer::Entity::find_by_id(id).one(self.connection()).await?)
+    }
+
+    /// The customer with this external id.
+    pub async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<customer::Model>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::ExternalId.eq(external_id.trim()))
+            .one(self.connection())
+            .await?)
+    }
+
+    /// The customers with these ids (in no particular order; missing ids are skipped).
+    pub async fn customers_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<customer::Model>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::Id.is_in(ids.iter().copied()))
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Up to `limit` customers matching `filter` with an id above `after`, by id.
+    pub async fn list_customers(
+        &self,
+        filter: &CustomerFilter,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<customer::Model>> {
+        let mut query = customer::Entity::find().order_by_asc(customer::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(customer::Column::Id.gt(after));
+        }
+        if let Some(email) = &filter.email {
+            query = query.filter(customer::Column::Email.eq(email.trim().to_lowercase()));
+        }
+        if let Some(country) = &filter.country {
+            query = query.filter(customer::Column::Country.eq(country.trim().to_uppercase()));
+        }
+        if let Some(city) = &filter.city {
+            query = query.filter(customer::Column::City.eq(city.trim()));
+        }
+        if let Some(tag) = &filter.lifestyle {
+            let pattern = format!("%;{};%", like_escape(&tag.trim().to_lowercase()));
+            query = query.filter(Expr::cust_with_values("(';' || lifestyle || ';') LIKE ? ESCAPE '\\'", [pattern]));
+        }
+        if let Some(tag) = &filter.need_tag {
+            let holders = Query::select()
+                .column(need::Column::CustomerId)
+                .from(need::Entity)
+                .and_where(Expr::col(need::Column::Tag).eq(tag.trim().to_lowercase()))
+                .to_owned();
+            query = query.filter(customer::Column::Id.in_subquery(holders));
+        }
+        Ok(query.all(self.connection()).await?)
+    }
+
+    /// Creates or updates one customer by external id (known values overwrite, unknown keep)
+    /// and returns the stored row with what happened.
+    pub async fn upsert_customer(&self, customer: Customer) -> StoreResult<(customer::Model, WriteCounts)> {
+        let external_id = customer.external_id.as_str().to_owned();
+        let counts = upsert_customers(self.connection(), vec![customer]).await?;
+        let stored = self.customer_by_external_id(&external_id).await?.ok_or_else(|| {
+            crate::StoreError::NotFound { what: "customer", key: external_id.clone() }
+        })?;
+        Ok((stored, counts))
+    }
+
+    /// Deletes a customer with its interactions, ties and needs. Returns whether it existed.
+    pub async fn delete_customer(&self, id: i64) -> StoreResult<bool> {
+        // Foreign keys cascade to interactions, ties (both ends) and needs.
+        let result = customer::Entity::delete_by_id(id).exec(self.connection()).await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// How many customers there are.
+    pub async fn count_customers(&self) -> StoreResult<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(customer::Entity::find().count(self.connection()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_escape;
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(like_escape("trail_running"), "trail\\_running");
+        assert_eq!(like_escape("50%"), "50\\%");
+    }
+}

@@ -1,0 +1,39 @@
+//! Errors of the store.
+
+use kindred_domain::ValidationErrors;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// The database URL is not one Kindred can use.
+    #[error("unsupported database URL {url:?}: expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create the folder {path:?} for the SQLite database: {source}")]
+    CreateFolder {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Input that is not valid.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// A record that does not exist.
+    #[error("{what} {key:?} not found")]
+    NotFound {
+        /// What kind of record.
+        what: &'static str,
+        /// The key looked up.
+        key: String,
+    },
+}
+
+/// Results of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,96 @@
+//! What each kind of import file contains.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImportKind {
+    /// Customer profiles, keyed by `external_id`.
+    Customers,
+    /// Interactions, keyed by customer and time (or `source_id`).
+    Interactions,
+    /// Ties between two customers.
+    Ties,
+    /// Needs of customers.
+    Needs,
+}
+
+impl ImportKind {
+    /// Columns that every row must have.
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Customers => &["external_id"],
+            ImportKind::Interactions => &["customer_external_id", "occurred_at"],
+            ImportKind::Ties => &["from_external_id", "to_external_id"],
+            ImportKind::Needs => &["customer_external_id", "tag"],
+        }
+    }
+
+    /// Every column a file of this kind may have.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Customers => &[
+                "external_id",
+                "email",
+                "first_name",
+                "last_name",
+                "birth_date",
+                "gender",
+                "income",
+                "education",
+                "occupation",
+                "country",
+                "region",
+                "city",
+                "lat",
+                "lon",
+                "lifestyle",
+                "consent_marketing",
+                "consent_profiling",
+            ],
+            ImportKind::Interactions => &[
+                "customer_external_id",
+                "occurred_at",
+                "channel",
+                "kind",
+                "amount",
+                "currency",
+                "cost_to_serve",
+                "text",
+                "source_id",
+            ],
+            ImportKind::Ties => &["from_external_id", "to_external_id", "kind", "weight", "mutual"],
+            ImportKind::Needs => &["customer_external_id", "tag", "kind", "source", "weight"],
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Customers => "customers",
+            ImportKind::Interactions => "interactions",
+            ImportKind::Ties => "ties",
+            ImportKind::Needs => "needs",
+        }
+    }
+}
+
+impl fmt::Display for ImportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ImportKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "customers" => Ok(ImportKind::Customers),
+            "interactions" => Ok(ImportKind::Interactions),
+            "ties" => Ok(ImportKind::Ties),
+            "needs" => Ok(ImportKind::Needs),
+            other => Err(format!("unknown import kind {other:?}: expected customers, interactions, ties or needs")),
+        }
+    }
+}

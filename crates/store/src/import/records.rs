@@ -1,0 +1,118 @@
+//! Turning one row's fields into a valid domain record, or the list of what is wrong.
+
+use super::columns::ImportKind;
+use chrono::NaiveDate;
+use kindred_domain::{
+    Customer, CustomerDraft, Interaction, InteractionDraft, Need, NeedDraft, Tie, TieDraft, ValidationError,
+    ValidationErrors, parse_bool, parse_number,
+};
+use std::borrow::Cow;
+
+/// One row's fields by column name, whatever the file format.
+pub(crate) trait Fields {
+    /// The value of `column`; `None` when the column is absent or the cell is blank.
+    fn get(&self, column: &'static str) -> Option<Cow<'_, str>>;
+}
+
+/// A valid row of any kind.
+pub(crate) enum Record {
+    Customer(Customer),
+    Interaction(Interaction),
+    Tie(Tie),
+    Need(Need),
+}
+
+fn text(fields: &impl Fields, column: &'static str) -> Option<String> {
+    fields.get(column).map(Cow::into_owned)
+}
+
+fn number(fields: &impl Fields, errors: &mut ValidationErrors, column: &'static str) -> Option<f64> {
+    fields.get(column).and_then(|value| errors.check(parse_number(column, &value)))
+}
+
+fn boolean(fields: &impl Fields, errors: &mut ValidationErrors, column: &'static str) -> Option<bool> {
+    fields.get(column).and_then(|value| errors.check(parse_bool(column, &value)))
+}
+
+fn required(fields: &impl Fields, column: &'static str) -> String {
+    text(fields, column).unwrap_or_default()
+}
+
+/// Parses and validates a row of `kind`; every problem is reported.
+pub(crate) fn parse_record(
+    kind: ImportKind,
+    fields: &impl Fields,
+    today: NaiveDate,
+) -> Result<Record, Vec<ValidationError>> {
+    let mut errors = ValidationErrors::default();
+    let result = match kind {
+        ImportKind::Customers => {
+            let draft = CustomerDraft {
+                external_id: required(fields, "external_id"),
+                email: text(fields, "email"),
+                first_name: text(fields, "first_name"),
+                last_name: text(fields, "last_name"),
+                birth_date: text(fields, "birth_date"),
+                gender: text(fields, "gender"),
+                income: number(fields, &mut errors, "income"),
+                education: text(fields, "education"),
+                occupation: text(fields, "occupation"),
+                country: text(fields, "country"),
+                region: text(fields, "region"),
+                city: text(fields, "city"),
+                lat: number(fields, &mut errors, "lat"),
+                lon: number(fields, &mut errors, "lon"),
+                lifestyle: fields
+                    .get("lifestyle")
+                    .map(|tags| tags.split(';').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                consent_marketing: boolean(fields, &mut errors, "consent_marketing"),
+                consent_profiling: boolean(fields, &mut errors, "consent_profiling"),
+                ..Default::default()
+            };
+            draft.validate(today).map(Record::Customer)
+        }
+        ImportKind::Interactions => {
+            let draft = InteractionDraft {
+                customer_external_id: required(fields, "customer_external_id"),
+                occurred_at: required(fields, "occurred_at"),
+                channel: text(fields, "channel"),
+                kind: text(fields, "kind"),
+                amount: number(fields, &mut errors, "amount"),
+                currency: text(fields, "currency"),
+                cost_to_serve: number(fields, &mut errors, "cost_to_serve"),
+                text: text(fields, "text"),
+                source_id: text(fields, "source_id"),
+            };
+            draft.validate().map(Record::Interaction)
+        }
+        ImportKind::Ties => {
+            let draft = TieDraft {
+                from_external_id: required(fields, "from_external_id"),
+                to_external_id: required(fields, "to_external_id"),
+                kind: text(fields, "kind"),
+                weight: number(fields, &mut errors, "weight"),
+                mutual: boolean(fields, &mut errors, "mutual"),
+            };
+            draft.validate().map(Record::Tie)
+        }
+        ImportKind::Needs => {
+            let draft = NeedDraft {
+                customer_external_id: required(fields, "customer_external_id"),
+                tag: required(fields, "tag"),
+                kind: text(fields, "kind"),
+                source: text(fields, "source"),
+                weight: number(fields, &mut errors, "weight"),
+            };
+            draft.validate().map(Record::Need)
+        }
+    };
+    match result {
+        Ok(record) if errors.is_empty() => Ok(record),
+        Ok(_) => Err(errors.0),
+        Err(more) => {
+            errors.0.extend(more.0);
+            Err(errors.0)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Writing chunks of records to the store, one transaction a chunk.
+
+use super::columns::ImportKind;
+use super::reader::{Chunk, Format, read_all};
+use super::records::Record;
+use super::{ImportError, RowError};
+use crate::connect::Store;
+use crate::write::{WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use std::collections::HashMap;
+use std::io::Read;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportSummary {
+    /// Rows read (blank lines are not rows).
+    pub read: u64,
+    /// Rows that added a new record.
+    pub imported: u64,
+    /// Rows that changed a stored record.
+    pub updated: u64,
+    /// Rows whose record was already stored exactly so.
+    pub unchanged: u64,
+    /// Rows refused.
+    pub rejected: u64,
+    /// Customers created because a row named one not known yet.
+    pub customers_created: u64,
+    /// How long the import took.
+    pub seconds: f64,
+}
+
+/// External id -> customer id, for the customers a long import names again and again.
+/// Cleared when full, which keeps memory bounded.
+struct IdCache {
+    ids: HashMap<String, i64>,
+}
+
+const ID_CACHE_LIMIT: usize = 200_000;
+
+impl IdCache {
+    async fn resolve<C: ConnectionTrait>(&mut self, conn: &C, wanted: &[&str]) -> crate::StoreResult<u64> {
+        let missing: Vec<&str> = wanted.iter().copied().filter(|id| !self.ids.contains_key(*id)).collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        if self.ids.len() + missing.len() > ID_CACHE_LIMIT {
+            self.ids.clear();
+            // Entries still needed by this chunk are looked up again below.
+            let (found, created) = resolve_customers(conn, wanted).await?;
+            self.ids.extend(found);
+            return Ok(created);
+        }
+        let (found, created) = resolve_customers(conn, &missing).await?;
+        self.ids.extend(found);
+        Ok(created)
+    }
+
+    fn id(&self, external_id: &str) -> i64 {
+        self.ids[external_id]
+    }
+}
+
+/// Imports `input` as `kind` in `format` into `store`, calling `on_error` for every row
+/// refused. Rows before and after a bad one are imported.
+pub async fn import<R: Read + Send + 'static>(
+    store: &Store,
+    kind: ImportKind,
+    format: Format,
+    input: R,
+    mut on_error: impl FnMut(&RowError),
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let today = chrono::Utc::now().date_naive();
+    let (sender, mut receiver) = mpsc::channel(2);
+    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, today, sender));
+    let mut summary = ImportSummary::default();
+    let mut cache = IdCache { ids: HashMap::new() };
+    let mut failure = None;
+    while let Some(chunk) = receiver.recv().await {
+        match chunk {
+            Chunk::Failed(error) => failure = Some(error),
+            Chunk::Rows { records, rejected, read } => {
+                summary.read += read;
+                summary.rejected += rejected.len() as u64;
+                let mut lines: Vec<u64> = rejected.iter().map(|e| e.line).collect();
+                lines.dedup();
+                summary.rejected -= rejected.len() as u64 - lines.len() as u64;
+                rejected.iter().for_each(&mut on_error);
+                if records.is_empty() {
+                    continue;
+                }
+                let txn = store.connection().begin().await.map_err(crate::StoreError::from)?;
+                let (counts, created) = write_chunk(&txn, &mut cache, records).await?;
+                txn.commit().await.map_err(crate::StoreError::from)?;
+                summary.imported += counts.inserted;
+                summary.updated += counts.updated;
+                summary.unchanged += counts.unchanged;
+                summary.customers_created += created;
+            }
+        }
+    }
+    drop(reader.await);
+    summary.seconds = started.elapsed().as_secs_f64();
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}
+
+async fn write_chunk<C: ConnectionTrait>(
+    conn: &C,
+    cache: &mut IdCache,
+    records: Vec<(u64, Record)>,
+) -> crate::StoreResult<(WriteCounts, u64)> {
+    let mut customers = Vec::new();
+    let mut interactions = Vec::new();
+    let mut ties = Vec::new();
+    let mut needs = Vec::new();
+    for (_, record) in records {
+        match record {
+            Record::Customer(c) => customers.push(c),
+            Record::Interaction(i) => interactions.push(i),
+            Record::Tie(t) => ties.push(t),
+            Record::Need(n) => needs.push(n),
+        }
+    }
+    if !customers.is_empty() {
+        return Ok((upsert_customers(conn, customers).await?, 0));
+    }
+    let mut wanted: Vec<&str> = Vec::new();
+    wanted.extend(interactions.iter().map(|i| i.customer_external_id.as_str()));
+    wanted.extend(ties.iter().flat_map(|t| [t.from().as_str(), t.to().as_str()]));
+    wanted.extend(needs.iter().map(|n| n.customer_external_id.as_str()));
+    let created = cache.resolve(conn, &wanted).await?;
+    let counts = if !interactions.is_empty() {
+        let rows: Vec<_> = interactions.iter().map(|i| (cache.id(i.customer_external_id.as_str()), i)).collect();
+        insert_interactions(conn, &rows).await?
+    } else if !ties.is_empty() {
+        let rows: Vec<_> = ties.iter().map(|t| (cache.id(t.from().as_str()), cache.id(t.to().as_str()), t)).collect();
+        upsert_ties(conn, &rows).await?
+    } else {
+        let rows: Vec<_> = needs.iter().map(|n| (cache.id(n.customer_external_id.as_str()), n)).collect();
+        upsert_needs(conn, &rows).await?
+    };
+    Ok((counts, created))
+}

@@ -1,0 +1,113 @@
+//! Single writes from the API: record an interaction, add or remove a tie or a need.
+
+use crate::connect::Store;
+use crate::entity::{interaction, need, tie};
+use crate::error::{StoreError, StoreResult};
+use crate::write::{WriteCounts, insert_interactions, resolve_customers, upsert_needs, upsert_ties};
+use kindred_domain::{Interaction, Need, Tie, TieKind};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
+
+impl Store {
+    /// Records one interaction (creating its customer if unknown). Recording the same
+    /// interaction again changes nothing and returns the stored one.
+    pub async fn record_interaction(&self, interaction: &Interaction) -> StoreResult<(interaction::Model, WriteCounts)> {
+        let txn = self.connection().begin().await?;
+        let external_id = interaction.customer_external_id.as_str();
+        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
+        let customer_id = ids[external_id];
+        let counts = insert_interactions(&txn, &[(customer_id, interaction)]).await?;
+        let mut query = interaction::Entity::find();
+        query = match &interaction.source_id {
+            Some(source) => query.filter(interaction::Column::SourceId.eq(source.as_str())),
+            None => query.filter(
+                Condition::all()
+                    .add(interaction::Column::CustomerId.eq(customer_id))
+                    .add(interaction::Column::OccurredAt.eq(interaction.occurred_at))
+                    .add(interaction::Column::Kind.eq(interaction.kind.as_str()))
+                    .add(interaction::Column::SourceId.is_null())
+                    .add(match interaction.amount {
+                        Some(amount) => interaction::Column::Amount.eq(amount.value()),
+                        None => interaction::Column::Amount.is_null(),
+                    }),
+            ),
+        };
+        let stored = query.one(&txn).await?;
+        txn.commit().await?;
+        let stored = stored.ok_or_else(|| StoreError::NotFound {
+            what: "interaction",
+            key: format!("{} at {}", external_id, interaction.occurred_at),
+        })?;
+        Ok((stored, counts))
+    }
+
+    /// Adds a tie, or updates its weight and mutuality if it exists.
+    pub async fn add_tie(&self, tie: &Tie) -> StoreResult<(tie::Model, WriteCounts)> {
+        let txn = self.connection().begin().await?;
+        let (ids, _) = resolve_customers(&txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
+        let (from, to) = (ids[tie.from().as_str()], ids[tie.to().as_str()]);
+        let counts = upsert_ties(&txn, &[(from, to, tie)]).await?;
+        let stored = tie::Entity::find()
+            .filter(tie::Column::FromId.eq(from))
+            .filter(tie::Column::ToId.eq(to))
+            .filter(tie::Column::Kind.eq(tie.kind().as_str()))
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        let stored = stored.ok_or_else(|| StoreError::NotFound { what: "tie", key: format!("{from}->{to}") })?;
+        Ok((stored, counts))
+    }
+
+    /// Removes the tie of `kind` from `from` to `to` (a mutual one in either direction).
+    /// Returns the removed ties, which tell their ends.
+    pub async fn remove_tie(&self, from: &str, to: &str, kind: TieKind) -> StoreResult<Vec<tie::Model>> {
+        let (Some(a), Some(b)) = (self.customer_by_external_id(from).await?, self.customer_by_external_id(to).await?)
+        else {
+            return Ok(Vec::new());
+        };
+        let matching = Condition::all().add(tie::Column::Kind.eq(kind.as_str())).add(
+            Condition::any()
+                .add(tie::Column::FromId.eq(a.id).and(tie::Column::ToId.eq(b.id)))
+                .add(tie::Column::FromId.eq(b.id).and(tie::Column::ToId.eq(a.id)).and(tie::Column::Mutual.eq(true))),
+        );
+        let txn = self.connection().begin().await?;
+        let removed = tie::Entity::find().filter(matching.clone()).all(&txn).await?;
+        tie::Entity::delete_many().filter(matching).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(removed)
+    }
+
+    /// Adds a need, or updates its kind, source and weight if the customer has that tag.
+    pub async fn add_need(&self, need: &Need) -> StoreResult<(need::Model, WriteCounts)> {
+        let txn = self.connection().begin().await?;
+        let external_id = need.customer_external_id.as_str();
+        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
+        let customer_id = ids[external_id];
+        let counts = upsert_needs(&txn, &[(customer_id, need)]).await?;
+        let stored = need::Entity::find()
+            .filter(need::Column::CustomerId.eq(customer_id))
+            .filter(need::Column::Tag.eq(need.tag.as_str()))
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        let stored = stored.ok_or_else(|| StoreError::NotFound { what: "need", key: need.tag.to_string() })?;
+        Ok((stored, counts))
+    }
+
+    /// Removes a customer's need by tag. Returns the removed need, if there was one.
+    pub async fn remove_need(&self, customer_external_id: &str, tag: &str) -> StoreResult<Option<need::Model>> {
+        let Some(customer) = self.customer_by_external_id(customer_external_id).await? else {
+            return Ok(None);
+        };
+        let tag = tag.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
+        let found = need::Entity::find()
+            .filter(need::Column::CustomerId.eq(customer.id))
+            .filter(need::Column::Tag.eq(tag))
+            .one(self.connection())
+            .await?;
+        if let Some(need) = &found {
+            need::Entity::delete_by_id(need.id).exec(self.connection()).await?;
+        }
+        Ok(found)
+    }
+}
