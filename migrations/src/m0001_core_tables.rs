@@ -85,7 +85,11 @@ fn created_at<T: IntoIden>(column: T) -> ColumnDef {
     timestamp_with_time_zone(column).default(Expr::current_timestamp()).take()
 }
 
-fn customer_fk<T: IntoIden + 'static>(name: &str, table: T, column: impl IntoIden) -> ForeignKeyCreateStatement {
+fn customer_fk<T: IntoIden + 'static>(
+    name: &str,
+    table: T,
+    column: impl IntoIden,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(table, column)
@@ -128,10 +132,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, column) in [
-            ("idx_customers_email", Customers::Email),
-            ("idx_customers_country_city", Customers::Country),
-        ] {
+        for (name, column) in
+            [("idx_customers_email", Customers::Email), ("idx_customers_country_city", Customers::Country)]
+        {
             let mut index = Index::create().name(name).table(Customers::Table).col(column).to_owned();
             if name == "idx_customers_country_city" {
                 index.col(Customers::City);
@@ -254,7 +257,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_needs_tag").table(Needs::Table).col(Needs::Tag).to_owned())
+            .create_index(
+                Index::create().name("idx_needs_tag").table(Needs::Table).col(Needs::Tag).to_owned(),
+            )
             .await
     }
 

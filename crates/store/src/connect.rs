@@ -79,7 +79,10 @@ impl Store {
             if let Some(schema) = &options.schema {
                 let admin = Database::connect(url).await?;
                 admin
-                    .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+                    .execute_unprepared(&format!(
+                        "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                        schema.replace('"', "")
+                    ))
                     .await?;
                 admin.close().await?;
                 connect.set_schema_search_path(schema.clone());

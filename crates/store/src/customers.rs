@@ -23,9 +23,10 @@ pub struct CustomerFilter {
     pub need_tag: Option<String>,
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+/// Escapes `%`, `_` and `!` for a LIKE pattern with `ESCAPE '!'` (a backslash would mean
+/// different things to the two dialects' string literals).
 fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('!', "!!").replace('%', "!%").replace('_', "!_")
 }
 
 impl Store {
@@ -72,7 +73,8 @@ impl Store {
         }
         if let Some(tag) = &filter.lifestyle {
             let pattern = format!("%;{};%", like_escape(&tag.trim().to_lowercase()));
-            query = query.filter(Expr::cust_with_values("(';' || lifestyle || ';') LIKE ? ESCAPE '\\'", [pattern]));
+            query = query
+                .filter(Expr::cust_with_values("(';' || lifestyle || ';') LIKE ? ESCAPE '!'", [pattern]));
         }
         if let Some(tag) = &filter.need_tag {
             let holders = Query::select()
@@ -90,9 +92,10 @@ impl Store {
     pub async fn upsert_customer(&self, customer: Customer) -> StoreResult<(customer::Model, WriteCounts)> {
         let external_id = customer.external_id.as_str().to_owned();
         let counts = upsert_customers(self.connection(), vec![customer]).await?;
-        let stored = self.customer_by_external_id(&external_id).await?.ok_or_else(|| {
-            crate::StoreError::NotFound { what: "customer", key: external_id.clone() }
-        })?;
+        let stored = self
+            .customer_by_external_id(&external_id)
+            .await?
+            .ok_or_else(|| crate::StoreError::NotFound { what: "customer", key: external_id.clone() })?;
         Ok((stored, counts))
     }
 
@@ -116,7 +119,7 @@ mod tests {
 
     #[test]
     fn like_patterns_are_escaped() {
-        assert_eq!(like_escape("trail_running"), "trail\\_running");
-        assert_eq!(like_escape("50%"), "50\\%");
+        assert_eq!(like_escape("trail_running"), "trail!_running");
+        assert_eq!(like_escape("50%!"), "50!%!!");
     }
 }

@@ -11,7 +11,10 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait
 impl Store {
     /// Records one interaction (creating its customer if unknown). Recording the same
     /// interaction again changes nothing and returns the stored one.
-    pub async fn record_interaction(&self, interaction: &Interaction) -> StoreResult<(interaction::Model, WriteCounts)> {
+    pub async fn record_interaction(
+        &self,
+        interaction: &Interaction,
+    ) -> StoreResult<(interaction::Model, WriteCounts)> {
         let txn = self.connection().begin().await?;
         let external_id = interaction.customer_external_id.as_str();
         let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
@@ -54,21 +57,26 @@ impl Store {
             .one(&txn)
             .await?;
         txn.commit().await?;
-        let stored = stored.ok_or_else(|| StoreError::NotFound { what: "tie", key: format!("{from}->{to}") })?;
+        let stored =
+            stored.ok_or_else(|| StoreError::NotFound { what: "tie", key: format!("{from}->{to}") })?;
         Ok((stored, counts))
     }
 
     /// Removes the tie of `kind` from `from` to `to` (a mutual one in either direction).
     /// Returns the removed ties, which tell their ends.
     pub async fn remove_tie(&self, from: &str, to: &str, kind: TieKind) -> StoreResult<Vec<tie::Model>> {
-        let (Some(a), Some(b)) = (self.customer_by_external_id(from).await?, self.customer_by_external_id(to).await?)
+        let (Some(a), Some(b)) =
+            (self.customer_by_external_id(from).await?, self.customer_by_external_id(to).await?)
         else {
             return Ok(Vec::new());
         };
         let matching = Condition::all().add(tie::Column::Kind.eq(kind.as_str())).add(
-            Condition::any()
-                .add(tie::Column::FromId.eq(a.id).and(tie::Column::ToId.eq(b.id)))
-                .add(tie::Column::FromId.eq(b.id).and(tie::Column::ToId.eq(a.id)).and(tie::Column::Mutual.eq(true))),
+            Condition::any().add(tie::Column::FromId.eq(a.id).and(tie::Column::ToId.eq(b.id))).add(
+                tie::Column::FromId
+                    .eq(b.id)
+                    .and(tie::Column::ToId.eq(a.id))
+                    .and(tie::Column::Mutual.eq(true)),
+            ),
         );
         let txn = self.connection().begin().await?;
         let removed = tie::Entity::find().filter(matching.clone()).all(&txn).await?;
@@ -90,12 +98,17 @@ impl Store {
             .one(&txn)
             .await?;
         txn.commit().await?;
-        let stored = stored.ok_or_else(|| StoreError::NotFound { what: "need", key: need.tag.to_string() })?;
+        let stored =
+            stored.ok_or_else(|| StoreError::NotFound { what: "need", key: need.tag.to_string() })?;
         Ok((stored, counts))
     }
 
     /// Removes a customer's need by tag. Returns the removed need, if there was one.
-    pub async fn remove_need(&self, customer_external_id: &str, tag: &str) -> StoreResult<Option<need::Model>> {
+    pub async fn remove_need(
+        &self,
+        customer_external_id: &str,
+        tag: &str,
+    ) -> StoreResult<Option<need::Model>> {
         let Some(customer) = self.customer_by_external_id(customer_external_id).await? else {
             return Ok(None);
         };

@@ -35,7 +35,8 @@ mod tests {
 
     #[test]
     fn postgres_parameters_are_numbered() {
-        let stmt = statement(DbBackend::Postgres, "a = ? AND b IN (?, ?)", vec![1.into(), 2.into(), 3.into()]);
+        let stmt =
+            statement(DbBackend::Postgres, "a = ? AND b IN (?, ?)", vec![1.into(), 2.into(), 3.into()]);
         assert_eq!(stmt.sql, "a = $1 AND b IN ($2, $3)");
         assert_eq!(statement(DbBackend::Sqlite, "a = ?", vec![1.into()]).sql, "a = ?");
         assert_eq!(marks(3), "?, ?, ?");

@@ -38,7 +38,11 @@ const MAX_PARAMETERS: usize = 30_000;
 fn differs(backend: DbBackend, table: &str, column: &str, keep_when_null: bool) -> String {
     let distinct = if backend == DbBackend::Postgres { "IS DISTINCT FROM" } else { "IS NOT" };
     let changed = format!("excluded.{column} {distinct} {table}.{column}");
-    if keep_when_null { format!("(excluded.{column} IS NOT NULL AND {changed})") } else { format!("({changed})") }
+    if keep_when_null {
+        format!("(excluded.{column} IS NOT NULL AND {changed})")
+    } else {
+        format!("({changed})")
+    }
 }
 
 /// Runs the insert-then-update pair for one chunk of rows and counts what happened.
@@ -133,8 +137,22 @@ fn customer_values(c: &Customer) -> [Value; 19] {
 /// a row twice; later known values win.
 fn merge_customer(into: &mut Customer, later: Customer) {
     macro_rules! take { ($($f:ident),*) => { $( if later.$f.is_some() { into.$f = later.$f; } )* } }
-    take!(email, first_name, last_name, birth_date, gender, income, education, occupation, country, region, city,
-          location, consent_marketing, consent_profiling);
+    take!(
+        email,
+        first_name,
+        last_name,
+        birth_date,
+        gender,
+        income,
+        education,
+        occupation,
+        country,
+        region,
+        city,
+        location,
+        consent_marketing,
+        consent_profiling
+    );
     if !later.lifestyle.is_empty() {
         into.lifestyle = later.lifestyle;
     }
@@ -143,7 +161,10 @@ fn merge_customer(into: &mut Customer, later: Customer) {
 }
 
 /// Upserts customers on their external id. Known values overwrite, unknown ones keep.
-pub async fn upsert_customers<C: ConnectionTrait>(conn: &C, customers: Vec<Customer>) -> StoreResult<WriteCounts> {
+pub async fn upsert_customers<C: ConnectionTrait>(
+    conn: &C,
+    customers: Vec<Customer>,
+) -> StoreResult<WriteCounts> {
     let mut order: Vec<Customer> = Vec::with_capacity(customers.len());
     let mut index: HashMap<String, usize> = HashMap::with_capacity(customers.len());
     for customer in customers {
@@ -164,9 +185,16 @@ pub async fn upsert_customers<C: ConnectionTrait>(conn: &C, customers: Vec<Custo
         for c in chunk {
             insert.values_panic(customer_values(c).map(Expr::val));
         }
-        counts +=
-            upsert_chunk(conn, insert, "customers", &["external_id"], &CUSTOMER_COLUMNS, true, chunk.len() as u64)
-                .await?;
+        counts += upsert_chunk(
+            conn,
+            insert,
+            "customers",
+            &["external_id"],
+            &CUSTOMER_COLUMNS,
+            true,
+            chunk.len() as u64,
+        )
+        .await?;
     }
     Ok(counts)
 }
@@ -266,7 +294,10 @@ pub async fn insert_interactions<C: ConnectionTrait>(
 
 /// Upserts ties for resolved customer ids on (from, to, kind); weight and mutuality are
 /// updated.
-pub async fn upsert_ties<C: ConnectionTrait>(conn: &C, rows: &[(i64, i64, &Tie)]) -> StoreResult<WriteCounts> {
+pub async fn upsert_ties<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[(i64, i64, &Tie)],
+) -> StoreResult<WriteCounts> {
     let mut latest: HashMap<(i64, i64, &str), usize> = HashMap::with_capacity(rows.len());
     for (at, (from, to, tie)) in rows.iter().enumerate() {
         latest.insert((*from, *to, tie.kind().as_str()), at);
@@ -285,8 +316,13 @@ pub async fn upsert_ties<C: ConnectionTrait>(conn: &C, rows: &[(i64, i64, &Tie)]
         ]);
         for &at in chunk {
             let (from, to, tie) = rows[at];
-            let values: [Value; 5] =
-                [from.into(), to.into(), tie.kind().as_str().into(), tie.weight().value().into(), tie.mutual().into()];
+            let values: [Value; 5] = [
+                from.into(),
+                to.into(),
+                tie.kind().as_str().into(),
+                tie.weight().value().into(),
+                tie.mutual().into(),
+            ];
             insert.values_panic(values.map(Expr::val));
         }
         counts += upsert_chunk(

@@ -90,7 +90,9 @@ impl FromStr for ImportKind {
             "interactions" => Ok(ImportKind::Interactions),
             "ties" => Ok(ImportKind::Ties),
             "needs" => Ok(ImportKind::Needs),
-            other => Err(format!("unknown import kind {other:?}: expected customers, interactions, ties or needs")),
+            other => {
+                Err(format!("unknown import kind {other:?}: expected customers, interactions, ties or needs"))
+            }
         }
     }
 }

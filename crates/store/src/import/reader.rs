@@ -146,7 +146,10 @@ pub(crate) fn read_all(
     }
 }
 
-fn check_header(kind: ImportKind, header: &csv::StringRecord) -> Result<Vec<(&'static str, usize)>, ImportError> {
+fn check_header(
+    kind: ImportKind,
+    header: &csv::StringRecord,
+) -> Result<Vec<(&'static str, usize)>, ImportError> {
     let accepted = kind.columns();
     let mut positions = Vec::new();
     let mut unknown = Vec::new();
@@ -160,7 +163,9 @@ fn check_header(kind: ImportKind, header: &csv::StringRecord) -> Result<Vec<(&'s
     if !unknown.is_empty() {
         return Err(ImportError::UnknownColumns { unknown, kind, accepted: accepted.join(", ") });
     }
-    if let Some(missing) = kind.key_columns().iter().find(|key| !positions.iter().any(|(name, _)| name == *key)) {
+    if let Some(missing) =
+        kind.key_columns().iter().find(|key| !positions.iter().any(|(name, _)| name == *key))
+    {
         return Err(ImportError::MissingColumn { missing, kind });
     }
     Ok(positions)
@@ -215,7 +220,11 @@ fn read_ndjson(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportErro
         let line_number = index as u64 + 1;
         let bytes = line?;
         let keep_going = match std::str::from_utf8(&bytes) {
-            Err(_) => batcher.reject(RowError { line: line_number, column: None, reason: "is not valid UTF-8".into() }),
+            Err(_) => batcher.reject(RowError {
+                line: line_number,
+                column: None,
+                reason: "is not valid UTF-8".into(),
+            }),
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
                 Err(error) => batcher.reject(RowError {
@@ -224,7 +233,8 @@ fn read_ndjson(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportErro
                     reason: format!("is not a JSON object: {error}"),
                 }),
                 Ok(object) => {
-                    let unknown: Vec<&String> = object.keys().filter(|k| !accepted.contains(&k.as_str())).collect();
+                    let unknown: Vec<&String> =
+                        object.keys().filter(|k| !accepted.contains(&k.as_str())).collect();
                     if let Some(missing) = keys.iter().find(|key| !object.contains_key(**key)) {
                         batcher.reject(RowError {
                             line: line_number,

@@ -5,7 +5,9 @@ use super::reader::{Chunk, Format, read_all};
 use super::records::Record;
 use super::{ImportError, RowError};
 use crate::connect::Store;
-use crate::write::{WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties};
+use crate::write::{
+    WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties,
+};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use std::collections::HashMap;
 use std::io::Read;
@@ -135,10 +137,12 @@ async fn write_chunk<C: ConnectionTrait>(
     wanted.extend(needs.iter().map(|n| n.customer_external_id.as_str()));
     let created = cache.resolve(conn, &wanted).await?;
     let counts = if !interactions.is_empty() {
-        let rows: Vec<_> = interactions.iter().map(|i| (cache.id(i.customer_external_id.as_str()), i)).collect();
+        let rows: Vec<_> =
+            interactions.iter().map(|i| (cache.id(i.customer_external_id.as_str()), i)).collect();
         insert_interactions(conn, &rows).await?
     } else if !ties.is_empty() {
-        let rows: Vec<_> = ties.iter().map(|t| (cache.id(t.from().as_str()), cache.id(t.to().as_str()), t)).collect();
+        let rows: Vec<_> =
+            ties.iter().map(|t| (cache.id(t.from().as_str()), cache.id(t.to().as_str()), t)).collect();
         upsert_ties(conn, &rows).await?
     } else {
         let rows: Vec<_> = needs.iter().map(|n| (cache.id(n.customer_external_id.as_str()), n)).collect();

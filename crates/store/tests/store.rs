@@ -1,0 +1,196 @@
+//! The store against SQLite and PostgreSQL: upserts, children pages, ties, needs, deletes.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use chrono::NaiveDate;
+use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft, TieKind};
+use kindred_store::{CustomerFilter, InteractionCursor, Store, WriteCounts};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn customer(external_id: &str) -> CustomerDraft {
+    CustomerDraft { external_id: external_id.into(), ..Default::default() }
+}
+
+fn purchase(external_id: &str, at: &str, amount: f64) -> InteractionDraft {
+    InteractionDraft {
+        customer_external_id: external_id.into(),
+        occurred_at: at.into(),
+        amount: Some(amount),
+        currency: Some("EUR".into()),
+        ..Default::default()
+    }
+}
+
+on_both!(upsert_keeps_known_values, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let draft = CustomerDraft {
+            email: Some("Ana@Example.com".into()),
+            city: Some("Lisbon".into()),
+            lifestyle: vec!["outdoor".into(), "vegan".into()],
+            ..customer("c1")
+        };
+        let (stored, counts) = store.upsert_customer(draft.clone().validate(today()).unwrap()).await.unwrap();
+        assert_eq!(counts, WriteCounts { inserted: 1, updated: 0, unchanged: 0 });
+        assert_eq!(stored.email.as_deref(), Some("ana@example.com"));
+        assert_eq!(stored.lifestyle_tags(), ["outdoor", "vegan"]);
+
+        let (_, again) = store.upsert_customer(draft.validate(today()).unwrap()).await.unwrap();
+        assert_eq!(again, WriteCounts { inserted: 0, updated: 0, unchanged: 1 });
+
+        let change = CustomerDraft { country: Some("pt".into()), ..customer("c1") };
+        let (stored, counts) = store.upsert_customer(change.validate(today()).unwrap()).await.unwrap();
+        assert_eq!(counts.updated, 1);
+        assert_eq!(stored.country.as_deref(), Some("PT"));
+        assert_eq!(stored.city.as_deref(), Some("Lisbon"), "an unknown value must not erase a stored one");
+    }
+});
+
+on_both!(filters_find_customers, |store: &Store| {
+    let store = store.clone();
+    async move {
+        for (id, country, tags) in
+            [("a", "PT", "outdoor;vegan"), ("b", "DE", "gaming"), ("c", "PT", "trail_run")]
+        {
+            let draft = CustomerDraft {
+                country: Some(country.into()),
+                lifestyle: tags.split(';').map(str::to_owned).collect(),
+                ..customer(id)
+            };
+            store.upsert_customer(draft.validate(today()).unwrap()).await.unwrap();
+        }
+        let need =
+            NeedDraft { customer_external_id: "b".into(), tag: "home barista".into(), ..Default::default() };
+        store.add_need(&need.validate().unwrap()).await.unwrap();
+        let ids = |rows: Vec<kindred_store::entity::customer::Model>| {
+            rows.into_iter().map(|c| c.external_id).collect::<Vec<_>>()
+        };
+        let pt = CustomerFilter { country: Some("pt".into()), ..Default::default() };
+        assert_eq!(ids(store.list_customers(&pt, None, 10).await.unwrap()), ["a", "c"]);
+        let first = store.list_customers(&pt, None, 1).await.unwrap();
+        assert_eq!(ids(store.list_customers(&pt, Some(first[0].id), 10).await.unwrap()), ["c"]);
+        // `_` in a tag is matched literally, not as a wildcard.
+        let tag = CustomerFilter { lifestyle: Some("trail_run".into()), ..Default::default() };
+        assert_eq!(ids(store.list_customers(&tag, None, 10).await.unwrap()), ["c"]);
+        let vegan = CustomerFilter { lifestyle: Some("vegan".into()), ..Default::default() };
+        assert_eq!(ids(store.list_customers(&vegan, None, 10).await.unwrap()), ["a"]);
+        let need = CustomerFilter { need_tag: Some("home_barista".into()), ..Default::default() };
+        assert_eq!(ids(store.list_customers(&need, None, 10).await.unwrap()), ["b"]);
+    }
+});
+
+on_both!(interactions_dedupe_and_page, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let first = purchase("c1", "2025-01-01T10:00:00Z", 10.0).validate().unwrap();
+        let (stored, counts) = store.record_interaction(&first).await.unwrap();
+        assert_eq!(counts.inserted, 1);
+        let (same, counts) = store.record_interaction(&first).await.unwrap();
+        assert_eq!((same.id, counts.inserted, counts.unchanged), (stored.id, 0, 1));
+        // Different amount at the same time is another purchase.
+        store
+            .record_interaction(&purchase("c1", "2025-01-01T10:00:00Z", 11.0).validate().unwrap())
+            .await
+            .unwrap();
+        let with_source =
+            InteractionDraft { source_id: Some("s-1".into()), ..purchase("c1", "2025-02-01", 5.0) };
+        store.record_interaction(&with_source.clone().validate().unwrap()).await.unwrap();
+        let (_, counts) = store.record_interaction(&with_source.validate().unwrap()).await.unwrap();
+        assert_eq!(counts.unchanged, 1);
+        store.record_interaction(&purchase("c2", "2025-03-01", 1.0).validate().unwrap()).await.unwrap();
+
+        let c1 = store.customer_by_external_id("c1").await.unwrap().expect("created by its interaction");
+        let c2 = store.customer_by_external_id("c2").await.unwrap().unwrap();
+        let before = store.statement_count();
+        let pages = store.interactions_of(&[c1.id, c2.id], 2, None).await.unwrap();
+        assert_eq!(store.statement_count() - before, 1, "one statement for every customer");
+        let page = &pages[&c1.id];
+        assert_eq!(page.len(), 2);
+        assert!(page[0].occurred_at >= page[1].occurred_at, "newest first");
+        assert_eq!(pages[&c2.id].len(), 1);
+        let last = page.last().unwrap();
+        let cursor = InteractionCursor { occurred_at: last.occurred_at, id: last.id };
+        let rest = store.interactions_of(&[c1.id], 10, Some(cursor)).await.unwrap();
+        assert_eq!(rest[&c1.id].len(), 1);
+    }
+});
+
+on_both!(ties_are_found_from_both_ends_and_removed, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let tie = |from: &str, to: &str, kind: &str, mutual: bool| {
+            TieDraft {
+                from_external_id: from.into(),
+                to_external_id: to.into(),
+                kind: Some(kind.into()),
+                weight: Some(0.5),
+                mutual: Some(mutual),
+            }
+            .validate()
+            .unwrap()
+        };
+        let (ab, counts) = store.add_tie(&tie("b", "a", "friend", true)).await.unwrap();
+        assert_eq!(counts.inserted, 1);
+        // The same mutual tie given the other way round is the same tie.
+        let (again, counts) = store.add_tie(&tie("a", "b", "friend", true)).await.unwrap();
+        assert_eq!((again.id, counts.unchanged), (ab.id, 1));
+        store.add_tie(&tie("c", "a", "follows", false)).await.unwrap();
+        let a = store.customer_by_external_id("a").await.unwrap().unwrap();
+        let b = store.customer_by_external_id("b").await.unwrap().unwrap();
+        let pages = store.ties_of(&[a.id, b.id], 10, None).await.unwrap();
+        assert_eq!(pages[&a.id].len(), 2);
+        assert_eq!(pages[&b.id].len(), 1);
+        assert_eq!(pages[&b.id][0].other_end(b.id), a.id);
+
+        assert!(store.remove_tie("c", "a", TieKind::Friend).await.unwrap().is_empty());
+        assert_eq!(store.remove_tie("b", "a", TieKind::Friend).await.unwrap().len(), 1);
+        let pages = store.ties_of(&[a.id, b.id], 10, None).await.unwrap();
+        assert_eq!(pages[&a.id].len(), 1);
+        assert!(!pages.contains_key(&b.id));
+    }
+});
+
+on_both!(delete_removes_everything_of_the_customer, |store: &Store| {
+    let store = store.clone();
+    async move {
+        store.record_interaction(&purchase("x", "2025-01-01", 3.0).validate().unwrap()).await.unwrap();
+        let tie = TieDraft { from_external_id: "x".into(), to_external_id: "y".into(), ..Default::default() };
+        store.add_tie(&tie.validate().unwrap()).await.unwrap();
+        let need = NeedDraft { customer_external_id: "x".into(), tag: "coffee".into(), ..Default::default() };
+        let (stored, _) = store.add_need(&need.validate().unwrap()).await.unwrap();
+        assert_eq!(stored.tag, "coffee");
+        let x = store.customer_by_external_id("x").await.unwrap().unwrap();
+        let y = store.customer_by_external_id("y").await.unwrap().unwrap();
+        assert!(store.delete_customer(x.id).await.unwrap());
+        assert!(!store.delete_customer(x.id).await.unwrap());
+        assert!(store.interactions_of(&[x.id], 10, None).await.unwrap().is_empty());
+        assert!(store.ties_of(&[y.id], 10, None).await.unwrap().is_empty());
+        assert!(store.needs_of(&[x.id], 10, None).await.unwrap().is_empty());
+        assert_eq!(store.count_customers().await.unwrap(), 1);
+    }
+});
+
+on_both!(needs_upsert_and_remove, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let need = |weight| {
+            NeedDraft {
+                customer_external_id: "n".into(),
+                tag: "Trail Running".into(),
+                weight: Some(weight),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap()
+        };
+        store.add_need(&need(0.5)).await.unwrap();
+        let (stored, counts) = store.add_need(&need(0.9)).await.unwrap();
+        assert_eq!((counts.updated, stored.weight), (1, 0.9));
+        assert!(store.remove_need("n", "trail running").await.unwrap().is_some());
+        assert!(store.remove_need("n", "trail_running").await.unwrap().is_none());
+    }
+});
