@@ -1,1 +1,48 @@
-//! x
+//! Kindred's GraphQL API over the store: customers with their interactions, ties and needs,
+//! and the mutations that write them.
+//!
+//! Nested lists are loaded through one [`DataLoader`](async_graphql::dataloader::DataLoader)
+//! per request, so a field costs one query per request whatever the number of parents.
+//! Query depth, complexity and page size are limited.
+
+mod error;
+mod loaders;
+pub mod mutation;
+mod pagination;
+pub mod query;
+mod types;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, Schema};
+use kindred_store::Store;
+
+pub use error::ApiError;
+pub use loaders::StoreLoader;
+pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// The deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// The most complex query accepted (roughly, fields times page sizes).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// Kindred's schema type.
+pub type KindredSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+
+/// Builds the schema over `store`, with Kindred's limits.
+pub fn build_schema(store: Store) -> KindredSchema {
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+        .data(store)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// A fresh loader for one request: batches and caches loads for that request only.
+pub fn request_loader(store: &Store) -> DataLoader<StoreLoader> {
+    DataLoader::new(StoreLoader::new(store.clone()), tokio::spawn)
+}
+
+/// The schema in SDL, as `kindred schema` prints it.
+pub fn sdl() -> String {
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish().sdl()
+}

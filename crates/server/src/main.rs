@@ -1,1 +1,156 @@
-fn main() {}
+//! `kindred`: the social CRM server and its command line.
+
+mod config;
+mod demo;
+mod http;
+mod import;
+mod logging;
+mod serve;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use config::Settings;
+use demo::DemoOptions;
+use kindred_store::import::{Format, ImportKind};
+use std::path::PathBuf;
+
+/// Kindred: customers, their interactions, ties and shared needs, segmented by plugins.
+#[derive(Parser)]
+#[command(name = "kindred", version, about)]
+struct Cli {
+    /// Settings file (default: ./kindred.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve GraphQL until SIGINT or SIGTERM.
+    Serve {
+        /// Fill an empty database with demo data first.
+        #[arg(long)]
+        demo: bool,
+        /// Customers in the demo data.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// Seed of the demo data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import a CSV or NDJSON file (`-` reads standard input).
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: KindArg,
+        /// The file; `.csv`, `.ndjson` or `.jsonl`, or `-`.
+        file: String,
+        /// Format, when the file name does not tell (standard input defaults to CSV).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Fill the database with a realistic, deterministic demo dataset.
+    Demo {
+        /// How many customers.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// Seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Also write each customer's planted community to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        planted: Option<PathBuf>,
+        /// Only write import files (customers, interactions, ties, needs) to this folder,
+        /// without touching the database: the benchmark data.
+        #[arg(long, value_name = "DIR")]
+        write_files: Option<PathBuf>,
+        /// Format of the files written with --write-files.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: FormatArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Customers,
+    Interactions,
+    Ties,
+    Needs,
+}
+
+impl From<KindArg> for ImportKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Customers => ImportKind::Customers,
+            KindArg::Interactions => ImportKind::Interactions,
+            KindArg::Ties => ImportKind::Ties,
+            KindArg::Needs => ImportKind::Needs,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Ndjson,
+}
+
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Ndjson => Format::Ndjson,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", kindred_graphql::sdl());
+        return Ok(());
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    logging::init(&settings.log);
+    match cli.command {
+        Command::Schema => {}
+        Command::Serve { demo, customers, seed } => {
+            let demo = demo.then_some(DemoOptions { customers, seed, planted: None });
+            serve::serve(settings, demo).await?;
+        }
+        Command::Migrate => {
+            serve::open_store(&settings).await?.close().await?;
+            println!("migrations applied to {}", settings.database.url);
+        }
+        Command::Import { kind, file, format } => {
+            let store = serve::open_store(&settings).await?;
+            let kind = ImportKind::from(kind);
+            let summary = import::import_file(&store, kind, &file, format.map(Format::from)).await?;
+            println!("{}", import::describe(kind, &summary));
+            store.close().await?;
+        }
+        Command::Demo { customers, seed, planted, write_files, format } => match write_files {
+            Some(folder) => {
+                let config = kindred_demo::DemoConfig { customers, seed, ..Default::default() };
+                std::fs::create_dir_all(&folder)?;
+                let format = match format {
+                    FormatArg::Csv => kindred_demo::FileFormat::Csv,
+                    FormatArg::Ndjson => kindred_demo::FileFormat::Ndjson,
+                };
+                let (_, stats) = kindred_demo::write_demo(&config, &folder, format)?;
+                println!("wrote {stats:?} to {}", folder.display());
+            }
+            None => {
+                let store = serve::open_store(&settings).await?;
+                demo::load_demo(&store, &DemoOptions { customers, seed, planted }).await?;
+                store.close().await?;
+            }
+        },
+    }
+    Ok(())
+}

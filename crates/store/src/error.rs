@@ -25,6 +25,9 @@ pub enum StoreError {
     /// Input that is not valid.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationErrors),
+    /// The write clashes with a different stored record.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A record that does not exist.
     #[error("{what} {key:?} not found")]
     NotFound {
@@ -37,3 +40,17 @@ pub enum StoreError {
 
 /// Results of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the database refused the write because it clashes with a stored row.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+            || matches!(
+                self,
+                StoreError::Database(error) if matches!(
+                    error.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_) | sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                )
+            )
+    }
+}

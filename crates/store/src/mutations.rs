@@ -4,7 +4,7 @@ use crate::connect::Store;
 use crate::entity::{interaction, need, tie};
 use crate::error::{StoreError, StoreResult};
 use crate::write::{WriteCounts, insert_interactions, resolve_customers, upsert_needs, upsert_ties};
-use kindred_domain::{Interaction, Need, Tie, TieKind};
+use kindred_domain::{Interaction, Need, NeedTag, Tie, TieKind};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
@@ -41,6 +41,12 @@ impl Store {
             what: "interaction",
             key: format!("{} at {}", external_id, interaction.occurred_at),
         })?;
+        if stored.customer_id != customer_id {
+            let source = interaction.source_id.as_ref().map_or("", |s| s.as_str());
+            return Err(StoreError::Conflict(format!(
+                "source id {source:?} is already used by an interaction of another customer"
+            )));
+        }
         Ok((stored, counts))
     }
 
@@ -103,24 +109,30 @@ impl Store {
         Ok((stored, counts))
     }
 
-    /// Removes a customer's need by tag. Returns the removed need, if there was one.
+    /// Removes a customer's need by tag. Returns the removed need, if there was one; an
+    /// unknown customer is `NotFound`.
     pub async fn remove_need(
         &self,
         customer_external_id: &str,
-        tag: &str,
+        tag: &NeedTag,
     ) -> StoreResult<Option<need::Model>> {
-        let Some(customer) = self.customer_by_external_id(customer_external_id).await? else {
-            return Ok(None);
-        };
-        let tag = tag.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
+        let customer = self.existing_customer(customer_external_id).await?;
         let found = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer.id))
-            .filter(need::Column::Tag.eq(tag))
+            .filter(need::Column::Tag.eq(tag.as_str()))
             .one(self.connection())
             .await?;
         if let Some(need) = &found {
             need::Entity::delete_by_id(need.id).exec(self.connection()).await?;
         }
         Ok(found)
+    }
+}
+
+impl Store {
+    async fn existing_customer(&self, external_id: &str) -> StoreResult<crate::entity::customer::Model> {
+        self.customer_by_external_id(external_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "customer", key: external_id.to_owned() })
     }
 }

@@ -99,6 +99,9 @@ on_both!(interactions_dedupe_and_page, |store: &Store| {
         let with_source =
             InteractionDraft { source_id: Some("s-1".into()), ..purchase("c1", "2025-02-01", 5.0) };
         store.record_interaction(&with_source.clone().validate().unwrap()).await.unwrap();
+        let stolen = InteractionDraft { customer_external_id: "c9".into(), ..with_source.clone() };
+        let error = store.record_interaction(&stolen.validate().unwrap()).await.unwrap_err();
+        assert!(error.is_conflict(), "{error}");
         let (_, counts) = store.record_interaction(&with_source.validate().unwrap()).await.unwrap();
         assert_eq!(counts.unchanged, 1);
         store.record_interaction(&purchase("c2", "2025-03-01", 1.0).validate().unwrap()).await.unwrap();
@@ -147,6 +150,10 @@ on_both!(ties_are_found_from_both_ends_and_removed, |store: &Store| {
         assert_eq!(pages[&b.id][0].other_end(b.id), a.id);
 
         assert!(store.remove_tie("c", "a", TieKind::Friend).await.unwrap().is_empty());
+        assert!(matches!(
+            store.remove_tie("nobody", "a", TieKind::Friend).await,
+            Err(kindred_store::StoreError::NotFound { .. })
+        ));
         assert_eq!(store.remove_tie("b", "a", TieKind::Friend).await.unwrap().len(), 1);
         let pages = store.ties_of(&[a.id, b.id], 10, None).await.unwrap();
         assert_eq!(pages[&a.id].len(), 1);
@@ -190,7 +197,8 @@ on_both!(needs_upsert_and_remove, |store: &Store| {
         store.add_need(&need(0.5)).await.unwrap();
         let (stored, counts) = store.add_need(&need(0.9)).await.unwrap();
         assert_eq!((counts.updated, stored.weight), (1, 0.9));
-        assert!(store.remove_need("n", "trail running").await.unwrap().is_some());
-        assert!(store.remove_need("n", "trail_running").await.unwrap().is_none());
+        let tag = kindred_domain::Token::parse("tag", "trail running").unwrap();
+        assert!(store.remove_need("n", &tag).await.unwrap().is_some());
+        assert!(store.remove_need("n", &tag).await.unwrap().is_none());
     }
 });

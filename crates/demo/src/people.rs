@@ -1,0 +1,222 @@
+//! Demographics: who each customer is and where they live.
+
+use crate::needs::HeldNeed;
+use crate::places::{self, Country, Place};
+use crate::rng::{self, Purpose, chance, normal, uniform};
+use crate::time::write_date;
+use crate::vocab::{EDUCATION, EDUCATION_SHARE, LIFESTYLES, OCCUPATIONS};
+use crate::write::Row;
+use crate::{CustomerId, World};
+use rand_chacha::ChaCha8Rng;
+
+/// What behaviour needs to know about a customer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Traits {
+    pub place: Place,
+    /// Income relative to the country's median (1 when unknown).
+    pub income_ratio: f64,
+    pub consent_marketing: bool,
+}
+
+const GENDERS: &[(Option<&str>, f64)] = &[
+    (Some("female"), 0.49),
+    (Some("male"), 0.47),
+    (Some("non_binary"), 0.015),
+    (Some("other"), 0.005),
+    (None, 0.02),
+];
+
+const EMAIL_DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.example.com"];
+
+/// Age in years: right-skewed, 18 to 90, median about 42.
+fn age(rng: &mut ChaCha8Rng) -> f64 {
+    for _ in 0..16 {
+        let age = 18.0 + (24.0_f64.ln() + 0.55 * normal(rng)).exp();
+        if age <= 90.0 {
+            return age;
+        }
+    }
+    uniform(rng, 18.0, 90.0)
+}
+
+/// Education level (index into [`EDUCATION`]); the young have not finished theirs yet.
+fn education(rng: &mut ChaCha8Rng, age: f64) -> usize {
+    let level = rng::weighted(rng, EDUCATION_SHARE, |share| *share);
+    let ceiling = if age < 21.0 {
+        2
+    } else if age < 24.0 {
+        3
+    } else {
+        EDUCATION.len() - 1
+    };
+    let level = level.min(ceiling);
+    if age > 65.0 && level >= 3 && chance(rng, 0.3) { level - 1 } else { level }
+}
+
+/// Occupation, and how it moves income (log scale).
+fn occupation(rng: &mut ChaCha8Rng, age: f64, education: usize) -> (Option<&'static str>, f64) {
+    if age < 23.0 && chance(rng, 0.6) {
+        return (Some("student"), -1.6);
+    }
+    if (age >= 66.0 && chance(rng, 0.85)) || (age >= 60.0 && chance(rng, 0.25)) {
+        return (Some("retired"), -0.4);
+    }
+    if chance(rng, 0.03) {
+        return (None, 0.0);
+    }
+    let fit = |min: usize| if min <= education && min + 1 >= education { 3.0 } else { 1.0 };
+    let chosen = rng::weighted(rng, OCCUPATIONS, |o| {
+        if o.min_education <= education { o.weight * fit(o.min_education) } else { 0.0 }
+    });
+    let occupation = &OCCUPATIONS[chosen];
+    (Some(occupation.name), 0.08 * occupation.min_education as f64)
+}
+
+/// Yearly income in local money, rounded to hundreds.
+fn income(rng: &mut ChaCha8Rng, country: &Country, age: f64, education: usize, occupation: f64) -> f64 {
+    const EDUCATION_EFFECT: [f64; 6] = [-0.45, -0.2, -0.1, 0.1, 0.3, 0.45];
+    let career = -0.6 * ((age - 50.0) / 30.0).powi(2);
+    let log_income = country.median_income.ln() + EDUCATION_EFFECT[education.min(5)] + career + occupation;
+    ((log_income + 0.45 * normal(rng)).exp() / 100.0).round() * 100.0
+}
+
+/// Writes `first.last123@domain`-style addresses, unique through the customer number.
+fn email(rng: &mut ChaCha8Rng, customer: usize, first: &str, last: &str, out: &mut String) {
+    let pattern = rng::index(rng, 3);
+    match pattern {
+        0 => {
+            places::ascii_fold(first, out);
+            out.push('.');
+            places::ascii_fold(last, out);
+        }
+        1 => {
+            let initial = first.char_indices().nth(1).map_or(first, |(end, _)| &first[..end]);
+            places::ascii_fold(initial, out);
+            out.push('_');
+            places::ascii_fold(last, out);
+        }
+        _ => places::ascii_fold(first, out),
+    }
+    let domain = EMAIL_DOMAINS[rng::index(rng, EMAIL_DOMAINS.len())];
+    let _ = std::fmt::Write::write_fmt(out, format_args!("{}@{domain}", customer + 1));
+}
+
+/// Fills `row` with the customer-file row of `customer`; its lifestyle follows its `needs`.
+pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed], row: &mut Row) -> Traits {
+    let mut rng = world.seeds.rng(Purpose::People, customer as u64);
+    let home = world.communities.profile(world.communities.of(customer)).home;
+    let roll = rng::uniform(&mut rng, 0.0, 1.0);
+    let place = if roll < 0.55 {
+        home
+    } else if roll < 0.75 {
+        places::city_in(&mut rng, home.country)
+    } else {
+        places::anywhere(&mut rng)
+    };
+    let country = place.country();
+    let gender = GENDERS[rng::weighted(&mut rng, GENDERS, |g| g.1)].0;
+    let female = match gender {
+        Some("female") => true,
+        Some("male") => false,
+        _ => chance(&mut rng, 0.5),
+    };
+    let firsts = if female { country.female } else { country.male };
+    let first = firsts[rng::index(&mut rng, firsts.len())];
+    let last = country.last[rng::index(&mut rng, country.last.len())];
+    let age = age(&mut rng);
+    let birth_day = world.window.as_of_day - (age * 365.2425).floor() as i64;
+    let education = education(&mut rng, age);
+    let (occupation, occupation_effect) = occupation(&mut rng, age, education);
+    let income = income(&mut rng, country, age, education, occupation_effect);
+    let known_income = (!chance(&mut rng, 0.08)).then_some(income);
+    let has_email = chance(&mut rng, 0.92);
+    let city = place.city();
+    let lat = city.lat + 0.025 * normal(&mut rng);
+    let lon = city.lon + 0.025 * normal(&mut rng) / city.lat.to_radians().cos();
+    let consent_marketing = chance(&mut rng, 0.62);
+    let consent_profiling = chance(&mut rng, if consent_marketing { 0.75 } else { 0.25 });
+
+    let mut lifestyle: Vec<&str> = Vec::with_capacity(6);
+    for held in needs.iter().filter(|held| held.weight >= 0.5) {
+        let token = held.tag().lifestyle;
+        if chance(&mut rng, 0.8) && !lifestyle.contains(&token) {
+            lifestyle.push(token);
+        }
+    }
+    for _ in 0..rng::index(&mut rng, 3) {
+        let token = LIFESTYLES[rng::index(&mut rng, LIFESTYLES.len())];
+        if !lifestyle.contains(&token) {
+            lifestyle.push(token);
+        }
+    }
+
+    row.clear();
+    row.text_fmt(format_args!("{}", CustomerId(customer)));
+    if has_email {
+        row.text_with(|out| email(&mut rng, customer, first, last, out));
+    } else {
+        row.empty();
+    }
+    row.text(first)
+        .text(last)
+        .text_with(|out| write_date(out, birth_day))
+        .text_opt(gender)
+        .number_opt(known_income, 0)
+        .text(EDUCATION[education])
+        .text_opt(occupation)
+        .text(country.code)
+        .text(place.region().name)
+        .text(city.name)
+        .number(lat, 5)
+        .number(lon, 5)
+        .list(lifestyle.iter().copied())
+        .boolean(consent_marketing)
+        .boolean(consent_profiling);
+
+    let income_ratio = known_income.map_or(1.0, |income| (income / country.median_income).clamp(0.1, 10.0));
+    Traits { place, income_ratio, consent_marketing }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Seeds;
+
+    #[test]
+    fn ages_are_adult_and_skewed() {
+        let mut rng = Seeds::new(2).rng(Purpose::People, 0);
+        let mut ages: Vec<f64> = (0..5_000).map(|_| age(&mut rng)).collect();
+        assert!(ages.iter().all(|a| (18.0..=90.0).contains(a)));
+        ages.sort_by(f64::total_cmp);
+        let median = ages[2_500];
+        let mean = ages.iter().sum::<f64>() / ages.len() as f64;
+        assert!((36.0..48.0).contains(&median), "{median}");
+        assert!(mean > median, "right skew: mean {mean} median {median}");
+    }
+
+    #[test]
+    fn income_rises_with_education() {
+        let mut rng = Seeds::new(2).rng(Purpose::People, 1);
+        let country = &places::COUNTRIES[1];
+        let mean = |rng: &mut ChaCha8Rng, education| {
+            (0..2_000).map(|_| income(rng, country, 45.0, education, 0.0)).sum::<f64>() / 2_000.0
+        };
+        let (low, high) = (mean(&mut rng, 1), mean(&mut rng, 4));
+        assert!(high > low * 1.4, "{low} {high}");
+    }
+
+    #[test]
+    fn emails_are_lowercase_ascii() {
+        let mut rng = Seeds::new(2).rng(Purpose::People, 2);
+        for (first, last) in [("Élodie", "Lefèvre"), ("Seán", "O'Brien"), ("Jan", "van den Berg")] {
+            let mut out = String::new();
+            email(&mut rng, 41, first, last, &mut out);
+            let (local, domain) = out.split_once('@').unwrap();
+            assert!(local.ends_with("42") && EMAIL_DOMAINS.contains(&domain), "{out}");
+            assert!(
+                local.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c)),
+                "{out}"
+            );
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! API errors with a machine-readable code in `extensions`.
+
+use async_graphql::{Error, ErrorExtensions};
+use kindred_domain::{ValidationError, ValidationErrors};
+use kindred_store::StoreError;
+
+/// What a client can be told went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The input is not valid; `extensions.field` names the first bad field.
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    /// The record does not exist.
+    #[error("{what} {key} not found")]
+    NotFound {
+        /// What kind of record.
+        what: &'static str,
+        /// The key looked up.
+        key: String,
+    },
+    /// The write conflicts with data already stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Something failed on our side; details are logged, not shown.
+    #[error("internal error")]
+    Internal,
+}
+
+/// `customer_external_id` -> `customerExternalId`, as the API names fields.
+pub(crate) fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn describe(error: &ValidationError) -> String {
+    format!("{}: {:?} {}", camel_case(error.field), error.value, error.reason)
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> Error {
+        match self {
+            ApiError::Validation(errors) => {
+                let message = errors.0.iter().map(describe).collect::<Vec<_>>().join("; ");
+                let first = errors.0.first().map(|e| camel_case(e.field)).unwrap_or_default();
+                let details: Vec<async_graphql::Value> = errors
+                    .0
+                    .iter()
+                    .map(|e| {
+                        let mut map = async_graphql::indexmap::IndexMap::new();
+                        map.insert(async_graphql::Name::new("field"), camel_case(e.field).into());
+                        map.insert(async_graphql::Name::new("value"), e.value.clone().into());
+                        map.insert(async_graphql::Name::new("reason"), e.reason.to_string().into());
+                        async_graphql::Value::Object(map)
+                    })
+                    .collect();
+                Error::new(message).extend_with(|_, ext| {
+                    ext.set("code", "VALIDATION");
+                    ext.set("field", first);
+                    ext.set("errors", async_graphql::Value::List(details));
+                })
+            }
+            ApiError::NotFound { .. } => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "NOT_FOUND"))
+            }
+            ApiError::Conflict(_) => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "CONFLICT"))
+            }
+            ApiError::Internal => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "INTERNAL"))
+            }
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ApiError::Validation(error.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Invalid(errors) => ApiError::Validation(errors),
+            StoreError::NotFound { what, key } => ApiError::NotFound { what, key },
+            conflict if conflict.is_conflict() => ApiError::Conflict(conflict.to_string()),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// Shorthand for resolver results.
+pub(crate) type ApiResult<T> = Result<T, Error>;
+
+/// Turns any API error into a GraphQL error with its extensions.
+pub(crate) fn api<E: Into<ApiError>>(error: E) -> Error {
+    error.into().extend()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_case;
+
+    #[test]
+    fn field_names_follow_the_api() {
+        assert_eq!(camel_case("customer_external_id"), "customerExternalId");
+        assert_eq!(camel_case("email"), "email");
+    }
+}

@@ -1,0 +1,205 @@
+//! Mutations: write customers, interactions, ties and needs.
+
+use crate::error::{ApiResult, api};
+use crate::query::parse_id;
+use crate::types::{Customer, Interaction, Need, Tie, store};
+use async_graphql::{ID, InputObject, Json, Object};
+use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft, TieKind, Token};
+use std::collections::BTreeMap;
+
+/// A customer's profile. Fields left out (or null) keep what is stored.
+#[derive(InputObject)]
+pub(crate) struct CustomerInput {
+    /// The key: the id in the system the customer came from.
+    external_id: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    birth_date: Option<String>,
+    /// female, male, non_binary or other.
+    gender: Option<String>,
+    income: Option<f64>,
+    education: Option<String>,
+    occupation: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    /// Replaces the lifestyle tags when given.
+    lifestyle: Option<Vec<String>>,
+    consent_marketing: Option<bool>,
+    consent_profiling: Option<bool>,
+    /// Network -> handle; merged into the stored ones.
+    social_handles: Option<Json<BTreeMap<String, String>>>,
+    /// Free attributes; merged into the stored ones.
+    attributes: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// Something a customer did or said.
+#[derive(InputObject)]
+pub(crate) struct InteractionInput {
+    customer_external_id: String,
+    /// RFC 3339 or `YYYY-MM-DD`.
+    occurred_at: String,
+    /// Defaults to `purchase`.
+    kind: Option<String>,
+    channel: Option<String>,
+    amount: Option<f64>,
+    currency: Option<String>,
+    cost_to_serve: Option<f64>,
+    text: Option<String>,
+    /// The id in the source system; recording the same one twice is a no-op.
+    source_id: Option<String>,
+}
+
+/// A tie between two customers.
+#[derive(InputObject)]
+pub(crate) struct TieInput {
+    from_external_id: String,
+    to_external_id: String,
+    /// Defaults to `friend`.
+    kind: Option<String>,
+    /// 0..1, defaults to 1.
+    weight: Option<f64>,
+    /// Defaults to true.
+    mutual: Option<bool>,
+}
+
+/// A customer's need.
+#[derive(InputObject)]
+pub(crate) struct NeedInput {
+    customer_external_id: String,
+    tag: String,
+    /// interest (default), passion, need or job.
+    kind: Option<String>,
+    /// declared (default) or inferred.
+    source: Option<String>,
+    /// 0..1, defaults to 1.
+    weight: Option<f64>,
+}
+
+/// The entry points for writing.
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Creates a customer or updates it by external id.
+    async fn upsert_customer(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        input: CustomerInput,
+    ) -> ApiResult<Customer> {
+        let draft = CustomerDraft {
+            external_id: input.external_id,
+            email: input.email,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            birth_date: input.birth_date,
+            gender: input.gender,
+            income: input.income,
+            education: input.education,
+            occupation: input.occupation,
+            country: input.country,
+            region: input.region,
+            city: input.city,
+            lat: input.lat,
+            lon: input.lon,
+            lifestyle: input.lifestyle.unwrap_or_default(),
+            consent_marketing: input.consent_marketing,
+            consent_profiling: input.consent_profiling,
+            social_handles: input.social_handles.map(|j| j.0).unwrap_or_default(),
+            attributes: input.attributes.map(|j| j.0).unwrap_or_default(),
+        };
+        let customer = draft.validate(chrono::Utc::now().date_naive()).map_err(api)?;
+        let (stored, _) = store(ctx)?.upsert_customer(customer).await.map_err(api)?;
+        Ok(Customer(stored))
+    }
+
+    /// Records an interaction; its customer is created if unknown.
+    async fn record_interaction(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        input: InteractionInput,
+    ) -> ApiResult<Interaction> {
+        let draft = InteractionDraft {
+            customer_external_id: input.customer_external_id,
+            occurred_at: input.occurred_at,
+            channel: input.channel,
+            kind: input.kind,
+            amount: input.amount,
+            currency: input.currency,
+            cost_to_serve: input.cost_to_serve,
+            text: input.text,
+            source_id: input.source_id,
+        };
+        let interaction = draft.validate().map_err(api)?;
+        let (stored, _) = store(ctx)?.record_interaction(&interaction).await.map_err(api)?;
+        Ok(Interaction(stored))
+    }
+
+    /// Adds a tie (or updates its weight); unknown customers are created.
+    async fn add_tie(&self, ctx: &async_graphql::Context<'_>, input: TieInput) -> ApiResult<Tie> {
+        let draft = TieDraft {
+            from_external_id: input.from_external_id,
+            to_external_id: input.to_external_id,
+            kind: input.kind,
+            weight: input.weight,
+            mutual: input.mutual,
+        };
+        let tie = draft.validate().map_err(api)?;
+        let (stored, _) = store(ctx)?.add_tie(&tie).await.map_err(api)?;
+        Ok(Tie(stored))
+    }
+
+    /// Removes a tie of a kind between two customers. Returns whether one was removed.
+    async fn remove_tie(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        from_external_id: String,
+        to_external_id: String,
+        #[graphql(default = "friend")] kind: String,
+    ) -> ApiResult<bool> {
+        let kind = TieKind::parse("kind", &kind).map_err(api)?;
+        let removed = store(ctx)?.remove_tie(&from_external_id, &to_external_id, kind).await.map_err(api)?;
+        Ok(!removed.is_empty())
+    }
+
+    /// Adds a need to a customer (or updates it); an unknown customer is created.
+    async fn add_need(&self, ctx: &async_graphql::Context<'_>, input: NeedInput) -> ApiResult<Need> {
+        let draft = NeedDraft {
+            customer_external_id: input.customer_external_id,
+            tag: input.tag,
+            kind: input.kind,
+            source: input.source,
+            weight: input.weight,
+        };
+        let need = draft.validate().map_err(api)?;
+        let (stored, _) = store(ctx)?.add_need(&need).await.map_err(api)?;
+        Ok(Need(stored))
+    }
+
+    /// Removes a customer's need by tag. Returns whether one was removed.
+    async fn remove_need(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        customer_external_id: String,
+        tag: String,
+    ) -> ApiResult<bool> {
+        let tag = Token::parse("tag", &tag).map_err(api)?;
+        Ok(store(ctx)?.remove_need(&customer_external_id, &tag).await.map_err(api)?.is_some())
+    }
+
+    /// Deletes a customer with their interactions, ties and needs, and returns its id; an
+    /// unknown id is NOT_FOUND.
+    async fn delete_customer(&self, ctx: &async_graphql::Context<'_>, id: ID) -> ApiResult<ID> {
+        let key = parse_id("id", &id).map_err(api)?;
+        if store(ctx)?.delete_customer(key).await.map_err(api)? {
+            Ok(id)
+        } else {
+            Err(api(crate::ApiError::NotFound { what: "customer", key: id.to_string() }))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Queries: one customer, or a filtered page of customers.
+
+use crate::error::{ApiError, ApiResult, api};
+use crate::pagination::{id_cursor, page_size, parse_id_cursor};
+use crate::types::{Customer, store};
+use async_graphql::connection::Connection;
+use async_graphql::{ID, InputObject, Object};
+use kindred_domain::{Reason, ValidationError};
+use kindred_store::CustomerFilter;
+
+/// Which customers to list; every field given must match.
+#[derive(InputObject, Default)]
+pub(crate) struct CustomerFilterInput {
+    /// Email address, any case.
+    email: Option<String>,
+    /// Two-letter country code.
+    country: Option<String>,
+    /// City.
+    city: Option<String>,
+    /// A lifestyle tag.
+    lifestyle: Option<String>,
+    /// A need tag.
+    need_tag: Option<String>,
+}
+
+/// Parses an `ID` argument into Kindred's numeric id.
+pub(crate) fn parse_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
+    id.parse::<i64>().map_err(|_| ValidationError::new(field, id.as_str(), Reason::NotANumber).into())
+}
+
+/// The entry points for reading.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// One customer, by Kindred id or by external id (give one).
+    async fn customer(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        id: Option<ID>,
+        external_id: Option<String>,
+    ) -> ApiResult<Option<Customer>> {
+        let store = store(ctx)?;
+        let found = match (id, external_id) {
+            (Some(id), None) => store.customer(parse_id("id", &id).map_err(api)?).await,
+            (None, Some(external_id)) => store.customer_by_external_id(&external_id).await,
+            _ => {
+                let reason = Reason::Incomplete { needs: "exactly one of id and externalId" };
+                return Err(api(ValidationError::new("id", "", reason)));
+            }
+        };
+        Ok(found.map_err(api)?.map(Customer))
+    }
+
+    /// Customers in a stable order (by id), a page at a time, optionally filtered.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn customers(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CustomerFilterInput>,
+    ) -> ApiResult<Connection<String, Customer>> {
+        let limit = page_size(first).map_err(api)?;
+        let after = parse_id_cursor(after.as_deref()).map_err(api)?;
+        let filter = filter.unwrap_or_default();
+        let filter = CustomerFilter {
+            email: filter.email,
+            country: filter.country,
+            city: filter.city,
+            lifestyle: filter.lifestyle,
+            need_tag: filter.need_tag,
+        };
+        let rows = store(ctx)?.list_customers(&filter, after, limit + 1).await.map_err(api)?;
+        Ok(crate::types::customer_page(rows, limit, after.is_some(), |row| id_cursor(row.id)))
+    }
+}

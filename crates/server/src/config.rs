@@ -1,0 +1,170 @@
+//! Settings from `kindred.toml` and `KINDRED__SECTION__KEY` environment variables.
+
+use anyhow::Context;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Everything Kindred can be configured with. Unknown keys are an error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the data lives.
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (the default, `sqlite://data/kindred.db`) or `postgres://...`.
+    pub url: String,
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// Statements slower than this many milliseconds are logged.
+    pub slow_statement_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: "sqlite://data/kindred.db".into(), max_connections: 16, slow_statement_ms: 500 }
+    }
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// A request taking longer than this many seconds is answered with 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { bind: "127.0.0.1:8080".into(), max_body_bytes: 1 << 20, request_timeout_secs: 30 }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// human or json.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `kindred=debug,sea_orm=warn`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+/// The file read when `--config` is not given (used only if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "kindred.toml";
+
+impl Settings {
+    /// Loads settings from `path` (which must exist if given) or `./kindred.toml` (if it
+    /// exists), then from `KINDRED__*` environment variables. Errors name the bad key.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        match path {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                builder = builder.add_source(config::File::from(path.to_path_buf()).required(true));
+            }
+            None => {
+                builder = builder.add_source(config::File::with_name(DEFAULT_CONFIG_FILE).required(false));
+            }
+        }
+        let source = path.map_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE), Path::to_path_buf);
+        builder = builder.add_source(
+            config::Environment::with_prefix("KINDRED")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let settings: Settings = builder.build().and_then(|c| c.try_deserialize()).with_context(|| {
+            format!("invalid settings (from {} and KINDRED__* variables)", source.display())
+        })?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let url = &self.database.url;
+        anyhow::ensure!(
+            url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:"),
+            "database.url: {url:?} is not a sqlite:// or postgres:// URL"
+        );
+        anyhow::ensure!(self.database.max_connections > 0, "database.max_connections: must be at least 1");
+        self.server.bind.parse::<std::net::SocketAddr>().with_context(|| {
+            format!("server.bind: {:?} is not host:port (e.g. 127.0.0.1:8080)", self.server.bind)
+        })?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .with_context(|| format!("log.level: {:?} is not a valid filter", self.log.level))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load_text(text: &str) -> anyhow::Result<Settings> {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile()?;
+        file.write_all(text.as_bytes())?;
+        Settings::load(Some(file.path()))
+    }
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let settings = load_text("[server]\nbind = \"127.0.0.1:9999\"\n").unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:9999");
+        assert_eq!(settings.database.url, "sqlite://data/kindred.db");
+        assert_eq!(settings.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let error = format!("{:#}", load_text("[database]\nurll = \"x\"\n").unwrap_err());
+        assert!(error.contains("urll"), "{error}");
+        let error = format!("{:#}", load_text("[databse]\nurl = \"x\"\n").unwrap_err());
+        assert!(error.contains("databse"), "{error}");
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let error = format!("{:#}", load_text("[server]\nbind = \"nowhere\"\n").unwrap_err());
+        assert!(error.contains("server.bind"), "{error}");
+        let error = format!("{:#}", load_text("[log]\nformat = \"xml\"\n").unwrap_err());
+        assert!(error.contains("xml"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/kindred.toml"))).is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! `kindred import KIND FILE`: stream a CSV or NDJSON file (or standard input) into the store.
+
+use kindred_store::Store;
+use kindred_store::import::{Format, ImportKind, ImportSummary, import};
+use std::io::Write;
+
+/// Imports `path` (or `-` for standard input, read as `format`, CSV by default), printing
+/// each refused row to standard error. Returns the summary.
+pub async fn import_file(
+    store: &Store,
+    kind: ImportKind,
+    path: &str,
+    format: Option<Format>,
+) -> anyhow::Result<ImportSummary> {
+    let mut stderr = std::io::stderr();
+    let mut report = move |error: &kindred_store::import::RowError| {
+        let _ = writeln!(stderr, "rejected: {error}");
+    };
+    let summary = if path == "-" {
+        import(store, kind, format.unwrap_or(Format::Csv), std::io::stdin(), &mut report).await?
+    } else {
+        let format = match format {
+            Some(format) => format,
+            None => Format::from_path(path)?,
+        };
+        let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
+        import(store, kind, format, file, &mut report).await?
+    };
+    Ok(summary)
+}
+
+/// The summary line printed at the end of an import.
+pub fn describe(kind: ImportKind, summary: &ImportSummary) -> String {
+    format!(
+        "{kind}: read {}, imported {}, updated {}, unchanged {}, rejected {}, customers created {}, {:.2} s",
+        summary.read,
+        summary.imported,
+        summary.updated,
+        summary.unchanged,
+        summary.rejected,
+        summary.customers_created,
+        summary.seconds
+    )
+}

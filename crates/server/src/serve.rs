@@ -1,0 +1,77 @@
+//! `kindred serve`: migrate, optionally fill with demo data, then serve until a signal.
+
+use crate::config::Settings;
+use crate::demo::{DemoOptions, load_demo};
+use crate::http::{AppState, Limits, router};
+use anyhow::Context;
+use kindred_store::{Store, StoreOptions};
+use std::time::Duration;
+
+/// Opens the store named by the settings and applies migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: settings.database.max_connections,
+        slow_statement: Duration::from_millis(settings.database.slow_statement_ms),
+        schema: None,
+    };
+    let store = Store::connect_with(&settings.database.url, &options)
+        .await
+        .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
+    store.migrate().await.context("cannot apply migrations")?;
+    Ok(store)
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    if let Some(demo) = demo {
+        if store.count_customers().await? == 0 {
+            tracing::info!(customers = demo.customers, "empty database: loading demo data");
+            load_demo(&store, &demo).await?;
+        } else {
+            tracing::info!("database has customers: demo data not loaded");
+        }
+    }
+    let schema = kindred_graphql::build_schema(store.clone());
+    let limits = Limits {
+        max_body_bytes: settings.server.max_body_bytes,
+        timeout: Duration::from_secs(settings.server.request_timeout_secs),
+    };
+    let app = router(AppState { store: store.clone(), schema }, limits);
+    let listener = tokio::net::TcpListener::bind(&settings.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %settings.database.url, "kindred is serving GraphQL at http://{address}/graphql");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("shutting down");
+    store.close().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
