@@ -32,7 +32,7 @@ impl Params {
         Ok(Self {
             purchase_rate: Gamma::new(1.6, 2.3).map_err(|e| error(&e))?,
             dropout: Beta::new(1.4, 7.0).map_err(|e| error(&e))?,
-            post_rate: Gamma::new(1.0, 2.5).map_err(|e| error(&e))?,
+            post_rate: Gamma::new(1.0, 1.8).map_err(|e| error(&e))?,
         })
     }
 }
@@ -218,7 +218,7 @@ pub(crate) fn events(
     }
     let from = acquired.max(0.0);
     let until = active_until.min(days);
-    line.poisson(from, until, 0.6 * yearly + 1.0, |line, day| {
+    line.poisson(from, until, 0.6 * yearly + 1.5, |line, day| {
         let channel = pick(&mut line.rng, &[("web", 0.75), ("store", 0.25)]);
         let cost = if channel == "web" {
             uniform(&mut line.rng, 0.01, 0.05)

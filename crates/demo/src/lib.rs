@@ -5,6 +5,9 @@
 //! [`DemoConfig`] always gives byte-identical files. Rows are written as they are made: memory
 //! stays flat apart from a few bytes per customer for community membership.
 
+// Tests may panic on what they did not expect.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod behaviour;
 mod config;
 mod graph;

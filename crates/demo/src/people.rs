@@ -28,15 +28,21 @@ const GENDERS: &[(Option<&str>, f64)] = &[
 
 const EMAIL_DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.example.com"];
 
-/// Age in years: right-skewed, 18 to 90, median about 42.
+/// Adult age bands `[from, to)` in years and their share of customers.
+const AGE_BANDS: &[(f64, f64, f64)] = &[
+    (18.0, 25.0, 0.11),
+    (25.0, 35.0, 0.20),
+    (35.0, 45.0, 0.19),
+    (45.0, 55.0, 0.18),
+    (55.0, 65.0, 0.15),
+    (65.0, 75.0, 0.11),
+    (75.0, 90.0, 0.06),
+];
+
+/// Age in years, 18 to 90, skewed towards working age.
 fn age(rng: &mut ChaCha8Rng) -> f64 {
-    for _ in 0..16 {
-        let age = 18.0 + (24.0_f64.ln() + 0.55 * normal(rng)).exp();
-        if age <= 90.0 {
-            return age;
-        }
-    }
-    uniform(rng, 18.0, 90.0)
+    let (from, to, _) = AGE_BANDS[rng::weighted(rng, AGE_BANDS, |band| band.2)];
+    uniform(rng, from, to)
 }
 
 /// Education level (index into [`EDUCATION`]); the young have not finished theirs yet.
@@ -124,7 +130,8 @@ pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed],
     let first = firsts[rng::index(&mut rng, firsts.len())];
     let last = country.last[rng::index(&mut rng, country.last.len())];
     let age = age(&mut rng);
-    let birth_day = world.window.as_of_day - (age * 365.2425).floor() as i64;
+    // A day of margin keeps the youngest at 18 whatever the leap years.
+    let birth_day = world.window.as_of_day - (age * 365.2425).ceil() as i64 - 1;
     let education = education(&mut rng, age);
     let (occupation, occupation_effect) = occupation(&mut rng, age, education);
     let income = income(&mut rng, country, age, education, occupation_effect);
@@ -183,15 +190,16 @@ mod tests {
     use crate::rng::Seeds;
 
     #[test]
-    fn ages_are_adult_and_skewed() {
+    fn ages_are_adult_and_skewed_to_working_age() {
         let mut rng = Seeds::new(2).rng(Purpose::People, 0);
         let mut ages: Vec<f64> = (0..5_000).map(|_| age(&mut rng)).collect();
-        assert!(ages.iter().all(|a| (18.0..=90.0).contains(a)));
+        assert!(ages.iter().all(|a| (18.0..90.0).contains(a)));
         ages.sort_by(f64::total_cmp);
         let median = ages[2_500];
-        let mean = ages.iter().sum::<f64>() / ages.len() as f64;
-        assert!((36.0..48.0).contains(&median), "{median}");
-        assert!(mean > median, "right skew: mean {mean} median {median}");
+        assert!((40.0..48.0).contains(&median), "{median}");
+        let young = ages.iter().filter(|a| **a < 25.0).count();
+        let old = ages.iter().filter(|a| **a >= 75.0).count();
+        assert!((400..700).contains(&young) && (150..450).contains(&old), "{young} {old}");
     }
 
     #[test]

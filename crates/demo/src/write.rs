@@ -157,7 +157,7 @@ impl Row {
 }
 
 enum Output {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<File>>),
     Ndjson(BufWriter<File>),
 }
 
@@ -178,14 +178,14 @@ impl TableWriter {
         format: FileFormat,
         columns: &'static [&'static str],
     ) -> Result<Self, DemoError> {
-        let file = BufWriter::with_capacity(BUFFER, File::create(path)?);
+        let file = File::create(path)?;
         let output = match format {
             FileFormat::Csv => {
                 let mut writer = csv::WriterBuilder::new().buffer_capacity(BUFFER).from_writer(file);
                 writer.write_record(columns)?;
-                Output::Csv(writer)
+                Output::Csv(Box::new(writer))
             }
-            FileFormat::Ndjson => Output::Ndjson(file),
+            FileFormat::Ndjson => Output::Ndjson(BufWriter::with_capacity(BUFFER, file)),
         };
         Ok(Self { output, columns, line: Vec::with_capacity(1024), rows: 0 })
     }
