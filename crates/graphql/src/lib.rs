@@ -23,7 +23,7 @@ pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 /// The deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
 /// The most complex query accepted (roughly, fields times page sizes).
-pub const MAX_COMPLEXITY: usize = 5_000;
+pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// Kindred's schema type.
 pub type KindredSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
