@@ -1,1 +1,163 @@
-//! x
+//! A harness for end-to-end tests: runs the real `kindred` binary (built by `cargo test
+//! --workspace` before any test runs) in a temporary folder, and talks GraphQL to it.
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `kindred` binary next to this test executable.
+pub fn kindred_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/kindred
+    let profile = exe.parent().and_then(Path::parent).expect("target folder");
+    let binary = profile.join(format!("kindred{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
+        binary.display()
+    );
+    binary
+}
+
+/// A folder with a SQLite database that `kindred` commands share.
+pub struct Workspace {
+    folder: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workspace {
+    /// A fresh folder; the database is created in it on first use.
+    pub fn new() -> Self {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}/data/kindred.db", folder.path().display());
+        Self { folder, database_url }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.folder.path()
+    }
+
+    /// Writes a file into the folder and returns its path.
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// A `kindred` command running in the folder against its database.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(kindred_binary());
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("KINDRED__DATABASE__URL", &self.database_url)
+            .env("KINDRED__LOG__LEVEL", "warn")
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// Runs a command to the end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kindred")
+    }
+
+    /// Starts `kindred serve` on a free loopback port and waits until it is ready.
+    pub async fn serve(&self, extra: &[&str]) -> Server {
+        let port = free_port();
+        let mut args = vec!["serve"];
+        args.extend_from_slice(extra);
+        let child = self
+            .command(&args)
+            .env("KINDRED__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kindred serve");
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        server.wait_ready(Duration::from_secs(60)).await;
+        server
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A running `kindred serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn wait_ready(&self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(response) = self.http.get(format!("{}/ready", self.base)).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("kindred serve was not ready within {limit:?}");
+    }
+
+    /// Sends a GraphQL request and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("send GraphQL request")
+            .json()
+            .await
+            .expect("GraphQL response is JSON")
+    }
+
+    /// Like [`graphql`](Self::graphql), but fails on errors and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "GraphQL errors: {response}");
+        response["data"].clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
