@@ -1,6 +1,6 @@
 //! Imports a CSV with bad rows through the real binary, then checks over HTTP GraphQL that
 //! the good rows are there, the bad ones were reported, and a second import changed nothing.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use kindred_e2e::Workspace;
 use serde_json::json;
