@@ -7,45 +7,7 @@ use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
 
-/// Columns of the customers file, in order.
-pub const CUSTOMER_COLUMNS: [&str; 17] = [
-    "external_id",
-    "email",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "gender",
-    "income",
-    "education",
-    "occupation",
-    "country",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "lifestyle",
-    "consent_marketing",
-    "consent_profiling",
-];
-
-/// Columns of the interactions file, in order.
-pub const INTERACTION_COLUMNS: [&str; 9] = [
-    "customer_external_id",
-    "occurred_at",
-    "channel",
-    "kind",
-    "amount",
-    "currency",
-    "cost_to_serve",
-    "text",
-    "source_id",
-];
-
-/// Columns of the ties file, in order.
-pub const TIE_COLUMNS: [&str; 5] = ["from_external_id", "to_external_id", "kind", "weight", "mutual"];
-
-/// Columns of the needs file, in order.
-pub const NEED_COLUMNS: [&str; 5] = ["customer_external_id", "tag", "kind", "source", "weight"];
+pub use kindred_domain::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TIE_COLUMNS};
 
 /// Columns of the planted communities file (always CSV), in order.
 pub const PLANTED_COLUMNS: [&str; 2] = ["external_id", "community"];

@@ -6,6 +6,7 @@
 //! reason. Drafts (`CustomerDraft`, `InteractionDraft`, ...) hold input as given; their
 //! `validate` reports every problem of a record at once. This crate does no IO.
 
+mod columns;
 mod currency;
 mod customer;
 mod error;
@@ -16,6 +17,7 @@ mod text;
 mod tie;
 mod time;
 
+pub use columns::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TIE_COLUMNS};
 pub use currency::Currency;
 pub use customer::{
     BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income,

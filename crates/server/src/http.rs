@@ -12,7 +12,8 @@ use kindred_store::Store;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -41,7 +42,13 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
-        .layer(TraceLayer::new_for_http())
+        // One span per request at INFO, so anything logged while serving it carries the
+        // method and path; each response is logged at DEBUG to keep busy servers quiet.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
 }
 
 async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {

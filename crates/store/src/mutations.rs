@@ -69,13 +69,10 @@ impl Store {
     }
 
     /// Removes the tie of `kind` from `from` to `to` (a mutual one in either direction).
-    /// Returns the removed ties, which tell their ends.
+    /// Returns the removed ties, which tell their ends; an unknown customer is `NotFound`.
     pub async fn remove_tie(&self, from: &str, to: &str, kind: TieKind) -> StoreResult<Vec<tie::Model>> {
-        let (Some(a), Some(b)) =
-            (self.customer_by_external_id(from).await?, self.customer_by_external_id(to).await?)
-        else {
-            return Ok(Vec::new());
-        };
+        let a = self.existing_customer(from).await?;
+        let b = self.existing_customer(to).await?;
         let matching = Condition::all().add(tie::Column::Kind.eq(kind.as_str())).add(
             Condition::any().add(tie::Column::FromId.eq(a.id).and(tie::Column::ToId.eq(b.id))).add(
                 tie::Column::FromId

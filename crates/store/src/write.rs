@@ -82,27 +82,11 @@ async fn upsert_chunk<C: ConnectionTrait>(
     Ok(WriteCounts { inserted, updated, unchanged: rows - inserted - updated })
 }
 
-/// The customer columns a profile write sets (all but the key and timestamps).
-const CUSTOMER_COLUMNS: [&str; 18] = [
-    "email",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "gender",
-    "income",
-    "education",
-    "occupation",
-    "country",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "lifestyle",
-    "consent_marketing",
-    "consent_profiling",
-    "social_handles",
-    "attributes",
-];
+/// The customer columns a profile write sets: every import column but the key, plus the
+/// JSON columns only the API writes. Their order matches [`customer_values`].
+fn profile_columns() -> Vec<&'static str> {
+    kindred_domain::CUSTOMER_COLUMNS[1..].iter().copied().chain(["social_handles", "attributes"]).collect()
+}
 
 fn customer_values(c: &Customer) -> [Value; 19] {
     let text = |t: &Option<kindred_domain::Text>| t.as_ref().map(|t| t.as_str().to_owned());
@@ -177,10 +161,11 @@ pub async fn upsert_customers<C: ConnectionTrait>(
         }
     }
     let mut counts = WriteCounts::default();
+    let columns = profile_columns();
     for chunk in order.chunks(MAX_PARAMETERS / 19) {
         let mut insert = Query::insert();
         insert.into_table(customer::Entity).columns(
-            std::iter::once("external_id").chain(CUSTOMER_COLUMNS).map(sea_orm::sea_query::Alias::new),
+            std::iter::once("external_id").chain(columns.iter().copied()).map(sea_orm::sea_query::Alias::new),
         );
         for c in chunk {
             insert.values_panic(customer_values(c).map(Expr::val));
@@ -190,7 +175,7 @@ pub async fn upsert_customers<C: ConnectionTrait>(
             insert,
             "customers",
             &["external_id"],
-            &CUSTOMER_COLUMNS,
+            &columns,
             true,
             chunk.len() as u64,
         )

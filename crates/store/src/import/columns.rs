@@ -1,5 +1,6 @@
 //! What each kind of import file contains.
 
+use kindred_domain::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TIE_COLUMNS};
 use std::fmt;
 use std::str::FromStr;
 
@@ -30,38 +31,10 @@ impl ImportKind {
     /// Every column a file of this kind may have.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Customers => &[
-                "external_id",
-                "email",
-                "first_name",
-                "last_name",
-                "birth_date",
-                "gender",
-                "income",
-                "education",
-                "occupation",
-                "country",
-                "region",
-                "city",
-                "lat",
-                "lon",
-                "lifestyle",
-                "consent_marketing",
-                "consent_profiling",
-            ],
-            ImportKind::Interactions => &[
-                "customer_external_id",
-                "occurred_at",
-                "channel",
-                "kind",
-                "amount",
-                "currency",
-                "cost_to_serve",
-                "text",
-                "source_id",
-            ],
-            ImportKind::Ties => &["from_external_id", "to_external_id", "kind", "weight", "mutual"],
-            ImportKind::Needs => &["customer_external_id", "tag", "kind", "source", "weight"],
+            ImportKind::Customers => &CUSTOMER_COLUMNS,
+            ImportKind::Interactions => &INTERACTION_COLUMNS,
+            ImportKind::Ties => &TIE_COLUMNS,
+            ImportKind::Needs => &NEED_COLUMNS,
         }
     }
 

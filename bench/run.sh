@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Kindred's benchmarks, in release mode. Prints the figures that BENCHMARKS.md records.
+#
+#   bench/run.sh import     import 1,000,000 customers and ~10,000,000 interactions into SQLite
+#                           and PostgreSQL (rows/s, peak memory)
+#   bench/run.sh api        customer(id) with interactions under concurrent load on a
+#                           100,000-customer SQLite database (requests/s, p50, p99)
+#   bench/run.sh            both
+#
+# Environment: BENCH_DATA (folder for generated files, default bench-data),
+# BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
+# BENCH_CONNECTIONS (default 32), BENCH_SECONDS (default 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --bin kindred --bin kindred-loadgen
+KINDRED="$PWD/target/release/kindred"
+LOADGEN="$PWD/target/release/kindred-loadgen"
+DATA="${BENCH_DATA:-$PWD/bench-data}"
+PG_ADMIN="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
+PG_BENCH="${PG_ADMIN%/*}/kindred_bench"
+export KINDRED__LOG__LEVEL=warn
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+
+timed_import() { # database-url kind file
+  /usr/bin/time -f "  wall %e s, peak RSS %M KB" \
+    env KINDRED__DATABASE__URL="$1" "$KINDRED" import "$2" "$3" 2>&1 | grep -v '^rejected'
+}
+
+bench_import() {
+  if [ ! -f "$DATA/1m/interactions.csv" ]; then
+    echo "generating 1,000,000 customers into $DATA/1m"
+    "$KINDRED" demo --write-files "$DATA/1m" --customers 1000000 --seed 42
+  fi
+  echo "files: $(wc -l < "$DATA/1m/customers.csv") customer lines, $(wc -l < "$DATA/1m/interactions.csv") interaction lines"
+
+  rm -rf "$DATA/sqlite" && mkdir -p "$DATA/sqlite"
+  local sqlite="sqlite://$DATA/sqlite/kindred.db"
+  echo "== SQLite"
+  KINDRED__DATABASE__URL="$sqlite" "$KINDRED" migrate >/dev/null
+  timed_import "$sqlite" customers "$DATA/1m/customers.csv"
+  timed_import "$sqlite" interactions "$DATA/1m/interactions.csv"
+
+  echo "== PostgreSQL"
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS kindred_bench" -c "CREATE DATABASE kindred_bench" >/dev/null
+  KINDRED__DATABASE__URL="$PG_BENCH" "$KINDRED" migrate >/dev/null
+  timed_import "$PG_BENCH" customers "$DATA/1m/customers.csv"
+  timed_import "$PG_BENCH" interactions "$DATA/1m/interactions.csv"
+  psql "$PG_ADMIN" -qc "DROP DATABASE kindred_bench" >/dev/null
+}
+
+bench_api() {
+  rm -rf "$DATA/api" && mkdir -p "$DATA/api"
+  local url="sqlite://$DATA/api/kindred.db"
+  echo "== API: loading 100,000 demo customers"
+  KINDRED__DATABASE__URL="$url" "$KINDRED" demo --customers 100000 --seed 7 >/dev/null
+  local port=18089
+  KINDRED__DATABASE__URL="$url" KINDRED__SERVER__BIND="127.0.0.1:$port" "$KINDRED" serve &
+  local server=$!
+  trap 'kill $server 2>/dev/null || true' RETURN
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  "$LOADGEN" --url "http://127.0.0.1:$port/graphql" --customers 100000 \
+    --connections "${BENCH_CONNECTIONS:-32}" --seconds "${BENCH_SECONDS:-20}"
+  kill -TERM "$server"
+  wait "$server" || true
+}
+
+case "${1:-all}" in
+  import) bench_import ;;
+  api) bench_api ;;
+  all) bench_import; bench_api ;;
+  *) echo "usage: bench/run.sh [import|api|all]" >&2; exit 2 ;;
+esac
