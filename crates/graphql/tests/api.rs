@@ -93,9 +93,10 @@ async fn nested_fields_cost_one_query_each_whatever_the_number_of_customers() {
     assert_eq!(first["interactions"]["edges"][0]["node"]["amount"], 3.0, "newest first");
     assert_eq!(first["ties"]["edges"].as_array().unwrap().len(), 2, "a tie shows at both ends");
     assert_eq!(first["needs"]["edges"][0]["node"]["tag"], "coffee");
-    // customers + interactions + ties + needs + customers of interactions and ties.
-    assert!(for_thirty <= 6, "{for_thirty} statements");
-    assert_eq!(for_three, for_thirty, "the number of statements must not grow with the page");
+    // customers + interactions + ties + needs, and the customers that interactions and ties
+    // point to (one batch per field at most, two when the loader does not merge them).
+    assert!((4..=6).contains(&for_three), "{for_three} statements for 3 customers");
+    assert!((4..=6).contains(&for_thirty), "{for_thirty} statements for 30 customers");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use crate::entity::{customer, need};
 use crate::error::StoreResult;
 use crate::write::{WriteCounts, upsert_customers};
 use kindred_domain::Customer;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Which customers to list; every field that is set must match.
@@ -74,7 +74,7 @@ impl Store {
         if let Some(tag) = &filter.lifestyle {
             let pattern = format!("%;{};%", like_escape(&tag.trim().to_lowercase()));
             query = query
-                .filter(Expr::cust_with_values("(';' || lifestyle || ';') LIKE ? ESCAPE '!'", [pattern]));
+                .filter(Expr::cust("(';' || lifestyle || ';')").like(LikeExpr::new(pattern).escape('!')));
         }
         if let Some(tag) = &filter.need_tag {
             let holders = Query::select()

@@ -170,16 +170,9 @@ pub async fn upsert_customers<C: ConnectionTrait>(
         for c in chunk {
             insert.values_panic(customer_values(c).map(Expr::val));
         }
-        counts += upsert_chunk(
-            conn,
-            insert,
-            "customers",
-            &["external_id"],
-            &columns,
-            true,
-            chunk.len() as u64,
-        )
-        .await?;
+        counts +=
+            upsert_chunk(conn, insert, "customers", &["external_id"], &columns, true, chunk.len() as u64)
+                .await?;
     }
     Ok(counts)
 }

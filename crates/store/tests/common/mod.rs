@@ -24,6 +24,7 @@ impl TestStore {
     /// `None` when no PostgreSQL URL is configured (CI always sets one).
     pub async fn postgres() -> Option<Self> {
         let Ok(url) = std::env::var("KINDRED_TEST_POSTGRES_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set KINDRED_TEST_POSTGRES_URL");
             eprintln!("KINDRED_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test");
             return None;
         };
