@@ -175,16 +175,6 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_interactions_kind_time")
-                    .table(Interactions::Table)
-                    .col(Interactions::Kind)
-                    .col(Interactions::OccurredAt)
-                    .to_owned(),
-            )
-            .await?;
         // An interaction without a source id is recognised by who, when, what and how much.
         // Both dialects accept this expression index with a predicate; sea-query's index
         // builder has no expression columns, so it is written out.

@@ -150,3 +150,51 @@ async fn schema_command_prints_the_sdl() {
     assert!(output.status.success());
     assert!(stdout(&output).contains("type Customer"));
 }
+
+#[tokio::test]
+async fn demo_data_fills_the_database_and_writes_planted_communities() {
+    let work = Workspace::new();
+    let planted = work.path().join("planted.csv");
+    let output = work.run(&["demo", "--customers", "300", "--seed", "7", "--planted", planted.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines = std::fs::read_to_string(&planted).unwrap();
+    assert_eq!(lines.lines().count(), 301, "a header and one line per customer");
+
+    let server = work.serve(&[]).await;
+    let mut customers = 0;
+    let mut after = serde_json::Value::Null;
+    loop {
+        let page = server
+            .data(
+                "query($after: String) { customers(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+                json!({"after": after}),
+            )
+            .await;
+        customers += page["customers"]["edges"].as_array().unwrap().len();
+        if page["customers"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["customers"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(customers, 300);
+    let one = server
+        .data("{ customer(externalId: \"c0000001\") { ties { edges { node { kind } } } needs { edges { node { tag } } } } }", json!({}))
+        .await;
+    assert!(!one["customer"]["needs"]["edges"].as_array().unwrap().is_empty(), "{one}");
+}
+
+#[tokio::test]
+async fn serve_with_demo_fills_only_an_empty_database() {
+    let work = Workspace::new();
+    let server = work.serve(&["--demo", "--customers", "120"]).await;
+    let count = |data: serde_json::Value| data["customers"]["edges"].as_array().unwrap().len();
+    let query = "{ customers(first: 100, filter: {}) { edges { node { id } } } }";
+    assert_eq!(count(server.data(query, json!({})).await), 100);
+    assert!(server.terminate());
+    // A second start finds customers and loads nothing more.
+    let server = work.serve(&["--demo", "--customers", "120"]).await;
+    let last = server.data("{ customer(externalId: \"c0000120\") { id } }", json!({})).await;
+    assert!(last["customer"]["id"].is_string());
+    let beyond = server.data("{ customers(first: 100, after: \"i120\") { edges { node { id } } } }", json!({})).await;
+    assert_eq!(count(beyond), 0);
+}

@@ -128,6 +128,10 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied to {}", settings.database.url);
         }
         Command::Import { kind, file, format } => {
+            // An import writes through one connection at a time; a small pool keeps SQLite's
+            // per-connection page caches (and so memory) bounded.
+            let mut settings = settings;
+            settings.database.max_connections = settings.database.max_connections.min(2);
             let store = serve::open_store(&settings).await?;
             let kind = ImportKind::from(kind);
             let summary = import::import_file(&store, kind, &file, format.map(Format::from)).await?;

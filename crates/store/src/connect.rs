@@ -73,7 +73,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
-                    .pragma("cache_size", "-65536")
+                    // 128 MiB of page cache per connection, and statement journals in
+                    // memory: bulk writes touch many index pages.
+                    .pragma("cache_size", "-131072")
+                    .pragma("temp_store", "memory")
             });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             if let Some(schema) = &options.schema {

@@ -202,3 +202,28 @@ on_both!(needs_upsert_and_remove, |store: &Store| {
         assert!(store.remove_need("n", &tag).await.unwrap().is_none());
     }
 });
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_creates_its_folder() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/nested/deeper/kindred.db", folder.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(folder.path().join("nested/deeper/kindred.db").exists());
+    let pragma = |name: &str| {
+        let sql = format!("PRAGMA {name}");
+        let store = store.clone();
+        async move {
+            let row = store
+                .connection()
+                .query_one_raw(Statement::from_string(store.backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string())).unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+}
