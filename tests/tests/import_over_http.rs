@@ -155,7 +155,8 @@ async fn schema_command_prints_the_sdl() {
 async fn demo_data_fills_the_database_and_writes_planted_communities() {
     let work = Workspace::new();
     let planted = work.path().join("planted.csv");
-    let output = work.run(&["demo", "--customers", "300", "--seed", "7", "--planted", planted.to_str().unwrap()]);
+    let output =
+        work.run(&["demo", "--customers", "300", "--seed", "7", "--planted", planted.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let lines = std::fs::read_to_string(&planted).unwrap();
     assert_eq!(lines.lines().count(), 301, "a header and one line per customer");
@@ -195,6 +196,7 @@ async fn serve_with_demo_fills_only_an_empty_database() {
     let server = work.serve(&["--demo", "--customers", "120"]).await;
     let last = server.data("{ customer(externalId: \"c0000120\") { id } }", json!({})).await;
     assert!(last["customer"]["id"].is_string());
-    let beyond = server.data("{ customers(first: 100, after: \"i120\") { edges { node { id } } } }", json!({})).await;
+    let beyond =
+        server.data("{ customers(first: 100, after: \"i120\") { edges { node { id } } } }", json!({})).await;
     assert_eq!(count(beyond), 0);
 }

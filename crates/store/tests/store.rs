@@ -221,7 +221,9 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_creates_its_folder() {
                 .await
                 .unwrap()
                 .unwrap();
-            row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string())).unwrap()
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+                .unwrap()
         }
     };
     assert_eq!(pragma("journal_mode").await, "wal");

@@ -41,7 +41,7 @@ pub(crate) enum Chunk {
 
 /// Records per chunk: large enough for efficient multi-row statements, small enough to keep
 /// memory flat.
-pub(crate) const CHUNK_ROWS: usize = 5_000;
+pub(crate) const CHUNK_ROWS: usize = 10_000;
 
 struct CsvRow<'a> {
     positions: &'a [(&'static str, usize)],
