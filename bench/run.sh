@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --bin kindred --bin kindred-loadgen
+cargo build --release -p kindred-server -p kindred-bench
 KINDRED="$PWD/target/release/kindred"
 LOADGEN="$PWD/target/release/kindred-loadgen"
 DATA="${BENCH_DATA:-$PWD/bench-data}"

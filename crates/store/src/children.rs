@@ -41,6 +41,16 @@ impl Store {
             after = " AND (occurred_at < ? OR (occurred_at = ? AND id < ?))".to_owned();
             values.extend([cursor.occurred_at.into(), cursor.occurred_at.into(), cursor.id.into()]);
         }
+        if customer_ids.len() == 1 {
+            // One customer (a profile page): a plain index range scan, no window needed. The
+            // limit is written into the SQL: SQLite re-prepares a statement on every run when
+            // a bound LIMIT may change its plan, which cost more than the query itself.
+            let sql = format!(
+                "SELECT customer_id AS owner, interactions.* FROM interactions WHERE customer_id = ?{after} \
+                 ORDER BY occurred_at DESC, id DESC LIMIT {limit}"
+            );
+            return self.owned_rows(sql, values).await;
+        }
         values.push((limit as i64).into());
         let sql = format!(
             "SELECT * FROM (SELECT customer_id AS owner, interactions.*, ROW_NUMBER() OVER \

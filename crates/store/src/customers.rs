@@ -32,7 +32,9 @@ fn like_escape(text: &str) -> String {
 impl Store {
     /// The customer with this id.
     pub async fn customer(&self, id: i64) -> StoreResult<Option<customer::Model>> {
-        Ok(customer::Entity::find_by_id(id).one(self.connection()).await?)
+        // `all` rather than `one`: the id is unique, and `one` binds a `LIMIT ?` that makes
+        // SQLite re-prepare the statement on every run.
+        Ok(customer::Entity::find_by_id(id).all(self.connection()).await?.pop())
     }
 
     /// The customer with this external id.
