@@ -331,33 +331,6 @@ impl CustomerDraft {
     }
 }
 
-impl Customer {
-    /// A customer known only by its external id (as created by an interaction, tie or need
-    /// that names a customer not seen before).
-    pub fn with_external_id(external_id: ExternalId) -> Self {
-        Self {
-            external_id,
-            email: None,
-            first_name: None,
-            last_name: None,
-            birth_date: None,
-            gender: None,
-            income: None,
-            education: None,
-            occupation: None,
-            country: None,
-            region: None,
-            city: None,
-            location: None,
-            lifestyle: Vec::new(),
-            consent_marketing: None,
-            consent_profiling: None,
-            social_handles: BTreeMap::new(),
-            attributes: serde_json::Map::new(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

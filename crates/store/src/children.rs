@@ -8,7 +8,7 @@ use crate::entity::{interaction, need, tie};
 use crate::error::StoreResult;
 use crate::sql::{marks, statement};
 use chrono::{DateTime, Utc};
-use sea_orm::{EntityTrait, FromQueryResult, Value};
+use sea_orm::{FromQueryResult, Value};
 use std::collections::HashMap;
 
 /// Where a page of interactions starts: after this time and id (newest first).
@@ -117,13 +117,5 @@ impl Store {
             pages.entry(row.owner).or_default().push(row.row);
         }
         Ok(pages)
-    }
-}
-
-/// Single rows by id, for mutations that return what they wrote.
-impl Store {
-    /// The interaction with this id.
-    pub async fn interaction(&self, id: i64) -> StoreResult<Option<interaction::Model>> {
-        Ok(interaction::Entity::find_by_id(id).one(self.connection()).await?)
     }
 }
