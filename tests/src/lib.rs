@@ -1,5 +1,6 @@
-//! A harness for end-to-end tests: runs the real `kindred` binary (built by `cargo test
-//! --workspace` before any test runs) in a temporary folder, and talks GraphQL to it.
+//! A harness for end-to-end tests: runs the real `kindred` binary in a temporary folder and
+//! talks GraphQL to it. `cargo test --workspace` builds the binary before any test runs
+//! (the server crate's own integration tests make cargo build it).
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

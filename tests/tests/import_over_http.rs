@@ -145,13 +145,6 @@ async fn bad_settings_stop_the_start_and_name_the_key() {
 }
 
 #[tokio::test]
-async fn schema_command_prints_the_sdl() {
-    let output = Workspace::new().run(&["schema"]);
-    assert!(output.status.success());
-    assert!(stdout(&output).contains("type Customer"));
-}
-
-#[tokio::test]
 async fn demo_data_fills_the_database_and_writes_planted_communities() {
     let work = Workspace::new();
     let planted = work.path().join("planted.csv");
