@@ -1,9 +1,14 @@
 //! Connecting to SQLite or PostgreSQL, applying migrations, counting queries.
 
 use crate::error::{StoreError, StoreResult};
+use crate::sql::statement;
+use crate::sqlite_reads::SqliteReads;
+use crate::sqlite_rows::FromSqliteRow;
 use kindred_migrations::Migrator;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, FromQueryResult, Value,
+};
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +37,8 @@ impl Default for StoreOptions {
 pub struct Store {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// SQLite files only: the direct path for short reads.
+    reads: Option<Arc<SqliteReads>>,
 }
 
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
@@ -51,6 +58,7 @@ impl Store {
     /// database runs in WAL mode with foreign keys enforced.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> StoreResult<Self> {
         let mut connect = ConnectOptions::new(url.to_owned());
+        let mut reads_from = None;
         connect
             .max_connections(options.max_connections)
             .min_connections(1)
@@ -58,14 +66,16 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
         if url.starts_with("sqlite:") {
-            if let Some(path) = sqlite_path(url)
-                && let Some(folder) = std::path::Path::new(path).parent()
-                && !folder.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateFolder {
-                    path: folder.display().to_string(),
-                    source,
-                })?;
+            if let Some(path) = sqlite_path(url) {
+                reads_from = Some(std::path::PathBuf::from(path));
+                if let Some(folder) = std::path::Path::new(path).parent()
+                    && !folder.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateFolder {
+                        path: folder.display().to_string(),
+                        source,
+                    })?;
+                }
             }
             connect.map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
@@ -107,7 +117,8 @@ impl Store {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, %sql, "slow statement");
             }
         });
-        Ok(Self { db, statements })
+        let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
+        Ok(Self { db, statements, reads })
     }
 
     /// Applies every migration not yet applied.
@@ -135,6 +146,25 @@ impl Store {
     /// How many statements have run on this store since it was opened.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Runs a short read written as SQL with `?` parameters and returns a model per row:
+    /// through the direct read path on a SQLite file, through sea-orm otherwise. `max_rows`
+    /// bounds how many rows it can return (it decides where the read runs).
+    pub(crate) async fn read_rows<T>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+        max_rows: usize,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: FromQueryResult + FromSqliteRow + Send + 'static,
+    {
+        if let Some(reads) = &self.reads {
+            return reads.query(sql, values, max_rows, T::from_sqlite_row).await;
+        }
+        let stmt = statement(self.backend(), &sql, values);
+        Ok(T::find_by_statement(stmt).all(&self.db).await?)
     }
 
     /// Closes every connection.

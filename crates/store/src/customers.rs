@@ -3,6 +3,7 @@
 use crate::connect::Store;
 use crate::entity::{customer, need};
 use crate::error::StoreResult;
+use crate::sql::marks;
 use crate::write::{WriteCounts, upsert_customers};
 use kindred_domain::Customer;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
@@ -32,25 +33,24 @@ fn like_escape(text: &str) -> String {
 impl Store {
     /// The customer with this id.
     pub async fn customer(&self, id: i64) -> StoreResult<Option<customer::Model>> {
-        // `all` rather than `one`: the id is unique, and `one` binds a `LIMIT ?` that makes
-        // SQLite re-prepare the statement on every run.
-        Ok(customer::Entity::find_by_id(id).all(self.connection()).await?.pop())
+        let sql = "SELECT * FROM customers WHERE id = ?".to_owned();
+        Ok(self.read_rows(sql, vec![id.into()], 1).await?.pop())
     }
 
     /// The customer with this external id.
     pub async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<customer::Model>> {
-        Ok(customer::Entity::find()
-            .filter(customer::Column::ExternalId.eq(external_id.trim()))
-            .one(self.connection())
-            .await?)
+        let sql = "SELECT * FROM customers WHERE external_id = ?".to_owned();
+        Ok(self.read_rows(sql, vec![external_id.trim().into()], 1).await?.pop())
     }
 
     /// The customers with these ids (in no particular order; missing ids are skipped).
     pub async fn customers_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<customer::Model>> {
-        Ok(customer::Entity::find()
-            .filter(customer::Column::Id.is_in(ids.iter().copied()))
-            .all(self.connection())
-            .await?)
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT * FROM customers WHERE id IN ({})", marks(ids.len()));
+        let values = ids.iter().map(|id| (*id).into()).collect();
+        self.read_rows(sql, values, ids.len()).await
     }
 
     /// Up to `limit` customers matching `filter` with an id above `after`, by id.

@@ -8,6 +8,12 @@ pub enum StoreError {
     /// The database refused or failed a statement.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// A read on SQLite's direct read path failed.
+    #[error("database read error: {0}")]
+    Read(#[from] rusqlite::Error),
+    /// A read could not be run to its end (its task failed), or a value could not be bound.
+    #[error("database read failed: {0}")]
+    ReadTask(String),
     /// The database URL is not one Kindred can use.
     #[error("unsupported database URL {url:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl {

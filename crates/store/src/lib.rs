@@ -12,6 +12,8 @@ mod error;
 pub mod import;
 mod mutations;
 mod sql;
+mod sqlite_reads;
+mod sqlite_rows;
 pub mod write;
 
 pub use children::InteractionCursor;

@@ -229,3 +229,63 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_creates_its_folder() {
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("foreign_keys").await, "1");
 }
+
+on_both!(direct_reads_match_the_orm, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("tier".into(), serde_json::json!("gold"));
+        let full = CustomerDraft {
+            email: Some("ana@example.com".into()),
+            first_name: Some("Ana".into()),
+            last_name: Some("Silva".into()),
+            birth_date: Some("1990-04-02".into()),
+            gender: Some("female".into()),
+            income: Some(52_000.5),
+            education: Some("master".into()),
+            occupation: Some("nurse".into()),
+            country: Some("PT".into()),
+            region: Some("Lisboa".into()),
+            city: Some("Lisbon".into()),
+            lat: Some(38.72),
+            lon: Some(-9.14),
+            lifestyle: vec!["outdoor".into()],
+            consent_marketing: Some(true),
+            consent_profiling: Some(false),
+            social_handles: [("twitter".to_owned(), "@ana".to_owned())].into(),
+            attributes,
+            ..customer("full")
+        };
+        let (stored, _) = store.upsert_customer(full.validate(today()).unwrap()).await.unwrap();
+        // `list_customers` always reads through sea-orm; `customer` takes the direct path on
+        // a SQLite file. Both must give the same model, field for field.
+        let listed = store.list_customers(&CustomerFilter::default(), None, 10).await.unwrap();
+        assert_eq!(store.customer(stored.id).await.unwrap().as_ref(), listed.first());
+        assert_eq!(store.customers_by_ids(&[stored.id, -1]).await.unwrap(), listed);
+        assert_eq!(store.customer(-1).await.unwrap(), None);
+    }
+});
+
+on_both!(large_pages_read_off_the_runtime_thread, |store: &Store| {
+    let store = store.clone();
+    async move {
+        // 20 customers × 100 rows may exceed what is read on the calling thread: this read
+        // takes the blocking pool on SQLite and must give the same pages.
+        for n in 0..20 {
+            for day in 1..=3 {
+                let at = format!("2025-01-{day:02}");
+                let draft = purchase(&format!("p{n}"), &at, f64::from(day));
+                store.record_interaction(&draft.validate().unwrap()).await.unwrap();
+            }
+        }
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            ids.push(store.customer_by_external_id(&format!("p{n}")).await.unwrap().unwrap().id);
+        }
+        let large = store.interactions_of(&ids, 100, None).await.unwrap();
+        let small = store.interactions_of(&ids, 3, None).await.unwrap();
+        assert_eq!(large.len(), 20);
+        assert_eq!(large, small);
+        assert!(large.values().all(|page| page.len() == 3 && page[0].amount == Some(3.0)));
+    }
+});
