@@ -11,6 +11,7 @@ pub mod entity;
 mod error;
 pub mod import;
 mod mutations;
+mod scan;
 mod sql;
 mod sqlite_reads;
 mod sqlite_rows;

@@ -1,0 +1,69 @@
+//! What a strategy says about itself: its purpose, parameters, inputs and segments.
+
+use crate::Table;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A strategy's description, as the host reads it (and the `plugins` API shows it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    /// What the strategy does, in a sentence or two.
+    pub summary: String,
+    /// A JSON Schema of the parameters `create` accepts, so clients can build a form and the
+    /// host can check parameters before creating anything.
+    pub params_schema: serde_json::Value,
+    /// The columns read from each table, by table name. The key columns are always sent.
+    pub inputs: BTreeMap<String, Vec<String>>,
+    /// The segments the strategy can produce, when they are known in advance; empty when they
+    /// come from the data (communities, quantile bands).
+    pub segments: Vec<String>,
+}
+
+impl Description {
+    /// A description with this summary, no parameters and no inputs yet.
+    pub fn new(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            params_schema: serde_json::json!({ "type": "object" }),
+            inputs: BTreeMap::new(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// Sets the parameters' JSON Schema.
+    pub fn params_schema(mut self, schema: serde_json::Value) -> Self {
+        self.params_schema = schema;
+        self
+    }
+
+    /// Asks for `columns` of `table` (besides its key columns, which always come).
+    pub fn reads(mut self, table: Table, columns: &[&str]) -> Self {
+        let entry = self.inputs.entry(table.name().to_owned()).or_default();
+        for column in columns {
+            if !entry.iter().any(|known| known == column) {
+                entry.push((*column).to_owned());
+            }
+        }
+        self
+    }
+
+    /// Names the segments the strategy can produce.
+    pub fn segments<S: Into<String>>(mut self, segments: impl IntoIterator<Item = S>) -> Self {
+        self.segments = segments.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Checks that every table and column asked for exists; the host checks it too.
+    pub fn check_inputs(&self) -> Result<(), String> {
+        for (table_name, columns) in &self.inputs {
+            let table =
+                Table::from_name(table_name).ok_or_else(|| format!("unknown input table {table_name:?}"))?;
+            for column in columns {
+                if !table.columns().iter().any(|(name, _)| name == column) {
+                    return Err(format!("table {table_name:?} has no column {column:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

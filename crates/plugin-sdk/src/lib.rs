@@ -1,0 +1,170 @@
+//! Write a Kindred segmentation strategy in safe Rust.
+//!
+//! A strategy is a `cdylib` crate that depends on this SDK, implements
+//! [`SegmentationStrategy`] and calls [`export_strategy!`] once. Kindred loads the library at
+//! run time (never linking it), checks its ABI version and build flags, and calls it through a
+//! C ABI with Arrow data; this crate hides all of that. docs/PLUGINS.md in the Kindred
+//! repository walks through building, configuring and testing a plugin.
+//!
+//! The life of a strategy instance:
+//!
+//! 1. [`describe`](SegmentationStrategy::describe) says what it does, the JSON Schema of its
+//!    parameters, which tables and columns it reads, and which segments it can produce.
+//! 2. [`create`](SegmentationStrategy::create) builds an instance from JSON parameters.
+//! 3. [`fit`](SegmentationStrategy::fit) sees the whole population and learns what it needs
+//!    (cut points, communities, model parameters).
+//! 4. [`assign`](SegmentationStrategy::assign) puts any batch of customers into segments with
+//!    what was learned: the whole population after a fit, or the one customer a new event
+//!    touched.
+//!
+//! # Example
+//!
+//! A strategy that splits customers by whether they spent over a threshold:
+//!
+//! ```
+//! use kindred_plugin_sdk::{
+//!     export_strategy, Assignments, Description, Input, SegmentationStrategy, StrategyError,
+//!     StrategyResult, Table,
+//! };
+//! use std::collections::HashMap;
+//!
+//! pub struct BigSpenders {
+//!     threshold: f64,
+//! }
+//!
+//! impl SegmentationStrategy for BigSpenders {
+//!     const NAME: &'static str = "big-spenders";
+//!
+//!     fn describe() -> Description {
+//!         Description::new("Customers who spent more than a threshold, and the rest.")
+//!             .params_schema(serde_json::json!({
+//!                 "type": "object",
+//!                 "properties": { "threshold": { "type": "number", "minimum": 0 } },
+//!                 "additionalProperties": false
+//!             }))
+//!             .reads(Table::Interactions, &["amount"])
+//!             .segments(["big spenders", "others"])
+//!     }
+//!
+//!     fn create(params: &serde_json::Value) -> StrategyResult<Self> {
+//!         let threshold = match params.get("threshold") {
+//!             None => 1000.0,
+//!             Some(value) => value
+//!                 .as_f64()
+//!                 .ok_or_else(|| StrategyError::param("/threshold", "must be a number"))?,
+//!         };
+//!         Ok(Self { threshold })
+//!     }
+//!
+//!     fn fit(&mut self, _population: &Input) -> StrategyResult<()> {
+//!         Ok(()) // nothing to learn: the threshold is given
+//!     }
+//!
+//!     fn assign(&self, batch: &Input, out: &mut Assignments) -> StrategyResult<()> {
+//!         let mut spent: HashMap<i64, f64> = HashMap::new();
+//!         for interactions in batch.interactions() {
+//!             let (customers, amounts) = (interactions.customer_id()?, interactions.amount()?);
+//!             for row in 0..interactions.len() {
+//!                 *spent.entry(customers.value(row)).or_default() += amounts.value(row);
+//!             }
+//!         }
+//!         for id in batch.customer_ids() {
+//!             let total = spent.get(&id).copied().unwrap_or(0.0);
+//!             let segment = if total > self.threshold { "big spenders" } else { "others" };
+//!             out.push(id, segment, Some(total));
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! export_strategy!(BigSpenders);
+//! # fn main() {}
+//! ```
+//!
+//! The SDK checks the example's own behaviour in-process with [`testing::run`]; an author can
+//! do the same in unit tests before building the library.
+
+mod description;
+mod error;
+#[doc(hidden)]
+pub mod export;
+mod input;
+mod output;
+pub mod testing;
+
+pub use arrow_array;
+pub use arrow_schema;
+pub use description::Description;
+pub use error::{StrategyError, StrategyResult};
+pub use input::{Customers, Input, Interactions, Needs, Ties, column, tags};
+pub use kindred_plugin_abi as abi;
+pub use kindred_plugin_abi::TableId as Table;
+pub use output::{Assignments, output_schema};
+pub use serde_json;
+
+/// The version of this SDK, recorded in every plugin built with it.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A segmentation strategy. Implement it, then call [`export_strategy!`] with the type.
+pub trait SegmentationStrategy: Sized + Send + 'static {
+    /// The name operators use for the strategy in config and the API (lowercase, `-`).
+    const NAME: &'static str;
+
+    /// What the strategy does, its parameters' JSON Schema, what it reads, what it produces.
+    fn describe() -> Description;
+
+    /// An instance from parameters (a JSON object; `{}` when none were given). Refuse bad
+    /// parameters here with [`StrategyError::param`], naming the JSON path.
+    fn create(params: &serde_json::Value) -> StrategyResult<Self>;
+
+    /// Learns from the whole population.
+    fn fit(&mut self, population: &Input) -> StrategyResult<()>;
+
+    /// Puts each customer of `batch` into segments (none, one or several), with what `fit`
+    /// learned.
+    fn assign(&self, batch: &Input, out: &mut Assignments) -> StrategyResult<()>;
+
+    /// What `fit` learned, as JSON an analyst can read (cut points, communities, fitted
+    /// parameters). Nothing by default.
+    fn model(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}
+
+/// Exports a [`SegmentationStrategy`] as this library's plugin: generates the
+/// `kindred_strategy_v1` symbol and its descriptor (ABI version, name, the crate's version,
+/// the SDK version, and whether panics unwind). Call it once, in a `cdylib` crate.
+#[macro_export]
+macro_rules! export_strategy {
+    ($strategy:ty) => {
+        #[doc(hidden)]
+        #[allow(unsafe_code)] // the one symbol Kindred looks up; the SDK holds the unsafe parts
+        #[unsafe(no_mangle)]
+        pub extern "C" fn kindred_strategy_v1() -> *const $crate::abi::StrategyDescriptor {
+            const fn text(value: &'static str) -> $crate::abi::StaticStr {
+                $crate::abi::StaticStr { ptr: value.as_ptr(), len: value.len() }
+            }
+            static DESCRIPTOR: $crate::abi::StrategyDescriptor = $crate::abi::StrategyDescriptor {
+                magic: $crate::abi::MAGIC,
+                abi_major: $crate::abi::ABI_MAJOR,
+                abi_minor: $crate::abi::ABI_MINOR,
+                size: ::std::mem::size_of::<$crate::abi::StrategyDescriptor>() as u32,
+                flags: if cfg!(panic = "unwind") { $crate::abi::FLAG_PANIC_UNWIND } else { 0 },
+                name: text(<$strategy as $crate::SegmentationStrategy>::NAME),
+                version: text(env!("CARGO_PKG_VERSION")),
+                sdk_version: text($crate::SDK_VERSION),
+                functions: $crate::abi::FunctionTable {
+                    describe: $crate::export::Entry::<$strategy>::describe,
+                    create: $crate::export::Entry::<$strategy>::create,
+                    fit: $crate::export::Entry::<$strategy>::fit,
+                    assign: $crate::export::Entry::<$strategy>::assign,
+                    model: $crate::export::Entry::<$strategy>::model,
+                    last_error: $crate::export::last_error,
+                    free_bytes: $crate::export::free_bytes,
+                    destroy: $crate::export::Entry::<$strategy>::destroy,
+                },
+            };
+            &DESCRIPTOR
+        }
+    };
+}

@@ -1,0 +1,99 @@
+//! What can go wrong loading or calling a plugin.
+
+use std::path::PathBuf;
+
+/// Why a plugin was refused at load time or a call to it failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// The library file is not there.
+    #[error("{path}: no such file")]
+    Missing {
+        /// The library.
+        path: PathBuf,
+    },
+    /// The library's SHA-256 is not the one the config pins.
+    #[error("{path}: sha256 expected {expected}, found {found}")]
+    Checksum {
+        /// The library.
+        path: PathBuf,
+        /// From the config.
+        expected: String,
+        /// Of the file.
+        found: String,
+    },
+    /// The dynamic loader refused the file.
+    #[error("{path}: cannot load the library: {message}")]
+    Open {
+        /// The library.
+        path: PathBuf,
+        /// The loader's message.
+        message: String,
+    },
+    /// The library does not export `kindred_strategy_v1`.
+    #[error(
+        "{path}: no symbol kindred_strategy_v1: not a Kindred strategy plugin (build it with export_strategy!)"
+    )]
+    NoSymbol {
+        /// The library.
+        path: PathBuf,
+    },
+    /// The descriptor is missing or not a Kindred descriptor, or does not fit this host.
+    #[error("{path}: {what}: expected {expected}, found {found}")]
+    Incompatible {
+        /// The library.
+        path: PathBuf,
+        /// What was checked (magic, ABI major, ABI minor, descriptor size, panic strategy).
+        what: &'static str,
+        /// What this host needs.
+        expected: String,
+        /// What the library has.
+        found: String,
+    },
+    /// The strategy's description is not valid.
+    #[error("{path}: describe failed: {message}")]
+    Describe {
+        /// The library.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Two plugins in the config share a name.
+    #[error("{path}: a plugin named {name:?} is already loaded")]
+    Duplicate {
+        /// The library.
+        path: PathBuf,
+        /// The name.
+        name: String,
+    },
+    /// A call to a strategy failed: it returned an error, panicked or broke the contract.
+    #[error("plugin {plugin}: {call} failed: {message}")]
+    Call {
+        /// The plugin's name.
+        plugin: String,
+        /// Which call (create, fit, assign, model).
+        call: &'static str,
+        /// The strategy's message, or what it got wrong.
+        message: String,
+    },
+    /// The strategy panicked; its instance is disabled.
+    #[error("plugin {plugin}: {call} panicked, the instance is disabled: {message}")]
+    Panicked {
+        /// The plugin's name.
+        plugin: String,
+        /// Which call.
+        call: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// The plugin is not loaded (refused, disabled or unknown).
+    #[error("plugin {name:?} is not available: {reason}")]
+    Unavailable {
+        /// The name asked for.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading the population from the store failed.
+    #[error("reading the population: {0}")]
+    Store(String),
+}

@@ -1,0 +1,123 @@
+//! The plugins the settings list: loaded, refused or disabled, never stopping the server.
+
+use crate::config::PluginConfig;
+use crate::error::PluginError;
+use crate::library::{StrategyLibrary, load};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Whether a plugin can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PluginStatus {
+    /// Loaded and checked: strategies can be created from it.
+    Loaded,
+    /// Missing, incompatible or failing: `error` says why.
+    Refused,
+    /// Turned off in the settings.
+    Disabled,
+}
+
+/// One plugin as the host knows it.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// The name from the settings.
+    pub name: String,
+    /// The library's path, resolved.
+    pub path: PathBuf,
+    /// Loaded, refused or disabled.
+    pub status: PluginStatus,
+    /// Why it was refused.
+    pub error: Option<String>,
+    /// The library, when loaded.
+    pub library: Option<StrategyLibrary>,
+    /// Parameters a segmentation starts from.
+    pub default_params: serde_json::Value,
+}
+
+/// Every plugin the settings list, in their order.
+#[derive(Debug, Clone, Default)]
+pub struct PluginHost {
+    plugins: Vec<Plugin>,
+}
+
+impl PluginHost {
+    /// Loads every enabled plugin of `configs`, resolving relative paths against `base`.
+    /// A plugin that cannot be loaded is recorded as refused and logged; this never fails.
+    pub fn load(configs: &[PluginConfig], base: &Path) -> Self {
+        let mut plugins: Vec<Plugin> = Vec::with_capacity(configs.len());
+        for config in configs {
+            let path = config.resolved_path(base);
+            let mut plugin = Plugin {
+                name: config.name.clone(),
+                path: path.clone(),
+                status: PluginStatus::Disabled,
+                error: None,
+                library: None,
+                default_params: config.params.clone().unwrap_or_else(|| serde_json::json!({})),
+            };
+            if plugins.iter().any(|known| known.name == config.name) {
+                plugin.status = PluginStatus::Refused;
+                plugin.error = Some(PluginError::Duplicate { path, name: config.name.clone() }.to_string());
+            } else if config.enabled {
+                match load(&path, config.sha256.as_deref()) {
+                    Ok(library) => {
+                        tracing::info!(
+                            plugin = %config.name, strategy = %library.name, version = %library.version,
+                            abi = %library.abi_version, path = %path.display(), "plugin loaded"
+                        );
+                        plugin.status = PluginStatus::Loaded;
+                        plugin.library = Some(library);
+                    }
+                    Err(error) => {
+                        plugin.status = PluginStatus::Refused;
+                        plugin.error = Some(error.to_string());
+                    }
+                }
+            } else {
+                tracing::info!(plugin = %config.name, "plugin disabled in the settings");
+            }
+            if let Some(error) = &plugin.error {
+                tracing::error!(plugin = %config.name, %error, "plugin refused");
+            }
+            plugins.push(plugin);
+        }
+        Self { plugins }
+    }
+
+    /// Every plugin, in the settings' order.
+    pub fn plugins(&self) -> &[Plugin] {
+        &self.plugins
+    }
+
+    /// The loaded plugin named `name`.
+    pub fn loaded(&self, name: &str) -> Result<&Plugin, PluginError> {
+        let plugin = self.plugins.iter().find(|plugin| plugin.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.plugins.iter().map(|plugin| plugin.name.as_str()).collect();
+            PluginError::Unavailable {
+                name: name.to_owned(),
+                reason: format!("no such plugin (known: {})", known.join(", ")),
+            }
+        })?;
+        match plugin.status {
+            PluginStatus::Loaded => Ok(plugin),
+            PluginStatus::Disabled => Err(PluginError::Unavailable {
+                name: name.to_owned(),
+                reason: "disabled in the settings".to_owned(),
+            }),
+            PluginStatus::Refused => Err(PluginError::Unavailable {
+                name: name.to_owned(),
+                reason: plugin.error.clone().unwrap_or_else(|| "refused".to_owned()),
+            }),
+        }
+    }
+
+    /// The paths of the libraries this host has mapped into the process.
+    pub fn loaded_paths(&self) -> Vec<&Path> {
+        self.plugins
+            .iter()
+            .filter_map(|plugin| plugin.library.as_ref())
+            .map(|library| library.path.as_path())
+            .collect()
+    }
+}

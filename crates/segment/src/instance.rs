@@ -1,0 +1,127 @@
+//! One strategy instance inside a plugin: create, fit, assign, model. Calls block; run them
+//! on the blocking pool.
+#![allow(unsafe_code)] // only to mark the plugin's opaque instance pointer as sendable.
+
+use crate::error::PluginError;
+use crate::ffi::{self, CallFailure};
+use crate::library::StrategyLibrary;
+use crate::tables::TableData;
+use arrow_array::RecordBatch;
+use kindred_plugin_abi::{Instance, Status};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The plugin's instance pointer, and whether a panic disabled it.
+struct Handle {
+    pointer: Instance,
+    disabled: Option<String>,
+}
+
+// SAFETY: the ABI lets an instance be called from any thread, one call at a time; the
+// mutex around `Handle` gives that.
+unsafe impl Send for Handle {}
+
+/// A strategy created with parameters, ready to fit and assign.
+pub struct StrategyInstance {
+    plugin: String,
+    library: StrategyLibrary,
+    handle: Mutex<Handle>,
+}
+
+impl std::fmt::Debug for StrategyInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StrategyInstance").field("plugin", &self.plugin).finish_non_exhaustive()
+    }
+}
+
+impl StrategyInstance {
+    /// Creates an instance of `library`'s strategy with JSON `params`.
+    pub fn create(
+        plugin: &str,
+        library: &StrategyLibrary,
+        params: &serde_json::Value,
+    ) -> Result<Self, PluginError> {
+        let bytes = serde_json::to_vec(params).unwrap_or_else(|_| b"{}".to_vec());
+        let functions = &library.descriptor.functions;
+        let pointer = timed(plugin, "create", || ffi::create(functions, &bytes))
+            .map_err(|failure| call_error(plugin, "create", failure))?;
+        Ok(Self {
+            plugin: plugin.to_owned(),
+            library: library.clone(),
+            handle: Mutex::new(Handle { pointer, disabled: None }),
+        })
+    }
+
+    /// Runs one call on the instance, disabling it if the strategy panics.
+    fn call<T>(
+        &self,
+        call: &'static str,
+        body: impl FnOnce(Instance) -> Result<T, CallFailure>,
+    ) -> Result<T, PluginError> {
+        let mut handle = self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(reason) = &handle.disabled {
+            return Err(PluginError::Call {
+                plugin: self.plugin.clone(),
+                call,
+                message: format!("the instance is disabled after a panic: {reason}"),
+            });
+        }
+        let result = timed(&self.plugin, call, || body(handle.pointer));
+        result.map_err(|failure| {
+            if failure.status == Status::Panic {
+                handle.disabled = Some(failure.message.clone());
+            }
+            call_error(&self.plugin, call, failure)
+        })
+    }
+
+    /// Learns from the population.
+    pub fn fit(&self, tables: &[TableData], as_of_micros: i64) -> Result<(), PluginError> {
+        let functions = &self.library.descriptor.functions;
+        self.call("fit", |pointer| ffi::fit(functions, pointer, tables, as_of_micros))
+    }
+
+    /// Assigns the customers of `tables`; the output is the plugin's batch, unchecked.
+    pub fn assign(&self, tables: &[TableData], as_of_micros: i64) -> Result<RecordBatch, PluginError> {
+        let functions = &self.library.descriptor.functions;
+        self.call("assign", |pointer| ffi::assign(functions, pointer, tables, as_of_micros))
+    }
+
+    /// What the instance learned.
+    pub fn model(&self) -> Result<serde_json::Value, PluginError> {
+        let functions = &self.library.descriptor.functions;
+        self.call("model", |pointer| ffi::model(functions, pointer))
+    }
+
+    /// Whether a panic disabled the instance.
+    pub fn is_disabled(&self) -> bool {
+        self.handle.lock().map(|handle| handle.disabled.is_some()).unwrap_or(true)
+    }
+}
+
+impl Drop for StrategyInstance {
+    fn drop(&mut self) {
+        let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !handle.pointer.is_null() {
+            ffi::destroy(&self.library.descriptor.functions, handle.pointer);
+            handle.pointer = std::ptr::null_mut();
+        }
+    }
+}
+
+fn call_error(plugin: &str, call: &'static str, failure: CallFailure) -> PluginError {
+    match failure.status {
+        Status::Panic => PluginError::Panicked { plugin: plugin.to_owned(), call, message: failure.message },
+        _ => PluginError::Call { plugin: plugin.to_owned(), call, message: failure.message },
+    }
+}
+
+/// Runs `body` inside a span for the plugin call and logs how long it took.
+fn timed<T>(plugin: &str, call: &'static str, body: impl FnOnce() -> T) -> T {
+    let span = tracing::info_span!("plugin_call", plugin, call);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let result = body();
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "plugin call done");
+    result
+}

@@ -1,0 +1,22 @@
+//! Kindred's plugin host: loads segmentation strategies from the libraries the settings list
+//! (with libloading; never linked in, never unloaded), checks their ABI and build flags,
+//! builds the Arrow tables each asks for from the store, and calls fit and assign on the
+//! blocking pool. A refused or failing plugin is reported, never fatal.
+
+mod config;
+mod description;
+mod error;
+mod ffi;
+mod host;
+mod instance;
+mod library;
+mod run;
+pub mod tables;
+
+pub use config::PluginConfig;
+pub use description::StrategyDescription;
+pub use error::PluginError;
+pub use host::{Plugin, PluginHost, PluginStatus};
+pub use instance::StrategyInstance;
+pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex};
+pub use run::{ASSIGN_BATCH, Membership, RunOutput, check_output, merged_params, run_strategy};

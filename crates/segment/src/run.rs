@@ -1,0 +1,169 @@
+//! Running a strategy over the population: create, fit on every customer, assign them in
+//! batches, check what comes back.
+
+use crate::error::PluginError;
+use crate::host::PluginHost;
+use crate::instance::StrategyInstance;
+use crate::tables::{self, TableData};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use kindred_plugin_abi::TableId;
+use kindred_store::Store;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Customers per `assign` call.
+pub const ASSIGN_BATCH: usize = 10_000;
+
+/// One customer in one segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Membership {
+    /// The customer.
+    pub customer_id: i64,
+    /// The segment's label.
+    pub segment: String,
+    /// The strategy's score, if it gives one.
+    pub score: Option<f64>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunOutput {
+    /// Every membership, by customer.
+    pub memberships: Vec<Membership>,
+    /// Customers in each segment.
+    pub sizes: BTreeMap<String, usize>,
+    /// Customers the strategy saw.
+    pub customers: usize,
+    /// What fit learned.
+    pub model: serde_json::Value,
+}
+
+/// `params` laid over the plugin's default parameters (keys of `params` win).
+pub fn merged_params(defaults: &serde_json::Value, params: Option<&serde_json::Value>) -> serde_json::Value {
+    match (defaults, params) {
+        (serde_json::Value::Object(defaults), Some(serde_json::Value::Object(given))) => {
+            let mut merged = defaults.clone();
+            merged.extend(given.clone());
+            serde_json::Value::Object(merged)
+        }
+        (_, Some(given)) => given.clone(),
+        (defaults, None) => defaults.clone(),
+    }
+}
+
+/// Runs plugin `name` with `params` over every customer in `store`, as of `as_of_micros`.
+/// Plugin calls run on the blocking pool; nothing is written.
+pub async fn run_strategy(
+    store: &Store,
+    host: &PluginHost,
+    name: &str,
+    params: Option<&serde_json::Value>,
+    as_of_micros: i64,
+) -> Result<RunOutput, PluginError> {
+    let plugin = host.loaded(name)?;
+    let library = plugin
+        .library
+        .clone()
+        .ok_or_else(|| PluginError::Unavailable { name: name.to_owned(), reason: "not loaded".to_owned() })?;
+    let requested = library.description.requested_columns().map_err(|message| PluginError::Call {
+        plugin: name.to_owned(),
+        call: "describe",
+        message,
+    })?;
+    let params = merged_params(&plugin.default_params, params);
+    let plugin_name = name.to_owned();
+    let instance = blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await?;
+    let instance = Arc::new(instance);
+
+    let population = tables::population(store, &requested).await?;
+    let customer_ids = customer_ids(&population);
+    let fitting = instance.clone();
+    blocking(move || fitting.fit(&population, as_of_micros)).await?;
+
+    let mut memberships = Vec::new();
+    for chunk in customer_ids.chunks(ASSIGN_BATCH) {
+        let batch = tables::for_customers(store, &requested, chunk).await?;
+        let assigning = instance.clone();
+        let output = blocking(move || assigning.assign(&batch, as_of_micros)).await?;
+        let allowed: HashSet<i64> = chunk.iter().copied().collect();
+        memberships.extend(check_output(name, &output, &allowed)?);
+    }
+    let modelling = instance.clone();
+    let model = blocking(move || modelling.model()).await?;
+    let mut sizes = BTreeMap::new();
+    for membership in &memberships {
+        *sizes.entry(membership.segment.clone()).or_insert(0) += 1;
+    }
+    Ok(RunOutput { memberships, sizes, customers: customer_ids.len(), model })
+}
+
+async fn blocking<T: Send + 'static>(
+    body: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, PluginError> {
+    tokio::task::spawn_blocking(body).await.map_err(|error| PluginError::Call {
+        plugin: String::new(),
+        call: "blocking task",
+        message: error.to_string(),
+    })?
+}
+
+fn customer_ids(tables: &[TableData]) -> Vec<i64> {
+    tables
+        .iter()
+        .filter(|table| table.table == TableId::Customers)
+        .flat_map(|table| table.batches.iter())
+        .flat_map(|batch| batch.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect()
+}
+
+/// Checks an `assign` output against the contract: the three columns with their types, no
+/// missing customer or segment, and only customers of the batch.
+pub fn check_output(
+    plugin: &str,
+    output: &RecordBatch,
+    allowed: &HashSet<i64>,
+) -> Result<Vec<Membership>, PluginError> {
+    let bad = |message: String| PluginError::Call { plugin: plugin.to_owned(), call: "assign", message };
+    let schema = output.schema();
+    let found: Vec<String> =
+        schema.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();
+    let expected_types = [DataType::Int64, DataType::Utf8, DataType::Float64];
+    let matches = schema.fields().len() == 3
+        && schema
+            .fields()
+            .iter()
+            .zip(kindred_plugin_abi::OUTPUT_COLUMNS.iter().zip(expected_types.iter()))
+            .all(|(field, (name, data_type))| field.name() == name && field.data_type() == data_type);
+    if !matches {
+        return Err(bad(format!(
+            "output schema must be (customer_id Int64, segment Utf8, score Float64), found ({})",
+            found.join(", ")
+        )));
+    }
+    let ids = output.column(0).as_primitive::<Int64Type>();
+    let segments = output.column(1).as_string::<i32>();
+    let scores = output.column(2).as_primitive::<Float64Type>();
+    if ids.null_count() > 0 || segments.null_count() > 0 {
+        return Err(bad("output has a row without customer_id or segment".to_owned()));
+    }
+    let mut memberships = Vec::with_capacity(output.num_rows());
+    for row in 0..output.num_rows() {
+        let customer_id = ids.value(row);
+        if !allowed.contains(&customer_id) {
+            return Err(bad(format!(
+                "output row {row} names customer {customer_id}, who is not in the batch"
+            )));
+        }
+        let segment = segments.value(row).trim();
+        if segment.is_empty() {
+            return Err(bad(format!("output row {row} has an empty segment label")));
+        }
+        let score = (!scores.is_null(row)).then(|| scores.value(row)).filter(|score| score.is_finite());
+        memberships.push(Membership { customer_id, segment: segment.to_owned(), score });
+    }
+    Ok(memberships)
+}

@@ -1,0 +1,242 @@
+//! The input tables a strategy asked for, built from the store as Arrow record batches.
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow_schema::{Field, Schema, SchemaRef};
+use chrono::{DateTime, NaiveDate, Utc};
+use kindred_plugin_abi::TableId;
+use kindred_store::entity::{customer, interaction, need, tie};
+use kindred_store::{CustomerFilter, Store, StoreError};
+use std::sync::Arc;
+
+/// Rows per record batch when streaming the population.
+pub const BATCH_ROWS: u64 = 65_536;
+
+/// One table's batches, projected to the columns asked for.
+#[derive(Debug, Clone)]
+pub struct TableData {
+    /// Which table.
+    pub table: TableId,
+    /// Its projected schema.
+    pub schema: SchemaRef,
+    /// Its batches.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl TableData {
+    /// How many rows in all.
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The projected schema of `table` with the columns at `columns`.
+pub fn schema(table: TableId, columns: &[usize]) -> SchemaRef {
+    let offered = table.columns();
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|index| {
+            let (name, kind) = offered[*index];
+            Field::new(name, kind.data_type(), *index >= table.key_columns())
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn days(date: NaiveDate) -> i32 {
+    (date - NaiveDate::default()).num_days() as i32
+}
+
+fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn tags<'a>(rows: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for tags in rows {
+        match tags {
+            Some(tags) => {
+                for tag in tags.split(';').filter(|tag| !tag.is_empty()) {
+                    builder.values().append_value(tag);
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    Arc::new(builder.finish())
+}
+
+/// A column of a table as an Arrow array, from the rows' models.
+trait Columns: Sized {
+    fn column(name: &str, rows: &[Self]) -> ArrayRef;
+}
+
+impl Columns for customer::Model {
+    fn column(name: &str, rows: &[Self]) -> ArrayRef {
+        let text = |get: fn(&Self) -> Option<&str>| -> ArrayRef {
+            Arc::new(rows.iter().map(get).collect::<StringArray>())
+        };
+        let float = |get: fn(&Self) -> Option<f64>| -> ArrayRef {
+            Arc::new(rows.iter().map(get).collect::<Float64Array>())
+        };
+        let flag = |get: fn(&Self) -> Option<bool>| -> ArrayRef {
+            Arc::new(rows.iter().map(get).collect::<BooleanArray>())
+        };
+        match name {
+            "id" => Arc::new(rows.iter().map(|r| r.id).collect::<Int64Array>()),
+            "external_id" => text(|r| Some(r.external_id.as_str())),
+            "birth_date" => Arc::new(rows.iter().map(|r| r.birth_date.map(days)).collect::<Date32Array>()),
+            "gender" => text(|r| r.gender.as_deref()),
+            "income" => float(|r| r.income),
+            "education" => text(|r| r.education.as_deref()),
+            "occupation" => text(|r| r.occupation.as_deref()),
+            "country" => text(|r| r.country.as_deref()),
+            "region" => text(|r| r.region.as_deref()),
+            "city" => text(|r| r.city.as_deref()),
+            "lat" => float(|r| r.lat),
+            "lon" => float(|r| r.lon),
+            "lifestyle" => tags(rows.iter().map(|r| r.lifestyle.as_deref())),
+            "consent_marketing" => flag(|r| r.consent_marketing),
+            "consent_profiling" => flag(|r| r.consent_profiling),
+            _ => Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| micros(r.created_at)))
+                    .with_timezone("UTC"),
+            ),
+        }
+    }
+}
+
+impl Columns for interaction::Model {
+    fn column(name: &str, rows: &[Self]) -> ArrayRef {
+        let text = |get: fn(&Self) -> Option<&str>| -> ArrayRef {
+            Arc::new(rows.iter().map(get).collect::<StringArray>())
+        };
+        let float = |get: fn(&Self) -> Option<f64>| -> ArrayRef {
+            Arc::new(rows.iter().map(get).collect::<Float64Array>())
+        };
+        match name {
+            "customer_id" => Arc::new(rows.iter().map(|r| r.customer_id).collect::<Int64Array>()),
+            "occurred_at" => Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| micros(r.occurred_at)))
+                    .with_timezone("UTC"),
+            ),
+            "channel" => text(|r| r.channel.as_deref()),
+            "kind" => text(|r| Some(r.kind.as_str())),
+            "amount" => float(|r| r.amount),
+            "currency" => text(|r| r.currency.as_deref()),
+            _ => float(|r| r.cost_to_serve),
+        }
+    }
+}
+
+impl Columns for tie::Model {
+    fn column(name: &str, rows: &[Self]) -> ArrayRef {
+        match name {
+            "from_id" => Arc::new(rows.iter().map(|r| r.from_id).collect::<Int64Array>()),
+            "to_id" => Arc::new(rows.iter().map(|r| r.to_id).collect::<Int64Array>()),
+            "kind" => Arc::new(rows.iter().map(|r| Some(r.kind.as_str())).collect::<StringArray>()),
+            "weight" => Arc::new(rows.iter().map(|r| Some(r.weight)).collect::<Float64Array>()),
+            _ => Arc::new(rows.iter().map(|r| Some(r.mutual)).collect::<BooleanArray>()),
+        }
+    }
+}
+
+impl Columns for need::Model {
+    fn column(name: &str, rows: &[Self]) -> ArrayRef {
+        let text = |get: fn(&Self) -> &str| -> ArrayRef {
+            Arc::new(rows.iter().map(|r| Some(get(r))).collect::<StringArray>())
+        };
+        match name {
+            "customer_id" => Arc::new(rows.iter().map(|r| r.customer_id).collect::<Int64Array>()),
+            "tag" => text(|r| &r.tag),
+            "kind" => text(|r| &r.kind),
+            "source" => text(|r| &r.source),
+            _ => Arc::new(rows.iter().map(|r| Some(r.weight)).collect::<Float64Array>()),
+        }
+    }
+}
+
+fn batch<M: Columns>(schema: &SchemaRef, rows: &[M]) -> Result<RecordBatch, StoreError> {
+    let columns = schema.fields().iter().map(|field| M::column(field.name(), rows)).collect();
+    RecordBatch::try_new(schema.clone(), columns).map_err(|error| StoreError::ReadTask(error.to_string()))
+}
+
+fn store_error(error: StoreError) -> crate::PluginError {
+    crate::PluginError::Store(error.to_string())
+}
+
+/// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch.
+pub async fn population(
+    store: &Store,
+    requested: &[(TableId, Vec<usize>)],
+) -> Result<Vec<TableData>, crate::PluginError> {
+    let mut tables = Vec::with_capacity(requested.len());
+    for (table, columns) in requested {
+        let schema = schema(*table, columns);
+        let mut batches = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let (next, rows) = match table {
+                TableId::Customers => {
+                    let rows =
+                        store.list_customers(&CustomerFilter::default(), Some(after), BATCH_ROWS).await;
+                    let rows = rows.map_err(store_error)?;
+                    (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
+                }
+                TableId::Interactions => {
+                    let rows = store.scan_interactions(after, BATCH_ROWS).await.map_err(store_error)?;
+                    (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
+                }
+                TableId::Ties => {
+                    let rows = store.scan_ties(after, BATCH_ROWS).await.map_err(store_error)?;
+                    (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
+                }
+                TableId::Needs => {
+                    let rows = store.scan_needs(after, BATCH_ROWS).await.map_err(store_error)?;
+                    (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
+                }
+            };
+            let full = rows.num_rows() as u64 == BATCH_ROWS;
+            if rows.num_rows() > 0 {
+                batches.push(rows);
+            }
+            match next {
+                Some(id) if full => after = id,
+                _ => break,
+            }
+        }
+        tables.push(TableData { table: *table, schema, batches });
+    }
+    Ok(tables)
+}
+
+/// The tables asked for, limited to these customers (ties touching any of them).
+pub async fn for_customers(
+    store: &Store,
+    requested: &[(TableId, Vec<usize>)],
+    customer_ids: &[i64],
+) -> Result<Vec<TableData>, crate::PluginError> {
+    let mut tables = Vec::with_capacity(requested.len());
+    for (table, columns) in requested {
+        let schema = schema(*table, columns);
+        let rows = match table {
+            TableId::Customers => {
+                let mut rows = store.customers_by_ids(customer_ids).await.map_err(store_error)?;
+                rows.sort_by_key(|row| row.id);
+                batch(&schema, &rows)
+            }
+            TableId::Interactions => {
+                batch(&schema, &store.all_interactions_of(customer_ids).await.map_err(store_error)?)
+            }
+            TableId::Ties => batch(&schema, &store.all_ties_of(customer_ids).await.map_err(store_error)?),
+            TableId::Needs => batch(&schema, &store.all_needs_of(customer_ids).await.map_err(store_error)?),
+        }
+        .map_err(store_error)?;
+        tables.push(TableData { table: *table, schema, batches: vec![rows] });
+    }
+    Ok(tables)
+}
