@@ -2,6 +2,7 @@
 
 use async_graphql::{Error, ErrorExtensions};
 use kindred_domain::{ValidationError, ValidationErrors};
+use kindred_segment::PluginError;
 use kindred_store::StoreError;
 
 /// What a client can be told went wrong.
@@ -21,6 +22,12 @@ pub enum ApiError {
     /// The write conflicts with data already stored.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The plugin asked for is not loaded (unknown, refused or disabled).
+    #[error("{0}")]
+    PluginUnavailable(String),
+    /// A plugin refused the parameters, failed, panicked or broke the contract.
+    #[error("{0}")]
+    PluginFailed(String),
     /// Something failed on our side; details are logged, not shown.
     #[error("internal error")]
     Internal,
@@ -76,6 +83,12 @@ impl ErrorExtensions for ApiError {
             ApiError::Conflict(_) => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "CONFLICT"))
             }
+            ApiError::PluginUnavailable(_) => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_UNAVAILABLE"))
+            }
+            ApiError::PluginFailed(_) => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_FAILED"))
+            }
             ApiError::Internal => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "INTERNAL"))
             }
@@ -104,6 +117,22 @@ impl From<StoreError> for ApiError {
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<PluginError> for ApiError {
+    fn from(error: PluginError) -> Self {
+        match error {
+            PluginError::Unavailable { .. } => ApiError::PluginUnavailable(error.to_string()),
+            PluginError::Store(_) => {
+                tracing::error!(%error, "store error while running a plugin");
+                ApiError::Internal
+            }
+            other => {
+                tracing::warn!(error = %other, "plugin call failed");
+                ApiError::PluginFailed(other.to_string())
             }
         }
     }

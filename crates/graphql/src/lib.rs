@@ -9,12 +9,15 @@ mod error;
 mod loaders;
 pub mod mutation;
 mod pagination;
+pub mod plugins;
 pub mod query;
 mod types;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use kindred_segment::PluginHost;
 use kindred_store::Store;
+use std::sync::Arc;
 
 pub use error::ApiError;
 pub use loaders::StoreLoader;
@@ -25,13 +28,18 @@ pub const MAX_DEPTH: usize = 10;
 /// The most complex query accepted (roughly, fields times page sizes).
 pub const MAX_COMPLEXITY: usize = 20_000;
 
-/// Kindred's schema type.
-pub type KindredSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+/// Every query field.
+#[derive(MergedObject, Default)]
+pub struct Query(query::QueryRoot, plugins::PluginQuery);
 
-/// Builds the schema over `store`, with Kindred's limits.
-pub fn build_schema(store: Store) -> KindredSchema {
-    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+/// Kindred's schema type.
+pub type KindredSchema = Schema<Query, mutation::MutationRoot, EmptySubscription>;
+
+/// Builds the schema over `store` and the loaded `plugins`, with Kindred's limits.
+pub fn build_schema(store: Store, plugins: Arc<PluginHost>) -> KindredSchema {
+    Schema::build(Query::default(), mutation::MutationRoot, EmptySubscription)
         .data(store)
+        .data(plugins)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -44,5 +52,5 @@ pub fn request_loader(store: &Store) -> DataLoader<StoreLoader> {
 
 /// The schema in SDL, as `kindred schema` prints it.
 pub fn sdl() -> String {
-    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), mutation::MutationRoot, EmptySubscription).finish().sdl()
 }

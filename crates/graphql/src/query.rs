@@ -28,7 +28,8 @@ pub(crate) fn parse_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
     id.parse::<i64>().map_err(|_| ValidationError::new(field, id.as_str(), Reason::NotANumber).into())
 }
 
-/// The entry points for reading.
+/// The entry points for reading customers.
+#[derive(Default)]
 pub struct QueryRoot;
 
 #[Object]

@@ -27,10 +27,23 @@ fn enabled_by_default() -> bool {
 }
 
 impl PluginConfig {
-    /// The library's path, relative paths resolved against `base` (the settings file's folder).
+    /// The library's path: a leading `{bin_dir}` is the folder of the running `kindred`
+    /// binary (where cargo also puts the in-tree plugins), and other relative paths are
+    /// resolved against `base` (the settings file's folder).
     pub fn resolved_path(&self, base: &Path) -> PathBuf {
-        if self.path.is_absolute() { self.path.clone() } else { base.join(&self.path) }
+        let bin_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+        resolve(&self.path, base, bin_dir.as_deref())
     }
+}
+
+/// The token that stands for the running binary's folder at the start of a plugin path.
+pub const BIN_DIR: &str = "{bin_dir}";
+
+fn resolve(path: &Path, base: &Path, bin_dir: Option<&Path>) -> PathBuf {
+    if let (Ok(rest), Some(bin_dir)) = (path.strip_prefix(BIN_DIR), bin_dir) {
+        return bin_dir.join(rest);
+    }
+    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
 }
 
 #[cfg(test)]
@@ -49,5 +62,8 @@ mod tests {
         assert_eq!(config.resolved_path(Path::new("/etc/kindred")), Path::new("/etc/kindred/lib/libdemo.so"));
         let absolute = PluginConfig { path: "/opt/libdemo.so".into(), ..config };
         assert_eq!(absolute.resolved_path(Path::new("/etc/kindred")), Path::new("/opt/libdemo.so"));
+        let beside =
+            resolve(Path::new("{bin_dir}/libdemo.so"), Path::new("/etc"), Some(Path::new("/usr/bin")));
+        assert_eq!(beside, Path::new("/usr/bin/libdemo.so"));
     }
 }

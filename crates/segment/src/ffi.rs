@@ -90,6 +90,8 @@ pub(crate) fn create(
 
 /// The C structs for one call's input. The arrays are moved into the plugin; any it does
 /// not take are released when this is dropped.
+// Boxed schemas: `TableBatches` points at each, so they must not move as the list grows.
+#[allow(clippy::vec_box)]
 struct ExportedInput {
     _schemas: Vec<Box<FFI_ArrowSchema>>,
     _arrays: Vec<Vec<FFI_ArrowArray>>,

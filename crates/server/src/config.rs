@@ -17,6 +17,13 @@ pub struct Settings {
     /// Logging.
     #[serde(default)]
     pub log: LogSettings,
+    /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
+    #[serde(default)]
+    pub plugins: Vec<kindred_segment::PluginConfig>,
+    /// The folder of the settings file (the working directory when there is none): relative
+    /// plugin paths start here.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// `[database]`
@@ -105,9 +112,19 @@ impl Settings {
                 .separator("__")
                 .try_parsing(true),
         );
-        let settings: Settings = builder.build().and_then(|c| c.try_deserialize()).with_context(|| {
-            format!("invalid settings (from {} and KINDRED__* variables)", source.display())
-        })?;
+        let mut settings: Settings =
+            builder.build().and_then(|c| c.try_deserialize()).with_context(|| {
+                format!("invalid settings (from {} and KINDRED__* variables)", source.display())
+            })?;
+        let file = path.map(Path::to_path_buf).or_else(|| {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            default.exists().then_some(default)
+        });
+        let folder = file.as_deref().and_then(Path::parent).filter(|folder| !folder.as_os_str().is_empty());
+        settings.base_dir = match folder {
+            Some(folder) => folder.to_path_buf(),
+            None => std::env::current_dir().context("cannot read the working directory")?,
+        };
         settings.check()?;
         Ok(settings)
     }
@@ -124,6 +141,15 @@ impl Settings {
         })?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level: {:?} is not a valid filter", self.log.level))?;
+        for (index, plugin) in self.plugins.iter().enumerate() {
+            anyhow::ensure!(!plugin.name.trim().is_empty(), "plugins[{index}].name: must not be empty");
+            if let Some(hash) = &plugin.sha256 {
+                anyhow::ensure!(
+                    hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+                    "plugins[{index}].sha256: {hash:?} is not 64 hex digits"
+                );
+            }
+        }
         Ok(())
     }
 }

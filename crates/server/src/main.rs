@@ -5,6 +5,7 @@ mod demo;
 mod http;
 mod import;
 mod logging;
+mod plugins;
 mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -51,6 +52,8 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
+    /// List the plugins of the settings: loaded, refused (with the reason) or disabled.
+    Plugins,
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Fill the database with a realistic, deterministic demo dataset.
@@ -122,6 +125,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo, customers, seed } => {
             let demo = demo.then_some(DemoOptions { customers, seed, planted: None });
             serve::serve(settings, demo).await?;
+        }
+        Command::Plugins => {
+            print!("{}", plugins::describe(&plugins::load_plugins(&settings)));
         }
         Command::Migrate => {
             serve::open_store(&settings).await?.close().await?;

@@ -32,7 +32,8 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
             tracing::info!("database has customers: demo data not loaded");
         }
     }
-    let schema = kindred_graphql::build_schema(store.clone());
+    let plugins = crate::plugins::load_plugins(&settings);
+    let schema = kindred_graphql::build_schema(store.clone(), plugins);
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,
         timeout: Duration::from_secs(settings.server.request_timeout_secs),
