@@ -21,6 +21,61 @@ pub fn kindred_binary() -> PathBuf {
     binary
 }
 
+/// The folder cargo builds into for this test run (`target/<profile>`).
+pub fn build_folder() -> PathBuf {
+    kindred_binary().parent().expect("target folder").to_path_buf()
+}
+
+/// The packages whose libraries the end-to-end tests load: the in-tree plugins and the
+/// deliberately wrong fixtures.
+const PLUGIN_PACKAGES: [&str; 7] = [
+    "kindred-plugin-demographic",
+    "kindred-plugin-behavioral",
+    "kindred-plugin-need-based",
+    "kindred-fixture-no-symbol",
+    "kindred-fixture-other-abi",
+    "kindred-fixture-bad-output",
+    "kindred-fixture-misbehaving",
+];
+
+/// Builds the plugin libraries once per test process. `cargo test` builds the workspace's
+/// libraries for testing but does not link `cdylib`s; this asks cargo (the one running the
+/// tests, which has released its lock by now) to build them, into the same folder.
+fn build_plugins() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut command = Command::new(cargo);
+        command.arg("build").arg("--manifest-path").arg(manifest).arg("--quiet");
+        for package in PLUGIN_PACKAGES {
+            command.args(["-p", package]);
+        }
+        if build_folder().file_name().is_some_and(|name| name == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo build for the plugins");
+        assert!(status.success(), "building the plugin libraries failed");
+    });
+}
+
+/// A plugin library built from the workspace, by library name (`kindred_demographic`).
+pub fn plugin_library(name: &str) -> PathBuf {
+    build_plugins();
+    let path = build_folder().join(format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// A `[[plugins]]` entry for a settings file.
+pub fn plugin_entry(name: &str, path: &Path, extra: &str) -> String {
+    format!("[[plugins]]\nname = {name:?}\npath = {:?}\n{extra}\n", path.display().to_string())
+}
+
 /// A folder with a SQLite database that `kindred` commands share.
 pub struct Workspace {
     folder: tempfile::TempDir,
@@ -101,6 +156,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's base URL.
     pub fn base(&self) -> &str {
         &self.base

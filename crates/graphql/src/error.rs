@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The write conflicts with data already stored.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Strategy parameters that break the strategy's JSON Schema.
+    #[error("{0}")]
+    InvalidParams(String, Vec<kindred_segment::ParamError>),
     /// The plugin asked for is not loaded (unknown, refused or disabled).
     #[error("{0}")]
     PluginUnavailable(String),
@@ -83,6 +86,23 @@ impl ErrorExtensions for ApiError {
             ApiError::Conflict(_) => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "CONFLICT"))
             }
+            ApiError::InvalidParams(message, errors) => {
+                let details: Vec<async_graphql::Value> = errors
+                    .iter()
+                    .map(|e| {
+                        let mut map = async_graphql::indexmap::IndexMap::new();
+                        map.insert(async_graphql::Name::new("field"), "params".into());
+                        map.insert(async_graphql::Name::new("path"), e.path.clone().into());
+                        map.insert(async_graphql::Name::new("reason"), e.message.clone().into());
+                        async_graphql::Value::Object(map)
+                    })
+                    .collect();
+                Error::new(message.clone()).extend_with(|_, ext| {
+                    ext.set("code", "VALIDATION");
+                    ext.set("field", "params");
+                    ext.set("errors", async_graphql::Value::List(details));
+                })
+            }
             ApiError::PluginUnavailable(_) => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_UNAVAILABLE"))
             }
@@ -126,6 +146,9 @@ impl From<PluginError> for ApiError {
     fn from(error: PluginError) -> Self {
         match error {
             PluginError::Unavailable { .. } => ApiError::PluginUnavailable(error.to_string()),
+            PluginError::Params { ref errors, .. } => {
+                ApiError::InvalidParams(error.to_string(), errors.clone())
+            }
             PluginError::Store(_) => {
                 tracing::error!(%error, "store error while running a plugin");
                 ApiError::Internal

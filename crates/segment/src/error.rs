@@ -85,6 +85,14 @@ pub enum PluginError {
         /// The panic message.
         message: String,
     },
+    /// The parameters break the strategy's JSON Schema.
+    #[error("plugin {plugin}: parameters do not match its schema: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Params {
+        /// The plugin's name.
+        plugin: String,
+        /// Every violation, with its JSON path.
+        errors: Vec<crate::ParamError>,
+    },
     /// The plugin is not loaded (refused, disabled or unknown).
     #[error("plugin {name:?} is not available: {reason}")]
     Unavailable {

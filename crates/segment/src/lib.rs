@@ -10,6 +10,7 @@ mod ffi;
 mod host;
 mod instance;
 mod library;
+mod params;
 mod run;
 pub mod tables;
 
@@ -19,4 +20,5 @@ pub use error::PluginError;
 pub use host::{Plugin, PluginHost, PluginStatus};
 pub use instance::StrategyInstance;
 pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex};
-pub use run::{ASSIGN_BATCH, Membership, RunOutput, check_output, merged_params, run_strategy};
+pub use params::{ParamError, check_params, merged_params};
+pub use run::{ASSIGN_BATCH, Membership, RunOutput, check_output, run_strategy};

@@ -4,6 +4,7 @@
 use crate::error::PluginError;
 use crate::host::PluginHost;
 use crate::instance::StrategyInstance;
+use crate::params::{check_params, merged_params};
 use crate::tables::{self, TableData};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
@@ -42,19 +43,6 @@ pub struct RunOutput {
     pub model: serde_json::Value,
 }
 
-/// `params` laid over the plugin's default parameters (keys of `params` win).
-pub fn merged_params(defaults: &serde_json::Value, params: Option<&serde_json::Value>) -> serde_json::Value {
-    match (defaults, params) {
-        (serde_json::Value::Object(defaults), Some(serde_json::Value::Object(given))) => {
-            let mut merged = defaults.clone();
-            merged.extend(given.clone());
-            serde_json::Value::Object(merged)
-        }
-        (_, Some(given)) => given.clone(),
-        (defaults, None) => defaults.clone(),
-    }
-}
-
 /// Runs plugin `name` with `params` over every customer in `store`, as of `as_of_micros`.
 /// Plugin calls run on the blocking pool; nothing is written.
 pub async fn run_strategy(
@@ -75,6 +63,8 @@ pub async fn run_strategy(
         message,
     })?;
     let params = merged_params(&plugin.default_params, params);
+    check_params(&library.description.params_schema, &params)
+        .map_err(|errors| PluginError::Params { plugin: name.to_owned(), errors })?;
     let plugin_name = name.to_owned();
     let instance = blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await?;
     let instance = Arc::new(instance);

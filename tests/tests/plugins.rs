@@ -1,0 +1,146 @@
+//! Plugins end to end: the real server loads the real strategy libraries named in its
+//! settings, refuses wrong ones with a clear reason, runs strategies, and keeps serving when a
+//! plugin misbehaves.
+
+use kindred_e2e::{Workspace, plugin_entry, plugin_library};
+use serde_json::{Value, json};
+
+const PLUGINS: &str =
+    "{ plugins { name strategy version abiVersion sdkVersion status error path paramsSchema } }";
+const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers segments { label size } model } }";
+
+fn by_name<'a>(plugins: &'a Value, name: &str) -> &'a Value {
+    plugins
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no plugin {name} in {plugins}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_plugins_load_and_wrong_ones_are_refused() {
+    let workspace = Workspace::new();
+    let demographic = plugin_library("kindred_demographic");
+    let settings = [
+        plugin_entry("demographic", &demographic, ""),
+        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "params = { window_days = 180 }"),
+        plugin_entry("need-based", &plugin_library("kindred_need_based"), ""),
+        plugin_entry("ghost", &workspace.path().join("libghost.so"), ""),
+        plugin_entry("off", &demographic, "enabled = false"),
+        plugin_entry("pinned", &demographic, &format!("sha256 = \"{}\"", "0".repeat(64))),
+        plugin_entry("no-symbol", &plugin_library("kindred_fixture_no_symbol"), ""),
+        plugin_entry("future", &plugin_library("kindred_fixture_other_abi"), ""),
+    ]
+    .concat();
+    workspace.write("kindred.toml", &settings);
+
+    let listing = workspace.run(&["plugins"]);
+    assert!(listing.status.success(), "kindred plugins failed: {listing:?}");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("demographic  LOADED") && listing.contains("ghost  REFUSED"), "{listing}");
+
+    let server = workspace.serve(&["--demo", "--customers", "300"]).await;
+    let plugins = server.data(PLUGINS, json!({})).await["plugins"].clone();
+    for name in ["demographic", "behavioral", "need-based"] {
+        let plugin = by_name(&plugins, name);
+        assert_eq!(plugin["status"], "LOADED", "{plugin}");
+        assert_eq!(plugin["abiVersion"], "1.0");
+        assert!(plugin["paramsSchema"].is_object(), "{plugin}");
+    }
+    let refused = |name: &str, needle: &str| {
+        let plugin = by_name(&plugins, name);
+        assert_eq!(plugin["status"], "REFUSED", "{plugin}");
+        let error = plugin["error"].as_str().unwrap_or_default();
+        assert!(error.contains(needle), "{name}: {error:?} should mention {needle:?}");
+    };
+    refused("ghost", "libghost.so: no such file");
+    refused("pinned", "sha256 expected 0000");
+    refused("no-symbol", "no symbol kindred_strategy_v1");
+    refused("future", "ABI major version: expected 1 (ABI 1.0), found 2 (ABI 2.0)");
+    assert_eq!(by_name(&plugins, "off")["status"], "DISABLED");
+
+    // The libraries are mapped into the server process: loaded dynamically, not linked.
+    let maps =
+        std::fs::read_to_string(format!("/proc/{}/maps", server.pid())).expect("read the server's maps");
+    for library in ["kindred_demographic", "kindred_behavioral", "kindred_need_based"] {
+        let path = plugin_library(library);
+        assert!(maps.contains(&path.display().to_string()), "{} is not mapped", path.display());
+    }
+
+    for strategy in ["demographic", "behavioral", "need-based"] {
+        let preview = server.data(PREVIEW, json!({ "s": strategy })).await["previewSegmentation"].clone();
+        assert_eq!(preview["customers"], 300, "{preview}");
+        let sizes: i64 = preview["segments"]
+            .as_array()
+            .expect("segments")
+            .iter()
+            .map(|s| s["size"].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(sizes, 300, "every customer in exactly one segment: {preview}");
+    }
+    let behavioral = server.data(PREVIEW, json!({ "s": "behavioral" })).await;
+    assert_eq!(
+        behavioral["previewSegmentation"]["model"]["window_days"], 180,
+        "default params from the settings"
+    );
+    assert!(server.terminate(), "clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misbehaving_plugins_fail_their_call_and_the_server_goes_on() {
+    let workspace = Workspace::new();
+    let settings = [
+        plugin_entry("misbehaving", &plugin_library("kindred_fixture_misbehaving"), ""),
+        plugin_entry("bad-output", &plugin_library("kindred_fixture_bad_output"), ""),
+        plugin_entry("demographic", &plugin_library("kindred_demographic"), ""),
+    ]
+    .concat();
+    workspace.write("kindred.toml", &settings);
+    let server = workspace.serve(&["--demo", "--customers", "50"]).await;
+
+    let failure = |response: Value| -> (String, String, Value) {
+        let error = &response["errors"][0];
+        let code = error["extensions"]["code"].as_str().unwrap_or_default().to_owned();
+        (code, error["message"].as_str().unwrap_or_default().to_owned(), error["extensions"].clone())
+    };
+
+    let (code, message, extensions) =
+        failure(server.graphql(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "explode" } })).await);
+    assert_eq!(code, "VALIDATION", "{message}");
+    assert_eq!(extensions["errors"][0]["path"], "/mode", "{extensions}");
+    let (code, message, _) = failure(server.graphql(PREVIEW, json!({ "s": "misbehaving" })).await);
+    assert!(code == "VALIDATION" && message.contains("mode"), "{code}: {message}");
+
+    let (code, message, _) = failure(
+        server.graphql(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "panic_in_fit" } })).await,
+    );
+    assert_eq!(code, "PLUGIN_FAILED");
+    assert!(
+        message.contains("fit panicked") && message.contains("fixture panics in fit as asked"),
+        "{message}"
+    );
+
+    let (code, message, _) = failure(
+        server.graphql(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "error_in_fit" } })).await,
+    );
+    assert!(code == "PLUGIN_FAILED" && message.contains("fixture fails in fit as asked"), "{message}");
+
+    let (code, message, _) = failure(
+        server.graphql(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "foreign_customer" } })).await,
+    );
+    assert!(
+        code == "PLUGIN_FAILED" && message.contains("customer -42, who is not in the batch"),
+        "{message}"
+    );
+
+    let (code, message, _) = failure(server.graphql(PREVIEW, json!({ "s": "bad-output" })).await);
+    assert!(code == "PLUGIN_FAILED" && message.contains("output schema must be"), "{message}");
+
+    // After all that, the same plugin and the others still work, and so does the rest.
+    let ok = server.data(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "ok" } })).await;
+    assert_eq!(ok["previewSegmentation"]["segments"][0]["size"], 50, "{ok}");
+    let ages = server.data(PREVIEW, json!({ "s": "demographic" })).await;
+    assert_eq!(ages["previewSegmentation"]["customers"], 50);
+    let customers = server.data("{ customers(first: 1) { edges { node { id } } } }", json!({})).await;
+    assert!(customers["customers"]["edges"][0]["node"]["id"].is_string(), "{customers}");
+    assert!(server.terminate(), "clean shutdown");
+}
