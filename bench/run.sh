@@ -5,7 +5,9 @@
 #                           and PostgreSQL (rows/s, peak memory)
 #   bench/run.sh api        customer(id) with interactions under concurrent load on a
 #                           100,000-customer SQLite database (requests/s, p50, p99)
-#   bench/run.sh            both
+#   bench/run.sh plugins    assign 1,000,000 customers through the loaded demographic plugin
+#                           and in-process (the cost of the plugin boundary)
+#   bench/run.sh            all three
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -13,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p kindred-server -p kindred-bench
+cargo build --release -p kindred-server -p kindred-bench -p kindred-plugin-demographic \
+  -p kindred-fixture-misbehaving
 KINDRED="$PWD/target/release/kindred"
 LOADGEN="$PWD/target/release/kindred-loadgen"
 DATA="${BENCH_DATA:-$PWD/bench-data}"
@@ -66,9 +69,15 @@ bench_api() {
   wait "$server" || true
 }
 
+bench_plugins() {
+  echo "== plugin boundary: demographic strategy, 1,000,000 customers"
+  "$PWD/target/release/kindred-plugin-bench" --libraries "$PWD/target/release" --customers 1000000
+}
+
 case "${1:-all}" in
   import) bench_import ;;
   api) bench_api ;;
-  all) bench_import; bench_api ;;
-  *) echo "usage: bench/run.sh [import|api|all]" >&2; exit 2 ;;
+  plugins) bench_plugins ;;
+  all) bench_import; bench_api; bench_plugins ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|all]" >&2; exit 2 ;;
 esac

@@ -67,3 +67,19 @@ impl Description {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_merged_and_checked() {
+        let description = Description::new("s")
+            .reads(Table::Interactions, &["amount", "kind"])
+            .reads(Table::Interactions, &["amount"]);
+        assert_eq!(description.inputs["interactions"], ["amount", "kind"]);
+        assert_eq!(description.check_inputs(), Ok(()));
+        let wrong = Description::new("s").reads(Table::Ties, &["colour"]);
+        assert!(wrong.check_inputs().is_err_and(|error| error.contains("colour")));
+    }
+}

@@ -252,3 +252,23 @@ pub fn tags(list: &ListArray, row: usize) -> Vec<String> {
     let strings = values.as_string::<i32>();
     strings.iter().flatten().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::ArrayRef;
+    use std::sync::Arc;
+
+    #[test]
+    fn typed_columns_and_missing_ones() {
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![3, 4]));
+        let batch = RecordBatch::try_from_iter([("id", ids)]).expect("batch");
+        let input = Input::new(HashMap::from([(Table::Customers, vec![batch])]), 86_400_000_000 * 3 + 5);
+        assert_eq!(input.customer_ids(), [3, 4]);
+        assert_eq!(input.as_of_day(), 3);
+        assert_eq!(input.rows(Table::Interactions), 0);
+        let customers = input.customers().next().expect("one batch");
+        let error = customers.gender().expect_err("not asked for");
+        assert!(error.message().contains("\"gender\" is missing"), "{error}");
+    }
+}

@@ -84,6 +84,7 @@
 //! The SDK checks the example's own behaviour in-process with [`testing::run`]; an author can
 //! do the same in unit tests before building the library.
 
+pub mod dates;
 mod description;
 mod error;
 #[doc(hidden)]

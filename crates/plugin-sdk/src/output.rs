@@ -64,3 +64,22 @@ impl Assignments {
             .unwrap_or_else(|_| RecordBatch::new_empty(output_schema()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+
+    #[test]
+    fn rows_come_out_in_the_contract_schema() {
+        let mut out = Assignments::new();
+        out.push(7, "champions", Some(545.0));
+        out.push(8, "lost", None);
+        assert_eq!(out.len(), 2);
+        let batch = out.finish();
+        assert_eq!(batch.schema(), output_schema());
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().as_ref(), [7, 8]);
+        assert!(batch.column(2).is_null(1));
+    }
+}

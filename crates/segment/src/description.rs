@@ -26,6 +26,8 @@ impl StrategyDescription {
         let description: Self =
             serde_json::from_slice(json).map_err(|error| format!("description is not valid: {error}"))?;
         description.requested_columns()?;
+        jsonschema::validator_for(&description.params_schema)
+            .map_err(|error| format!("params_schema is not a valid JSON Schema: {error}"))?;
         Ok(description)
     }
 
@@ -74,5 +76,8 @@ mod tests {
             StrategyDescription::parse(br#"{"summary":"s","params_schema":{},"inputs":{"ties":["colour"]}}"#)
                 .expect_err("unknown column");
         assert!(error.contains("colour"), "{error}");
+        let error = StrategyDescription::parse(br#"{"summary":"s","params_schema":{"type":"nonsense"}}"#)
+            .expect_err("bad schema");
+        assert!(error.contains("params_schema"), "{error}");
     }
 }

@@ -19,6 +19,7 @@ pub use description::StrategyDescription;
 pub use error::PluginError;
 pub use host::{Plugin, PluginHost, PluginStatus};
 pub use instance::StrategyInstance;
+pub use kindred_plugin_abi::TableId;
 pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex};
 pub use params::{ParamError, check_params, merged_params};
 pub use run::{ASSIGN_BATCH, Membership, RunOutput, check_output, run_strategy};

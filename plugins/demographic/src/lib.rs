@@ -2,6 +2,7 @@
 //! as-of date. (Issue 4 grows it into bands over many dimensions and rules.)
 
 use kindred_plugin_sdk::arrow_array::Array as _;
+use kindred_plugin_sdk::dates::age_in_years;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
@@ -26,30 +27,6 @@ impl Demographic {
             None => format!("{}+", self.edges.last().copied().unwrap_or(0)),
         }
     }
-}
-
-/// Whole years from the day `born` to the day `today` (days since the Unix epoch).
-pub fn age_in_years(born: i32, today: i32) -> Option<u32> {
-    // Civil dates from day numbers (Howard Hinnant's algorithm), so a birthday counts on the day.
-    fn civil(days: i32) -> (i64, u32, u32) {
-        let z = i64::from(days) + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        (year, month, day)
-    }
-    let (born_year, born_month, born_day) = civil(born);
-    let (year, month, day) = civil(today);
-    let mut age = year - born_year;
-    if (month, day) < (born_month, born_day) {
-        age -= 1;
-    }
-    u32::try_from(age).ok()
 }
 
 impl SegmentationStrategy for Demographic {
@@ -135,14 +112,6 @@ export_strategy!(Demographic);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_count_birthdays_on_the_day() {
-        // 2000-03-01 is day 11017; 2026-03-01 is day 20513; 2026-02-28 is 20512.
-        assert_eq!(age_in_years(11_017, 20_513), Some(26));
-        assert_eq!(age_in_years(11_017, 20_512), Some(25));
-        assert_eq!(age_in_years(20_513, 11_017), None);
-    }
 
     #[test]
     fn bands_and_bad_params() {
