@@ -91,6 +91,7 @@ mod error;
 pub mod export;
 mod input;
 mod output;
+pub mod rules;
 pub mod testing;
 
 pub use arrow_array;
