@@ -183,7 +183,7 @@ impl Moment {
             };
             return Ok(Moment::Relative(sign * count.saturating_mul(unit_micros)));
         }
-        parse_absolute(text).map(Moment::Fixed).ok_or_else(|| RuleError {
+        parse_time(text).map(Moment::Fixed).ok_or_else(|| RuleError {
             path: path.to_owned(),
             reason: format!("{text:?} is not a date (YYYY-MM-DD), an RFC 3339 time, or now-30d"),
         })
@@ -201,8 +201,9 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// Microseconds of `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)`.
-fn parse_absolute(text: &str) -> Option<i64> {
+/// Microseconds since the Unix epoch of `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time
+/// (`YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)`); `None` for anything else, including impossible dates.
+pub fn parse_time(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;

@@ -1,32 +1,105 @@
-//! The demographic strategy: customers in age bands computed from their birth date at the
-//! as-of date. (Issue 4 grows it into bands over many dimensions and rules.)
+//! The demographic strategy: customers segmented by who they are and where they live.
+//!
+//! - **Bands** (`{"method": "bands", "dimensions": [...]}`): each customer in the combination
+//!   of its bands on every dimension (age, gender, income, education, occupation, country,
+//!   region, city, lifestyle), labelled like "25-34 · female · income Q4". Numeric dimensions
+//!   take explicit `edges` or `quantiles` learned in fit. A missing value is its own "unknown"
+//!   band, so every customer is in exactly one segment.
+//! - **Rules** (`{"method": "rules", "rules": [{"label", "when"}], "multi": false}`): the SDK's
+//!   rule language over the same fields plus `location`, `birth_date`, `created_at` and the
+//!   consents; the first matching rule wins (or every one with `multi`), else "other".
+//!
+//! Ages are computed at the as-of date (`as_of` in the params, else the host's now), so the
+//! segments drift as time passes; the model says which date was used.
 
-use kindred_plugin_sdk::arrow_array::Array as _;
-use kindred_plugin_sdk::dates::age_in_years;
+mod bands;
+mod fields;
+
+use bands::Dimension;
+use kindred_plugin_sdk::rules::Condition;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
 
-/// The default age band edges, in years.
-pub const DEFAULT_AGE_EDGES: [u32; 6] = [18, 25, 35, 45, 55, 65];
+const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Segments customers into age bands.
+/// A labelled rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    label: String,
+    when: Condition,
+}
+
+/// What the strategy does.
+#[derive(Debug, Clone)]
+enum Method {
+    Bands(Vec<Dimension>),
+    Rules { rules: Vec<Rule>, multi: bool },
+}
+
+/// The demographic strategy.
 #[derive(Debug, Clone)]
 pub struct Demographic {
-    edges: Vec<u32>,
+    method: Method,
+    /// A fixed as-of moment from the params, in microseconds.
+    as_of: Option<i64>,
+    /// The as-of day the last fit used.
+    fitted_day: Option<i32>,
 }
 
 impl Demographic {
-    /// The label of the band holding `age`.
-    fn band(&self, age: u32) -> String {
-        match self.edges.iter().position(|edge| age < *edge) {
-            Some(0) => format!("under {}", self.edges[0]),
-            Some(index) => format!("{}-{}", self.edges[index - 1], self.edges[index] - 1),
-            None => format!("{}+", self.edges.last().copied().unwrap_or(0)),
-        }
+    fn today(&self, input: &Input) -> i32 {
+        let micros = self.as_of.unwrap_or_else(|| input.as_of_micros());
+        i32::try_from(micros.div_euclid(MICROS_PER_DAY)).unwrap_or(i32::MAX)
     }
+}
+
+/// `YYYY-MM-DD` or RFC 3339 as microseconds.
+fn parse_as_of(value: &Value) -> StrategyResult<i64> {
+    value
+        .as_str()
+        .and_then(kindred_plugin_sdk::rules::parse_time)
+        .ok_or_else(|| StrategyError::param("/as_of", "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+fn params_schema() -> Value {
+    let dimension = json!({
+        "oneOf": [
+            { "enum": bands::DIMENSIONS },
+            {
+                "type": "object",
+                "properties": {
+                    "field": { "enum": bands::DIMENSIONS },
+                    "edges": { "type": "array", "items": { "type": "number" }, "minItems": 1 },
+                    "quantiles": { "type": "integer", "minimum": 2, "maximum": 100 },
+                    "tags": { "type": "array", "items": { "type": "string" } }
+                },
+                "required": ["field"],
+                "additionalProperties": false
+            }
+        ]
+    });
+    json!({
+        "type": "object",
+        "properties": {
+            "method": { "enum": ["bands", "rules"], "default": "bands" },
+            "dimensions": { "type": "array", "items": dimension, "minItems": 1, "default": ["age"] },
+            "rules": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": { "label": { "type": "string", "minLength": 1 }, "when": { "type": "object" } },
+                    "required": ["label", "when"],
+                    "additionalProperties": false
+                }
+            },
+            "multi": { "type": "boolean", "default": false },
+            "as_of": { "type": "string", "description": "Date the ages are computed at (default: now)." }
+        },
+        "additionalProperties": false
+    })
 }
 
 impl SegmentationStrategy for Demographic {
@@ -34,92 +107,142 @@ impl SegmentationStrategy for Demographic {
 
     fn describe() -> Description {
         Description::new(
-            "Demographic segments: customers in age bands from their birth date at the as-of date.",
+            "Demographic, geographic and psychographic segments: bands over age, gender, income, education, \
+             occupation, place and lifestyle, or rules over the same fields.",
         )
-        .params_schema(json!({
-            "type": "object",
-            "properties": {
-                "age_edges": {
-                    "type": "array",
-                    "items": { "type": "integer", "minimum": 1, "maximum": 150 },
-                    "minItems": 1,
-                    "description": "Ages where a new band starts, ascending (default 18, 25, 35, 45, 55, 65)."
-                }
-            },
-            "additionalProperties": false
-        }))
-        .reads(Table::Customers, &["birth_date"])
+        .params_schema(params_schema())
+        .reads(Table::Customers, &fields::COLUMNS)
     }
 
     fn create(params: &Value) -> StrategyResult<Self> {
-        let edges = match params.get("age_edges") {
-            None => DEFAULT_AGE_EDGES.to_vec(),
-            Some(Value::Array(items)) => {
-                let mut edges = Vec::with_capacity(items.len());
-                for (index, item) in items.iter().enumerate() {
-                    let edge = item
-                        .as_u64()
-                        .and_then(|edge| u32::try_from(edge).ok())
-                        .filter(|edge| (1..=150).contains(edge))
-                        .ok_or_else(|| {
-                            StrategyError::param(
-                                &format!("/age_edges/{index}"),
-                                "must be an age from 1 to 150",
-                            )
-                        })?;
-                    if edges.last().is_some_and(|last| *last >= edge) {
-                        return Err(StrategyError::param(
-                            &format!("/age_edges/{index}"),
-                            "edges must ascend",
-                        ));
-                    }
-                    edges.push(edge);
-                }
-                if edges.is_empty() {
-                    return Err(StrategyError::param("/age_edges", "needs at least one edge"));
-                }
-                edges
+        let as_of = params.get("as_of").map(parse_as_of).transpose()?;
+        let method = match params.get("method").and_then(Value::as_str).unwrap_or("bands") {
+            "bands" => {
+                let default = json!(["age"]);
+                let dimensions = params.get("dimensions").unwrap_or(&default);
+                let items = dimensions
+                    .as_array()
+                    .filter(|items| !items.is_empty())
+                    .ok_or_else(|| StrategyError::param("/dimensions", "must be a non-empty list"))?;
+                let parsed = items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| Dimension::parse(item, &format!("/dimensions/{index}")))
+                    .collect::<StrategyResult<Vec<_>>>()?;
+                Method::Bands(parsed)
             }
-            Some(_) => return Err(StrategyError::param("/age_edges", "must be an array of ages")),
+            "rules" => {
+                let items = params
+                    .get("rules")
+                    .and_then(Value::as_array)
+                    .filter(|items| !items.is_empty())
+                    .ok_or_else(|| {
+                    StrategyError::param("/rules", "must be a non-empty list of {label, when}")
+                })?;
+                let fields = fields::fields();
+                let mut rules = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let label = item
+                        .get("label")
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|label| !label.is_empty())
+                        .ok_or_else(|| {
+                            StrategyError::param(&format!("/rules/{index}/label"), "must be a label")
+                        })?;
+                    let when = item.get("when").unwrap_or(&Value::Null);
+                    let when = Condition::parse(when, &fields, &format!("/rules/{index}/when"))?;
+                    rules.push(Rule { label: label.to_owned(), when });
+                }
+                let multi = params.get("multi").and_then(Value::as_bool).unwrap_or(false);
+                Method::Rules { rules, multi }
+            }
+            other => return Err(StrategyError::param("/method", format!("{other:?} is not bands or rules"))),
         };
-        Ok(Self { edges })
+        Ok(Self { method, as_of, fitted_day: None })
     }
 
-    fn fit(&mut self, _population: &Input) -> StrategyResult<()> {
-        Ok(()) // the edges are given; nothing to learn
+    fn fit(&mut self, population: &Input) -> StrategyResult<()> {
+        let today = self.today(population);
+        if let Method::Bands(dimensions) = &mut self.method {
+            let batches: Vec<_> = population.customers().collect();
+            for dimension in dimensions {
+                dimension.fit(&batches, today)?;
+            }
+        }
+        self.fitted_day = Some(today);
+        Ok(())
     }
 
     fn assign(&self, batch: &Input, out: &mut Assignments) -> StrategyResult<()> {
-        let today = batch.as_of_day();
+        let today = self.today(batch);
         for customers in batch.customers() {
-            let (ids, births) = (customers.id()?, customers.birth_date()?);
-            for row in 0..customers.len() {
-                let age = (!births.is_null(row)).then(|| age_in_years(births.value(row), today)).flatten();
-                let segment = age.map_or_else(|| "age unknown".to_owned(), |age| self.band(age));
-                out.push(ids.value(row), &segment, age.map(f64::from));
+            let ids = customers.id()?;
+            match &self.method {
+                Method::Bands(dimensions) => {
+                    let labels = dimensions
+                        .iter()
+                        .map(|dimension| dimension.labels(&customers, today))
+                        .collect::<StrategyResult<Vec<_>>>()?;
+                    let mut label = String::new();
+                    for row in 0..customers.len() {
+                        label.clear();
+                        for (index, dimension) in labels.iter().enumerate() {
+                            if index > 0 {
+                                label.push_str(" · ");
+                            }
+                            label.push_str(&dimension[row]);
+                        }
+                        out.push(ids.value(row), &label, None);
+                    }
+                }
+                Method::Rules { rules, multi } => {
+                    let columns = fields::bind(&customers, today)?;
+                    let as_of = self.as_of.unwrap_or_else(|| batch.as_of_micros());
+                    let matches = rules
+                        .iter()
+                        .map(|rule| rule.when.evaluate(&columns, as_of))
+                        .collect::<StrategyResult<Vec<_>>>()?;
+                    for row in 0..customers.len() {
+                        let mut matched = false;
+                        for (rule, hits) in rules.iter().zip(&matches) {
+                            if hits.value(row) {
+                                out.push(ids.value(row), &rule.label, None);
+                                matched = true;
+                                if !multi {
+                                    break;
+                                }
+                            }
+                        }
+                        if !matched {
+                            out.push(ids.value(row), "other", None);
+                        }
+                    }
+                }
             }
         }
         Ok(())
     }
 
     fn model(&self) -> Value {
-        json!({ "age_edges": self.edges })
+        let as_of = self.fitted_day.map(|day| {
+            let (year, month, date) = kindred_plugin_sdk::dates::civil_from_days(day);
+            format!("{year:04}-{month:02}-{date:02}")
+        });
+        match &self.method {
+            Method::Bands(dimensions) => json!({
+                "method": "bands",
+                "as_of": as_of,
+                "dimensions": dimensions.iter().map(Dimension::model).collect::<Vec<_>>(),
+            }),
+            Method::Rules { rules, multi } => json!({
+                "method": "rules",
+                "as_of": as_of,
+                "multi": multi,
+                "rules": rules.iter().map(|rule| json!({ "label": rule.label, "fields": rule.when.fields() })).collect::<Vec<_>>(),
+            }),
+        }
     }
 }
 
 export_strategy!(Demographic);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bands_and_bad_params() {
-        let strategy = Demographic::create(&json!({})).expect("defaults");
-        assert_eq!(strategy.band(17), "under 18");
-        assert_eq!(strategy.band(30), "25-34");
-        assert_eq!(strategy.band(70), "65+");
-        let error = Demographic::create(&json!({ "age_edges": [30, 20] })).expect_err("descending");
-        assert!(error.message().contains("/age_edges/1"), "{error}");
-    }
-}

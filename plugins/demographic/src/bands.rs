@@ -1,0 +1,280 @@
+//! Bands mode: each customer in the combination of its band on every dimension.
+
+use crate::fields;
+use kindred_plugin_sdk::arrow_array::cast::AsArray;
+use kindred_plugin_sdk::arrow_array::{Array, Float64Array, RecordBatch};
+use kindred_plugin_sdk::serde_json::{Value, json};
+use kindred_plugin_sdk::{Customers, StrategyError, StrategyResult};
+
+/// The default age edges, in years.
+pub const DEFAULT_AGE_EDGES: [f64; 6] = [18.0, 25.0, 35.0, 45.0, 55.0, 65.0];
+
+/// The fields a dimension can be.
+pub const DIMENSIONS: [&str; 9] =
+    ["age", "gender", "income", "education", "occupation", "country", "region", "city", "lifestyle"];
+
+/// How a numeric dimension is cut.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cuts {
+    /// Given edges: a band starts at each.
+    Edges(Vec<f64>),
+    /// `k` bands of equal size, cut where fit says.
+    Quantiles { k: usize, learned: Vec<f64> },
+}
+
+/// One dimension.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dimension {
+    /// Age or income.
+    Numeric { field: String, cuts: Cuts },
+    /// A text field: its value is its band.
+    Categorical { field: String },
+    /// Lifestyle: the first of `tags` the customer has (any tag, alphabetically first, when
+    /// `tags` is empty).
+    Lifestyle { tags: Vec<String> },
+}
+
+fn edges(value: &Value, path: &str) -> StrategyResult<Vec<f64>> {
+    let items = value
+        .as_array()
+        .filter(|items| !items.is_empty())
+        .ok_or_else(|| StrategyError::param(path, "must be a non-empty list of ascending numbers"))?;
+    let mut edges = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let edge = item
+            .as_f64()
+            .filter(|edge| edge.is_finite())
+            .ok_or_else(|| StrategyError::param(&format!("{path}/{index}"), "must be a number"))?;
+        if edges.last().is_some_and(|last| *last >= edge) {
+            return Err(StrategyError::param(&format!("{path}/{index}"), "edges must ascend"));
+        }
+        edges.push(edge);
+    }
+    Ok(edges)
+}
+
+impl Dimension {
+    /// Parses dimension `index` of the params: `"gender"` or `{"field", "edges" | "quantiles" | "tags"}`.
+    pub fn parse(value: &Value, path: &str) -> StrategyResult<Self> {
+        let (field, options) = match value {
+            Value::String(field) => (field.as_str(), None),
+            Value::Object(object) => {
+                let field = object
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| StrategyError::param(&format!("{path}/field"), "must name a field"))?;
+                (field, Some(object))
+            }
+            _ => return Err(StrategyError::param(path, "must be a field name or {\"field\": ...}")),
+        };
+        if !DIMENSIONS.contains(&field) {
+            let field_path = if options.is_some() { format!("{path}/field") } else { path.to_owned() };
+            return Err(StrategyError::param(
+                &field_path,
+                format!("unknown dimension {field:?} (known: {})", DIMENSIONS.join(", ")),
+            ));
+        }
+        let option = |key: &str| options.and_then(|object| object.get(key));
+        if let Some(object) = options {
+            let allowed: &[&str] = match field {
+                "age" | "income" => &["field", "edges", "quantiles"],
+                "lifestyle" => &["field", "tags"],
+                _ => &["field"],
+            };
+            if let Some(key) = object.keys().find(|key| !allowed.contains(&key.as_str())) {
+                return Err(StrategyError::param(
+                    &format!("{path}/{key}"),
+                    format!("not an option of {field:?}"),
+                ));
+            }
+        }
+        Ok(match field {
+            "age" | "income" => {
+                let cuts = match (option("edges"), option("quantiles")) {
+                    (Some(_), Some(_)) => {
+                        return Err(StrategyError::param(path, "give edges or quantiles, not both"));
+                    }
+                    (Some(value), None) => Cuts::Edges(edges(value, &format!("{path}/edges"))?),
+                    (None, Some(value)) => {
+                        let k = value.as_u64().filter(|k| (2..=100).contains(k)).ok_or_else(|| {
+                            StrategyError::param(
+                                &format!("{path}/quantiles"),
+                                "must be a whole number from 2 to 100",
+                            )
+                        })?;
+                        Cuts::Quantiles { k: k as usize, learned: Vec::new() }
+                    }
+                    (None, None) if field == "age" => Cuts::Edges(DEFAULT_AGE_EDGES.to_vec()),
+                    (None, None) => Cuts::Quantiles { k: 4, learned: Vec::new() },
+                };
+                Dimension::Numeric { field: field.to_owned(), cuts }
+            }
+            "lifestyle" => {
+                let tags = match option("tags") {
+                    None => Vec::new(),
+                    Some(value) => value
+                        .as_array()
+                        .and_then(|items| {
+                            items.iter().map(|t| t.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
+                        })
+                        .ok_or_else(|| {
+                            StrategyError::param(&format!("{path}/tags"), "must be a list of tags")
+                        })?,
+                };
+                Dimension::Lifestyle { tags }
+            }
+            _ => Dimension::Categorical { field: field.to_owned() },
+        })
+    }
+
+    /// The dimension's field.
+    pub fn field(&self) -> &str {
+        match self {
+            Dimension::Numeric { field, .. } | Dimension::Categorical { field } => field,
+            Dimension::Lifestyle { .. } => "lifestyle",
+        }
+    }
+
+    /// The numeric values of this dimension for a batch (age at `today`, or income).
+    fn numbers(&self, customers: &Customers<'_>, today: i32) -> StrategyResult<Float64Array> {
+        match self.field() {
+            "age" => fields::ages(customers, today),
+            _ => Ok(customers.income()?.clone()),
+        }
+    }
+
+    /// Learns quantile cut points from the whole population.
+    pub fn fit(&mut self, batches: &[Customers<'_>], today: i32) -> StrategyResult<()> {
+        let mut values = Vec::new();
+        for customers in batches {
+            values.extend(self.numbers(customers, today)?.iter().flatten());
+        }
+        if let Dimension::Numeric { cuts: Cuts::Quantiles { k, learned }, .. } = self {
+            values.sort_by(f64::total_cmp);
+            *learned = (1..*k).filter_map(|i| values.get(i * values.len() / *k).copied()).collect();
+            learned.dedup();
+        }
+        Ok(())
+    }
+
+    /// The band label of every row of a batch.
+    pub fn labels(&self, customers: &Customers<'_>, today: i32) -> StrategyResult<Vec<String>> {
+        let rows = customers.len();
+        let field = self.field();
+        let unknown = format!("{field} unknown");
+        match self {
+            Dimension::Numeric { cuts, .. } => {
+                let numbers = self.numbers(customers, today)?;
+                Ok((0..rows)
+                    .map(|row| {
+                        if numbers.is_null(row) {
+                            unknown.clone()
+                        } else {
+                            numeric_band(field, cuts, numbers.value(row))
+                        }
+                    })
+                    .collect())
+            }
+            Dimension::Categorical { .. } => {
+                let batch: &RecordBatch = customers.batch();
+                let column = batch
+                    .column_by_name(field)
+                    .ok_or_else(|| StrategyError::new(format!("input column {field:?} is missing")))?;
+                let texts = column
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| StrategyError::new(format!("{field} is not text")))?;
+                Ok((0..rows)
+                    .map(|row| if texts.is_null(row) { unknown.clone() } else { texts.value(row).to_owned() })
+                    .collect())
+            }
+            Dimension::Lifestyle { tags } => {
+                let lists = customers.lifestyle()?;
+                Ok((0..rows)
+                    .map(|row| {
+                        let held = kindred_plugin_sdk::tags(lists, row);
+                        if lists.is_null(row) || held.is_empty() {
+                            return unknown.clone();
+                        }
+                        if tags.is_empty() {
+                            return held.iter().min().cloned().unwrap_or_else(|| unknown.clone());
+                        }
+                        tags.iter()
+                            .find(|tag| held.contains(tag))
+                            .cloned()
+                            .unwrap_or_else(|| "other lifestyle".to_owned())
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// What fit learned about this dimension, for the model.
+    pub fn model(&self) -> Value {
+        match self {
+            Dimension::Numeric { field, cuts: Cuts::Edges(edges) } => {
+                json!({ "field": field, "edges": edges })
+            }
+            Dimension::Numeric { field, cuts: Cuts::Quantiles { k, learned } } => {
+                json!({ "field": field, "quantiles": k, "cut_points": learned })
+            }
+            Dimension::Categorical { field } => json!({ "field": field }),
+            Dimension::Lifestyle { tags } => json!({ "field": "lifestyle", "tags": tags }),
+        }
+    }
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value}") }
+}
+
+/// The label of `value`'s band on a numeric dimension.
+fn numeric_band(field: &str, cuts: &Cuts, value: f64) -> String {
+    match cuts {
+        Cuts::Quantiles { learned, .. } => {
+            let band = learned.iter().filter(|cut| value >= **cut).count() + 1;
+            format!("{field} Q{band}")
+        }
+        Cuts::Edges(edges) => {
+            let prefix = if field == "age" { String::new() } else { format!("{field} ") };
+            match edges.iter().position(|edge| value < *edge) {
+                Some(0) => format!("{prefix}under {}", number(edges[0])),
+                Some(index) if field == "age" => {
+                    format!("{}-{}", number(edges[index - 1]), number(edges[index] - 1.0))
+                }
+                Some(index) => format!("{prefix}{}-{}", number(edges[index - 1]), number(edges[index])),
+                None => format!("{prefix}{}+", number(edges.last().copied().unwrap_or(0.0))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_labels() {
+        let age = Cuts::Edges(DEFAULT_AGE_EDGES.to_vec());
+        assert_eq!(numeric_band("age", &age, 17.0), "under 18");
+        assert_eq!(numeric_band("age", &age, 30.0), "25-34");
+        assert_eq!(numeric_band("age", &age, 70.0), "65+");
+        let income = Cuts::Edges(vec![20_000.0, 50_000.0]);
+        assert_eq!(numeric_band("income", &income, 30_000.0), "income 20000-50000");
+        let quartiles = Cuts::Quantiles { k: 4, learned: vec![10.0, 20.0, 30.0] };
+        assert_eq!(numeric_band("income", &quartiles, 5.0), "income Q1");
+        assert_eq!(numeric_band("income", &quartiles, 30.0), "income Q4");
+    }
+
+    #[test]
+    fn dimensions_parse_with_paths() {
+        assert!(matches!(Dimension::parse(&json!("gender"), "/d/0"), Ok(Dimension::Categorical { .. })));
+        let error = Dimension::parse(&json!("shoe_size"), "/dimensions/0").expect_err("unknown");
+        assert!(error.message().starts_with("params /dimensions/0: unknown dimension"), "{error}");
+        let error = Dimension::parse(&json!({ "field": "age", "edges": [30, 20] }), "/dimensions/1")
+            .expect_err("order");
+        assert!(error.message().contains("/dimensions/1/edges/1"), "{error}");
+        let error = Dimension::parse(&json!({ "field": "gender", "quantiles": 3 }), "/dimensions/2")
+            .expect_err("option");
+        assert!(error.message().contains("/dimensions/2/quantiles"), "{error}");
+    }
+}
