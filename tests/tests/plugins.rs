@@ -77,6 +77,16 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
             .sum();
         assert_eq!(sizes, 300, "every customer in exactly one segment: {preview}");
     }
+    // Bands put every customer of the demo data in exactly one segment.
+    let bands = "{ previewSegmentation(strategy: \"demographic\", params: {dimensions: [\"age\", \"gender\", {field: \"income\", quantiles: 4}, \"lifestyle\"]}) { customers assignedCustomers memberships segments { label size } model } }";
+    let bands = server.data(bands, json!({})).await["previewSegmentation"].clone();
+    assert_eq!(
+        (bands["assignedCustomers"].as_i64(), bands["memberships"].as_i64()),
+        (Some(300), Some(300)),
+        "{bands}"
+    );
+    assert!(bands["segments"].as_array().is_some_and(|s| s.len() > 10), "{bands}");
+    assert_eq!(bands["model"]["dimensions"][2]["cut_points"].as_array().map(Vec::len), Some(3), "{bands}");
     let behavioral = server.data(PREVIEW, json!({ "s": "behavioral" })).await;
     assert_eq!(
         behavioral["previewSegmentation"]["model"]["window_days"], 180,

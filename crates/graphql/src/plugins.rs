@@ -124,6 +124,11 @@ pub struct SegmentationPreview {
     params: Json<serde_json::Value>,
     /// Customers the strategy saw.
     customers: i64,
+    /// Customers in at least one segment.
+    assigned_customers: i64,
+    /// Memberships in all (more than the customers when a strategy puts some in several
+    /// segments).
+    memberships: i64,
     /// The segments, largest first.
     segments: Vec<PreviewSegment>,
     /// What fit learned.
@@ -175,6 +180,8 @@ impl PluginQuery {
             strategy,
             params: Json(kindred_segment::merged_params(&defaults, params.as_ref())),
             customers: output.customers as i64,
+            assigned_customers: output.assigned as i64,
+            memberships: output.memberships.len() as i64,
             segments,
             model: Json(output.model),
             elapsed_ms: started.elapsed().as_millis() as i64,

@@ -39,6 +39,8 @@ pub struct RunOutput {
     pub sizes: BTreeMap<String, usize>,
     /// Customers the strategy saw.
     pub customers: usize,
+    /// Customers in at least one segment.
+    pub assigned: usize,
     /// What fit learned.
     pub model: serde_json::Value,
 }
@@ -88,7 +90,8 @@ pub async fn run_strategy(
     for membership in &memberships {
         *sizes.entry(membership.segment.clone()).or_insert(0) += 1;
     }
-    Ok(RunOutput { memberships, sizes, customers: customer_ids.len(), model })
+    let assigned = memberships.iter().map(|m| m.customer_id).collect::<HashSet<_>>().len();
+    Ok(RunOutput { memberships, sizes, customers: customer_ids.len(), assigned, model })
 }
 
 async fn blocking<T: Send + 'static>(
