@@ -157,23 +157,34 @@ impl Dimension {
         Ok(())
     }
 
-    /// The band label of every row of a batch.
-    pub fn labels(&self, customers: &Customers<'_>, today: i32) -> StrategyResult<Vec<String>> {
+    /// The band of every row of a batch, as codes into a list of labels (so a batch costs
+    /// one label per distinct band, not one per row).
+    pub fn bands(&self, customers: &Customers<'_>, today: i32) -> StrategyResult<Banded> {
         let rows = customers.len();
         let field = self.field();
-        let unknown = format!("{field} unknown");
+        let mut banded = Banded::default();
         match self {
             Dimension::Numeric { cuts, .. } => {
                 let numbers = self.numbers(customers, today)?;
-                Ok((0..rows)
-                    .map(|row| {
-                        if numbers.is_null(row) {
-                            unknown.clone()
-                        } else {
-                            numeric_band(field, cuts, numbers.value(row))
-                        }
-                    })
-                    .collect())
+                let positions = match cuts {
+                    Cuts::Edges(edges) => edges.len() + 1,
+                    Cuts::Quantiles { learned, .. } => learned.len() + 1,
+                };
+                // Code 0 is "unknown", code 1 + p the p-th band.
+                let mut names: Vec<Option<String>> = vec![None; positions + 1];
+                names[0] = Some(format!("{field} unknown"));
+                for row in 0..rows {
+                    let code = if numbers.is_null(row) {
+                        0
+                    } else {
+                        let value = numbers.value(row);
+                        let position = band_position(cuts, value);
+                        names[position + 1].get_or_insert_with(|| numeric_band(field, cuts, value));
+                        position + 1
+                    };
+                    banded.codes.push(code as u32);
+                }
+                banded.names = names.into_iter().map(Option::unwrap_or_default).collect();
             }
             Dimension::Categorical { .. } => {
                 let batch: &RecordBatch = customers.batch();
@@ -183,29 +194,49 @@ impl Dimension {
                 let texts = column
                     .as_string_opt::<i32>()
                     .ok_or_else(|| StrategyError::new(format!("{field} is not text")))?;
-                Ok((0..rows)
-                    .map(|row| if texts.is_null(row) { unknown.clone() } else { texts.value(row).to_owned() })
-                    .collect())
+                let unknown = format!("{field} unknown");
+                let mut interner = Interner::default();
+                for row in 0..rows {
+                    let label = if texts.is_null(row) { unknown.as_str() } else { texts.value(row) };
+                    banded.codes.push(interner.code(label));
+                }
+                banded.names = interner.names;
             }
             Dimension::Lifestyle { tags } => {
                 let lists = customers.lifestyle()?;
-                Ok((0..rows)
-                    .map(|row| {
-                        let held = kindred_plugin_sdk::tags(lists, row);
-                        if lists.is_null(row) || held.is_empty() {
-                            return unknown.clone();
+                let values = lists
+                    .values()
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| StrategyError::new("lifestyle is not a list of text"))?;
+                let offsets = lists.value_offsets();
+                let mut interner = Interner::default();
+                for row in 0..rows {
+                    let held = (offsets[row] as usize..offsets[row + 1] as usize)
+                        .filter(|index| values.is_valid(*index))
+                        .map(|index| values.value(index));
+                    let label = if lists.is_null(row) {
+                        None
+                    } else if tags.is_empty() {
+                        held.min()
+                    } else {
+                        let held: Vec<&str> = held.collect();
+                        if held.is_empty() {
+                            None
+                        } else {
+                            Some(
+                                tags.iter()
+                                    .map(String::as_str)
+                                    .find(|tag| held.contains(tag))
+                                    .unwrap_or("other lifestyle"),
+                            )
                         }
-                        if tags.is_empty() {
-                            return held.iter().min().cloned().unwrap_or_else(|| unknown.clone());
-                        }
-                        tags.iter()
-                            .find(|tag| held.contains(tag))
-                            .cloned()
-                            .unwrap_or_else(|| "other lifestyle".to_owned())
-                    })
-                    .collect())
+                    };
+                    banded.codes.push(interner.code(label.unwrap_or("lifestyle unknown")));
+                }
+                banded.names = interner.names;
             }
         }
+        Ok(banded)
     }
 
     /// What fit learned about this dimension, for the model.
@@ -225,6 +256,42 @@ impl Dimension {
 
 fn number(value: f64) -> String {
     if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value}") }
+}
+
+/// Each row's band on one dimension: `names[codes[row]]`.
+#[derive(Debug, Default)]
+pub struct Banded {
+    /// A code per row.
+    pub codes: Vec<u32>,
+    /// The label of each code.
+    pub names: Vec<String>,
+}
+
+/// Gives each distinct label a code, allocating once per label.
+#[derive(Default)]
+struct Interner {
+    codes: std::collections::HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn code(&mut self, label: &str) -> u32 {
+        if let Some(code) = self.codes.get(label) {
+            return *code;
+        }
+        let code = self.names.len() as u32;
+        self.codes.insert(label.to_owned(), code);
+        self.names.push(label.to_owned());
+        code
+    }
+}
+
+/// Which band `value` falls in on a numeric dimension (0 is the lowest).
+fn band_position(cuts: &Cuts, value: f64) -> usize {
+    match cuts {
+        Cuts::Quantiles { learned, .. } => learned.iter().filter(|cut| value >= **cut).count(),
+        Cuts::Edges(edges) => edges.iter().position(|edge| value < *edge).unwrap_or(edges.len()),
+    }
 }
 
 /// The label of `value`'s band on a numeric dimension.

@@ -22,6 +22,7 @@ use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
+use std::collections::HashMap;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -180,20 +181,24 @@ impl SegmentationStrategy for Demographic {
             let ids = customers.id()?;
             match &self.method {
                 Method::Bands(dimensions) => {
-                    let labels = dimensions
+                    let banded = dimensions
                         .iter()
-                        .map(|dimension| dimension.labels(&customers, today))
+                        .map(|dimension| dimension.bands(&customers, today))
                         .collect::<StrategyResult<Vec<_>>>()?;
-                    let mut label = String::new();
+                    // Each combination of codes is labelled once per batch.
+                    let mut labels: HashMap<u64, String> = HashMap::new();
                     for row in 0..customers.len() {
-                        label.clear();
-                        for (index, dimension) in labels.iter().enumerate() {
-                            if index > 0 {
-                                label.push_str(" · ");
-                            }
-                            label.push_str(&dimension[row]);
-                        }
-                        out.push(ids.value(row), &label, None);
+                        let key = banded.iter().fold(0_u64, |key, dimension| {
+                            key * dimension.names.len() as u64 + u64::from(dimension.codes[row])
+                        });
+                        let label = labels.entry(key).or_insert_with(|| {
+                            let parts: Vec<&str> = banded
+                                .iter()
+                                .map(|dimension| dimension.names[dimension.codes[row] as usize].as_str())
+                                .collect();
+                            parts.join(" · ")
+                        });
+                        out.push(ids.value(row), label, None);
                     }
                 }
                 Method::Rules { rules, multi } => {
