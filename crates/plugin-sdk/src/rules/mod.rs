@@ -28,13 +28,18 @@
 //! `missing` to say what you mean. Relative times are taken from the input's as-of moment at
 //! each evaluation, so "joined in the last 90 days" stays true as time passes.
 
+mod columns;
+mod time;
+
+pub use columns::{RuleColumns, haversine_km};
+pub use time::parse_time;
+
 use crate::StrategyError;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, TimestampMicrosecondType};
-use arrow_array::{Array, ArrayRef, BooleanArray, ListArray, StringArray};
 use arrow_buffer::BooleanBuffer;
+use columns::evaluate_leaf;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use time::Moment;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -138,122 +143,9 @@ fn refuse<T>(path: &str, reason: impl Into<String>) -> Result<T, RuleError> {
     Err(RuleError { path: path.to_owned(), reason: reason.into() })
 }
 
-/// A moment in a rule: fixed, or relative to the as-of moment of each evaluation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Moment {
-    /// Microseconds since the Unix epoch.
-    Fixed(i64),
-    /// The as-of moment plus this many microseconds.
-    Relative(i64),
-}
-
-impl Moment {
-    fn at(self, as_of_micros: i64) -> i64 {
-        match self {
-            Moment::Fixed(micros) => micros,
-            Moment::Relative(offset) => as_of_micros.saturating_add(offset),
-        }
-    }
-
-    fn parse(value: &Value, path: &str) -> Result<Self, RuleError> {
-        let Some(text) = value.as_str() else {
-            return refuse(path, "expected a date (YYYY-MM-DD), an RFC 3339 time, or now-30d");
-        };
-        let text = text.trim();
-        if let Some(rest) = text.strip_prefix("now") {
-            if rest.is_empty() {
-                return Ok(Moment::Relative(0));
-            }
-            let (sign, amount) = match rest.split_at(1) {
-                ("-", amount) => (-1, amount),
-                ("+", amount) => (1, amount),
-                _ => return refuse(path, format!("{text:?}: write now, now-30d or now+2w")),
-            };
-            let (number, unit) = amount.split_at(amount.len().saturating_sub(1));
-            let count: i64 = number.parse().map_err(|_| RuleError {
-                path: path.to_owned(),
-                reason: format!("{text:?}: expected a whole number before the unit"),
-            })?;
-            let unit_micros = match unit {
-                "h" => MICROS_PER_DAY / 24,
-                "d" => MICROS_PER_DAY,
-                "w" => 7 * MICROS_PER_DAY,
-                "y" => 365 * MICROS_PER_DAY + MICROS_PER_DAY / 4,
-                _ => return refuse(path, format!("{text:?}: the unit must be h, d, w or y")),
-            };
-            return Ok(Moment::Relative(sign * count.saturating_mul(unit_micros)));
-        }
-        parse_time(text).map(Moment::Fixed).ok_or_else(|| RuleError {
-            path: path.to_owned(),
-            reason: format!("{text:?} is not a date (YYYY-MM-DD), an RFC 3339 time, or now-30d"),
-        })
-    }
-}
-
-/// Days since the Unix epoch of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Microseconds since the Unix epoch of `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time
-/// (`YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)`); `None` for anything else, including impossible dates.
-pub fn parse_time(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let year: i64 = text.get(0..4)?.parse().ok()?;
-    let month: u32 = text.get(5..7)?.parse().ok()?;
-    let day: u32 = text.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    if crate::dates::civil_from_days(i32::try_from(days).ok()?) != (year, month, day) {
-        return None; // 2025-02-30 and the like
-    }
-    let mut micros = days * MICROS_PER_DAY;
-    if bytes.len() == 10 {
-        return Some(micros);
-    }
-    if !matches!(bytes[10], b'T' | b't' | b' ') || bytes.len() < 19 {
-        return None;
-    }
-    let hour: i64 = text.get(11..13)?.parse().ok()?;
-    let minute: i64 = text.get(14..16)?.parse().ok()?;
-    let second: i64 = text.get(17..19)?.parse().ok()?;
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    micros += ((hour * 60 + minute) * 60 + second) * 1_000_000;
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        let scaled: String = fraction[..digits].chars().chain(std::iter::repeat('0')).take(6).collect();
-        micros += scaled.parse::<i64>().ok()?;
-        rest = &fraction[digits..];
-    }
-    match rest {
-        "Z" | "z" => Some(micros),
-        offset if offset.len() == 6 && (offset.starts_with('+') || offset.starts_with('-')) => {
-            let hours: i64 = offset.get(1..3)?.parse().ok()?;
-            let minutes: i64 = offset.get(4..6)?.parse().ok()?;
-            let shift = (hours * 60 + minutes) * 60_000_000;
-            Some(if offset.starts_with('+') { micros - shift } else { micros + shift })
-        }
-        _ => None,
-    }
-}
-
 /// What a leaf tests, with its value parsed for the field's type.
 #[derive(Debug, Clone, PartialEq)]
-enum Test {
+pub(super) enum Test {
     Exists,
     Missing,
     Number { op: Compare, value: f64 },
@@ -270,7 +162,7 @@ enum Test {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compare {
+pub(super) enum Compare {
     Eq,
     Ne,
     Lt,
@@ -292,7 +184,7 @@ impl Compare {
         })
     }
 
-    fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+    pub(super) fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
         match self {
             Compare::Eq => left == right,
             Compare::Ne => left != right,
@@ -305,7 +197,7 @@ impl Compare {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TextOp {
+pub(super) enum TextOp {
     Eq,
     Ne,
     Contains,
@@ -564,171 +456,4 @@ impl Condition {
             Condition::Leaf { field, .. } => names.push(field),
         }
     }
-}
-
-/// The columns a tree is evaluated over: one Arrow array per field (two for a location),
-/// all of the same length.
-#[derive(Debug, Clone, Default)]
-pub struct RuleColumns {
-    rows: usize,
-    columns: HashMap<String, Vec<ArrayRef>>,
-}
-
-impl RuleColumns {
-    /// Columns of `rows` rows.
-    pub fn new(rows: usize) -> Self {
-        Self { rows, columns: HashMap::new() }
-    }
-
-    /// Binds field `name` to `array` (Float64, Utf8, Boolean, Date32, Timestamp(µs) or
-    /// List(Utf8), as the field's type says).
-    pub fn with(mut self, name: &str, array: ArrayRef) -> Self {
-        self.columns.insert(name.to_owned(), vec![array]);
-        self
-    }
-
-    /// Binds location field `name` to latitude and longitude columns (Float64).
-    pub fn with_location(mut self, name: &str, lat: ArrayRef, lon: ArrayRef) -> Self {
-        self.columns.insert(name.to_owned(), vec![lat, lon]);
-        self
-    }
-
-    /// How many rows.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    fn get(&self, name: &str) -> Result<&[ArrayRef], StrategyError> {
-        let arrays = self
-            .columns
-            .get(name)
-            .ok_or_else(|| StrategyError::new(format!("rule field {name:?} has no column bound")))?;
-        if arrays.iter().any(|array| array.len() != self.rows) {
-            return Err(StrategyError::new(format!("rule field {name:?} has a column of another length")));
-        }
-        Ok(arrays)
-    }
-}
-
-fn wrong_type(array: &ArrayRef) -> StrategyError {
-    StrategyError::new(format!("rule column has type {}, not the field's", array.data_type()))
-}
-
-fn present(array: &dyn Array, rows: usize, want: bool) -> BooleanBuffer {
-    BooleanBuffer::collect_bool(rows, |row| array.is_valid(row) == want)
-}
-
-fn evaluate_leaf(
-    test: &Test,
-    arrays: &[ArrayRef],
-    rows: usize,
-    as_of: i64,
-) -> Result<BooleanBuffer, StrategyError> {
-    let first = &arrays[0];
-    match test {
-        Test::Exists | Test::Missing => {
-            let want = matches!(test, Test::Exists);
-            // A location exists when both coordinates do.
-            let both =
-                BooleanBuffer::collect_bool(rows, |row| arrays.iter().all(|array| array.is_valid(row)));
-            if arrays.len() > 1 {
-                return Ok(if want { both } else { !&both });
-            }
-            Ok(present(first.as_ref(), rows, want))
-        }
-        Test::Number { .. } | Test::NumberBetween(..) | Test::NumberIn(..) => {
-            let numbers = first.as_primitive_opt::<Float64Type>().ok_or_else(|| wrong_type(first))?;
-            let holds = |n: f64| match test {
-                Test::Number { op, value } => op.holds(n, *value),
-                Test::NumberBetween(low, high) => *low <= n && n <= *high,
-                Test::NumberIn(values, wanted) => values.contains(&n) == *wanted,
-                _ => false,
-            };
-            Ok(BooleanBuffer::collect_bool(rows, |row| numbers.is_valid(row) && holds(numbers.value(row))))
-        }
-        Test::Text { .. } | Test::TextIn(..) => {
-            let texts: &StringArray = first.as_string_opt::<i32>().ok_or_else(|| wrong_type(first))?;
-            let holds = |text: &str| match test {
-                Test::Text { op: TextOp::Eq, value } => text == value,
-                Test::Text { op: TextOp::Ne, value } => text != value,
-                Test::Text { op: TextOp::Contains, value } => text.contains(value.as_str()),
-                Test::Text { op: TextOp::StartsWith, value } => text.starts_with(value.as_str()),
-                Test::TextIn(values, wanted) => values.iter().any(|v| v == text) == *wanted,
-                _ => false,
-            };
-            Ok(BooleanBuffer::collect_bool(rows, |row| texts.is_valid(row) && holds(texts.value(row))))
-        }
-        Test::Boolean { equal, value } => {
-            let flags: &BooleanArray = first.as_boolean_opt().ok_or_else(|| wrong_type(first))?;
-            Ok(BooleanBuffer::collect_bool(rows, |row| {
-                flags.is_valid(row) && (flags.value(row) == *value) == *equal
-            }))
-        }
-        Test::Time { .. } | Test::TimeBetween(..) => {
-            // Dates compare by day: a moment is turned into its UTC day.
-            let (values, scale): (Vec<Option<i64>>, bool) =
-                if let Some(days) = first.as_primitive_opt::<Date32Type>() {
-                    (days.iter().map(|day| day.map(i64::from)).collect(), true)
-                } else if let Some(times) = first.as_primitive_opt::<TimestampMicrosecondType>() {
-                    (times.iter().collect(), false)
-                } else {
-                    return Err(wrong_type(first));
-                };
-            let resolve = |moment: &Moment| {
-                let micros = moment.at(as_of);
-                if scale { micros.div_euclid(MICROS_PER_DAY) } else { micros }
-            };
-            let holds: Box<dyn Fn(i64) -> bool> = match test {
-                Test::Time { op, value } => {
-                    let (op, bound) = (*op, resolve(value));
-                    Box::new(move |v| op.holds(v, bound))
-                }
-                Test::TimeBetween(from, to) => {
-                    let (from, to) = (resolve(from), resolve(to));
-                    Box::new(move |v| from <= v && v <= to)
-                }
-                _ => Box::new(|_| false),
-            };
-            Ok(BooleanBuffer::collect_bool(rows, |row| values[row].is_some_and(&holds)))
-        }
-        Test::TagsContain(_) | Test::TagsAny(..) => {
-            let lists: &ListArray = first.as_list_opt::<i32>().ok_or_else(|| wrong_type(first))?;
-            let strings = lists.values().as_string_opt::<i32>().ok_or_else(|| wrong_type(first))?;
-            let offsets = lists.value_offsets();
-            let has = |row: usize, tag: &str| {
-                (offsets[row] as usize..offsets[row + 1] as usize)
-                    .any(|i| strings.is_valid(i) && strings.value(i) == tag)
-            };
-            Ok(BooleanBuffer::collect_bool(rows, |row| {
-                if lists.is_null(row) {
-                    return matches!(test, Test::TagsAny(_, false));
-                }
-                match test {
-                    Test::TagsContain(tag) => has(row, tag),
-                    Test::TagsAny(tags, wanted) => tags.iter().any(|tag| has(row, tag)) == *wanted,
-                    _ => false,
-                }
-            }))
-        }
-        Test::Within { lat, lon, km } => {
-            let [lats, lons] = arrays else {
-                return Err(StrategyError::new("a location needs latitude and longitude"));
-            };
-            let lats = lats.as_primitive_opt::<Float64Type>().ok_or_else(|| wrong_type(lats))?;
-            let lons = lons.as_primitive_opt::<Float64Type>().ok_or_else(|| wrong_type(lons))?;
-            Ok(BooleanBuffer::collect_bool(rows, |row| {
-                lats.is_valid(row)
-                    && lons.is_valid(row)
-                    && haversine_km(*lat, *lon, lats.value(row), lons.value(row)) <= *km
-            }))
-        }
-    }
-}
-
-/// Great-circle distance in kilometres (mean Earth radius 6,371.0088 km).
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
-    let (d_phi, d_lambda) = ((lat2 - lat1).to_radians(), (lon2 - lon1).to_radians());
-    let a = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    2.0 * 6_371.008_8 * a.sqrt().asin()
 }
