@@ -111,13 +111,4 @@ impl PluginHost {
             }),
         }
     }
-
-    /// The paths of the libraries this host has mapped into the process.
-    pub fn loaded_paths(&self) -> Vec<&Path> {
-        self.plugins
-            .iter()
-            .filter_map(|plugin| plugin.library.as_ref())
-            .map(|library| library.path.as_path())
-            .collect()
-    }
 }
