@@ -145,6 +145,15 @@ async fn misbehaving_plugins_fail_their_call_and_the_server_goes_on() {
     let (code, message, _) = failure(server.graphql(PREVIEW, json!({ "s": "bad-output" })).await);
     assert!(code == "PLUGIN_FAILED" && message.contains("output schema must be"), "{message}");
 
+    // A strategy's own check of its parameters (here a rule tree) is a VALIDATION error too,
+    // with the JSON path of the bad node.
+    let bad_tree = json!({ "method": "rules", "rules": [{ "label": "x", "when": { "all": [{ "field": "gender", "op": "gt", "value": "f" }] } }] });
+    let (code, message, extensions) =
+        failure(server.graphql(PREVIEW, json!({ "s": "demographic", "p": bad_tree })).await);
+    assert_eq!(code, "VALIDATION", "{message}");
+    assert_eq!(extensions["errors"][0]["path"], "/rules/0/when/all/0/op", "{extensions}");
+    assert!(message.contains("not valid for text field"), "{message}");
+
     // After all that, the same plugin and the others still work, and so does the rest.
     let ok = server.data(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "ok" } })).await;
     assert_eq!(ok["previewSegmentation"]["segments"][0]["size"], 50, "{ok}");

@@ -40,18 +40,25 @@ pub const FLAG_PANIC_UNWIND: u64 = 1;
 /// What the exported symbol is.
 pub type EntryPoint = unsafe extern "C" fn() -> *const StrategyDescriptor;
 
-/// How a call ended.
-#[repr(C)]
+/// How a call ended: one of the constants below. A plain integer rather than a Rust enum, so a
+/// value outside the list (from a buggy or newer plugin) is something the host can read and
+/// reject instead of undefined behaviour.
+#[repr(transparent)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub struct Status(pub u32);
+
+impl Status {
     /// It worked.
-    Ok = 0,
+    pub const OK: Status = Status(0);
     /// The strategy refused or failed; `last_error` has the message.
-    Error = 1,
+    pub const ERROR: Status = Status(1);
     /// The strategy panicked; `last_error` has the panic message. The host disables the instance.
-    Panic = 2,
+    pub const PANIC: Status = Status(2);
     /// The host passed something the plugin cannot read (null pointer, bad Arrow data).
-    InvalidInput = 3,
+    pub const INVALID_INPUT: Status = Status(3);
+    /// `create` refused the parameters; `last_error` is the JSON Pointer of the bad value, a
+    /// tab, and the reason (`/rules/0/when/op\top "gt" is not valid for text field ...`).
+    pub const INVALID_PARAMS: Status = Status(4);
 }
 
 /// A UTF-8 string with static lifetime inside the plugin (not NUL-terminated).
@@ -156,7 +163,7 @@ pub struct InputTables {
 pub type Instance = *mut c_void;
 
 /// The functions a plugin provides. Every call may be made from any thread, but never on the
-/// same instance from two threads at once. After a call that did not return [`Status::Ok`],
+/// same instance from two threads at once. After a call that did not return [`Status::OK`],
 /// `last_error` on the same thread gives the message.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

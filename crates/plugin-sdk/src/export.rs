@@ -41,14 +41,22 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Runs `body`, turning an error or a panic into a status and a stored message.
 fn guarded(body: impl FnOnce() -> Result<(), (Status, String)>) -> Status {
     match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => Status::Ok,
+        Ok(Ok(())) => Status::OK,
         Ok(Err((status, message))) => fail(status, message),
-        Err(payload) => fail(Status::Panic, panic_message(payload.as_ref())),
+        Err(payload) => fail(Status::PANIC, panic_message(payload.as_ref())),
     }
 }
 
 fn strategy_error(error: StrategyError) -> (Status, String) {
-    (Status::Error, error.message().to_owned())
+    (Status::ERROR, error.message().to_owned())
+}
+
+/// An error from `create`: bad parameters travel as `path\treason` with their own status.
+fn create_error(error: StrategyError) -> (Status, String) {
+    match error.param_path() {
+        Some((path, reason)) => (Status::INVALID_PARAMS, format!("{path}\t{reason}")),
+        None => strategy_error(error),
+    }
 }
 
 fn to_owned_bytes(bytes: Vec<u8>) -> OwnedBytes {
@@ -62,7 +70,7 @@ fn to_owned_bytes(bytes: Vec<u8>) -> OwnedBytes {
 /// `out` must be null or valid for writes.
 unsafe fn write_bytes(out: *mut OwnedBytes, bytes: Vec<u8>) -> Result<(), (Status, String)> {
     if out.is_null() {
-        return Err((Status::InvalidInput, "null output pointer".to_owned()));
+        return Err((Status::INVALID_INPUT, "null output pointer".to_owned()));
     }
     // SAFETY: checked non-null; the caller promises it is writable.
     unsafe { out.write(to_owned_bytes(bytes)) };
@@ -75,7 +83,7 @@ unsafe fn write_bytes(out: *mut OwnedBytes, bytes: Vec<u8>) -> Result<(), (Statu
 /// `input` must point at a valid [`InputTables`] whose arrays and schemas are valid C Data
 /// Interface structs.
 unsafe fn import(input: *const InputTables) -> Result<Input, (Status, String)> {
-    let invalid = |message: String| (Status::InvalidInput, message);
+    let invalid = |message: String| (Status::INVALID_INPUT, message);
     // SAFETY: the caller promises `input` is valid for reads when non-null.
     let input = unsafe { input.as_ref() }.ok_or_else(|| invalid("null input".to_owned()))?;
     let mut tables: HashMap<Table, Vec<RecordBatch>> = HashMap::new();
@@ -113,9 +121,9 @@ impl<S: SegmentationStrategy> Entry<S> {
     pub unsafe extern "C" fn describe(out: *mut OwnedBytes) -> Status {
         guarded(|| {
             let description = S::describe();
-            description.check_inputs().map_err(|message| (Status::Error, message))?;
+            description.check_inputs().map_err(|message| (Status::ERROR, message))?;
             let json =
-                serde_json::to_vec(&description).map_err(|error| (Status::Error, error.to_string()))?;
+                serde_json::to_vec(&description).map_err(|error| (Status::ERROR, error.to_string()))?;
             // SAFETY: the host passes a writable `out`.
             unsafe { write_bytes(out, json) }
         })
@@ -128,7 +136,7 @@ impl<S: SegmentationStrategy> Entry<S> {
     pub unsafe extern "C" fn create(params: *const u8, len: usize, out: *mut Instance) -> Status {
         guarded(|| {
             if out.is_null() || (params.is_null() && len > 0) {
-                return Err((Status::InvalidInput, "null pointer".to_owned()));
+                return Err((Status::INVALID_INPUT, "null pointer".to_owned()));
             }
             let bytes: &[u8] = if len == 0 {
                 b"{}"
@@ -137,8 +145,8 @@ impl<S: SegmentationStrategy> Entry<S> {
                 unsafe { std::slice::from_raw_parts(params, len) }
             };
             let params: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|error| (Status::Error, format!("params are not valid JSON: {error}")))?;
-            let strategy = S::create(&params).map_err(strategy_error)?;
+                .map_err(|error| (Status::ERROR, format!("params are not valid JSON: {error}")))?;
+            let strategy = S::create(&params).map_err(create_error)?;
             let slot = Box::new(Slot { strategy, poisoned: false });
             // SAFETY: checked non-null above.
             unsafe { out.write(Box::into_raw(slot).cast()) };
@@ -153,9 +161,9 @@ impl<S: SegmentationStrategy> Entry<S> {
     unsafe fn slot<'a>(instance: Instance) -> Result<&'a mut Slot<S>, (Status, String)> {
         // SAFETY: per the contract, `instance` is a live `Slot<S>` used by one thread at once.
         let slot = unsafe { instance.cast::<Slot<S>>().as_mut() }
-            .ok_or_else(|| (Status::InvalidInput, "null instance".to_owned()))?;
+            .ok_or_else(|| (Status::INVALID_INPUT, "null instance".to_owned()))?;
         if slot.poisoned {
-            return Err((Status::Error, "this instance panicked earlier and is disabled".to_owned()));
+            return Err((Status::ERROR, "this instance panicked earlier and is disabled".to_owned()));
         }
         Ok(slot)
     }
@@ -174,7 +182,7 @@ impl<S: SegmentationStrategy> Entry<S> {
             Err((status, message)) => return fail(status, message),
         };
         let status = guarded(|| body(&mut slot.strategy));
-        if status == Status::Panic {
+        if status == Status::PANIC {
             slot.poisoned = true;
         }
         status
@@ -208,14 +216,14 @@ impl<S: SegmentationStrategy> Entry<S> {
         unsafe {
             Self::on_slot(instance, |strategy| {
                 if out_array.is_null() || out_schema.is_null() {
-                    return Err((Status::InvalidInput, "null output pointer".to_owned()));
+                    return Err((Status::INVALID_INPUT, "null output pointer".to_owned()));
                 }
                 let input = import(input)?;
                 let mut assignments = Assignments::new();
                 strategy.assign(&input, &mut assignments).map_err(strategy_error)?;
                 let batch = assignments.finish();
                 let data = StructArray::from(batch).into_data();
-                let (array, schema) = to_ffi(&data).map_err(|error| (Status::Error, error.to_string()))?;
+                let (array, schema) = to_ffi(&data).map_err(|error| (Status::ERROR, error.to_string()))?;
                 // SAFETY: checked non-null; the host passes writable, empty structs.
                 out_array.write(array);
                 // SAFETY: as above.
@@ -234,7 +242,7 @@ impl<S: SegmentationStrategy> Entry<S> {
         unsafe {
             Self::on_slot(instance, |strategy| {
                 let json = serde_json::to_vec(&strategy.model())
-                    .map_err(|error| (Status::Error, error.to_string()))?;
+                    .map_err(|error| (Status::ERROR, error.to_string()))?;
                 write_bytes(out, json)
             })
         }
@@ -263,7 +271,7 @@ pub unsafe extern "C" fn last_error(out: *mut OwnedBytes) -> Status {
     let message = LAST_ERROR.with(|last| last.borrow().clone());
     // SAFETY: forwarded from the caller.
     match unsafe { write_bytes(out, message.into_bytes()) } {
-        Ok(()) => Status::Ok,
+        Ok(()) => Status::OK,
         Err((status, _)) => status,
     }
 }

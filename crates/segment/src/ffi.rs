@@ -40,7 +40,7 @@ pub(crate) fn last_error(functions: &FunctionTable) -> String {
     let mut out = OwnedBytes::empty();
     // SAFETY: `out` is a valid, writable buffer descriptor.
     let status = unsafe { (functions.last_error)(&mut out) };
-    if status != Status::Ok {
+    if status != Status::OK {
         return "the plugin gave no error message".to_owned();
     }
     let message = String::from_utf8_lossy(&take_bytes(functions, out)).into_owned();
@@ -58,7 +58,7 @@ pub(crate) struct CallFailure {
 
 fn check(functions: &FunctionTable, status: Status) -> Result<(), CallFailure> {
     match status {
-        Status::Ok => Ok(()),
+        Status::OK => Ok(()),
         status => Err(CallFailure { status, message: last_error(functions) }),
     }
 }
@@ -83,7 +83,7 @@ pub(crate) fn create(
     let status = unsafe { (functions.create)(params.as_ptr(), params.len(), &mut instance) };
     check(functions, status)?;
     if instance.is_null() {
-        return Err(CallFailure { status: Status::Error, message: "create returned no instance".to_owned() });
+        return Err(CallFailure { status: Status::ERROR, message: "create returned no instance".to_owned() });
     }
     Ok(instance)
 }
@@ -144,7 +144,7 @@ pub(crate) fn fit(
     as_of_micros: i64,
 ) -> Result<(), CallFailure> {
     let exported = ExportedInput::new(tables, as_of_micros)
-        .map_err(|message| CallFailure { status: Status::InvalidInput, message })?;
+        .map_err(|message| CallFailure { status: Status::INVALID_INPUT, message })?;
     let input = exported.tables();
     // SAFETY: `instance` is live and used by this thread only; `input` and everything it
     // points to live until the call returns.
@@ -161,14 +161,14 @@ pub(crate) fn assign(
     as_of_micros: i64,
 ) -> Result<RecordBatch, CallFailure> {
     let exported = ExportedInput::new(tables, as_of_micros)
-        .map_err(|message| CallFailure { status: Status::InvalidInput, message })?;
+        .map_err(|message| CallFailure { status: Status::INVALID_INPUT, message })?;
     let input = exported.tables();
     let mut out_array = FFI_ArrowArray::empty();
     let mut out_schema = FFI_ArrowSchema::empty();
     // SAFETY: as for `fit`; the outputs are empty, writable structs.
     let status = unsafe { (functions.assign)(instance, &input, &mut out_array, &mut out_schema) };
     check(functions, status)?;
-    let invalid = |message: String| CallFailure { status: Status::Error, message };
+    let invalid = |message: String| CallFailure { status: Status::ERROR, message };
     // SAFETY: the plugin filled both structs per the C Data Interface; arrow validates the
     // layout, and the release callback frees the memory with the plugin's allocator.
     let data = unsafe { from_ffi(out_array, &out_schema) }
@@ -193,7 +193,7 @@ pub(crate) fn model(
     let status = unsafe { (functions.model)(instance, &mut out) };
     check(functions, status)?;
     serde_json::from_slice(&take_bytes(functions, out)).map_err(|error| CallFailure {
-        status: Status::Error,
+        status: Status::ERROR,
         message: format!("model is not JSON: {error}"),
     })
 }

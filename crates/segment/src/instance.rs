@@ -43,8 +43,15 @@ impl StrategyInstance {
     ) -> Result<Self, PluginError> {
         let bytes = serde_json::to_vec(params).unwrap_or_else(|_| b"{}".to_vec());
         let functions = &library.descriptor.functions;
-        let pointer = timed(plugin, "create", || ffi::create(functions, &bytes))
-            .map_err(|failure| call_error(plugin, "create", failure))?;
+        let pointer = timed(plugin, "create", || ffi::create(functions, &bytes)).map_err(|failure| {
+            if failure.status == Status::INVALID_PARAMS {
+                let (path, reason) =
+                    failure.message.split_once('\t').unwrap_or(("", failure.message.as_str()));
+                let error = crate::ParamError { path: path.to_owned(), message: reason.to_owned() };
+                return PluginError::Params { plugin: plugin.to_owned(), errors: vec![error] };
+            }
+            call_error(plugin, "create", failure)
+        })?;
         Ok(Self {
             plugin: plugin.to_owned(),
             library: library.clone(),
@@ -68,7 +75,7 @@ impl StrategyInstance {
         }
         let result = timed(&self.plugin, call, || body(handle.pointer));
         result.map_err(|failure| {
-            if failure.status == Status::Panic {
+            if failure.status == Status::PANIC {
                 handle.disabled = Some(failure.message.clone());
             }
             call_error(&self.plugin, call, failure)
@@ -111,7 +118,7 @@ impl Drop for StrategyInstance {
 
 fn call_error(plugin: &str, call: &'static str, failure: CallFailure) -> PluginError {
     match failure.status {
-        Status::Panic => PluginError::Panicked { plugin: plugin.to_owned(), call, message: failure.message },
+        Status::PANIC => PluginError::Panicked { plugin: plugin.to_owned(), call, message: failure.message },
         _ => PluginError::Call { plugin: plugin.to_owned(), call, message: failure.message },
     }
 }
