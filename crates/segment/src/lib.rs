@@ -3,6 +3,7 @@
 //! builds the Arrow tables each asks for from the store, and calls fit and assign on the
 //! blocking pool. A refused or failing plugin is reported, never fatal.
 
+mod batches;
 mod config;
 mod description;
 mod error;
@@ -12,6 +13,8 @@ mod instance;
 mod library;
 mod params;
 mod run;
+mod stored_text;
+mod table_sink;
 pub mod tables;
 
 pub use config::PluginConfig;

@@ -5,6 +5,7 @@ use crate::error::PluginError;
 use crate::host::PluginHost;
 use crate::instance::StrategyInstance;
 use crate::params::{check_params, merged_params};
+use crate::batches::AssignBatches;
 use crate::tables::{self, TableData};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
@@ -73,12 +74,16 @@ pub async fn run_strategy(
 
     let population = tables::population(store, &requested).await?;
     let customer_ids = customer_ids(&population);
+    let population = Arc::new(population);
     let fitting = instance.clone();
-    blocking(move || fitting.fit(&population, as_of_micros)).await?;
+    let fitted_on = population.clone();
+    blocking(move || fitting.fit(&fitted_on, as_of_micros)).await?;
 
-    let mut memberships = Vec::new();
-    for chunk in customer_ids.chunks(ASSIGN_BATCH) {
-        let batch = tables::for_customers(store, &requested, chunk).await?;
+    let chunks: Vec<&[i64]> = customer_ids.chunks(ASSIGN_BATCH).collect();
+    let batches = AssignBatches::new(&population, &chunks);
+    let mut memberships = Vec::with_capacity(customer_ids.len());
+    for (index, chunk) in chunks.iter().enumerate() {
+        let batch = batches.tables(index).map_err(|error| PluginError::Store(error.to_string()))?;
         let assigning = instance.clone();
         let output = blocking(move || assigning.assign(&batch, as_of_micros)).await?;
         let allowed: HashSet<i64> = chunk.iter().copied().collect();

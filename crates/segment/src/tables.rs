@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kindred_plugin_abi::TableId;
 use kindred_store::entity::{customer, interaction, need, tie};
 use kindred_store::{CustomerFilter, Store, StoreError};
+use crate::table_sink::TableSink;
 use std::sync::Arc;
 
 /// Rows per record batch when streaming the population.
@@ -169,7 +170,8 @@ fn store_error(error: StoreError) -> crate::PluginError {
     crate::PluginError::Store(error.to_string())
 }
 
-/// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch.
+/// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch:
+/// column by column on a SQLite file, a page of models at a time elsewhere.
 pub async fn population(
     store: &Store,
     requested: &[(TableId, Vec<usize>)],
@@ -177,6 +179,14 @@ pub async fn population(
     let mut tables = Vec::with_capacity(requested.len());
     for (table, columns) in requested {
         let schema = schema(*table, columns);
+        if store.can_stream() {
+            let sink = TableSink::new(*table, columns, schema.clone(), BATCH_ROWS as usize);
+            let names = sink.column_names();
+            let sink = store.stream_table(table.name(), &names, sink).await.map_err(store_error)?;
+            let batches = sink.finish().map_err(crate::PluginError::Store)?;
+            tables.push(TableData { table: *table, schema, batches });
+            continue;
+        }
         let mut batches = Vec::new();
         let mut after = i64::MIN;
         loop {

@@ -38,7 +38,7 @@ pub struct Store {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
     /// SQLite files only: the direct path for short reads.
-    reads: Option<Arc<SqliteReads>>,
+    pub(crate) reads: Option<Arc<SqliteReads>>,
 }
 
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.

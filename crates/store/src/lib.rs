@@ -15,10 +15,12 @@ mod scan;
 mod sql;
 mod sqlite_reads;
 mod sqlite_rows;
+mod stream;
 pub mod write;
 
 pub use children::InteractionCursor;
 pub use connect::{Store, StoreOptions};
 pub use customers::CustomerFilter;
 pub use error::{StoreError, StoreResult};
+pub use stream::{Cell, RowSink};
 pub use write::WriteCounts;

@@ -69,6 +69,25 @@ impl SqliteReads {
         }
     }
 
+    /// Prepares `sql` on a pooled connection and hands the statement to `body`, counting it
+    /// as one statement.
+    pub(crate) fn with_connection<T>(
+        &self,
+        sql: &str,
+        body: impl FnOnce(&mut rusqlite::Statement<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let started = Instant::now();
+        let connection = self.checkout()?;
+        let result = match connection.prepare(sql) {
+            Ok(mut statement) => body(&mut statement),
+            Err(error) => Err(error.into()),
+        };
+        self.checkin(connection);
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, sql, "streamed");
+        result
+    }
+
     /// Runs `sql` with `values` and maps each row with `map`.
     fn run<T>(
         &self,
