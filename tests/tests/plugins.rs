@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const PLUGINS: &str =
     "{ plugins { name strategy version abiVersion sdkVersion status error path paramsSchema } }";
-const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers segments { label size } model } }";
+const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers assignedCustomers memberships segments { label size } model } }";
 
 fn by_name<'a>(plugins: &'a Value, name: &str) -> &'a Value {
     plugins
@@ -92,6 +92,36 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
         behavioral["previewSegmentation"]["model"]["window_days"], 180,
         "default params from the settings"
     );
+    // Every behavioral method over HTTP: each customer gets exactly one segment.
+    for params in [
+        json!({ "method": "value" }),
+        json!({ "method": "clv", "time_unit": "week", "horizon": 26 }),
+        json!({ "method": "rules", "rules": [
+            { "label": "big spenders", "when": { "agg": "sum", "of": "amount", "where": { "kind": "purchase" }, "within_days": 365, "op": "gt", "value": 1000 } },
+            { "label": "unhappy", "when": { "all": [
+                { "agg": "count", "where": { "kind": "support_ticket" }, "within_days": 90, "op": "ge", "value": 3 },
+                { "agg": "count", "where": { "kind": "purchase" }, "within_days": 180, "op": "eq", "value": 0 } ] } }
+        ] }),
+    ] {
+        let preview =
+            server.data(PREVIEW, json!({ "s": "behavioral", "p": params })).await["previewSegmentation"]
+                .clone();
+        assert_eq!(preview["assignedCustomers"], 300, "{params}: {preview}");
+        assert_eq!(preview["memberships"], 300, "{params}: {preview}");
+        let ignored = if params["method"] == "value" { Value::Null } else { json!(["window_days"]) };
+        assert_eq!(preview["model"]["ignored_params"], ignored, "the default window_days: {preview}");
+    }
+    let clv = json!({ "method": "clv" });
+    let model =
+        server.data(PREVIEW, json!({ "s": "behavioral", "p": clv })).await["previewSegmentation"]["model"]
+            .clone();
+    for key in ["r", "alpha", "a", "b", "log_likelihood", "converged"] {
+        assert!(model["bg_nbd"].get(key).is_some(), "{key}: {model}");
+    }
+    let bad = json!({ "method": "rules", "rules": [{ "label": "x", "when": { "agg": "median", "op": "gt", "value": 1 } }] });
+    let response = server.graphql(PREVIEW, json!({ "s": "behavioral", "p": bad })).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION", "{response}");
+    assert_eq!(response["errors"][0]["extensions"]["errors"][0]["path"], "/rules/0/when/agg", "{response}");
     assert!(server.terminate(), "clean shutdown");
 }
 

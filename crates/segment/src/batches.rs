@@ -14,14 +14,13 @@ type Placement = Vec<Vec<(usize, usize)>>;
 /// The population cut by customer into consecutive batches.
 pub struct AssignBatches<'a> {
     population: &'a [TableData],
-    /// The first customer id of each batch; batches hold consecutive ids.
-    starts: Vec<i64>,
     placements: Vec<Placement>,
 }
 
 impl<'a> AssignBatches<'a> {
     /// Cuts `population` for the batches of ascending customer ids `chunks`.
     pub fn new(population: &'a [TableData], chunks: &[&[i64]]) -> Self {
+        // The first customer id of each batch; batches hold consecutive ids.
         let starts: Vec<i64> = chunks.iter().filter_map(|chunk| chunk.first().copied()).collect();
         let placements = population
             .iter()
@@ -47,7 +46,7 @@ impl<'a> AssignBatches<'a> {
                 placement
             })
             .collect();
-        Self { population, starts, placements }
+        Self { population, placements }
     }
 
     /// The tables of batch `index`.
@@ -72,16 +71,6 @@ impl<'a> AssignBatches<'a> {
                 Ok(TableData { table: table.table, schema: table.schema.clone(), batches })
             })
             .collect()
-    }
-
-    /// How many batches.
-    pub fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
     }
 }
 

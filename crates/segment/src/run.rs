@@ -1,11 +1,11 @@
 //! Running a strategy over the population: create, fit on every customer, assign them in
 //! batches, check what comes back.
 
+use crate::batches::AssignBatches;
 use crate::error::PluginError;
 use crate::host::PluginHost;
 use crate::instance::StrategyInstance;
 use crate::params::{check_params, merged_params};
-use crate::batches::AssignBatches;
 use crate::tables::{self, TableData};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};

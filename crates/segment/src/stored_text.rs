@@ -38,16 +38,15 @@ pub fn parse_date(text: &str) -> Option<i32> {
     i32::try_from(days_from_civil(year, month as u32, day as u32)).ok()
 }
 
-/// An RFC 3339 time (`T` or space between date and time, optional fraction, `Z` or an
-/// offset) as microseconds since the Unix epoch.
+/// An RFC 3339 time (`T` or space between date and time, optional fraction, `Z`, an offset,
+/// or none for UTC as SQLite writes `CURRENT_TIMESTAMP`) as microseconds since the epoch.
 pub fn parse_time_micros(text: &str) -> Option<i64> {
-    fast_time(text.as_bytes()).or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(text).ok().map(|time| time.timestamp_micros())
-    })
+    fast_time(text.as_bytes())
+        .or_else(|| chrono::DateTime::parse_from_rfc3339(text).ok().map(|time| time.timestamp_micros()))
 }
 
 fn fast_time(bytes: &[u8]) -> Option<i64> {
-    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b' ') || bytes[13] != b':' || bytes[16] != b':' {
+    if bytes.len() < 19 || !matches!(bytes[10], b'T' | b' ') || bytes[13] != b':' || bytes[16] != b':' {
         return None;
     }
     let days = i64::from(parse_date(std::str::from_utf8(&bytes[..10]).ok()?)?);
@@ -67,7 +66,8 @@ fn fast_time(bytes: &[u8]) -> Option<i64> {
         rest = &fraction[length..];
     }
     let offset_seconds = match rest {
-        b"Z" | b"+00:00" => 0,
+        // No offset: SQLite's own CURRENT_TIMESTAMP, which is UTC.
+        b"" | b"Z" | b"+00:00" => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let offset = digits(&[*h1, *h2])? * 3600 + digits(&[*m1, *m2])? * 60;
             if *sign == b'+' { offset } else { -offset }
@@ -98,12 +98,17 @@ mod tests {
         ] {
             assert_eq!(parse_time_micros(text), Some(chrono_micros(text)), "{text}");
         }
-        assert_eq!(parse_time_micros("2025-02-01 23:34:31+00:00"), Some(chrono_micros("2025-02-01T23:34:31+00:00")));
+        assert_eq!(
+            parse_time_micros("2025-02-01 23:34:31+00:00"),
+            Some(chrono_micros("2025-02-01T23:34:31+00:00"))
+        );
+        assert_eq!(parse_time_micros("2025-02-01 23:34:31"), Some(chrono_micros("2025-02-01T23:34:31Z")));
     }
 
     #[test]
     fn bad_text_is_none() {
-        for text in ["", "2025-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-01-01T24:00:00Z", "yesterday"] {
+        for text in ["", "2025-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-01-01T24:00:00Z", "yesterday"]
+        {
             assert_eq!(parse_time_micros(text), None, "{text}");
         }
     }

@@ -1,5 +1,6 @@
 //! The input tables a strategy asked for, built from the store as Arrow record batches.
 
+use crate::table_sink::TableSink;
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
@@ -10,7 +11,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kindred_plugin_abi::TableId;
 use kindred_store::entity::{customer, interaction, need, tie};
 use kindred_store::{CustomerFilter, Store, StoreError};
-use crate::table_sink::TableSink;
 use std::sync::Arc;
 
 /// Rows per record batch when streaming the population.

@@ -52,7 +52,10 @@ impl Store {
             return Err(StoreError::ReadTask(format!("table {table:?} cannot be streamed")));
         }
         if columns.is_empty() || columns.len() > MAX_COLUMNS {
-            return Err(StoreError::ReadTask(format!("stream 1 to {MAX_COLUMNS} columns, not {}", columns.len())));
+            return Err(StoreError::ReadTask(format!(
+                "stream 1 to {MAX_COLUMNS} columns, not {}",
+                columns.len()
+            )));
         }
         if let Some(bad) = columns.iter().find(|column| !valid_name(column)) {
             return Err(StoreError::ReadTask(format!("{bad:?} is not a column name")));
@@ -70,11 +73,10 @@ impl Store {
                             ValueRef::Null => Cell::Null,
                             ValueRef::Integer(number) => Cell::Integer(number),
                             ValueRef::Real(number) => Cell::Real(number),
-                            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-                                Cell::Text(std::str::from_utf8(bytes).map_err(|error| {
-                                    rusqlite::Error::Utf8Error(index, error)
-                                })?)
-                            }
+                            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Cell::Text(
+                                std::str::from_utf8(bytes)
+                                    .map_err(|error| rusqlite::Error::Utf8Error(index, error))?,
+                            ),
                         };
                     }
                     sink.row(&cells[..width]).map_err(StoreError::ReadTask)?;

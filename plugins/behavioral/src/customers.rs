@@ -34,7 +34,11 @@ impl CustomerList {
             let (id, external) = (batch.id()?, batch.external_id()?);
             for row in 0..batch.len() {
                 ids.push(id.value(row));
-                external_ids.push(if external.is_null(row) { String::new() } else { external.value(row).to_owned() });
+                external_ids.push(if external.is_null(row) {
+                    String::new()
+                } else {
+                    external.value(row).to_owned()
+                });
             }
         }
         let index = PositionIndex::new(&ids);

@@ -52,7 +52,8 @@ pub fn purchases(input: &Input, customers: &CustomerList, window: Window) -> Str
     let n = customers.len();
     let mut summary = Purchases { last: vec![None; n], count: vec![0; n], amount: vec![0.0; n] };
     for batch in input.interactions() {
-        let (ids, times, kinds, amounts) = (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.amount()?);
+        let (ids, times, kinds, amounts) =
+            (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.amount()?);
         for row in 0..batch.len() {
             let at = times.value(row);
             if !window.contains(at) || kinds.is_null(row) || kinds.value(row) != PURCHASE {
@@ -113,14 +114,19 @@ pub struct PurchaseDays {
 }
 
 /// The purchase days of every customer up to `as_of` (`None`: never bought).
-pub fn purchase_days(input: &Input, customers: &CustomerList, as_of: i64) -> StrategyResult<Vec<Option<PurchaseDays>>> {
+pub fn purchase_days(
+    input: &Input,
+    customers: &CustomerList,
+    as_of: i64,
+) -> StrategyResult<Vec<Option<PurchaseDays>>> {
     // Bucket (day, amount) by customer with a counting sort, then sort each customer's few
     // purchases by day: linear in the number of purchases, no hashing.
     let n = customers.len();
     let mut per_customer = vec![0_u32; n + 1];
     let mut found = Vec::new();
     for batch in input.interactions() {
-        let (ids, times, kinds, amounts) = (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.amount()?);
+        let (ids, times, kinds, amounts) =
+            (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.amount()?);
         for row in 0..batch.len() {
             let at = times.value(row);
             if at > as_of || kinds.is_null(row) || kinds.value(row) != PURCHASE {
@@ -152,8 +158,13 @@ pub fn purchase_days(input: &Input, customers: &CustomerList, as_of: i64) -> Str
         }
         purchases.sort_unstable_by_key(|(day, _)| *day);
         let first_day = purchases[0].0;
-        let mut summary =
-            PurchaseDays { first_day, last_day: first_day, repeat_days: 0, repeat_spend: 0.0, total_spend: 0.0 };
+        let mut summary = PurchaseDays {
+            first_day,
+            last_day: first_day,
+            repeat_days: 0,
+            repeat_spend: 0.0,
+            total_spend: 0.0,
+        };
         for (day, amount) in purchases.iter() {
             summary.total_spend += amount;
             if *day != first_day {

@@ -46,6 +46,8 @@ pub struct Behavioral {
     method: Method,
     as_of: Option<i64>,
     fitted_as_of: Option<i64>,
+    /// Parameters given that the chosen method does not use.
+    ignored: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,9 +67,9 @@ fn whole_days(params: &Value, key: &str) -> StrategyResult<Option<i64>> {
     params
         .get(key)
         .map(|days| {
-            days.as_i64()
-                .filter(|days| *days >= 1)
-                .ok_or_else(|| StrategyError::param(&format!("/{key}"), "must be a whole number of days, at least 1"))
+            days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
+                StrategyError::param(&format!("/{key}"), "must be a whole number of days, at least 1")
+            })
         })
         .transpose()
 }
@@ -152,7 +154,12 @@ fn rfc3339(micros: i64) -> String {
     let seconds = micros.div_euclid(1_000_000);
     let (day, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (year, month, day) = kindred_plugin_sdk::dates::civil_from_days(day as i32);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", second / 3600, second % 3600 / 60, second % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second / 3600,
+        second % 3600 / 60,
+        second % 60
+    )
 }
 
 impl Behavioral {
@@ -188,16 +195,16 @@ impl SegmentationStrategy for Behavioral {
         let Some((_, applicable)) = METHODS.iter().find(|(name, _)| *name == method_name) else {
             return Err(StrategyError::param("/method", "must be rfm, value, rules or clv"));
         };
-        if let Some(object) = params.as_object() {
-            for key in object.keys() {
-                if !matches!(key.as_str(), "method" | "as_of") && !applicable.contains(&key.as_str()) {
-                    return Err(StrategyError::param(
-                        &format!("/{key}"),
-                        format!("does not apply to method {method_name} (it takes: as_of, {})", applicable.join(", ")),
-                    ));
-                }
-            }
-        }
+        // Parameters of other methods are ignored rather than refused: operators set defaults
+        // for the plugin as a whole (say window_days for rfm) that reach every method. The
+        // model lists them, so nobody is misled.
+        let ignored: Vec<String> = params
+            .as_object()
+            .into_iter()
+            .flat_map(|object| object.keys())
+            .filter(|key| !matches!(key.as_str(), "method" | "as_of") && !applicable.contains(&key.as_str()))
+            .cloned()
+            .collect();
         let as_of = params
             .get("as_of")
             .map(|value| {
@@ -219,7 +226,7 @@ impl SegmentationStrategy for Behavioral {
             )?),
             _ => Method::Clv(Clv::new(clv_settings(params)?)),
         };
-        Ok(Self { method, as_of, fitted_as_of: None })
+        Ok(Self { method, as_of, fitted_as_of: None, ignored })
     }
 
     fn fit(&mut self, population: &Input) -> StrategyResult<()> {
@@ -253,6 +260,9 @@ impl SegmentationStrategy for Behavioral {
         };
         model["method"] = json!(name);
         model["as_of"] = json!(self.fitted_as_of.or(self.as_of).map(rfc3339));
+        if !self.ignored.is_empty() {
+            model["ignored_params"] = json!(self.ignored);
+        }
         model
     }
 }

@@ -174,7 +174,8 @@ mod tests {
     #[test]
     fn tiles_follow_ntile_with_ties_broken_by_external_id() {
         // Seven customers: NTILE(5) gives tiles of 2, 2, 1, 1, 1.
-        let data = keys(&[(10.0, "g"), (10.0, "a"), (10.0, "c"), (20.0, "b"), (5.0, "z"), (30.0, "d"), (10.0, "e")]);
+        let data =
+            keys(&[(10.0, "g"), (10.0, "a"), (10.0, "c"), (20.0, "b"), (5.0, "z"), (30.0, "d"), (10.0, "e")]);
         let tiles = Tiles::fit(&data, 5, Direction::Ascending);
         // Order: 5 z | 10 a, 10 c | 10 e, 10 g | 20 b | 30 d  -> tiles 1,1,2,2,3,4,5
         let expected = [("z", 1), ("a", 1), ("c", 2), ("e", 2), ("g", 3), ("b", 4), ("d", 5)];
@@ -201,7 +202,8 @@ mod tests {
     #[test]
     fn share_tiers_split_by_cumulative_share() {
         // Total 100: a (50) makes the first half; b (30) the next 30%; c and d the next 15%.
-        let data = keys(&[(30.0, "b"), (50.0, "a"), (10.0, "c"), (5.0, "d"), (3.0, "e"), (2.0, "f"), (0.0, "g")]);
+        let data =
+            keys(&[(30.0, "b"), (50.0, "a"), (10.0, "c"), (5.0, "d"), (3.0, "e"), (2.0, "f"), (0.0, "g")]);
         let tiers = ShareTiers::fit(&data, &[0.5, 0.3, 0.15]);
         let found: Vec<usize> = data.iter().map(|(value, id)| tiers.tier(*value, id)).collect();
         assert_eq!(found, [1, 0, 2, 2, 3, 3, 3]);

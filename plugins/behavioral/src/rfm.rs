@@ -68,11 +68,14 @@ struct Fitted {
     buyers: usize,
 }
 
-/// One buyer's R, F and M values.
+/// One buyer's R (whole days since the last purchase), F and M values. M is rounded to
+/// 1/10,000 of the currency unit, so that the same amounts summed in another order (as a
+/// database would) tie exactly and rank the same.
 fn values(summary: &Purchases, position: usize, as_of: i64) -> Option<(f64, f64, f64)> {
     let last = summary.last[position]?;
     let recency_days = (as_of - last).div_euclid(MICROS_PER_DAY) as f64;
-    Some((recency_days, f64::from(summary.count[position]), summary.amount[position]))
+    let monetary = (summary.amount[position] * 10_000.0).round() / 10_000.0;
+    Some((recency_days, f64::from(summary.count[position]), monetary))
 }
 
 impl Rfm {

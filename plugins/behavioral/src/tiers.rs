@@ -31,10 +31,9 @@ impl TierSpec {
     /// the shares add up to less than 1), or the default when absent.
     pub fn parse(value: Option<&Value>, what: &str) -> StrategyResult<Self> {
         let Some(value) = value else { return Ok(Self::default_for(what)) };
-        let items = value
-            .as_array()
-            .filter(|items| items.len() >= 2)
-            .ok_or_else(|| StrategyError::param("/tiers", "must be a list of at least two {label, share} tiers"))?;
+        let items = value.as_array().filter(|items| items.len() >= 2).ok_or_else(|| {
+            StrategyError::param("/tiers", "must be a list of at least two {label, share} tiers")
+        })?;
         let mut spec = Self { labels: Vec::new(), shares: Vec::new() };
         for (index, item) in items.iter().enumerate() {
             let label = item
@@ -44,28 +43,39 @@ impl TierSpec {
                 .filter(|label| !label.is_empty())
                 .ok_or_else(|| StrategyError::param(&format!("/tiers/{index}/label"), "must be a label"))?;
             if spec.labels.iter().any(|known| known == label) {
-                return Err(StrategyError::param(&format!("/tiers/{index}/label"), format!("{label:?} is used twice")));
+                return Err(StrategyError::param(
+                    &format!("/tiers/{index}/label"),
+                    format!("{label:?} is used twice"),
+                ));
             }
             spec.labels.push(label.to_owned());
             let last = index + 1 == items.len();
             let share_path = format!("/tiers/{index}/share");
             match (item.get("share"), last) {
                 (Some(_), true) => {
-                    return Err(StrategyError::param(&share_path, "the last tier takes the rest: give it no share"));
+                    return Err(StrategyError::param(
+                        &share_path,
+                        "the last tier takes the rest: give it no share",
+                    ));
                 }
                 (None, true) => {}
-                (None, false) => return Err(StrategyError::param(&share_path, "every tier but the last needs a share")),
+                (None, false) => {
+                    return Err(StrategyError::param(&share_path, "every tier but the last needs a share"));
+                }
                 (Some(share), false) => {
-                    let share = share
-                        .as_f64()
-                        .filter(|share| *share > 0.0 && *share < 1.0)
-                        .ok_or_else(|| StrategyError::param(&share_path, "must be a number between 0 and 1"))?;
+                    let share =
+                        share.as_f64().filter(|share| *share > 0.0 && *share < 1.0).ok_or_else(|| {
+                            StrategyError::param(&share_path, "must be a number between 0 and 1")
+                        })?;
                     spec.shares.push(share);
                 }
             }
         }
         if spec.shares.iter().sum::<f64>() >= 1.0 {
-            return Err(StrategyError::param("/tiers", "the shares must add up to less than 1, leaving some for the last tier"));
+            return Err(StrategyError::param(
+                "/tiers",
+                "the shares must add up to less than 1, leaving some for the last tier",
+            ));
         }
         Ok(spec)
     }
@@ -78,7 +88,8 @@ mod tests {
 
     #[test]
     fn tiers_parse_and_refuse_with_paths() {
-        let spec = TierSpec::parse(Some(&json!([{"label": "A", "share": 0.6}, {"label": "B"}])), "profit").expect("valid");
+        let spec = TierSpec::parse(Some(&json!([{"label": "A", "share": 0.6}, {"label": "B"}])), "profit")
+            .expect("valid");
         assert_eq!((spec.labels.len(), spec.shares.as_slice()), (2, [0.6].as_slice()));
         for (bad, path) in [
             (json!([{"label": "A", "share": 0.6}, {"label": "B", "share": 0.4}]), "/tiers/1/share"),

@@ -55,7 +55,8 @@ impl ValueTiers {
 
     /// The window and the tiers' bounds.
     pub fn model(&self) -> Value {
-        let mut model = json!({ "window_days": self.window_days, "profit": "purchases - refunds - cost_to_serve" });
+        let mut model =
+            json!({ "window_days": self.window_days, "profit": "purchases - refunds - cost_to_serve" });
         if let Some(fitted) = &self.fitted {
             model["tiers"] = fitted.to_json(&self.spec.labels);
         }

@@ -110,10 +110,11 @@ impl Aggregate {
         }
         let agg_path = format!("{path}/agg");
         let name = object.get("agg").and_then(Value::as_str).unwrap_or_default();
-        let kind = AGG_NAMES.iter().find(|(known, _)| *known == name).map(|(_, kind)| *kind).ok_or_else(|| {
-            let known: Vec<&str> = AGG_NAMES.iter().map(|(name, _)| *name).collect();
-            StrategyError::param(&agg_path, format!("must be one of {}", known.join(", ")))
-        })?;
+        let kind =
+            AGG_NAMES.iter().find(|(known, _)| *known == name).map(|(_, kind)| *kind).ok_or_else(|| {
+                let known: Vec<&str> = AGG_NAMES.iter().map(|(name, _)| *name).collect();
+                StrategyError::param(&agg_path, format!("must be one of {}", known.join(", ")))
+            })?;
         let of_path = format!("{path}/of");
         let of = match object.get("of").map(|of| of.as_str()) {
             None => None,
@@ -122,7 +123,10 @@ impl Aggregate {
             Some(_) => return Err(StrategyError::param(&of_path, "must be \"amount\" or \"cost_to_serve\"")),
         };
         if kind.needs_measure() && of.is_none() {
-            return Err(StrategyError::param(&of_path, format!("{name} needs \"of\": \"amount\" or \"cost_to_serve\"")));
+            return Err(StrategyError::param(
+                &of_path,
+                format!("{name} needs \"of\": \"amount\" or \"cost_to_serve\""),
+            ));
         }
         if !kind.needs_measure() && of.is_some() {
             return Err(StrategyError::param(&of_path, format!("{name} reads no measure: leave \"of\" out")));
@@ -130,23 +134,31 @@ impl Aggregate {
         let (mut kinds, mut channels) = (None, None);
         if let Some(filter) = object.get("where") {
             let where_path = format!("{path}/where");
-            let filter = filter
-                .as_object()
-                .ok_or_else(|| StrategyError::param(&where_path, "must be an object with kind and/or channel"))?;
+            let filter = filter.as_object().ok_or_else(|| {
+                StrategyError::param(&where_path, "must be an object with kind and/or channel")
+            })?;
             for (key, value) in filter {
                 let key_path = format!("{where_path}/{key}");
                 let values = text_or_list(value, &key_path)?;
                 match key.as_str() {
                     "kind" => kinds = Some(values),
                     "channel" => channels = Some(values),
-                    _ => return Err(StrategyError::param(&key_path, "unknown key: where has kind and channel")),
+                    _ => {
+                        return Err(StrategyError::param(
+                            &key_path,
+                            "unknown key: where has kind and channel",
+                        ));
+                    }
                 }
             }
         }
         let within_days = match object.get("within_days") {
             None => None,
             Some(days) => Some(days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
-                StrategyError::param(&format!("{path}/within_days"), "must be a whole number of days, at least 1")
+                StrategyError::param(
+                    &format!("{path}/within_days"),
+                    "must be a whole number of days, at least 1",
+                )
             })?),
         };
         Ok(Self { kind, of, kinds, channels, within_days })
@@ -164,20 +176,26 @@ impl Aggregate {
         let mut first = vec![i64::MAX; n];
         let mut last = vec![i64::MIN; n];
         for batch in input.interactions() {
-            let (ids, times, kinds, channels) = (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.channel()?);
+            let (ids, times, kinds, channels) =
+                (batch.customer_id()?, batch.occurred_at()?, batch.kind()?, batch.channel()?);
             let measure = match self.of {
                 Some(Measure::Amount) => Some(batch.amount()?),
                 Some(Measure::CostToServe) => Some(batch.cost_to_serve()?),
                 None => None,
             };
-            let matches = |allowed: &Option<Vec<String>>, column: &kindred_plugin_sdk::arrow_array::StringArray, row| {
+            let matches = |allowed: &Option<Vec<String>>,
+                           column: &kindred_plugin_sdk::arrow_array::StringArray,
+                           row| {
                 allowed.as_ref().is_none_or(|allowed| {
                     !column.is_null(row) && allowed.iter().any(|value| value == column.value(row))
                 })
             };
             for row in 0..batch.len() {
                 let at = times.value(row);
-                if !window.contains(at) || !matches(&self.kinds, kinds, row) || !matches(&self.channels, channels, row) {
+                if !window.contains(at)
+                    || !matches(&self.kinds, kinds, row)
+                    || !matches(&self.channels, channels, row)
+                {
                     continue;
                 }
                 let Some(position) = customers.position(ids.value(row)) else { continue };
@@ -302,7 +320,9 @@ impl WindowRules {
             let when = item.get("when").ok_or_else(|| StrategyError::param(&path, "must be a condition"))?;
             trees.push((label.to_owned(), rewrite(when, &path, &mut aggregates)?, path));
         }
-        let fields = aggregates.iter().fold(Fields::new(), |fields, aggregate| fields.with(&aggregate.name(), FieldType::Number));
+        let fields = aggregates
+            .iter()
+            .fold(Fields::new(), |fields, aggregate| fields.with(&aggregate.name(), FieldType::Number));
         let rules = trees
             .into_iter()
             .map(|(label, tree, path)| Ok(Rule { label, when: Condition::parse(&tree, &fields, &path)? }))

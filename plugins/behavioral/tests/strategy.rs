@@ -5,7 +5,9 @@
 use kindred_behavioral::Behavioral;
 use kindred_plugin_sdk::arrow_array::cast::AsArray;
 use kindred_plugin_sdk::arrow_array::types::{Float64Type, Int64Type};
-use kindred_plugin_sdk::arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use kindred_plugin_sdk::arrow_array::{
+    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{Assignments, Input, SegmentationStrategy, Table, testing};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,7 +30,10 @@ fn input(customers: &[(i64, &str)], events: &[Event]) -> Input {
         ("customer_id", Arc::new(events.iter().map(|e| e.0).collect::<Int64Array>())),
         (
             "occurred_at",
-            Arc::new(TimestampMicrosecondArray::from_iter_values(events.iter().map(|e| AS_OF - e.1 * DAY)).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(events.iter().map(|e| AS_OF - e.1 * DAY))
+                    .with_timezone("UTC"),
+            ),
         ),
         ("channel", Arc::new(events.iter().map(|e| Some(e.2)).collect::<StringArray>())),
         ("kind", Arc::new(events.iter().map(|e| Some(e.3)).collect::<StringArray>())),
@@ -49,12 +54,15 @@ fn rows(output: &RecordBatch) -> Vec<(i64, String, Option<f64>)> {
     let labels = output.column(1).as_string::<i32>();
     let scores = output.column(2).as_primitive::<Float64Type>();
     (0..output.num_rows())
-        .map(|row| (ids.value(row), labels.value(row).to_owned(), (!scores.is_null(row)).then(|| scores.value(row))))
+        .map(|row| {
+            (ids.value(row), labels.value(row).to_owned(), (!scores.is_null(row)).then(|| scores.value(row)))
+        })
         .collect()
 }
 
 fn run(params: Value, input: &Input) -> (Vec<(i64, String, Option<f64>)>, Value) {
-    let (output, model) = testing::run::<Behavioral>(&params, input).unwrap_or_else(|error| panic!("{error}"));
+    let (output, model) =
+        testing::run::<Behavioral>(&params, input).unwrap_or_else(|error| panic!("{error}"));
     (rows(&output), model)
 }
 
@@ -103,7 +111,8 @@ fn rfm_scores_follow_ntile_with_ties_broken_by_external_id() {
         (7, "At Risk", Some(251.0)),
         (8, "No purchases", None),
     ];
-    let found: Vec<(i64, &str, Option<f64>)> = rows.iter().map(|(id, label, score)| (*id, label.as_str(), *score)).collect();
+    let found: Vec<(i64, &str, Option<f64>)> =
+        rows.iter().map(|(id, label, score)| (*id, label.as_str(), *score)).collect();
     assert_eq!(found, expected);
     assert_eq!(model["buyers"], 7);
     assert_eq!(model["as_of"], "2026-11-23T00:00:00Z");
@@ -112,8 +121,19 @@ fn rfm_scores_follow_ntile_with_ties_broken_by_external_id() {
 }
 
 #[test]
+fn parameters_of_other_methods_are_ignored_and_shown() {
+    let (_, model) = run(
+        json!({ "method": "rfm", "horizon": 10, "window_days": 30 }),
+        &input(&RFM_CUSTOMERS, &rfm_events()),
+    );
+    assert_eq!(model["ignored_params"], json!(["horizon"]));
+    assert_eq!(model["window_days"], 30);
+}
+
+#[test]
 fn an_rfm_window_drops_older_purchases() {
-    let (rows, _) = run(json!({ "method": "rfm", "window_days": 365 }), &input(&RFM_CUSTOMERS, &rfm_events()));
+    let (rows, _) =
+        run(json!({ "method": "rfm", "window_days": 365 }), &input(&RFM_CUSTOMERS, &rfm_events()));
     let c06 = rows.iter().find(|(id, _, _)| *id == 6).unwrap();
     assert_eq!(c06.1, "No purchases");
 }
@@ -133,7 +153,8 @@ fn one_changed_customer_is_rescored_with_what_fit_learned() {
 
 #[test]
 fn value_tiers_split_by_cumulative_profit() {
-    let customers: Vec<(i64, &str)> = (1..=8).map(|id| (id, ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"][id as usize - 1])).collect();
+    let customers: Vec<(i64, &str)> =
+        (1..=8).map(|id| (id, ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"][id as usize - 1])).collect();
     let buy = |customer, days, amount, cost| (customer, days, "store", "purchase", Some(amount), Some(cost));
     let events = vec![
         buy(1, 3, 520.0, 20.0),
@@ -209,7 +230,8 @@ fn every_aggregate_kind() {
         rule("not recent", json!({"not": {"agg": "count", "where": purchases, "within_days": 30, "op": "gt", "value": 0}})),
     ]});
     let members = members(&run(params, &input(&RFM_CUSTOMERS, &rfm_events())).0);
-    let expect = |label: &str, ids: &[i64]| assert_eq!(members[label], ids.iter().copied().collect(), "{label}");
+    let expect =
+        |label: &str, ids: &[i64]| assert_eq!(members[label], ids.iter().copied().collect(), "{label}");
     expect("avg 75", &[1, 5]);
     expect("min 10", &[7]);
     expect("max 500+", &[6]);
@@ -225,13 +247,30 @@ fn every_aggregate_kind() {
 #[test]
 fn bad_params_name_their_path() {
     let cases = [
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "median", "op": "gt", "value": 1} }] }), "/rules/0/when/agg"),
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "sum", "op": "gt", "value": 1} }] }), "/rules/0/when/of"),
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"all": [{"field": "age", "op": "gt", "value": 1}]} }] }), "/rules/0/when/all/0/field"),
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "op": "contains", "value": 1} }] }), "/rules/0/when/op"),
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "where": {"kind": 3}, "op": "gt", "value": 1} }] }), "/rules/0/when/where/kind"),
-        (json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "within_days": 0, "op": "gt", "value": 1} }] }), "/rules/0/when/within_days"),
-        (json!({ "method": "clv", "window_days": 30 }), "/window_days"),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "median", "op": "gt", "value": 1} }] }),
+            "/rules/0/when/agg",
+        ),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "sum", "op": "gt", "value": 1} }] }),
+            "/rules/0/when/of",
+        ),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"all": [{"field": "age", "op": "gt", "value": 1}]} }] }),
+            "/rules/0/when/all/0/field",
+        ),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "op": "contains", "value": 1} }] }),
+            "/rules/0/when/op",
+        ),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "where": {"kind": 3}, "op": "gt", "value": 1} }] }),
+            "/rules/0/when/where/kind",
+        ),
+        (
+            json!({ "method": "rules", "rules": [{ "label": "x", "when": {"agg": "count", "within_days": 0, "op": "gt", "value": 1} }] }),
+            "/rules/0/when/within_days",
+        ),
         (json!({ "method": "clv", "time_unit": "month" }), "/time_unit"),
         (json!({ "method": "rfm", "as_of": "yesterday" }), "/as_of"),
         (json!({ "method": "median" }), "/method"),
@@ -298,12 +337,21 @@ fn lifetime_value_fits_both_models_and_labels_every_customer() {
     let labels: BTreeMap<i64, &str> = rows.iter().map(|(id, label, _)| (*id, label.as_str())).collect();
     assert_eq!(labels[&10], "No purchases");
     assert_eq!(labels[&9_001], "Likely lost");
-    let allowed = ["No purchases", "Likely lost", "At risk", "Top 50% of expected value", "Next 30% of expected value", "Next 15% of expected value", "Last 5% of expected value"];
+    let allowed = [
+        "No purchases",
+        "Likely lost",
+        "At risk",
+        "Top 50% of expected value",
+        "Next 30% of expected value",
+        "Next 15% of expected value",
+        "Last 5% of expected value",
+    ];
     assert!(labels.values().all(|label| allowed.contains(label)));
     // Tiers are ordered by expected value: each tier's lowest is above the next one's highest.
     let tiers = &allowed[3..];
     let range = |tier: &str| {
-        let scores: Vec<f64> = rows.iter().filter(|(_, label, _)| label == tier).filter_map(|(_, _, score)| *score).collect();
+        let scores: Vec<f64> =
+            rows.iter().filter(|(_, label, _)| label == tier).filter_map(|(_, _, score)| *score).collect();
         assert!(!scores.is_empty(), "{tier} is empty");
         (scores.iter().copied().fold(f64::INFINITY, f64::min), scores.iter().copied().fold(0.0, f64::max))
     };

@@ -89,7 +89,8 @@ impl Params {
         }
         let Params { r, alpha, a, b } = *self;
         let x = history.x;
-        let ln_odds = a.ln() - (b + x - 1.0).ln() + (r + x) * ((alpha + history.age) / (alpha + history.t_x)).ln();
+        let ln_odds =
+            a.ln() - (b + x - 1.0).ln() + (r + x) * ((alpha + history.age) / (alpha + history.t_x)).ln();
         // 1 / (1 + e^ln_odds), stable for large odds.
         if ln_odds > 0.0 {
             let inverse = (-ln_odds).exp();
@@ -134,7 +135,9 @@ pub fn group(histories: &[History]) -> Vec<(History, f64)> {
     let mut grouped: Vec<(History, f64)> = counts.into_values().collect();
     // Same order every run, so fits are reproducible to the last bit.
     grouped.sort_by(|(left, _), (right, _)| {
-        (left.x, left.t_x, left.age).partial_cmp(&(right.x, right.t_x, right.age)).unwrap_or(std::cmp::Ordering::Equal)
+        (left.x, left.t_x, left.age)
+            .partial_cmp(&(right.x, right.t_x, right.age))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     grouped
 }
@@ -240,7 +243,10 @@ mod tests {
                     };
                     let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
                     let tolerance = 1e-5 * (1.0 + analytic.abs());
-                    assert!((numeric - analytic).abs() < tolerance, "{history:?} {params:?} #{index}: {numeric} vs {analytic}");
+                    assert!(
+                        (numeric - analytic).abs() < tolerance,
+                        "{history:?} {params:?} #{index}: {numeric} vs {analytic}"
+                    );
                 }
             }
         }
@@ -261,7 +267,8 @@ mod tests {
 
     #[test]
     fn single_purchases_and_huge_counts_do_not_break_the_fit() {
-        let only_one: Vec<History> = (0..500).map(|i| History { x: 0.0, t_x: 0.0, age: 1.0 + f64::from(i % 50) }).collect();
+        let only_one: Vec<History> =
+            (0..500).map(|i| History { x: 0.0, t_x: 0.0, age: 1.0 + f64::from(i % 50) }).collect();
         let found = fit(&only_one);
         assert!(found.log_likelihood.is_finite(), "{found:?}");
         let Params { r, alpha, a, b } = found.params;

@@ -32,9 +32,9 @@ impl Params {
         let Spend { x, mean } = spend;
         let px = p * x;
         let ln_total = (x * mean + v).ln();
-        let value = ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * mean.ln()
-            + px * x.ln()
-            - (px + q) * ln_total;
+        let value =
+            ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * mean.ln() + px * x.ln()
+                - (px + q) * ln_total;
         let d_p = x * (digamma(px + q) - digamma(px) + mean.ln() + x.ln() - ln_total);
         let d_q = digamma(px + q) - digamma(q) + v.ln() - ln_total;
         let d_v = q / v - (px + q) / (x * mean + v);
@@ -84,7 +84,8 @@ fn objective(buyers: &[Spend], point: &[f64]) -> (f64, Vec<f64>) {
 pub fn fit(buyers: &[Spend]) -> Fit {
     let mean = buyers.iter().map(|b| b.mean).sum::<f64>() / buyers.len().max(1) as f64;
     let start = vec![0.0, 1.0, mean.max(1e-3).ln()];
-    let Minimum { point, value, iterations, converged } = minimize(|point| objective(buyers, point), start, (-15.0, 15.0));
+    let Minimum { point, value, iterations, converged } =
+        minimize(|point| objective(buyers, point), start, (-15.0, 15.0));
     Fit {
         params: Params { p: point[0].exp(), q: point[1].exp(), v: point[2].exp() },
         log_likelihood: -value * buyers.len() as f64,
@@ -118,7 +119,9 @@ mod tests {
 
     #[test]
     fn the_gradient_matches_finite_differences() {
-        for spend in [Spend { x: 1.0, mean: 20.0 }, Spend { x: 40.0, mean: 3.5 }, Spend { x: 100_000.0, mean: 80.0 }] {
+        for spend in
+            [Spend { x: 1.0, mean: 20.0 }, Spend { x: 40.0, mean: 3.5 }, Spend { x: 100_000.0, mean: 80.0 }]
+        {
             let (_, gradient) = TRUE.ln_likelihood(spend);
             for (index, analytic) in gradient.iter().enumerate() {
                 let h = 1e-6 * [TRUE.p, TRUE.q, TRUE.v][index];
@@ -132,7 +135,10 @@ mod tests {
                     params.ln_likelihood(spend).0
                 };
                 let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
-                assert!((numeric - analytic).abs() < 1e-4 * (1.0 + analytic.abs()), "{spend:?} #{index}: {numeric} vs {analytic}");
+                assert!(
+                    (numeric - analytic).abs() < 1e-4 * (1.0 + analytic.abs()),
+                    "{spend:?} #{index}: {numeric} vs {analytic}"
+                );
             }
         }
     }

@@ -84,8 +84,10 @@ impl Clv {
         as_of: i64,
     ) -> Prediction {
         let history = self.history(days, as_of);
-        let repeat = (days.repeat_days > 0 && days.repeat_spend > 0.0)
-            .then(|| Spend { x: f64::from(days.repeat_days), mean: days.repeat_spend / f64::from(days.repeat_days) });
+        let repeat = (days.repeat_days > 0 && days.repeat_spend > 0.0).then(|| Spend {
+            x: f64::from(days.repeat_days),
+            mean: days.repeat_spend / f64::from(days.repeat_days),
+        });
         let value_per_purchase = match spend {
             Some(fit) if fit.params.q > 1.0 => fit.params.expected_value(repeat),
             // No usable spend model (too few repeat buyers): the customer's own mean.
@@ -122,7 +124,10 @@ impl Clv {
             .iter()
             .flatten()
             .filter(|days| days.repeat_days > 0 && days.repeat_spend > 0.0)
-            .map(|days| Spend { x: f64::from(days.repeat_days), mean: days.repeat_spend / f64::from(days.repeat_days) })
+            .map(|days| Spend {
+                x: f64::from(days.repeat_days),
+                mean: days.repeat_spend / f64::from(days.repeat_days),
+            })
             .collect();
         let spend = (buyers.len() >= 2).then(|| gamma_gamma::fit(&buyers));
         let mut keys = Vec::new();
@@ -135,7 +140,8 @@ impl Clv {
             }
         }
         let tiers = ShareTiers::fit(&keys, &self.settings.tiers.shares);
-        self.fitted = Some(Fitted { purchases, spend, tiers, buyers: histories.len(), repeat_buyers: buyers.len() });
+        self.fitted =
+            Some(Fitted { purchases, spend, tiers, buyers: histories.len(), repeat_buyers: buyers.len() });
         Ok(())
     }
 
@@ -154,7 +160,9 @@ impl Clv {
             let external_id = &customers.external_ids[position];
             let label = match self.risk(&prediction) {
                 Some(risk) => risk,
-                None => &self.settings.tiers.labels[fitted.tiers.tier(prediction.expected_value, external_id)],
+                None => {
+                    &self.settings.tiers.labels[fitted.tiers.tier(prediction.expected_value, external_id)]
+                }
             };
             out.push(id, label, Some(prediction.expected_value));
         }

@@ -28,9 +28,14 @@ fn identity(n: usize) -> Vec<Vec<f64>> {
 }
 
 /// Minimises `function` (value and gradient) from `start`, each variable within `bounds`.
-pub fn minimize(function: impl Fn(&[f64]) -> (f64, Vec<f64>), start: Vec<f64>, bounds: (f64, f64)) -> Minimum {
+pub fn minimize(
+    function: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    start: Vec<f64>,
+    bounds: (f64, f64),
+) -> Minimum {
     let n = start.len();
-    let clamp = |point: Vec<f64>| -> Vec<f64> { point.into_iter().map(|x| x.clamp(bounds.0, bounds.1)).collect() };
+    let clamp =
+        |point: Vec<f64>| -> Vec<f64> { point.into_iter().map(|x| x.clamp(bounds.0, bounds.1)).collect() };
     let mut point = clamp(start);
     let (mut value, mut gradient) = function(&point);
     let mut inverse_hessian = identity(n);
@@ -99,7 +104,8 @@ pub fn minimize(function: impl Fn(&[f64]) -> (f64, Vec<f64>), start: Vec<f64>, b
             let y_h_y = dot(&change, &h_y);
             for row in 0..n {
                 for column in 0..n {
-                    inverse_hessian[row][column] += -rho * (moved[row] * h_y[column] + h_y[row] * moved[column])
+                    inverse_hessian[row][column] += -rho
+                        * (moved[row] * h_y[column] + h_y[row] * moved[column])
                         + (rho * rho * y_h_y + rho) * moved[row] * moved[column];
                 }
             }

@@ -19,7 +19,9 @@ pub fn digamma(mut x: f64) -> f64 {
     let inverse2 = inverse * inverse;
     let series = inverse2
         * (1.0 / 12.0
-            - inverse2 * (1.0 / 120.0 - inverse2 * (1.0 / 252.0 - inverse2 * (1.0 / 240.0 - inverse2 * (1.0 / 132.0)))));
+            - inverse2
+                * (1.0 / 120.0
+                    - inverse2 * (1.0 / 252.0 - inverse2 * (1.0 / 240.0 - inverse2 * (1.0 / 132.0)))));
     result + x.ln() - 0.5 * inverse - series
 }
 
