@@ -3,6 +3,7 @@
 //! written as one SQL query with `NTILE(5)` in each database.
 
 use arrow_array::RecordBatch;
+use kindred_behavioral::rfm_sql::{Dialect, rfm_scores_sql};
 use kindred_e2e::{Workspace, plugin_library};
 use kindred_segment::tables::{TableData, population};
 use kindred_segment::{PluginConfig, PluginHost, TableId, run_strategy};
@@ -23,27 +24,6 @@ fn today_micros() -> i64 {
     now - now.rem_euclid(DAY)
 }
 
-fn rfc3339(micros: i64) -> String {
-    let seconds = micros / 1_000_000;
-    let (days, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
-        second / 3600,
-        second % 3600 / 60,
-        second % 60
-    )
-}
-
 async fn fill(store: &Store, files: &Path) {
     store.migrate().await.expect("migrate");
     for (kind, name) in [
@@ -60,48 +40,14 @@ async fn fill(store: &Store, files: &Path) {
     }
 }
 
-/// The same RFM as one SQL query: R, F and M per buyer in the window, then `NTILE(5)` each.
+/// The same RFM as one SQL query, run by the database: score by customer.
 async fn rfm_in_sql(store: &Store, as_of: i64) -> HashMap<i64, i64> {
-    let (as_of_text, since_text) = (rfc3339(as_of), rfc3339(as_of - WINDOW_DAYS * DAY));
-    let backend = store.backend();
-    let (recency, monetary, external_id) = match backend {
-        DbBackend::Postgres => (
-            format!("FLOOR(EXTRACT(EPOCH FROM (TIMESTAMPTZ '{as_of_text}' - MAX(i.occurred_at))) / 86400)"),
-            "ROUND(COALESCE(SUM(i.amount), 0)::numeric, 4)",
-            "external_id COLLATE \"C\"",
-        ),
-        _ => (
-            format!(
-                "CAST((unixepoch('{as_of_text}', 'subsec') - unixepoch(MAX(i.occurred_at), 'subsec')) / 86400 AS INTEGER)"
-            ),
-            "ROUND(COALESCE(SUM(i.amount), 0), 4)",
-            "external_id",
-        ),
-    };
-    let bounds = match backend {
-        DbBackend::Postgres => format!(
-            "i.occurred_at <= TIMESTAMPTZ '{as_of_text}' AND i.occurred_at >= TIMESTAMPTZ '{since_text}'"
-        ),
-        _ => format!("i.occurred_at <= '{as_of_text}' AND i.occurred_at >= '{since_text}'"),
-    };
-    let sql = format!(
-        "WITH buyers AS (
-            SELECT c.id, c.external_id, {recency} AS recency_days, COUNT(*) AS frequency, {monetary} AS monetary
-            FROM interactions i JOIN customers c ON c.id = i.customer_id
-            WHERE i.kind = 'purchase' AND {bounds}
-            GROUP BY c.id, c.external_id)
-         SELECT id, CAST(
-            NTILE(5) OVER (ORDER BY recency_days DESC, {external_id}) * 100
-          + NTILE(5) OVER (ORDER BY frequency, {external_id}) * 10
-          + NTILE(5) OVER (ORDER BY monetary, {external_id}) AS BIGINT) AS score
-         FROM buyers"
-    );
-    let rows =
-        store.connection().query_all_raw(Statement::from_string(backend, sql)).await.expect("RFM in SQL");
+    let dialect = if store.backend() == DbBackend::Postgres { Dialect::Postgres } else { Dialect::Sqlite };
+    let sql = rfm_scores_sql(dialect, as_of, Some(WINDOW_DAYS));
+    let statement = Statement::from_string(store.backend(), sql);
+    let rows = store.connection().query_all_raw(statement).await.expect("RFM in SQL");
     rows.iter()
-        .map(|row| {
-            (row.try_get::<i64>("", "id").expect("id"), row.try_get::<i64>("", "score").expect("score"))
-        })
+        .map(|row| (row.try_get::<i64>("", "id").expect("id"), row.try_get::<i64>("", "score").expect("score")))
         .collect()
 }
 

@@ -17,6 +17,7 @@ mod customers;
 mod history;
 mod ranking;
 mod rfm;
+pub mod rfm_sql;
 mod tiers;
 mod value;
 mod window_rules;

@@ -85,15 +85,15 @@ mod tests {
     #[test]
     fn hypergeometric_matches_closed_forms() {
         // ₂F₁(1, 1; 2; z) = −ln(1 − z) / z.
-        for z in [0.1, 0.5, 0.9, 0.999] {
-            let expected = (-(1.0 - z as f64).ln() / z).ln();
+        for z in [0.1_f64, 0.5, 0.9, 0.999] {
+            let expected = (-(1.0 - z).ln() / z).ln();
             let found = ln_hyp2f1(1.0, 1.0, 2.0, z).expect("converges");
             assert!((found - expected).abs() < 1e-10, "z {z}: {found} vs {expected}");
         }
         // ₂F₁(a, b; b; z) = (1 − z)^(−a), with a large a.
-        let (a, z) = (5_000.0, 0.3);
+        let (a, z) = (5_000.0, 0.3_f64);
         let found = ln_hyp2f1(a, 7.0, 7.0, z).expect("converges");
-        assert!((found - (-a * (1.0 - z as f64).ln())).abs() < 1e-6 * found.abs());
+        assert!((found - (-a * (1.0 - z).ln())).abs() < 1e-6 * found.abs());
         assert_eq!(ln_hyp2f1(1.0, 1.0, 2.0, 1.0), None);
     }
 }
