@@ -7,7 +7,10 @@
 #                           100,000-customer SQLite database (requests/s, p50, p99)
 #   bench/run.sh plugins    assign 1,000,000 customers through the loaded demographic plugin
 #                           and in-process (the cost of the plugin boundary)
-#   bench/run.sh            all three
+#   bench/run.sh behavioral RFM and lifetime value through the behavioral plugin over 1,000,000
+#                           customers and ~10,000,000 purchases on SQLite, end to end, and
+#                           the same RFM as one SQL query
+#   bench/run.sh            all four
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -16,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -p kindred-server -p kindred-bench -p kindred-plugin-demographic \
-  -p kindred-fixture-misbehaving
+  -p kindred-plugin-behavioral -p kindred-fixture-misbehaving
 KINDRED="$PWD/target/release/kindred"
 LOADGEN="$PWD/target/release/kindred-loadgen"
 DATA="${BENCH_DATA:-$PWD/bench-data}"
@@ -74,10 +77,25 @@ bench_plugins() {
   "$PWD/target/release/kindred-plugin-bench" --libraries "$PWD/target/release" --customers 1000000
 }
 
+bench_behavioral() {
+  local files="$DATA/behavioral"
+  if [ ! -f "$files/interactions.csv" ]; then
+    "$PWD/target/release/kindred-behavioral-bench" generate --folder "$files" --customers 1000000
+  fi
+  rm -rf "$DATA/behavioral-db" && mkdir -p "$DATA/behavioral-db"
+  local url="sqlite://$DATA/behavioral-db/kindred.db"
+  echo "== behavioral: importing $(($(wc -l < "$files/interactions.csv") - 1)) purchases"
+  KINDRED__DATABASE__URL="$url" "$KINDRED" migrate >/dev/null
+  timed_import "$url" customers "$files/customers.csv"
+  timed_import "$url" interactions "$files/interactions.csv"
+  "$PWD/target/release/kindred-behavioral-bench" run --database "$url" --libraries "$PWD/target/release"
+}
+
 case "${1:-all}" in
   import) bench_import ;;
   api) bench_api ;;
   plugins) bench_plugins ;;
-  all) bench_import; bench_api; bench_plugins ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|all]" >&2; exit 2 ;;
+  behavioral) bench_behavioral ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|all]" >&2; exit 2 ;;
 esac

@@ -47,7 +47,9 @@ async fn rfm_in_sql(store: &Store, as_of: i64) -> HashMap<i64, i64> {
     let statement = Statement::from_string(store.backend(), sql);
     let rows = store.connection().query_all_raw(statement).await.expect("RFM in SQL");
     rows.iter()
-        .map(|row| (row.try_get::<i64>("", "id").expect("id"), row.try_get::<i64>("", "score").expect("score")))
+        .map(|row| {
+            (row.try_get::<i64>("", "id").expect("id"), row.try_get::<i64>("", "score").expect("score"))
+        })
         .collect()
 }
 

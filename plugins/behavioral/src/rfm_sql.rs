@@ -37,7 +37,9 @@ pub fn rfm_scores_sql(dialect: Dialect, as_of: i64, window_days: Option<i64>) ->
         ),
         Dialect::Sqlite => (
             "",
-            format!("CAST((unixepoch('{as_of_text}', 'subsec') - unixepoch(MAX(i.occurred_at), 'subsec')) / 86400 AS INTEGER)"),
+            format!(
+                "CAST((unixepoch('{as_of_text}', 'subsec') - unixepoch(MAX(i.occurred_at), 'subsec')) / 86400 AS INTEGER)"
+            ),
             "ROUND(COALESCE(SUM(i.amount), 0), 4)",
             "c.external_id",
         ),
