@@ -74,9 +74,9 @@ fn rfc3339(micros: i64) -> String {
 fn generate(folder: &PathBuf, customers: usize, seed: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(folder)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // Purchase rate per day ~ Gamma(0.9, 1/23); drop-out after each purchase ~ Beta(0.6, 5);
+    // Purchase rate per day ~ Gamma(0.9, 1/25); drop-out after each purchase ~ Beta(0.6, 5);
     // spend per purchase ~ Gamma(6, ν) with ν ~ Gamma(3.7, 1/15).
-    let rates = Gamma::new(0.9, 1.0 / 23.0)?;
+    let rates = Gamma::new(0.9, 1.0 / 25.0)?;
     let dropouts = Beta::new(0.6, 5.0)?;
     let spend_rates = Gamma::new(3.7, 1.0 / 15.0)?;
     let mut people = std::io::BufWriter::new(std::fs::File::create(folder.join("customers.csv"))?);
@@ -92,7 +92,10 @@ fn generate(folder: &PathBuf, customers: usize, seed: u64) -> anyhow::Result<()>
         let dropout: f64 = dropouts.sample(&mut rng);
         let spend = Gamma::new(6.0, 1.0 / spend_rates.sample(&mut rng))?;
         let waits = Exp::new(rate.max(1e-9))?;
+        // The first purchase, then repeat purchases at rate λ until the history ends or the
+        // customer drops out, which BG/NBD lets happen after each repeat purchase.
         let mut day = rng.random::<f64>() * HISTORY_DAYS;
+        let mut repeat = false;
         loop {
             let at = start + (day * DAY as f64) as i64 / 1_000_000 * 1_000_000;
             let amount: f64 = spend.sample(&mut rng);
@@ -100,8 +103,12 @@ fn generate(folder: &PathBuf, customers: usize, seed: u64) -> anyhow::Result<()>
             let cost = if channel == "web" { 4.5 } else { 1.0 };
             writeln!(purchases, "{external_id},{},{channel},purchase,{amount:.2},EUR,{cost}", rfc3339(at))?;
             written += 1;
+            if repeat && rng.random::<f64>() < dropout {
+                break;
+            }
+            repeat = true;
             day += waits.sample(&mut rng);
-            if day >= HISTORY_DAYS || rng.random::<f64>() < dropout {
+            if day >= HISTORY_DAYS {
                 break;
             }
         }

@@ -360,3 +360,30 @@ fn lifetime_value_fits_both_models_and_labels_every_customer() {
     }
     assert!(rows.iter().all(|(_, _, score)| score.is_none_or(|score| score.is_finite() && score >= 0.0)));
 }
+
+#[test]
+fn assigning_one_customer_alone_gives_what_the_whole_run_gave() {
+    let (customers, events) = simulated_buyers();
+    let customers: Vec<(i64, &str)> = customers.iter().map(|(id, ext)| (*id, ext.as_str())).collect();
+    let population = input(&customers, &events);
+    for params in [
+        json!({ "method": "rfm", "window_days": 365 }),
+        json!({ "method": "value" }),
+        json!({ "method": "clv" }),
+        json!({ "method": "rules", "rules": [{ "label": "regular", "when": {"agg": "count", "within_days": 90, "op": "ge", "value": 2} }] }),
+    ] {
+        let mut strategy = Behavioral::create(&params).unwrap();
+        strategy.fit(&population).unwrap();
+        let mut out = Assignments::new();
+        strategy.assign(&population, &mut out).unwrap();
+        let whole = rows(&out.finish());
+        for (id, external_id) in customers.iter().step_by(97) {
+            let own: Vec<Event> = events.iter().filter(|event| event.0 == *id).copied().collect();
+            let mut out = Assignments::new();
+            strategy.assign(&input(&[(*id, external_id)], &own), &mut out).unwrap();
+            let alone = rows(&out.finish());
+            let expected: Vec<_> = whole.iter().filter(|row| row.0 == *id).cloned().collect();
+            assert_eq!(alone, expected, "{params}: customer {external_id}");
+        }
+    }
+}
