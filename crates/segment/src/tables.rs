@@ -170,6 +170,53 @@ fn store_error(error: StoreError) -> crate::PluginError {
     crate::PluginError::Store(error.to_string())
 }
 
+/// Tables with more ids than this are streamed in parallel parts, one per core.
+const PARALLEL_ABOVE_IDS: i64 = 200_000;
+
+/// The id ranges to stream `table` in: one per core for a large table.
+async fn parts(store: &Store, table: TableId) -> Result<Vec<Option<(i64, i64)>>, crate::PluginError> {
+    let Some((first, last)) = store.id_bounds(table.name()).await.map_err(store_error)? else {
+        return Ok(vec![None]);
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from).min(8) as i64;
+    Ok(id_ranges(first, last, cores, PARALLEL_ABOVE_IDS))
+}
+
+/// `parts` inclusive ranges that cover `first..=last` in order, or one open range when the
+/// span is at most `min_span` or there is one part.
+fn id_ranges(first: i64, last: i64, parts: i64, min_span: i64) -> Vec<Option<(i64, i64)>> {
+    let span = last - first + 1;
+    if parts < 2 || span <= min_span {
+        return vec![None];
+    }
+    let step = (span + parts - 1) / parts;
+    (0..parts)
+        .map(|part| (first + part * step, (first + (part + 1) * step - 1).min(last)))
+        .filter(|(from, to)| from <= to)
+        .map(Some)
+        .collect()
+}
+
+/// Every row of `table` read column by column from SQLite, in parallel id ranges, in id order.
+async fn streamed(
+    store: &Store,
+    table: TableId,
+    columns: &[usize],
+    schema: &SchemaRef,
+) -> Result<Vec<RecordBatch>, crate::PluginError> {
+    let reads = parts(store, table).await?.into_iter().map(|ids| {
+        let sink = TableSink::new(table, columns, schema.clone(), BATCH_ROWS as usize);
+        let names = sink.column_names();
+        async move { store.stream_table(table.name(), &names, ids, sink).await }
+    });
+    let sinks = futures::future::try_join_all(reads).await.map_err(store_error)?;
+    let mut batches = Vec::new();
+    for sink in sinks {
+        batches.extend(sink.finish().map_err(crate::PluginError::Store)?);
+    }
+    Ok(batches)
+}
+
 /// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch:
 /// column by column on a SQLite file, a page of models at a time elsewhere.
 pub async fn population(
@@ -180,10 +227,7 @@ pub async fn population(
     for (table, columns) in requested {
         let schema = schema(*table, columns);
         if store.can_stream() {
-            let sink = TableSink::new(*table, columns, schema.clone(), BATCH_ROWS as usize);
-            let names = sink.column_names();
-            let sink = store.stream_table(table.name(), &names, sink).await.map_err(store_error)?;
-            let batches = sink.finish().map_err(crate::PluginError::Store)?;
+            let batches = streamed(store, *table, columns, &schema).await?;
             tables.push(TableData { table: *table, schema, batches });
             continue;
         }
@@ -249,4 +293,19 @@ pub async fn for_customers(
         tables.push(TableData { table: *table, schema, batches: vec![rows] });
     }
     Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_ranges;
+
+    #[test]
+    fn id_ranges_cover_the_table_in_order_without_overlap() {
+        assert_eq!(id_ranges(1, 100, 2, 200), vec![None]);
+        assert_eq!(id_ranges(1, 1_000, 1, 10), vec![None]);
+        assert_eq!(id_ranges(1, 1_000, 2, 10), vec![Some((1, 500)), Some((501, 1_000))]);
+        let ranges: Vec<(i64, i64)> = id_ranges(7, 1_006, 3, 10).into_iter().flatten().collect();
+        assert_eq!(ranges, [(7, 340), (341, 674), (675, 1_006)]);
+        assert_eq!(id_ranges(1, 3, 8, 0).len(), 3, "no empty ranges");
+    }
 }

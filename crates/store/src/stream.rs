@@ -42,9 +42,36 @@ impl Store {
         self.reads.is_some()
     }
 
+    /// The smallest and largest id of `table`, if it has rows (SQLite files only).
+    pub async fn id_bounds(&self, table: &str) -> StoreResult<Option<(i64, i64)>> {
+        let Some(reads) = self.reads.clone() else {
+            return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
+        };
+        if !STREAMABLE_TABLES.contains(&table) {
+            return Err(StoreError::ReadTask(format!("table {table:?} cannot be streamed")));
+        }
+        let sql = format!("SELECT MIN(id), MAX(id) FROM {table}");
+        tokio::task::spawn_blocking(move || {
+            reads.with_connection(&sql, |statement| {
+                let bounds: (Option<i64>, Option<i64>) =
+                    statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                Ok(bounds.0.zip(bounds.1))
+            })
+        })
+        .await
+        .map_err(|error| StoreError::ReadTask(error.to_string()))?
+    }
+
     /// Streams `columns` of every row of `table` (customers, interactions, ties or needs) in
-    /// id order into `sink` on the blocking pool, and hands the sink back.
-    pub async fn stream_table<S: RowSink>(&self, table: &str, columns: &[&str], sink: S) -> StoreResult<S> {
+    /// id order into `sink` on the blocking pool, and hands the sink back. With `ids`, only
+    /// the rows whose id lies in that inclusive range: separate ranges can stream at once.
+    pub async fn stream_table<S: RowSink>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        ids: Option<(i64, i64)>,
+        sink: S,
+    ) -> StoreResult<S> {
         let Some(reads) = self.reads.clone() else {
             return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
         };
@@ -60,7 +87,9 @@ impl Store {
         if let Some(bad) = columns.iter().find(|column| !valid_name(column)) {
             return Err(StoreError::ReadTask(format!("{bad:?} is not a column name")));
         }
-        let sql = format!("SELECT {} FROM {table} ORDER BY id", columns.join(", "));
+        let range =
+            ids.map_or(String::new(), |(first, last)| format!(" WHERE id BETWEEN {first} AND {last}"));
+        let sql = format!("SELECT {} FROM {table}{range} ORDER BY id", columns.join(", "));
         let width = columns.len();
         tokio::task::spawn_blocking(move || {
             let mut sink = sink;
