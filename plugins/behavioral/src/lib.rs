@@ -22,7 +22,7 @@ mod tiers;
 mod value;
 mod window_rules;
 
-use clv::{Clv, ClvSettings};
+use clv::{Clv, ClvScore, ClvSettings};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
@@ -38,7 +38,7 @@ const METHODS: [(&str, &[&str]); 4] = [
     ("rfm", &["window_days"]),
     ("value", &["window_days", "tiers"]),
     ("rules", &["rules", "multi", "otherwise"]),
-    ("clv", &["time_unit", "horizon", "lost_below", "at_risk_below", "tiers"]),
+    ("clv", &["time_unit", "horizon", "lost_below", "at_risk_below", "tiers", "score"]),
 ];
 
 /// The behavioral strategy: one of its methods, and the as-of moment if the params fix one.
@@ -104,7 +104,20 @@ fn clv_settings(params: &Value) -> StrategyResult<ClvSettings> {
         return Err(StrategyError::param("/at_risk_below", "must not be below lost_below"));
     }
     let tiers = TierSpec::parse(params.get("tiers"), "expected value")?;
-    Ok(ClvSettings { unit_days, horizon, lost_below, at_risk_below, tiers })
+    let score = match params.get("score") {
+        None => ClvScore::ExpectedValue,
+        Some(name) => ClvScore::NAMES
+            .iter()
+            .find(|(known, _)| Some(*known) == name.as_str())
+            .map(|(_, score)| *score)
+            .ok_or_else(|| {
+                StrategyError::param(
+                    "/score",
+                    "must be expected_value, expected_purchases or probability_alive",
+                )
+            })?,
+    };
+    Ok(ClvSettings { unit_days, horizon, lost_below, at_risk_below, tiers, score })
 }
 
 fn params_schema() -> Value {
@@ -144,7 +157,12 @@ fn params_schema() -> Value {
             "time_unit": { "enum": ["day", "week"], "default": "week" },
             "horizon": { "type": "number", "exclusiveMinimum": 0, "description": "clv: time units predicted (default: 52 weeks or 364 days)." },
             "lost_below": { "type": "number", "minimum": 0, "maximum": 1, "default": 0.3 },
-            "at_risk_below": { "type": "number", "minimum": 0, "maximum": 1, "default": 0.6 }
+            "at_risk_below": { "type": "number", "minimum": 0, "maximum": 1, "default": 0.6 },
+            "score": {
+                "enum": ["expected_value", "expected_purchases", "probability_alive"],
+                "default": "expected_value",
+                "description": "clv: the per-customer figure each membership carries as its score."
+            }
         },
         "additionalProperties": false
     })

@@ -272,6 +272,7 @@ fn bad_params_name_their_path() {
             "/rules/0/when/within_days",
         ),
         (json!({ "method": "clv", "time_unit": "month" }), "/time_unit"),
+        (json!({ "method": "clv", "score": "revenue" }), "/score"),
         (json!({ "method": "rfm", "as_of": "yesterday" }), "/as_of"),
         (json!({ "method": "median" }), "/method"),
     ];
@@ -359,6 +360,18 @@ fn lifetime_value_fits_both_models_and_labels_every_customer() {
         assert!(range(pair[0]).0 >= range(pair[1]).1, "{} overlaps {}", pair[0], pair[1]);
     }
     assert!(rows.iter().all(|(_, _, score)| score.is_none_or(|score| score.is_finite() && score >= 0.0)));
+
+    // The same customers scored by probability alive and by expected purchases instead.
+    let (alive, model) = run(json!({ "method": "clv", "score": "probability_alive" }), &population);
+    assert_eq!(model["score"], "probability_alive");
+    let gone = alive.iter().find(|(id, _, _)| *id == 9_001).and_then(|(_, _, score)| *score).unwrap();
+    assert!(gone < 0.3, "{gone}");
+    assert!(alive.iter().filter_map(|(_, _, score)| *score).all(|p| (0.0..=1.0).contains(&p)));
+    let (purchases, _) = run(json!({ "method": "clv", "score": "expected_purchases" }), &population);
+    let labels_of = |rows: &[(i64, String, Option<f64>)]| {
+        rows.iter().map(|(_, label, _)| label.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(labels_of(&purchases), labels_of(&alive), "the score does not change the segments");
 }
 
 #[test]

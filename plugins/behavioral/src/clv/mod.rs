@@ -34,6 +34,32 @@ pub struct ClvSettings {
     pub at_risk_below: f64,
     /// Value tiers of the rest.
     pub tiers: TierSpec,
+    /// What each membership's score is.
+    pub score: ClvScore,
+}
+
+/// The per-customer figure a membership carries as its score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClvScore {
+    /// Expected value over the horizon (the default).
+    ExpectedValue,
+    /// Expected purchases over the horizon.
+    ExpectedPurchases,
+    /// Probability that the customer is still a customer.
+    ProbabilityAlive,
+}
+
+impl ClvScore {
+    /// The names params use, with their meaning.
+    pub const NAMES: [(&'static str, ClvScore); 3] = [
+        ("expected_value", ClvScore::ExpectedValue),
+        ("expected_purchases", ClvScore::ExpectedPurchases),
+        ("probability_alive", ClvScore::ProbabilityAlive),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, score)| *score == self).map_or("expected_value", |(name, _)| name)
+    }
 }
 
 /// The lifetime-value method.
@@ -57,6 +83,7 @@ struct Fitted {
 struct Prediction {
     repeat_buyer: bool,
     probability_alive: f64,
+    expected_purchases: f64,
     expected_value: f64,
 }
 
@@ -94,10 +121,12 @@ impl Clv {
             _ => days.total_spend / f64::from(days.repeat_days + 1),
         };
         let expected = purchases.params.expected_purchases(history, self.settings.horizon);
+        let expected = if expected.is_finite() { expected } else { 0.0 };
         Prediction {
             repeat_buyer: days.repeat_days > 0,
             probability_alive: purchases.params.probability_alive(history),
-            expected_value: if expected.is_finite() { expected * value_per_purchase } else { 0.0 },
+            expected_purchases: expected,
+            expected_value: expected * value_per_purchase,
         }
     }
 
@@ -145,7 +174,7 @@ impl Clv {
         Ok(())
     }
 
-    /// Labels every customer of `batch`; the score is the expected value over the horizon.
+    /// Labels every customer of `batch`; the score is the figure the settings choose.
     pub fn assign(&self, batch: &Input, as_of: i64, out: &mut Assignments) -> StrategyResult<()> {
         let fitted = self.fitted.as_ref().ok_or_else(crate::not_fitted)?;
         let customers = CustomerList::of(batch)?;
@@ -164,7 +193,12 @@ impl Clv {
                     &self.settings.tiers.labels[fitted.tiers.tier(prediction.expected_value, external_id)]
                 }
             };
-            out.push(id, label, Some(prediction.expected_value));
+            let score = match self.settings.score {
+                ClvScore::ExpectedValue => prediction.expected_value,
+                ClvScore::ExpectedPurchases => prediction.expected_purchases,
+                ClvScore::ProbabilityAlive => prediction.probability_alive,
+            };
+            out.push(id, label, Some(score));
         }
         Ok(())
     }
@@ -177,6 +211,7 @@ impl Clv {
             "horizon": settings.horizon,
             "lost_below": settings.lost_below,
             "at_risk_below": settings.at_risk_below,
+            "score": settings.score.name(),
         });
         if let Some(fitted) = &self.fitted {
             let purchases = &fitted.purchases;
