@@ -2,6 +2,8 @@
 //! most of its members share. (Issue 6 replaces the grouping with Leiden communities over ties
 //! and shared needs.)
 
+pub mod communities;
+
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
