@@ -1,50 +1,91 @@
-//! The need-based strategy: groups of customers connected by ties, each labelled by the need
-//! most of its members share. (Issue 6 replaces the grouping with Leiden communities over ties
-//! and shared needs.)
+//! The need-based strategy: communities of customers bound by shared needs, passions and jobs
+//! to be done, through strong and weak ties, named by the needs they share.
+//!
+//! `fit` builds one weighted graph from ties (weight × a factor per kind) and shared needs
+//! (each customer linked to its `need_neighbors` strongest by IDF-weighted overlap), finds
+//! communities with Leiden, and names each by its most over-represented needs. `assign` gives
+//! a customer fit already placed, unchanged, its community; a new or changed customer joins
+//! the community that wins the weighted vote of its ties and needs.
 
+mod affinity;
 pub mod communities;
+mod customer_graph;
+mod fingerprint;
+mod settings;
+mod summaries;
 
+use communities::graph::Graph;
+use communities::leiden::{self, Settings as LeidenSettings};
+use customer_graph::CustomerGraph;
+use fingerprint::fingerprints;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
-use std::collections::{BTreeMap, HashMap};
+use settings::Settings;
+use std::collections::HashMap;
+use summaries::{SMALL_GROUPS, Summary, UNCONNECTED, summarise};
 
-/// Connected groups of the tie graph, named by their most shared need.
-#[derive(Debug, Clone, Default)]
+/// A community index meaning "no edge at all".
+const NO_COMMUNITY: u32 = u32::MAX;
+
+/// The need-based strategy.
+#[derive(Debug, Clone)]
 pub struct NeedBased {
-    min_size: usize,
-    /// The label of each customer's group, learned in fit.
-    labels: HashMap<i64, String>,
-    /// Members per label.
-    sizes: BTreeMap<String, usize>,
+    settings: Settings,
+    fitted: Option<Fitted>,
 }
 
-/// Union-find over customer ids, with path halving.
-#[derive(Default)]
-struct Groups {
-    parent: HashMap<i64, i64>,
+/// What fit learned.
+#[derive(Debug, Clone)]
+struct Fitted {
+    /// Label of each community (its name, or "small groups").
+    labels: Vec<String>,
+    /// Each fitted customer's community and the fingerprint of its ties and needs.
+    members: HashMap<i64, (u32, u64)>,
+    summaries: Vec<Summary>,
+    modularity: f64,
+    /// Need tag → index, its IDF, and the communities that hold it with their share.
+    need_index: HashMap<String, u32>,
+    idf: Vec<f64>,
+    need_profiles: HashMap<u32, Vec<(u32, f64)>>,
+    scales: (f64, f64),
+    stats: Value,
 }
 
-impl Groups {
-    fn root(&mut self, mut id: i64) -> i64 {
-        loop {
-            let parent = *self.parent.entry(id).or_insert(id);
-            if parent == id {
-                return id;
+/// Communities hold a need in their profile (for votes) from this share of members.
+const PROFILE_SHARE: f64 = 0.05;
+
+impl NeedBased {
+    /// The community a new or changed customer joins: the weighted vote of its tie neighbours
+    /// (by their fitted communities) and of its needs (by how common each is in a community).
+    fn vote(&self, fitted: &Fitted, ties: &[(i64, &str, f64)], needs: &[(&str, f64)]) -> u32 {
+        let (tie_scale, need_scale) = fitted.scales;
+        let mut scores: HashMap<u32, f64> = HashMap::new();
+        for (other, kind, weight) in ties {
+            if let Some((community, _)) = fitted.members.get(other)
+                && *community != NO_COMMUNITY
+            {
+                *scores.entry(*community).or_default() += weight * self.settings.tie_factor(kind) * tie_scale;
             }
-            let grand = *self.parent.entry(parent).or_insert(parent);
-            self.parent.insert(id, grand);
-            id = grand;
         }
-    }
-
-    fn join(&mut self, a: i64, b: i64) {
-        let (a, b) = (self.root(a), self.root(b));
-        if a != b {
-            self.parent.insert(a.max(b), a.min(b));
+        for (tag, weight) in needs {
+            let Some(need) = fitted.need_index.get(*tag) else { continue };
+            for (community, share) in fitted.need_profiles.get(need).into_iter().flatten() {
+                // As if the customer's need neighbours were drawn from the community's members.
+                *scores.entry(*community).or_default() += weight
+                    * fitted.idf[*need as usize]
+                    * share
+                    * self.settings.need_neighbors as f64
+                    * need_scale;
+            }
         }
+        scores
+            .into_iter()
+            .filter(|(_, score)| *score > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map_or(NO_COMMUNITY, |(community, _)| community)
     }
 }
 
@@ -52,89 +93,189 @@ impl SegmentationStrategy for NeedBased {
     const NAME: &'static str = "need-based";
 
     fn describe() -> Description {
-        Description::new("Need-based segments: customers connected by ties, labelled by the need their group shares most.")
-            .params_schema(json!({
-                "type": "object",
-                "properties": {
-                    "min_size": { "type": "integer", "minimum": 1, "description": "Groups smaller than this are \"small groups\" (default 3)." }
-                },
-                "additionalProperties": false
-            }))
-            .reads(Table::Ties, &[])
-            .reads(Table::Needs, &["tag"])
+        Description::new(
+            "Need-based segments: communities of customers found by Leiden in the graph of their ties and \
+             shared needs, named by the needs most over-represented in each.",
+        )
+        .params_schema(Settings::schema())
+        .reads(Table::Customers, &["external_id"])
+        .reads(Table::Ties, &["kind", "weight"])
+        .reads(Table::Needs, &["tag", "weight"])
     }
 
     fn create(params: &Value) -> StrategyResult<Self> {
-        let min_size = match params.get("min_size") {
-            None => 3,
-            Some(value) => value
-                .as_u64()
-                .filter(|size| *size >= 1)
-                .and_then(|size| usize::try_from(size).ok())
-                .ok_or_else(|| StrategyError::param("/min_size", "must be a whole number, at least 1"))?,
-        };
-        Ok(Self { min_size, ..Self::default() })
+        Ok(Self { settings: Settings::parse(params)?, fitted: None })
     }
 
     fn fit(&mut self, population: &Input) -> StrategyResult<()> {
-        let mut groups = Groups::default();
-        for ties in population.ties() {
-            let (from, to) = (ties.from_id()?, ties.to_id()?);
-            for row in 0..ties.len() {
-                groups.join(from.value(row), to.value(row));
+        let settings = &self.settings;
+        let customers = CustomerGraph::of(population, settings)?;
+        let graph = Graph::new(customers.ids.len(), &customers.edges(settings));
+        let leiden = LeidenSettings {
+            resolution: settings.resolution,
+            seed: settings.seed,
+            ..LeidenSettings::default()
+        };
+        let membership = leiden::communities(&graph, &leiden);
+        let count = membership.iter().copied().max().map_or(0, |max| max + 1);
+        let modularity = graph.modularity(&membership, settings.resolution);
+        let connected: Vec<bool> = (0..graph.nodes()).map(|node| graph.degree(node) > 0.0).collect();
+        let mut connected_membership = membership.clone();
+        // Customers without an edge are not a community each: they are "unconnected".
+        let mut sizes = vec![0_usize; count];
+        for (node, community) in membership.iter().enumerate() {
+            if connected[node] {
+                sizes[*community] += 1;
             }
         }
-        let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
-        for id in population.customer_ids() {
-            if groups.parent.contains_key(&id) {
-                let root = groups.root(id);
-                members.entry(root).or_default().push(id);
+        for (node, community) in connected_membership.iter_mut().enumerate() {
+            if !connected[node] {
+                *community = count; // a bin no summary is made for
             }
         }
-        let mut needs: HashMap<i64, Vec<String>> = HashMap::new();
-        for batch in population.needs() {
-            let (ids, tags) = (batch.customer_id()?, batch.tag()?);
-            for row in 0..batch.len() {
-                needs.entry(ids.value(row)).or_default().push(tags.value(row).to_owned());
-            }
-        }
-        self.labels.clear();
-        self.sizes.clear();
-        for (root, group) in members {
-            let label = if group.len() < self.min_size {
-                "small groups".to_owned()
-            } else {
-                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-                for id in &group {
-                    for tag in needs.get(id).into_iter().flatten() {
-                        *counts.entry(tag).or_default() += 1;
-                    }
+        let mut summaries_by_community =
+            summarise(&customers, &graph, &connected_membership, count + 1, settings);
+        summaries_by_community.truncate(count);
+        let labels: Vec<String> = summaries_by_community
+            .iter()
+            .map(|summary| summary.as_ref().map_or_else(|| SMALL_GROUPS.to_owned(), |s| s.label.clone()))
+            .collect();
+        let prints = fingerprints(population, &customers.nodes)?;
+        let members = customers
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(node, id)| {
+                let community = if connected[node] { membership[node] as u32 } else { NO_COMMUNITY };
+                (*id, (community, prints[node]))
+            })
+            .collect();
+        let need_index: HashMap<String, u32> =
+            customers.needs.tags.iter().enumerate().map(|(index, tag)| (tag.clone(), index as u32)).collect();
+        let mut holders: HashMap<(u32, u32), usize> = HashMap::new();
+        for (node, needs) in customers.needs.by_node.iter().enumerate() {
+            if connected[node] {
+                for (need, _) in needs {
+                    *holders.entry((*need, membership[node] as u32)).or_default() += 1;
                 }
-                // Most shared need first; ties broken by name, so the label is stable.
-                let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
-                match top {
-                    Some((tag, _)) => format!("{tag} (group {root})"),
-                    None => format!("group {root}"),
-                }
-            };
-            *self.sizes.entry(label.clone()).or_default() += group.len();
-            for id in group {
-                self.labels.insert(id, label.clone());
             }
         }
+        let mut need_profiles: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
+        for ((need, community), count) in holders {
+            let share = count as f64 / sizes[community as usize].max(1) as f64;
+            if share >= PROFILE_SHARE {
+                need_profiles.entry(need).or_default().push((community, share));
+            }
+        }
+        for profile in need_profiles.values_mut() {
+            profile.sort_unstable_by_key(|(community, _)| *community);
+        }
+        let small = summaries_by_community
+            .iter()
+            .zip(&sizes)
+            .filter(|(summary, _)| summary.is_none())
+            .map(|(_, size)| size)
+            .sum::<usize>();
+        let stats = json!({
+            "customers": customers.ids.len(),
+            "tie_edges": customers.tie_edges.len(),
+            "need_edges": customers.need_edges.len(),
+            "unconnected": connected.iter().filter(|c| !**c).count(),
+            "in_small_groups": small,
+        });
+        self.fitted = Some(Fitted {
+            labels,
+            members,
+            summaries: summaries_by_community.into_iter().flatten().collect(),
+            modularity,
+            idf: customers.needs.idf(),
+            need_index,
+            need_profiles,
+            scales: customers.scales(settings),
+            stats,
+        });
         Ok(())
     }
 
     fn assign(&self, batch: &Input, out: &mut Assignments) -> StrategyResult<()> {
-        for id in batch.customer_ids() {
-            let label = self.labels.get(&id).map_or("unconnected", String::as_str);
-            out.push(id, label, None);
+        let fitted =
+            self.fitted.as_ref().ok_or_else(|| StrategyError::new("assign was called before fit"))?;
+        let ids = batch.customer_ids();
+        let positions: HashMap<i64, u32> = ids.iter().enumerate().map(|(at, id)| (*id, at as u32)).collect();
+        let prints = fingerprints(batch, &positions)?;
+        let mut ties: Vec<Vec<(i64, String, f64)>> = vec![Vec::new(); ids.len()];
+        let mut needs: Vec<Vec<(String, f64)>> = vec![Vec::new(); ids.len()];
+        let changed: Vec<bool> = ids
+            .iter()
+            .zip(&prints)
+            .map(|(id, print)| fitted.members.get(id).is_none_or(|(_, known)| known != print))
+            .collect();
+        if changed.iter().any(|c| *c) {
+            for batch in batch.ties() {
+                let (from, to, kinds, weights) =
+                    (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
+                use kindred_plugin_sdk::arrow_array::Array as _;
+                for row in 0..batch.len() {
+                    let (a, b) = (from.value(row), to.value(row));
+                    let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
+                    let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
+                    for (me, other) in [(a, b), (b, a)] {
+                        if let Some(at) = positions.get(&me)
+                            && changed[*at as usize]
+                        {
+                            ties[*at as usize].push((other, kind.to_owned(), weight));
+                        }
+                    }
+                }
+            }
+            for batch in batch.needs() {
+                let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
+                use kindred_plugin_sdk::arrow_array::Array as _;
+                for row in 0..batch.len() {
+                    if let Some(at) = positions.get(&customers.value(row))
+                        && changed[*at as usize]
+                    {
+                        let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
+                        needs[*at as usize].push((tags.value(row).to_owned(), weight));
+                    }
+                }
+            }
+        }
+        for (at, id) in ids.iter().enumerate() {
+            let community = match fitted.members.get(id) {
+                Some((community, _)) if !changed[at] => *community,
+                _ => {
+                    let ties: Vec<(i64, &str, f64)> =
+                        ties[at].iter().map(|(o, k, w)| (*o, k.as_str(), *w)).collect();
+                    let needs: Vec<(&str, f64)> = needs[at].iter().map(|(t, w)| (t.as_str(), *w)).collect();
+                    self.vote(fitted, &ties, &needs)
+                }
+            };
+            let label =
+                if community == NO_COMMUNITY { UNCONNECTED } else { &fitted.labels[community as usize] };
+            out.push(*id, label, None);
         }
         Ok(())
     }
 
     fn model(&self) -> Value {
-        json!({ "min_size": self.min_size, "groups": self.sizes })
+        let settings = &self.settings;
+        let mut model = json!({
+            "resolution": settings.resolution,
+            "seed": settings.seed,
+            "min_size": settings.min_size,
+            "use_ties": settings.use_ties,
+            "use_needs": settings.use_needs,
+            "need_neighbors": settings.need_neighbors,
+            "needs_share": settings.needs_share,
+        });
+        if let Some(fitted) = &self.fitted {
+            model["modularity"] = json!(fitted.modularity);
+            model["communities"] = json!(fitted.summaries.len());
+            model["graph"] = fitted.stats.clone();
+            model["summaries"] = Value::Array(fitted.summaries.iter().map(Summary::to_json).collect());
+        }
+        model
     }
 }
 

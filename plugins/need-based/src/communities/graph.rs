@@ -60,7 +60,9 @@ impl Graph {
             row.sort_unstable_by_key(|(target, _)| *target);
             for (target, weight) in row.drain(..) {
                 match (merged_targets.last(), merged_weights.last_mut()) {
-                    (Some(last), Some(sum)) if *last == target && merged_targets.len() > merged_offsets[node] => {
+                    (Some(last), Some(sum))
+                        if *last == target && merged_targets.len() > merged_offsets[node] =>
+                    {
                         *sum += weight;
                     }
                     _ => {
@@ -117,7 +119,8 @@ impl Graph {
                 targets[*slot] = membership[neighbour] as u32;
                 // An edge inside the group is seen from both ends (a self-loop once, with its
                 // full weight): half each time, so the group's self-loop carries it once.
-                weights[*slot] = if membership[neighbour] == group && neighbour != node { weight / 2.0 } else { weight };
+                weights[*slot] =
+                    if membership[neighbour] == group && neighbour != node { weight / 2.0 } else { weight };
                 *slot += 1;
             }
         }
@@ -141,7 +144,11 @@ impl Graph {
                 }
             }
         }
-        inside.iter().zip(&degree).map(|(inside, degree)| inside / self.total - resolution * (degree / self.total).powi(2)).sum()
+        inside
+            .iter()
+            .zip(&degree)
+            .map(|(inside, degree)| inside / self.total - resolution * (degree / self.total).powi(2))
+            .sum()
     }
 }
 
@@ -161,7 +168,8 @@ mod tests {
     #[test]
     fn aggregation_keeps_degrees_and_modularity() {
         // Two triangles joined by one edge.
-        let edges = [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 1.0)];
+        let edges =
+            [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 1.0)];
         let graph = Graph::new(6, &edges);
         let membership = [0, 0, 0, 1, 1, 1];
         let q = graph.modularity(&membership, 1.0);

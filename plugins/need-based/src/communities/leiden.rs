@@ -157,7 +157,8 @@ fn move_nodes(graph: &Graph, partition: &mut [usize], resolution: f64, rng: &mut
         if community_size[current] == 0 {
             empty.push(current);
         }
-        let gain = |community: usize, links: f64| links - resolution * degree * community_degree[community] / total;
+        let gain =
+            |community: usize, links: f64| links - resolution * degree * community_degree[community] / total;
         let mut best = current;
         let mut best_gain = gain(current, around.weight[current]);
         for community in &around.touched {
@@ -223,8 +224,9 @@ fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8
     for node in order {
         let community = partition[node];
         let degree = graph.degree(node);
-        let well_connected =
-            |links: f64, weight: f64| links >= resolution * weight * (community_degree[community] - weight) / total;
+        let well_connected = |links: f64, weight: f64| {
+            links >= resolution * weight * (community_degree[community] - weight) / total
+        };
         if !singleton[node] || !well_connected(external[node], degree) {
             continue;
         }
@@ -246,7 +248,8 @@ fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8
         }
         if !candidates.is_empty() {
             let best = candidates.iter().map(|(_, gain)| *gain).fold(f64::NEG_INFINITY, f64::max);
-            let chances: Vec<f64> = candidates.iter().map(|(_, gain)| ((gain - best) / THETA).exp()).collect();
+            let chances: Vec<f64> =
+                candidates.iter().map(|(_, gain)| ((gain - best) / THETA).exp()).collect();
             let mut pick = rng.random::<f64>() * chances.iter().sum::<f64>();
             let mut chosen = candidates[candidates.len() - 1].0;
             for ((target, _), chance) in candidates.iter().zip(&chances) {
@@ -341,12 +344,19 @@ mod tests {
             let found = communities(&graph, &Settings { resolution, ..Settings::default() });
             found.iter().copied().max().map_or(0, |max| max + 1)
         };
-        assert!(count(0.05) < count(1.0) && count(1.0) < count(20.0), "{} {} {}", count(0.05), count(1.0), count(20.0));
+        assert!(
+            count(0.05) < count(1.0) && count(1.0) < count(20.0),
+            "{} {} {}",
+            count(0.05),
+            count(1.0),
+            count(20.0)
+        );
     }
 
     #[test]
     fn two_triangles_and_isolated_nodes() {
-        let edges = [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 0.1)];
+        let edges =
+            [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 0.1)];
         let graph = Graph::new(8, &edges);
         let found = communities(&graph, &Settings::default());
         assert_eq!(&found[..6], [0, 0, 0, 1, 1, 1]);

@@ -19,7 +19,9 @@ pub fn nmi(left: &[usize], right: &[usize]) -> f64 {
         *left_sizes.entry(*a).or_default() += 1.0;
         *right_sizes.entry(*b).or_default() += 1.0;
     }
-    let entropy = |sizes: &HashMap<usize, f64>| -> f64 { sizes.values().map(|size| -(size / n) * (size / n).ln()).sum() };
+    let entropy = |sizes: &HashMap<usize, f64>| -> f64 {
+        sizes.values().map(|size| -(size / n) * (size / n).ln()).sum()
+    };
     let (h_left, h_right) = (entropy(&left_sizes), entropy(&right_sizes));
     if h_left + h_right == 0.0 {
         return 1.0; // both put everyone together

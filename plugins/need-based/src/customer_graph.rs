@@ -1,0 +1,101 @@
+//! The customer graph of an input: ties weighted by kind, and shared needs weighted by rarity,
+//! mixed in the proportion the settings ask for.
+
+use crate::affinity::{NeedTable, need_edges};
+use crate::settings::Settings;
+use kindred_plugin_sdk::arrow_array::Array as _;
+use kindred_plugin_sdk::{Input, StrategyResult};
+use std::collections::HashMap;
+
+/// The customers of an input as graph nodes, and the edges between them.
+#[derive(Debug, Clone)]
+pub struct CustomerGraph {
+    /// Customer id of each node.
+    pub ids: Vec<i64>,
+    /// External id of each node.
+    pub external_ids: Vec<String>,
+    /// Node of each customer id.
+    pub nodes: HashMap<i64, u32>,
+    /// Each node's needs.
+    pub needs: NeedTable,
+    /// Tie edges (from, to, weight × kind factor), before mixing.
+    pub tie_edges: Vec<(u32, u32, f64)>,
+    /// Need edges (from, to, IDF-weighted overlap), before mixing.
+    pub need_edges: Vec<(u32, u32, f64)>,
+}
+
+impl CustomerGraph {
+    /// Reads customers, ties and needs from `input`; ties to customers outside it are left out.
+    pub fn of(input: &Input, settings: &Settings) -> StrategyResult<Self> {
+        let mut ids = Vec::new();
+        let mut external_ids = Vec::new();
+        for batch in input.customers() {
+            let (id, external) = (batch.id()?, batch.external_id()?);
+            for row in 0..batch.len() {
+                ids.push(id.value(row));
+                external_ids.push(if external.is_null(row) {
+                    String::new()
+                } else {
+                    external.value(row).to_owned()
+                });
+            }
+        }
+        let nodes: HashMap<i64, u32> = ids.iter().enumerate().map(|(node, id)| (*id, node as u32)).collect();
+        let mut tie_edges = Vec::new();
+        if settings.use_ties {
+            for batch in input.ties() {
+                let (from, to, kinds, weights) =
+                    (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
+                for row in 0..batch.len() {
+                    let (Some(a), Some(b)) = (nodes.get(&from.value(row)), nodes.get(&to.value(row))) else {
+                        continue;
+                    };
+                    let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
+                    let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
+                    let weight = weight * settings.tie_factor(kind);
+                    if a != b && weight > 0.0 {
+                        tie_edges.push((*a, *b, weight));
+                    }
+                }
+            }
+        }
+        let mut needs = NeedTable::new(ids.len());
+        let mut index = HashMap::new();
+        for batch in input.needs() {
+            let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
+            for row in 0..batch.len() {
+                if let Some(node) = nodes.get(&customers.value(row)) {
+                    let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
+                    needs.add(*node as usize, tags.value(row), weight, &mut index);
+                }
+            }
+        }
+        let need_edges = if settings.use_needs {
+            need_edges(&needs, settings.need_neighbors, settings.seed)
+        } else {
+            Vec::new()
+        };
+        Ok(Self { ids, external_ids, nodes, needs, tie_edges, need_edges })
+    }
+
+    /// The scale of each source, so that needs make `needs_share` of the total weight when
+    /// both sources have edges: (tie scale, need scale).
+    pub fn scales(&self, settings: &Settings) -> (f64, f64) {
+        let ties: f64 = self.tie_edges.iter().map(|(_, _, w)| w).sum();
+        let needs: f64 = self.need_edges.iter().map(|(_, _, w)| w).sum();
+        match (ties > 0.0, needs > 0.0) {
+            (true, true) => ((1.0 - settings.needs_share) / ties, settings.needs_share / needs),
+            (true, false) => (1.0 / ties, 0.0),
+            (false, true) => (0.0, 1.0 / needs),
+            (false, false) => (0.0, 0.0),
+        }
+    }
+
+    /// Every edge, mixed.
+    pub fn edges(&self, settings: &Settings) -> Vec<(u32, u32, f64)> {
+        let (tie_scale, need_scale) = self.scales(settings);
+        let ties = self.tie_edges.iter().map(|(a, b, w)| (*a, *b, w * tie_scale));
+        let needs = self.need_edges.iter().map(|(a, b, w)| (*a, *b, w * need_scale));
+        ties.chain(needs).filter(|(_, _, w)| *w > 0.0).collect()
+    }
+}

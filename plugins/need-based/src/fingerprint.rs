@@ -1,0 +1,45 @@
+//! A fingerprint of each customer's ties and needs, so `assign` can tell a customer fit saw
+//! unchanged from one whose ties or needs changed since.
+
+use kindred_plugin_sdk::arrow_array::Array as _;
+use kindred_plugin_sdk::{Input, StrategyResult};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+fn hash_of(item: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    item.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// For each customer at a position of `positions`, a hash of its ties (other end, kind,
+/// weight) and needs (tag, weight), independent of row order.
+pub fn fingerprints(input: &Input, positions: &HashMap<i64, u32>) -> StrategyResult<Vec<u64>> {
+    let mut prints = vec![0_u64; positions.len()];
+    for batch in input.ties() {
+        let (from, to, kinds, weights) = (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
+        for row in 0..batch.len() {
+            let (a, b) = (from.value(row), to.value(row));
+            let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
+            let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) }.to_bits();
+            for (me, other) in [(a, b), (b, a)] {
+                if let Some(at) = positions.get(&me) {
+                    // Adding hashes makes the fingerprint independent of row order.
+                    prints[*at as usize] =
+                        prints[*at as usize].wrapping_add(hash_of(("tie", other, kind, weight)));
+                }
+            }
+        }
+    }
+    for batch in input.needs() {
+        let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
+        for row in 0..batch.len() {
+            if let Some(at) = positions.get(&customers.value(row)) {
+                let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) }.to_bits();
+                prints[*at as usize] =
+                    prints[*at as usize].wrapping_add(hash_of(("need", tags.value(row), weight)));
+            }
+        }
+    }
+    Ok(prints)
+}
