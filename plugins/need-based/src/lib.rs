@@ -45,7 +45,8 @@ struct Fitted {
     /// Each fitted customer's community and the fingerprint of its ties and needs.
     members: HashMap<i64, (u32, u64)>,
     summaries: Vec<Summary>,
-    modularity: f64,
+    /// Modularity at resolution 1, and at the chosen resolution.
+    modularity: (f64, f64),
     /// Need tag → index, its IDF, and the communities that hold it with their share.
     need_index: HashMap<String, u32>,
     idf: Vec<f64>,
@@ -118,7 +119,10 @@ impl SegmentationStrategy for NeedBased {
         };
         let membership = leiden::communities(&graph, &leiden);
         let count = membership.iter().copied().max().map_or(0, |max| max + 1);
-        let modularity = graph.modularity(&membership, settings.resolution);
+        // Classic modularity (resolution 1), comparable across runs and tools; the objective
+        // Leiden maximised, at the chosen resolution, is reported beside it.
+        let modularity =
+            (graph.modularity(&membership, 1.0), graph.modularity(&membership, settings.resolution));
         let connected: Vec<bool> = (0..graph.nodes()).map(|node| graph.degree(node) > 0.0).collect();
         let mut connected_membership = membership.clone();
         // Customers without an edge are not a community each: they are "unconnected".
@@ -270,7 +274,8 @@ impl SegmentationStrategy for NeedBased {
             "needs_share": settings.needs_share,
         });
         if let Some(fitted) = &self.fitted {
-            model["modularity"] = json!(fitted.modularity);
+            model["modularity"] = json!(fitted.modularity.0);
+            model["quality_at_resolution"] = json!(fitted.modularity.1);
             model["communities"] = json!(fitted.summaries.len());
             model["graph"] = fitted.stats.clone();
             model["summaries"] = Value::Array(fitted.summaries.iter().map(Summary::to_json).collect());

@@ -47,6 +47,9 @@ pub struct Settings {
     pub min_size: usize,
     /// A need names a community only if at least this share of its members has it.
     pub min_support: f64,
+    /// A need names a community only if it is at least this many times more common there
+    /// than in the whole population.
+    pub min_lift: f64,
     /// Needs in a community's label.
     pub label_needs: usize,
 }
@@ -133,6 +136,7 @@ impl Settings {
                 |n| n > 0.0 && n <= 1.0,
                 "must be above 0 and at most 1",
             )?,
+            min_lift: number(params, "min_lift", 1.5, |n| n >= 1.0, "must be a number, at least 1")?,
             label_needs: count(params, "label_needs", 2, 1)?,
         };
         if !settings.use_ties && !settings.use_needs {
@@ -160,6 +164,7 @@ impl Settings {
                 "seed": { "type": "integer", "minimum": 0, "default": 42 },
                 "min_size": { "type": "integer", "minimum": 1, "default": 10 },
                 "min_support": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2 },
+                "min_lift": { "type": "number", "minimum": 1, "default": 1.5 },
                 "label_needs": { "type": "integer", "minimum": 1, "default": 2 }
             },
             "additionalProperties": false

@@ -1,5 +1,5 @@
 //! What each community is: the needs most over-represented in it (lift against the whole
-//! population, with a minimum support) name it; its size, top needs, the share of its
+//! population, with a minimum support and a minimum lift) name it; its size, top needs, the share of its
 //! members' ties that stay inside and its most central members describe it.
 
 use crate::communities::graph::Graph;
@@ -97,16 +97,13 @@ pub fn summarise(
                 .collect();
             needs.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.1.total_cmp(&a.1)).then(a.0.cmp(&b.0)));
             needs.truncate(TOP_NEEDS);
-            let base = if needs.is_empty() {
-                "no shared need".to_owned()
-            } else {
-                needs
-                    .iter()
-                    .take(settings.label_needs)
-                    .map(|(need, _, _)| need.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-            };
+            let naming: Vec<&str> = needs
+                .iter()
+                .filter(|(_, _, lift)| *lift >= settings.min_lift)
+                .take(settings.label_needs)
+                .map(|(need, _, _)| need.as_str())
+                .collect();
+            let base = if naming.is_empty() { "no distinctive need".to_owned() } else { naming.join(" · ") };
             let seen = used_labels.entry(base.clone()).or_default();
             *seen += 1;
             let label = if *seen == 1 { base } else { format!("{base} ({seen})") };
