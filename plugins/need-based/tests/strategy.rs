@@ -40,7 +40,10 @@ fn input(customers: &[i64], ties: &[(i64, i64, &str)], needs: &[(i64, &str)]) ->
 
 /// Runners 1-12 (a ring of friends with chords), bakers 21-32 likewise,
 /// a pair 41-42, a loner 50. Everyone likes coffee; runners and bakers have their own needs.
-fn fixture() -> (Vec<i64>, Vec<(i64, i64, &'static str)>, Vec<(i64, &'static str)>) {
+/// Customers, ties (from, to, kind) and needs (customer, tag).
+type Fixture = (Vec<i64>, Vec<(i64, i64, &'static str)>, Vec<(i64, &'static str)>);
+
+fn fixture() -> Fixture {
     let mut customers: Vec<i64> = (1..=12).chain(21..=32).collect();
     customers.extend([41, 42, 50]);
     let mut ties = Vec::new();
