@@ -4,14 +4,19 @@
 //! the edge list so `bench/leiden_reference.py` can run the reference Leiden implementations
 //! on the very same graph.
 
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use clap::Parser;
+use kindred_need_based::NeedBased;
 use kindred_need_based::communities::graph::Graph;
 use kindred_need_based::communities::leiden::{Settings, communities};
 use kindred_need_based::communities::nmi::nmi;
+use kindred_plugin_sdk::{Input, SegmentationStrategy, Table};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Times Leiden on a planted partition.
@@ -40,6 +45,70 @@ struct Args {
     /// Where to write the edge list (`from to` per line) and the planted groups.
     #[arg(long)]
     write: Option<PathBuf>,
+    /// Also run the whole need-based strategy's fit (graph from Arrow ties and needs, Leiden,
+    /// labels, summaries) on the same ties plus three needs per customer.
+    #[arg(long)]
+    through_plugin: bool,
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The strategy's input: customers 1..=n, the ties, and three needs each (two of the
+/// group's four, one of 5,000 at random).
+fn plugin_input(args: &Args, edges: &[(u32, u32, f64)], rng: &mut ChaCha8Rng) -> anyhow::Result<Input> {
+    let n = args.groups * args.size;
+    let ids: ArrayRef = Arc::new((1..=n as i64).collect::<Int64Array>());
+    let external: ArrayRef =
+        Arc::new((0..n).map(|node| Some(format!("P{node:07}"))).collect::<StringArray>());
+    let customers = RecordBatch::try_from_iter([("id", ids), ("external_id", external)])?;
+    let mut ties = Vec::new();
+    for chunk in edges.chunks(65_536) {
+        let from: ArrayRef =
+            Arc::new(chunk.iter().map(|(a, _, _)| i64::from(*a) + 1).collect::<Int64Array>());
+        let to: ArrayRef = Arc::new(chunk.iter().map(|(_, b, _)| i64::from(*b) + 1).collect::<Int64Array>());
+        let kind: ArrayRef = Arc::new(chunk.iter().map(|_| Some("friend")).collect::<StringArray>());
+        let weight: ArrayRef = Arc::new(chunk.iter().map(|_| Some(1.0)).collect::<Float64Array>());
+        ties.push(RecordBatch::try_from_iter([
+            ("from_id", from),
+            ("to_id", to),
+            ("kind", kind),
+            ("weight", weight),
+        ])?);
+    }
+    let tag = |index: usize| format!("need {index:04}");
+    let (mut owners, mut tags) = (Vec::with_capacity(3 * n), Vec::with_capacity(3 * n));
+    for node in 0..n {
+        let group = node / args.size;
+        let first = rng.random_range(0..4);
+        for pick in [first, (first + 1 + rng.random_range(0..3)) % 4] {
+            owners.push(node as i64 + 1);
+            tags.push(tag((group * 4 + pick) % 5_000));
+        }
+        owners.push(node as i64 + 1);
+        tags.push(tag(rng.random_range(0..5_000)));
+    }
+    let mut needs = Vec::new();
+    for (owners, tags) in owners.chunks(65_536).zip(tags.chunks(65_536)) {
+        let customer: ArrayRef = Arc::new(owners.iter().copied().collect::<Int64Array>());
+        let tag: ArrayRef = Arc::new(tags.iter().map(|t| Some(t.as_str())).collect::<StringArray>());
+        let weight: ArrayRef = Arc::new(tags.iter().map(|_| Some(1.0)).collect::<Float64Array>());
+        needs.push(RecordBatch::try_from_iter([
+            ("customer_id", customer),
+            ("tag", tag),
+            ("weight", weight),
+        ])?);
+    }
+    Ok(Input::new(
+        HashMap::from([(Table::Customers, vec![customers]), (Table::Ties, ties), (Table::Needs, needs)]),
+        0,
+    ))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,5 +165,22 @@ fn main() -> anyhow::Result<()> {
         nmi(&found, &truth),
     );
     println!("planted groups: modularity {:.5}", graph.modularity(&truth, 1.0));
+    if args.through_plugin {
+        drop(graph);
+        let input = plugin_input(&args, &edges, &mut rng)?;
+        drop(edges);
+        let mut strategy = NeedBased::create(&serde_json::json!({}))?;
+        let started = Instant::now();
+        strategy.fit(&input)?;
+        let fitted = started.elapsed().as_secs_f64();
+        let model = strategy.model();
+        println!(
+            "need-based fit through the strategy: {fitted:.2} s, {} communities, modularity {:.5}, graph {}",
+            model["communities"],
+            model["modularity"].as_f64().unwrap_or_default(),
+            model["graph"]
+        );
+    }
+    println!("peak RSS {:.0} MB", peak_rss_mb());
     Ok(())
 }

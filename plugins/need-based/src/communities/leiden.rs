@@ -32,6 +32,9 @@ impl Default for Settings {
     }
 }
 
+/// A pass that raises the quality by less than this share of it is the last.
+const MIN_PASS_GAIN: f64 = 1e-4;
+
 /// The randomness of the refinement: moves are drawn with probability ∝ exp(gain / θ).
 const THETA: f64 = 0.01;
 
@@ -64,6 +67,7 @@ impl Neighbourhood {
 pub fn communities(graph: &Graph, settings: &Settings) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut membership: Vec<usize> = (0..graph.nodes()).collect();
+    let mut quality = graph.modularity(&membership, settings.resolution);
     for _ in 0..settings.max_passes {
         let before = membership.clone();
         let mut level = graph.clone();
@@ -94,9 +98,16 @@ pub fn communities(graph: &Graph, settings: &Settings) -> Vec<usize> {
         }
         membership = flatten(&node_map, &partition);
         renumber(&mut membership);
-        if membership == before {
+        // Another pass only while passes still improve the quality noticeably.
+        let improved = graph.modularity(&membership, settings.resolution);
+        if improved < quality {
+            membership = before; // a pass never makes things worse than the last one
             break;
         }
+        if membership == before || improved - quality <= MIN_PASS_GAIN * improved.abs().max(1e-12) {
+            break;
+        }
+        quality = improved;
     }
     membership
 }
