@@ -91,6 +91,7 @@ mod error;
 pub mod export;
 mod input;
 mod output;
+pub mod positions;
 pub mod rules;
 pub mod testing;
 
@@ -102,6 +103,7 @@ pub use input::{Customers, Input, Interactions, Needs, Ties, column, tags};
 pub use kindred_plugin_abi as abi;
 pub use kindred_plugin_abi::TableId as Table;
 pub use output::{Assignments, output_schema};
+pub use positions::Positions;
 pub use serde_json;
 
 /// The version of this SDK, recorded in every plugin built with it.

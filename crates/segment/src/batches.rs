@@ -81,3 +81,64 @@ fn batch_of(starts: &[i64], id: i64) -> Option<usize> {
         after => Some(after - 1),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::schema;
+    use arrow_array::{ArrayRef, Int64Array};
+    use kindred_plugin_abi::TableId;
+    use std::sync::Arc;
+
+    fn table(table: TableId, columns: Vec<Vec<i64>>, batch_rows: usize) -> TableData {
+        let indexes: Vec<usize> = (0..columns.len()).collect();
+        let schema = schema(table, &indexes);
+        let rows = columns[0].len();
+        let batches = (0..rows)
+            .step_by(batch_rows)
+            .map(|start| {
+                let end = (start + batch_rows).min(rows);
+                let arrays: Vec<ArrayRef> = columns
+                    .iter()
+                    .map(|c| Arc::new(Int64Array::from(c[start..end].to_vec())) as ArrayRef)
+                    .collect();
+                RecordBatch::try_new(schema.clone(), arrays).expect("batch")
+            })
+            .collect();
+        TableData { table, schema, batches }
+    }
+
+    fn keys(tables: &[TableData], index: usize) -> Vec<Vec<i64>> {
+        tables[index]
+            .batches
+            .iter()
+            .flat_map(|batch| {
+                let columns: Vec<_> = (0..tables[index].table.key_columns())
+                    .map(|key| batch.column(key).as_primitive::<Int64Type>().values().to_vec())
+                    .collect();
+                (0..batch.num_rows()).map(move |row| columns.iter().map(|c| c[row]).collect::<Vec<_>>())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_follow_their_customers_and_ties_both_ends() {
+        let population = vec![
+            table(TableId::Customers, vec![vec![1, 2, 3, 4, 5]], 2),
+            table(TableId::Interactions, vec![vec![5, 1, 3, 3, 2, 5]], 4),
+            table(TableId::Ties, vec![vec![1, 2, 5], vec![2, 4, 5]], 2),
+        ];
+        let chunks: [&[i64]; 3] = [&[1, 2], &[3, 4], &[5]];
+        let batches = AssignBatches::new(&population, &chunks);
+        let first = batches.tables(0).expect("batch 0");
+        assert_eq!(keys(&first, 0), [[1], [2]]);
+        assert_eq!(keys(&first, 1), [[1], [2]]);
+        assert_eq!(keys(&first, 2), [[1, 2], [2, 4]], "a tie inside the batch comes once");
+        let second = batches.tables(1).expect("batch 1");
+        assert_eq!(keys(&second, 1), [[3], [3]]);
+        assert_eq!(keys(&second, 2), [[2, 4]], "a tie across batches goes to both");
+        let third = batches.tables(2).expect("batch 2");
+        assert_eq!(keys(&third, 1), [[5], [5]]);
+        assert_eq!(keys(&third, 2), [[5, 5]]);
+    }
+}

@@ -4,7 +4,7 @@
 use crate::affinity::{NeedTable, need_edges};
 use crate::settings::Settings;
 use kindred_plugin_sdk::arrow_array::Array as _;
-use kindred_plugin_sdk::{Input, StrategyResult};
+use kindred_plugin_sdk::{Input, Positions, StrategyResult};
 use std::collections::HashMap;
 
 /// The customers of an input as graph nodes, and the edges between them.
@@ -15,7 +15,7 @@ pub struct CustomerGraph {
     /// External id of each node.
     pub external_ids: Vec<String>,
     /// Node of each customer id.
-    pub nodes: HashMap<i64, u32>,
+    pub nodes: Positions,
     /// Each node's needs.
     pub needs: NeedTable,
     /// Tie edges (from, to, weight × kind factor), before mixing.
@@ -40,21 +40,21 @@ impl CustomerGraph {
                 });
             }
         }
-        let nodes: HashMap<i64, u32> = ids.iter().enumerate().map(|(node, id)| (*id, node as u32)).collect();
+        let nodes = Positions::new(&ids);
         let mut tie_edges = Vec::new();
         if settings.use_ties {
             for batch in input.ties() {
                 let (from, to, kinds, weights) =
                     (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
                 for row in 0..batch.len() {
-                    let (Some(a), Some(b)) = (nodes.get(&from.value(row)), nodes.get(&to.value(row))) else {
+                    let (Some(a), Some(b)) = (nodes.get(from.value(row)), nodes.get(to.value(row))) else {
                         continue;
                     };
                     let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
                     let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
                     let weight = weight * settings.tie_factor(kind);
                     if a != b && weight > 0.0 {
-                        tie_edges.push((*a, *b, weight));
+                        tie_edges.push((a as u32, b as u32, weight));
                     }
                 }
             }
@@ -64,9 +64,9 @@ impl CustomerGraph {
         for batch in input.needs() {
             let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
             for row in 0..batch.len() {
-                if let Some(node) = nodes.get(&customers.value(row)) {
+                if let Some(node) = nodes.get(customers.value(row)) {
                     let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
-                    needs.add(*node as usize, tags.value(row), weight, &mut index);
+                    needs.add(node, tags.value(row), weight, &mut index);
                 }
             }
         }

@@ -2,8 +2,7 @@
 //! unchanged from one whose ties or needs changed since.
 
 use kindred_plugin_sdk::arrow_array::Array as _;
-use kindred_plugin_sdk::{Input, StrategyResult};
-use std::collections::HashMap;
+use kindred_plugin_sdk::{Input, Positions, StrategyResult};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 fn hash_of(item: impl Hash) -> u64 {
@@ -12,10 +11,10 @@ fn hash_of(item: impl Hash) -> u64 {
     hasher.finish()
 }
 
-/// For each customer at a position of `positions`, a hash of its ties (other end, kind,
-/// weight) and needs (tag, weight), independent of row order.
-pub fn fingerprints(input: &Input, positions: &HashMap<i64, u32>) -> StrategyResult<Vec<u64>> {
-    let mut prints = vec![0_u64; positions.len()];
+/// For each of `customers` customers at a position of `positions`, a hash of its ties (other
+/// end, kind, weight) and needs (tag, weight), independent of row order.
+pub fn fingerprints(input: &Input, positions: &Positions, customers: usize) -> StrategyResult<Vec<u64>> {
+    let mut prints = vec![0_u64; customers];
     for batch in input.ties() {
         let (from, to, kinds, weights) = (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
         for row in 0..batch.len() {
@@ -23,21 +22,19 @@ pub fn fingerprints(input: &Input, positions: &HashMap<i64, u32>) -> StrategyRes
             let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
             let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) }.to_bits();
             for (me, other) in [(a, b), (b, a)] {
-                if let Some(at) = positions.get(&me) {
+                if let Some(at) = positions.get(me) {
                     // Adding hashes makes the fingerprint independent of row order.
-                    prints[*at as usize] =
-                        prints[*at as usize].wrapping_add(hash_of(("tie", other, kind, weight)));
+                    prints[at] = prints[at].wrapping_add(hash_of(("tie", other, kind, weight)));
                 }
             }
         }
     }
     for batch in input.needs() {
-        let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
+        let (owners, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
         for row in 0..batch.len() {
-            if let Some(at) = positions.get(&customers.value(row)) {
+            if let Some(at) = positions.get(owners.value(row)) {
                 let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) }.to_bits();
-                prints[*at as usize] =
-                    prints[*at as usize].wrapping_add(hash_of(("need", tags.value(row), weight)));
+                prints[at] = prints[at].wrapping_add(hash_of(("need", tags.value(row), weight)));
             }
         }
     }

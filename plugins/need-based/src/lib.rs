@@ -20,7 +20,7 @@ use customer_graph::CustomerGraph;
 use fingerprint::fingerprints;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
-    Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
+    Assignments, Description, Input, Positions, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
 use settings::Settings;
@@ -144,7 +144,7 @@ impl SegmentationStrategy for NeedBased {
             .iter()
             .map(|summary| summary.as_ref().map_or_else(|| SMALL_GROUPS.to_owned(), |s| s.label.clone()))
             .collect();
-        let prints = fingerprints(population, &customers.nodes)?;
+        let prints = fingerprints(population, &customers.nodes, customers.ids.len())?;
         let members = customers
             .ids
             .iter()
@@ -205,8 +205,8 @@ impl SegmentationStrategy for NeedBased {
         let fitted =
             self.fitted.as_ref().ok_or_else(|| StrategyError::new("assign was called before fit"))?;
         let ids = batch.customer_ids();
-        let positions: HashMap<i64, u32> = ids.iter().enumerate().map(|(at, id)| (*id, at as u32)).collect();
-        let prints = fingerprints(batch, &positions)?;
+        let positions = Positions::new(&ids);
+        let prints = fingerprints(batch, &positions, ids.len())?;
         let mut ties: Vec<Vec<(i64, String, f64)>> = vec![Vec::new(); ids.len()];
         let mut needs: Vec<Vec<(String, f64)>> = vec![Vec::new(); ids.len()];
         let changed: Vec<bool> = ids
@@ -224,10 +224,10 @@ impl SegmentationStrategy for NeedBased {
                     let kind = if kinds.is_null(row) { "" } else { kinds.value(row) };
                     let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
                     for (me, other) in [(a, b), (b, a)] {
-                        if let Some(at) = positions.get(&me)
-                            && changed[*at as usize]
+                        if let Some(at) = positions.get(me)
+                            && changed[at]
                         {
-                            ties[*at as usize].push((other, kind.to_owned(), weight));
+                            ties[at].push((other, kind.to_owned(), weight));
                         }
                     }
                 }
@@ -236,11 +236,11 @@ impl SegmentationStrategy for NeedBased {
                 let (customers, tags, weights) = (batch.customer_id()?, batch.tag()?, batch.weight()?);
                 use kindred_plugin_sdk::arrow_array::Array as _;
                 for row in 0..batch.len() {
-                    if let Some(at) = positions.get(&customers.value(row))
-                        && changed[*at as usize]
+                    if let Some(at) = positions.get(customers.value(row))
+                        && changed[at]
                     {
                         let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
-                        needs[*at as usize].push((tags.value(row).to_owned(), weight));
+                        needs[at].push((tags.value(row).to_owned(), weight));
                     }
                 }
             }
