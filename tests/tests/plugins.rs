@@ -43,7 +43,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     for name in ["demographic", "behavioral", "need-based"] {
         let plugin = by_name(&plugins, name);
         assert_eq!(plugin["status"], "LOADED", "{plugin}");
-        assert_eq!(plugin["abiVersion"], "1.0");
+        assert_eq!(plugin["abiVersion"], "1.1");
         assert!(plugin["paramsSchema"].is_object(), "{plugin}");
     }
     let refused = |name: &str, needle: &str| {
@@ -55,7 +55,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     refused("ghost", "libghost.so: no such file");
     refused("pinned", "sha256 expected 0000");
     refused("no-symbol", "no symbol kindred_strategy_v1");
-    refused("future", "ABI major version: expected 1 (ABI 1.0), found 2 (ABI 2.0)");
+    refused("future", "ABI major version: expected 1 (ABI 1.1), found 2 (ABI 2.0)");
     assert_eq!(by_name(&plugins, "off")["status"], "DISABLED");
 
     // The libraries are mapped into the server process: loaded dynamically, not linked.
@@ -172,6 +172,15 @@ async fn misbehaving_plugins_fail_their_call_and_the_server_goes_on() {
         "{message}"
     );
 
+    let (code, message, _) = failure(
+        server.graphql(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "wider_inputs" } })).await,
+    );
+    assert!(
+        code == "PLUGIN_FAILED" && message.contains("interactions.text, which the description does not list"),
+        "{message}"
+    );
+
+    // bad-output is built as an ABI 1.0 plugin (no `instance_inputs`): it loads and is called.
     let (code, message, _) = failure(server.graphql(PREVIEW, json!({ "s": "bad-output" })).await);
     assert!(code == "PLUGIN_FAILED" && message.contains("output schema must be"), "{message}");
 

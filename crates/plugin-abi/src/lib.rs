@@ -30,7 +30,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"KINDRED1");
 pub const ABI_MAJOR: u16 = 1;
 
 /// Backward-compatible additions bump this; the host refuses a minor older than it needs.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 
 /// Flag: the plugin was built with `panic = "unwind"`, so its entry points can catch panics.
 /// A plugin built with `panic = "abort"` would take the whole server down on a panic; the host
@@ -191,6 +191,11 @@ pub struct FunctionTable {
     pub free_bytes: unsafe extern "C" fn(bytes: OwnedBytes),
     /// Destroys an instance.
     pub destroy: unsafe extern "C" fn(instance: Instance),
+    /// Since ABI 1.1. Writes the columns this instance reads, as JSON in the shape of the
+    /// description's `inputs` (`{"interactions": ["kind", "text"]}`), when its parameters
+    /// narrow what the description lists; `None` reads everything the description lists. The
+    /// host reads this field only when the descriptor's `size` covers it.
+    pub instance_inputs: Option<unsafe extern "C" fn(instance: Instance, out: *mut OwnedBytes) -> Status>,
 }
 
 /// What the exported symbol returns: who the plugin is and how to call it. Lives as long as
@@ -291,6 +296,7 @@ pub const INTERACTION_COLUMNS: &[ColumnSpec] = &[
     ("amount", ColumnKind::Float64),
     ("currency", ColumnKind::Utf8),
     ("cost_to_serve", ColumnKind::Float64),
+    ("text", ColumnKind::Utf8),
 ];
 
 /// The columns of `ties` (the first two are both keys).
@@ -333,6 +339,11 @@ impl TableId {
     }
 }
 
+/// The size of a descriptor built against ABI 1.0: everything before
+/// [`FunctionTable::instance_inputs`].
+pub const DESCRIPTOR_SIZE_1_0: usize = std::mem::offset_of!(StrategyDescriptor, functions)
+    + std::mem::offset_of!(FunctionTable, instance_inputs);
+
 /// The columns of an `assign` output, in order.
 pub const OUTPUT_COLUMNS: [&str; 3] = ["customer_id", "segment", "score"];
 
@@ -345,5 +356,11 @@ mod tests {
         assert_eq!(&MAGIC.to_le_bytes(), b"KINDRED1");
         assert_eq!(TableId::from_u32(2), Some(TableId::Ties));
         assert_eq!(TableId::from_u32(9), None);
+    }
+
+    #[test]
+    fn a_1_0_descriptor_ends_where_instance_inputs_begins() {
+        let pointer = std::mem::size_of::<usize>();
+        assert_eq!(DESCRIPTOR_SIZE_1_0 + pointer, std::mem::size_of::<StrategyDescriptor>());
     }
 }

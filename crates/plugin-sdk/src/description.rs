@@ -38,12 +38,7 @@ impl Description {
 
     /// Asks for `columns` of `table` (besides its key columns, which always come).
     pub fn reads(mut self, table: Table, columns: &[&str]) -> Self {
-        let entry = self.inputs.entry(table.name().to_owned()).or_default();
-        for column in columns {
-            if !entry.iter().any(|known| known == column) {
-                entry.push((*column).to_owned());
-            }
-        }
+        add_columns(&mut self.inputs, table, columns);
         self
     }
 
@@ -68,6 +63,39 @@ impl Description {
     }
 }
 
+fn add_columns(inputs: &mut BTreeMap<String, Vec<String>>, table: Table, columns: &[&str]) {
+    let entry = inputs.entry(table.name().to_owned()).or_default();
+    for column in columns {
+        if !entry.iter().any(|known| known == column) {
+            entry.push((*column).to_owned());
+        }
+    }
+}
+
+/// The columns one instance reads, when its parameters need less than its [`Description`]
+/// lists: see [`crate::SegmentationStrategy::reads`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Reads(BTreeMap<String, Vec<String>>);
+
+impl Reads {
+    /// Nothing but the customers' ids.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also reads `columns` of `table` (besides its key columns, which always come).
+    pub fn table(mut self, table: Table, columns: &[&str]) -> Self {
+        add_columns(&mut self.0, table, columns);
+        self
+    }
+
+    /// The columns by table name.
+    pub fn columns(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +109,14 @@ mod tests {
         assert_eq!(description.check_inputs(), Ok(()));
         let wrong = Description::new("s").reads(Table::Ties, &["colour"]);
         assert!(wrong.check_inputs().is_err_and(|error| error.contains("colour")));
+    }
+
+    #[test]
+    fn reads_serialise_as_the_description_inputs_do() {
+        let reads = Reads::new().table(Table::Ties, &["weight"]).table(Table::Ties, &["weight", "kind"]);
+        assert_eq!(
+            serde_json::to_value(&reads).expect("json"),
+            serde_json::json!({"ties": ["weight", "kind"]})
+        );
     }
 }

@@ -248,6 +248,21 @@ impl<S: SegmentationStrategy> Entry<S> {
         }
     }
 
+    /// Writes the columns the instance reads (`null` for all its description lists).
+    ///
+    /// # Safety
+    /// `instance` must be live; `out` valid for writes.
+    pub unsafe extern "C" fn instance_inputs(instance: Instance, out: *mut OwnedBytes) -> Status {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            Self::on_slot(instance, |strategy| {
+                let json = serde_json::to_vec(&strategy.reads())
+                    .map_err(|error| (Status::ERROR, error.to_string()))?;
+                write_bytes(out, json)
+            })
+        }
+    }
+
     /// Destroys an instance.
     ///
     /// # Safety

@@ -208,6 +208,8 @@ table_view!(
         currency: text,
         /// What serving this interaction cost.
         cost_to_serve: float,
+        /// What the customer wrote (posts, reviews, mentions, tickets), if anything.
+        text: text,
     }
 );
 

@@ -97,7 +97,7 @@ pub mod testing;
 
 pub use arrow_array;
 pub use arrow_schema;
-pub use description::Description;
+pub use description::{Description, Reads};
 pub use error::{StrategyError, StrategyResult};
 pub use input::{Customers, Input, Interactions, Needs, Ties, column, tags};
 pub use kindred_plugin_abi as abi;
@@ -127,6 +127,14 @@ pub trait SegmentationStrategy: Sized + Send + 'static {
     /// Puts each customer of `batch` into segments (none, one or several), with what `fit`
     /// learned.
     fn assign(&self, batch: &Input, out: &mut Assignments) -> StrategyResult<()>;
+
+    /// The columns this instance reads, when its parameters need less than
+    /// [`describe`](Self::describe) lists (a strategy that reads what customers wrote only
+    /// when asked to listen). Every column must be one `describe` lists; the host refuses an
+    /// instance that asks for more. `None`, the default, reads everything `describe` lists.
+    fn reads(&self) -> Option<Reads> {
+        None
+    }
 
     /// What `fit` learned, as JSON an analyst can read (cut points, communities, fitted
     /// parameters). Nothing by default.
@@ -166,6 +174,7 @@ macro_rules! export_strategy {
                     last_error: $crate::export::last_error,
                     free_bytes: $crate::export::free_bytes,
                     destroy: $crate::export::Entry::<$strategy>::destroy,
+                    instance_inputs: Some($crate::export::Entry::<$strategy>::instance_inputs),
                 },
             };
             &DESCRIPTOR

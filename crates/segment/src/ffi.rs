@@ -9,6 +9,7 @@ use arrow_schema::DataType;
 use kindred_plugin_abi::{
     FunctionTable, InputTables, OwnedBytes, StaticStr, Status, StrategyDescriptor, TableBatches,
 };
+use std::collections::BTreeMap;
 
 /// Copies a static string out of a plugin.
 ///
@@ -195,6 +196,26 @@ pub(crate) fn model(
     serde_json::from_slice(&take_bytes(functions, out)).map_err(|error| CallFailure {
         status: Status::ERROR,
         message: format!("model is not JSON: {error}"),
+    })
+}
+
+/// The columns the instance reads, when it narrows its description's (ABI 1.1 and later):
+/// the JSON map of table name to column names, or `None`.
+pub(crate) fn instance_inputs(
+    functions: &FunctionTable,
+    instance: kindred_plugin_abi::Instance,
+) -> Result<Option<BTreeMap<String, Vec<String>>>, CallFailure> {
+    let Some(inputs) = functions.instance_inputs else {
+        return Ok(None);
+    };
+    let mut out = OwnedBytes::empty();
+    // SAFETY: `instance` is live; `out` is writable.
+    let status = unsafe { inputs(instance, &mut out) };
+    check(functions, status)?;
+    let bytes = take_bytes(functions, out);
+    serde_json::from_slice::<Option<BTreeMap<String, Vec<String>>>>(&bytes).map_err(|error| CallFailure {
+        status: Status::ERROR,
+        message: format!("instance inputs are not null or a JSON map of table to columns: {error}"),
     })
 }
 

@@ -7,7 +7,7 @@ use crate::ffi::{self, CallFailure};
 use crate::library::StrategyLibrary;
 use crate::tables::TableData;
 use arrow_array::RecordBatch;
-use kindred_plugin_abi::{Instance, Status};
+use kindred_plugin_abi::{Instance, Status, TableId};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -25,6 +25,7 @@ unsafe impl Send for Handle {}
 pub struct StrategyInstance {
     plugin: String,
     library: StrategyLibrary,
+    requested: Vec<(TableId, Vec<usize>)>,
     handle: Mutex<Handle>,
 }
 
@@ -52,11 +53,31 @@ impl StrategyInstance {
             }
             call_error(plugin, "create", failure)
         })?;
-        Ok(Self {
+        let mut instance = Self {
             plugin: plugin.to_owned(),
             library: library.clone(),
+            requested: Vec::new(),
             handle: Mutex::new(Handle { pointer, disabled: None }),
-        })
+        };
+        let narrowed =
+            instance.call("instance_inputs", |pointer| ffi::instance_inputs(functions, pointer))?;
+        let description = &library.description;
+        let requested = match narrowed {
+            Some(narrowed) => description.narrowed_columns(&narrowed),
+            None => description.requested_columns(),
+        };
+        instance.requested = requested.map_err(|message| PluginError::Call {
+            plugin: plugin.to_owned(),
+            call: "instance_inputs",
+            message,
+        })?;
+        Ok(instance)
+    }
+
+    /// The tables and columns (indexes into [`TableId::columns`]) this instance reads: what
+    /// its description lists, or less when its parameters narrow it.
+    pub fn requested_columns(&self) -> &[(TableId, Vec<usize>)] {
+        &self.requested
     }
 
     /// Runs one call on the instance, disabling it if the strategy panics.

@@ -5,7 +5,8 @@ use crate::description::StrategyDescription;
 use crate::error::PluginError;
 use crate::ffi::{describe, read_static};
 use kindred_plugin_abi::{
-    ABI_MAJOR, ABI_MINOR, EntryPoint, FLAG_PANIC_UNWIND, MAGIC, SYMBOL, StrategyDescriptor,
+    ABI_MAJOR, ABI_MINOR, DESCRIPTOR_SIZE_1_0, EntryPoint, FLAG_PANIC_UNWIND, MAGIC, SYMBOL,
+    StrategyDescriptor,
 };
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,28 @@ struct Header {
     abi_major: u16,
     abi_minor: u16,
     size: u32,
+}
+
+/// The plugin's descriptor as this host's [`StrategyDescriptor`]: the plugin's own when it
+/// has every field, else a copy of the fields it has with the later ones (function pointers
+/// added by later minors) left empty.
+///
+/// # Safety
+/// `pointer` must point at `size` readable bytes that live for the rest of the process, with
+/// `size` at least [`DESCRIPTOR_SIZE_1_0`].
+unsafe fn widened(pointer: *const StrategyDescriptor, size: usize) -> &'static StrategyDescriptor {
+    let full = std::mem::size_of::<StrategyDescriptor>();
+    if size >= full {
+        // SAFETY: every field this host knows is there.
+        return unsafe { &*pointer };
+    }
+    let mut copy = Box::new(std::mem::MaybeUninit::<StrategyDescriptor>::zeroed());
+    // SAFETY: `size` bytes are readable at `pointer` and fit in `copy`; the fields after them
+    // are `Option`s of function pointers, for which all-zero bytes are `None`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(pointer.cast::<u8>(), copy.as_mut_ptr().cast::<u8>(), size);
+        Box::leak(copy).assume_init_ref()
+    }
 }
 
 /// A loaded, checked strategy library. The library stays mapped for the life of the process.
@@ -108,7 +131,7 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
             header.abi_minor.to_string(),
         ));
     }
-    let needed = std::mem::size_of::<StrategyDescriptor>();
+    let needed = DESCRIPTOR_SIZE_1_0;
     if (header.size as usize) < needed {
         return Err(incompatible(
             path,
@@ -117,8 +140,9 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
             header.size.to_string(),
         ));
     }
-    // SAFETY: the header says the descriptor has at least the fields this host knows.
-    let descriptor: &'static StrategyDescriptor = unsafe { &*pointer };
+    // SAFETY: the header says the descriptor has at least the fields of ABI 1.0, and the
+    // library is never unloaded.
+    let descriptor = unsafe { widened(pointer, header.size as usize) };
     if descriptor.flags & FLAG_PANIC_UNWIND == 0 {
         return Err(incompatible(
             path,
@@ -142,4 +166,70 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
         description,
         descriptor,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kindred_plugin_abi::{FunctionTable, Instance, OwnedBytes, StaticStr, Status};
+
+    unsafe extern "C" fn describe(_out: *mut OwnedBytes) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn create(_params: *const u8, _len: usize, _out: *mut Instance) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn fit(_instance: Instance, _input: *const kindred_plugin_abi::InputTables) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn assign(
+        _instance: Instance,
+        _input: *const kindred_plugin_abi::InputTables,
+        _array: *mut kindred_plugin_abi::FFI_ArrowArray,
+        _schema: *mut kindred_plugin_abi::FFI_ArrowSchema,
+    ) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn bytes(_instance: Instance, _out: *mut OwnedBytes) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn last_error(_out: *mut OwnedBytes) -> Status {
+        Status::OK
+    }
+    unsafe extern "C" fn free_bytes(_bytes: OwnedBytes) {}
+    unsafe extern "C" fn destroy(_instance: Instance) {}
+
+    #[test]
+    fn a_1_0_descriptor_is_widened_with_no_instance_inputs() {
+        let name = StaticStr { ptr: "n".as_ptr(), len: 1 };
+        let descriptor: &'static StrategyDescriptor = Box::leak(Box::new(StrategyDescriptor {
+            magic: MAGIC,
+            abi_major: ABI_MAJOR,
+            abi_minor: 0,
+            size: DESCRIPTOR_SIZE_1_0 as u32,
+            flags: FLAG_PANIC_UNWIND,
+            name,
+            version: name,
+            sdk_version: name,
+            functions: FunctionTable {
+                describe,
+                create,
+                fit,
+                assign,
+                model: bytes,
+                last_error,
+                free_bytes,
+                destroy,
+                instance_inputs: Some(bytes),
+            },
+        }));
+        // SAFETY: the descriptor is leaked, so it lives for the rest of the process.
+        let full = unsafe { widened(descriptor, std::mem::size_of::<StrategyDescriptor>()) };
+        assert!(std::ptr::eq(full, descriptor) && full.functions.instance_inputs.is_some());
+        // SAFETY: as above; 1.0's size is smaller than the whole descriptor.
+        let old = unsafe { widened(descriptor, DESCRIPTOR_SIZE_1_0) };
+        assert!(old.functions.instance_inputs.is_none(), "fields past a 1.0 descriptor are empty");
+        assert_eq!(old.magic, MAGIC);
+        assert_eq!(old.functions.destroy as usize, descriptor.functions.destroy as usize);
+    }
 }

@@ -60,11 +60,6 @@ pub async fn run_strategy(
         .library
         .clone()
         .ok_or_else(|| PluginError::Unavailable { name: name.to_owned(), reason: "not loaded".to_owned() })?;
-    let requested = library.description.requested_columns().map_err(|message| PluginError::Call {
-        plugin: name.to_owned(),
-        call: "describe",
-        message,
-    })?;
     let params = merged_params(&plugin.default_params, params);
     check_params(&library.description.params_schema, &params)
         .map_err(|errors| PluginError::Params { plugin: name.to_owned(), errors })?;
@@ -72,7 +67,7 @@ pub async fn run_strategy(
     let instance = blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await?;
     let instance = Arc::new(instance);
 
-    let population = tables::population(store, &requested).await?;
+    let population = tables::population(store, instance.requested_columns()).await?;
     let customer_ids = customer_ids(&population);
     let population = Arc::new(population);
     let fitting = instance.clone();

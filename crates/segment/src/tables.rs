@@ -129,6 +129,7 @@ impl Columns for interaction::Model {
             "kind" => text(|r| Some(r.kind.as_str())),
             "amount" => float(|r| r.amount),
             "currency" => text(|r| r.currency.as_deref()),
+            "text" => text(|r| r.text.as_deref()),
             _ => float(|r| r.cost_to_serve),
         }
     }
