@@ -7,6 +7,7 @@ use kindred_need_based::communities::nmi::nmi;
 use kindred_segment::{PluginConfig, PluginHost, run_strategy};
 use kindred_store::Store;
 use kindred_store::import::{Format, ImportKind, import};
+use serde_json::json;
 use std::collections::HashMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,4 +79,47 @@ async fn communities_match_the_planted_ones() {
         summaries.iter().all(|s| s["top_needs"].as_array().is_some_and(|n| !n.is_empty())),
         "named by needs: {model}"
     );
+}
+
+const PREVIEW: &str = "query($p: JSON) { previewSegmentation(strategy: \"need-based\", params: $p) { segments { label size } model } }";
+
+fn unconnected(preview: &serde_json::Value) -> i64 {
+    let segments = preview["previewSegmentation"]["segments"].as_array().expect("segments");
+    segments.iter().find(|s| s["label"] == "unconnected").map_or(0, |s| s["size"].as_i64().expect("size"))
+}
+
+/// Over HTTP, against the real server and plugin: a customer with no ties and no declared need
+/// who posts about one is "unconnected" until the strategy listens, then joins a community,
+/// and the model counts them among the customers who gained needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listening_places_a_customer_who_only_writes() {
+    let work = Workspace::new();
+    let settings = kindred_e2e::plugin_entry("need-based", &plugin_library("kindred_need_based"), "");
+    work.write("kindred.toml", &settings);
+    let server = work.serve(&["--demo", "--customers", "600"]).await;
+    let created = server
+        .data("mutation { upsertCustomer(input: { externalId: \"quiet-runner\" }) { id } }", json!({}))
+        .await;
+    assert!(created["upsertCustomer"]["id"].is_string(), "{created}");
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    for (kind, text) in [
+        ("post", "Up at dawn for trail running again, then #TrailRunning with the club"),
+        ("review", "These shoes are perfect for trail running"),
+    ] {
+        let recorded = server
+            .data(
+                "mutation($i: InteractionInput!) { recordInteraction(input: $i) { id } }",
+                json!({ "i": { "customerExternalId": "quiet-runner", "occurredAt": yesterday, "kind": kind, "channel": "social", "text": text } }),
+            )
+            .await;
+        assert!(recorded["recordInteraction"]["id"].is_string(), "{recorded}");
+    }
+    let deaf = server.data(PREVIEW, json!({ "p": {} })).await;
+    let listening = server.data(PREVIEW, json!({ "p": { "listen": true } })).await;
+    assert_eq!(unconnected(&listening), unconnected(&deaf) - 1, "deaf {deaf}\nlistening {listening}");
+    let heard = &listening["previewSegmentation"]["model"]["graph"]["listening"];
+    assert!(heard["texts_read"].as_u64().is_some_and(|n| n > 100), "the demo's posts are read: {heard}");
+    assert_eq!(heard["customers_gained"], 1, "{heard}");
+    assert_eq!(heard["top_gained"][0]["need"], "trail_running", "{heard}");
+    assert!(server.terminate(), "clean shutdown");
 }

@@ -2,6 +2,7 @@
 //! mixed in the proportion the settings ask for.
 
 use crate::affinity::{NeedTable, need_edges};
+use crate::listening::{Heard, Listener, ListeningStats};
 use crate::settings::Settings;
 use kindred_plugin_sdk::arrow_array::Array as _;
 use kindred_plugin_sdk::{Input, Positions, StrategyResult};
@@ -22,6 +23,19 @@ pub struct CustomerGraph {
     pub tie_edges: Vec<(u32, u32, f64)>,
     /// Need edges (from, to, IDF-weighted overlap), before mixing.
     pub need_edges: Vec<(u32, u32, f64)>,
+    /// What listening heard, when it is on.
+    pub listening: Option<Listening>,
+}
+
+/// Listening in a fit: the listener (kept for assign), what it heard, and what that added.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// The listener, knowing the population's need tags.
+    pub listener: Listener,
+    /// What each customer said.
+    pub heard: Heard,
+    /// What it added to the declared needs.
+    pub stats: ListeningStats,
 }
 
 impl CustomerGraph {
@@ -70,12 +84,21 @@ impl CustomerGraph {
                 }
             }
         }
+        let listening = match &settings.listening {
+            Some(listen) => {
+                let listener = Listener::new(needs.tags.iter().map(String::as_str), listen);
+                let heard = listener.hear(input, &nodes, ids.len())?;
+                let stats = add_heard(&mut needs, &heard, &mut index);
+                Some(Listening { listener, heard, stats })
+            }
+            None => None,
+        };
         let need_edges = if settings.use_needs {
             need_edges(&needs, settings.need_neighbors, settings.seed)
         } else {
             Vec::new()
         };
-        Ok(Self { ids, external_ids, nodes, needs, tie_edges, need_edges })
+        Ok(Self { ids, external_ids, nodes, needs, tie_edges, need_edges, listening })
     }
 
     /// The scale of each source, so that needs make `needs_share` of the total weight when
@@ -98,4 +121,36 @@ impl CustomerGraph {
         let needs = self.need_edges.iter().map(|(a, b, w)| (*a, *b, w * need_scale));
         ties.chain(needs).filter(|(_, _, w)| *w > 0.0).collect()
     }
+}
+
+/// Adds heard needs to the declared ones (a need both declared and heard keeps the larger
+/// weight) and counts what listening added.
+fn add_heard(needs: &mut NeedTable, heard: &Heard, index: &mut HashMap<String, u32>) -> ListeningStats {
+    let mut stats = ListeningStats { texts_read: heard.texts_read, ..ListeningStats::default() };
+    let mut gained: HashMap<&str, usize> = HashMap::new();
+    for (node, list) in heard.by_position.iter().enumerate() {
+        if list.is_empty() {
+            continue;
+        }
+        stats.customers_heard += 1;
+        let mut any = false;
+        for (need, weight) in list {
+            let tag = heard.tags[*need as usize].as_str();
+            let declared =
+                index.get(tag).is_some_and(|known| needs.by_node[node].iter().any(|(n, _)| n == known));
+            if !declared {
+                any = true;
+                stats.needs_gained += 1;
+                *gained.entry(tag).or_default() += 1;
+            }
+            needs.add(node, tag, *weight, index);
+        }
+        stats.customers_gained += usize::from(any);
+    }
+    let mut top: Vec<(String, usize)> =
+        gained.into_iter().map(|(tag, count)| (tag.to_owned(), count)).collect();
+    top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(10);
+    stats.top_gained = top;
+    stats
 }

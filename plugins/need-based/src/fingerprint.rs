@@ -1,6 +1,7 @@
 //! A fingerprint of each customer's ties and needs, so `assign` can tell a customer fit saw
 //! unchanged from one whose ties or needs changed since.
 
+use crate::listening::Heard;
 use kindred_plugin_sdk::arrow_array::Array as _;
 use kindred_plugin_sdk::{Input, Positions, StrategyResult};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -12,8 +13,14 @@ fn hash_of(item: impl Hash) -> u64 {
 }
 
 /// For each of `customers` customers at a position of `positions`, a hash of its ties (other
-/// end, kind, weight) and needs (tag, weight), independent of row order.
-pub fn fingerprints(input: &Input, positions: &Positions, customers: usize) -> StrategyResult<Vec<u64>> {
+/// end, kind, weight), needs (tag, weight) and heard needs (tag: their weights fade with time
+/// without the customer doing anything), independent of row order.
+pub fn fingerprints(
+    input: &Input,
+    positions: &Positions,
+    customers: usize,
+    heard: Option<&Heard>,
+) -> StrategyResult<Vec<u64>> {
     let mut prints = vec![0_u64; customers];
     for batch in input.ties() {
         let (from, to, kinds, weights) = (batch.from_id()?, batch.to_id()?, batch.kind()?, batch.weight()?);
@@ -35,6 +42,13 @@ pub fn fingerprints(input: &Input, positions: &Positions, customers: usize) -> S
             if let Some(at) = positions.get(owners.value(row)) {
                 let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) }.to_bits();
                 prints[at] = prints[at].wrapping_add(hash_of(("need", tags.value(row), weight)));
+            }
+        }
+    }
+    if let Some(heard) = heard {
+        for (at, list) in heard.by_position.iter().enumerate() {
+            for (need, _) in list {
+                prints[at] = prints[at].wrapping_add(hash_of(("heard", heard.tags[*need as usize].as_str())));
             }
         }
     }

@@ -11,6 +11,7 @@ mod affinity;
 pub mod communities;
 mod customer_graph;
 mod fingerprint;
+mod listening;
 mod settings;
 mod summaries;
 
@@ -20,9 +21,10 @@ use customer_graph::CustomerGraph;
 use fingerprint::fingerprints;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
-    Assignments, Description, Input, Positions, SegmentationStrategy, StrategyError, StrategyResult, Table,
-    export_strategy,
+    Assignments, Description, Input, Positions, Reads, SegmentationStrategy, StrategyError, StrategyResult,
+    Table, export_strategy,
 };
+use listening::Listener;
 use settings::Settings;
 use std::collections::HashMap;
 use summaries::{SMALL_GROUPS, Summary, UNCONNECTED, summarise};
@@ -53,6 +55,8 @@ struct Fitted {
     need_profiles: HashMap<u32, Vec<(u32, f64)>>,
     scales: (f64, f64),
     stats: Value,
+    /// The listener, when listening is on: assign hears new texts with what fit knew.
+    listener: Option<Listener>,
 }
 
 /// Communities hold a need in their profile (for votes) from this share of members.
@@ -102,6 +106,19 @@ impl SegmentationStrategy for NeedBased {
         .reads(Table::Customers, &["external_id"])
         .reads(Table::Ties, &["kind", "weight"])
         .reads(Table::Needs, &["tag", "weight"])
+        .reads(Table::Interactions, &["occurred_at", "kind", "text"])
+    }
+
+    fn reads(&self) -> Option<Reads> {
+        let graph = Reads::new()
+            .table(Table::Customers, &["external_id"])
+            .table(Table::Ties, &["kind", "weight"])
+            .table(Table::Needs, &["tag", "weight"]);
+        // What customers wrote is read only when asked to listen.
+        Some(match self.settings.listening {
+            Some(_) => graph.table(Table::Interactions, &["occurred_at", "kind", "text"]),
+            None => graph,
+        })
     }
 
     fn create(params: &Value) -> StrategyResult<Self> {
@@ -144,7 +161,8 @@ impl SegmentationStrategy for NeedBased {
             .iter()
             .map(|summary| summary.as_ref().map_or_else(|| SMALL_GROUPS.to_owned(), |s| s.label.clone()))
             .collect();
-        let prints = fingerprints(population, &customers.nodes, customers.ids.len())?;
+        let heard = customers.listening.as_ref().map(|listening| &listening.heard);
+        let prints = fingerprints(population, &customers.nodes, customers.ids.len(), heard)?;
         let members = customers
             .ids
             .iter()
@@ -180,13 +198,16 @@ impl SegmentationStrategy for NeedBased {
             .filter(|(summary, _)| summary.is_none())
             .map(|(_, size)| size)
             .sum::<usize>();
-        let stats = json!({
+        let mut stats = json!({
             "customers": customers.ids.len(),
             "tie_edges": customers.tie_edges.len(),
             "need_edges": customers.need_edges.len(),
             "unconnected": connected.iter().filter(|c| !**c).count(),
             "in_small_groups": small,
         });
+        if let Some(listening) = &customers.listening {
+            stats["listening"] = listening.stats.to_json();
+        }
         self.fitted = Some(Fitted {
             labels,
             members,
@@ -197,6 +218,7 @@ impl SegmentationStrategy for NeedBased {
             need_profiles,
             scales: customers.scales(settings),
             stats,
+            listener: customers.listening.map(|listening| listening.listener),
         });
         Ok(())
     }
@@ -206,7 +228,11 @@ impl SegmentationStrategy for NeedBased {
             self.fitted.as_ref().ok_or_else(|| StrategyError::new("assign was called before fit"))?;
         let ids = batch.customer_ids();
         let positions = Positions::new(&ids);
-        let prints = fingerprints(batch, &positions, ids.len())?;
+        let heard = match &fitted.listener {
+            Some(listener) => Some(listener.hear(batch, &positions, ids.len())?),
+            None => None,
+        };
+        let prints = fingerprints(batch, &positions, ids.len(), heard.as_ref())?;
         let mut ties: Vec<Vec<(i64, String, f64)>> = vec![Vec::new(); ids.len()];
         let mut needs: Vec<Vec<(String, f64)>> = vec![Vec::new(); ids.len()];
         let changed: Vec<bool> = ids
@@ -241,6 +267,18 @@ impl SegmentationStrategy for NeedBased {
                     {
                         let weight = if weights.is_null(row) { 1.0 } else { weights.value(row) };
                         needs[at].push((tags.value(row).to_owned(), weight));
+                    }
+                }
+            }
+            if let Some(heard) = &heard {
+                let lists = heard.by_position.iter().enumerate().filter(|(at, _)| changed[*at]);
+                for (at, list) in lists {
+                    for (need, weight) in list {
+                        let tag = &heard.tags[*need as usize];
+                        match needs[at].iter_mut().find(|(known, _)| known == tag) {
+                            Some((_, known)) => *known = known.max(*weight),
+                            None => needs[at].push((tag.clone(), *weight)),
+                        }
                     }
                 }
             }

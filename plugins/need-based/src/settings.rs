@@ -52,6 +52,102 @@ pub struct Settings {
     pub min_lift: f64,
     /// Needs in a community's label.
     pub label_needs: usize,
+    /// Listening: needs heard in what customers write, when on.
+    pub listening: Option<ListenSettings>,
+}
+
+/// How needs are heard in what customers write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenSettings {
+    /// Need tag → words and phrases that signal it (besides the tag's own words).
+    pub vocabulary: BTreeMap<String, Vec<String>>,
+    /// Interaction kinds whose text is read.
+    pub kinds: Vec<String>,
+    /// Days after which a mention counts half as much.
+    pub half_life_days: f64,
+    /// Heard needs weaker than this are dropped.
+    pub min_weight: f64,
+}
+
+/// Interaction kinds read by default when listening.
+pub const LISTEN_KINDS: [&str; 3] = ["post", "review", "mention"];
+
+/// A JSON Pointer token for `key` (RFC 6901: `~` as `~0`, `/` as `~1`).
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+impl ListenSettings {
+    /// The listening settings, or `None` when `listen` is off.
+    fn parse(params: &Value) -> StrategyResult<Option<Self>> {
+        if !flag(params, "listen", false)? {
+            return Ok(None);
+        }
+        let mut vocabulary = BTreeMap::new();
+        if let Some(given) = params.get("vocabulary") {
+            let given = given.as_object().ok_or_else(|| {
+                StrategyError::param(
+                    "/vocabulary",
+                    "must be an object: need tag -> list of words and phrases",
+                )
+            })?;
+            for (tag, phrases) in given {
+                let at = format!("/vocabulary/{}", pointer_token(tag));
+                if tag.trim().is_empty() {
+                    return Err(StrategyError::param(&at, "a need tag cannot be empty"));
+                }
+                let phrases = phrases
+                    .as_array()
+                    .ok_or_else(|| StrategyError::param(&at, "must be a list of words and phrases"))?;
+                let mut list = Vec::with_capacity(phrases.len());
+                for (index, phrase) in phrases.iter().enumerate() {
+                    let phrase = phrase
+                        .as_str()
+                        .filter(|phrase| phrase.chars().any(char::is_alphanumeric))
+                        .ok_or_else(|| {
+                        StrategyError::param(&format!("{at}/{index}"), "must be text with a letter or digit")
+                    })?;
+                    list.push(phrase.to_owned());
+                }
+                vocabulary.insert(tag.clone(), list);
+            }
+        }
+        let kinds = match params.get("listen_kinds") {
+            None => LISTEN_KINDS.iter().map(|kind| (*kind).to_owned()).collect(),
+            Some(kinds) => {
+                let kinds = kinds
+                    .as_array()
+                    .filter(|kinds| !kinds.is_empty())
+                    .ok_or_else(|| StrategyError::param("/listen_kinds", "must be a non-empty list"))?;
+                let mut list = Vec::with_capacity(kinds.len());
+                for (index, kind) in kinds.iter().enumerate() {
+                    let kind = kind.as_str().filter(|kind| !kind.trim().is_empty()).ok_or_else(|| {
+                        StrategyError::param(&format!("/listen_kinds/{index}"), "must be an interaction kind")
+                    })?;
+                    list.push(kind.to_owned());
+                }
+                list
+            }
+        };
+        Ok(Some(Self {
+            vocabulary,
+            kinds,
+            half_life_days: number(
+                params,
+                "listen_half_life_days",
+                180.0,
+                |n| n > 0.0,
+                "must be a positive number",
+            )?,
+            min_weight: number(
+                params,
+                "listen_min_weight",
+                0.25,
+                |n| n > 0.0 && n < 1.0,
+                "must be above 0 and below 1",
+            )?,
+        }))
+    }
 }
 
 fn flag(params: &Value, key: &str, default: bool) -> StrategyResult<bool> {
@@ -138,6 +234,7 @@ impl Settings {
             )?,
             min_lift: number(params, "min_lift", 1.5, |n| n >= 1.0, "must be a number, at least 1")?,
             label_needs: count(params, "label_needs", 2, 1)?,
+            listening: ListenSettings::parse(params)?,
         };
         if !settings.use_ties && !settings.use_needs {
             return Err(StrategyError::param("/use_needs", "use_ties and use_needs cannot both be false"));
@@ -165,7 +262,12 @@ impl Settings {
                 "min_size": { "type": "integer", "minimum": 1, "default": 10 },
                 "min_support": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2 },
                 "min_lift": { "type": "number", "minimum": 1, "default": 1.5 },
-                "label_needs": { "type": "integer", "minimum": 1, "default": 2 }
+                "label_needs": { "type": "integer", "minimum": 1, "default": 2 },
+                "listen": { "type": "boolean", "default": false, "description": "Also hear needs in what customers write (posts, reviews, mentions): hashtags, the words of each need tag, and the vocabulary." },
+                "vocabulary": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string", "minLength": 1 } }, "description": "Need tag -> words and phrases that signal it, e.g. {\"trail_running\": [\"trail run\", \"singletrack\"]}." },
+                "listen_kinds": { "type": "array", "items": { "type": "string", "minLength": 1 }, "minItems": 1, "default": ["post", "review", "mention"], "description": "Interaction kinds whose text is read." },
+                "listen_half_life_days": { "type": "number", "exclusiveMinimum": 0, "default": 180, "description": "Days after which a mention counts half as much." },
+                "listen_min_weight": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.25, "description": "Heard needs weaker than this are dropped. A need's weight is s / (1 + s), s the recency-weighted count of texts that mention it." }
             },
             "additionalProperties": false
         })

@@ -6,13 +6,31 @@
 use kindred_need_based::NeedBased;
 use kindred_plugin_sdk::arrow_array::cast::AsArray;
 use kindred_plugin_sdk::arrow_array::types::Int64Type;
-use kindred_plugin_sdk::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use kindred_plugin_sdk::arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{Assignments, Input, SegmentationStrategy, Table, testing};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// The moment listening tests describe.
+const AS_OF_MICROS: i64 = 1_790_000_000_000_000;
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// A text a customer wrote: (customer, kind, days before `AS_OF_MICROS`, text).
+type Text = (i64, &'static str, i64, &'static str);
+
 fn input(customers: &[i64], ties: &[(i64, i64, &str)], needs: &[(i64, &str)]) -> Input {
+    input_with_texts(customers, ties, needs, &[])
+}
+
+fn input_with_texts(
+    customers: &[i64],
+    ties: &[(i64, i64, &str)],
+    needs: &[(i64, &str)],
+    texts: &[Text],
+) -> Input {
     let customer_columns: Vec<(&str, ArrayRef)> = vec![
         ("id", Arc::new(customers.iter().copied().collect::<Int64Array>())),
         ("external_id", Arc::new(customers.iter().map(|id| Some(format!("c{id}"))).collect::<StringArray>())),
@@ -28,13 +46,28 @@ fn input(customers: &[i64], ties: &[(i64, i64, &str)], needs: &[(i64, &str)]) ->
         ("tag", Arc::new(needs.iter().map(|n| Some(n.1)).collect::<StringArray>())),
         ("weight", Arc::new(needs.iter().map(|_| Some(1.0)).collect::<Float64Array>())),
     ];
+    let interaction_columns: Vec<(&str, ArrayRef)> = vec![
+        ("customer_id", Arc::new(texts.iter().map(|t| t.0).collect::<Int64Array>())),
+        (
+            "occurred_at",
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    texts.iter().map(|t| AS_OF_MICROS - t.2 * DAY_MICROS),
+                )
+                .with_timezone("UTC"),
+            ),
+        ),
+        ("kind", Arc::new(texts.iter().map(|t| Some(t.1)).collect::<StringArray>())),
+        ("text", Arc::new(texts.iter().map(|t| Some(t.3)).collect::<StringArray>())),
+    ];
     Input::new(
         HashMap::from([
             (Table::Customers, vec![RecordBatch::try_from_iter(customer_columns).unwrap()]),
             (Table::Ties, vec![RecordBatch::try_from_iter(tie_columns).unwrap()]),
             (Table::Needs, vec![RecordBatch::try_from_iter(need_columns).unwrap()]),
+            (Table::Interactions, vec![RecordBatch::try_from_iter(interaction_columns).unwrap()]),
         ]),
-        0,
+        AS_OF_MICROS,
     )
 }
 
@@ -143,8 +176,79 @@ fn bad_params_name_their_path() {
         (json!({ "tie_factors": { "friend": -1 } }), "/tie_factors/friend"),
         (json!({ "use_ties": false, "use_needs": false }), "/use_needs"),
         (json!({ "min_size": 0 }), "/min_size"),
+        (json!({ "listen": "yes" }), "/listen"),
+        (json!({ "listen": true, "vocabulary": { "a/b": ["ok", "?!"] } }), "/vocabulary/a~1b/1"),
+        (json!({ "listen": true, "vocabulary": { "x": "trail" } }), "/vocabulary/x"),
+        (json!({ "listen": true, "listen_kinds": [] }), "/listen_kinds"),
+        (json!({ "listen": true, "listen_half_life_days": 0 }), "/listen_half_life_days"),
+        (json!({ "listen": true, "listen_min_weight": 1 }), "/listen_min_weight"),
     ] {
         let error = NeedBased::create(&params).err().unwrap_or_else(|| panic!("{params} accepted"));
         assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{params}");
     }
+}
+
+fn labels_with_texts(params: &Value, texts: &[Text]) -> (BTreeMap<i64, String>, Value) {
+    let (customers, ties, needs) = fixture();
+    let population = input_with_texts(&customers, &ties, &needs, texts);
+    let (output, model) = testing::run::<NeedBased>(params, &population).unwrap();
+    let ids = output.column(0).as_primitive::<Int64Type>();
+    let labels = output.column(1).as_string::<i32>();
+    ((0..output.num_rows()).map(|row| (ids.value(row), labels.value(row).to_owned())).collect(), model)
+}
+
+const RUNNERS: &str = "trail running · injury prevention";
+
+#[test]
+fn a_customer_who_writes_about_a_need_joins_the_community_that_shares_it() {
+    let texts: [Text; 3] = [
+        (50, "post", 3, "Trail running before work, best way to start the day"),
+        (50, "review", 20, "Great shoes for trail running, no blisters"),
+        (50, "ticket", 1, "My sourdough starter kit arrived broken"), // tickets are not read
+    ];
+    let listen = json!({ "min_size": 5, "listen": true });
+    let (labels, model) = labels_with_texts(&listen, &texts);
+    assert_eq!(labels[&50], RUNNERS, "{model}");
+    let listening = &model["graph"]["listening"];
+    assert_eq!(listening["texts_read"], 2, "{listening}");
+    assert_eq!(listening["customers_gained"], 1, "{listening}");
+    assert_eq!(listening["top_gained"][0], json!({ "need": "trail running", "customers": 1 }));
+    // Without listening, the same customer has nothing to go on.
+    let (labels, model) = labels_with_texts(&json!({ "min_size": 5 }), &texts);
+    assert_eq!(labels[&50], "unconnected");
+    assert!(model["graph"].get("listening").is_none(), "{model}");
+}
+
+#[test]
+fn old_and_future_texts_fade_or_wait_and_the_vocabulary_and_hashtags_are_heard() {
+    let old: [Text; 2] = [
+        (50, "post", 3_650, "trail running every day"), // twenty half-lives ago
+        (50, "post", -5, "trail running tomorrow"),     // after the data's moment
+    ];
+    let (labels, model) = labels_with_texts(&json!({ "min_size": 5, "listen": true }), &old);
+    assert_eq!(labels[&50], "unconnected", "{model}");
+    assert_eq!(model["graph"]["listening"]["texts_read"], 1);
+    let vocabulary =
+        json!({ "min_size": 5, "listen": true, "vocabulary": { "sourdough": ["levain", "crumb"] } });
+    let texts: [Text; 2] =
+        [(50, "post", 1, "My levain finally doubled"), (50, "mention", 2, "What a crumb! #Sourdough")];
+    let (labels, model) = labels_with_texts(&vocabulary, &texts);
+    assert_eq!(labels[&50], "sourdough", "{model}");
+}
+
+#[test]
+fn assign_hears_what_a_new_customer_wrote_and_reads_text_only_when_listening() {
+    let (customers, ties, needs) = fixture();
+    let quiet = NeedBased::create(&json!({})).unwrap();
+    assert!(!quiet.reads().unwrap().columns().contains_key("interactions"));
+    let mut strategy = NeedBased::create(&json!({ "min_size": 5, "listen": true })).unwrap();
+    assert_eq!(strategy.reads().unwrap().columns()["interactions"], ["occurred_at", "kind", "text"]);
+    strategy.fit(&input_with_texts(&customers, &ties, &needs, &[])).unwrap();
+    let assign = |customers: &[i64], texts: &[Text]| {
+        let mut out = Assignments::new();
+        strategy.assign(&input_with_texts(customers, &[], &[], texts), &mut out).unwrap();
+        out.finish().column(1).as_string::<i32>().value(0).to_owned()
+    };
+    assert_eq!(assign(&[70], &[(70, "post", 0, "New here. #TrailRunning #InjuryPrevention")]), RUNNERS);
+    assert_eq!(assign(&[71], &[(71, "post", 0, "Nothing to say")]), "unconnected");
 }
