@@ -6,6 +6,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_core_tables;
+mod m0002_segmentations;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -13,6 +14,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core_tables::Migration)]
+        vec![Box::new(m0001_core_tables::Migration), Box::new(m0002_segmentations::Migration)]
     }
 }

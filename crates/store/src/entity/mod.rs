@@ -4,5 +4,9 @@
 
 pub mod customer;
 pub mod interaction;
+pub mod membership;
+pub mod membership_event;
 pub mod need;
+pub mod segmentation;
+pub mod segmentation_job;
 pub mod tie;

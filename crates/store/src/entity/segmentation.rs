@@ -1,0 +1,34 @@
+//! A row of `segmentations`: one configured strategy run, its status and what it learned.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "segmentations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub strategy: String,
+    /// The parameters, as JSON text.
+    #[sea_orm(column_type = "Text")]
+    pub params: String,
+    /// `dynamic` or `static`.
+    pub mode: String,
+    /// Refit every this many seconds; none: on demand only.
+    pub refresh_interval_seconds: Option<i64>,
+    /// `ready`, `running` or `failed`.
+    pub status: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error: Option<String>,
+    /// What the last fit learned, as JSON text.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub model: Option<String>,
+    pub last_refreshed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

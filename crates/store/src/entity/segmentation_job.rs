@@ -1,0 +1,29 @@
+//! A row of `segmentation_jobs`: one refit of a segmentation, its progress and outcome.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "segmentation_jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub segmentation_id: i64,
+    /// `running`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    /// `refit` (asked for), `schedule` or `start`.
+    pub reason: String,
+    pub customers_total: i64,
+    pub customers_done: i64,
+    pub entered: i64,
+    pub exited: i64,
+    pub rescored: i64,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error: Option<String>,
+    pub started_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,284 @@
+//! Memberships and their history: the current members of each segment, the difference a
+//! refit or a write makes, written with its events in one transaction, and the queries over
+//! them.
+
+use crate::connect::Store;
+use crate::entity::{membership, membership_event, segmentation};
+use crate::error::StoreResult;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use std::collections::BTreeMap;
+
+/// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
+const CHUNK_ROWS: usize = 4_000;
+
+/// A customer in a segment, with the strategy's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The customer.
+    pub customer_id: i64,
+    /// The segment's label.
+    pub segment: String,
+    /// The score, if the strategy gives one.
+    pub score: Option<f64>,
+}
+
+/// What changes in one segmentation's memberships.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MembershipDiff {
+    /// Customers who enter a segment.
+    pub entered: Vec<Member>,
+    /// Customers who leave a segment (with their last score).
+    pub exited: Vec<Member>,
+    /// Customers who stay in a segment with a new score.
+    pub rescored: Vec<Member>,
+}
+
+impl MembershipDiff {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.entered.is_empty() && self.exited.is_empty() && self.rescored.is_empty()
+    }
+}
+
+/// Why memberships changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeReason {
+    /// A refit.
+    Refit,
+    /// A write touched the customer.
+    Write,
+    /// The daily re-evaluation of rules relative to now.
+    Schedule,
+    /// Someone added or removed members by hand.
+    Manual,
+}
+
+impl ChangeReason {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeReason::Refit => "refit",
+            ChangeReason::Write => "write",
+            ChangeReason::Schedule => "schedule",
+            ChangeReason::Manual => "manual",
+        }
+    }
+}
+
+/// A refit's result to store with its difference: the model, and the time of the refit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefitResult {
+    /// What fit learned, as JSON.
+    pub model: serde_json::Value,
+}
+
+async fn apply<C: ConnectionTrait>(
+    conn: &C,
+    segmentation_id: i64,
+    diff: &MembershipDiff,
+    reason: ChangeReason,
+    job_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut exited_by_segment: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for member in &diff.exited {
+        exited_by_segment.entry(member.segment.as_str()).or_default().push(member.customer_id);
+    }
+    for (segment, customers) in exited_by_segment {
+        for chunk in customers.chunks(CHUNK_ROWS) {
+            membership::Entity::delete_many()
+                .filter(membership::Column::SegmentationId.eq(segmentation_id))
+                .filter(membership::Column::Segment.eq(segment))
+                .filter(membership::Column::CustomerId.is_in(chunk.iter().copied()))
+                .exec(conn)
+                .await?;
+        }
+    }
+    // Entered rows are new; rescored ones exist and keep their `since`.
+    let upserts: Vec<&Member> = diff.entered.iter().chain(&diff.rescored).collect();
+    for chunk in upserts.chunks(CHUNK_ROWS) {
+        let rows = chunk.iter().map(|member| membership::ActiveModel {
+            segmentation_id: Set(segmentation_id),
+            customer_id: Set(member.customer_id),
+            segment: Set(member.segment.clone()),
+            score: Set(member.score),
+            since: Set(at),
+        });
+        membership::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    membership::Column::SegmentationId,
+                    membership::Column::CustomerId,
+                    membership::Column::Segment,
+                ])
+                .update_column(membership::Column::Score)
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let events = diff
+        .entered
+        .iter()
+        .map(|member| (member, "entered"))
+        .chain(diff.exited.iter().map(|member| (member, "exited")))
+        .collect::<Vec<_>>();
+    for chunk in events.chunks(CHUNK_ROWS) {
+        let rows = chunk.iter().map(|(member, change)| membership_event::ActiveModel {
+            segmentation_id: Set(segmentation_id),
+            customer_id: Set(member.customer_id),
+            segment: Set(member.segment.clone()),
+            change: Set((*change).to_owned()),
+            score: Set(member.score),
+            reason: Set(reason.as_str().to_owned()),
+            job_id: Set(job_id),
+            at: Set(at),
+            ..Default::default()
+        });
+        membership_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Every current member of segmentation `id`, by customer then segment.
+    pub async fn members_of(&self, segmentation_id: i64) -> StoreResult<Vec<Member>> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::SegmentationId.eq(segmentation_id))
+            .order_by_asc(membership::Column::CustomerId)
+            .order_by_asc(membership::Column::Segment)
+            .all(self.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Member { customer_id: row.customer_id, segment: row.segment, score: row.score })
+            .collect())
+    }
+
+    /// The current memberships of these customers in segmentation `id`.
+    pub async fn members_among(
+        &self,
+        segmentation_id: i64,
+        customer_ids: &[i64],
+    ) -> StoreResult<Vec<Member>> {
+        let mut members = Vec::new();
+        for chunk in customer_ids.chunks(CHUNK_ROWS) {
+            let rows = membership::Entity::find()
+                .filter(membership::Column::SegmentationId.eq(segmentation_id))
+                .filter(membership::Column::CustomerId.is_in(chunk.iter().copied()))
+                .all(self.connection())
+                .await?;
+            members.extend(rows.into_iter().map(|row| Member {
+                customer_id: row.customer_id,
+                segment: row.segment,
+                score: row.score,
+            }));
+        }
+        Ok(members)
+    }
+
+    /// Writes `diff` and its events in one transaction; with `refit`, also stores the model,
+    /// marks the segmentation ready and refreshed. Nothing is written if any part fails.
+    pub async fn apply_membership_diff(
+        &self,
+        segmentation_id: i64,
+        diff: &MembershipDiff,
+        reason: ChangeReason,
+        job_id: Option<i64>,
+        refit: Option<&RefitResult>,
+    ) -> StoreResult<DateTime<Utc>> {
+        let at = Utc::now();
+        let txn = self.connection().begin().await?;
+        apply(&txn, segmentation_id, diff, reason, job_id, at).await?;
+        if let Some(refit) = refit {
+            segmentation::Entity::update_many()
+                .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
+                .col_expr(segmentation::Column::Status, Expr::value("ready"))
+                .col_expr(segmentation::Column::Error, Expr::value(Option::<String>::None))
+                .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
+                .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
+                .filter(segmentation::Column::Id.eq(segmentation_id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(at)
+    }
+
+    /// Customers in each segment of segmentation `id`, largest first.
+    pub async fn segment_sizes(&self, segmentation_id: i64) -> StoreResult<Vec<(String, i64)>> {
+        let mut sizes: Vec<(String, i64)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Segment)
+            .column_as(membership::Column::CustomerId.count(), "size")
+            .filter(membership::Column::SegmentationId.eq(segmentation_id))
+            .group_by(membership::Column::Segment)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(sizes)
+    }
+
+    /// A page of a segment's members by customer id: those after `after`, at most `limit`.
+    pub async fn segment_members(
+        &self,
+        segmentation_id: i64,
+        segment: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<membership::Model>> {
+        let mut query = membership::Entity::find()
+            .filter(membership::Column::SegmentationId.eq(segmentation_id))
+            .filter(membership::Column::Segment.eq(segment));
+        if let Some(after) = after {
+            query = query.filter(membership::Column::CustomerId.gt(after));
+        }
+        Ok(query.order_by_asc(membership::Column::CustomerId).limit(limit).all(self.connection()).await?)
+    }
+
+    /// A customer's current memberships in every segmentation.
+    pub async fn customer_memberships(&self, customer_id: i64) -> StoreResult<Vec<membership::Model>> {
+        Ok(membership::Entity::find()
+            .filter(membership::Column::CustomerId.eq(customer_id))
+            .order_by_asc(membership::Column::SegmentationId)
+            .order_by_asc(membership::Column::Segment)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// A customer's enters and exits, newest first, at most `limit`.
+    pub async fn customer_history(
+        &self,
+        customer_id: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<membership_event::Model>> {
+        Ok(membership_event::Entity::find()
+            .filter(membership_event::Column::CustomerId.eq(customer_id))
+            .order_by_desc(membership_event::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// A segmentation's enters and exits in order (for sizes over time).
+    pub async fn segmentation_events(
+        &self,
+        segmentation_id: i64,
+        after_id: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<membership_event::Model>> {
+        Ok(membership_event::Entity::find()
+            .filter(membership_event::Column::SegmentationId.eq(segmentation_id))
+            .filter(membership_event::Column::Id.gt(after_id))
+            .order_by_asc(membership_event::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+}

@@ -1,0 +1,219 @@
+//! Segmentations and their refit jobs: create, change, delete, list; job progress and outcome.
+
+use crate::connect::Store;
+use crate::entity::{segmentation, segmentation_job};
+use crate::error::{StoreError, StoreResult};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// A segmentation to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSegmentation {
+    /// Unique name.
+    pub name: String,
+    /// The strategy plugin's name.
+    pub strategy: String,
+    /// Parameters, as JSON.
+    pub params: serde_json::Value,
+    /// `dynamic` or `static`.
+    pub mode: String,
+    /// Refit every this many seconds, or on demand only.
+    pub refresh_interval_seconds: Option<i64>,
+}
+
+/// Changes to a segmentation; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentationChanges {
+    /// A new name.
+    pub name: Option<String>,
+    /// New parameters.
+    pub params: Option<serde_json::Value>,
+    /// A new mode.
+    pub mode: Option<String>,
+    /// A new refresh interval: `Some(None)` makes it on demand only.
+    pub refresh_interval_seconds: Option<Option<i64>>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobOutcome {
+    /// `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    /// Customers entered, exited and rescored.
+    pub counts: (i64, i64, i64),
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound { what: "segmentation", key: id.to_string() }
+}
+
+fn name_taken(error: StoreError, name: &str) -> StoreError {
+    if error.is_conflict() {
+        StoreError::Conflict(format!("a segmentation named {name:?} already exists"))
+    } else {
+        error
+    }
+}
+
+impl Store {
+    /// Creates a segmentation with status `running` (its first refit starts at once).
+    pub async fn create_segmentation(&self, new: &NewSegmentation) -> StoreResult<segmentation::Model> {
+        let now = Utc::now();
+        let row = segmentation::ActiveModel {
+            name: Set(new.name.clone()),
+            strategy: Set(new.strategy.clone()),
+            params: Set(new.params.to_string()),
+            mode: Set(new.mode.clone()),
+            refresh_interval_seconds: Set(new.refresh_interval_seconds),
+            status: Set("running".to_owned()),
+            error: Set(None),
+            model: Set(None),
+            last_refreshed_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        row.insert(self.connection()).await.map_err(|error| name_taken(error.into(), &new.name))
+    }
+
+    /// One segmentation.
+    pub async fn segmentation(&self, id: i64) -> StoreResult<Option<segmentation::Model>> {
+        Ok(segmentation::Entity::find_by_id(id).one(self.connection()).await?)
+    }
+
+    /// Every segmentation, oldest first.
+    pub async fn segmentations(&self) -> StoreResult<Vec<segmentation::Model>> {
+        Ok(segmentation::Entity::find().order_by_asc(segmentation::Column::Id).all(self.connection()).await?)
+    }
+
+    /// Applies `changes` to segmentation `id`.
+    pub async fn update_segmentation(
+        &self,
+        id: i64,
+        changes: &SegmentationChanges,
+    ) -> StoreResult<segmentation::Model> {
+        let current = self.segmentation(id).await?.ok_or_else(|| not_found(id))?;
+        let mut row: segmentation::ActiveModel = current.into();
+        if let Some(name) = &changes.name {
+            row.name = Set(name.clone());
+        }
+        if let Some(params) = &changes.params {
+            row.params = Set(params.to_string());
+        }
+        if let Some(mode) = &changes.mode {
+            row.mode = Set(mode.clone());
+        }
+        if let Some(interval) = changes.refresh_interval_seconds {
+            row.refresh_interval_seconds = Set(interval);
+        }
+        row.updated_at = Set(Utc::now());
+        let name = changes.name.clone().unwrap_or_default();
+        row.update(self.connection()).await.map_err(|error| name_taken(error.into(), &name))
+    }
+
+    /// Deletes segmentation `id` with its memberships, history and jobs; false if there was none.
+    pub async fn delete_segmentation(&self, id: i64) -> StoreResult<bool> {
+        let deleted = segmentation::Entity::delete_by_id(id).exec(self.connection()).await?;
+        Ok(deleted.rows_affected > 0)
+    }
+
+    /// Sets a segmentation's status and error.
+    pub async fn set_segmentation_status(
+        &self,
+        id: i64,
+        status: &str,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        segmentation::Entity::update_many()
+            .col_expr(segmentation::Column::Status, Expr::value(status))
+            .col_expr(segmentation::Column::Error, Expr::value(error.map(str::to_owned)))
+            .col_expr(segmentation::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(segmentation::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a job for segmentation `id`.
+    pub async fn start_job(
+        &self,
+        segmentation_id: i64,
+        reason: &str,
+    ) -> StoreResult<segmentation_job::Model> {
+        let row = segmentation_job::ActiveModel {
+            segmentation_id: Set(segmentation_id),
+            status: Set("running".to_owned()),
+            reason: Set(reason.to_owned()),
+            customers_total: Set(0),
+            customers_done: Set(0),
+            entered: Set(0),
+            exited: Set(0),
+            rescored: Set(0),
+            error: Set(None),
+            started_at: Set(Utc::now()),
+            finished_at: Set(None),
+            ..Default::default()
+        };
+        Ok(row.insert(self.connection()).await?)
+    }
+
+    /// Records how far a job has come.
+    pub async fn job_progress(&self, job_id: i64, done: i64, total: i64) -> StoreResult<()> {
+        segmentation_job::Entity::update_many()
+            .col_expr(segmentation_job::Column::CustomersDone, Expr::value(done))
+            .col_expr(segmentation_job::Column::CustomersTotal, Expr::value(total))
+            .filter(segmentation_job::Column::Id.eq(job_id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Records how a job ended.
+    pub async fn finish_job(&self, job_id: i64, outcome: &JobOutcome) -> StoreResult<()> {
+        let (entered, exited, rescored) = outcome.counts;
+        segmentation_job::Entity::update_many()
+            .col_expr(segmentation_job::Column::Status, Expr::value(outcome.status.clone()))
+            .col_expr(segmentation_job::Column::Entered, Expr::value(entered))
+            .col_expr(segmentation_job::Column::Exited, Expr::value(exited))
+            .col_expr(segmentation_job::Column::Rescored, Expr::value(rescored))
+            .col_expr(segmentation_job::Column::Error, Expr::value(outcome.error.clone()))
+            .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
+            .filter(segmentation_job::Column::Id.eq(job_id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// A segmentation's jobs, newest first, at most `limit`.
+    pub async fn jobs(&self, segmentation_id: i64, limit: u64) -> StoreResult<Vec<segmentation_job::Model>> {
+        use sea_orm::QuerySelect;
+        Ok(segmentation_job::Entity::find()
+            .filter(segmentation_job::Column::SegmentationId.eq(segmentation_id))
+            .order_by_desc(segmentation_job::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Marks jobs left `running` by a stopped server as failed, and their segmentations too.
+    pub async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
+        let message = "the server stopped while this job ran";
+        let jobs = segmentation_job::Entity::update_many()
+            .col_expr(segmentation_job::Column::Status, Expr::value("failed"))
+            .col_expr(segmentation_job::Column::Error, Expr::value(message))
+            .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
+            .filter(segmentation_job::Column::Status.eq("running"))
+            .exec(self.connection())
+            .await?;
+        segmentation::Entity::update_many()
+            .col_expr(segmentation::Column::Status, Expr::value("failed"))
+            .col_expr(segmentation::Column::Error, Expr::value(message))
+            .filter(segmentation::Column::Status.eq("running"))
+            .exec(self.connection())
+            .await?;
+        Ok(jobs.rows_affected)
+    }
+}
