@@ -2,6 +2,9 @@
 //! talks GraphQL to it. `cargo test --workspace` builds the binary before any test runs
 //! (the server crate's own integration tests make cargo build it).
 
+mod subscription;
+pub use subscription::Subscription;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -31,6 +31,14 @@ pub enum ApiError {
     /// A plugin refused the parameters, failed, panicked or broke the contract.
     #[error("{0}")]
     PluginFailed(String),
+    /// A field whose value is not allowed, with why.
+    #[error("{field}: {message}")]
+    InvalidField {
+        /// The input field, as the API names it.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
     /// Something failed on our side; details are logged, not shown.
     #[error("internal error")]
     Internal,
@@ -109,6 +117,19 @@ impl ErrorExtensions for ApiError {
             ApiError::PluginFailed(_) => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_FAILED"))
             }
+            ApiError::InvalidField { field, message } => {
+                let mut detail = async_graphql::indexmap::IndexMap::new();
+                detail.insert(async_graphql::Name::new("field"), (*field).into());
+                detail.insert(async_graphql::Name::new("reason"), message.clone().into());
+                Error::new(self.to_string()).extend_with(|_, ext| {
+                    ext.set("code", "VALIDATION");
+                    ext.set("field", *field);
+                    ext.set(
+                        "errors",
+                        async_graphql::Value::List(vec![async_graphql::Value::Object(detail.clone())]),
+                    );
+                })
+            }
             ApiError::Internal => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "INTERNAL"))
             }
@@ -157,6 +178,19 @@ impl From<PluginError> for ApiError {
                 tracing::warn!(error = %other, "plugin call failed");
                 ApiError::PluginFailed(other.to_string())
             }
+        }
+    }
+}
+
+impl From<kindred_adaptive::EngineError> for ApiError {
+    fn from(error: kindred_adaptive::EngineError) -> Self {
+        use kindred_adaptive::EngineError;
+        match error {
+            EngineError::Store(error) => error.into(),
+            EngineError::Plugin(error) => error.into(),
+            EngineError::NotFound(id) => ApiError::NotFound { what: "segmentation", key: id.to_string() },
+            EngineError::Invalid { field, message } => ApiError::InvalidField { field, message },
+            EngineError::Conflict(message) => ApiError::Conflict(message),
         }
     }
 }

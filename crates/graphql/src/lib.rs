@@ -11,10 +11,12 @@ pub mod mutation;
 mod pagination;
 pub mod plugins;
 pub mod query;
+pub mod segmentations;
 mod types;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+use kindred_adaptive::Engine;
 use kindred_segment::PluginHost;
 use kindred_store::Store;
 use std::sync::Arc;
@@ -30,19 +32,32 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// Every query field.
 #[derive(MergedObject, Default)]
-pub struct Query(query::QueryRoot, plugins::PluginQuery);
+pub struct Query(query::QueryRoot, plugins::PluginQuery, segmentations::SegmentationQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::MutationRoot, segmentations::SegmentationMutation);
 
 /// Kindred's schema type.
-pub type KindredSchema = Schema<Query, mutation::MutationRoot, EmptySubscription>;
+pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot>;
 
-/// Builds the schema over `store` and the loaded `plugins`, with Kindred's limits.
-pub fn build_schema(store: Store, plugins: Arc<PluginHost>) -> KindredSchema {
-    Schema::build(Query::default(), mutation::MutationRoot, EmptySubscription)
+/// Builds the schema over `store`, the loaded `plugins` and the segmentation `engine` (without
+/// one, segmentations can be read but not changed, and writes re-assign nothing), with
+/// Kindred's limits.
+pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engine>) -> KindredSchema {
+    // Subscriptions have no per-request data: they load through this loader, which batches
+    // and never caches.
+    let subscription_loader = request_loader(&store);
+    let mut schema = Schema::build(Query::default(), Mutation::default(), segmentations::SubscriptionRoot)
+        .data(subscription_loader)
         .data(store)
         .data(plugins)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+        .limit_complexity(MAX_COMPLEXITY);
+    if let Some(engine) = engine {
+        schema = schema.data(engine);
+    }
+    schema.finish()
 }
 
 /// A fresh loader for one request: batches and caches loads for that request only.
@@ -52,5 +67,5 @@ pub fn request_loader(store: &Store) -> DataLoader<StoreLoader> {
 
 /// The schema in SDL, as `kindred schema` prints it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), mutation::MutationRoot, EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), segmentations::SubscriptionRoot).finish().sdl()
 }

@@ -82,7 +82,16 @@ pub(crate) struct NeedInput {
 }
 
 /// The entry points for writing.
+#[derive(Default)]
 pub struct MutationRoot;
+
+/// Tells the segmentation engine (when there is one) which customers a write touched, so
+/// dynamic segments re-assign them. Only a queue push: the write does not wait.
+fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
+    if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+        engine.touched(customer_ids);
+    }
+}
 
 #[Object]
 impl MutationRoot {
@@ -115,6 +124,7 @@ impl MutationRoot {
         };
         let customer = draft.validate(chrono::Utc::now().date_naive()).map_err(api)?;
         let (stored, _) = store(ctx)?.upsert_customer(customer).await.map_err(api)?;
+        touched(ctx, vec![stored.id]);
         Ok(Customer(stored))
     }
 
@@ -137,6 +147,7 @@ impl MutationRoot {
         };
         let interaction = draft.validate().map_err(api)?;
         let (stored, _) = store(ctx)?.record_interaction(&interaction).await.map_err(api)?;
+        touched(ctx, vec![stored.customer_id]);
         Ok(Interaction(stored))
     }
 
@@ -151,6 +162,7 @@ impl MutationRoot {
         };
         let tie = draft.validate().map_err(api)?;
         let (stored, _) = store(ctx)?.add_tie(&tie).await.map_err(api)?;
+        touched(ctx, vec![stored.from_id, stored.to_id]);
         Ok(Tie(stored))
     }
 
@@ -164,6 +176,7 @@ impl MutationRoot {
     ) -> ApiResult<bool> {
         let kind = TieKind::parse("kind", &kind).map_err(api)?;
         let removed = store(ctx)?.remove_tie(&from_external_id, &to_external_id, kind).await.map_err(api)?;
+        touched(ctx, removed.iter().flat_map(|tie| [tie.from_id, tie.to_id]).collect());
         Ok(!removed.is_empty())
     }
 
@@ -178,6 +191,7 @@ impl MutationRoot {
         };
         let need = draft.validate().map_err(api)?;
         let (stored, _) = store(ctx)?.add_need(&need).await.map_err(api)?;
+        touched(ctx, vec![stored.customer_id]);
         Ok(Need(stored))
     }
 
@@ -189,14 +203,21 @@ impl MutationRoot {
         tag: String,
     ) -> ApiResult<bool> {
         let tag = Token::parse("tag", &tag).map_err(api)?;
-        Ok(store(ctx)?.remove_need(&customer_external_id, &tag).await.map_err(api)?.is_some())
+        let removed = store(ctx)?.remove_need(&customer_external_id, &tag).await.map_err(api)?;
+        touched(ctx, removed.iter().map(|need| need.customer_id).collect());
+        Ok(removed.is_some())
     }
 
     /// Deletes a customer with their interactions, ties and needs, and returns its id; an
     /// unknown id is NOT_FOUND.
     async fn delete_customer(&self, ctx: &async_graphql::Context<'_>, id: ID) -> ApiResult<ID> {
         let key = parse_id("id", &id).map_err(api)?;
-        if store(ctx)?.delete_customer(key).await.map_err(api)? {
+        let store = store(ctx)?;
+        let memberships = store.customer_memberships(key).await.map_err(api)?;
+        if store.delete_customer(key).await.map_err(api)? {
+            if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+                engine.customer_deleted(&memberships);
+            }
             Ok(id)
         } else {
             Err(api(crate::ApiError::NotFound { what: "customer", key: id.to_string() }))

@@ -18,7 +18,7 @@ impl Api {
         let folder = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}/k.db", folder.path().display())).await.unwrap();
         store.migrate().await.unwrap();
-        let schema = build_schema(store.clone(), Default::default());
+        let schema = build_schema(store.clone(), Default::default(), None);
         Self { store, schema, _folder: folder }
     }
 

@@ -104,4 +104,7 @@ pub enum PluginError {
     /// Reading the population from the store failed.
     #[error("reading the population: {0}")]
     Store(String),
+    /// The run was cancelled before it finished.
+    #[error("the run was cancelled")]
+    Cancelled,
 }

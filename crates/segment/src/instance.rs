@@ -74,6 +74,11 @@ impl StrategyInstance {
         Ok(instance)
     }
 
+    /// The plugin's name.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
     /// The tables and columns (indexes into [`TableId::columns`]) this instance reads: what
     /// its description lists, or less when its parameters narrow it.
     pub fn requested_columns(&self) -> &[(TableId, Vec<usize>)] {

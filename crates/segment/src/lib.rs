@@ -25,4 +25,7 @@ pub use instance::StrategyInstance;
 pub use kindred_plugin_abi::TableId;
 pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex};
 pub use params::{ParamError, check_params, merged_params};
-pub use run::{ASSIGN_BATCH, Membership, RunOutput, check_output, run_strategy};
+pub use run::{
+    ASSIGN_BATCH, FittedRun, Membership, RunObserver, RunOutput, Unobserved, assign_customers, check_output,
+    create_instance, run_observed, run_strategy,
+};

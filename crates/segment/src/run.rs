@@ -46,6 +46,33 @@ pub struct RunOutput {
     pub model: serde_json::Value,
 }
 
+/// Watches a run: told how far it has come, asked whether to stop.
+pub trait RunObserver: Send + Sync {
+    /// `done` of `total` customers have been assigned.
+    fn progress(&self, _done: usize, _total: usize) {}
+
+    /// Whether the run should stop; asked before each stage and each assign batch.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// An observer that watches nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unobserved;
+
+impl RunObserver for Unobserved {}
+
+/// A finished run and the fitted instance that made it, ready to assign more customers with
+/// what it learned.
+#[derive(Debug)]
+pub struct FittedRun {
+    /// What the run produced.
+    pub output: RunOutput,
+    /// The fitted instance.
+    pub instance: Arc<StrategyInstance>,
+}
+
 /// Runs plugin `name` with `params` over every customer in `store`, as of `as_of_micros`.
 /// Plugin calls run on the blocking pool; nothing is written.
 pub async fn run_strategy(
@@ -55,6 +82,16 @@ pub async fn run_strategy(
     params: Option<&serde_json::Value>,
     as_of_micros: i64,
 ) -> Result<RunOutput, PluginError> {
+    Ok(run_observed(store, host, name, params, as_of_micros, &Unobserved).await?.output)
+}
+
+/// Creates an instance of plugin `name` with `params` laid over the operator's defaults and
+/// checked against the strategy's schema.
+pub async fn create_instance(
+    host: &PluginHost,
+    name: &str,
+    params: Option<&serde_json::Value>,
+) -> Result<StrategyInstance, PluginError> {
     let plugin = host.loaded(name)?;
     let library = plugin
         .library
@@ -64,11 +101,26 @@ pub async fn run_strategy(
     check_params(&library.description.params_schema, &params)
         .map_err(|errors| PluginError::Params { plugin: name.to_owned(), errors })?;
     let plugin_name = name.to_owned();
-    let instance = blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await?;
-    let instance = Arc::new(instance);
+    blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await
+}
 
+/// As [`run_strategy`], telling `observer` of its progress and stopping with
+/// [`PluginError::Cancelled`] when it asks; returns the fitted instance too.
+pub async fn run_observed(
+    store: &Store,
+    host: &PluginHost,
+    name: &str,
+    params: Option<&serde_json::Value>,
+    as_of_micros: i64,
+    observer: &dyn RunObserver,
+) -> Result<FittedRun, PluginError> {
+    let instance = Arc::new(create_instance(host, name, params).await?);
+    let stop = || if observer.cancelled() { Err(PluginError::Cancelled) } else { Ok(()) };
+    stop()?;
     let population = tables::population(store, instance.requested_columns()).await?;
     let customer_ids = customer_ids(&population);
+    observer.progress(0, customer_ids.len());
+    stop()?;
     let population = Arc::new(population);
     let fitting = instance.clone();
     let fitted_on = population.clone();
@@ -77,12 +129,16 @@ pub async fn run_strategy(
     let chunks: Vec<&[i64]> = customer_ids.chunks(ASSIGN_BATCH).collect();
     let batches = AssignBatches::new(&population, &chunks);
     let mut memberships = Vec::with_capacity(customer_ids.len());
+    let mut done = 0;
     for (index, chunk) in chunks.iter().enumerate() {
+        stop()?;
         let batch = batches.tables(index).map_err(|error| PluginError::Store(error.to_string()))?;
         let assigning = instance.clone();
         let output = blocking(move || assigning.assign(&batch, as_of_micros)).await?;
         let allowed: HashSet<i64> = chunk.iter().copied().collect();
         memberships.extend(check_output(name, &output, &allowed)?);
+        done += chunk.len();
+        observer.progress(done, customer_ids.len());
     }
     let modelling = instance.clone();
     let model = blocking(move || modelling.model()).await?;
@@ -91,7 +147,26 @@ pub async fn run_strategy(
         *sizes.entry(membership.segment.clone()).or_insert(0) += 1;
     }
     let assigned = memberships.iter().map(|m| m.customer_id).collect::<HashSet<_>>().len();
-    Ok(RunOutput { memberships, sizes, customers: customer_ids.len(), assigned, model })
+    let output = RunOutput { memberships, sizes, customers: customer_ids.len(), assigned, model };
+    Ok(FittedRun { output, instance })
+}
+
+/// Assigns these customers with what `instance` learned in its fit: reads only their rows
+/// (and the ties that touch them). Customers not in the store get no membership.
+pub async fn assign_customers(
+    store: &Store,
+    instance: &Arc<StrategyInstance>,
+    wanted: &[i64],
+    as_of_micros: i64,
+) -> Result<Vec<Membership>, PluginError> {
+    let tables = tables::for_customers(store, instance.requested_columns(), wanted).await?;
+    let present = customer_ids(&tables);
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let assigning = instance.clone();
+    let output = blocking(move || assigning.assign(&tables, as_of_micros)).await?;
+    check_output(instance.plugin(), &output, &present.into_iter().collect())
 }
 
 async fn blocking<T: Send + 'static>(

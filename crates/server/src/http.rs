@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL (and GraphiQL), `/health` and `/ready`.
 
+use crate::subscriptions::{Shutdown, subscribe};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub store: Store,
     /// The GraphQL schema.
     pub schema: KindredSchema,
+    /// Raised when the server stops, to end open subscriptions.
+    pub shutdown: Shutdown,
 }
 
 /// Limits applied to every request.
@@ -35,6 +38,9 @@ pub struct Limits {
 
 /// Builds the router.
 pub fn router(state: AppState, limits: Limits) -> Router {
+    // Subscriptions (graphql-transport-ws, and the older graphql-ws) live on their own path
+    // and are not cut by the request timeout.
+    let subscriptions = Router::new().route("/graphql/ws", get(subscribe)).with_state(state.clone());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/health", get(health))
@@ -42,6 +48,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
+        .merge(subscriptions)
         // One span per request at INFO, so anything logged while serving it carries the
         // method and path; each response is logged at DEBUG to keep busy servers quiet.
         .layer(
@@ -57,7 +64,7 @@ async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> Grap
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
 }
 
 /// The process is up.

@@ -7,6 +7,7 @@ mod import;
 mod logging;
 mod plugins;
 mod serve;
+mod subscriptions;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Settings;

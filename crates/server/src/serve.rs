@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use crate::demo::{DemoOptions, load_demo};
 use crate::http::{AppState, Limits, router};
+use crate::subscriptions::Shutdown;
 use anyhow::Context;
 use kindred_store::{Store, StoreOptions};
 use std::time::Duration;
@@ -33,18 +34,26 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         }
     }
     let plugins = crate::plugins::load_plugins(&settings);
-    let schema = kindred_graphql::build_schema(store.clone(), plugins);
+    let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), Default::default())
+        .await
+        .context("cannot start the segmentation engine")?;
+    let schema = kindred_graphql::build_schema(store.clone(), plugins, Some(engine));
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,
         timeout: Duration::from_secs(settings.server.request_timeout_secs),
     };
-    let app = router(AppState { store: store.clone(), schema }, limits);
+    let (stop, shutdown) = Shutdown::new();
+    let app = router(AppState { store: store.clone(), schema, shutdown }, limits);
     let listener = tokio::net::TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving GraphQL at http://{address}/graphql");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let stopping = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    axum::serve(listener, app).with_graceful_shutdown(stopping).await?;
     tracing::info!("shutting down");
     store.close().await?;
     Ok(())

@@ -14,6 +14,7 @@ use kindred_plugin_sdk::arrow_array::{Array as _, ArrayRef, Float64Array};
 use kindred_plugin_sdk::rules::{Condition, FieldType, Fields, RuleColumns};
 use kindred_plugin_sdk::serde_json::{Map, Value, json};
 use kindred_plugin_sdk::{Assignments, Input, StrategyError, StrategyResult};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The label of customers no rule matches, unless the params name another.
@@ -283,6 +284,17 @@ fn rewrite(tree: &Value, path: &str, aggregates: &mut Vec<Aggregate>) -> Strateg
     Ok(Value::Object(rewritten))
 }
 
+/// A member's score under `rule`: the value of the one aggregate the rule reads (what a
+/// "spent over 1,000 in 365 days" member spent), or none when it reads no aggregate or several.
+fn rule_score<'a>(rule: &Rule, computed: &'a HashMap<String, ArrayRef>) -> Option<&'a Float64Array> {
+    let mut aggregates = rule.when.fields().into_iter().filter_map(|field| computed.get(field));
+    let only = aggregates.next()?;
+    if aggregates.next().is_some() {
+        return None;
+    }
+    only.as_any().downcast_ref::<Float64Array>()
+}
+
 /// One rule: a label and its condition.
 #[derive(Debug, Clone)]
 struct Rule {
@@ -343,19 +355,27 @@ impl WindowRules {
     pub fn assign(&self, batch: &Input, as_of: i64, out: &mut Assignments) -> StrategyResult<()> {
         let customers = CustomerList::of(batch)?;
         let mut columns = RuleColumns::new(customers.len());
+        let mut computed = HashMap::new();
         for aggregate in &self.aggregates {
-            columns = columns.with(&aggregate.name(), aggregate.compute(batch, &customers, as_of)?);
+            let name = aggregate.name();
+            let values = aggregate.compute(batch, &customers, as_of)?;
+            columns = columns.with(&name, values.clone());
+            computed.insert(name, values);
         }
         let hits = self
             .rules
             .iter()
             .map(|rule| rule.when.evaluate(&columns, as_of))
             .collect::<StrategyResult<Vec<_>>>()?;
+        let scores: Vec<Option<&Float64Array>> =
+            self.rules.iter().map(|rule| rule_score(rule, &computed)).collect();
         for (position, id) in customers.ids.iter().enumerate() {
             let mut matched = false;
-            for (rule, hits) in self.rules.iter().zip(&hits) {
+            for ((rule, hits), score) in self.rules.iter().zip(&hits).zip(&scores) {
                 if hits.value(position) {
-                    out.push(*id, &rule.label, None);
+                    let score =
+                        score.filter(|values| values.is_valid(position)).map(|values| values.value(position));
+                    out.push(*id, &rule.label, score);
                     matched = true;
                     if !self.multi {
                         break;

@@ -212,6 +212,10 @@ fn window_rules_read_one_line_each() {
     assert_eq!(members["unhappy"], BTreeSet::from([8]));
     assert_eq!(members["other"], BTreeSet::from([1, 2, 3, 5, 6, 7]));
     assert_eq!(model["rules"][1]["reads"].as_array().unwrap().len(), 2);
+    // A rule that reads one aggregate scores its members by it; one that reads two does not.
+    let score = |id: i64| rows.iter().find(|(row, _, _)| *row == id).and_then(|(_, _, score)| *score);
+    assert_eq!(score(4), Some(900.0), "customer 4 spent 3 x 300 in the window");
+    assert_eq!((score(8), score(1)), (None, None));
 }
 
 #[test]

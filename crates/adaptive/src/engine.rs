@@ -1,0 +1,398 @@
+//! The engine's state and its public operations: create, change, delete, refresh and cancel
+//! segmentations, accept touched customers from writes, and publish what changes.
+
+use crate::error::{EngineError, EngineResult};
+use crate::events::{JobProgress, MembershipChange, changes_of};
+use crate::{diff, realtime, refit, schedule};
+use kindred_segment::{PluginHost, StrategyInstance, create_instance};
+use kindred_store::entity::segmentation;
+use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, Store};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// How a segmentation follows the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Adaptive: every write re-assigns the customers it touches.
+    Dynamic,
+    /// A snapshot: changed only by a refresh or by hand.
+    Static,
+}
+
+impl Mode {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dynamic => "dynamic",
+            Mode::Static => "static",
+        }
+    }
+
+    /// From its stored form.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "dynamic" => Some(Mode::Dynamic),
+            "static" => Some(Mode::Static),
+            _ => None,
+        }
+    }
+}
+
+/// Tuning of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// A refit taking longer than this is logged as slow.
+    pub slow_job: Duration,
+    /// Most customers re-assigned in one batch by the write worker.
+    pub write_batch: usize,
+    /// Dynamic segmentations are refitted after this long without a refit, so rules
+    /// relative to now (ages, "the last 365 days") stay true without any write.
+    pub daily_refit: Duration,
+    /// How often the scheduler looks for due refits.
+    pub schedule_tick: Duration,
+    /// Refit dynamic segmentations when the engine starts (their fitted models live in
+    /// memory only).
+    pub refit_on_start: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            slow_job: Duration::from_secs(30),
+            write_batch: 5_000,
+            daily_refit: Duration::from_secs(24 * 60 * 60),
+            schedule_tick: Duration::from_secs(30),
+            refit_on_start: true,
+        }
+    }
+}
+
+/// A refit under way.
+pub(crate) struct RunningJob {
+    pub job_id: i64,
+    pub cancel: Arc<AtomicBool>,
+    pub done: Arc<AtomicU64>,
+    pub total: Arc<AtomicU64>,
+    /// Customers writes touched while it ran: re-assigned once it is written.
+    pub touched: Vec<i64>,
+}
+
+/// What the engine shares between its tasks.
+pub(crate) struct Inner {
+    pub store: Store,
+    pub host: Arc<PluginHost>,
+    pub settings: EngineSettings,
+    pub changes: broadcast::Sender<MembershipChange>,
+    pub progress: broadcast::Sender<JobProgress>,
+    /// The fitted instance of each dynamic segmentation.
+    pub live: RwLock<HashMap<i64, Arc<StrategyInstance>>>,
+    pub jobs: Mutex<HashMap<i64, RunningJob>>,
+    /// One lock per segmentation: a diff is read and written under it.
+    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    pub touched: mpsc::UnboundedSender<Vec<i64>>,
+}
+
+impl Inner {
+    /// The lock under which segmentation `id`'s memberships are read and changed.
+    pub fn lock_for(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        locks.entry(id).or_default().clone()
+    }
+
+    /// Publishes the events of a written diff.
+    pub fn publish(
+        &self,
+        segmentation_id: i64,
+        diff: &MembershipDiff,
+        reason: ChangeReason,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        if self.changes.receiver_count() == 0 {
+            return;
+        }
+        for change in changes_of(segmentation_id, diff, reason, at) {
+            // No listener is not an error: everything is stored too.
+            let _ = self.changes.send(change);
+        }
+    }
+
+    pub fn set_live(&self, id: i64, instance: Option<Arc<StrategyInstance>>) {
+        let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
+        match instance {
+            Some(instance) => live.insert(id, instance),
+            None => live.remove(&id),
+        };
+    }
+}
+
+/// Adaptive segments: the one place segmentations are created, refitted and kept true.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// A refit job in progress, as queries show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobState {
+    /// The job.
+    pub job_id: i64,
+    /// Customers assigned so far.
+    pub done: u64,
+    /// Customers in all (0 until the population is read).
+    pub total: u64,
+}
+
+fn parse_mode(mode: &str) -> EngineResult<Mode> {
+    Mode::parse(mode).ok_or_else(|| EngineError::Invalid {
+        field: "mode",
+        message: format!("must be dynamic or static, not {mode:?}"),
+    })
+}
+
+fn check_name(name: &str) -> EngineResult<()> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(EngineError::Invalid {
+            field: "name",
+            message: "must be 1 to 200 characters".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn check_interval(interval: Option<i64>) -> EngineResult<()> {
+    match interval {
+        Some(seconds) if seconds < 60 => Err(EngineError::Invalid {
+            field: "refreshIntervalSeconds",
+            message: "must be at least 60 seconds".to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Engine {
+    /// Starts the engine over `store` and `host`: its write worker, its scheduler, and (per
+    /// `settings`) a refit of every dynamic segmentation. Jobs a stopped server left running
+    /// are marked failed. Call inside a tokio runtime.
+    pub async fn start(store: Store, host: Arc<PluginHost>, settings: EngineSettings) -> EngineResult<Self> {
+        let (touched, queue) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            store,
+            host,
+            settings,
+            changes: broadcast::channel(65_536).0,
+            progress: broadcast::channel(1_024).0,
+            live: RwLock::new(HashMap::new()),
+            jobs: Mutex::new(HashMap::new()),
+            locks: Mutex::new(HashMap::new()),
+            touched,
+        });
+        let interrupted = inner.store.fail_interrupted_jobs().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                jobs = interrupted,
+                "refit jobs left running by a stopped server were marked failed"
+            );
+        }
+        tokio::spawn(realtime::worker(inner.clone(), queue));
+        tokio::spawn(schedule::scheduler(inner.clone()));
+        let engine = Self { inner };
+        if engine.inner.settings.refit_on_start {
+            for segmentation in engine.inner.store.segmentations().await? {
+                if Mode::parse(&segmentation.mode) == Some(Mode::Dynamic) {
+                    engine.start_refit(segmentation, "start").await?;
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Creates a segmentation and starts its first refit. The parameters are checked against
+    /// the strategy's JSON Schema and by the strategy itself before anything is stored.
+    pub async fn create(&self, new: NewSegmentation) -> EngineResult<segmentation::Model> {
+        check_name(&new.name)?;
+        parse_mode(&new.mode)?;
+        check_interval(new.refresh_interval_seconds)?;
+        create_instance(&self.inner.host, &new.strategy, Some(&new.params)).await?;
+        let created = self.inner.store.create_segmentation(&new).await?;
+        self.start_refit(created.clone(), "create").await?;
+        Ok(created)
+    }
+
+    /// Changes a segmentation. New parameters are checked first; new parameters, or a switch
+    /// to dynamic, start a refit of a dynamic segmentation; a switch to static stops
+    /// following writes.
+    pub async fn update(&self, id: i64, changes: SegmentationChanges) -> EngineResult<segmentation::Model> {
+        let current = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
+        if let Some(name) = &changes.name {
+            check_name(name)?;
+        }
+        let mode = match &changes.mode {
+            Some(mode) => parse_mode(mode)?,
+            None => parse_mode(&current.mode)?,
+        };
+        if let Some(interval) = changes.refresh_interval_seconds {
+            check_interval(interval)?;
+        }
+        if let Some(params) = &changes.params {
+            create_instance(&self.inner.host, &current.strategy, Some(params)).await?;
+        }
+        let updated = self.inner.store.update_segmentation(id, &changes).await?;
+        let became_dynamic = mode == Mode::Dynamic && current.mode != mode.as_str();
+        match mode {
+            Mode::Static => self.inner.set_live(id, None),
+            Mode::Dynamic if changes.params.is_some() || became_dynamic => {
+                if self.job(id).is_none() {
+                    self.start_refit(updated.clone(), "update").await?;
+                }
+            }
+            Mode::Dynamic => {}
+        }
+        Ok(updated)
+    }
+
+    /// Deletes a segmentation with its memberships and history, cancelling its refit.
+    pub async fn delete(&self, id: i64) -> EngineResult<bool> {
+        self.cancel(id);
+        self.inner.set_live(id, None);
+        Ok(self.inner.store.delete_segmentation(id).await?)
+    }
+
+    /// Starts a refit of segmentation `id`; a conflict if one is already running.
+    pub async fn refresh(&self, id: i64) -> EngineResult<i64> {
+        let segmentation = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
+        self.start_refit(segmentation, "refit").await
+    }
+
+    /// Starts a refit job; returns its id.
+    pub(crate) async fn start_refit(
+        &self,
+        segmentation: segmentation::Model,
+        reason: &'static str,
+    ) -> EngineResult<i64> {
+        refit::start(&self.inner, segmentation, reason).await
+    }
+
+    /// Asks the running refit of segmentation `id` to stop; false if none is running.
+    pub fn cancel(&self, id: i64) -> bool {
+        let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        match jobs.get(&id) {
+            Some(job) => {
+                job.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The running refit of segmentation `id`, if any.
+    pub fn job(&self, id: i64) -> Option<JobState> {
+        let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        jobs.get(&id).map(|job| JobState {
+            job_id: job.job_id,
+            done: job.done.load(Ordering::Relaxed),
+            total: job.total.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Queues customers a write touched, to be re-assigned in every dynamic segmentation.
+    /// Never waits: the write worker does the work.
+    pub fn touched(&self, customer_ids: Vec<i64>) {
+        if !customer_ids.is_empty() {
+            // The worker lives as long as the engine; a send fails only during shutdown.
+            let _ = self.inner.touched.send(customer_ids);
+        }
+    }
+
+    /// Publishes that a deleted customer left the segments it was in. Their memberships and
+    /// history went with them; only the events remain.
+    pub fn customer_deleted(&self, memberships: &[kindred_store::entity::membership::Model]) {
+        let now = chrono::Utc::now();
+        for membership in memberships {
+            let diff = MembershipDiff {
+                exited: vec![Member {
+                    customer_id: membership.customer_id,
+                    segment: membership.segment.clone(),
+                    score: membership.score,
+                }],
+                ..Default::default()
+            };
+            self.inner.publish(membership.segmentation_id, &diff, ChangeReason::Write, now);
+        }
+    }
+
+    /// Puts customers into (or, with `remove`, takes them out of) a segment of a static
+    /// segmentation by hand. Returns how many memberships changed.
+    pub async fn edit_members(
+        &self,
+        id: i64,
+        segment: &str,
+        customer_ids: &[i64],
+        remove: bool,
+    ) -> EngineResult<usize> {
+        let current = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
+        if parse_mode(&current.mode)? != Mode::Static {
+            return Err(EngineError::Conflict(format!(
+                "segmentation {id} is dynamic: its strategy decides its members; make it static to edit them"
+            )));
+        }
+        if segment.trim().is_empty() {
+            return Err(EngineError::Invalid { field: "segment", message: "must not be empty".to_owned() });
+        }
+        let lock = self.inner.lock_for(id);
+        let _guard = lock.lock().await;
+        let old: Vec<Member> = self
+            .inner
+            .store
+            .members_among(id, customer_ids)
+            .await?
+            .into_iter()
+            .filter(|member| member.segment == segment)
+            .collect();
+        let new: Vec<Member> = if remove {
+            Vec::new()
+        } else {
+            let kept: HashMap<i64, Option<f64>> = old.iter().map(|m| (m.customer_id, m.score)).collect();
+            customer_ids
+                .iter()
+                .map(|id| Member {
+                    customer_id: *id,
+                    segment: segment.to_owned(),
+                    score: kept.get(id).copied().flatten(),
+                })
+                .collect()
+        };
+        let diff = diff::diff(old, new);
+        let changed = diff.entered.len() + diff.exited.len();
+        if changed > 0 {
+            let at =
+                self.inner.store.apply_membership_diff(id, &diff, ChangeReason::Manual, None, None).await?;
+            self.inner.publish(id, &diff, ChangeReason::Manual, at);
+        }
+        Ok(changed)
+    }
+
+    /// Membership changes as they are written.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<MembershipChange> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Refit progress as it happens.
+    pub fn subscribe_progress(&self) -> broadcast::Receiver<JobProgress> {
+        self.inner.progress.subscribe()
+    }
+}

@@ -1,0 +1,22 @@
+//! Adaptive segments.
+//!
+//! A segmentation is one strategy with parameters, dynamic (kept true on every write) or
+//! static (a snapshot). The [`Engine`] refits segmentations as background jobs that stream
+//! the population through the strategy and write only the difference (who entered, who
+//! exited, whose score changed) in one transaction; re-assigns the customers each write
+//! touches in every dynamic segmentation, with what the last fit learned, on a worker fed by
+//! a queue; refits on schedule; and publishes every enter and exit, and the progress of every
+//! job, on broadcast channels.
+
+mod diff;
+mod engine;
+mod error;
+mod events;
+mod realtime;
+mod refit;
+mod schedule;
+
+pub use diff::diff;
+pub use engine::{Engine, EngineSettings, JobState, Mode};
+pub use error::{EngineError, EngineResult};
+pub use events::{Change, JobProgress, JobStatus, MembershipChange, changes_of};

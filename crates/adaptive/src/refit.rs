@@ -1,0 +1,229 @@
+//! A refit job: stream the population through fit and assign, then write only the
+//! difference, in one transaction, with the model. A failed or cancelled job writes nothing,
+//! so the previous memberships stay whole.
+
+use crate::diff::diff;
+use crate::engine::{Inner, Mode, RunningJob};
+use crate::error::{EngineError, EngineResult};
+use crate::events::{JobProgress, JobStatus};
+use kindred_segment::{PluginError, RunObserver, run_observed};
+use kindred_store::entity::segmentation;
+use kindred_store::{ChangeReason, JobOutcome, Member, RefitResult};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Tells the job's atomics and listeners how far the run has come, and whether to stop.
+struct JobObserver {
+    inner: Arc<Inner>,
+    job_id: i64,
+    segmentation_id: i64,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+}
+
+impl JobObserver {
+    fn publish(&self, status: JobStatus) {
+        let _ = self.inner.progress.send(JobProgress {
+            job_id: self.job_id,
+            segmentation_id: self.segmentation_id,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            status,
+        });
+    }
+}
+
+impl RunObserver for JobObserver {
+    fn progress(&self, done: usize, total: usize) {
+        self.done.store(done as u64, Ordering::Relaxed);
+        self.total.store(total as u64, Ordering::Relaxed);
+        self.publish(JobStatus::Running);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// Registers a job for `segmentation`, stores it, marks the segmentation running and runs
+/// the job in the background; returns the job's id.
+pub(crate) async fn start(
+    inner: &Arc<Inner>,
+    segmentation: segmentation::Model,
+    reason: &'static str,
+) -> EngineResult<i64> {
+    let id = segmentation.id;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    {
+        let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(job) = jobs.get(&id) {
+            return Err(EngineError::Conflict(format!(
+                "segmentation {id} is already being refitted (job {})",
+                job.job_id
+            )));
+        }
+        // Held before the job is stored, so two requests cannot both start one; its id is
+        // filled in below.
+        let job = RunningJob {
+            job_id: 0,
+            cancel: cancel.clone(),
+            done: done.clone(),
+            total: total.clone(),
+            touched: Vec::new(),
+        };
+        jobs.insert(id, job);
+    }
+    let stored = async {
+        let job = inner.store.start_job(id, reason).await?;
+        inner.store.set_segmentation_status(id, "running", None).await?;
+        Ok::<i64, EngineError>(job.id)
+    }
+    .await;
+    let job_id = match stored {
+        Ok(job_id) => job_id,
+        Err(error) => {
+            inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+            return Err(error);
+        }
+    };
+    if let Some(job) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
+        job.job_id = job_id;
+    }
+    let observer = JobObserver { inner: inner.clone(), job_id, segmentation_id: id, cancel, done, total };
+    tokio::spawn(run(observer, segmentation, reason));
+    Ok(job_id)
+}
+
+/// Writes progress to the job's row every second until `finished` is set.
+async fn record_progress(observer: Arc<JobObserver>, finished: Arc<AtomicBool>) {
+    let mut last = (u64::MAX, u64::MAX);
+    while !finished.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
+        if now != last {
+            last = now;
+            if let Err(error) =
+                observer.inner.store.job_progress(observer.job_id, now.0 as i64, now.1 as i64).await
+            {
+                tracing::warn!(%error, job = observer.job_id, "could not record job progress");
+            }
+        }
+    }
+}
+
+async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &'static str) {
+    let observer = Arc::new(observer);
+    let inner = observer.inner.clone();
+    let (id, job_id) = (segmentation.id, observer.job_id);
+    let started = Instant::now();
+    let finished = Arc::new(AtomicBool::new(false));
+    tokio::spawn(record_progress(observer.clone(), finished.clone()));
+    let change_reason = if reason == "schedule" { ChangeReason::Schedule } else { ChangeReason::Refit };
+    let outcome = refit(&inner, &segmentation, &observer, change_reason).await;
+    finished.store(true, Ordering::SeqCst);
+    let elapsed = started.elapsed();
+    let (status, counts, error) = match &outcome {
+        Ok(counts) => (JobStatus::Succeeded, *counts, None),
+        Err(EngineError::Plugin(PluginError::Cancelled)) => (JobStatus::Cancelled, (0, 0, 0), None),
+        Err(error) => (JobStatus::Failed, (0, 0, 0), Some(error.to_string())),
+    };
+    let store = &inner.store;
+    let recorded = async {
+        let (done, total) = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
+        store.job_progress(job_id, done as i64, total as i64).await?;
+        let outcome = JobOutcome { status: status.as_str().to_owned(), counts, error: error.clone() };
+        store.finish_job(job_id, &outcome).await?;
+        match status {
+            JobStatus::Failed => store.set_segmentation_status(id, "failed", error.as_deref()).await,
+            JobStatus::Cancelled => match segmentation.last_refreshed_at {
+                Some(_) => store.set_segmentation_status(id, "ready", None).await,
+                None => {
+                    store.set_segmentation_status(id, "failed", Some("the first refit was cancelled")).await
+                }
+            },
+            JobStatus::Succeeded | JobStatus::Running => Ok(()),
+        }
+    }
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(%error, job = job_id, "could not record the end of a refit job");
+    }
+    observer.publish(status);
+    let touched =
+        inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id).map(|job| job.touched);
+    if let Some(touched) = touched.filter(|touched| !touched.is_empty()) {
+        // Writes during the job were read or not by its population: re-assign them now.
+        let _ = inner.touched.send(touched);
+    }
+    let (entered, exited, rescored) = counts;
+    let millis = elapsed.as_millis() as u64;
+    if elapsed > inner.settings.slow_job {
+        tracing::warn!(
+            segmentation = id,
+            job = job_id,
+            millis,
+            entered,
+            exited,
+            rescored,
+            status = status.as_str(),
+            "slow refit job"
+        );
+    } else {
+        tracing::info!(
+            segmentation = id,
+            job = job_id,
+            millis,
+            entered,
+            exited,
+            rescored,
+            status = status.as_str(),
+            "refit job done"
+        );
+    }
+}
+
+/// Runs the strategy and writes the difference; returns (entered, exited, rescored).
+async fn refit(
+    inner: &Arc<Inner>,
+    segmentation: &segmentation::Model,
+    observer: &Arc<JobObserver>,
+    reason: ChangeReason,
+) -> EngineResult<(i64, i64, i64)> {
+    let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
+    let as_of = chrono::Utc::now().timestamp_micros();
+    let fitted = run_observed(
+        &inner.store,
+        &inner.host,
+        &segmentation.strategy,
+        Some(&params),
+        as_of,
+        observer.as_ref(),
+    )
+    .await?;
+    let new: Vec<Member> = fitted
+        .output
+        .memberships
+        .into_iter()
+        .map(|m| Member { customer_id: m.customer_id, segment: m.segment, score: m.score })
+        .collect();
+    let lock = inner.lock_for(segmentation.id);
+    let _guard = lock.lock().await;
+    if observer.cancelled() {
+        return Err(PluginError::Cancelled.into());
+    }
+    let old = inner.store.members_of(segmentation.id).await?;
+    let difference = diff(old, new);
+    let result = RefitResult { model: fitted.output.model };
+    let at = inner
+        .store
+        .apply_membership_diff(segmentation.id, &difference, reason, Some(observer.job_id), Some(&result))
+        .await?;
+    let current = inner.store.segmentation(segmentation.id).await?;
+    let dynamic = current.as_ref().and_then(|s| Mode::parse(&s.mode)) == Some(Mode::Dynamic);
+    inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
+    inner.publish(segmentation.id, &difference, reason, at);
+    Ok((difference.entered.len() as i64, difference.exited.len() as i64, difference.rescored.len() as i64))
+}

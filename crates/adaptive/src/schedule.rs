@@ -1,0 +1,44 @@
+//! The scheduler: refits segmentations whose refresh interval has passed, and dynamic ones
+//! not refitted for a day, so rules relative to now (ages, "the last 365 days") stay true
+//! without any write.
+
+use crate::engine::{Inner, Mode};
+use crate::refit;
+use chrono::Utc;
+use std::sync::{Arc, PoisonError};
+
+/// Runs for the life of the process, once per `schedule_tick`.
+pub(crate) async fn scheduler(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(inner.settings.schedule_tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        if let Err(error) = run_due(&inner).await {
+            tracing::warn!(%error, "the refit scheduler could not read segmentations");
+        }
+    }
+}
+
+/// Starts the refits that are due.
+async fn run_due(inner: &Arc<Inner>) -> Result<(), kindred_store::StoreError> {
+    let now = Utc::now();
+    let daily = chrono::Duration::from_std(inner.settings.daily_refit).unwrap_or(chrono::Duration::days(1));
+    for segmentation in inner.store.segmentations().await? {
+        if segmentation.status == "running"
+            || inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation.id)
+        {
+            continue;
+        }
+        let Some(last) = segmentation.last_refreshed_at else { continue };
+        let interval = segmentation.refresh_interval_seconds.map(chrono::Duration::seconds);
+        let dynamic = Mode::parse(&segmentation.mode) == Some(Mode::Dynamic);
+        let due = interval.is_some_and(|every| now - last >= every) || (dynamic && now - last >= daily);
+        if due {
+            let id = segmentation.id;
+            if let Err(error) = refit::start(inner, segmentation, "schedule").await {
+                tracing::warn!(segmentation = id, %error, "could not start a scheduled refit");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! Segmentations in the API: list and read them, create, change, delete, refresh and cancel
+//! them, edit a static one's members by hand, and subscribe to membership changes and job
+//! progress.
+
+pub mod types;
+
+use crate::error::{ApiError, ApiResult, api};
+use crate::query::parse_id;
+use crate::types::{Customer, store};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use kindred_adaptive::{Change, Engine, JobProgress, MembershipChange};
+use kindred_store::{NewSegmentation, SegmentationChanges};
+use tokio::sync::broadcast;
+use types::{ChangeReason, JobStatus, MembershipChangeKind, Segmentation, SegmentationMode};
+
+/// The engine, which a server always has; a schema built without one can only read.
+pub(crate) fn engine<'a>(ctx: &Context<'a>) -> ApiResult<&'a Engine> {
+    ctx.data::<Engine>()
+}
+
+/// A new segmentation.
+#[derive(InputObject)]
+pub struct CreateSegmentationInput {
+    /// A unique name.
+    name: String,
+    /// The strategy plugin's name.
+    strategy: String,
+    /// Parameters, checked against the strategy's JSON Schema.
+    params: Option<Json<serde_json::Value>>,
+    /// DYNAMIC (default) or STATIC.
+    mode: Option<SegmentationMode>,
+    /// Refit every this many seconds (at least 60); none: on demand.
+    refresh_interval_seconds: Option<i64>,
+}
+
+/// Changes to a segmentation; fields left out keep their value.
+#[derive(InputObject)]
+pub struct UpdateSegmentationInput {
+    /// A new name.
+    name: Option<String>,
+    /// New parameters (a dynamic segmentation is refitted with them).
+    params: Option<Json<serde_json::Value>>,
+    /// A new mode.
+    mode: Option<SegmentationMode>,
+    /// A new refresh interval; null: on demand.
+    refresh_interval_seconds: MaybeUndefined<i64>,
+}
+
+/// Segmentation queries.
+#[derive(Default)]
+pub struct SegmentationQuery;
+
+#[Object]
+impl SegmentationQuery {
+    /// Every segmentation, oldest first.
+    async fn segmentations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Segmentation>> {
+        Ok(store(ctx)?.segmentations().await.map_err(api)?.into_iter().map(Segmentation).collect())
+    }
+
+    /// One segmentation.
+    async fn segmentation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Segmentation>> {
+        let id = parse_id("id", &id).map_err(api)?;
+        Ok(store(ctx)?.segmentation(id).await.map_err(api)?.map(Segmentation))
+    }
+}
+
+/// Segmentation mutations.
+#[derive(Default)]
+pub struct SegmentationMutation;
+
+async fn customer_ids(ctx: &Context<'_>, external_ids: &[String]) -> ApiResult<Vec<i64>> {
+    let store = store(ctx)?;
+    let mut ids = Vec::with_capacity(external_ids.len());
+    for external_id in external_ids {
+        let customer = store.customer_by_external_id(external_id).await.map_err(api)?;
+        let customer =
+            customer.ok_or_else(|| api(ApiError::NotFound { what: "customer", key: external_id.clone() }))?;
+        ids.push(customer.id);
+    }
+    Ok(ids)
+}
+
+#[Object]
+impl SegmentationMutation {
+    /// Creates a segmentation and starts its first refit (status RUNNING, then READY or
+    /// FAILED). Parameters are checked against the strategy's schema and by the strategy.
+    async fn create_segmentation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSegmentationInput,
+    ) -> ApiResult<Segmentation> {
+        let new = NewSegmentation {
+            name: input.name,
+            strategy: input.strategy,
+            params: input.params.map_or_else(|| serde_json::json!({}), |Json(params)| params),
+            mode: input.mode.unwrap_or(SegmentationMode::Dynamic).as_str().to_owned(),
+            refresh_interval_seconds: input.refresh_interval_seconds,
+        };
+        let created = engine(ctx)?.create(new).await.map_err(api)?;
+        let current = store(ctx)?.segmentation(created.id).await.map_err(api)?.unwrap_or(created);
+        Ok(Segmentation(current))
+    }
+
+    /// Changes a segmentation.
+    async fn update_segmentation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateSegmentationInput,
+    ) -> ApiResult<Segmentation> {
+        let id = parse_id("id", &id).map_err(api)?;
+        let changes = SegmentationChanges {
+            name: input.name,
+            params: input.params.map(|Json(params)| params),
+            mode: input.mode.map(|mode| mode.as_str().to_owned()),
+            refresh_interval_seconds: match input.refresh_interval_seconds {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(seconds) => Some(Some(seconds)),
+            },
+        };
+        Ok(Segmentation(engine(ctx)?.update(id, changes).await.map_err(api)?))
+    }
+
+    /// Deletes a segmentation with its memberships and history; returns its id.
+    async fn delete_segmentation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
+        let key = parse_id("id", &id).map_err(api)?;
+        if engine(ctx)?.delete(key).await.map_err(api)? {
+            Ok(id)
+        } else {
+            Err(api(ApiError::NotFound { what: "segmentation", key: id.to_string() }))
+        }
+    }
+
+    /// Starts a refit job; follow it with `job` or the `jobProgress` subscription. CONFLICT
+    /// if one is running.
+    async fn refresh_segmentation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Segmentation> {
+        let id = parse_id("id", &id).map_err(api)?;
+        engine(ctx)?.refresh(id).await.map_err(api)?;
+        let current = store(ctx)?.segmentation(id).await.map_err(api)?;
+        current
+            .map(Segmentation)
+            .ok_or_else(|| api(ApiError::NotFound { what: "segmentation", key: id.to_string() }))
+    }
+
+    /// Cancels the running refit; its memberships stay as they were. Returns whether one
+    /// was running.
+    async fn cancel_refresh(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let id = parse_id("id", &id).map_err(api)?;
+        Ok(engine(ctx)?.cancel(id))
+    }
+
+    /// Puts customers (by external id) into a segment of a static segmentation; returns how
+    /// many entered.
+    async fn add_segment_members(
+        &self,
+        ctx: &Context<'_>,
+        segmentation_id: ID,
+        segment: String,
+        external_ids: Vec<String>,
+    ) -> ApiResult<i32> {
+        let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
+        let customers = customer_ids(ctx, &external_ids).await?;
+        let changed = engine(ctx)?.edit_members(id, &segment, &customers, false).await.map_err(api)?;
+        Ok(changed as i32)
+    }
+
+    /// Takes customers (by external id) out of a segment of a static segmentation; returns
+    /// how many left.
+    async fn remove_segment_members(
+        &self,
+        ctx: &Context<'_>,
+        segmentation_id: ID,
+        segment: String,
+        external_ids: Vec<String>,
+    ) -> ApiResult<i32> {
+        let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
+        let customers = customer_ids(ctx, &external_ids).await?;
+        let changed = engine(ctx)?.edit_members(id, &segment, &customers, true).await.map_err(api)?;
+        Ok(changed as i32)
+    }
+}
+
+/// A customer entered or left a segment.
+pub struct MembershipChanged(MembershipChange);
+
+#[Object]
+impl MembershipChanged {
+    /// The segmentation's id.
+    async fn segmentation_id(&self) -> ID {
+        ID(self.0.segmentation_id.to_string())
+    }
+    /// The customer's id.
+    async fn customer_id(&self) -> ID {
+        ID(self.0.customer_id.to_string())
+    }
+    /// The customer (null once deleted).
+    async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
+        Ok(store(ctx)?.customer(self.0.customer_id).await.map_err(api)?.map(Customer))
+    }
+    /// The segment's label.
+    async fn segment(&self) -> &str {
+        &self.0.segment
+    }
+    /// Entered or exited.
+    async fn change(&self) -> MembershipChangeKind {
+        match self.0.change {
+            Change::Entered => MembershipChangeKind::Entered,
+            Change::Exited => MembershipChangeKind::Exited,
+        }
+    }
+    /// The score.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// Why.
+    async fn reason(&self) -> ChangeReason {
+        ChangeReason::parse(self.0.reason.as_str())
+    }
+    /// When it was written.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+/// How far a refit job has come.
+#[derive(SimpleObject)]
+pub struct JobProgressed {
+    /// The job's id.
+    job_id: ID,
+    /// The segmentation's id.
+    segmentation_id: ID,
+    /// Customers assigned.
+    done: i64,
+    /// Customers in all.
+    total: i64,
+    /// Where it stands.
+    status: JobStatus,
+}
+
+impl From<JobProgress> for JobProgressed {
+    fn from(progress: JobProgress) -> Self {
+        Self {
+            job_id: ID(progress.job_id.to_string()),
+            segmentation_id: ID(progress.segmentation_id.to_string()),
+            done: progress.done as i64,
+            total: progress.total as i64,
+            status: JobStatus::parse(progress.status.as_str()),
+        }
+    }
+}
+
+/// A broadcast receiver as a stream: a listener that falls behind skips what it missed.
+fn stream_of<T: Clone + Send + 'static>(receiver: broadcast::Receiver<T>) -> impl Stream<Item = T> {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(item) => return Some((item, receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a subscriber fell behind and missed events");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+fn optional_id(field: &'static str, id: Option<&ID>) -> ApiResult<Option<i64>> {
+    id.map(|id| parse_id(field, id).map_err(api)).transpose()
+}
+
+/// Live events over WebSocket (graphql-transport-ws at /graphql/ws).
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Every enter and exit as it is written, of one segmentation or of all.
+    async fn membership_changed(
+        &self,
+        ctx: &Context<'_>,
+        segmentation_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = MembershipChanged>> {
+        let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
+        let changes = stream_of(engine(ctx)?.subscribe_changes());
+        Ok(futures::StreamExt::filter_map(changes, move |change| async move {
+            wanted.is_none_or(|id| id == change.segmentation_id).then_some(MembershipChanged(change))
+        }))
+    }
+
+    /// Progress of refit jobs, of one segmentation or of all.
+    async fn job_progress(
+        &self,
+        ctx: &Context<'_>,
+        segmentation_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = JobProgressed>> {
+        let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
+        let progress = stream_of(engine(ctx)?.subscribe_progress());
+        Ok(futures::StreamExt::filter_map(progress, move |progress| async move {
+            wanted.is_none_or(|id| id == progress.segmentation_id).then(|| JobProgressed::from(progress))
+        }))
+    }
+}

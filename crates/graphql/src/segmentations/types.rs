@@ -1,0 +1,426 @@
+//! GraphQL types of segmentations: the segmentation, its segments and members, its jobs,
+//! and a customer's memberships and their history.
+
+use crate::error::{ApiResult, api};
+use crate::pagination::{id_cursor, page_size, parse_id_cursor};
+use crate::types::{Customer, store};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use kindred_adaptive::Engine;
+use kindred_store::entity::{membership, membership_event, segmentation, segmentation_job};
+use std::collections::HashMap;
+
+/// How a segmentation follows the data.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SegmentationMode {
+    /// Adaptive: every write re-assigns the customers it touches, at once.
+    Dynamic,
+    /// A snapshot: changed only by a refresh or by hand.
+    Static,
+}
+
+impl SegmentationMode {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentationMode::Dynamic => "dynamic",
+            SegmentationMode::Static => "static",
+        }
+    }
+}
+
+/// Where a segmentation stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SegmentationStatus {
+    /// Its memberships are up to date with its last refit.
+    Ready,
+    /// A refit is running.
+    Running,
+    /// The last refit failed (see `error`); the memberships before it are kept.
+    Failed,
+}
+
+/// How a refit job ended, or that it runs.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Still going.
+    Running,
+    /// Finished and written.
+    Succeeded,
+    /// Stopped by an error; nothing was written.
+    Failed,
+    /// Cancelled; nothing was written.
+    Cancelled,
+}
+
+impl JobStatus {
+    pub(crate) fn parse(text: &str) -> Self {
+        match text {
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Succeeded,
+            "cancelled" => JobStatus::Cancelled,
+            _ => JobStatus::Failed,
+        }
+    }
+}
+
+/// Why a membership changed.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeReason {
+    /// A refit.
+    Refit,
+    /// A write touched the customer.
+    Write,
+    /// The scheduled re-evaluation.
+    Schedule,
+    /// Added or removed by hand.
+    Manual,
+}
+
+impl ChangeReason {
+    pub(crate) fn parse(text: &str) -> Self {
+        match text {
+            "write" => ChangeReason::Write,
+            "schedule" => ChangeReason::Schedule,
+            "manual" => ChangeReason::Manual,
+            _ => ChangeReason::Refit,
+        }
+    }
+}
+
+/// Entered or exited.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MembershipChangeKind {
+    /// The customer entered the segment.
+    Entered,
+    /// The customer left the segment.
+    Exited,
+}
+
+/// One segment of a segmentation.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Segment {
+    /// Its label.
+    pub label: String,
+    /// What the strategy says about it (a community's size, needs and influencers), if
+    /// anything.
+    pub description: Option<String>,
+    /// Customers in it now.
+    pub size: i64,
+}
+
+/// A refit of a segmentation.
+pub struct Job(pub segmentation_job::Model);
+
+#[Object]
+impl Job {
+    /// The job's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Where it stands.
+    async fn status(&self) -> JobStatus {
+        JobStatus::parse(&self.0.status)
+    }
+    /// Why it ran: create, refit, update, schedule or start.
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// Customers assigned so far.
+    async fn customers_done(&self) -> i64 {
+        self.0.customers_done
+    }
+    /// Customers in all (0 until the population is read).
+    async fn customers_total(&self) -> i64 {
+        self.0.customers_total
+    }
+    /// Customers who entered a segment.
+    async fn entered(&self) -> i64 {
+        self.0.entered
+    }
+    /// Customers who left a segment.
+    async fn exited(&self) -> i64 {
+        self.0.exited
+    }
+    /// Customers whose score changed.
+    async fn rescored(&self) -> i64 {
+        self.0.rescored
+    }
+    /// Why it failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// When it started.
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    /// When it ended.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// How long it took, or has taken so far, in milliseconds.
+    async fn duration_ms(&self) -> i64 {
+        (self.0.finished_at.unwrap_or_else(Utc::now) - self.0.started_at).num_milliseconds()
+    }
+}
+
+/// A customer in a segment.
+pub struct SegmentMember(pub membership::Model, pub Option<kindred_store::entity::customer::Model>);
+
+#[Object]
+impl SegmentMember {
+    /// The customer.
+    async fn customer(&self) -> Option<Customer> {
+        self.1.clone().map(Customer)
+    }
+    /// The strategy's score.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// Since when the customer is in the segment.
+    async fn since(&self) -> DateTime<Utc> {
+        self.0.since
+    }
+}
+
+/// The description of each segment a strategy's model gives: need-based communities carry
+/// summaries with their label, size, top needs and influencers.
+fn descriptions(model: Option<&serde_json::Value>) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    let summaries = model.and_then(|model| model.get("summaries")).and_then(|s| s.as_array());
+    for summary in summaries.into_iter().flatten() {
+        let Some(label) = summary.get("label").and_then(|l| l.as_str()) else { continue };
+        let needs: Vec<String> = summary
+            .get("top_needs")
+            .and_then(|n| n.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|need| {
+                let name = need.get("need")?.as_str()?;
+                let share = need.get("share")?.as_f64()?;
+                let lift = need.get("lift").and_then(|l| l.as_f64()).unwrap_or(1.0);
+                Some(format!("{name} ({:.0}%, lift {lift:.1})", share * 100.0))
+            })
+            .collect();
+        let influencers: Vec<&str> = summary
+            .get("influencers")
+            .and_then(|i| i.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.get("external_id").and_then(|e| e.as_str()).or_else(|| i.as_str()))
+            .collect();
+        let mut text = format!("{} members", summary.get("size").and_then(|s| s.as_i64()).unwrap_or(0));
+        if !needs.is_empty() {
+            text.push_str(&format!("; top needs: {}", needs.join(", ")));
+        }
+        if let Some(inside) = summary.get("internal_tie_share").and_then(|s| s.as_f64()) {
+            text.push_str(&format!("; {:.0}% of ties stay inside", inside * 100.0));
+        }
+        if !influencers.is_empty() {
+            text.push_str(&format!("; influencers: {}", influencers.join(", ")));
+        }
+        found.insert(label.to_owned(), text);
+    }
+    found
+}
+
+/// One configured strategy run: its segments, members, model and jobs.
+pub struct Segmentation(pub segmentation::Model);
+
+fn engine<'a>(ctx: &Context<'a>) -> Option<&'a Engine> {
+    ctx.data_opt::<Engine>()
+}
+
+#[Object]
+impl Segmentation {
+    /// Its id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Its unique name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The strategy plugin.
+    async fn strategy(&self) -> &str {
+        &self.0.strategy
+    }
+    /// The parameters given (the operator's defaults are laid under them at each run).
+    async fn params(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.0.params).unwrap_or_default())
+    }
+    /// Dynamic or static.
+    async fn mode(&self) -> SegmentationMode {
+        if self.0.mode == "static" { SegmentationMode::Static } else { SegmentationMode::Dynamic }
+    }
+    /// Ready, running or failed.
+    async fn status(&self, ctx: &Context<'_>) -> SegmentationStatus {
+        if engine(ctx).and_then(|engine| engine.job(self.0.id)).is_some() {
+            return SegmentationStatus::Running;
+        }
+        match self.0.status.as_str() {
+            "running" => SegmentationStatus::Running,
+            "failed" => SegmentationStatus::Failed,
+            _ => SegmentationStatus::Ready,
+        }
+    }
+    /// Why the last refit failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// Refit every this many seconds; null: on demand (and, when dynamic, daily).
+    async fn refresh_interval_seconds(&self) -> Option<i64> {
+        self.0.refresh_interval_seconds
+    }
+    /// When the last refit was written.
+    async fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_refreshed_at
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// What the last fit learned (cut points, communities, fitted parameters).
+    async fn model(&self) -> Option<Json<serde_json::Value>> {
+        self.0.model.as_deref().and_then(|text| serde_json::from_str(text).ok()).map(Json)
+    }
+    /// Its segments with their sizes now, largest first.
+    async fn segments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Segment>> {
+        let sizes = store(ctx)?.segment_sizes(self.0.id).await.map_err(api)?;
+        let model: Option<serde_json::Value> =
+            self.0.model.as_deref().and_then(|text| serde_json::from_str(text).ok());
+        let descriptions = descriptions(model.as_ref());
+        Ok(sizes
+            .into_iter()
+            .map(|(label, size)| Segment { description: descriptions.get(&label).cloned(), label, size })
+            .collect())
+    }
+    /// The running refit, or else the last one.
+    async fn job(&self, ctx: &Context<'_>) -> ApiResult<Option<Job>> {
+        let last = store(ctx)?.jobs(self.0.id, 1).await.map_err(api)?.into_iter().next();
+        let running = engine(ctx).and_then(|engine| engine.job(self.0.id));
+        Ok(last.map(|mut job| {
+            if let Some(running) = running.filter(|running| running.job_id == job.id) {
+                job.customers_done = running.done as i64;
+                job.customers_total = running.total as i64;
+            }
+            Job(job)
+        }))
+    }
+    /// Its refits, newest first.
+    async fn jobs(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> ApiResult<Vec<Job>> {
+        let limit = page_size(Some(first)).map_err(api)?;
+        Ok(store(ctx)?.jobs(self.0.id, limit).await.map_err(api)?.into_iter().map(Job).collect())
+    }
+    /// A segment's members by customer id, a page at a time, with their scores.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        segment: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, SegmentMember>> {
+        let limit = page_size(first).map_err(api)?;
+        let after_id = parse_id_cursor(after.as_deref()).map_err(api)?;
+        let store = store(ctx)?;
+        let mut rows = store.segment_members(self.0.id, &segment, after_id, limit + 1).await.map_err(api)?;
+        let has_next = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let ids: Vec<i64> = rows.iter().map(|row| row.customer_id).collect();
+        let mut customers: HashMap<i64, _> =
+            store.customers_by_ids(&ids).await.map_err(api)?.into_iter().map(|c| (c.id, c)).collect();
+        let mut page = Connection::new(after_id.is_some(), has_next);
+        page.edges.extend(rows.into_iter().map(|row| {
+            let customer = customers.remove(&row.customer_id);
+            Edge::new(id_cursor(row.customer_id), SegmentMember(row, customer))
+        }));
+        Ok(page)
+    }
+}
+
+/// A customer's membership in a segment.
+pub struct Membership(pub membership::Model);
+
+/// A segment, by label.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SegmentRef {
+    /// Its label.
+    pub label: String,
+}
+
+async fn segmentation_of(ctx: &Context<'_>, id: i64) -> ApiResult<Option<Segmentation>> {
+    Ok(store(ctx)?.segmentation(id).await.map_err(api)?.map(Segmentation))
+}
+
+#[Object]
+impl Membership {
+    /// The segmentation.
+    async fn segmentation(&self, ctx: &Context<'_>) -> ApiResult<Option<Segmentation>> {
+        segmentation_of(ctx, self.0.segmentation_id).await
+    }
+    /// The segment.
+    async fn segment(&self) -> SegmentRef {
+        SegmentRef { label: self.0.segment.clone() }
+    }
+    /// The strategy's score.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// Since when.
+    async fn since(&self) -> DateTime<Utc> {
+        self.0.since
+    }
+}
+
+/// A customer entering or leaving a segment, as stored.
+pub struct MembershipEvent(pub membership_event::Model);
+
+#[Object]
+impl MembershipEvent {
+    /// The segmentation.
+    async fn segmentation(&self, ctx: &Context<'_>) -> ApiResult<Option<Segmentation>> {
+        segmentation_of(ctx, self.0.segmentation_id).await
+    }
+    /// The segment.
+    async fn segment(&self) -> SegmentRef {
+        SegmentRef { label: self.0.segment.clone() }
+    }
+    /// Entered or exited.
+    async fn change(&self) -> MembershipChangeKind {
+        if self.0.change == "exited" { MembershipChangeKind::Exited } else { MembershipChangeKind::Entered }
+    }
+    /// The score then.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// Why.
+    async fn reason(&self) -> ChangeReason {
+        ChangeReason::parse(&self.0.reason)
+    }
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::descriptions;
+
+    #[test]
+    fn community_summaries_become_descriptions() {
+        let model = serde_json::json!({ "summaries": [{
+            "label": "trail running", "size": 40, "internal_tie_share": 0.8,
+            "top_needs": [{ "need": "trail running", "share": 0.9, "lift": 6.0 }],
+            "influencers": [{ "external_id": "c7" }]
+        }] });
+        let found = descriptions(Some(&model));
+        assert_eq!(
+            found["trail running"],
+            "40 members; top needs: trail running (90%, lift 6.0); 80% of ties stay inside; influencers: c7"
+        );
+        assert!(descriptions(None).is_empty());
+    }
+}

@@ -1,0 +1,77 @@
+//! A GraphQL subscription over WebSocket with the graphql-transport-ws protocol, as a
+//! dashboard would open one.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// An open subscription.
+pub struct Subscription {
+    socket: Socket,
+}
+
+impl Subscription {
+    /// Connects to `base`'s `/graphql/ws`, acknowledges the connection with `init` as the
+    /// `connection_init` payload, and subscribes to `query`.
+    pub async fn open(base: &str, query: &str, variables: Value, init: Value) -> Self {
+        let url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("WebSocket request");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+        let (mut socket, response) =
+            tokio_tungstenite::connect_async(request).await.expect("connect WebSocket");
+        assert_eq!(
+            response.headers().get("Sec-WebSocket-Protocol").and_then(|v| v.to_str().ok()),
+            Some("graphql-transport-ws")
+        );
+        let init = json!({ "type": "connection_init", "payload": init });
+        socket.send(Message::text(init.to_string())).await.expect("send connection_init");
+        let mut subscription = Self { socket };
+        let ack = subscription.message(Duration::from_secs(10)).await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        subscription.socket.send(Message::text(subscribe.to_string())).await.expect("send subscribe");
+        subscription
+    }
+
+    /// The next protocol message within `limit` (pings are answered and skipped).
+    async fn message(&mut self, limit: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()??;
+            match next.expect("WebSocket message") {
+                Message::Text(text) => {
+                    let message: Value = serde_json::from_str(&text).expect("JSON message");
+                    if message["type"] == "ping" {
+                        let pong = json!({ "type": "pong" }).to_string();
+                        self.socket.send(Message::text(pong)).await.expect("pong");
+                        continue;
+                    }
+                    return Some(message);
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The `data` of the next event within `limit`, or `None` if none came. An error message
+    /// from the server fails the test.
+    pub async fn next(&mut self, limit: Duration) -> Option<Value> {
+        let message = self.message(limit).await?;
+        assert_eq!(message["type"], "next", "expected an event: {message}");
+        assert!(message["payload"].get("errors").is_none(), "{message}");
+        Some(message["payload"]["data"].clone())
+    }
+
+    /// The next protocol message within `limit`, whatever its type.
+    pub async fn raw(&mut self, limit: Duration) -> Option<Value> {
+        self.message(limit).await
+    }
+}
