@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_core_tables;
 mod m0002_segmentations;
+mod m0003_webhooks;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core_tables::Migration), Box::new(m0002_segmentations::Migration)]
+        vec![
+            Box::new(m0001_core_tables::Migration),
+            Box::new(m0002_segmentations::Migration),
+            Box::new(m0003_webhooks::Migration),
+        ]
     }
 }

@@ -2,7 +2,9 @@
 //! talks GraphQL to it. `cargo test --workspace` builds the binary before any test runs
 //! (the server crate's own integration tests make cargo build it).
 
+mod receiver;
 mod subscription;
+pub use receiver::{Received, Receiver};
 pub use subscription::Subscription;
 
 use serde_json::{Value, json};

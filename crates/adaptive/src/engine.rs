@@ -3,7 +3,7 @@
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobProgress, MembershipChange, changes_of};
-use crate::{diff, realtime, refit, schedule};
+use crate::{diff, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, Store};
@@ -56,6 +56,8 @@ pub struct EngineSettings {
     /// Refit dynamic segmentations when the engine starts (their fitted models live in
     /// memory only).
     pub refit_on_start: bool,
+    /// How webhooks are sent.
+    pub webhooks: crate::WebhookSettings,
 }
 
 impl Default for EngineSettings {
@@ -66,6 +68,7 @@ impl Default for EngineSettings {
             daily_refit: Duration::from_secs(24 * 60 * 60),
             schedule_tick: Duration::from_secs(30),
             refit_on_start: true,
+            webhooks: crate::WebhookSettings::default(),
         }
     }
 }
@@ -205,6 +208,7 @@ impl Engine {
         }
         tokio::spawn(realtime::worker(inner.clone(), queue));
         tokio::spawn(schedule::scheduler(inner.clone()));
+        tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
         let engine = Self { inner };
         if engine.inner.settings.refit_on_start {
             for segmentation in engine.inner.store.segmentations().await? {
@@ -231,6 +235,33 @@ impl Engine {
         let created = self.inner.store.create_segmentation(&new).await?;
         self.start_refit(created.clone(), "create").await?;
         Ok(created)
+    }
+
+    /// Adds a webhook to segmentation `segmentation_id`: every enter and exit from now on is
+    /// posted to `url` (http), signed with `secret` (a random one when none is given).
+    pub async fn add_webhook(
+        &self,
+        segmentation_id: i64,
+        url: &str,
+        secret: Option<String>,
+    ) -> EngineResult<kindred_store::entity::webhook::Model> {
+        self.inner
+            .store
+            .segmentation(segmentation_id)
+            .await?
+            .ok_or(EngineError::NotFound(segmentation_id))?;
+        webhooks::check_url(url).map_err(|message| EngineError::Invalid { field: "url", message })?;
+        let secret = match secret {
+            Some(secret) if secret.len() < 16 => {
+                return Err(EngineError::Invalid {
+                    field: "secret",
+                    message: "must be at least 16 characters".to_owned(),
+                });
+            }
+            Some(secret) => secret,
+            None => webhooks::random_secret(),
+        };
+        Ok(self.inner.store.create_webhook(segmentation_id, url, &secret).await?)
     }
 
     /// Changes a segmentation. New parameters are checked first; new parameters, or a switch

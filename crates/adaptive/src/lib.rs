@@ -6,7 +6,7 @@
 //! exited, whose score changed) in one transaction; re-assigns the customers each write
 //! touches in every dynamic segmentation, with what the last fit learned, on a worker fed by
 //! a queue; refits on schedule; and publishes every enter and exit, and the progress of every
-//! job, on broadcast channels.
+//! job, on broadcast channels; and sends each segmentation's enters and exits to its webhooks.
 
 mod diff;
 mod engine;
@@ -15,8 +15,10 @@ mod events;
 mod realtime;
 mod refit;
 mod schedule;
+mod webhooks;
 
 pub use diff::diff;
 pub use engine::{Engine, EngineSettings, JobState, Mode};
 pub use error::{EngineError, EngineResult};
 pub use events::{Change, JobProgress, JobStatus, MembershipChange, changes_of};
+pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, signature};

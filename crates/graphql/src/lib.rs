@@ -36,7 +36,11 @@ pub struct Query(query::QueryRoot, plugins::PluginQuery, segmentations::Segmenta
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::MutationRoot, segmentations::SegmentationMutation);
+pub struct Mutation(
+    mutation::MutationRoot,
+    segmentations::SegmentationMutation,
+    segmentations::webhooks::WebhookMutation,
+);
 
 /// Kindred's schema type.
 pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot>;

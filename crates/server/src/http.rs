@@ -1,13 +1,16 @@
-//! The HTTP surface: GraphQL (and GraphiQL), `/health` and `/ready`.
+//! The HTTP surface: GraphQL (and GraphiQL), subscriptions, CSV exports, `/health` and `/ready`.
 
+use crate::export::{self, ExportError};
 use crate::subscriptions::{Shutdown, subscribe};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::TryStreamExt;
 use kindred_graphql::{KindredSchema, request_loader};
 use kindred_store::Store;
 use std::time::Duration;
@@ -43,6 +46,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let subscriptions = Router::new().route("/graphql/ws", get(subscribe)).with_state(state.clone());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/segments/{id}/members.csv", get(members_csv))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -65,6 +69,41 @@ async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> Grap
 
 async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+}
+
+/// `GET /segments/{id}/members.csv`: the members of segment `id` (`<segmentation id>:<label>`,
+/// the label percent-encoded) or of every segment of segmentation `id`, as streamed CSV.
+async fn members_csv(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let (segmentation, segment) = match id.split_once(':') {
+        Some((segmentation, segment)) => (segmentation, Some(segment)),
+        None => (id.as_str(), None),
+    };
+    let target = match export::resolve(&state.store, segmentation, segment, false).await {
+        Ok(target) => target,
+        Err(ExportError::NotFound(what)) => {
+            let error = serde_json::json!({ "error": format!("no {what}") });
+            return (StatusCode::NOT_FOUND, Json(error)).into_response();
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot start an export");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let file: String = target
+        .segmentation_name
+        .chars()
+        .chain(target.segment.iter().flat_map(|segment| std::iter::once('-').chain(segment.chars())))
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let chunks =
+        export::members_csv(state.store.clone(), target).map_ok(|chunk| chunk.bytes).inspect_err(|error| {
+            tracing::error!(%error, "export stopped");
+        });
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}.csv\"")),
+    ];
+    (headers, Body::from_stream(chunks)).into_response()
 }
 
 /// The process is up.

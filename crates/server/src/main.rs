@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod export;
 mod http;
 mod import;
 mod logging;
@@ -52,6 +53,17 @@ enum Command {
         /// Format, when the file name does not tell (standard input defaults to CSV).
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
+    },
+    /// Write a segment's members (or a whole segmentation's) as CSV.
+    Export {
+        /// The segmentation, by id or name.
+        segmentation: String,
+        /// Only this segment (its label).
+        #[arg(long)]
+        segment: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List the plugins of the settings: loaded, refused (with the reason) or disabled.
     Plugins,
@@ -143,6 +155,15 @@ async fn main() -> anyhow::Result<()> {
             let kind = ImportKind::from(kind);
             let summary = import::import_file(&store, kind, &file, format.map(Format::from)).await?;
             println!("{}", import::describe(kind, &summary));
+            store.close().await?;
+        }
+        Command::Export { segmentation, segment, output } => {
+            let store = serve::open_store(&settings).await?;
+            let target = export::resolve(&store, &segmentation, segment.as_deref(), true).await?;
+            let rows = export::export_to(&store, target, output.as_deref()).await?;
+            if let Some(output) = output {
+                eprintln!("wrote {rows} members to {}", output.display());
+            }
             store.close().await?;
         }
         Command::Demo { customers, seed, planted, write_files, format } => match write_files {

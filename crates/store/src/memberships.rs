@@ -8,8 +8,8 @@ use crate::error::StoreResult;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use std::collections::BTreeMap;
 
@@ -142,7 +142,7 @@ async fn apply<C: ConnectionTrait>(
         });
         membership_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
-    Ok(())
+    crate::webhooks::enqueue(conn, segmentation_id, diff, reason, at).await
 }
 
 impl Store {
@@ -240,6 +240,37 @@ impl Store {
             query = query.filter(membership::Column::CustomerId.gt(after));
         }
         Ok(query.order_by_asc(membership::Column::CustomerId).limit(limit).all(self.connection()).await?)
+    }
+
+    /// A page of segmentation `id`'s memberships in customer then segment order, in one
+    /// segment or all: those after `after` (customer id and segment), at most `limit`.
+    pub async fn membership_page(
+        &self,
+        segmentation_id: i64,
+        segment: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: u64,
+    ) -> StoreResult<Vec<membership::Model>> {
+        let mut query =
+            membership::Entity::find().filter(membership::Column::SegmentationId.eq(segmentation_id));
+        if let Some(segment) = segment {
+            query = query.filter(membership::Column::Segment.eq(segment));
+        }
+        if let Some((customer_id, segment)) = after {
+            query = query.filter(
+                Condition::any().add(membership::Column::CustomerId.gt(customer_id)).add(
+                    Condition::all()
+                        .add(membership::Column::CustomerId.eq(customer_id))
+                        .add(membership::Column::Segment.gt(segment)),
+                ),
+            );
+        }
+        Ok(query
+            .order_by_asc(membership::Column::CustomerId)
+            .order_by_asc(membership::Column::Segment)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
     }
 
     /// A customer's current memberships in every segmentation.

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use kindred_domain::CustomerDraft;
+use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft};
 use kindred_store::{
     ChangeReason, JobOutcome, Member, MembershipDiff, NewSegmentation, RefitResult, SegmentationChanges,
     Store,
@@ -93,6 +93,11 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         assert_eq!(page.iter().map(|m| m.customer_id).collect::<Vec<_>>(), [ids[1]]);
         let next = store.segment_members(created.id, "silver", Some(ids[1]), 10).await.unwrap();
         assert_eq!(next.iter().map(|m| m.customer_id).collect::<Vec<_>>(), [ids[2]]);
+        let first_two = store.membership_page(created.id, None, None, 2).await.unwrap();
+        let rest = store.membership_page(created.id, None, Some((ids[1], "silver")), 10).await.unwrap();
+        let paged: Vec<i64> = first_two.iter().chain(&rest).map(|m| m.customer_id).collect();
+        assert_eq!(paged, [ids[0], ids[1], ids[2]]);
+        assert_eq!(store.membership_page(created.id, Some("gold"), None, 10).await.unwrap().len(), 1);
         let history = store.customer_history(ids[1], 100).await.unwrap();
         let changes: Vec<(&str, &str, &str)> =
             history.iter().map(|e| (e.change.as_str(), e.segment.as_str(), e.reason.as_str())).collect();
@@ -124,5 +129,133 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         assert!(!store.delete_segmentation(created.id).await.unwrap());
         assert!(store.customer_history(ids[1], 100).await.unwrap().is_empty());
         assert!(store.segmentations().await.unwrap().is_empty());
+    }
+});
+
+async fn segmentation(store: &Store, name: &str) -> i64 {
+    let new = NewSegmentation {
+        name: name.to_owned(),
+        strategy: "behavioral".to_owned(),
+        params: serde_json::json!({}),
+        mode: "dynamic".to_owned(),
+        refresh_interval_seconds: None,
+    };
+    store.create_segmentation(&new).await.unwrap().id
+}
+
+async fn enter(store: &Store, segmentation: i64, members: &[(i64, &str)]) {
+    let diff = MembershipDiff {
+        entered: members.iter().map(|(id, segment)| member(*id, segment, None)).collect(),
+        ..Default::default()
+    };
+    store.apply_membership_diff(segmentation, &diff, ChangeReason::Refit, None, None).await.unwrap();
+}
+
+on_both!(personas_overlaps_and_sizes_over_time, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let today = chrono::Utc::now().date_naive();
+        let people = [
+            ("p0", "1990-05-01", "female", 30_000.0, "FR", "Paris"),
+            ("p1", "1950-01-01", "male", 160_000.0, "FR", "Lyon"),
+            ("p2", "2005-01-01", "female", 20_000.0, "DE", "Berlin"),
+            ("p3", "1985-01-01", "female", 60_000.0, "FR", "Paris"),
+        ];
+        let mut ids = Vec::new();
+        for (external_id, born, gender, income, country, city) in people {
+            let draft = CustomerDraft {
+                external_id: external_id.to_owned(),
+                birth_date: Some(born.to_owned()),
+                gender: Some(gender.to_owned()),
+                income: Some(income),
+                country: Some(country.to_owned()),
+                city: Some(city.to_owned()),
+                ..Default::default()
+            };
+            ids.push(store.upsert_customer(draft.validate(today).unwrap()).await.unwrap().0.id);
+        }
+        let ten_days_ago = (chrono::Utc::now() - chrono::Duration::days(10)).to_rfc3339();
+        for (who, amount, cost) in [("p0", 100.0, 10.0), ("p0", 300.0, 0.0), ("p1", 600.0, 50.0)] {
+            let draft = InteractionDraft {
+                customer_external_id: who.to_owned(),
+                occurred_at: ten_days_ago.clone(),
+                kind: Some("purchase".to_owned()),
+                amount: Some(amount),
+                cost_to_serve: Some(cost),
+                source_id: Some(format!("{who}-{amount}")),
+                ..Default::default()
+            };
+            store.record_interaction(&draft.validate().unwrap()).await.unwrap();
+        }
+        for (who, tag) in [("p0", "trail running"), ("p3", "trail running"), ("p1", "golf"), ("p0", "golf")] {
+            let draft =
+                NeedDraft { customer_external_id: who.to_owned(), tag: tag.to_owned(), ..Default::default() };
+            store.add_need(&draft.validate().unwrap()).await.unwrap();
+        }
+        let value = segmentation(&store, "value").await;
+        enter(
+            &store,
+            value,
+            &[(ids[0], "buyers"), (ids[1], "buyers"), (ids[2], "browsers"), (ids[3], "browsers")],
+        )
+        .await;
+        let places = segmentation(&store, "places").await;
+        enter(
+            &store,
+            places,
+            &[(ids[0], "paris"), (ids[3], "paris"), (ids[1], "elsewhere"), (ids[2], "elsewhere")],
+        )
+        .await;
+
+        let cells = store.overlap(value, places).await.unwrap();
+        let cells: Vec<(&str, &str, i64)> =
+            cells.iter().map(|c| (c.a.as_str(), c.b.as_str(), c.customers)).collect();
+        assert_eq!(
+            cells,
+            [
+                ("browsers", "elsewhere", 1),
+                ("browsers", "paris", 1),
+                ("buyers", "elsewhere", 1),
+                ("buyers", "paris", 1)
+            ]
+        );
+
+        let personas = store.personas(value, chrono::Utc::now()).await.unwrap();
+        let buyers = personas.iter().find(|p| p.segment == "buyers").unwrap();
+        assert_eq!((buyers.size, buyers.share), (2, 0.5));
+        let counts = |counts: &[kindred_store::Count]| {
+            counts.iter().map(|c| (c.value.clone(), c.customers)).collect::<Vec<_>>()
+        };
+        assert_eq!(counts(&buyers.ages), [("65+".to_owned(), 1), ("35-44".to_owned(), 1)]);
+        assert_eq!(counts(&buyers.incomes), [("25k-50k".to_owned(), 1), ("150k+".to_owned(), 1)]);
+        assert_eq!(buyers.average_income, Some(95_000.0));
+        assert_eq!(counts(&buyers.countries), [("FR".to_owned(), 2)]);
+        assert_eq!(buyers.buyers, 2);
+        assert_eq!((buyers.average_frequency, buyers.average_monetary), (1.5, 500.0));
+        assert!(buyers.average_recency_days.is_some_and(|days| (days - 10.0).abs() < 0.01), "{buyers:?}");
+        assert_eq!(
+            (buyers.revenue, buyers.profit, buyers.revenue_share, buyers.profit_share),
+            (1_000.0, 940.0, 1.0, 1.0)
+        );
+        // Both buyers want golf, held by half of everyone: lift 2.
+        assert_eq!(buyers.needs[0].tag, "golf");
+        assert_eq!((buyers.needs[0].customers, buyers.needs[0].share, buyers.needs[0].lift), (2, 1.0, 2.0));
+        let browsers = personas.iter().find(|p| p.segment == "browsers").unwrap();
+        assert_eq!((browsers.buyers, browsers.average_recency_days, browsers.revenue_share), (0, None, 0.0));
+        assert_eq!(counts(&browsers.genders), [("female".to_owned(), 2)]);
+        assert_eq!(counts(&browsers.ages), [("35-44".to_owned(), 1), ("under 25".to_owned(), 1)]);
+
+        // Two buyers leave: sizes over time ends on one point with browsers only (all today).
+        let diff = MembershipDiff {
+            exited: vec![member(ids[0], "buyers", None), member(ids[1], "buyers", None)],
+            ..Default::default()
+        };
+        store.apply_membership_diff(value, &diff, ChangeReason::Write, None, None).await.unwrap();
+        for bucket in [kindred_store::Bucket::Day, kindred_store::Bucket::Hour] {
+            let history = store.segment_size_history(value, bucket).await.unwrap();
+            assert_eq!(history.len(), 1, "{history:?}");
+            assert_eq!(history[0].sizes, [("browsers".to_owned(), 2)]);
+            assert!(chrono::Utc::now() - history[0].at < chrono::Duration::days(1));
+        }
     }
 });

@@ -2,7 +2,9 @@
 //! them, edit a static one's members by hand, and subscribe to membership changes and job
 //! progress.
 
+pub mod analytics;
 pub mod types;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
@@ -63,6 +65,18 @@ impl SegmentationQuery {
     async fn segmentation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Segmentation>> {
         let id = parse_id("id", &id).map_err(api)?;
         Ok(store(ctx)?.segmentation(id).await.map_err(api)?.map(Segmentation))
+    }
+
+    /// The crosstab of two segmentations: customers per pair of segments, with share and lift.
+    async fn overlap(&self, ctx: &Context<'_>, a: ID, b: ID) -> ApiResult<analytics::Overlap> {
+        let (a, b) = (parse_id("a", &a).map_err(api)?, parse_id("b", &b).map_err(api)?);
+        let store = store(ctx)?;
+        for (id, key) in [(a, "a"), (b, "b")] {
+            if store.segmentation(id).await.map_err(api)?.is_none() {
+                return Err(api(ApiError::NotFound { what: "segmentation", key: format!("{key} = {id}") }));
+            }
+        }
+        Ok(analytics::crosstab(store.overlap(a, b).await.map_err(api)?))
     }
 }
 

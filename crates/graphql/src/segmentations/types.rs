@@ -1,6 +1,7 @@
 //! GraphQL types of segmentations: the segmentation, its segments and members, its jobs,
 //! and a customer's memberships and their history.
 
+use super::analytics::{Persona, SizeBucket, SizePoint, personas, size_history};
 use crate::error::{ApiResult, api};
 use crate::pagination::{id_cursor, page_size, parse_id_cursor};
 use crate::types::{Customer, store};
@@ -9,6 +10,7 @@ use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use kindred_adaptive::Engine;
 use kindred_store::entity::{membership, membership_event, segmentation, segmentation_job};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use std::collections::HashMap;
 
 /// How a segmentation follows the data.
@@ -101,6 +103,10 @@ pub enum MembershipChangeKind {
 /// One segment of a segmentation.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Segment {
+    /// `<segmentation id>:<label>`.
+    pub id: ID,
+    /// Where its members download as CSV: `/segments/{id}/members.csv`, the id percent-encoded.
+    pub members_csv_path: String,
     /// Its label.
     pub label: String,
     /// What the strategy says about it (a community's size, needs and influencers), if
@@ -293,7 +299,17 @@ impl Segmentation {
         let descriptions = descriptions(model.as_ref());
         Ok(sizes
             .into_iter()
-            .map(|(label, size)| Segment { description: descriptions.get(&label).cloned(), label, size })
+            .map(|(label, size)| {
+                let id = format!("{}:{label}", self.0.id);
+                let encoded = utf8_percent_encode(&id, NON_ALPHANUMERIC);
+                Segment {
+                    members_csv_path: format!("/segments/{encoded}/members.csv"),
+                    id: ID(id),
+                    description: descriptions.get(&label).cloned(),
+                    label,
+                    size,
+                }
+            })
             .collect())
     }
     /// The running refit, or else the last one.
@@ -312,6 +328,23 @@ impl Segmentation {
     async fn jobs(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> ApiResult<Vec<Job>> {
         let limit = page_size(Some(first)).map_err(api)?;
         Ok(store(ctx)?.jobs(self.0.id, limit).await.map_err(api)?.into_iter().map(Job).collect())
+    }
+    /// The profile of every segment, largest first: demographics, places, needs with lift,
+    /// RFM averages, revenue and profit share.
+    async fn personas(&self, ctx: &Context<'_>) -> ApiResult<Vec<Persona>> {
+        personas(ctx, self.0.id).await
+    }
+    /// Segment sizes over time, one point per hour or day in which members entered or left.
+    async fn size_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "SizeBucket::Day")] bucket: SizeBucket,
+    ) -> ApiResult<Vec<SizePoint>> {
+        size_history(ctx, self.0.id, bucket).await
+    }
+    /// Its webhooks.
+    async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::webhooks::Webhook>> {
+        super::webhooks::webhooks_of(ctx, self.0.id).await
     }
     /// A segment's members by customer id, a page at a time, with their scores.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]

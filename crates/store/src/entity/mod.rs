@@ -10,3 +10,5 @@ pub mod need;
 pub mod segmentation;
 pub mod segmentation_job;
 pub mod tie;
+pub mod webhook;
+pub mod webhook_delivery;
