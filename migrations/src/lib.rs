@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_core_tables;
 mod m0002_segmentations;
 mod m0003_webhooks;
+mod m0004_customer_changes;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_core_tables::Migration),
             Box::new(m0002_segmentations::Migration),
             Box::new(m0003_webhooks::Migration),
+            Box::new(m0004_customer_changes::Migration),
         ]
     }
 }

@@ -244,3 +244,57 @@ async fn cancelled_and_failed_jobs_leave_memberships_whole() {
     assert!(server.data(STATE, json!({ "id": failing })).await["segmentation"].is_null());
     assert!(server.terminate(), "clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_move_dynamic_segments_and_fill_static_ones() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &settings());
+    let server = work.serve(&["--demo", "--customers", "50"]).await;
+    let dynamic = create(&server, "big spenders", "behavioral", big_spenders(), "DYNAMIC").await;
+    settled(&server, &dynamic).await;
+    let hand = create(&server, "hand picked", "misbehaving", json!({ "mode": "ok" }), "STATIC").await;
+    settled(&server, &hand).await;
+
+    // An import run as its own process moves the customers it touches, live.
+    let changes = "subscription($s: ID) { membershipChanged(segmentationId: $s) { customer { externalId } segment change reason } }";
+    let mut live = Subscription::open(server.base(), changes, json!({ "s": dynamic }), json!({})).await;
+    let file = work.write(
+        "big.csv",
+        &format!("customer_external_id,occurred_at,channel,kind,amount,currency,source_id\nc0000003,{},store,purchase,5000,EUR,big-1\n", yesterday()),
+    );
+    let imported = work.run(&["import", "interactions", file.to_str().expect("path")]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let mut entered = false;
+    while let Some(event) = live.next(Duration::from_secs(10)).await {
+        let change = &event["membershipChanged"];
+        assert_eq!(
+            (&change["customer"]["externalId"], &change["reason"]),
+            (&json!("c0000003"), &json!("WRITE")),
+            "{event}"
+        );
+        if change["change"] == "ENTERED" {
+            assert_eq!(change["segment"], "big spenders");
+            entered = true;
+            break;
+        }
+    }
+    assert!(entered, "the imported purchase enters the customer without any refresh");
+
+    // A list of external ids fills a static segment; unknown ids are reported, not fatal.
+    let import = "mutation($id: ID!, $x: [String!]!, $r: Boolean) { importSegmentMembers(segmentationId: $id, segment: \"vip\", \
+        externalIds: $x, replace: $r) { entered exited unknownExternalIds } }";
+    let first =
+        server.data(import, json!({ "id": hand, "x": ["c0000001", "c0000002", "nobody", "c0000001"] })).await;
+    assert_eq!(
+        first["importSegmentMembers"],
+        json!({ "entered": 2, "exited": 0, "unknownExternalIds": ["nobody"] })
+    );
+    let replaced = server.data(import, json!({ "id": hand, "x": ["c0000002", "c0000003"], "r": true })).await;
+    assert_eq!(
+        replaced["importSegmentMembers"],
+        json!({ "entered": 1, "exited": 1, "unknownExternalIds": [] })
+    );
+    let state = settled(&server, &hand).await;
+    assert_eq!((size_of(&state, "vip"), size_of(&state, "all")), (2, 50), "{state}");
+    assert!(server.terminate(), "clean shutdown");
+}

@@ -3,7 +3,7 @@
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobProgress, MembershipChange, changes_of};
-use crate::{diff, realtime, refit, schedule, webhooks};
+use crate::{diff, feed, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, Store};
@@ -41,6 +41,17 @@ impl Mode {
     }
 }
 
+/// How a hand edit changes a static segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberEdit {
+    /// The listed customers enter (those already in stay).
+    Add,
+    /// The listed customers leave.
+    Remove,
+    /// The listed customers are the segment: they enter, everyone else leaves.
+    Replace,
+}
+
 /// Tuning of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -58,6 +69,8 @@ pub struct EngineSettings {
     pub refit_on_start: bool,
     /// How webhooks are sent.
     pub webhooks: crate::WebhookSettings,
+    /// How often the change feed of imports is read.
+    pub change_poll: Duration,
 }
 
 impl Default for EngineSettings {
@@ -69,6 +82,7 @@ impl Default for EngineSettings {
             schedule_tick: Duration::from_secs(30),
             refit_on_start: true,
             webhooks: crate::WebhookSettings::default(),
+            change_poll: Duration::from_millis(500),
         }
     }
 }
@@ -208,6 +222,7 @@ impl Engine {
         }
         tokio::spawn(realtime::worker(inner.clone(), queue));
         tokio::spawn(schedule::scheduler(inner.clone()));
+        tokio::spawn(feed::follower(inner.clone()));
         tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
         let engine = Self { inner };
         if engine.inner.settings.refit_on_start {
@@ -366,15 +381,15 @@ impl Engine {
         }
     }
 
-    /// Puts customers into (or, with `remove`, takes them out of) a segment of a static
-    /// segmentation by hand. Returns how many memberships changed.
+    /// Edits a segment of a static segmentation by hand: adds the listed customers, removes
+    /// them, or makes them its only members. Returns what changed (written and published).
     pub async fn edit_members(
         &self,
         id: i64,
         segment: &str,
         customer_ids: &[i64],
-        remove: bool,
-    ) -> EngineResult<usize> {
+        edit: MemberEdit,
+    ) -> EngineResult<MembershipDiff> {
         let current = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
         if parse_mode(&current.mode)? != Mode::Static {
             return Err(EngineError::Conflict(format!(
@@ -386,35 +401,38 @@ impl Engine {
         }
         let lock = self.inner.lock_for(id);
         let _guard = lock.lock().await;
-        let old: Vec<Member> = self
-            .inner
-            .store
-            .members_among(id, customer_ids)
-            .await?
-            .into_iter()
-            .filter(|member| member.segment == segment)
-            .collect();
-        let new: Vec<Member> = if remove {
-            Vec::new()
-        } else {
-            let kept: HashMap<i64, Option<f64>> = old.iter().map(|m| (m.customer_id, m.score)).collect();
-            customer_ids
-                .iter()
-                .map(|id| Member {
-                    customer_id: *id,
-                    segment: segment.to_owned(),
-                    score: kept.get(id).copied().flatten(),
-                })
-                .collect()
+        let old: Vec<Member> = match edit {
+            MemberEdit::Replace => self.inner.store.members_of(id).await?,
+            MemberEdit::Add | MemberEdit::Remove => self.inner.store.members_among(id, customer_ids).await?,
+        };
+        let old: Vec<Member> = old.into_iter().filter(|member| member.segment == segment).collect();
+        let new: Vec<Member> = match edit {
+            MemberEdit::Remove => {
+                let removed: std::collections::HashSet<i64> = customer_ids.iter().copied().collect();
+                old.iter().filter(|member| !removed.contains(&member.customer_id)).cloned().collect()
+            }
+            MemberEdit::Add | MemberEdit::Replace => {
+                let kept: HashMap<i64, Option<f64>> = old.iter().map(|m| (m.customer_id, m.score)).collect();
+                let mut listed: Vec<i64> = customer_ids.to_vec();
+                listed.sort_unstable();
+                listed.dedup();
+                listed
+                    .into_iter()
+                    .map(|id| Member {
+                        customer_id: id,
+                        segment: segment.to_owned(),
+                        score: kept.get(&id).copied().flatten(),
+                    })
+                    .collect()
+            }
         };
         let diff = diff::diff(old, new);
-        let changed = diff.entered.len() + diff.exited.len();
-        if changed > 0 {
+        if !diff.entered.is_empty() || !diff.exited.is_empty() {
             let at =
                 self.inner.store.apply_membership_diff(id, &diff, ChangeReason::Manual, None, None).await?;
             self.inner.publish(id, &diff, ChangeReason::Manual, at);
         }
-        Ok(changed)
+        Ok(diff)
     }
 
     /// Membership changes as they are written.

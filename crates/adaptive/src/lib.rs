@@ -12,13 +12,14 @@ mod diff;
 mod engine;
 mod error;
 mod events;
+mod feed;
 mod realtime;
 mod refit;
 mod schedule;
 mod webhooks;
 
 pub use diff::diff;
-pub use engine::{Engine, EngineSettings, JobState, Mode};
+pub use engine::{Engine, EngineSettings, JobState, MemberEdit, Mode};
 pub use error::{EngineError, EngineResult};
 pub use events::{Change, JobProgress, JobStatus, MembershipChange, changes_of};
 pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, signature};

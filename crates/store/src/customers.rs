@@ -43,6 +43,25 @@ impl Store {
         Ok(self.read_rows(sql, vec![external_id.trim().into()], 1).await?.pop())
     }
 
+    /// The ids of the customers with these external ids (unknown ones are left out).
+    pub async fn ids_of_external_ids(
+        &self,
+        external_ids: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        let mut found = std::collections::HashMap::with_capacity(external_ids.len());
+        for chunk in external_ids.chunks(5_000) {
+            let rows: Vec<(i64, String)> = customer::Entity::find()
+                .select_only()
+                .columns([customer::Column::Id, customer::Column::ExternalId])
+                .filter(customer::Column::ExternalId.is_in(chunk.iter().map(|id| id.trim())))
+                .into_tuple()
+                .all(self.connection())
+                .await?;
+            found.extend(rows.into_iter().map(|(id, external_id)| (external_id, id)));
+        }
+        Ok(found)
+    }
+
     /// The customers with these ids (in no particular order; missing ids are skipped).
     pub async fn customers_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<customer::Model>> {
         if ids.is_empty() {

@@ -4,6 +4,7 @@
 //! ties and needs; [`import`] streams CSV and NDJSON files into it in batches. All writes
 //! are idempotent upserts (see [`write`]), so a file imported twice changes nothing.
 
+mod changes;
 mod children;
 mod connect;
 mod customers;

@@ -12,7 +12,7 @@ use crate::types::{Customer, store};
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use kindred_adaptive::{Change, Engine, JobProgress, MembershipChange};
+use kindred_adaptive::{Change, Engine, JobProgress, MemberEdit, MembershipChange};
 use kindred_store::{NewSegmentation, SegmentationChanges};
 use tokio::sync::broadcast;
 use types::{ChangeReason, JobStatus, MembershipChangeKind, Segmentation, SegmentationMode};
@@ -167,7 +167,7 @@ impl SegmentationMutation {
     }
 
     /// Puts customers (by external id) into a segment of a static segmentation; returns how
-    /// many entered.
+    /// many entered. NOT_FOUND names the first unknown external id.
     async fn add_segment_members(
         &self,
         ctx: &Context<'_>,
@@ -177,8 +177,8 @@ impl SegmentationMutation {
     ) -> ApiResult<i32> {
         let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
         let customers = customer_ids(ctx, &external_ids).await?;
-        let changed = engine(ctx)?.edit_members(id, &segment, &customers, false).await.map_err(api)?;
-        Ok(changed as i32)
+        let diff = engine(ctx)?.edit_members(id, &segment, &customers, MemberEdit::Add).await.map_err(api)?;
+        Ok(diff.entered.len() as i32)
     }
 
     /// Takes customers (by external id) out of a segment of a static segmentation; returns
@@ -192,9 +192,47 @@ impl SegmentationMutation {
     ) -> ApiResult<i32> {
         let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
         let customers = customer_ids(ctx, &external_ids).await?;
-        let changed = engine(ctx)?.edit_members(id, &segment, &customers, true).await.map_err(api)?;
-        Ok(changed as i32)
+        let diff =
+            engine(ctx)?.edit_members(id, &segment, &customers, MemberEdit::Remove).await.map_err(api)?;
+        Ok(diff.exited.len() as i32)
     }
+
+    /// Imports a list of external ids into a segment of a static segmentation: the known
+    /// ones enter (with `replace: true`, they become its only members); unknown ones are reported,
+    /// and the rest is imported all the same.
+    async fn import_segment_members(
+        &self,
+        ctx: &Context<'_>,
+        segmentation_id: ID,
+        segment: String,
+        external_ids: Vec<String>,
+        replace: Option<bool>,
+    ) -> ApiResult<SegmentImport> {
+        let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
+        let wanted: Vec<&str> = external_ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect();
+        let known = store(ctx)?.ids_of_external_ids(&wanted).await.map_err(api)?;
+        let unknown: Vec<String> =
+            wanted.iter().filter(|id| !known.contains_key(**id)).map(|id| (*id).to_owned()).collect();
+        let customers: Vec<i64> = known.into_values().collect();
+        let edit = if replace.unwrap_or(false) { MemberEdit::Replace } else { MemberEdit::Add };
+        let diff = engine(ctx)?.edit_members(id, &segment, &customers, edit).await.map_err(api)?;
+        Ok(SegmentImport {
+            entered: diff.entered.len() as i64,
+            exited: diff.exited.len() as i64,
+            unknown_external_ids: unknown,
+        })
+    }
+}
+
+/// What an import of external ids into a static segment did.
+#[derive(SimpleObject)]
+pub struct SegmentImport {
+    /// Customers who entered.
+    entered: i64,
+    /// Customers who left (with `replace`).
+    exited: i64,
+    /// External ids that match no customer; nothing was done for them.
+    unknown_external_ids: Vec<String>,
 }
 
 /// A customer entered or left a segment.

@@ -4,6 +4,7 @@ use super::columns::ImportKind;
 use super::reader::{Chunk, Format, read_all};
 use super::records::Record;
 use super::{ImportError, RowError};
+use crate::changes::record_changes;
 use crate::connect::Store;
 use crate::write::{
     WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties,
@@ -129,13 +130,19 @@ async fn write_chunk<C: ConnectionTrait>(
         }
     }
     if !customers.is_empty() {
-        return Ok((upsert_customers(conn, customers).await?, 0));
+        let external_ids: Vec<String> = customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
+        let counts = upsert_customers(conn, customers).await?;
+        if counts.inserted + counts.updated > 0 {
+            record_changes(conn, &mut external_ids.iter().map(String::as_str).collect()).await?;
+        }
+        return Ok((counts, 0));
     }
     let mut wanted: Vec<&str> = Vec::new();
     wanted.extend(interactions.iter().map(|i| i.customer_external_id.as_str()));
     wanted.extend(ties.iter().flat_map(|t| [t.from().as_str(), t.to().as_str()]));
     wanted.extend(needs.iter().map(|n| n.customer_external_id.as_str()));
     let created = cache.resolve(conn, &wanted).await?;
+    let mut touched = wanted.clone();
     let counts = if !interactions.is_empty() {
         let rows: Vec<_> =
             interactions.iter().map(|i| (cache.id(i.customer_external_id.as_str()), i)).collect();
@@ -148,5 +155,8 @@ async fn write_chunk<C: ConnectionTrait>(
         let rows: Vec<_> = needs.iter().map(|n| (cache.id(n.customer_external_id.as_str()), n)).collect();
         upsert_needs(conn, &rows).await?
     };
+    if counts.inserted + counts.updated > 0 {
+        record_changes(conn, &mut touched).await?;
+    }
     Ok((counts, created))
 }

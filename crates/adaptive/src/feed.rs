@@ -1,0 +1,44 @@
+//! Follows the change feed that imports (run as separate processes) write, and hands the
+//! customers they touched to the write worker, as the API's own writes do.
+
+use crate::engine::Inner;
+use std::sync::Arc;
+
+/// Changes read per poll.
+const BATCH: u64 = 10_000;
+
+/// Polls the feed for as long as the engine lives.
+pub(crate) async fn follower(inner: Arc<Inner>) {
+    // What was written before the start is covered by the refits on start.
+    let mut cursor = match inner.store.last_change().await {
+        Ok(last) => last,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the change feed");
+            0
+        }
+    };
+    if let Err(error) = inner.store.forget_changes(cursor).await {
+        tracing::warn!(%error, "cannot trim the change feed");
+    }
+    loop {
+        match inner.store.changes_after(cursor, BATCH).await {
+            Ok((last, customers)) if last > cursor => {
+                if !customers.is_empty() {
+                    tracing::debug!(customers = customers.len(), "imported customers to re-assign");
+                    if inner.touched.send(customers).is_err() {
+                        return;
+                    }
+                }
+                cursor = last;
+                if let Err(error) = inner.store.forget_changes(cursor).await {
+                    tracing::warn!(%error, "cannot trim the change feed");
+                }
+                // More may be waiting: read on at once.
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the change feed"),
+        }
+        tokio::time::sleep(inner.settings.change_poll).await;
+    }
+}

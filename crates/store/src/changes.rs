@@ -1,0 +1,71 @@
+//! The change feed: customers written by another process (an import), by external id, for
+//! the running server to re-assign. Written in the transaction of the write it reports.
+
+use crate::connect::Store;
+use crate::error::StoreResult;
+use crate::sql::statement;
+use sea_orm::{ConnectionTrait, Value};
+
+/// Rows per statement.
+const CHUNK_ROWS: usize = 5_000;
+
+/// Records that these customers changed (duplicates are written once).
+pub(crate) async fn record_changes<C: ConnectionTrait>(
+    conn: &C,
+    external_ids: &mut Vec<&str>,
+) -> StoreResult<()> {
+    external_ids.sort_unstable();
+    external_ids.dedup();
+    for chunk in external_ids.chunks(CHUNK_ROWS) {
+        let rows = vec!["(?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO customer_changes (external_id) VALUES {rows}");
+        let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
+        conn.execute_raw(statement(conn.get_database_backend(), &sql, values)).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The newest change's position (0 when there is none).
+    pub async fn last_change(&self) -> StoreResult<i64> {
+        let row = self
+            .connection()
+            .query_one_raw(statement(
+                self.backend(),
+                "SELECT COALESCE(MAX(id), 0) FROM customer_changes",
+                Vec::new(),
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        })
+    }
+
+    /// Changes after position `after`, at most `limit`: the position and the customer's id
+    /// (customers deleted since are left out). Returns the last position read.
+    pub async fn changes_after(&self, after: i64, limit: u64) -> StoreResult<(i64, Vec<i64>)> {
+        let sql = "SELECT ch.id, cu.id FROM customer_changes ch LEFT JOIN customers cu ON cu.external_id = ch.external_id \
+                   WHERE ch.id > ? ORDER BY ch.id LIMIT ?";
+        let rows = self
+            .connection()
+            .query_all_raw(statement(self.backend(), sql, vec![after.into(), (limit as i64).into()]))
+            .await?;
+        let mut last = after;
+        let mut customers = Vec::with_capacity(rows.len());
+        for row in rows {
+            last = row.try_get_by_index(0)?;
+            if let Some(customer) = row.try_get_by_index::<Option<i64>>(1)? {
+                customers.push(customer);
+            }
+        }
+        Ok((last, customers))
+    }
+
+    /// Forgets changes up to position `upto`, once they are handled.
+    pub async fn forget_changes(&self, upto: i64) -> StoreResult<()> {
+        let sql = "DELETE FROM customer_changes WHERE id <= ?";
+        self.connection().execute_raw(statement(self.backend(), sql, vec![upto.into()])).await?;
+        Ok(())
+    }
+}
