@@ -10,7 +10,11 @@
 #   bench/run.sh behavioral RFM and lifetime value through the behavioral plugin over 1,000,000
 #                           customers and ~10,000,000 purchases on SQLite, end to end, and
 #                           the same RFM as one SQL query
-#   bench/run.sh            all four
+#   bench/run.sh adaptive   full RFM refit and diff through the engine on the behavioral data
+#                           (1,000,000 customers, ~10,000,000 purchases, SQLite), and the time
+#                           from recordInteraction to membershipChanged at 1,000 writes/s with
+#                           three dynamic segmentations on a 100,000-customer server
+#   bench/run.sh            all five
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -91,11 +95,46 @@ bench_behavioral() {
   "$PWD/target/release/kindred-behavioral-bench" run --database "$url" --libraries "$PWD/target/release"
 }
 
+bench_adaptive() {
+  local files="$DATA/behavioral"
+  local url="sqlite://$DATA/behavioral-db/kindred.db"
+  if [ ! -f "$DATA/behavioral-db/kindred.db" ]; then
+    if [ ! -f "$files/interactions.csv" ]; then
+      "$PWD/target/release/kindred-behavioral-bench" generate --folder "$files" --customers 1000000
+    fi
+    mkdir -p "$DATA/behavioral-db"
+    KINDRED__DATABASE__URL="$url" "$KINDRED" migrate >/dev/null
+    timed_import "$url" customers "$files/customers.csv"
+    timed_import "$url" interactions "$files/interactions.csv"
+  fi
+  echo "== adaptive: RFM refit and diff through the engine"
+  /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" refit \
+    --database "$url" --libraries "$PWD/target/release"
+
+  rm -rf "$DATA/latency" && mkdir -p "$DATA/latency"
+  local live="sqlite://$DATA/latency/kindred.db"
+  echo "== adaptive: recordInteraction -> membershipChanged, 100,000 demo customers"
+  KINDRED__DATABASE__URL="$live" "$KINDRED" demo --customers 100000 --seed 7 >/dev/null
+  local port=18090
+  printf '[[plugins]]\nname = "behavioral"\npath = "%s"\n' "$PWD/target/release/libkindred_behavioral.so" \
+    > "$DATA/latency/kindred.toml"
+  KINDRED__DATABASE__URL="$live" KINDRED__SERVER__BIND="127.0.0.1:$port" \
+    "$KINDRED" --config "$DATA/latency/kindred.toml" serve &
+  local server=$!
+  trap 'kill $server 2>/dev/null || true' RETURN
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  "$PWD/target/release/kindred-adaptive-bench" latency --base "http://127.0.0.1:$port" \
+    --rate "${BENCH_RATE:-1000}" --seconds "${BENCH_SECONDS:-20}"
+  kill -TERM "$server"
+  wait "$server" || true
+}
+
 case "${1:-all}" in
   import) bench_import ;;
   api) bench_api ;;
   plugins) bench_plugins ;;
   behavioral) bench_behavioral ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|all]" >&2; exit 2 ;;
+  adaptive) bench_adaptive ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|all]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,269 @@
+//! `kindred-adaptive-bench`: the speed of adaptive segments.
+//!
+//! * `refit`: a full refit and diff of an RFM segmentation through the engine, as the server
+//!   runs it (read the population, fit, assign, diff against the stored memberships, write
+//!   the difference and its history in one transaction): the first refit writes everyone,
+//!   later ones find what changed.
+//! * `latency`: against a running `kindred serve`, creates three dynamic segmentations,
+//!   subscribes to `membershipChanged` over WebSocket, sends `recordInteraction` at a fixed
+//!   rate (each a first purchase of a new customer, so each moves memberships) and measures
+//!   from sending the write to receiving its events.
+
+mod stats;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kindred_adaptive::{Engine, EngineSettings};
+use kindred_e2e::Subscription;
+use kindred_segment::{PluginConfig, PluginHost};
+use kindred_store::{NewSegmentation, Store};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Benchmarks of adaptive segments.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Full refit and diff of RFM through the engine.
+    Refit {
+        /// The database, with customers and purchases imported.
+        #[arg(long)]
+        database: String,
+        /// The folder holding libkindred_behavioral.so.
+        #[arg(long)]
+        libraries: std::path::PathBuf,
+        /// Refits after the first.
+        #[arg(long, default_value_t = 2)]
+        again: usize,
+    },
+    /// From recordInteraction to membershipChanged, at a fixed rate.
+    Latency {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        /// Writes per second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        /// How long to write, in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+}
+
+async fn wait_for_job(engine: &Engine, store: &Store, id: i64) -> anyhow::Result<()> {
+    while engine.job(id).is_some() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job = store.jobs(id, 1).await?.into_iter().next().context("no job")?;
+    let took = job.finished_at.unwrap_or(job.started_at) - job.started_at;
+    println!(
+        "  {} ({}): {:.2} s, {} customers, {} entered, {} exited, {} rescored",
+        job.reason,
+        job.status,
+        took.num_milliseconds() as f64 / 1000.0,
+        job.customers_total,
+        job.entered,
+        job.exited,
+        job.rescored
+    );
+    anyhow::ensure!(job.status == "succeeded", "the job ended {}: {:?}", job.status, job.error);
+    Ok(())
+}
+
+async fn refit(database: &str, libraries: &std::path::Path, again: usize) -> anyhow::Result<()> {
+    let store = Store::connect(database).await?;
+    store.migrate().await?;
+    let config = PluginConfig {
+        name: "behavioral".to_owned(),
+        path: libraries.join("libkindred_behavioral.so"),
+        enabled: true,
+        sha256: None,
+        params: None,
+    };
+    let host = Arc::new(PluginHost::load(&[config], libraries));
+    host.loaded("behavioral")?;
+    let settings = EngineSettings { refit_on_start: false, ..Default::default() };
+    let engine = Engine::start(store.clone(), host, settings).await?;
+    for old in store.segmentations().await? {
+        engine.delete(old.id).await?;
+    }
+    println!("RFM refit and diff, {} customers", store.count_customers().await?);
+    let new = NewSegmentation {
+        name: "rfm".to_owned(),
+        strategy: "behavioral".to_owned(),
+        params: json!({ "method": "rfm" }),
+        mode: "dynamic".to_owned(),
+        refresh_interval_seconds: None,
+    };
+    let created = engine.create(new).await?;
+    wait_for_job(&engine, &store, created.id).await?;
+    for _ in 0..again {
+        engine.refresh(created.id).await?;
+        wait_for_job(&engine, &store, created.id).await?;
+    }
+    Ok(())
+}
+
+async fn graphql(
+    client: &reqwest::Client,
+    base: &str,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<Value> {
+    let body = json!({ "query": query, "variables": variables });
+    let reply: Value = client.post(format!("{base}/graphql")).json(&body).send().await?.json().await?;
+    anyhow::ensure!(reply.get("errors").is_none(), "GraphQL errors: {reply}");
+    Ok(reply["data"].clone())
+}
+
+fn report(name: &str, latencies: &mut [u32], missing: u64, elapsed: Duration) {
+    let summary = stats::summarise(latencies, missing, elapsed);
+    println!(
+        "{name}: {} events, {} missing; p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        summary.requests, summary.errors, summary.p50_ms, summary.p90_ms, summary.p99_ms, summary.max_ms
+    );
+}
+
+async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let create = "mutation($i: CreateSegmentationInput!) { createSegmentation(input: $i) { id } }";
+    let purchases = json!({ "kind": "purchase" });
+    let definitions = [
+        (
+            "bench spenders",
+            json!({ "method": "rules", "rules": [{ "label": "big spenders", "when": {
+            "agg": "sum", "of": "amount", "where": purchases, "within_days": 365, "op": "gt", "value": 1000 } }] }),
+        ),
+        (
+            "bench active",
+            json!({ "method": "rules", "rules": [{ "label": "active", "when": {
+            "agg": "count", "where": purchases, "within_days": 30, "op": "ge", "value": 1 } }] }),
+        ),
+        ("bench rfm", json!({ "method": "rfm" })),
+    ];
+    let mut ids = Vec::new();
+    for (name, params) in definitions {
+        let input = json!({ "i": { "name": format!("{name} {}", std::process::id()), "strategy": "behavioral", "params": params } });
+        ids.push(
+            graphql(&client, base, create, input).await?["createSegmentation"]["id"]
+                .as_str()
+                .context("id")?
+                .to_owned(),
+        );
+    }
+    for id in &ids {
+        loop {
+            let state = graphql(
+                &client,
+                base,
+                "query($id: ID!) { segmentation(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await?;
+            if state["segmentation"]["status"] != "RUNNING" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    println!("three dynamic segmentations ready; writing {rate}/s for {seconds} s");
+    let changes = "subscription { membershipChanged { segmentationId customerId change } }";
+    let mut subscription = Subscription::open(base, changes, json!({}), json!({})).await;
+    // Events as they arrive: (customer id, segmentation id, when).
+    let events: Arc<Mutex<Vec<(String, String, Instant)>>> = Arc::default();
+    let listener = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            while let Some(event) = subscription.next(Duration::from_secs(10)).await {
+                let change = &event["membershipChanged"];
+                if change["change"] == "ENTERED" {
+                    let customer = change["customerId"].as_str().unwrap_or_default().to_owned();
+                    let segmentation = change["segmentationId"].as_str().unwrap_or_default().to_owned();
+                    events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((
+                        customer,
+                        segmentation,
+                        Instant::now(),
+                    ));
+                }
+            }
+        })
+    };
+    let record = "mutation($i: InteractionInput!) { recordInteraction(input: $i) { customer { id } } }";
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let run = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp());
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let started = Instant::now();
+    let mut writes = Vec::new();
+    for n in 0..rate * seconds {
+        ticker.tick().await;
+        let (client, base, sent) = (client.clone(), base.to_owned(), sent.clone());
+        let input = json!({ "i": { "customerExternalId": format!("bench-{run}-{n}"), "occurredAt": chrono::Utc::now().to_rfc3339(),
+            "kind": "purchase", "amount": 1500.0, "currency": "EUR", "channel": "web" } });
+        writes.push(tokio::spawn(async move {
+            let at = Instant::now();
+            let data = graphql(&client, &base, record, input).await?;
+            let customer =
+                data["recordInteraction"]["customer"]["id"].as_str().context("customer id")?.to_owned();
+            sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(customer, at);
+            anyhow::Ok(())
+        }));
+    }
+    let mut failed = 0;
+    for write in writes {
+        if !matches!(write.await, Ok(Ok(()))) {
+            failed += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "sent {} writes in {:.1} s ({:.0}/s), {failed} failed",
+        rate * seconds,
+        elapsed.as_secs_f64(),
+        (rate * seconds) as f64 / elapsed.as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    listener.abort();
+    let sent = sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let events = events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    // Per write: its first event (any segmentation) and its last of the three.
+    let mut first: HashMap<&str, Instant> = HashMap::new();
+    let mut last: HashMap<&str, (usize, Instant)> = HashMap::new();
+    for (customer, segmentation, at) in &events {
+        if !ids.contains(segmentation) || !sent.contains_key(customer) {
+            continue;
+        }
+        first.entry(customer).or_insert(*at);
+        let entry = last.entry(customer).or_insert((0, *at));
+        *entry = (entry.0 + 1, *at);
+    }
+    let micros = |from: Instant, to: Instant| {
+        to.saturating_duration_since(from).as_micros().min(u32::MAX as u128) as u32
+    };
+    let mut to_first: Vec<u32> = first.iter().map(|(customer, at)| micros(sent[*customer], *at)).collect();
+    let mut to_all: Vec<u32> = last
+        .iter()
+        .filter(|(_, (count, _))| *count == ids.len())
+        .map(|(customer, (_, at))| micros(sent[*customer], *at))
+        .collect();
+    let written = sent.len() as u64;
+    let (missing_first, missing_all) = (written - to_first.len() as u64, written - to_all.len() as u64);
+    report("write -> first membershipChanged", &mut to_first, missing_first, elapsed);
+    report("write -> all three segmentations' events", &mut to_all, missing_all, elapsed);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Command::Refit { database, libraries, again } => refit(&database, &libraries, again).await,
+        Command::Latency { base, rate, seconds } => latency(&base, rate, seconds).await,
+    }
+}
