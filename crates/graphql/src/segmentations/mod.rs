@@ -238,7 +238,7 @@ pub struct SegmentImport {
 /// A customer entered or left a segment.
 pub struct MembershipChanged(MembershipChange);
 
-#[Object]
+#[Object(name = "MembershipChange")]
 impl MembershipChanged {
     /// The segmentation's id.
     async fn segmentation_id(&self) -> ID {
