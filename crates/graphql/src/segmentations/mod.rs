@@ -13,7 +13,7 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Simp
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use kindred_adaptive::{Change, Engine, JobProgress, MemberEdit, MembershipChange};
-use kindred_store::{NewSegmentation, SegmentationChanges};
+use kindred_store::{MembershipDiff, NewSegmentation, SegmentationChanges};
 use tokio::sync::broadcast;
 use types::{ChangeReason, JobStatus, MembershipChangeKind, Segmentation, SegmentationMode};
 
@@ -96,6 +96,19 @@ async fn customer_ids(ctx: &Context<'_>, external_ids: &[String]) -> ApiResult<V
     Ok(ids)
 }
 
+/// Edits a static segment by hand, for customers given by external id (all must exist).
+async fn edit_by_external_ids(
+    ctx: &Context<'_>,
+    segmentation_id: &ID,
+    segment: &str,
+    external_ids: &[String],
+    edit: MemberEdit,
+) -> ApiResult<MembershipDiff> {
+    let id = parse_id("segmentationId", segmentation_id).map_err(api)?;
+    let customers = customer_ids(ctx, external_ids).await?;
+    engine(ctx)?.edit_members(id, segment, &customers, edit).await.map_err(api)
+}
+
 #[Object]
 impl SegmentationMutation {
     /// Creates a segmentation and starts its first refit (status RUNNING, then READY or
@@ -175,9 +188,8 @@ impl SegmentationMutation {
         segment: String,
         external_ids: Vec<String>,
     ) -> ApiResult<i32> {
-        let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
-        let customers = customer_ids(ctx, &external_ids).await?;
-        let diff = engine(ctx)?.edit_members(id, &segment, &customers, MemberEdit::Add).await.map_err(api)?;
+        let diff =
+            edit_by_external_ids(ctx, &segmentation_id, &segment, &external_ids, MemberEdit::Add).await?;
         Ok(diff.entered.len() as i32)
     }
 
@@ -190,10 +202,8 @@ impl SegmentationMutation {
         segment: String,
         external_ids: Vec<String>,
     ) -> ApiResult<i32> {
-        let id = parse_id("segmentationId", &segmentation_id).map_err(api)?;
-        let customers = customer_ids(ctx, &external_ids).await?;
         let diff =
-            engine(ctx)?.edit_members(id, &segment, &customers, MemberEdit::Remove).await.map_err(api)?;
+            edit_by_external_ids(ctx, &segmentation_id, &segment, &external_ids, MemberEdit::Remove).await?;
         Ok(diff.exited.len() as i32)
     }
 
