@@ -17,6 +17,12 @@ pub struct Settings {
     /// Logging.
     #[serde(default)]
     pub log: LogSettings,
+    /// Adaptive segments.
+    #[serde(default)]
+    pub segments: SegmentSettings,
+    /// Webhook delivery.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
     /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
     #[serde(default)]
     pub plugins: Vec<kindred_segment::PluginConfig>,
@@ -59,6 +65,64 @@ pub struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self { bind: "127.0.0.1:8080".into(), max_body_bytes: 1 << 20, request_timeout_secs: 30 }
+    }
+}
+
+/// `[segments]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentSettings {
+    /// Refit jobs longer than this many seconds are logged as slow.
+    pub slow_job_secs: u64,
+    /// Most customers the write worker re-assigns in one batch.
+    pub write_batch: usize,
+    /// Refit dynamic segmentations at start (their fitted models live in memory).
+    pub refit_on_start: bool,
+}
+
+impl Default for SegmentSettings {
+    fn default() -> Self {
+        Self { slow_job_secs: 30, write_batch: 5_000, refit_on_start: true }
+    }
+}
+
+/// `[webhooks]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Attempts per delivery before it is marked failed.
+    pub max_attempts: u32,
+    /// Seconds before the first retry, doubled at each further one.
+    pub first_retry_secs: u64,
+    /// Longest wait between retries, in seconds.
+    pub max_retry_secs: u64,
+    /// Seconds a receiver may take to answer.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { max_attempts: 8, first_retry_secs: 2, max_retry_secs: 900, timeout_secs: 10 }
+    }
+}
+
+impl Settings {
+    /// The engine's tuning from `[segments]` and `[webhooks]`.
+    pub fn engine(&self) -> kindred_adaptive::EngineSettings {
+        let webhooks = kindred_adaptive::WebhookSettings {
+            max_attempts: self.webhooks.max_attempts.clamp(1, 100) as i32,
+            first_retry: std::time::Duration::from_secs(self.webhooks.first_retry_secs.max(1)),
+            max_retry: std::time::Duration::from_secs(self.webhooks.max_retry_secs.max(1)),
+            timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs.max(1)),
+            ..Default::default()
+        };
+        kindred_adaptive::EngineSettings {
+            slow_job: std::time::Duration::from_secs(self.segments.slow_job_secs),
+            write_batch: self.segments.write_batch.max(1),
+            refit_on_start: self.segments.refit_on_start,
+            webhooks,
+            ..Default::default()
+        }
     }
 }
 
@@ -171,6 +235,20 @@ mod tests {
         assert_eq!(settings.server.bind, "127.0.0.1:9999");
         assert_eq!(settings.database.url, "sqlite://data/kindred.db");
         assert_eq!(settings.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn segment_and_webhook_settings_reach_the_engine() {
+        let settings =
+            load_text("[segments]\nslow_job_secs = 5\n[webhooks]\nmax_attempts = 3\nfirst_retry_secs = 1\n")
+                .unwrap();
+        let engine = settings.engine();
+        assert_eq!(engine.slow_job, std::time::Duration::from_secs(5));
+        assert!(engine.refit_on_start);
+        assert_eq!((engine.webhooks.max_attempts, engine.webhooks.first_retry.as_secs()), (3, 1));
+        assert_eq!(engine.webhooks.max_retry.as_secs(), 900);
+        let error = format!("{:#}", load_text("[webhooks]\nretries = 3\n").unwrap_err());
+        assert!(error.contains("retries"), "{error}");
     }
 
     #[test]
