@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use std::collections::BTreeMap;
 
@@ -193,8 +193,8 @@ impl Store {
         refit: Option<&RefitResult>,
     ) -> StoreResult<DateTime<Utc>> {
         let at = Utc::now();
-        let txn = self.connection().begin().await?;
-        apply(&txn, segmentation_id, diff, reason, job_id, at).await?;
+        let txn = self.begin_write().await?;
+        apply(&*txn, segmentation_id, diff, reason, job_id, at).await?;
         if let Some(refit) = refit {
             segmentation::Entity::update_many()
                 .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
@@ -203,7 +203,7 @@ impl Store {
                 .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
                 .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
                 .filter(segmentation::Column::Id.eq(segmentation_id))
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
         }
         txn.commit().await?;

@@ -9,7 +9,7 @@ use crate::connect::Store;
 use crate::write::{
     WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties,
 };
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::io::Read;
 use std::time::Instant;
@@ -94,9 +94,9 @@ pub async fn import<R: Read + Send + 'static>(
                 if records.is_empty() {
                     continue;
                 }
-                let txn = store.connection().begin().await.map_err(crate::StoreError::from)?;
-                let (counts, created) = write_chunk(&txn, &mut cache, records).await?;
-                txn.commit().await.map_err(crate::StoreError::from)?;
+                let txn = store.begin_write().await?;
+                let (counts, created) = write_chunk(&*txn, &mut cache, records).await?;
+                txn.commit().await?;
                 summary.imported += counts.inserted;
                 summary.updated += counts.updated;
                 summary.unchanged += counts.unchanged;
