@@ -41,25 +41,6 @@ pub struct Store {
     pub(crate) reads: Option<Arc<SqliteReads>>,
 }
 
-/// A write transaction (see [`Store::begin_write`]); use it as a connection, then commit.
-pub struct WriteTransaction {
-    txn: sea_orm::DatabaseTransaction,
-}
-
-impl std::ops::Deref for WriteTransaction {
-    type Target = sea_orm::DatabaseTransaction;
-    fn deref(&self) -> &Self::Target {
-        &self.txn
-    }
-}
-
-impl WriteTransaction {
-    /// Commits; dropping it instead rolls back.
-    pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.txn.commit().await?)
-    }
-}
-
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -160,13 +141,13 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// "database is locked" when another writer committed in between, instead of waiting.
-    pub async fn begin_write(&self) -> StoreResult<WriteTransaction> {
+    pub async fn begin_write(&self) -> StoreResult<sea_orm::DatabaseTransaction> {
         use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(WriteTransaction { txn: self.db.begin_with_options(options).await? })
+        Ok(self.db.begin_with_options(options).await?)
     }
 
     /// Which database this is.

@@ -25,7 +25,7 @@ mod webhooks;
 pub mod write;
 
 pub use children::InteractionCursor;
-pub use connect::{Store, StoreOptions, WriteTransaction};
+pub use connect::{Store, StoreOptions};
 pub use customers::CustomerFilter;
 pub use error::{StoreError, StoreResult};
 pub use memberships::{ChangeReason, Member, MembershipDiff, RefitResult};

@@ -17,9 +17,9 @@ impl Store {
     ) -> StoreResult<(interaction::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
         let external_id = interaction.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
+        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
         let customer_id = ids[external_id];
-        let counts = insert_interactions(&*txn, &[(customer_id, interaction)]).await?;
+        let counts = insert_interactions(&txn, &[(customer_id, interaction)]).await?;
         let mut query = interaction::Entity::find();
         query = match &interaction.source_id {
             Some(source) => query.filter(interaction::Column::SourceId.eq(source.as_str())),
@@ -35,7 +35,7 @@ impl Store {
                     }),
             ),
         };
-        let stored = query.one(&*txn).await?;
+        let stored = query.one(&txn).await?;
         txn.commit().await?;
         let stored = stored.ok_or_else(|| StoreError::NotFound {
             what: "interaction",
@@ -53,14 +53,14 @@ impl Store {
     /// Adds a tie, or updates its weight and mutuality if it exists.
     pub async fn add_tie(&self, tie: &Tie) -> StoreResult<(tie::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
-        let (ids, _) = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
+        let (ids, _) = resolve_customers(&txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
         let (from, to) = (ids[tie.from().as_str()], ids[tie.to().as_str()]);
-        let counts = upsert_ties(&*txn, &[(from, to, tie)]).await?;
+        let counts = upsert_ties(&txn, &[(from, to, tie)]).await?;
         let stored = tie::Entity::find()
             .filter(tie::Column::FromId.eq(from))
             .filter(tie::Column::ToId.eq(to))
             .filter(tie::Column::Kind.eq(tie.kind().as_str()))
-            .one(&*txn)
+            .one(&txn)
             .await?;
         txn.commit().await?;
         let stored =
@@ -82,8 +82,8 @@ impl Store {
             ),
         );
         let txn = self.begin_write().await?;
-        let removed = tie::Entity::find().filter(matching.clone()).all(&*txn).await?;
-        tie::Entity::delete_many().filter(matching).exec(&*txn).await?;
+        let removed = tie::Entity::find().filter(matching.clone()).all(&txn).await?;
+        tie::Entity::delete_many().filter(matching).exec(&txn).await?;
         txn.commit().await?;
         Ok(removed)
     }
@@ -92,13 +92,13 @@ impl Store {
     pub async fn add_need(&self, need: &Need) -> StoreResult<(need::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
         let external_id = need.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
+        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
         let customer_id = ids[external_id];
-        let counts = upsert_needs(&*txn, &[(customer_id, need)]).await?;
+        let counts = upsert_needs(&txn, &[(customer_id, need)]).await?;
         let stored = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer_id))
             .filter(need::Column::Tag.eq(need.tag.as_str()))
-            .one(&*txn)
+            .one(&txn)
             .await?;
         txn.commit().await?;
         let stored =

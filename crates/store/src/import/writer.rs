@@ -95,8 +95,8 @@ pub async fn import<R: Read + Send + 'static>(
                     continue;
                 }
                 let txn = store.begin_write().await?;
-                let (counts, created) = write_chunk(&*txn, &mut cache, records).await?;
-                txn.commit().await?;
+                let (counts, created) = write_chunk(&txn, &mut cache, records).await?;
+                txn.commit().await.map_err(crate::StoreError::from)?;
                 summary.imported += counts.inserted;
                 summary.updated += counts.updated;
                 summary.unchanged += counts.unchanged;
