@@ -198,5 +198,19 @@ async fn webhooks_exports_personas_and_overlaps() {
     last.sort_by_key(key);
     now.sort_by_key(key);
     assert_eq!(last, now);
+
+    // Deleting the customer: the webhook hears the exit, with the external id it had.
+    let whale = server.data("{ customer(externalId: \"whale\") { id } }", json!({})).await;
+    let whale_id = whale["customer"]["id"].clone();
+    server.data("mutation($id: ID!) { deleteCustomer(id: $id) }", json!({ "id": whale_id })).await;
+    let received = good.next(Duration::from_secs(10)).await.expect("the exit of a deleted customer");
+    verify(&secret, &received);
+    let body: Value = serde_json::from_str(&received.body).expect("JSON");
+    let exit = &body["events"][0];
+    assert_eq!(
+        (&exit["change"], &exit["segment"], &exit["externalId"]),
+        (&json!("EXITED"), &json!("big spenders"), &json!("whale")),
+        "{body}"
+    );
     assert!(server.terminate());
 }

@@ -1,7 +1,7 @@
 //! Reading, listing, writing and deleting customers.
 
 use crate::connect::Store;
-use crate::entity::{customer, need};
+use crate::entity::{customer, membership, need};
 use crate::error::StoreResult;
 use crate::sql::marks;
 use crate::write::{WriteCounts, upsert_customers};
@@ -122,8 +122,26 @@ impl Store {
 
     /// Deletes a customer with its interactions, ties and needs. Returns whether it existed.
     pub async fn delete_customer(&self, id: i64) -> StoreResult<bool> {
-        // Foreign keys cascade to interactions, ties (both ends) and needs.
-        let result = customer::Entity::delete_by_id(id).exec(self.connection()).await?;
+        use crate::memberships::{ChangeReason, Member, MembershipDiff};
+        let txn = self.begin_write().await?;
+        // The customer leaves every segment: webhooks hear it, with the external id the
+        // customer still has inside this transaction.
+        let memberships =
+            membership::Entity::find().filter(membership::Column::CustomerId.eq(id)).all(&txn).await?;
+        let mut exits: std::collections::BTreeMap<i64, Vec<Member>> = std::collections::BTreeMap::new();
+        for row in memberships {
+            let member = Member { customer_id: row.customer_id, segment: row.segment, score: row.score };
+            exits.entry(row.segmentation_id).or_default().push(member);
+        }
+        let now = chrono::Utc::now();
+        for (segmentation_id, exited) in exits {
+            let diff = MembershipDiff { exited, ..Default::default() };
+            crate::webhooks::enqueue(&txn, segmentation_id, &diff, ChangeReason::Write, now).await?;
+        }
+        // Foreign keys cascade to interactions, ties (both ends), needs, memberships and
+        // their history.
+        let result = customer::Entity::delete_by_id(id).exec(&txn).await?;
+        txn.commit().await?;
         Ok(result.rows_affected > 0)
     }
 
