@@ -1,9 +1,13 @@
 //! Connecting to SQLite or PostgreSQL, applying migrations, counting queries.
 
 use crate::error::{StoreError, StoreResult};
+use crate::group_commit::GroupCommit;
+use crate::recording::Recorded;
 use crate::sql::statement;
 use crate::sqlite_reads::SqliteReads;
 use crate::sqlite_rows::FromSqliteRow;
+use crate::write_txn::{WriteGate, WriteTransaction};
+use kindred_domain::Interaction;
 use kindred_migrations::Migrator;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -39,6 +43,10 @@ pub struct Store {
     statements: Arc<AtomicU64>,
     /// SQLite files only: the direct path for short reads.
     pub(crate) reads: Option<Arc<SqliteReads>>,
+    /// SQLite only: this process's writers, queued for their turn.
+    write_gate: Option<WriteGate>,
+    /// Interactions recorded by the API, written in groups.
+    pub(crate) recordings: Arc<GroupCommit<Interaction, Recorded>>,
 }
 
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
@@ -118,7 +126,8 @@ impl Store {
             }
         });
         let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
-        Ok(Self { db, statements, reads })
+        let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(WriteGate::default);
+        Ok(Self { db, statements, reads, write_gate, recordings: Arc::default() })
     }
 
     /// Applies every migration not yet applied.
@@ -141,13 +150,14 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// "database is locked" when another writer committed in between, instead of waiting.
-    pub async fn begin_write(&self) -> StoreResult<sea_orm::DatabaseTransaction> {
+    /// Writers of this process take turns on SQLite (see [`WriteTransaction`]).
+    pub async fn begin_write(&self) -> StoreResult<WriteTransaction> {
         use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        WriteTransaction::begin(self.write_gate.as_ref(), self.db.begin_with_options(options)).await
     }
 
     /// Which database this is.

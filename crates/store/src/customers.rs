@@ -127,7 +127,7 @@ impl Store {
         // The customer leaves every segment: webhooks hear it, with the external id the
         // customer still has inside this transaction.
         let memberships =
-            membership::Entity::find().filter(membership::Column::CustomerId.eq(id)).all(&txn).await?;
+            membership::Entity::find().filter(membership::Column::CustomerId.eq(id)).all(&*txn).await?;
         let mut exits: std::collections::BTreeMap<i64, Vec<Member>> = std::collections::BTreeMap::new();
         for row in memberships {
             let member = Member { customer_id: row.customer_id, segment: row.segment, score: row.score };
@@ -136,11 +136,11 @@ impl Store {
         let now = chrono::Utc::now();
         for (segmentation_id, exited) in exits {
             let diff = MembershipDiff { exited, ..Default::default() };
-            crate::webhooks::enqueue(&txn, segmentation_id, &diff, ChangeReason::Write, now).await?;
+            crate::webhooks::enqueue(&*txn, segmentation_id, &diff, ChangeReason::Write, now).await?;
         }
         // Foreign keys cascade to interactions, ties (both ends), needs, memberships and
         // their history.
-        let result = customer::Entity::delete_by_id(id).exec(&txn).await?;
+        let result = customer::Entity::delete_by_id(id).exec(&*txn).await?;
         txn.commit().await?;
         Ok(result.rows_affected > 0)
     }

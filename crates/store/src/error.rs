@@ -34,6 +34,9 @@ pub enum StoreError {
     /// The write clashes with a different stored record.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A write whose group was cut short before it could answer (the server is stopping).
+    #[error("the write was interrupted before it finished; it may or may not have been stored")]
+    Interrupted,
     /// A record that does not exist.
     #[error("{what} {key:?} not found")]
     NotFound {

@@ -194,7 +194,7 @@ impl Store {
     ) -> StoreResult<DateTime<Utc>> {
         let at = Utc::now();
         let txn = self.begin_write().await?;
-        apply(&txn, segmentation_id, diff, reason, job_id, at).await?;
+        apply(&*txn, segmentation_id, diff, reason, job_id, at).await?;
         if let Some(refit) = refit {
             segmentation::Entity::update_many()
                 .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
@@ -203,7 +203,7 @@ impl Store {
                 .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
                 .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
                 .filter(segmentation::Column::Id.eq(segmentation_id))
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
         }
         txn.commit().await?;

@@ -1,66 +1,25 @@
-//! Single writes from the API: record an interaction, add or remove a tie or a need.
+//! Single writes from the API: add or remove a tie or a need.
 
 use crate::connect::Store;
-use crate::entity::{interaction, need, tie};
+use crate::entity::{need, tie};
 use crate::error::{StoreError, StoreResult};
-use crate::write::{WriteCounts, insert_interactions, resolve_customers, upsert_needs, upsert_ties};
-use kindred_domain::{Interaction, Need, NeedTag, Tie, TieKind};
+use crate::write::{WriteCounts, resolve_customers, upsert_needs, upsert_ties};
+use kindred_domain::{Need, NeedTag, Tie, TieKind};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 impl Store {
-    /// Records one interaction (creating its customer if unknown). Recording the same
-    /// interaction again changes nothing and returns the stored one.
-    pub async fn record_interaction(
-        &self,
-        interaction: &Interaction,
-    ) -> StoreResult<(interaction::Model, WriteCounts)> {
-        let txn = self.begin_write().await?;
-        let external_id = interaction.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
-        let customer_id = ids[external_id];
-        let counts = insert_interactions(&txn, &[(customer_id, interaction)]).await?;
-        let mut query = interaction::Entity::find();
-        query = match &interaction.source_id {
-            Some(source) => query.filter(interaction::Column::SourceId.eq(source.as_str())),
-            None => query.filter(
-                Condition::all()
-                    .add(interaction::Column::CustomerId.eq(customer_id))
-                    .add(interaction::Column::OccurredAt.eq(interaction.occurred_at))
-                    .add(interaction::Column::Kind.eq(interaction.kind.as_str()))
-                    .add(interaction::Column::SourceId.is_null())
-                    .add(match interaction.amount {
-                        Some(amount) => interaction::Column::Amount.eq(amount.value()),
-                        None => interaction::Column::Amount.is_null(),
-                    }),
-            ),
-        };
-        let stored = query.one(&txn).await?;
-        txn.commit().await?;
-        let stored = stored.ok_or_else(|| StoreError::NotFound {
-            what: "interaction",
-            key: format!("{} at {}", external_id, interaction.occurred_at),
-        })?;
-        if stored.customer_id != customer_id {
-            let source = interaction.source_id.as_ref().map_or("", |s| s.as_str());
-            return Err(StoreError::Conflict(format!(
-                "source id {source:?} is already used by an interaction of another customer"
-            )));
-        }
-        Ok((stored, counts))
-    }
-
     /// Adds a tie, or updates its weight and mutuality if it exists.
     pub async fn add_tie(&self, tie: &Tie) -> StoreResult<(tie::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
-        let (ids, _) = resolve_customers(&txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
+        let (ids, _) = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
         let (from, to) = (ids[tie.from().as_str()], ids[tie.to().as_str()]);
-        let counts = upsert_ties(&txn, &[(from, to, tie)]).await?;
+        let counts = upsert_ties(&*txn, &[(from, to, tie)]).await?;
         let stored = tie::Entity::find()
             .filter(tie::Column::FromId.eq(from))
             .filter(tie::Column::ToId.eq(to))
             .filter(tie::Column::Kind.eq(tie.kind().as_str()))
-            .one(&txn)
+            .one(&*txn)
             .await?;
         txn.commit().await?;
         let stored =
@@ -82,8 +41,8 @@ impl Store {
             ),
         );
         let txn = self.begin_write().await?;
-        let removed = tie::Entity::find().filter(matching.clone()).all(&txn).await?;
-        tie::Entity::delete_many().filter(matching).exec(&txn).await?;
+        let removed = tie::Entity::find().filter(matching.clone()).all(&*txn).await?;
+        tie::Entity::delete_many().filter(matching).exec(&*txn).await?;
         txn.commit().await?;
         Ok(removed)
     }
@@ -92,13 +51,13 @@ impl Store {
     pub async fn add_need(&self, need: &Need) -> StoreResult<(need::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
         let external_id = need.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&txn, &[external_id]).await?;
+        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
         let customer_id = ids[external_id];
-        let counts = upsert_needs(&txn, &[(customer_id, need)]).await?;
+        let counts = upsert_needs(&*txn, &[(customer_id, need)]).await?;
         let stored = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer_id))
             .filter(need::Column::Tag.eq(need.tag.as_str()))
-            .one(&txn)
+            .one(&*txn)
             .await?;
         txn.commit().await?;
         let stored =

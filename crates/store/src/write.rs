@@ -236,38 +236,63 @@ pub async fn insert_interactions<C: ConnectionTrait>(
 ) -> StoreResult<WriteCounts> {
     let mut counts = WriteCounts::default();
     for chunk in rows.chunks(MAX_PARAMETERS / 9) {
-        let mut insert = Query::insert();
-        insert.into_table(interaction::Entity).columns([
-            interaction::Column::CustomerId,
-            interaction::Column::OccurredAt,
-            interaction::Column::Channel,
-            interaction::Column::Kind,
-            interaction::Column::Amount,
-            interaction::Column::Currency,
-            interaction::Column::CostToServe,
-            interaction::Column::Text,
-            interaction::Column::SourceId,
-        ]);
-        for (customer_id, i) in chunk {
-            let values: [Value; 9] = [
-                (*customer_id).into(),
-                i.occurred_at.into(),
-                i.channel.as_ref().map(|c| c.as_str().to_owned()).into(),
-                i.kind.as_str().into(),
-                i.amount.map(|a| a.value()).into(),
-                i.currency.map(|c| c.code().to_owned()).into(),
-                i.cost_to_serve.map(|a| a.value()).into(),
-                i.text.clone().into(),
-                i.source_id.as_ref().map(|s| s.as_str().to_owned()).into(),
-            ];
-            insert.values_panic(values.map(Expr::val));
-        }
-        // Any unique index (source id, or the natural key) makes a duplicate a no-op.
-        insert.on_conflict(OnConflict::new().do_nothing().to_owned());
-        let inserted = conn.execute(&insert).await?.rows_affected();
+        let inserted = conn.execute(&interactions_insert(chunk)).await?.rows_affected();
         counts += WriteCounts { inserted, updated: 0, unchanged: chunk.len() as u64 - inserted };
     }
     Ok(counts)
+}
+
+#[derive(FromQueryResult)]
+struct NewId {
+    id: i64,
+}
+
+/// [`insert_interactions`], returning the ids of the rows that were new.
+pub(crate) async fn insert_interactions_returning_ids<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[(i64, &Interaction)],
+) -> StoreResult<std::collections::HashSet<i64>> {
+    let mut ids = std::collections::HashSet::new();
+    for chunk in rows.chunks(MAX_PARAMETERS / 9) {
+        let mut insert = interactions_insert(chunk);
+        insert.returning_col(interaction::Column::Id);
+        let statement = conn.get_database_backend().build(&insert);
+        ids.extend(NewId::find_by_statement(statement).all(conn).await?.into_iter().map(|row| row.id));
+    }
+    Ok(ids)
+}
+
+/// One multi-row insert of interactions; a row that any unique index (source id, or the
+/// natural key) finds stored already is skipped.
+fn interactions_insert(rows: &[(i64, &Interaction)]) -> sea_orm::sea_query::InsertStatement {
+    let mut insert = Query::insert();
+    insert.into_table(interaction::Entity).columns([
+        interaction::Column::CustomerId,
+        interaction::Column::OccurredAt,
+        interaction::Column::Channel,
+        interaction::Column::Kind,
+        interaction::Column::Amount,
+        interaction::Column::Currency,
+        interaction::Column::CostToServe,
+        interaction::Column::Text,
+        interaction::Column::SourceId,
+    ]);
+    for (customer_id, i) in rows {
+        let values: [Value; 9] = [
+            (*customer_id).into(),
+            i.occurred_at.into(),
+            i.channel.as_ref().map(|c| c.as_str().to_owned()).into(),
+            i.kind.as_str().into(),
+            i.amount.map(|a| a.value()).into(),
+            i.currency.map(|c| c.code().to_owned()).into(),
+            i.cost_to_serve.map(|a| a.value()).into(),
+            i.text.clone().into(),
+            i.source_id.as_ref().map(|s| s.as_str().to_owned()).into(),
+        ];
+        insert.values_panic(values.map(Expr::val));
+    }
+    insert.on_conflict(OnConflict::new().do_nothing().to_owned());
+    insert
 }
 
 /// Upserts ties for resolved customer ids on (from, to, kind); weight and mutuality are

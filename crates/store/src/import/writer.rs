@@ -95,7 +95,7 @@ pub async fn import<R: Read + Send + 'static>(
                     continue;
                 }
                 let txn = store.begin_write().await?;
-                let (counts, created) = write_chunk(&txn, &mut cache, records).await?;
+                let (counts, created) = write_chunk(&*txn, &mut cache, records).await?;
                 txn.commit().await.map_err(crate::StoreError::from)?;
                 summary.imported += counts.inserted;
                 summary.updated += counts.updated;

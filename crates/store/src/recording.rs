@@ -1,0 +1,146 @@
+//! Recording interactions from the API. Calls that arrive while others are being written
+//! are written together, in one transaction of a handful of statements (see
+//! [`GroupCommit`](crate::group_commit::GroupCommit)); each call still gets its own answer.
+
+use crate::connect::Store;
+use crate::entity::interaction;
+use crate::error::{StoreError, StoreResult};
+use crate::write::{WriteCounts, insert_interactions_returning_ids, resolve_customers};
+use kindred_domain::Interaction;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use std::collections::HashSet;
+
+/// What recording one interaction gives: the stored row and whether it was new.
+pub(crate) type Recorded = StoreResult<(interaction::Model, WriteCounts)>;
+
+impl Store {
+    /// Records one interaction (creating its customer if unknown). Recording the same
+    /// interaction again changes nothing and returns the stored one. Concurrent calls are
+    /// written together; a call that fails does not fail the others.
+    pub async fn record_interaction(&self, interaction: &Interaction) -> Recorded {
+        let store = self.clone();
+        self.recordings
+            .submit(interaction.clone(), move |group| async move { store.record_group(group).await })
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Interrupted))
+    }
+
+    /// Writes a group in one transaction; if that fails, writes each alone so that one bad
+    /// interaction does not fail the rest.
+    async fn record_group(&self, group: Vec<Interaction>) -> Vec<Recorded> {
+        if group.len() > 1 {
+            match self.record_together(&group).await {
+                Ok(recorded) => return recorded,
+                Err(error) => {
+                    tracing::debug!(%error, size = group.len(), "group write failed; writing one by one")
+                }
+            }
+        }
+        let mut recorded = Vec::with_capacity(group.len());
+        for interaction in &group {
+            recorded.push(self.record_alone(interaction).await);
+        }
+        recorded
+    }
+
+    /// Records `group` in one transaction: customers resolved at once, one multi-row
+    /// insert, one read of the stored rows.
+    async fn record_together(&self, group: &[Interaction]) -> StoreResult<Vec<Recorded>> {
+        let txn = self.begin_write().await?;
+        let external_ids: Vec<&str> = group.iter().map(|i| i.customer_external_id.as_str()).collect();
+        let (ids, _) = resolve_customers(&*txn, &external_ids).await?;
+        let rows: Vec<(i64, &Interaction)> =
+            group.iter().map(|i| (ids[i.customer_external_id.as_str()], i)).collect();
+        let inserted = insert_interactions_returning_ids(&*txn, &rows).await?;
+        let wanted =
+            rows.iter().fold(Condition::any(), |any, (customer_id, i)| any.add(same_as(*customer_id, i)));
+        let stored = interaction::Entity::find().filter(wanted).all(&*txn).await?;
+        txn.commit().await?;
+        let mut counted = HashSet::new();
+        Ok(rows
+            .iter()
+            .map(|(customer_id, i)| {
+                let found = stored.iter().find(|s| is_same(s, *customer_id, i)).cloned();
+                let counts = match &found {
+                    Some(row) if inserted.contains(&row.id) && counted.insert(row.id) => {
+                        WriteCounts { inserted: 1, ..WriteCounts::default() }
+                    }
+                    _ => WriteCounts { unchanged: 1, ..WriteCounts::default() },
+                };
+                checked(found, *customer_id, i).map(|row| (row, counts))
+            })
+            .collect())
+    }
+
+    /// Records one interaction in a transaction of its own.
+    async fn record_alone(&self, interaction: &Interaction) -> Recorded {
+        let txn = self.begin_write().await?;
+        let external_id = interaction.customer_external_id.as_str();
+        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
+        let customer_id = ids[external_id];
+        let inserted = insert_interactions_returning_ids(&*txn, &[(customer_id, interaction)]).await?;
+        let candidates =
+            interaction::Entity::find().filter(same_as(customer_id, interaction)).all(&*txn).await?;
+        txn.commit().await?;
+        let stored = candidates.into_iter().find(|s| is_same(s, customer_id, interaction));
+        let stored = checked(stored, customer_id, interaction)?;
+        let counts = if inserted.is_empty() {
+            WriteCounts { unchanged: 1, ..WriteCounts::default() }
+        } else {
+            WriteCounts { inserted: 1, ..WriteCounts::default() }
+        };
+        Ok((stored, counts))
+    }
+}
+
+/// Rows that may be the stored interaction `i` (or one it duplicates): the one with its
+/// source id, or those with its customer, time, kind and amount; [`is_same`] picks it.
+/// `source_id IS NULL` is left to [`is_same`] on purpose: SQLite would answer it from the
+/// unique index on source ids by walking every row without one.
+fn same_as(customer_id: i64, i: &Interaction) -> Condition {
+    match &i.source_id {
+        Some(source) => Condition::all().add(interaction::Column::SourceId.eq(source.as_str())),
+        None => Condition::all()
+            .add(interaction::Column::CustomerId.eq(customer_id))
+            .add(interaction::Column::OccurredAt.eq(i.occurred_at))
+            .add(interaction::Column::Kind.eq(i.kind.as_str()))
+            .add(match i.amount {
+                Some(amount) => interaction::Column::Amount.eq(amount.value()),
+                None => interaction::Column::Amount.is_null(),
+            }),
+    }
+}
+
+/// [`same_as`] in memory. Times are compared to the microsecond, the precision PostgreSQL
+/// keeps.
+fn is_same(stored: &interaction::Model, customer_id: i64, i: &Interaction) -> bool {
+    match &i.source_id {
+        Some(source) => stored.source_id.as_deref() == Some(source.as_str()),
+        None => {
+            stored.source_id.is_none()
+                && stored.customer_id == customer_id
+                && stored.occurred_at.timestamp_micros() == i.occurred_at.timestamp_micros()
+                && stored.kind == i.kind.as_str()
+                && stored.amount == i.amount.map(|a| a.value())
+        }
+    }
+}
+
+/// The stored row for `i`, or why there is none that belongs to its customer.
+fn checked(
+    stored: Option<interaction::Model>,
+    customer_id: i64,
+    i: &Interaction,
+) -> StoreResult<interaction::Model> {
+    let stored = stored.ok_or_else(|| StoreError::NotFound {
+        what: "interaction",
+        key: format!("{} at {}", i.customer_external_id.as_str(), i.occurred_at),
+    })?;
+    if stored.customer_id != customer_id {
+        let source = i.source_id.as_ref().map_or("", |s| s.as_str());
+        return Err(StoreError::Conflict(format!(
+            "source id {source:?} is already used by an interaction of another customer"
+        )));
+    }
+    Ok(stored)
+}
