@@ -1,11 +1,13 @@
 //! The write worker: customers touched by writes are re-assigned in every dynamic
 //! segmentation with what its last fit learned. Writes only push to a queue; the worker
-//! drains it in batches, so under load one re-assignment serves many writes.
+//! drains it in batches, so under load one re-assignment serves many writes. A batch reads
+//! the customers' rows once for all segmentations and writes every segmentation's changes
+//! in one transaction.
 
 use crate::diff::diff;
 use crate::engine::Inner;
-use kindred_segment::{StrategyInstance, assign_customers};
-use kindred_store::{ChangeReason, Member};
+use kindred_segment::{Membership, StrategyInstance, assign_customers_in_each};
+use kindred_store::{ChangeReason, Member, MembershipDiff};
 use std::sync::{Arc, PoisonError};
 use tokio::sync::mpsc;
 
@@ -27,52 +29,89 @@ pub(crate) async fn worker(inner: Arc<Inner>, mut queue: mpsc::UnboundedReceiver
 /// Re-assigns `customers` in every dynamic segmentation that has a fitted instance, all
 /// segmentations at once. Those being refitted get them after the refit is written instead.
 pub(crate) async fn reassign(inner: &Arc<Inner>, customers: &[i64]) {
-    let live: Vec<_> = {
+    let mut live: Vec<(i64, Arc<StrategyInstance>)> = {
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
         live.iter().map(|(id, instance)| (*id, instance.clone())).collect()
     };
-    let each = live.into_iter().map(|(id, instance)| reassign_in(inner, id, instance, customers));
-    futures::future::join_all(each).await;
-}
-
-/// Re-assigns `customers` in segmentation `id` with its live `instance`, and writes and
-/// publishes what changed.
-async fn reassign_in(inner: &Arc<Inner>, id: i64, instance: Arc<StrategyInstance>, customers: &[i64]) {
     {
         let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(job) = jobs.get_mut(&id) {
-            job.touched.extend_from_slice(customers);
-            return;
-        }
+        live.retain(|(id, _)| match jobs.get_mut(id) {
+            Some(job) => {
+                job.touched.extend_from_slice(customers);
+                false
+            }
+            None => true,
+        });
     }
-    let lock = inner.lock_for(id);
-    let _guard = lock.lock().await;
+    if live.is_empty() {
+        return;
+    }
+    // Locks in id order, so two holders of several never wait on each other.
+    live.sort_unstable_by_key(|(id, _)| *id);
+    let locks: Vec<_> = live.iter().map(|(id, _)| inner.lock_for(*id)).collect();
+    let mut held = Vec::with_capacity(locks.len());
+    for lock in &locks {
+        held.push(lock.lock().await);
+    }
     let as_of = chrono::Utc::now().timestamp_micros();
-    let assigned = match assign_customers(&inner.store, &instance, customers, as_of).await {
-        Ok(assigned) => assigned,
+    let instances: Vec<_> = live.iter().map(|(_, instance)| instance.clone()).collect();
+    let assigned = assign_customers_in_each(&inner.store, &instances, customers, as_of).await;
+    let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
+    let mut old = match inner.store.members_among_each(&ids, customers).await {
+        Ok(old) => old,
         Err(error) => {
-            tracing::warn!(segmentation = id, %error, customers = customers.len(), "re-assigning touched customers failed");
+            tracing::warn!(%error, customers = customers.len(), "reading memberships to re-assign failed");
             return;
         }
     };
-    let new: Vec<Member> = assigned
+    let mut diffs = Vec::new();
+    for (id, assigned) in ids.iter().zip(assigned) {
+        match assigned {
+            Ok(assigned) => {
+                let difference = diff(old.remove(id).unwrap_or_default(), members(assigned));
+                if !difference.is_empty() {
+                    diffs.push((*id, difference));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(segmentation = id, %error, customers = customers.len(), "re-assigning touched customers failed");
+            }
+        }
+    }
+    write(inner, diffs).await;
+    drop(held);
+}
+
+fn members(assigned: Vec<Membership>) -> Vec<Member> {
+    assigned
         .into_iter()
         .map(|m| Member { customer_id: m.customer_id, segment: m.segment, score: m.score })
-        .collect();
-    let written = async {
-        let old = inner.store.members_among(id, customers).await?;
-        let difference = diff(old, new);
-        if difference.is_empty() {
-            return Ok(None);
-        }
-        let at = inner.store.apply_membership_diff(id, &difference, ChangeReason::Write, None, None).await?;
-        Ok::<_, kindred_store::StoreError>(Some((difference, at)))
+        .collect()
+}
+
+/// Writes the diffs together and publishes them. If that fails (a segmentation deleted
+/// meanwhile refuses its part), each is written alone, so the others still land.
+async fn write(inner: &Arc<Inner>, diffs: Vec<(i64, MembershipDiff)>) {
+    if diffs.is_empty() {
+        return;
     }
-    .await;
-    match written {
-        Ok(Some((difference, at))) => inner.publish(id, &difference, ChangeReason::Write, at),
-        Ok(None) => {}
-        // A segmentation deleted meanwhile refuses the write; nothing to do.
-        Err(error) => tracing::warn!(segmentation = id, %error, "writing re-assigned memberships failed"),
+    match inner.store.apply_membership_diffs(&diffs, ChangeReason::Write).await {
+        Ok(at) => {
+            for (id, difference) in &diffs {
+                inner.publish(*id, difference, ChangeReason::Write, at);
+            }
+            return;
+        }
+        Err(error) if diffs.len() == 1 => {
+            tracing::warn!(segmentation = diffs[0].0, %error, "writing re-assigned memberships failed");
+            return;
+        }
+        Err(_) => {}
+    }
+    for (id, difference) in &diffs {
+        match inner.store.apply_membership_diff(*id, difference, ChangeReason::Write, None, None).await {
+            Ok(at) => inner.publish(*id, difference, ChangeReason::Write, at),
+            Err(error) => tracing::warn!(segmentation = id, %error, "writing re-assigned memberships failed"),
+        }
     }
 }

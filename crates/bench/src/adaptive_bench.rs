@@ -198,13 +198,16 @@ async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
     };
     let record = "mutation($i: InteractionInput!) { recordInteraction(input: $i) { customer { id } } }";
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    // How long each recordInteraction took to answer, in microseconds.
+    let answered: Arc<Mutex<Vec<u32>>> = Arc::default();
     let run = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp());
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     let started = Instant::now();
     let mut writes = Vec::new();
     for n in 0..rate * seconds {
         ticker.tick().await;
-        let (client, base, sent) = (client.clone(), base.to_owned(), sent.clone());
+        let (client, base, sent, answered) =
+            (client.clone(), base.to_owned(), sent.clone(), answered.clone());
         let input = json!({ "i": { "customerExternalId": format!("bench-{run}-{n}"), "occurredAt": chrono::Utc::now().to_rfc3339(),
             "kind": "purchase", "amount": 1500.0, "currency": "EUR", "channel": "web" } });
         writes.push(tokio::spawn(async move {
@@ -212,6 +215,8 @@ async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
             let data = graphql(&client, &base, record, input).await?;
             let customer =
                 data["recordInteraction"]["customer"]["id"].as_str().context("customer id")?.to_owned();
+            let took = at.elapsed().as_micros().min(u32::MAX as u128) as u32;
+            answered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(took);
             sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(customer, at);
             anyhow::Ok(())
         }));
@@ -255,6 +260,8 @@ async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
         .collect();
     let written = sent.len() as u64;
     let (missing_first, missing_all) = (written - to_first.len() as u64, written - to_all.len() as u64);
+    let mut answered = answered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    report("recordInteraction answered", &mut answered, failed, elapsed);
     report("write -> first membershipChanged", &mut to_first, missing_first, elapsed);
     report("write -> all three segmentations' events", &mut to_all, missing_all, elapsed);
     Ok(())

@@ -159,14 +159,49 @@ pub async fn assign_customers(
     wanted: &[i64],
     as_of_micros: i64,
 ) -> Result<Vec<Membership>, PluginError> {
-    let tables = tables::for_customers(store, instance.requested_columns(), wanted).await?;
-    let present = customer_ids(&tables);
-    if present.is_empty() {
-        return Ok(Vec::new());
+    let mut assigned =
+        assign_customers_in_each(store, std::slice::from_ref(instance), wanted, as_of_micros).await;
+    assigned.pop().unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// [`assign_customers`] in several instances at once: the customers' rows are read once for
+/// all instances that ask for the same columns, and the instances assign in parallel.
+/// Returns one result per instance, in order.
+pub async fn assign_customers_in_each(
+    store: &Store,
+    instances: &[Arc<StrategyInstance>],
+    wanted: &[i64],
+    as_of_micros: i64,
+) -> Vec<Result<Vec<Membership>, PluginError>> {
+    let mut read: Vec<(&[(TableId, Vec<usize>)], Result<Arc<Vec<TableData>>, PluginError>)> = Vec::new();
+    for instance in instances {
+        let requested = instance.requested_columns();
+        if !read.iter().any(|(columns, _)| *columns == requested) {
+            let tables = tables::for_customers(store, requested, wanted).await.map(Arc::new);
+            read.push((requested, tables));
+        }
     }
-    let assigning = instance.clone();
-    let output = blocking(move || assigning.assign(&tables, as_of_micros)).await?;
-    check_output(instance.plugin(), &output, &present.into_iter().collect())
+    let assigning = instances.iter().map(|instance| {
+        let tables = read
+            .iter()
+            .find(|(columns, _)| *columns == instance.requested_columns())
+            .map(|(_, tables)| tables.clone());
+        async move {
+            let tables = match tables {
+                Some(Ok(tables)) => tables,
+                Some(Err(error)) => return Err(error),
+                None => return Ok(Vec::new()),
+            };
+            let present = customer_ids(&tables);
+            if present.is_empty() {
+                return Ok(Vec::new());
+            }
+            let assigning = instance.clone();
+            let output = blocking(move || assigning.assign(&tables, as_of_micros)).await?;
+            check_output(instance.plugin(), &output, &present.into_iter().collect())
+        }
+    });
+    futures::future::join_all(assigning).await
 }
 
 async fn blocking<T: Send + 'static>(

@@ -48,11 +48,19 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
+    use axum::serve::ListenerExt;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving GraphQL at http://{address}/graphql");
     let stopping = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
+    // Small frames (subscription events, short answers) go out at once rather than waiting
+    // for the client's delayed acknowledgement of the previous one (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(stopping).await?;
     tracing::info!("shutting down");
     store.close().await?;

@@ -47,6 +47,8 @@ pub struct Store {
     write_gate: Option<WriteGate>,
     /// Interactions recorded by the API, written in groups.
     pub(crate) recordings: Arc<GroupCommit<Interaction, Recorded>>,
+    /// Background work for this store runs while a clone of it exists.
+    _alive: Arc<()>,
 }
 
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
@@ -95,9 +97,13 @@ impl Store {
                     // memory: bulk writes touch many index pages.
                     .pragma("cache_size", "-131072")
                     .pragma("temp_store", "memory")
-                    // Checkpoint every ~40 MiB of WAL rather than 4 MiB: fewer, larger
-                    // checkpoints under bulk writes.
-                    .pragma("wal_autocheckpoint", "10000")
+                    // Pages read through a memory map: under steady writes each read
+                    // transaction starts with an emptied page cache, and mapped pages
+                    // are not copied in again.
+                    .pragma("mmap_size", "268435456")
+                    // Checkpoints run in the background (see `checkpoint`); a commit
+                    // copies the log back itself only past ~400 MiB.
+                    .pragma("wal_autocheckpoint", "100000")
             });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             if let Some(schema) = &options.schema {
@@ -125,9 +131,13 @@ impl Store {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, %sql, "slow statement");
             }
         });
+        let alive = Arc::new(());
+        if let Some(path) = &reads_from {
+            crate::checkpoint::start(path.clone(), Arc::downgrade(&alive));
+        }
         let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
         let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(WriteGate::default);
-        Ok(Self { db, statements, reads, write_gate, recordings: Arc::default() })
+        Ok(Self { db, statements, reads, write_gate, recordings: Arc::default(), _alive: alive })
     }
 
     /// Applies every migration not yet applied.

@@ -5,6 +5,7 @@
 //! are idempotent upserts (see [`write`]), so a file imported twice changes nothing.
 
 mod changes;
+mod checkpoint;
 mod children;
 mod connect;
 mod customers;

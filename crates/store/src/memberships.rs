@@ -5,13 +5,14 @@
 use crate::connect::Store;
 use crate::entity::{membership, membership_event, segmentation};
 use crate::error::StoreResult;
+use crate::sql::marks;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
 const CHUNK_ROWS: usize = 4_000;
@@ -77,19 +78,25 @@ pub struct RefitResult {
     pub model: serde_json::Value,
 }
 
+/// Writes the diffs of several segmentations (exits, enters, new scores) and their events,
+/// and queues their webhook deliveries, on `conn`: a few multi-row statements for all.
 async fn apply<C: ConnectionTrait>(
     conn: &C,
-    segmentation_id: i64,
-    diff: &MembershipDiff,
+    diffs: &[(i64, &MembershipDiff)],
     reason: ChangeReason,
     job_id: Option<i64>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let mut exited_by_segment: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for member in &diff.exited {
-        exited_by_segment.entry(member.segment.as_str()).or_default().push(member.customer_id);
+    let mut exited_by_segment: BTreeMap<(i64, &str), Vec<i64>> = BTreeMap::new();
+    for (segmentation_id, diff) in diffs {
+        for member in &diff.exited {
+            exited_by_segment
+                .entry((*segmentation_id, member.segment.as_str()))
+                .or_default()
+                .push(member.customer_id);
+        }
     }
-    for (segment, customers) in exited_by_segment {
+    for ((segmentation_id, segment), customers) in exited_by_segment {
         for chunk in customers.chunks(CHUNK_ROWS) {
             membership::Entity::delete_many()
                 .filter(membership::Column::SegmentationId.eq(segmentation_id))
@@ -100,10 +107,13 @@ async fn apply<C: ConnectionTrait>(
         }
     }
     // Entered rows are new; rescored ones exist and keep their `since`.
-    let upserts: Vec<&Member> = diff.entered.iter().chain(&diff.rescored).collect();
+    let upserts: Vec<(i64, &Member)> = diffs
+        .iter()
+        .flat_map(|(id, diff)| diff.entered.iter().chain(&diff.rescored).map(move |member| (*id, member)))
+        .collect();
     for chunk in upserts.chunks(CHUNK_ROWS) {
-        let rows = chunk.iter().map(|member| membership::ActiveModel {
-            segmentation_id: Set(segmentation_id),
+        let rows = chunk.iter().map(|(segmentation_id, member)| membership::ActiveModel {
+            segmentation_id: Set(*segmentation_id),
             customer_id: Set(member.customer_id),
             segment: Set(member.segment.clone()),
             score: Set(member.score),
@@ -122,15 +132,16 @@ async fn apply<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    let events = diff
-        .entered
+    let events: Vec<(i64, &Member, &str)> = diffs
         .iter()
-        .map(|member| (member, "entered"))
-        .chain(diff.exited.iter().map(|member| (member, "exited")))
-        .collect::<Vec<_>>();
+        .flat_map(|(id, diff)| {
+            let entered = diff.entered.iter().map(move |member| (*id, member, "entered"));
+            entered.chain(diff.exited.iter().map(move |member| (*id, member, "exited")))
+        })
+        .collect();
     for chunk in events.chunks(CHUNK_ROWS) {
-        let rows = chunk.iter().map(|(member, change)| membership_event::ActiveModel {
-            segmentation_id: Set(segmentation_id),
+        let rows = chunk.iter().map(|(segmentation_id, member, change)| membership_event::ActiveModel {
+            segmentation_id: Set(*segmentation_id),
             customer_id: Set(member.customer_id),
             segment: Set(member.segment.clone()),
             change: Set((*change).to_owned()),
@@ -142,7 +153,14 @@ async fn apply<C: ConnectionTrait>(
         });
         membership_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
-    crate::webhooks::enqueue(conn, segmentation_id, diff, reason, at).await
+    let ids: Vec<i64> = diffs.iter().map(|(id, _)| *id).collect();
+    let hooked = crate::webhooks::segmentations_with_webhooks(conn, &ids).await?;
+    for (segmentation_id, diff) in diffs {
+        if hooked.contains(segmentation_id) {
+            crate::webhooks::enqueue(conn, *segmentation_id, diff, reason, at).await?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -182,6 +200,49 @@ impl Store {
         Ok(members)
     }
 
+    /// The current memberships of these customers in each of these segmentations, by
+    /// segmentation (one read for all).
+    pub async fn members_among_each(
+        &self,
+        segmentation_ids: &[i64],
+        customer_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, Vec<Member>>> {
+        let mut members: HashMap<i64, Vec<Member>> = HashMap::new();
+        if segmentation_ids.is_empty() {
+            return Ok(members);
+        }
+        let segmentations = segmentation_ids.iter().map(|id| sea_orm::Value::from(*id));
+        for chunk in customer_ids.chunks(CHUNK_ROWS) {
+            let sql = format!(
+                "SELECT * FROM memberships WHERE segmentation_id IN ({}) AND customer_id IN ({})",
+                marks(segmentation_ids.len()),
+                marks(chunk.len())
+            );
+            let values =
+                segmentations.clone().chain(chunk.iter().map(|id| sea_orm::Value::from(*id))).collect();
+            for row in self.read_rows::<membership::Model>(sql, values, usize::MAX).await? {
+                let member = Member { customer_id: row.customer_id, segment: row.segment, score: row.score };
+                members.entry(row.segmentation_id).or_default().push(member);
+            }
+        }
+        Ok(members)
+    }
+
+    /// Writes the diffs of several segmentations and their events in one transaction, all
+    /// or nothing.
+    pub async fn apply_membership_diffs(
+        &self,
+        diffs: &[(i64, MembershipDiff)],
+        reason: ChangeReason,
+    ) -> StoreResult<DateTime<Utc>> {
+        let at = Utc::now();
+        let txn = self.begin_write().await?;
+        let diffs: Vec<(i64, &MembershipDiff)> = diffs.iter().map(|(id, diff)| (*id, diff)).collect();
+        apply(&*txn, &diffs, reason, None, at).await?;
+        txn.commit().await?;
+        Ok(at)
+    }
+
     /// Writes `diff` and its events in one transaction; with `refit`, also stores the model,
     /// marks the segmentation ready and refreshed. Nothing is written if any part fails.
     pub async fn apply_membership_diff(
@@ -194,7 +255,7 @@ impl Store {
     ) -> StoreResult<DateTime<Utc>> {
         let at = Utc::now();
         let txn = self.begin_write().await?;
-        apply(&*txn, segmentation_id, diff, reason, job_id, at).await?;
+        apply(&*txn, &[(segmentation_id, diff)], reason, job_id, at).await?;
         if let Some(refit) = refit {
             segmentation::Entity::update_many()
                 .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))

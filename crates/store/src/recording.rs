@@ -5,7 +5,7 @@
 use crate::connect::Store;
 use crate::entity::interaction;
 use crate::error::{StoreError, StoreResult};
-use crate::write::{WriteCounts, insert_interactions_returning_ids, resolve_customers};
+use crate::write::{WriteCounts, insert_interactions_returning, resolve_customers};
 use kindred_domain::Interaction;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use std::collections::HashSet;
@@ -43,31 +43,43 @@ impl Store {
         recorded
     }
 
-    /// Records `group` in one transaction: customers resolved at once, one multi-row
-    /// insert, one read of the stored rows.
+    /// Records `group` in one transaction: customers resolved at once, one multi-row insert
+    /// that returns the new rows, and one read only for those that were stored already.
     async fn record_together(&self, group: &[Interaction]) -> StoreResult<Vec<Recorded>> {
         let txn = self.begin_write().await?;
         let external_ids: Vec<&str> = group.iter().map(|i| i.customer_external_id.as_str()).collect();
         let (ids, _) = resolve_customers(&*txn, &external_ids).await?;
         let rows: Vec<(i64, &Interaction)> =
             group.iter().map(|i| (ids[i.customer_external_id.as_str()], i)).collect();
-        let inserted = insert_interactions_returning_ids(&*txn, &rows).await?;
-        let wanted =
-            rows.iter().fold(Condition::any(), |any, (customer_id, i)| any.add(same_as(*customer_id, i)));
-        let stored = interaction::Entity::find().filter(wanted).all(&*txn).await?;
+        let inserted = insert_interactions_returning(&*txn, &rows).await?;
+        let stored_before: Vec<_> = rows
+            .iter()
+            .filter(|(customer_id, i)| !inserted.iter().any(|s| is_same(s, *customer_id, i)))
+            .collect();
+        let mut stored = Vec::new();
+        if !stored_before.is_empty() {
+            let wanted = stored_before
+                .iter()
+                .fold(Condition::any(), |any, (customer_id, i)| any.add(same_as(*customer_id, i)));
+            stored = interaction::Entity::find().filter(wanted).all(&*txn).await?;
+        }
         txn.commit().await?;
         let mut counted = HashSet::new();
         Ok(rows
             .iter()
             .map(|(customer_id, i)| {
-                let found = stored.iter().find(|s| is_same(s, *customer_id, i)).cloned();
-                let counts = match &found {
-                    Some(row) if inserted.contains(&row.id) && counted.insert(row.id) => {
+                if let Some(row) = inserted.iter().find(|s| is_same(s, *customer_id, i)) {
+                    // The first of several equal interactions in the group inserted the row.
+                    let counts = if counted.insert(row.id) {
                         WriteCounts { inserted: 1, ..WriteCounts::default() }
-                    }
-                    _ => WriteCounts { unchanged: 1, ..WriteCounts::default() },
-                };
-                checked(found, *customer_id, i).map(|row| (row, counts))
+                    } else {
+                        WriteCounts { unchanged: 1, ..WriteCounts::default() }
+                    };
+                    return checked(Some(row.clone()), *customer_id, i).map(|row| (row, counts));
+                }
+                let found = stored.iter().find(|s| is_same(s, *customer_id, i)).cloned();
+                checked(found, *customer_id, i)
+                    .map(|row| (row, WriteCounts { unchanged: 1, ..WriteCounts::default() }))
             })
             .collect())
     }
@@ -78,18 +90,18 @@ impl Store {
         let external_id = interaction.customer_external_id.as_str();
         let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
         let customer_id = ids[external_id];
-        let inserted = insert_interactions_returning_ids(&*txn, &[(customer_id, interaction)]).await?;
+        if let Some(row) = insert_interactions_returning(&*txn, &[(customer_id, interaction)]).await?.pop() {
+            txn.commit().await?;
+            return Ok((row, WriteCounts { inserted: 1, ..WriteCounts::default() }));
+        }
         let candidates =
             interaction::Entity::find().filter(same_as(customer_id, interaction)).all(&*txn).await?;
         txn.commit().await?;
         let stored = candidates.into_iter().find(|s| is_same(s, customer_id, interaction));
-        let stored = checked(stored, customer_id, interaction)?;
-        let counts = if inserted.is_empty() {
-            WriteCounts { unchanged: 1, ..WriteCounts::default() }
-        } else {
-            WriteCounts { inserted: 1, ..WriteCounts::default() }
-        };
-        Ok((stored, counts))
+        Ok((
+            checked(stored, customer_id, interaction)?,
+            WriteCounts { unchanged: 1, ..WriteCounts::default() },
+        ))
     }
 }
 

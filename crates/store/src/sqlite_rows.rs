@@ -1,6 +1,6 @@
 //! Rows read through [`crate::sqlite_reads`] turned into the entity models, by column name.
 
-use crate::entity::{customer, interaction, need, tie};
+use crate::entity::{customer, interaction, membership, need, tie};
 use rusqlite::Row;
 
 /// A model built from a SQLite row that holds its table's columns under their own names.
@@ -82,6 +82,18 @@ impl FromSqliteRow for need::Model {
             weight: row.get("weight")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
+impl FromSqliteRow for membership::Model {
+    fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            segmentation_id: row.get("segmentation_id")?,
+            customer_id: row.get("customer_id")?,
+            segment: row.get("segment")?,
+            score: row.get("score")?,
+            since: row.get("since")?,
         })
     }
 }

@@ -28,6 +28,22 @@ pub struct DeliveryCounts {
     pub failed: i64,
 }
 
+/// Which of these segmentations have webhooks.
+pub(crate) async fn segmentations_with_webhooks<C: ConnectionTrait>(
+    conn: &C,
+    segmentation_ids: &[i64],
+) -> StoreResult<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::SegmentationId)
+        .distinct()
+        .filter(webhook::Column::SegmentationId.is_in(segmentation_ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
 /// Queues the events of `diff` for every webhook of the segmentation, on `conn` (the
 /// transaction that writes the diff).
 pub(crate) async fn enqueue<C: ConnectionTrait>(

@@ -206,8 +206,17 @@ pub async fn resolve_customers<C: ConnectionTrait>(
             insert.values_panic([Expr::val(*id)]);
         }
         insert.on_conflict(OnConflict::column(customer::Column::ExternalId).do_nothing().to_owned());
-        created += conn.execute(&insert).await?.rows_affected();
-        lookup_ids(conn, &missing, &mut found).await?;
+        insert.returning(Query::returning().columns([customer::Column::Id, customer::Column::ExternalId]));
+        let statement = conn.get_database_backend().build(&insert);
+        for row in IdRow::find_by_statement(statement).all(conn).await? {
+            created += 1;
+            found.insert(row.external_id, row.id);
+        }
+        // Created meanwhile by another writer (PostgreSQL).
+        let raced: Vec<&str> = missing.into_iter().filter(|id| !found.contains_key(*id)).collect();
+        if !raced.is_empty() {
+            lookup_ids(conn, &raced, &mut found).await?;
+        }
     }
     Ok((found, created))
 }
@@ -242,24 +251,19 @@ pub async fn insert_interactions<C: ConnectionTrait>(
     Ok(counts)
 }
 
-#[derive(FromQueryResult)]
-struct NewId {
-    id: i64,
-}
-
-/// [`insert_interactions`], returning the ids of the rows that were new.
-pub(crate) async fn insert_interactions_returning_ids<C: ConnectionTrait>(
+/// [`insert_interactions`], returning the rows that were new.
+pub(crate) async fn insert_interactions_returning<C: ConnectionTrait>(
     conn: &C,
     rows: &[(i64, &Interaction)],
-) -> StoreResult<std::collections::HashSet<i64>> {
-    let mut ids = std::collections::HashSet::new();
+) -> StoreResult<Vec<interaction::Model>> {
+    let mut inserted = Vec::new();
     for chunk in rows.chunks(MAX_PARAMETERS / 9) {
         let mut insert = interactions_insert(chunk);
-        insert.returning_col(interaction::Column::Id);
+        insert.returning_all();
         let statement = conn.get_database_backend().build(&insert);
-        ids.extend(NewId::find_by_statement(statement).all(conn).await?.into_iter().map(|row| row.id));
+        inserted.extend(interaction::Model::find_by_statement(statement).all(conn).await?);
     }
-    Ok(ids)
+    Ok(inserted)
 }
 
 /// One multi-row insert of interactions; a row that any unique index (source id, or the
