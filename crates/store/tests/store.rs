@@ -83,6 +83,48 @@ on_both!(filters_find_customers, |store: &Store| {
     }
 });
 
+on_both!(concurrent_recordings_are_written_in_groups, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let owned =
+            InteractionDraft { source_id: Some("s-own".into()), ..purchase("owner", "2025-01-01", 1.0) };
+        store.record_interaction(&owned.clone().validate().unwrap()).await.unwrap();
+        let mut drafts: Vec<InteractionDraft> =
+            (0..40).map(|n| purchase(&format!("g{n}"), "2025-05-01T08:00:00Z", f64::from(n))).collect();
+        // The same purchase twice, and another customer's source id.
+        drafts.push(purchase("g1", "2025-05-01T08:00:00Z", 1.0));
+        drafts.push(InteractionDraft { customer_external_id: "thief".into(), ..owned });
+        let before = store.statement_count();
+        let tasks: Vec<_> = drafts
+            .iter()
+            .map(|draft| {
+                let (store, interaction) = (store.clone(), draft.clone().validate().unwrap());
+                tokio::spawn(async move { store.record_interaction(&interaction).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        let statements = store.statement_count() - before;
+        assert!(statements < 42 * 3, "{statements} statements for 42 writes: not grouped");
+        let thief = answers.pop().unwrap();
+        assert!(thief.unwrap_err().is_conflict());
+        let mut inserted = 0;
+        for (n, answer) in answers.iter().enumerate() {
+            let (row, counts) = answer.as_ref().unwrap();
+            let owner = store.customer(row.customer_id).await.unwrap().unwrap();
+            let wanted = if n == 40 { "g1".to_owned() } else { format!("g{n}") };
+            assert_eq!(owner.external_id, wanted);
+            assert_eq!(row.amount, Some(if n == 40 { 1.0 } else { n as f64 }));
+            inserted += counts.inserted;
+        }
+        assert_eq!(inserted, 40, "the repeated purchase is stored once");
+        let (first, again) = (&answers[1].as_ref().unwrap().0, &answers[40].as_ref().unwrap().0);
+        assert_eq!(first.id, again.id);
+    }
+});
+
 on_both!(interactions_dedupe_and_page, |store: &Store| {
     let store = store.clone();
     async move {
