@@ -96,7 +96,7 @@ pub async fn import<R: Read + Send + 'static>(
                 }
                 let txn = store.begin_write().await?;
                 let (counts, created) = write_chunk(&*txn, &mut cache, records).await?;
-                txn.commit().await.map_err(crate::StoreError::from)?;
+                txn.commit().await?;
                 summary.imported += counts.inserted;
                 summary.updated += counts.updated;
                 summary.unchanged += counts.unchanged;
