@@ -164,6 +164,9 @@ pub async fn assign_customers(
     assigned.pop().unwrap_or_else(|| Ok(Vec::new()))
 }
 
+/// Tables read for the customers, shared by the instances that asked for them.
+type TablesRead = Result<Arc<Vec<TableData>>, PluginError>;
+
 /// [`assign_customers`] in several instances at once: the customers' rows are read once for
 /// all instances that ask for the same columns, and the instances assign in parallel.
 /// Returns one result per instance, in order.
@@ -173,7 +176,7 @@ pub async fn assign_customers_in_each(
     wanted: &[i64],
     as_of_micros: i64,
 ) -> Vec<Result<Vec<Membership>, PluginError>> {
-    let mut read: Vec<(&[(TableId, Vec<usize>)], Result<Arc<Vec<TableData>>, PluginError>)> = Vec::new();
+    let mut read: Vec<(&[(TableId, Vec<usize>)], TablesRead)> = Vec::new();
     for instance in instances {
         let requested = instance.requested_columns();
         if !read.iter().any(|(columns, _)| *columns == requested) {
