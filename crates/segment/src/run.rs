@@ -164,6 +164,9 @@ pub async fn assign_customers(
     assigned.pop().unwrap_or_else(|| Ok(Vec::new()))
 }
 
+/// The columns an instance reads, by table.
+type Requested = [(TableId, Vec<usize>)];
+
 /// Tables read for the customers, shared by the instances that asked for them.
 type TablesRead = Result<Arc<Vec<TableData>>, PluginError>;
 
@@ -176,7 +179,7 @@ pub async fn assign_customers_in_each(
     wanted: &[i64],
     as_of_micros: i64,
 ) -> Vec<Result<Vec<Membership>, PluginError>> {
-    let mut read: Vec<(&[(TableId, Vec<usize>)], TablesRead)> = Vec::new();
+    let mut read: Vec<(&Requested, TablesRead)> = Vec::new();
     for instance in instances {
         let requested = instance.requested_columns();
         if !read.iter().any(|(columns, _)| *columns == requested) {
