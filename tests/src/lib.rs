@@ -4,6 +4,7 @@
 
 mod receiver;
 mod subscription;
+mod test_tls;
 pub use receiver::{Received, Receiver};
 pub use subscription::Subscription;
 

@@ -1,6 +1,7 @@
 //! What flows out of segments, end to end against the real server and plugins: signed
-//! webhooks (and retries of a failing receiver), the streamed CSV export over HTTP and from
-//! `kindred export`, personas, the overlap of two segmentations, and sizes over time.
+//! webhooks over http and https (and retries of a failing receiver), the streamed CSV export
+//! over HTTP and from `kindred export`, personas, the overlap of two segmentations, and sizes
+//! over time.
 
 use hmac::{Hmac, Mac};
 use kindred_e2e::{Receiver, Server, Workspace, plugin_entry, plugin_library};
@@ -45,7 +46,11 @@ fn big_spenders() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_exports_personas_and_overlaps() {
     let work = Workspace::new();
-    work.write("kindred.toml", &plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""));
+    // An https receiver whose certificate comes from a private CA the server is told to trust.
+    let (mut secure, ca_pem) = Receiver::start_tls().await;
+    work.write("ca.pem", &ca_pem);
+    let config = plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "");
+    work.write("kindred.toml", &format!("[webhooks]\nca_file = \"ca.pem\"\n\n{config}"));
     let server = work.serve(&["--demo", "--customers", "200"]).await;
     let spenders = create(&server, "big spenders", big_spenders()).await;
     let rfm = create(&server, "rfm", json!({ "method": "rfm" })).await;
@@ -57,7 +62,9 @@ async fn webhooks_exports_personas_and_overlaps() {
     assert_eq!(secret.len(), 64);
     let flaky_added = server.data(ADD_HOOK, json!({ "s": spenders, "u": flaky.url })).await;
     let flaky_secret = flaky_added["addWebhook"]["secret"].as_str().expect("secret").to_owned();
-    let refused = server.graphql(ADD_HOOK, json!({ "s": spenders, "u": "https://example.com/hook" })).await;
+    let secure_added = server.data(ADD_HOOK, json!({ "s": spenders, "u": secure.url })).await;
+    let secure_secret = secure_added["addWebhook"]["secret"].as_str().expect("secret").to_owned();
+    let refused = server.graphql(ADD_HOOK, json!({ "s": spenders, "u": "ftp://example.com/hook" })).await;
     assert_eq!(refused["errors"][0]["extensions"]["field"], "url", "{refused}");
 
     // The newcomer enters "other"; the purchase moves them to "big spenders".
@@ -89,6 +96,16 @@ async fn webhooks_exports_personas_and_overlaps() {
     );
     assert!(events.iter().all(|e| e["externalId"] == "whale" && e["reason"] == "WRITE"), "{events:?}");
     let sent = events.len();
+
+    // The https receiver gets the same signed events over TLS.
+    let mut secure_events = 0;
+    while secure_events < sent {
+        let received =
+            secure.next(Duration::from_secs(10)).await.expect("the https receiver gets the events");
+        verify(&secure_secret, &received);
+        let body: Value = serde_json::from_str(&received.body).expect("JSON");
+        secure_events += body["events"].as_array().map_or(0, Vec::len);
+    }
 
     // The flaky receiver fails twice, is retried with backoff, and gets everything.
     let first = flaky.next(Duration::from_secs(10)).await.expect("first attempt");

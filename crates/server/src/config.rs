@@ -98,31 +98,50 @@ pub struct WebhookSettings {
     pub max_retry_secs: u64,
     /// Seconds a receiver may take to answer.
     pub timeout_secs: u64,
+    /// A PEM file of certificates to trust for `https` receivers besides the system's roots
+    /// (receivers with a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self { max_attempts: 8, first_retry_secs: 2, max_retry_secs: 900, timeout_secs: 10 }
+        Self { max_attempts: 8, first_retry_secs: 2, max_retry_secs: 900, timeout_secs: 10, ca_file: None }
+    }
+}
+
+impl WebhookSettings {
+    /// The certificates in `ca_file` (relative to `base_dir`), if one is given.
+    fn trusted_roots(&self, base_dir: &Path) -> anyhow::Result<Vec<kindred_adaptive::Certificate>> {
+        let Some(path) = &self.ca_file else { return Ok(Vec::new()) };
+        let path = base_dir.join(path);
+        let pem = std::fs::read(&path)
+            .with_context(|| format!("webhooks.ca_file: cannot read {}", path.display()))?;
+        let roots = kindred_adaptive::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("webhooks.ca_file: {} is not a PEM certificate file", path.display()))?;
+        anyhow::ensure!(!roots.is_empty(), "webhooks.ca_file: {} holds no certificate", path.display());
+        Ok(roots)
     }
 }
 
 impl Settings {
-    /// The engine's tuning from `[segments]` and `[webhooks]`.
-    pub fn engine(&self) -> kindred_adaptive::EngineSettings {
+    /// The engine's tuning from `[segments]` and `[webhooks]`; fails when the webhooks' CA
+    /// file cannot be read.
+    pub fn engine(&self) -> anyhow::Result<kindred_adaptive::EngineSettings> {
         let webhooks = kindred_adaptive::WebhookSettings {
+            trusted_roots: self.webhooks.trusted_roots(&self.base_dir)?,
             max_attempts: self.webhooks.max_attempts.clamp(1, 100) as i32,
             first_retry: std::time::Duration::from_secs(self.webhooks.first_retry_secs.max(1)),
             max_retry: std::time::Duration::from_secs(self.webhooks.max_retry_secs.max(1)),
             timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs.max(1)),
             ..Default::default()
         };
-        kindred_adaptive::EngineSettings {
+        Ok(kindred_adaptive::EngineSettings {
             slow_job: std::time::Duration::from_secs(self.segments.slow_job_secs),
             write_batch: self.segments.write_batch.max(1),
             refit_on_start: self.segments.refit_on_start,
             webhooks,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -242,13 +261,25 @@ mod tests {
         let settings =
             load_text("[segments]\nslow_job_secs = 5\n[webhooks]\nmax_attempts = 3\nfirst_retry_secs = 1\n")
                 .unwrap();
-        let engine = settings.engine();
+        let engine = settings.engine().unwrap();
         assert_eq!(engine.slow_job, std::time::Duration::from_secs(5));
         assert!(engine.refit_on_start);
         assert_eq!((engine.webhooks.max_attempts, engine.webhooks.first_retry.as_secs()), (3, 1));
         assert_eq!(engine.webhooks.max_retry.as_secs(), 900);
         let error = format!("{:#}", load_text("[webhooks]\nretries = 3\n").unwrap_err());
         assert!(error.contains("retries"), "{error}");
+    }
+
+    #[test]
+    fn a_webhook_ca_file_that_cannot_be_used_is_named() {
+        let missing = load_text("[webhooks]\nca_file = \"/nowhere/ca.pem\"\n").unwrap();
+        let error = format!("{:#}", missing.engine().unwrap_err());
+        assert!(error.contains("webhooks.ca_file") && error.contains("/nowhere/ca.pem"), "{error}");
+        let mut not_pem = tempfile::NamedTempFile::new().unwrap();
+        not_pem.write_all(b"not a certificate").unwrap();
+        let text = format!("[webhooks]\nca_file = {:?}\n", not_pem.path().display().to_string());
+        let error = format!("{:#}", load_text(&text).unwrap().engine().unwrap_err());
+        assert!(error.contains("webhooks.ca_file"), "{error}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         }
     }
     let plugins = crate::plugins::load_plugins(&settings);
-    let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine())
+    let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
         .await
         .context("cannot start the segmentation engine")?;
     let schema = kindred_graphql::build_schema(store.clone(), plugins, Some(engine));
