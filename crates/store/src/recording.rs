@@ -8,7 +8,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::write::{WriteCounts, insert_interactions_returning, resolve_customers};
 use kindred_domain::Interaction;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What recording one interaction gives: the stored row and whether it was new.
 pub(crate) type Recorded = StoreResult<(interaction::Model, WriteCounts)>;
@@ -52,23 +52,27 @@ impl Store {
         let rows: Vec<(i64, &Interaction)> =
             group.iter().map(|i| (ids[i.customer_external_id.as_str()], i)).collect();
         let inserted = insert_interactions_returning(&*txn, &rows).await?;
+        let inserted: HashMap<Key, interaction::Model> =
+            inserted.into_iter().map(|row| (Key::of_row(&row), row)).collect();
         let stored_before: Vec<_> = rows
             .iter()
-            .filter(|(customer_id, i)| !inserted.iter().any(|s| is_same(s, *customer_id, i)))
+            .filter(|(customer_id, i)| !inserted.contains_key(&Key::of(*customer_id, i)))
             .collect();
-        let mut stored = Vec::new();
+        let mut stored = HashMap::new();
         if !stored_before.is_empty() {
             let wanted = stored_before
                 .iter()
                 .fold(Condition::any(), |any, (customer_id, i)| any.add(same_as(*customer_id, i)));
-            stored = interaction::Entity::find().filter(wanted).all(&*txn).await?;
+            let rows = interaction::Entity::find().filter(wanted).all(&*txn).await?;
+            stored = rows.into_iter().map(|row| (Key::of_row(&row), row)).collect();
         }
         txn.commit().await?;
         let mut counted = HashSet::new();
         Ok(rows
             .iter()
             .map(|(customer_id, i)| {
-                if let Some(row) = inserted.iter().find(|s| is_same(s, *customer_id, i)) {
+                let key = Key::of(*customer_id, i);
+                if let Some(row) = inserted.get(&key) {
                     // The first of several equal interactions in the group inserted the row.
                     let counts = if counted.insert(row.id) {
                         WriteCounts { inserted: 1, ..WriteCounts::default() }
@@ -77,7 +81,7 @@ impl Store {
                     };
                     return checked(Some(row.clone()), *customer_id, i).map(|row| (row, counts));
                 }
-                let found = stored.iter().find(|s| is_same(s, *customer_id, i)).cloned();
+                let found = stored.get(&key).cloned();
                 checked(found, *customer_id, i)
                     .map(|row| (row, WriteCounts { unchanged: 1, ..WriteCounts::default() }))
             })
@@ -97,7 +101,8 @@ impl Store {
         let candidates =
             interaction::Entity::find().filter(same_as(customer_id, interaction)).all(&*txn).await?;
         txn.commit().await?;
-        let stored = candidates.into_iter().find(|s| is_same(s, customer_id, interaction));
+        let key = Key::of(customer_id, interaction);
+        let stored = candidates.into_iter().find(|row| Key::of_row(row) == key);
         Ok((
             checked(stored, customer_id, interaction)?,
             WriteCounts { unchanged: 1, ..WriteCounts::default() },
@@ -106,8 +111,8 @@ impl Store {
 }
 
 /// Rows that may be the stored interaction `i` (or one it duplicates): the one with its
-/// source id, or those with its customer, time, kind and amount; [`is_same`] picks it.
-/// `source_id IS NULL` is left to [`is_same`] on purpose: SQLite would answer it from the
+/// source id, or those with its customer, time, kind and amount; their [`Key`] picks it.
+/// `source_id IS NULL` is left to the [`Key`] on purpose: SQLite would answer it from the
 /// unique index on source ids by walking every row without one.
 fn same_as(customer_id: i64, i: &Interaction) -> Condition {
     match &i.source_id {
@@ -123,17 +128,39 @@ fn same_as(customer_id: i64, i: &Interaction) -> Condition {
     }
 }
 
-/// [`same_as`] in memory. Times are compared to the microsecond, the precision PostgreSQL
-/// keeps.
-fn is_same(stored: &interaction::Model, customer_id: i64, i: &Interaction) -> bool {
-    match &i.source_id {
-        Some(source) => stored.source_id.as_deref() == Some(source.as_str()),
-        None => {
-            stored.source_id.is_none()
-                && stored.customer_id == customer_id
-                && stored.occurred_at.timestamp_micros() == i.occurred_at.timestamp_micros()
-                && stored.kind == i.kind.as_str()
-                && stored.amount == i.amount.map(|a| a.value())
+/// What identifies a stored interaction, as [`same_as`] finds it: its source id, or without
+/// one, its customer, time (to the microsecond, the precision PostgreSQL keeps), kind and
+/// amount.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Source(String),
+    Natural { customer_id: i64, micros: i64, kind: String, amount: Option<u64> },
+}
+
+impl Key {
+    /// The key of interaction `i` of customer `customer_id`.
+    fn of(customer_id: i64, i: &Interaction) -> Self {
+        match &i.source_id {
+            Some(source) => Key::Source(source.as_str().to_owned()),
+            None => Key::Natural {
+                customer_id,
+                micros: i.occurred_at.timestamp_micros(),
+                kind: i.kind.as_str().to_owned(),
+                amount: i.amount.map(|a| normal_bits(a.value())),
+            },
+        }
+    }
+
+    /// The key of a stored row.
+    fn of_row(row: &interaction::Model) -> Self {
+        match &row.source_id {
+            Some(source) => Key::Source(source.clone()),
+            None => Key::Natural {
+                customer_id: row.customer_id,
+                micros: row.occurred_at.timestamp_micros(),
+                kind: row.kind.clone(),
+                amount: row.amount.map(normal_bits),
+            },
         }
     }
 }
@@ -155,4 +182,9 @@ fn checked(
         )));
     }
     Ok(stored)
+}
+
+/// The bits of `value`, with -0 as 0 (SQL finds them equal).
+fn normal_bits(value: f64) -> u64 {
+    (value + 0.0).to_bits()
 }
