@@ -1,10 +1,10 @@
-//! Queries: one customer, or a filtered page of customers.
+//! Queries: one customer, a filtered page of customers, or how many rows each table holds.
 
 use crate::error::{ApiError, ApiResult, api};
 use crate::pagination::{id_cursor, page_size, parse_id_cursor};
 use crate::types::{Customer, store};
 use async_graphql::connection::Connection;
-use async_graphql::{ID, InputObject, Object};
+use async_graphql::{ID, InputObject, Object, SimpleObject};
 use kindred_domain::{Reason, ValidationError};
 use kindred_store::CustomerFilter;
 
@@ -23,12 +23,25 @@ pub(crate) struct CustomerFilterInput {
     need_tag: Option<String>,
 }
 
+/// How many rows each table of customer data holds.
+#[derive(SimpleObject, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Customers.
+    pub customers: i64,
+    /// Interactions.
+    pub interactions: i64,
+    /// Ties.
+    pub ties: i64,
+    /// Needs.
+    pub needs: i64,
+}
+
 /// Parses an `ID` argument into Kindred's numeric id.
 pub(crate) fn parse_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
     id.parse::<i64>().map_err(|_| ValidationError::new(field, id.as_str(), Reason::NotANumber).into())
 }
 
-/// The entry points for reading customers.
+/// The entry points for reading customers and their counts.
 #[derive(Default)]
 pub struct QueryRoot;
 
@@ -74,5 +87,16 @@ impl QueryRoot {
         };
         let rows = store(ctx)?.list_customers(&filter, after, limit + 1).await.map_err(api)?;
         Ok(crate::types::customer_page(rows, limit, after.is_some(), |row| id_cursor(row.id)))
+    }
+
+    /// How many customers, interactions, ties and needs are stored (one statement).
+    async fn stats(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<Stats> {
+        let counts = store(ctx)?.counts().await.map_err(api)?;
+        Ok(Stats {
+            customers: counts.customers,
+            interactions: counts.interactions,
+            ties: counts.ties,
+            needs: counts.needs,
+        })
     }
 }

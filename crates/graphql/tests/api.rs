@@ -221,7 +221,70 @@ fn the_schema_has_the_public_contract() {
         "upsertCustomer(input: CustomerInput!): Customer!",
         "recordInteraction(input: InteractionInput!): Interaction!",
         "deleteCustomer(id: ID!): ID!",
+        "stats: Stats!",
+        "members(segment: String!, first: Int, after: String, search: String): SegmentMemberConnection!",
+        "links: [SegmentLink!]!",
     ] {
         assert!(sdl.contains(needle), "missing {needle:?}");
     }
+}
+
+#[tokio::test]
+async fn stats_searched_members_and_segment_links() {
+    let api = Api::new().await;
+    api.seed(4).await;
+    let stats = api.data("{ stats { customers interactions ties needs } }", json!({})).await;
+    assert_eq!(stats["stats"], json!({"customers": 4, "interactions": 12, "ties": 4, "needs": 4}));
+
+    let new = kindred_store::NewSegmentation {
+        name: "rings".into(),
+        strategy: "need-based".into(),
+        params: json!({}),
+        mode: "static".into(),
+        refresh_interval_seconds: None,
+    };
+    let segmentation = api.store.create_segmentation(&new).await.unwrap();
+    let mut entered = Vec::new();
+    for (n, segment) in ["a", "a", "b", "b"].into_iter().enumerate() {
+        let customer = api.store.customer_by_external_id(&format!("c{n:03}")).await.unwrap().unwrap();
+        entered.push(kindred_store::Member {
+            customer_id: customer.id,
+            segment: segment.into(),
+            score: None,
+        });
+    }
+    let diff = kindred_store::MembershipDiff { entered, ..Default::default() };
+    api.store
+        .apply_membership_diff(segmentation.id, &diff, kindred_store::ChangeReason::Manual, None, None)
+        .await
+        .unwrap();
+
+    let query = "query($id: ID!, $search: String, $after: String) { segmentation(id: $id) { \
+                 links { a b ties weight } \
+                 members(segment: \"a\", first: 1, after: $after, search: $search) { \
+                 edges { node { customer { externalId } } } pageInfo { hasNextPage endCursor } } } }";
+    let id = segmentation.id.to_string();
+    let page = api.data(query, json!({"id": id, "search": " C00 "})).await;
+    let segmentation_json = &page["segmentation"];
+    // The ring c000-c001-c002-c003-c000: a-a once, a-b twice (c001-c002, c003-c000), b-b once.
+    assert_eq!(
+        segmentation_json["links"],
+        json!([
+            {"a": "a", "b": "b", "ties": 2, "weight": 2.0},
+            {"a": "a", "b": "a", "ties": 1, "weight": 1.0},
+            {"a": "b", "b": "b", "ties": 1, "weight": 1.0}
+        ])
+    );
+    let members = &segmentation_json["members"];
+    assert_eq!(members["edges"][0]["node"]["customer"]["externalId"], "c000");
+    assert_eq!(members["pageInfo"]["hasNextPage"], true);
+    let after = members["pageInfo"]["endCursor"].clone();
+    let next = api.data(query, json!({"id": id, "search": "c00", "after": after})).await;
+    let members = &next["segmentation"]["members"];
+    assert_eq!(members["edges"][0]["node"]["customer"]["externalId"], "c001");
+    assert_eq!(members["pageInfo"]["hasNextPage"], false);
+    let only = api.data(query, json!({"id": id, "search": "c001"})).await;
+    let edges = only["segmentation"]["members"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(edges[0]["node"]["customer"]["externalId"], "c001");
 }

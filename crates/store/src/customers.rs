@@ -3,7 +3,7 @@
 use crate::connect::Store;
 use crate::entity::{customer, membership, need};
 use crate::error::StoreResult;
-use crate::sql::marks;
+use crate::sql::{like_escape, marks};
 use crate::write::{WriteCounts, upsert_customers};
 use kindred_domain::Customer;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
@@ -22,12 +22,6 @@ pub struct CustomerFilter {
     pub lifestyle: Option<String>,
     /// A need tag the customer has.
     pub need_tag: Option<String>,
-}
-
-/// Escapes `%`, `_` and `!` for a LIKE pattern with `ESCAPE '!'` (a backslash would mean
-/// different things to the two dialects' string literals).
-fn like_escape(text: &str) -> String {
-    text.replace('!', "!!").replace('%', "!%").replace('_', "!_")
 }
 
 impl Store {

@@ -5,7 +5,7 @@
 use crate::connect::Store;
 use crate::entity::{membership, membership_event, segmentation};
 use crate::error::StoreResult;
-use crate::sql::marks;
+use crate::sql::{like_escape, marks};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
 const CHUNK_ROWS: usize = 4_000;
+
+/// The customer columns a search of a segment's members looks in.
+const SEARCHED_COLUMNS: [&str; 4] = ["external_id", "email", "first_name", "last_name"];
 
 /// A customer in a segment, with the strategy's score.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,20 +290,39 @@ impl Store {
     }
 
     /// A page of a segment's members by customer id: those after `after`, at most `limit`.
+    /// With a `search` text (trimmed; blank means none), only customers whose external id,
+    /// email, first or last name contains it, in any case (SQLite folds ASCII letters only).
     pub async fn segment_members(
         &self,
         segmentation_id: i64,
         segment: &str,
+        search: Option<&str>,
         after: Option<i64>,
         limit: u64,
     ) -> StoreResult<Vec<membership::Model>> {
-        let mut query = membership::Entity::find()
-            .filter(membership::Column::SegmentationId.eq(segmentation_id))
-            .filter(membership::Column::Segment.eq(segment));
+        let mut sql = "SELECT * FROM memberships WHERE segmentation_id = ? AND segment = ?".to_owned();
+        let mut values: Vec<sea_orm::Value> = vec![segmentation_id.into(), segment.into()];
         if let Some(after) = after {
-            query = query.filter(membership::Column::CustomerId.gt(after));
+            sql.push_str(" AND customer_id > ?");
+            values.push(after.into());
         }
-        Ok(query.order_by_asc(membership::Column::CustomerId).limit(limit).all(self.connection()).await?)
+        if let Some(text) = search.map(str::trim).filter(|text| !text.is_empty()) {
+            // `lower` on both sides, so both fold the same letters.
+            let matches: Vec<String> = SEARCHED_COLUMNS
+                .iter()
+                .map(|column| format!("lower({column}) LIKE lower(?) ESCAPE '!'"))
+                .collect();
+            sql.push_str(&format!(
+                " AND customer_id IN (SELECT id FROM customers WHERE {})",
+                matches.join(" OR ")
+            ));
+            let pattern = format!("%{}%", like_escape(text));
+            values.extend(SEARCHED_COLUMNS.iter().map(|_| sea_orm::Value::from(pattern.clone())));
+        }
+        // The limit is written in, like the other pages' (see `children.rs`).
+        let limit = limit.min(i64::MAX as u64);
+        sql.push_str(&format!(" ORDER BY customer_id LIMIT {limit}"));
+        self.read_rows(sql, values, usize::try_from(limit).unwrap_or(usize::MAX)).await
     }
 
     /// A page of segmentation `id`'s memberships in customer then segment order, in one

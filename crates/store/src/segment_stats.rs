@@ -1,5 +1,6 @@
-//! Counts across memberships: how two segmentations overlap, and how a segmentation's segment
-//! sizes moved over time (rebuilt from its enter and exit events).
+//! Counts across memberships: how two segmentations overlap, how a segmentation's segments are
+//! tied to each other, and how its segment sizes moved over time (rebuilt from its enter and
+//! exit events).
 
 use crate::connect::Store;
 use crate::error::StoreResult;
@@ -18,6 +19,35 @@ pub struct OverlapCell {
     pub b: String,
     /// Customers in both.
     pub customers: i64,
+}
+
+/// The ties between two segments of one segmentation (or inside one, when `a == b`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentLink {
+    /// One segment (the lesser label).
+    pub a: String,
+    /// The other segment (the greater label, or `a` again).
+    pub b: String,
+    /// Ties with one end in `a` and the other in `b`.
+    pub ties: i64,
+    /// Their summed weight.
+    pub weight: f64,
+}
+
+/// Folds (a, b) and (b, a) into one link with `a <= b`, most ties first (then by label).
+fn fold_links(rows: Vec<(String, String, i64, f64)>) -> Vec<SegmentLink> {
+    let mut folded: BTreeMap<(String, String), (i64, f64)> = BTreeMap::new();
+    for (x, y, ties, weight) in rows {
+        let key = if x <= y { (x, y) } else { (y, x) };
+        let sums = folded.entry(key).or_default();
+        sums.0 += ties;
+        sums.1 += weight;
+    }
+    let mut links: Vec<SegmentLink> =
+        folded.into_iter().map(|((a, b), (ties, weight))| SegmentLink { a, b, ties, weight }).collect();
+    // Stable: equal counts keep the map's label order.
+    links.sort_by_key(|link| std::cmp::Reverse(link.ties));
+    links
 }
 
 /// How finely sizes over time are bucketed.
@@ -79,6 +109,30 @@ impl Store {
             .collect()
     }
 
+    /// The ties between the segments of segmentation `id`, per unordered pair of segments
+    /// (including a segment with itself): a tie counts once for every pair of segments its two
+    /// ends are in. Most ties first.
+    pub async fn segment_links(&self, segmentation_id: i64) -> StoreResult<Vec<SegmentLink>> {
+        let sql = "SELECT x.segment, y.segment, COUNT(*), SUM(t.weight) FROM ties t \
+                   JOIN memberships x ON x.customer_id = t.from_id AND x.segmentation_id = ? \
+                   JOIN memberships y ON y.customer_id = t.to_id AND y.segmentation_id = ? \
+                   GROUP BY x.segment, y.segment";
+        let values = vec![segmentation_id.into(), segmentation_id.into()];
+        let rows = self.connection().query_all_raw(statement(self.backend(), sql, values)).await?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get_by_index(0)?,
+                    row.try_get_by_index(1)?,
+                    row.try_get_by_index(2)?,
+                    row.try_get_by_index(3)?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(fold_links(rows))
+    }
+
     /// Segment sizes over time, rebuilt from the segmentation's events: one point per bucket
     /// in which anything entered or exited, oldest first.
     pub async fn segment_size_history(
@@ -132,5 +186,20 @@ mod tests {
         assert_eq!(parse_bucket("2026-12-01 07"), Some(hour));
         assert_eq!(parse_bucket("2026-12-01").unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
         assert_eq!(parse_bucket("garbage"), None);
+    }
+
+    #[test]
+    fn links_fold_both_directions_and_sort_by_ties() {
+        let row = |x: &str, y: &str, ties, weight| (x.to_owned(), y.to_owned(), ties, weight);
+        let links = fold_links(vec![
+            row("b", "a", 2, 1.5),
+            row("a", "b", 1, 0.5),
+            row("c", "c", 3, 3.0),
+            row("a", "a", 1, 1.0),
+            row("c", "a", 1, 0.25),
+        ]);
+        let got: Vec<(&str, &str, i64, f64)> =
+            links.iter().map(|l| (l.a.as_str(), l.b.as_str(), l.ties, l.weight)).collect();
+        assert_eq!(got, [("a", "b", 3, 2.0), ("c", "c", 3, 3.0), ("a", "a", 1, 1.0), ("a", "c", 1, 0.25)]);
     }
 }

@@ -29,6 +29,12 @@ pub(crate) fn marks(count: usize) -> String {
     vec!["?"; count].join(", ")
 }
 
+/// Escapes `%`, `_` and `!` for a LIKE pattern with `ESCAPE '!'` (a backslash would mean
+/// different things to the two dialects' string literals).
+pub(crate) fn like_escape(text: &str) -> String {
+    text.replace('!', "!!").replace('%', "!%").replace('_', "!_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +46,10 @@ mod tests {
         assert_eq!(stmt.sql, "a = $1 AND b IN ($2, $3)");
         assert_eq!(statement(DbBackend::Sqlite, "a = ?", vec![1.into()]).sql, "a = ?");
         assert_eq!(marks(3), "?, ?, ?");
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_escape("50%_off!"), "50!%!_off!!");
     }
 }

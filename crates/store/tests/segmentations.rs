@@ -1,12 +1,13 @@
 //! Segmentations, memberships and their history against SQLite and PostgreSQL: create with a
-//! unique name, a diff written with its events in one transaction, sizes, pages, history,
-//! jobs, and cascades when a segmentation or a customer goes.
+//! unique name, a diff written with its events in one transaction, sizes, pages (searched or
+//! not), history, jobs, ties between segments, row counts, and cascades when a segmentation or
+//! a customer goes.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
 
 use chrono::NaiveDate;
-use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft};
+use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft};
 use kindred_store::{
     ChangeReason, JobOutcome, Member, MembershipDiff, NewSegmentation, RefitResult, SegmentationChanges,
     Store,
@@ -89,9 +90,9 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             store.members_among(created.id, &[ids[1], ids[4]]).await.unwrap(),
             [member(ids[1], "silver", Some(2.0))]
         );
-        let page = store.segment_members(created.id, "silver", None, 1).await.unwrap();
+        let page = store.segment_members(created.id, "silver", None, None, 1).await.unwrap();
         assert_eq!(page.iter().map(|m| m.customer_id).collect::<Vec<_>>(), [ids[1]]);
-        let next = store.segment_members(created.id, "silver", Some(ids[1]), 10).await.unwrap();
+        let next = store.segment_members(created.id, "silver", None, Some(ids[1]), 10).await.unwrap();
         assert_eq!(next.iter().map(|m| m.customer_id).collect::<Vec<_>>(), [ids[2]]);
         let first_two = store.membership_page(created.id, None, None, 2).await.unwrap();
         let rest = store.membership_page(created.id, None, Some((ids[1], "silver")), 10).await.unwrap();
@@ -257,5 +258,116 @@ on_both!(personas_overlaps_and_sizes_over_time, |store: &Store| {
             assert_eq!(history[0].sizes, [("browsers".to_owned(), 2)]);
             assert!(chrono::Utc::now() - history[0].at < chrono::Duration::days(1));
         }
+    }
+});
+
+on_both!(members_are_searched_by_id_email_and_name, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let people = [
+            ("a_1", Some("ann.lee@example.com"), Some("Ann"), Some("Lee")),
+            ("ax1", Some("bob@example.com"), Some("Bob"), Some("Annand")),
+            ("c-3", None, Some("Carla"), Some("Smith")),
+            ("d-4", Some("dan@example.org"), None, None),
+            ("100%", None, None, None),
+        ];
+        let mut ids = Vec::new();
+        for (external_id, email, first, last) in people {
+            let draft = CustomerDraft {
+                external_id: external_id.to_owned(),
+                email: email.map(str::to_owned),
+                first_name: first.map(str::to_owned),
+                last_name: last.map(str::to_owned),
+                ..Default::default()
+            };
+            ids.push(store.upsert_customer(draft.validate(today).unwrap()).await.unwrap().0.id);
+        }
+        let id = segmentation(&store, "everyone").await;
+        let everyone: Vec<(i64, &str)> = ids.iter().map(|id| (*id, "all")).collect();
+        enter(&store, id, &everyone).await;
+        let found = |search: &'static str, after: Option<i64>, limit: u64| {
+            let store = store.clone();
+            async move {
+                let rows = store.segment_members(id, "all", Some(search), after, limit).await.unwrap();
+                rows.into_iter().map(|row| row.customer_id).collect::<Vec<_>>()
+            }
+        };
+        // Any case, in any of the four columns.
+        assert_eq!(found("ANN", None, 10).await, [ids[0], ids[1]]);
+        assert_eq!(found("  example.ORG ", None, 10).await, [ids[3]]);
+        assert_eq!(found("smi", None, 10).await, [ids[2]]);
+        // Wildcards are plain text.
+        assert_eq!(found("a_1", None, 10).await, [ids[0]]);
+        assert_eq!(found("%", None, 10).await, [ids[4]]);
+        assert!(found("nobody", None, 10).await.is_empty());
+        // Blank means no search; pages follow the customer id cursor.
+        assert_eq!(found("   ", None, 10).await, ids);
+        assert_eq!(found("example", None, 2).await, [ids[0], ids[1]]);
+        assert_eq!(found("example", Some(ids[1]), 2).await, [ids[3]]);
+        assert!(store.segment_members(id, "other", Some("ann"), None, 10).await.unwrap().is_empty());
+    }
+});
+
+on_both!(links_count_ties_between_segments, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let ids = customers(&store, 6).await;
+        // Ties with their weights, between customers s0 to s5.
+        for (from, to, weight) in [(0, 1, 1.0), (1, 2, 0.5), (3, 0, 0.25), (2, 4, 0.75), (4, 5, 1.0)] {
+            let tie = TieDraft {
+                from_external_id: format!("s{from}"),
+                to_external_id: format!("s{to}"),
+                weight: Some(weight),
+                ..Default::default()
+            };
+            store.add_tie(&tie.validate().unwrap()).await.unwrap();
+        }
+        let id = segmentation(&store, "communities").await;
+        // s5 is in no segment of this segmentation; s4 is in two.
+        enter(
+            &store,
+            id,
+            &[(ids[0], "x"), (ids[1], "x"), (ids[2], "x"), (ids[3], "y"), (ids[4], "y"), (ids[4], "z")],
+        )
+        .await;
+        let other = segmentation(&store, "other").await;
+        enter(&store, other, &[(ids[0], "x"), (ids[3], "x")]).await;
+
+        let links = store.segment_links(id).await.unwrap();
+        let got: Vec<(&str, &str, i64, f64)> =
+            links.iter().map(|l| (l.a.as_str(), l.b.as_str(), l.ties, l.weight)).collect();
+        // x-x: s0-s1, s1-s2; x-y: s3-s0 (y to x, folded), s2-s4; x-z: s2-s4.
+        assert_eq!(got, [("x", "x", 2, 1.5), ("x", "y", 2, 1.0), ("x", "z", 1, 0.75)]);
+        let others = store.segment_links(other).await.unwrap();
+        assert_eq!(others.len(), 1);
+        assert_eq!((others[0].a.as_str(), others[0].b.as_str(), others[0].ties), ("x", "x", 1));
+        assert!(store.segment_links(id + 100).await.unwrap().is_empty());
+    }
+});
+
+on_both!(counts_are_read_in_one_statement, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let empty = store.counts().await.unwrap();
+        assert_eq!(empty, kindred_store::RowCounts::default());
+        customers(&store, 3).await;
+        let tie =
+            TieDraft { from_external_id: "s0".into(), to_external_id: "s1".into(), ..Default::default() };
+        store.add_tie(&tie.validate().unwrap()).await.unwrap();
+        for (who, tag) in [("s0", "golf"), ("s1", "golf"), ("s2", "tea")] {
+            let need = NeedDraft { customer_external_id: who.into(), tag: tag.into(), ..Default::default() };
+            store.add_need(&need.validate().unwrap()).await.unwrap();
+        }
+        let draft = InteractionDraft {
+            customer_external_id: "s2".into(),
+            occurred_at: "2026-01-02".into(),
+            ..Default::default()
+        };
+        store.record_interaction(&draft.validate().unwrap()).await.unwrap();
+        let before = store.statement_count();
+        let counts = store.counts().await.unwrap();
+        assert_eq!(store.statement_count() - before, 1);
+        assert_eq!(counts, kindred_store::RowCounts { customers: 3, interactions: 1, ties: 1, needs: 3 });
     }
 });

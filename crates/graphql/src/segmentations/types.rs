@@ -116,6 +116,19 @@ pub struct Segment {
     pub size: i64,
 }
 
+/// The ties between two segments of a segmentation, or inside one when `a` and `b` are equal.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct SegmentLink {
+    /// One segment's label (the lesser of the two).
+    pub a: String,
+    /// The other segment's label (the greater, or `a` again).
+    pub b: String,
+    /// Ties with one end in `a` and the other in `b`.
+    pub ties: i64,
+    /// Their summed weight.
+    pub weight: f64,
+}
+
 /// A refit of a segmentation.
 pub struct Job(pub segmentation_job::Model);
 
@@ -346,7 +359,18 @@ impl Segmentation {
     async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::webhooks::Webhook>> {
         super::webhooks::webhooks_of(ctx, self.0.id).await
     }
-    /// A segment's members by customer id, a page at a time, with their scores.
+    /// How its segments are tied: per unordered pair of segments (a segment with itself
+    /// included), the ties between their members and their summed weight, most ties first.
+    async fn links(&self, ctx: &Context<'_>) -> ApiResult<Vec<SegmentLink>> {
+        let links = store(ctx)?.segment_links(self.0.id).await.map_err(api)?;
+        Ok(links
+            .into_iter()
+            .map(|link| SegmentLink { a: link.a, b: link.b, ties: link.ties, weight: link.weight })
+            .collect())
+    }
+    /// A segment's members by customer id, a page at a time, with their scores; with
+    /// `search`, only those whose external id, email, first or last name contains it (any
+    /// case).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn members(
         &self,
@@ -354,11 +378,14 @@ impl Segmentation {
         segment: String,
         first: Option<i32>,
         after: Option<String>,
+        search: Option<String>,
     ) -> ApiResult<Connection<String, SegmentMember>> {
         let limit = page_size(first).map_err(api)?;
         let after_id = parse_id_cursor(after.as_deref()).map_err(api)?;
+        let search = search.as_deref().map(str::trim).filter(|text| !text.is_empty());
         let store = store(ctx)?;
-        let mut rows = store.segment_members(self.0.id, &segment, after_id, limit + 1).await.map_err(api)?;
+        let mut rows =
+            store.segment_members(self.0.id, &segment, search, after_id, limit + 1).await.map_err(api)?;
         let has_next = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         let ids: Vec<i64> = rows.iter().map(|row| row.customer_id).collect();
