@@ -2,9 +2,11 @@
 //! talks GraphQL to it. `cargo test --workspace` builds the binary before any test runs
 //! (the server crate's own integration tests make cargo build it).
 
+mod browser;
 mod receiver;
 mod subscription;
 mod test_tls;
+pub use browser::Browser;
 pub use receiver::{Received, Receiver};
 pub use subscription::Subscription;
 
@@ -149,7 +151,7 @@ impl Workspace {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }

@@ -48,3 +48,49 @@ pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// The segmentations a demo starts with, by strategy: a name, the strategy's own name and
+/// its parameters.
+fn demo_segmentations() -> Vec<(&'static str, &'static str, serde_json::Value)> {
+    let big_spenders = serde_json::json!({ "method": "rules", "rules": [{ "label": "big spenders", "when": {
+        "agg": "sum", "of": "amount", "where": { "kind": "purchase" }, "within_days": 365, "op": "gt", "value": 1000 } }] });
+    vec![
+        ("Age bands", "demographic", serde_json::json!({ "dimensions": ["age"] })),
+        ("RFM", "behavioral", serde_json::json!({ "method": "rfm" })),
+        ("Big spenders", "behavioral", big_spenders),
+        ("Communities", "need-based", serde_json::json!({})),
+    ]
+}
+
+/// Creates the demo's segmentations with the plugins that are loaded (each under the name the
+/// settings give it), so a new dashboard has something to show. A strategy that is not
+/// loaded is skipped, with a note in the log.
+pub async fn create_demo_segmentations(
+    engine: &kindred_adaptive::Engine,
+    host: &kindred_segment::PluginHost,
+) {
+    for (name, strategy, params) in demo_segmentations() {
+        let plugin = host.plugins().iter().find(|plugin| {
+            plugin.status == kindred_segment::PluginStatus::Loaded
+                && plugin.library.as_ref().is_some_and(|library| library.name == strategy)
+        });
+        let Some(plugin) = plugin else {
+            tracing::info!(
+                strategy,
+                "no {strategy} plugin is loaded: the demo's \"{name}\" segmentation is skipped"
+            );
+            continue;
+        };
+        let new = kindred_store::NewSegmentation {
+            name: name.to_owned(),
+            strategy: plugin.name.clone(),
+            params,
+            mode: "dynamic".to_owned(),
+            refresh_interval_seconds: None,
+        };
+        match engine.create(new).await {
+            Ok(created) => tracing::info!(id = created.id, name, "demo segmentation created"),
+            Err(error) => tracing::warn!(%error, name, "cannot create the demo segmentation"),
+        }
+    }
+}

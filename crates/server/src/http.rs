@@ -1,4 +1,5 @@
-//! The HTTP surface: GraphQL (and GraphiQL), subscriptions, CSV exports, `/health` and `/ready`.
+//! The HTTP surface: the dashboard at `/`, GraphQL (and GraphiQL), subscriptions, CSV exports,
+//! `/health` and `/ready`.
 
 use crate::export::{self, ExportError};
 use crate::subscriptions::{Shutdown, subscribe};
@@ -53,6 +54,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
         .merge(subscriptions)
+        .merge(crate::dashboard::routes())
         // One span per request at INFO, so anything logged while serving it carries the
         // method and path; each response is logged at DEBUG to keep busy servers quiet.
         .layer(

@@ -1,6 +1,7 @@
 //! `kindred`: the social CRM server and its command line.
 
 mod config;
+mod dashboard;
 mod demo;
 mod export;
 mod http;

@@ -1,7 +1,7 @@
 //! `kindred serve`: migrate, optionally fill with demo data, then serve until a signal.
 
 use crate::config::Settings;
-use crate::demo::{DemoOptions, load_demo};
+use crate::demo::{DemoOptions, create_demo_segmentations, load_demo};
 use crate::http::{AppState, Limits, router};
 use crate::subscriptions::Shutdown;
 use anyhow::Context;
@@ -25,10 +25,12 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Result<()> {
     let store = open_store(&settings).await?;
+    let mut demo_loaded = false;
     if let Some(demo) = demo {
         if store.count_customers().await? == 0 {
             tracing::info!(customers = demo.customers, "empty database: loading demo data");
             load_demo(&store, &demo).await?;
+            demo_loaded = true;
         } else {
             tracing::info!("database has customers: demo data not loaded");
         }
@@ -37,6 +39,9 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
         .await
         .context("cannot start the segmentation engine")?;
+    if demo_loaded {
+        create_demo_segmentations(&engine, &plugins).await;
+    }
     let schema = kindred_graphql::build_schema(store.clone(), plugins, Some(engine));
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,
@@ -49,7 +54,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
     use axum::serve::ListenerExt;
-    tracing::info!(%address, database = %settings.database.url, "kindred is serving GraphQL at http://{address}/graphql");
+    tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
     let stopping = async move {
         shutdown_signal().await;
         let _ = stop.send(true);

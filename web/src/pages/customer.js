@@ -1,0 +1,158 @@
+// A customer's full picture: profile, needs, ties, interactions on every channel and
+// memberships with their history.
+import { useEffect, useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { gql } from '../api.js';
+import { useQuery } from '../hooks.js';
+import { href, navigate } from '../router.js';
+import { ForceGraph } from '../graph.js';
+import { Badge, Card, ErrorBox, Loading, PageHeader } from '../ui.js';
+import { amount, customerName, dateTime, number } from '../format.js';
+
+const PERSON = `id externalId firstName lastName`;
+const CUSTOMER = `query Customer($id: ID, $externalId: String) {
+  customer(id: $id, externalId: $externalId) {
+    ${PERSON} email birthDate gender income education occupation country region city lifestyle
+    consentMarketing consentProfiling socialHandles attributes createdAt updatedAt
+    needs(first: 100) { edges { node { tag kind source weight } } }
+    ties(first: 100) { edges { node { kind weight mutual from { ${PERSON} } to { ${PERSON} } } } }
+    memberships { segmentation { id name } segment { label } score since }
+    membershipHistory(first: 50) { segmentation { id name } segment { label } change reason at }
+  }
+}`;
+const TIMELINE = `query Timeline($id: ID!, $after: String) {
+  customer(id: $id) {
+    interactions(first: 30, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id occurredAt channel kind amount currency text } }
+    }
+  }
+}`;
+
+function Profile({ customer }) {
+  const rows = [
+    ['External id', customer.externalId],
+    ['Email', customer.email],
+    ['Born', customer.birthDate],
+    ['Gender', customer.gender],
+    ['Income', customer.income == null ? null : amount(customer.income)],
+    ['Education', customer.education],
+    ['Occupation', customer.occupation],
+    ['Place', [customer.city, customer.region, customer.country].filter(Boolean).join(', ')],
+    ['Lifestyle', customer.lifestyle.join(', ')],
+    ['Consent to marketing', customer.consentMarketing == null ? 'not asked' : customer.consentMarketing ? 'yes' : 'no'],
+    ['Consent to profiling', customer.consentProfiling == null ? 'not asked' : customer.consentProfiling ? 'yes' : 'no'],
+    ['Customer since', dateTime(customer.createdAt)],
+  ];
+  const handles = Object.entries(customer.socialHandles ?? {});
+  return html`<dl class="profile">
+    ${rows.filter(([, value]) => value).map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}
+    ${handles.map(([network, handle]) => html`<div><dt>${network}</dt><dd>${String(handle)}</dd></div>`)}
+  </dl>`;
+}
+
+function Needs({ needs }) {
+  if (!needs.length) return html`<p class="empty">No needs known.</p>`;
+  const groups = [['declared', 'Declared'], ['inferred', 'Inferred']];
+  return groups.map(([source, title]) => {
+    const mine = needs.filter((need) => need.source === source);
+    return html`<div class="needs" data-source=${source}><h3>${title}</h3>
+      ${mine.length
+        ? html`<ul class="tags">${mine.map((need) => html`<li title=${`${need.kind}, weight ${number(need.weight)}`}>${need.tag} <span class="meta">${need.kind} · ${number(need.weight)}</span></li>`)}</ul>`
+        : html`<p class="empty">None.</p>`}</div>`;
+  });
+}
+
+function Ties({ customer, ties }) {
+  if (!ties.length) return html`<p class="empty">No ties.</p>`;
+  const others = new Map();
+  for (const tie of ties) {
+    const other = tie.from?.id === customer.id ? tie.to : tie.from;
+    if (!other) continue;
+    const known = others.get(other.id);
+    others.set(other.id, { other, weight: (known?.weight ?? 0) + tie.weight, kinds: [...(known?.kinds ?? []), tie.kind] });
+  }
+  const nodes = [
+    { id: customer.id, label: customerName(customer), radius: 16, title: `${customerName(customer)} (this customer)`, color: '#111827' },
+    ...[...others.values()].map(({ other, kinds }) => ({
+      id: other.id, label: customerName(other), radius: 9, title: `${customerName(other)}: ${kinds.join(', ')}`,
+    })),
+  ];
+  const links = [...others.values()].map(({ other, weight, kinds }) => ({
+    source: customer.id, target: other.id, width: 1 + 4 * Math.min(1, weight), title: `${kinds.join(', ')}, weight ${number(weight)}`,
+  }));
+  return html`<${ForceGraph} nodes=${nodes} links=${links} selected=${customer.id}
+      onSelect=${(id) => id !== customer.id && navigate(href('customers', id))}
+      label=${`Ties of ${customerName(customer)}: ${others.size} people. Press Enter on one to open them.`} />
+    <ul class="tie-list">${[...others.values()].map(({ other, kinds, weight }) => html`<li>
+      <a href=${href('customers', other.id)}>${customerName(other)}</a>${' '}<span class="meta">${kinds.join(', ')} · ${number(weight)}</span></li>`)}</ul>`;
+}
+
+function Timeline({ customerId }) {
+  const [pages, setPages] = useState([]);
+  const [next, setNext] = useState({ after: null, more: true });
+  const [error, setError] = useState(null);
+  const load = async (after) => {
+    try {
+      const data = await gql(TIMELINE, { id: customerId, after });
+      const page = data.customer.interactions;
+      setPages((previous) => [...(after ? previous : []), ...page.edges.map((edge) => edge.node)]);
+      setNext({ after: page.pageInfo.endCursor, more: page.pageInfo.hasNextPage });
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  useEffect(() => {
+    setPages([]);
+    load(null);
+  }, [customerId]);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!pages.length) return html`<p class="empty">No interactions.</p>`;
+  return html`<ol class="timeline" id="timeline">
+      ${pages.map((item) => html`<li data-channel=${item.channel}>
+        <time>${dateTime(item.occurredAt)}</time>
+        <span class=${`channel channel-${item.channel ?? 'other'}`}>${item.channel ?? 'other'}</span>
+        <span>${item.kind}${item.amount != null ? ` · ${amount(item.amount)} ${item.currency ?? ''}` : ''}</span>
+        ${item.text && html`<q>${item.text}</q>`}
+      </li>`)}
+    </ol>
+    ${next.more && html`<button type="button" class="secondary" onClick=${() => load(next.after)}>Show older</button>`}`;
+}
+
+function Memberships({ customer }) {
+  return html`
+    ${customer.memberships.length
+      ? html`<ul class="memberships">${customer.memberships.map((m) => html`<li>
+          <a href=${href('segmentations', m.segmentation?.id)}>${m.segmentation?.name}</a>${': '}
+          <a href=${href('segmentations', m.segmentation?.id, 'members', m.segment.label)}>${m.segment.label}</a>${' '}
+          <span class="meta">since ${dateTime(m.since)}${m.score == null ? '' : ` · score ${number(m.score)}`}</span></li>`)}</ul>`
+      : html`<p class="empty">In no segment.</p>`}
+    <h3>History</h3>
+    ${customer.membershipHistory.length
+      ? html`<table class="compact" id="membership-history"><thead><tr><th scope="col">When</th><th scope="col">Segmentation</th><th scope="col">Segment</th><th scope="col">Change</th><th scope="col">Why</th></tr></thead>
+          <tbody>${customer.membershipHistory.map((event) => html`<tr>
+            <td>${dateTime(event.at)}</td><td>${event.segmentation?.name ?? '(deleted)'}</td><td>${event.segment.label}</td>
+            <td><${Badge} value=${event.change} /></td><td>${event.reason.toLowerCase()}</td></tr>`)}</tbody></table>`
+      : html`<p class="empty">No changes recorded.</p>`}`;
+}
+
+/** The customer page, by Kindred id or (`external` route) by external id. */
+export function CustomerPage({ id, externalId }) {
+  const { data, error } = useQuery(CUSTOMER, externalId ? { externalId } : { id });
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!data) return html`<${Loading} />`;
+  const customer = data.customer;
+  if (!customer) return html`<${PageHeader} title="Customer not found" /><p>No customer ${externalId ? `with external id “${externalId}”` : `with id ${id}`}.</p>`;
+  return html`
+    <${PageHeader} title=${customerName(customer)} subtitle=${`Customer ${customer.externalId}`} />
+    <div class="two-columns">
+      <${Card} title="Profile" id="profile"><${Profile} customer=${customer} /><//>
+      <${Card} title="Needs" id="needs"><${Needs} needs=${customer.needs.edges.map((edge) => edge.node)} /><//>
+    </div>
+    <div class="two-columns">
+      <${Card} title="Ties" id="ties"><${Ties} customer=${customer} ties=${customer.ties.edges.map((edge) => edge.node)} /><//>
+      <${Card} title="Segments" id="memberships"><${Memberships} customer=${customer} /><//>
+    </div>
+    <${Card} title="Interactions" id="interactions"><${Timeline} customerId=${customer.id} /><//>
+  `;
+}
