@@ -14,7 +14,9 @@
 #                           (1,000,000 customers, ~10,000,000 purchases, SQLite), and the time
 #                           from recordInteraction to membershipChanged at 1,000 writes/s with
 #                           three dynamic segmentations on a 100,000-customer server
-#   bench/run.sh            all five
+#   bench/run.sh dashboard  time for each dashboard page to show its data in headless Chromium,
+#                           on the README's demo (10,000 customers)
+#   bench/run.sh            all six
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -129,12 +131,19 @@ bench_adaptive() {
   wait "$server" || true
 }
 
+bench_dashboard() {
+  echo "== dashboard: first render of each page"
+  cargo build --release -p kindred-e2e --bin kindred-dashboard-bench
+  "$PWD/target/release/kindred-dashboard-bench"
+}
+
 case "${1:-all}" in
   import) bench_import ;;
   api) bench_api ;;
   plugins) bench_plugins ;;
   behavioral) bench_behavioral ;;
   adaptive) bench_adaptive ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|all]" >&2; exit 2 ;;
+  dashboard) bench_dashboard ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_dashboard ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|dashboard|all]" >&2; exit 2 ;;
 esac

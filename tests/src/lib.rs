@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 /// The `kindred` binary next to this test executable.
 pub fn kindred_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/kindred
-    let profile = exe.parent().and_then(Path::parent).expect("target folder");
+    // target/<profile>/deps/<test> (a test) or target/<profile>/<bin> (a bench binary)
+    // -> target/<profile>/kindred
+    let folder = exe.parent().expect("target folder");
+    let profile = if folder.ends_with("deps") { folder.parent().expect("target folder") } else { folder };
     let binary = profile.join(format!("kindred{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),

@@ -98,6 +98,19 @@ async fn every_page_shows_its_data_without_console_errors() {
     first_segment.click().await.expect("open the members");
     browser.wait_for_text("h1", &format!("Members of {segment}")).await;
     browser.find("#members-table tbody tr").await;
+    let first = browser.text("#members-table tbody tr td:nth-child(2)").await;
+    let first_row_is = |external_id: &str, same: bool| {
+        format!(
+            "const cell = document.querySelector('#members-table tbody tr td:nth-child(2)');
+             return !!cell && (cell.textContent === {external_id:?}) === {same};"
+        )
+    };
+    browser.find("#next-page").await.click().await.expect("next page");
+    browser.wait_for_text(".pager", "Page 2").await;
+    browser.wait_until("page 2 lists other members", &first_row_is(&first, false)).await;
+    browser.find("#previous-page").await.click().await.expect("previous page");
+    browser.wait_for_text(".pager", "Page 1").await;
+    browser.wait_until("page 1 is back", &first_row_is(&first, true)).await;
     let wanted = browser.text("#members-table tbody tr td:nth-child(2)").await;
     let search = browser.find("#member-search").await;
     search.send_keys(&wanted).await.expect("type a search");

@@ -64,10 +64,13 @@ export function ForceGraph({ nodes, links, selected, onSelect, label }) {
             onClick=${activate(node.id)} onKeyDown=${activate(node.id)}>
             <title>${node.title}</title>
             <circle r=${node.radius} fill=${node.color ?? PALETTE[index % PALETTE.length]} />
-            ${(node.labelled !== false || node.id === selected) &&
-            html`<text y=${-node.radius - 4} text-anchor="middle">${node.label}</text>`}
           </g>`,
         )}
+      </g>
+      <g class="labels" aria-hidden="true">
+        ${placed
+          .filter((node) => node.labelled !== false || node.id === selected)
+          .map((node) => html`<text x=${node.x} y=${node.y - node.radius - 4} text-anchor="middle">${node.label}</text>`)}
       </g>
     </svg>
   `;

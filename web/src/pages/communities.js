@@ -91,7 +91,7 @@ export function CommunitiesPage({ id }) {
     }));
   const current = segments.find((segment) => segment.label === selected) ?? segments[0];
   return html`
-    <${PageHeader} title=${`${segmentation.name}: communities`}
+    <${PageHeader} title=${`${segmentation.name} — graph of communities`}
       subtitle=${`${segments.length} communities; modularity ${number(segmentation.model?.modularity)}. Lines join each community to those it has most ties with.`}>
       <a class="button secondary" href=${href('segmentations', segmentation.id)}>Back to the segmentation</a>
     <//>

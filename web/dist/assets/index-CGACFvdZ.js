@@ -203,8 +203,10 @@
             onClick=${s(e.id)} onKeyDown=${s(e.id)}>
             <title>${e.title}</title>
             <circle r=${e.radius} fill=${e.color??fu[t%fu.length]} />
-            ${(e.labelled!==!1||e.id===n)&&P`<text y=${-e.radius-4} text-anchor="middle">${e.label}</text>`}
           </g>`)}
+      </g>
+      <g class="labels" aria-hidden="true">
+        ${a.filter(e=>e.labelled!==!1||e.id===n).map(e=>P`<text x=${e.x} y=${e.y-e.radius-4} text-anchor="middle">${e.label}</text>`)}
       </g>
     </svg>
   `}var $d=`query Communities($id: ID!) {
@@ -227,7 +229,7 @@
     ${n?.influencers?.length?P`<ol class="influencers">${n.influencers.map(e=>P`<li><a href=${F(`customers`,`external`,e)}>${e}</a></li>`)}</ol>`:P`<p class="empty">None found.</p>`}
     <p><a href=${F(`segmentations`,e,`members`,t.label)}>All members of ${t.label}</a></p>
   </div>`}function af({id:e}){let{data:t,error:n}=pt($d,{id:e}),[r,i]=N(null);if(n)return P`<${gu} error=${n} />`;if(!t)return P`<${hu} />`;let a=t.segmentation;if(!a)return P`<${vu} title="Segmentation not found" />`;let o=Object.fromEntries((a.model?.summaries??[]).map(e=>[e.label,e])),s=a.segments,c=Math.max(1,...s.map(e=>e.size)),l=nf(a.links),u=Math.max(1,...l.map(e=>e.ties)),d=new Set([...s].sort((e,t)=>t.size-e.size).slice(0,ef).map(e=>e.label)),f=Object.fromEntries(a.links.filter(e=>e.a===e.b).map(e=>[e.a,e.ties])),p=s.map(e=>({id:e.label,label:e.label,radius:6+36*Math.sqrt(e.size/c),title:`${e.label}: ${e.size} members`,color:o[e.label]?void 0:`#9ca3af`,labelled:d.has(e.label)})),m=l.map(e=>({source:e.a,target:e.b,width:1+9*(e.ties/u),title:`${e.a} – ${e.b}: ${e.ties} ties`})),h=s.find(e=>e.label===r)??s[0];return P`
-    <${vu} title=${`${a.name}: communities`}
+    <${vu} title=${`${a.name} — graph of communities`}
       subtitle=${`${s.length} communities; modularity ${Z(a.model?.modularity)}. Lines join each community to those it has most ties with.`}>
       <a class="button secondary" href=${F(`segmentations`,a.id)}>Back to the segmentation</a>
     <//>

@@ -1,0 +1,75 @@
+//! How quickly each dashboard page shows its data, in headless Chromium against a release
+//! server with the README's demo (10,000 customers, the demo segmentations): the time from
+//! asking for the page to its data on screen, over repeated cold loads. Run by
+//! `bench/run.sh dashboard`; prints the figures BENCHMARKS.md records.
+
+use kindred_e2e::{Browser, Workspace, plugin_entry, plugin_library};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Loads of each page.
+const LOADS: usize = 10;
+
+#[tokio::main]
+async fn main() {
+    let customers = std::env::var("BENCH_CUSTOMERS").unwrap_or_else(|_| "10000".to_owned());
+    let work = Workspace::new();
+    let settings = [
+        plugin_entry("demographic", &plugin_library("kindred_demographic"), ""),
+        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""),
+        plugin_entry("need-based", &plugin_library("kindred_need_based"), ""),
+    ]
+    .concat();
+    work.write("kindred.toml", &settings);
+    let server = work.serve(&["--demo", "--customers", &customers]).await;
+    let started = Instant::now();
+    let segmentations = loop {
+        let data = server.data("{ segmentations { id name status segments { label } } }", json!({})).await;
+        let all = data["segmentations"].as_array().cloned().unwrap_or_default();
+        if all.len() == 4 && all.iter().all(|s| s["status"] == "READY") {
+            break all;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "the demo segmentations did not settle");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let id = |name: &str| {
+        let found = segmentations.iter().find(|s| s["name"] == name).expect("a demo segmentation");
+        found["id"].as_str().expect("id").to_owned()
+    };
+    let (rfm, ages, communities) = (id("RFM"), id("Age bands"), id("Communities"));
+    let champions = "Champions";
+    let pages = [
+        ("overview", String::new(), ".segmentation-card canvas"),
+        ("segmentation (RFM)", format!("#/segmentations/{rfm}"), "#personas .persona canvas"),
+        ("communities", format!("#/segmentations/{communities}/communities"), "svg.graph .node"),
+        ("overlap (RFM × age)", format!("#/overlap?a={rfm}&b={ages}"), "#heatmap tbody td"),
+        ("members", format!("#/segmentations/{rfm}/members/{champions}"), "#members-table tbody tr"),
+        ("customer", "#/customers/external/c0000001".to_owned(), "#timeline li"),
+        ("plugins", "#/plugins".to_owned(), "#create-form .field"),
+    ];
+    let browser = Browser::start().await;
+    println!(
+        "dashboard: {customers} demo customers, release server, headless Chromium, {LOADS} cold loads per page"
+    );
+    println!("{:<22} {:>10} {:>10} {:>10}", "page", "median ms", "max ms", "DOM ms");
+    for (name, route, ready) in pages {
+        let mut shown = Vec::with_capacity(LOADS);
+        let mut dom = Vec::with_capacity(LOADS);
+        for _ in 0..LOADS {
+            browser.open("about:blank").await;
+            let asked = Instant::now();
+            browser.open(&format!("{}/{route}", server.base())).await;
+            browser.find(ready).await;
+            shown.push(asked.elapsed().as_secs_f64() * 1000.0);
+            let loaded = browser
+                .run("const n = performance.getEntriesByType('navigation')[0]; return n ? n.domContentLoadedEventEnd : null;")
+                .await;
+            dom.push(loaded.as_f64().unwrap_or(f64::NAN));
+        }
+        shown.sort_by(f64::total_cmp);
+        dom.sort_by(f64::total_cmp);
+        println!("{name:<22} {:>10.0} {:>10.0} {:>10.0}", shown[LOADS / 2], shown[LOADS - 1], dom[LOADS / 2]);
+    }
+    browser.assert_no_console_errors("the benchmark's pages").await;
+    browser.close().await;
+}

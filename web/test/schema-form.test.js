@@ -1,0 +1,59 @@
+// Unit tests of the form generated from a parameter schema (node --test, no browser).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectParams, fieldKind, initialText, parseField } from '../src/schema-form.js';
+
+const schema = {
+  type: 'object',
+  required: ['label'],
+  properties: {
+    method: { enum: ['rfm', 'value'] },
+    window_days: { type: 'integer', minimum: 1 },
+    share: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    label: { type: 'string', minLength: 1 },
+    multi: { type: 'boolean' },
+    edges: { type: 'array', items: { type: 'number' }, minItems: 1 },
+    rules: { type: 'array', items: { type: 'object' } },
+  },
+};
+const p = schema.properties;
+
+test('each property gets the input of its kind', () => {
+  assert.equal(fieldKind(p.method), 'enum');
+  assert.equal(fieldKind(p.window_days), 'number');
+  assert.equal(fieldKind(p.label), 'string');
+  assert.equal(fieldKind(p.multi), 'boolean');
+  assert.equal(fieldKind(p.edges), 'list');
+  assert.equal(fieldKind(p.rules), 'json');
+  assert.equal(fieldKind({ oneOf: [] }), 'json');
+});
+
+test('values parse by kind and are checked against the schema', () => {
+  assert.equal(parseField(p.window_days, ' 30 '), 30);
+  assert.throws(() => parseField(p.window_days, '0'), /at least 1/);
+  assert.throws(() => parseField(p.window_days, '2.5'), /whole number/);
+  assert.throws(() => parseField(p.share, '1'), /less than 1/);
+  assert.throws(() => parseField(p.method, 'clv'), /one of rfm, value/);
+  assert.deepEqual(parseField(p.edges, '18, 25,35'), [18, 25, 35]);
+  assert.throws(() => parseField(p.edges, '18, x'), /“x” must be a number/);
+  assert.deepEqual(parseField(p.rules, '[{"label":"a"}]'), [{ label: 'a' }]);
+  assert.throws(() => parseField(p.rules, '[{'), /not valid JSON/);
+  assert.equal(parseField(p.multi, 'false'), false);
+  assert.equal(parseField(p.window_days, '   '), undefined, 'empty means the default');
+});
+
+test('the form sends what was typed and reports every bad field by name', () => {
+  const { params, errors } = collectParams(schema, { method: 'rfm', window_days: '0', share: 'x', edges: '' });
+  assert.deepEqual(params, { method: 'rfm' });
+  assert.deepEqual(Object.keys(errors).sort(), ['label', 'share', 'window_days']);
+  assert.equal(errors.label, 'is required');
+  const ok = collectParams(schema, { label: 'vip', multi: 'true', edges: '1,2' });
+  assert.deepEqual(ok, { params: { label: 'vip', multi: true, edges: [1, 2] }, errors: {} });
+});
+
+test('defaults are shown as the text their field would hold', () => {
+  assert.equal(initialText(p.edges, [18, 25]), '18, 25');
+  assert.equal(initialText(p.multi, false), 'false');
+  assert.equal(initialText(p.rules, []), '[]');
+  assert.equal(initialText(p.label, undefined), '');
+});
