@@ -103,13 +103,33 @@ impl Store {
     }
 
     /// Creates or updates one customer by external id (known values overwrite, unknown keep)
-    /// and returns the stored row with what happened.
+    /// and returns the stored row with what happened. An erased customer is refused
+    /// ([`StoreError::Erased`](crate::StoreError::Erased)).
     pub async fn upsert_customer(&self, customer: Customer) -> StoreResult<(customer::Model, WriteCounts)> {
+        self.upsert_customer_with(customer, false).await
+    }
+
+    /// [`Store::upsert_customer`]; with `allow_erased`, an erased customer is re-created and
+    /// their tombstone removed.
+    pub async fn upsert_customer_with(
+        &self,
+        customer: Customer,
+        allow_erased: bool,
+    ) -> StoreResult<(customer::Model, WriteCounts)> {
         let external_id = customer.external_id.as_str().to_owned();
-        let counts = upsert_customers(self.connection(), vec![customer]).await?;
-        let stored = self
-            .customer_by_external_id(&external_id)
-            .await?
+        let txn = self.begin_write().await?;
+        if allow_erased {
+            crate::erasure::forget_erased(&*txn, &[&external_id]).await?;
+        } else if !crate::erasure::erased_among(&*txn, &[&external_id]).await?.is_empty() {
+            return Err(crate::StoreError::Erased { external_id });
+        }
+        let counts = upsert_customers(&*txn, vec![customer]).await?;
+        let stored = customer::Entity::find()
+            .filter(customer::Column::ExternalId.eq(external_id.as_str()))
+            .one(&*txn)
+            .await?;
+        txn.commit().await?;
+        let stored = stored
             .ok_or_else(|| crate::StoreError::NotFound { what: "customer", key: external_id.clone() })?;
         Ok((stored, counts))
     }

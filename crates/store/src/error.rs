@@ -37,6 +37,13 @@ pub enum StoreError {
     /// A write whose group was cut short before it could answer (the server is stopping).
     #[error("the write was interrupted before it finished; it may or may not have been stored")]
     Interrupted,
+    /// The write names a customer who was erased; re-creating them must be asked for. The
+    /// message leaves the external id out, so logs of it hold no personal data.
+    #[error("the customer was erased; re-creating them must be asked for (allow erased)")]
+    Erased {
+        /// The erased external id, as the caller gave it (to name the field at fault).
+        external_id: String,
+    },
     /// A record that does not exist.
     #[error("{what} {key:?} not found")]
     NotFound {

@@ -184,10 +184,21 @@ struct IdRow {
 }
 
 /// Finds the ids of customers by external id, creating a bare customer for each one not
-/// known yet. Returns the ids and how many customers were created.
+/// known yet. Returns the ids and how many customers were created. A customer to create
+/// who was erased is refused ([`StoreError::Erased`](crate::StoreError::Erased)).
 pub async fn resolve_customers<C: ConnectionTrait>(
     conn: &C,
     external_ids: &[&str],
+) -> StoreResult<(HashMap<String, i64>, u64)> {
+    resolve_customers_with(conn, external_ids, true).await
+}
+
+/// [`resolve_customers`], checking the tombstones of the customers to create only when
+/// `check_erased` (an import has checked its whole chunk already).
+pub(crate) async fn resolve_customers_with<C: ConnectionTrait>(
+    conn: &C,
+    external_ids: &[&str],
+    check_erased: bool,
 ) -> StoreResult<(HashMap<String, i64>, u64)> {
     let mut found = HashMap::with_capacity(external_ids.len());
     let mut created = 0;
@@ -199,6 +210,11 @@ pub async fn resolve_customers<C: ConnectionTrait>(
         let missing: Vec<&str> = chunk.iter().copied().filter(|id| !found.contains_key(*id)).collect();
         if missing.is_empty() {
             continue;
+        }
+        if check_erased
+            && let Some(erased) = crate::erasure::erased_among(conn, &missing).await?.into_iter().next()
+        {
+            return Err(crate::StoreError::Erased { external_id: erased });
         }
         let mut insert = Query::insert();
         insert.into_table(customer::Entity).columns([customer::Column::ExternalId]);

@@ -3,6 +3,7 @@
 #![allow(missing_docs, rust_2018_idioms)]
 
 pub mod customer;
+pub mod erased_customer;
 pub mod interaction;
 pub mod membership;
 pub mod membership_event;

@@ -13,7 +13,7 @@ mod writer;
 
 pub use columns::ImportKind;
 pub use reader::Format;
-pub use writer::{ImportSummary, import};
+pub use writer::{ERASED_REASON, ImportOptions, ImportSummary, import, import_with};
 
 use std::fmt;
 

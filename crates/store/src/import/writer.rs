@@ -6,8 +6,9 @@ use super::records::Record;
 use super::{ImportError, RowError};
 use crate::changes::record_changes;
 use crate::connect::Store;
+use crate::erasure::{erased_among, forget_erased};
 use crate::write::{
-    WriteCounts, insert_interactions, resolve_customers, upsert_customers, upsert_needs, upsert_ties,
+    WriteCounts, insert_interactions, resolve_customers_with, upsert_customers, upsert_needs, upsert_ties,
 };
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
@@ -51,11 +52,11 @@ impl IdCache {
         if self.ids.len() + missing.len() > ID_CACHE_LIMIT {
             self.ids.clear();
             // Entries still needed by this chunk are looked up again below.
-            let (found, created) = resolve_customers(conn, wanted).await?;
+            let (found, created) = resolve_customers_with(conn, wanted, false).await?;
             self.ids.extend(found);
             return Ok(created);
         }
-        let (found, created) = resolve_customers(conn, &missing).await?;
+        let (found, created) = resolve_customers_with(conn, &missing, false).await?;
         self.ids.extend(found);
         Ok(created)
     }
@@ -65,13 +66,37 @@ impl IdCache {
     }
 }
 
+/// How an import treats what it finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Re-create erased customers named by the file (and remove their tombstones) instead
+    /// of refusing their rows.
+    pub allow_erased: bool,
+}
+
+/// The reason given for a row naming an erased customer.
+pub const ERASED_REASON: &str = "erased customer";
+
 /// Imports `input` as `kind` in `format` into `store`, calling `on_error` for every row
-/// refused. Rows before and after a bad one are imported.
+/// refused. Rows before and after a bad one are imported; rows naming an erased customer
+/// are refused.
 pub async fn import<R: Read + Send + 'static>(
     store: &Store,
     kind: ImportKind,
     format: Format,
     input: R,
+    on_error: impl FnMut(&RowError),
+) -> Result<ImportSummary, ImportError> {
+    import_with(store, kind, format, input, ImportOptions::default(), on_error).await
+}
+
+/// [`import`] with `options`.
+pub async fn import_with<R: Read + Send + 'static>(
+    store: &Store,
+    kind: ImportKind,
+    format: Format,
+    input: R,
+    options: ImportOptions,
     mut on_error: impl FnMut(&RowError),
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
@@ -95,7 +120,14 @@ pub async fn import<R: Read + Send + 'static>(
                     continue;
                 }
                 let txn = store.begin_write().await?;
-                let (counts, created) = write_chunk(&*txn, &mut cache, records).await?;
+                let (records, erased) = screen_erased(&*txn, records, options.allow_erased).await?;
+                summary.rejected += erased.len() as u64;
+                erased.iter().for_each(&mut on_error);
+                let (counts, created) = if records.is_empty() {
+                    (WriteCounts::default(), 0)
+                } else {
+                    write_chunk(&*txn, &mut cache, records).await?
+                };
                 txn.commit().await?;
                 summary.imported += counts.inserted;
                 summary.updated += counts.updated;
@@ -110,6 +142,53 @@ pub async fn import<R: Read + Send + 'static>(
         Some(error) => Err(error),
         None => Ok(summary),
     }
+}
+
+/// The external ids a record names, with their columns (none for the ends of a mutual tie,
+/// whose order was made canonical, so the file's column is not known).
+fn named(record: &Record) -> Vec<(Option<&'static str>, &str)> {
+    match record {
+        Record::Customer(c) => vec![(Some("external_id"), c.external_id.as_str())],
+        Record::Interaction(i) => vec![(Some("customer_external_id"), i.customer_external_id.as_str())],
+        Record::Tie(t) => {
+            let (from, to) =
+                if t.mutual() { (None, None) } else { (Some("from_external_id"), Some("to_external_id")) };
+            vec![(from, t.from().as_str()), (to, t.to().as_str())]
+        }
+        Record::Need(n) => vec![(Some("customer_external_id"), n.customer_external_id.as_str())],
+    }
+}
+
+/// Checks a chunk against the tombstones of erased customers in one statement: rows naming
+/// one are refused, or with `allow_erased` kept and the tombstones removed.
+async fn screen_erased<C: ConnectionTrait>(
+    conn: &C,
+    records: Vec<(u64, Record)>,
+    allow_erased: bool,
+) -> crate::StoreResult<(Vec<(u64, Record)>, Vec<RowError>)> {
+    let ids: Vec<&str> = records.iter().flat_map(|(_, record)| named(record)).map(|(_, id)| id).collect();
+    if allow_erased {
+        forget_erased(conn, &ids).await?;
+        return Ok((records, Vec::new()));
+    }
+    let erased = erased_among(conn, &ids).await?;
+    if erased.is_empty() {
+        return Ok((records, Vec::new()));
+    }
+    let mut kept = Vec::with_capacity(records.len());
+    let mut refused = Vec::new();
+    for (line, record) in records {
+        let column = named(&record).into_iter().find(|(_, id)| erased.contains(*id)).map(|(c, _)| c);
+        match column {
+            Some(column) => refused.push(RowError {
+                line,
+                column: column.map(str::to_owned),
+                reason: ERASED_REASON.to_owned(),
+            }),
+            None => kept.push((line, record)),
+        }
+    }
+    Ok((kept, refused))
 }
 
 async fn write_chunk<C: ConnectionTrait>(
