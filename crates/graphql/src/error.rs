@@ -22,6 +22,13 @@ pub enum ApiError {
     /// The write conflicts with data already stored.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The write names an erased customer; `extensions.field` names the input field. The
+    /// message leaves the external id out.
+    #[error("{field}: the customer was erased; upsertCustomer with allowErased: true re-creates them")]
+    Erased {
+        /// The input field, as the API names it.
+        field: &'static str,
+    },
     /// Strategy parameters that break the strategy's JSON Schema.
     #[error("{0}")]
     InvalidParams(String, Vec<kindred_segment::ParamError>),
@@ -94,6 +101,10 @@ impl ErrorExtensions for ApiError {
             ApiError::Conflict(_) => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "CONFLICT"))
             }
+            ApiError::Erased { field } => Error::new(self.to_string()).extend_with(|_, ext| {
+                ext.set("code", "CONFLICT");
+                ext.set("field", *field);
+            }),
             ApiError::InvalidParams(message, errors) => {
                 let details: Vec<async_graphql::Value> = errors
                     .iter()
@@ -154,6 +165,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Invalid(errors) => ApiError::Validation(errors),
             StoreError::NotFound { what, key } => ApiError::NotFound { what, key },
+            StoreError::Erased { .. } => ApiError::Erased { field: "externalId" },
             conflict if conflict.is_conflict() => ApiError::Conflict(conflict.to_string()),
             other => {
                 tracing::error!(error = %other, "store error");

@@ -11,6 +11,7 @@ pub mod mutation;
 mod pagination;
 pub mod plugins;
 pub mod query;
+pub mod rights;
 pub mod segmentations;
 mod types;
 
@@ -32,7 +33,12 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// Every query field.
 #[derive(MergedObject, Default)]
-pub struct Query(query::QueryRoot, plugins::PluginQuery, segmentations::SegmentationQuery);
+pub struct Query(
+    query::QueryRoot,
+    plugins::PluginQuery,
+    segmentations::SegmentationQuery,
+    rights::RightsQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
@@ -40,6 +46,7 @@ pub struct Mutation(
     mutation::MutationRoot,
     segmentations::SegmentationMutation,
     segmentations::webhooks::WebhookMutation,
+    rights::RightsMutation,
 );
 
 /// Kindred's schema type.

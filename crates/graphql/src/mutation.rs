@@ -1,10 +1,11 @@
 //! Mutations: write customers, interactions, ties and needs.
 
-use crate::error::{ApiResult, api};
+use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
 use crate::types::{Customer, Interaction, Need, Tie, store};
 use async_graphql::{ID, InputObject, Json, Object};
 use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft, TieKind, Token};
+use kindred_store::StoreError;
 use std::collections::BTreeMap;
 
 /// A customer's profile. Fields left out (or null) keep what is stored.
@@ -85,6 +86,15 @@ pub(crate) struct NeedInput {
 #[derive(Default)]
 pub struct MutationRoot;
 
+/// Maps a store error, naming the input field of an erased customer: `field_of` tells the
+/// field from the erased external id.
+fn erased_as(field_of: impl Fn(&str) -> &'static str) -> impl Fn(StoreError) -> async_graphql::Error {
+    move |error| match error {
+        StoreError::Erased { external_id } => api(ApiError::Erased { field: field_of(&external_id) }),
+        other => api(other),
+    }
+}
+
 /// Tells the segmentation engine (when there is one) which customers a write touched, so
 /// dynamic segments re-assign them. Only a queue push: the write does not wait.
 fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
@@ -95,11 +105,14 @@ fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
 
 #[Object]
 impl MutationRoot {
-    /// Creates a customer or updates it by external id.
+    /// Creates a customer or updates it by external id. A customer who was erased is refused
+    /// (CONFLICT on `externalId`) unless `allowErased` is true, which re-creates them and
+    /// removes their tombstone.
     async fn upsert_customer(
         &self,
         ctx: &async_graphql::Context<'_>,
         input: CustomerInput,
+        allow_erased: Option<bool>,
     ) -> ApiResult<Customer> {
         let draft = CustomerDraft {
             external_id: input.external_id,
@@ -123,7 +136,10 @@ impl MutationRoot {
             attributes: input.attributes.map(|j| j.0).unwrap_or_default(),
         };
         let customer = draft.validate(chrono::Utc::now().date_naive()).map_err(api)?;
-        let (stored, _) = store(ctx)?.upsert_customer(customer).await.map_err(api)?;
+        let (stored, _) = store(ctx)?
+            .upsert_customer_with(customer, allow_erased.unwrap_or(false))
+            .await
+            .map_err(erased_as(|_| "externalId"))?;
         touched(ctx, vec![stored.id]);
         Ok(Customer(stored))
     }
@@ -146,7 +162,10 @@ impl MutationRoot {
             source_id: input.source_id,
         };
         let interaction = draft.validate().map_err(api)?;
-        let (stored, _) = store(ctx)?.record_interaction(&interaction).await.map_err(api)?;
+        let (stored, _) = store(ctx)?
+            .record_interaction(&interaction)
+            .await
+            .map_err(erased_as(|_| "customerExternalId"))?;
         touched(ctx, vec![stored.customer_id]);
         Ok(Interaction(stored))
     }
@@ -160,8 +179,10 @@ impl MutationRoot {
             weight: input.weight,
             mutual: input.mutual,
         };
+        let from = draft.from_external_id.trim().to_owned();
         let tie = draft.validate().map_err(api)?;
-        let (stored, _) = store(ctx)?.add_tie(&tie).await.map_err(api)?;
+        let field_of = |erased: &str| if erased == from { "fromExternalId" } else { "toExternalId" };
+        let (stored, _) = store(ctx)?.add_tie(&tie).await.map_err(erased_as(field_of))?;
         touched(ctx, vec![stored.from_id, stored.to_id]);
         Ok(Tie(stored))
     }
@@ -190,7 +211,7 @@ impl MutationRoot {
             weight: input.weight,
         };
         let need = draft.validate().map_err(api)?;
-        let (stored, _) = store(ctx)?.add_need(&need).await.map_err(api)?;
+        let (stored, _) = store(ctx)?.add_need(&need).await.map_err(erased_as(|_| "customerExternalId"))?;
         touched(ctx, vec![stored.customer_id]);
         Ok(Need(stored))
     }

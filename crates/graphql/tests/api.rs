@@ -218,9 +218,11 @@ fn the_schema_has_the_public_contract() {
     for needle in [
         "customer(id: ID, externalId: String): Customer",
         "customers(first: Int, after: String, filter: CustomerFilterInput): CustomerConnection!",
-        "upsertCustomer(input: CustomerInput!): Customer!",
+        "upsertCustomer(input: CustomerInput!, allowErased: Boolean): Customer!",
         "recordInteraction(input: InteractionInput!): Interaction!",
         "deleteCustomer(id: ID!): ID!",
+        "exportCustomerData(id: ID!): JSON!",
+        "eraseCustomer(id: ID!): ErasureReceipt!",
         "stats: Stats!",
         "members(segment: String!, first: Int, after: String, search: String): SegmentMemberConnection!",
         "links: [SegmentLink!]!",
