@@ -1,30 +1,33 @@
 //! `kindred import KIND FILE`: stream a CSV or NDJSON file (or standard input) into the store.
 
 use kindred_store::Store;
-use kindred_store::import::{Format, ImportKind, ImportSummary, import};
+use kindred_store::import::{Format, ImportKind, ImportOptions, ImportSummary, import_with};
 use std::io::Write;
 
-/// Imports `path` (or `-` for standard input, read as `format`, CSV by default), printing
-/// each refused row to standard error. Returns the summary.
+/// Imports `path` (or `-` for standard input, read as `format`, CSV by default) with
+/// `options`, printing each refused row to standard error (a row naming an erased customer
+/// says "erased customer", never the id). Returns the summary.
 pub async fn import_file(
     store: &Store,
     kind: ImportKind,
     path: &str,
     format: Option<Format>,
+    options: ImportOptions,
 ) -> anyhow::Result<ImportSummary> {
     let mut stderr = std::io::stderr();
     let mut report = move |error: &kindred_store::import::RowError| {
         let _ = writeln!(stderr, "rejected: {error}");
     };
     let summary = if path == "-" {
-        import(store, kind, format.unwrap_or(Format::Csv), std::io::stdin(), &mut report).await?
+        import_with(store, kind, format.unwrap_or(Format::Csv), std::io::stdin(), options, &mut report)
+            .await?
     } else {
         let format = match format {
             Some(format) => format,
             None => Format::from_path(path)?,
         };
         let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
-        import(store, kind, format, file, &mut report).await?
+        import_with(store, kind, format, file, options, &mut report).await?
     };
     Ok(summary)
 }

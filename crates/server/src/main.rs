@@ -14,7 +14,7 @@ mod subscriptions;
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Settings;
 use demo::DemoOptions;
-use kindred_store::import::{Format, ImportKind};
+use kindred_store::import::{Format, ImportKind, ImportOptions};
 use std::path::PathBuf;
 
 /// Kindred: customers, their interactions, ties and shared needs, segmented by plugins.
@@ -54,6 +54,10 @@ enum Command {
         /// Format, when the file name does not tell (standard input defaults to CSV).
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
+        /// Re-create erased customers the file names (and remove their tombstones) instead
+        /// of refusing their rows.
+        #[arg(long)]
+        allow_erased: bool,
     },
     /// Write a segment's members (or a whole segmentation's) as CSV.
     Export {
@@ -147,14 +151,15 @@ async fn main() -> anyhow::Result<()> {
             serve::open_store(&settings).await?.close().await?;
             println!("migrations applied to {}", settings.database.url);
         }
-        Command::Import { kind, file, format } => {
+        Command::Import { kind, file, format, allow_erased } => {
             // An import writes through one connection at a time; a small pool keeps SQLite's
             // per-connection page caches (and so memory) bounded.
             let mut settings = settings;
             settings.database.max_connections = settings.database.max_connections.min(2);
             let store = serve::open_store(&settings).await?;
             let kind = ImportKind::from(kind);
-            let summary = import::import_file(&store, kind, &file, format.map(Format::from)).await?;
+            let options = ImportOptions { allow_erased };
+            let summary = import::import_file(&store, kind, &file, format.map(Format::from), options).await?;
             println!("{}", import::describe(kind, &summary));
             store.close().await?;
         }
