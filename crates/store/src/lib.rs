@@ -4,6 +4,7 @@
 //! ties and needs; [`import`] streams CSV and NDJSON files into it in batches. All writes
 //! are idempotent upserts (see [`write`]), so a file imported twice changes nothing.
 
+mod access;
 mod changes;
 mod checkpoint;
 mod children;
@@ -31,6 +32,7 @@ mod webhooks;
 pub mod write;
 mod write_txn;
 
+pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
 pub use children::InteractionCursor;
 pub use connect::{Store, StoreOptions};
 pub use counts::RowCounts;
