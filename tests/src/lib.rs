@@ -135,6 +135,14 @@ impl Workspace {
         self.command(args).output().expect("run kindred")
     }
 
+    /// Runs `kindred keys create` and returns the key it printed.
+    pub fn create_key(&self, role: &str, name: &str) -> String {
+        let output = self.run(&["keys", "create", "--role", role, "--name", name]);
+        assert!(output.status.success(), "keys create failed: {}", String::from_utf8_lossy(&output.stderr));
+        let printed = String::from_utf8(output.stdout).expect("utf-8");
+        printed.lines().next().expect("the key is printed first").trim().to_owned()
+    }
+
     /// Starts `kindred serve` on a free loopback port and waits until it is ready.
     pub async fn serve(&self, extra: &[&str]) -> Server {
         let port = free_port();
@@ -200,6 +208,28 @@ impl Server {
             .json()
             .await
             .expect("GraphQL response is JSON")
+    }
+
+    /// Sends a GraphQL request with `key` as bearer token (none: no header); returns the HTTP
+    /// status, the `Retry-After` header and the JSON body.
+    pub async fn graphql_with_key(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Option<String>, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("send GraphQL request");
+        let status = response.status().as_u16();
+        let retry = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, retry, body)
     }
 
     /// Like [`graphql`](Self::graphql), but fails on errors and returns `data`.

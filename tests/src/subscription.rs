@@ -40,6 +40,33 @@ impl Subscription {
         subscription
     }
 
+    /// Whether the server refuses a connection whose `connection_init` payload is `init`:
+    /// it closes the socket (or answers an error) instead of acknowledging.
+    pub async fn refused(base: &str, init: Value) -> bool {
+        let url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("WebSocket request");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect WebSocket");
+        let init = json!({ "type": "connection_init", "payload": init });
+        socket.send(Message::text(init.to_string())).await.expect("send connection_init");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let message: Value = serde_json::from_str(&text).expect("JSON message");
+                    if message["type"] == "connection_ack" {
+                        return false;
+                    }
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => panic!("the server neither acknowledged nor refused the connection"),
+            }
+        }
+    }
+
     /// The next protocol message within `limit` (pings are answered and skipped).
     async fn message(&mut self, limit: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + limit;

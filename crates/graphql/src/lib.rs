@@ -5,6 +5,8 @@
 //! per request, so a field costs one query per request whatever the number of parents.
 //! Query depth, complexity and page size are limited.
 
+pub mod access;
+pub mod audit;
 mod error;
 mod loaders;
 pub mod mutation;
@@ -37,6 +39,7 @@ pub struct Query(
     query::QueryRoot,
     plugins::PluginQuery,
     segmentations::SegmentationQuery,
+    audit::AuditQuery,
     rights::RightsQuery,
 );
 
@@ -54,8 +57,31 @@ pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot
 
 /// Builds the schema over `store`, the loaded `plugins` and the segmentation `engine` (without
 /// one, segmentations can be read but not changed, and writes re-assign nothing), with
-/// Kindred's limits.
+/// Kindred's limits. Requests without a [`Caller`](access::Caller) may do everything and
+/// mutations are not audited: for programs that embed the schema, and tests. A server uses
+/// [`build_server_schema`].
 pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engine>) -> KindredSchema {
+    schema_with(store, plugins, engine, access::AccessControl::new(None, false))
+}
+
+/// The schema a server serves: every request must carry a [`Caller`](access::Caller) (the
+/// server puts one in each request's data), every field is checked against its role, and
+/// every mutation is recorded in `audit`.
+pub fn build_server_schema(
+    store: Store,
+    plugins: Arc<PluginHost>,
+    engine: Option<Engine>,
+    audit: audit::AuditLog,
+) -> KindredSchema {
+    schema_with(store, plugins, engine, access::AccessControl::new(Some(audit), true))
+}
+
+fn schema_with(
+    store: Store,
+    plugins: Arc<PluginHost>,
+    engine: Option<Engine>,
+    access: access::AccessControl,
+) -> KindredSchema {
     // Subscriptions have no per-request data: they load through this loader, which batches
     // and never caches.
     let subscription_loader = request_loader(&store);
@@ -63,6 +89,8 @@ pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engin
         .data(subscription_loader)
         .data(store)
         .data(plugins)
+        .data(access.policy())
+        .extension(access)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(engine) = engine {

@@ -23,6 +23,9 @@ pub struct Settings {
     /// Webhook delivery.
     #[serde(default)]
     pub webhooks: WebhookSettings,
+    /// Who may call the API.
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
     #[serde(default)]
     pub plugins: Vec<kindred_segment::PluginConfig>,
@@ -60,12 +63,32 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// A request taking longer than this many seconds is answered with 408.
     pub request_timeout_secs: u64,
+    /// Requests per second each API key (or, without authentication, each client address)
+    /// may make; more are answered with 429. 0: no limit.
+    pub rate_limit_per_second: u32,
+    /// Requests a caller may make at once above that rate.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:8080".into(), max_body_bytes: 1 << 20, request_timeout_secs: 30 }
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 30,
+            rate_limit_per_second: 1_000,
+            rate_limit_burst: 2_000,
+        }
     }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Whether API keys are required. Unset: required unless the server listens on a
+    /// loopback address only; it cannot be turned off on any other address.
+    pub enabled: Option<bool>,
 }
 
 /// `[segments]`
@@ -212,6 +235,33 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Whether the server requires API keys: as set, or by default only off on loopback.
+    pub fn auth_enabled(&self) -> anyhow::Result<bool> {
+        let bind: std::net::SocketAddr = self.server.bind.parse().with_context(|| {
+            format!("server.bind: {:?} is not host:port (e.g. 127.0.0.1:8080)", self.server.bind)
+        })?;
+        let loopback = bind.ip().is_loopback();
+        match self.auth.enabled {
+            Some(false) if !loopback => anyhow::bail!(
+                "auth.enabled: cannot be false when server.bind ({}) is not a loopback address; \
+                 create keys with `kindred keys create`",
+                self.server.bind
+            ),
+            Some(enabled) => Ok(enabled),
+            None => Ok(!loopback),
+        }
+    }
+
+    /// The gate's settings: authentication and the rate limit.
+    pub fn gate(&self) -> anyhow::Result<crate::auth::GateSettings> {
+        Ok(crate::auth::GateSettings {
+            enabled: self.auth_enabled()?,
+            per_second: std::num::NonZeroU32::new(self.server.rate_limit_per_second),
+            burst: std::num::NonZeroU32::new(self.server.rate_limit_burst)
+                .context("server.rate_limit_burst: must be at least 1")?,
+        })
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         let url = &self.database.url;
         anyhow::ensure!(
@@ -222,6 +272,7 @@ impl Settings {
         self.server.bind.parse::<std::net::SocketAddr>().with_context(|| {
             format!("server.bind: {:?} is not host:port (e.g. 127.0.0.1:8080)", self.server.bind)
         })?;
+        self.gate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level: {:?} is not a valid filter", self.log.level))?;
         for (index, plugin) in self.plugins.iter().enumerate() {
@@ -254,6 +305,29 @@ mod tests {
         assert_eq!(settings.server.bind, "127.0.0.1:9999");
         assert_eq!(settings.database.url, "sqlite://data/kindred.db");
         assert_eq!(settings.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn auth_is_off_by_default_only_on_loopback() {
+        let local = load_text("[server]\nbind = \"127.0.0.1:9999\"\n").unwrap();
+        assert!(!local.auth_enabled().unwrap());
+        let ipv6 = load_text("[server]\nbind = \"[::1]:9999\"\n").unwrap();
+        assert!(!ipv6.auth_enabled().unwrap());
+        let public = load_text("[server]\nbind = \"0.0.0.0:9999\"\n").unwrap();
+        assert!(public.auth_enabled().unwrap(), "on any other address keys are required");
+        let forced = load_text("[server]\nbind = \"127.0.0.1:9999\"\n[auth]\nenabled = true\n").unwrap();
+        assert!(forced.auth_enabled().unwrap());
+        let error = format!(
+            "{:#}",
+            load_text("[server]\nbind = \"0.0.0.0:9999\"\n[auth]\nenabled = false\n").unwrap_err()
+        );
+        assert!(error.contains("auth.enabled") && error.contains("0.0.0.0:9999"), "{error}");
+        let gate = local.gate().unwrap();
+        assert_eq!(gate.per_second.map(|rate| rate.get()), Some(1_000));
+        let unlimited = load_text("[server]\nrate_limit_per_second = 0\n").unwrap();
+        assert!(unlimited.gate().unwrap().per_second.is_none());
+        let error = format!("{:#}", load_text("[server]\nrate_limit_burst = 0\n").unwrap_err());
+        assert!(error.contains("server.rate_limit_burst"), "{error}");
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! The HTTP surface: the dashboard at `/`, GraphQL (and GraphiQL), subscriptions, CSV exports,
 //! `/health` and `/ready`.
 
+use crate::auth::{Gate, authenticate};
 use crate::export::{self, ExportError};
 use crate::subscriptions::{Shutdown, subscribe};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::handler::Handler;
 use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures::TryStreamExt;
+use kindred_graphql::access::Caller;
 use kindred_graphql::{KindredSchema, request_loader};
 use kindred_store::Store;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -29,6 +34,8 @@ pub struct AppState {
     pub schema: KindredSchema,
     /// Raised when the server stops, to end open subscriptions.
     pub shutdown: Shutdown,
+    /// Who may call, and how often.
+    pub gate: Arc<Gate>,
 }
 
 /// Limits applied to every request.
@@ -45,9 +52,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     // Subscriptions (graphql-transport-ws, and the older graphql-ws) live on their own path
     // and are not cut by the request timeout.
     let subscriptions = Router::new().route("/graphql/ws", get(subscribe)).with_state(state.clone());
+    // Every API endpoint is behind the gate (key and rate limit); the pages (GraphiQL, the
+    // dashboard) and the probes are not: they hold no data.
+    let gate = middleware::from_fn_with_state(state.gate.clone(), authenticate);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
-        .route("/segments/{id}/members.csv", get(members_csv))
+        .route("/graphql", get(graphiql).post(graphql.layer(gate.clone())))
+        .route("/segments/{id}/members.csv", get(members_csv.layer(gate)))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -64,8 +74,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
 }
 
-async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request.into_inner().data(request_loader(&state.store));
+async fn graphql(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner().data(request_loader(&state.store)).data(caller);
     state.schema.execute(request).await.into()
 }
 

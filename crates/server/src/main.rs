@@ -1,11 +1,13 @@
 //! `kindred`: the social CRM server and its command line.
 
+mod auth;
 mod config;
 mod dashboard;
 mod demo;
 mod export;
 mod http;
 mod import;
+mod keys_cli;
 mod logging;
 mod plugins;
 mod serve;
@@ -72,6 +74,11 @@ enum Command {
     },
     /// List the plugins of the settings: loaded, refused (with the reason) or disabled.
     Plugins,
+    /// Create, list and revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        action: keys_cli::KeysCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Fill the database with a realistic, deterministic demo dataset.
@@ -146,6 +153,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Plugins => {
             print!("{}", plugins::describe(&plugins::load_plugins(&settings)));
+        }
+        Command::Keys { action } => {
+            let store = serve::open_store(&settings).await?;
+            let result = keys_cli::run(&store, action).await;
+            store.close().await?;
+            print!("{}", result?);
         }
         Command::Migrate => {
             serve::open_store(&settings).await?.close().await?;

@@ -1,10 +1,12 @@
 //! `kindred serve`: migrate, optionally fill with demo data, then serve until a signal.
 
+use crate::auth::{Gate, KeyRing};
 use crate::config::Settings;
 use crate::demo::{DemoOptions, create_demo_segmentations, load_demo};
 use crate::http::{AppState, Limits, router};
 use crate::subscriptions::Shutdown;
 use anyhow::Context;
+use kindred_graphql::audit::AuditLog;
 use kindred_store::{Store, StoreOptions};
 use std::time::Duration;
 
@@ -36,25 +38,43 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         }
     }
     let plugins = crate::plugins::load_plugins(&settings);
+    let gate_settings = settings.gate()?;
     let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
         .await
         .context("cannot start the segmentation engine")?;
     if demo_loaded {
         create_demo_segmentations(&engine, &plugins).await;
     }
-    let schema = kindred_graphql::build_schema(store.clone(), plugins, Some(engine));
+    let (audit, audit_writer) = AuditLog::start(store.clone());
+    let schema = kindred_graphql::build_server_schema(store.clone(), plugins, Some(engine), audit);
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,
         timeout: Duration::from_secs(settings.server.request_timeout_secs),
     };
     let (stop, shutdown) = Shutdown::new();
-    let app = router(AppState { store: store.clone(), schema, shutdown }, limits);
+    let gate = Gate::new(gate_settings, KeyRing::new(store.clone()));
+    let app = router(AppState { store: store.clone(), schema, shutdown, gate }, limits);
     let listener = tokio::net::TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
     use axum::serve::ListenerExt;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
+    if gate_settings.enabled {
+        let active = store.api_keys().await?.iter().filter(|key| key.revoked_at.is_none()).count();
+        tracing::info!(keys = active, "API keys are required (Authorization: Bearer <key>)");
+        if active == 0 {
+            tracing::warn!(
+                "there is no API key yet: create one with `kindred keys create --role admin --name NAME`"
+            );
+        }
+    } else {
+        tracing::warn!(
+            %address,
+            "authentication is off: anyone who can reach {address} can read and change everything \
+             (allowed only on a loopback address; set auth.enabled = true to require API keys)"
+        );
+    }
     let stopping = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -66,8 +86,11 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(stopping).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stopping)
+        .await?;
     tracing::info!("shutting down");
+    audit_writer.finish().await;
     store.close().await?;
     Ok(())
 }

@@ -28,8 +28,26 @@ impl Shutdown {
     }
 }
 
+/// The key a client sends in its `connection_init` payload: `{"authorization": "Bearer <key>"}`
+/// (any case of the name), or `{"apiKey": "<key>"}`.
+fn key_in(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    let value = object.iter().find_map(|(name, value)| {
+        matches!(name.to_ascii_lowercase().as_str(), "authorization" | "apikey" | "api_key")
+            .then(|| value.as_str())
+            .flatten()
+    })?;
+    let value = value.trim();
+    let key = match value.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+        _ => value,
+    };
+    (!key.is_empty() && !key.eq_ignore_ascii_case("bearer")).then(|| key.to_owned())
+}
+
 /// Upgrades to a WebSocket and serves subscriptions on it until the client leaves or the
-/// server stops.
+/// server stops. The client's key comes in `connection_init`; a connection without a valid
+/// key is closed (4403) before any subscription starts.
 pub async fn subscribe(
     State(state): State<AppState>,
     protocol: GraphQLProtocol,
@@ -37,11 +55,38 @@ pub async fn subscribe(
 ) -> Response {
     let schema = state.schema.clone();
     let shutdown = state.shutdown.clone();
+    let gate = state.gate.clone();
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let connection = GraphQLWebSocket::new(socket, schema, protocol).serve();
+        let connection = GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let caller = gate
+                    .caller_for(key_in(&payload).as_deref())
+                    .await
+                    .map_err(|refusal| async_graphql::Error::new(refusal.to_string()))?;
+                let mut data = async_graphql::Data::default();
+                data.insert(caller);
+                Ok(data)
+            })
+            .serve();
         tokio::select! {
             () = connection => {}
             () = shutdown.stopping() => tracing::debug!("subscription connection closed by shutdown"),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_read_from_the_connection_payload() {
+        assert_eq!(key_in(&json!({ "authorization": "Bearer kdr_a_b" })).as_deref(), Some("kdr_a_b"));
+        assert_eq!(key_in(&json!({ "Authorization": "kdr_a_b" })).as_deref(), Some("kdr_a_b"));
+        assert_eq!(key_in(&json!({ "apiKey": " kdr_a_b " })).as_deref(), Some("kdr_a_b"));
+        assert_eq!(key_in(&json!({})), None);
+        assert_eq!(key_in(&json!({ "authorization": "Bearer " })), None);
+        assert_eq!(key_in(&json!(null)), None);
+    }
 }

@@ -345,6 +345,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         segmentation_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = MembershipChanged>> {
+        crate::access::require(ctx, crate::access::Permission::Read)?;
         let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
         let changes = stream_of(engine(ctx)?.subscribe_changes());
         Ok(futures::StreamExt::filter_map(changes, move |change| async move {
@@ -358,6 +359,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         segmentation_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = JobProgressed>> {
+        crate::access::require(ctx, crate::access::Permission::Read)?;
         let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
         let progress = stream_of(engine(ctx)?.subscribe_progress());
         Ok(futures::StreamExt::filter_map(progress, move |progress| async move {

@@ -1,0 +1,9 @@
+//! Authentication and abuse limits: API keys (made by `kindred keys`), the gate in front of
+//! every API endpoint, and the per-key rate limit.
+
+pub mod gate;
+pub mod keys;
+pub mod ring;
+
+pub use gate::{Gate, GateSettings, authenticate};
+pub use ring::KeyRing;

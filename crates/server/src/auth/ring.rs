@@ -1,0 +1,95 @@
+//! Checks presented keys against the store, with a short-lived cache so that Argon2 runs once
+//! per key and not once per request; revocation takes effect within [`RECHECK`].
+
+use super::keys::{prefix_of, verify};
+use kindred_graphql::access::{Caller, Role};
+use kindred_store::{Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a checked key is trusted before its row is read again (revocation, role).
+pub const RECHECK: Duration = Duration::from_secs(5);
+
+/// Why a key was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRejected {
+    /// Unknown, malformed, wrong or revoked: the caller is not told which.
+    #[error("the API key is not valid")]
+    Invalid,
+    /// The store could not be read.
+    #[error("cannot check the API key: {0}")]
+    Store(#[from] StoreError),
+}
+
+struct Checked {
+    key_id: i64,
+    caller: Caller,
+    at: Instant,
+}
+
+/// The keys the server accepts.
+pub struct KeyRing {
+    store: Store,
+    checked: Mutex<HashMap<[u8; 32], Checked>>,
+}
+
+impl KeyRing {
+    /// Keys from `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store, checked: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached(&self, digest: &[u8; 32]) -> Option<(i64, Caller, bool)> {
+        let checked = self.checked.lock().ok()?;
+        let entry = checked.get(digest)?;
+        Some((entry.key_id, entry.caller.clone(), entry.at.elapsed() < RECHECK))
+    }
+
+    /// Whether `key` was accepted recently (no Argon2 needed to accept it again).
+    pub fn recently_accepted(&self, key: &str) -> bool {
+        self.cached(&Sha256::digest(key.as_bytes()).into()).is_some_and(|(_, _, fresh)| fresh)
+    }
+
+    /// The caller `key` belongs to.
+    pub async fn caller(&self, key: &str) -> Result<Caller, KeyRejected> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let cached = self.cached(&digest);
+        if let Some((_, caller, true)) = &cached {
+            return Ok(caller.clone());
+        }
+        let prefix = prefix_of(key).ok_or(KeyRejected::Invalid)?;
+        let Some(row) = self.store.api_key_by_prefix(prefix).await? else {
+            return Err(KeyRejected::Invalid);
+        };
+        if row.revoked_at.is_some() {
+            if let Ok(mut checked) = self.checked.lock() {
+                checked.remove(&digest);
+            }
+            return Err(KeyRejected::Invalid);
+        }
+        // This very key was verified before: its digest proves it; only the row is re-read.
+        let verified_before = cached.is_some_and(|(key_id, _, _)| key_id == row.id);
+        if !verified_before {
+            let (presented, hash) = (key.to_owned(), row.hash.clone());
+            let matches =
+                tokio::task::spawn_blocking(move || verify(&presented, &hash)).await.unwrap_or(false);
+            if !matches {
+                return Err(KeyRejected::Invalid);
+            }
+        }
+        let role: Role = row.role.parse().map_err(|error| {
+            tracing::error!(key = %row.name, %error, "an API key has an unknown role");
+            KeyRejected::Invalid
+        })?;
+        let caller = Caller { key_name: Some(row.name.clone()), role };
+        if let Err(error) = self.store.touch_api_key(row.id, chrono::Utc::now()).await {
+            tracing::warn!(%error, "cannot record when a key was last used");
+        }
+        if let Ok(mut checked) = self.checked.lock() {
+            checked.insert(digest, Checked { key_id: row.id, caller: caller.clone(), at: Instant::now() });
+        }
+        Ok(caller)
+    }
+}
