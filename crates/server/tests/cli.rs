@@ -15,7 +15,7 @@ fn schema_prints_the_sdl_without_a_database() {
     assert!(output.status.success());
     let sdl = String::from_utf8(output.stdout).unwrap();
     assert!(sdl.contains("type Customer"));
-    assert!(sdl.contains("upsertCustomer(input: CustomerInput!): Customer!"));
+    assert!(sdl.contains("upsertCustomer(input: CustomerInput!, allowErased: Boolean): Customer!"));
 }
 
 #[test]
