@@ -43,7 +43,11 @@ async fn fill(store: &Store, files: &Path) {
 /// The same RFM as one SQL query, run by the database: score by customer.
 async fn rfm_in_sql(store: &Store, as_of: i64) -> HashMap<i64, i64> {
     let dialect = if store.backend() == DbBackend::Postgres { Dialect::Postgres } else { Dialect::Sqlite };
-    let sql = rfm_scores_sql(dialect, as_of, Some(WINDOW_DAYS));
+    // The host gives strategies only customers who did not refuse profiling: rank the same
+    // population.
+    let sql = rfm_scores_sql(dialect, as_of, Some(WINDOW_DAYS))
+        .replace("WHERE i.kind", "WHERE c.consent_profiling IS NOT FALSE AND i.kind");
+    assert!(sql.contains("consent_profiling"), "the reference query has changed: {sql}");
     let statement = Statement::from_string(store.backend(), sql);
     let rows = store.connection().query_all_raw(statement).await.expect("RFM in SQL");
     rows.iter()

@@ -268,3 +268,43 @@ async fn a_segmentation_made_in_the_form_refits_and_changes_arrive_live() {
     browser.assert_no_console_errors("the overview with live changes").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_authentication_on_the_dashboard_asks_for_a_key() {
+    let work = Workspace::new();
+    let loaded = work.run(&["demo", "--customers", "300"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let analyst = work.create_key("analyst", "dashboard");
+    let ingest = work.create_key("ingest", "loader");
+    work.write("kindred.toml", &format!("[auth]\nenabled = true\n{}", settings()));
+    let server = work.serve(&[]).await;
+    let browser = Browser::start().await;
+    browser.open(&format!("{}/", server.base())).await;
+    browser.find("#sign-in").await;
+    browser.screenshot("sign-in").await;
+
+    let attempt = |key: String| {
+        let browser = &browser;
+        async move {
+            let field = browser.find("#api-key").await;
+            field.clear().await.expect("clear");
+            field.send_keys(&key).await.expect("type the key");
+            browser.find("#sign-in-submit").await.click().await.expect("sign in");
+        }
+    };
+    attempt("kdr_000000000000_wrong".to_owned()).await;
+    browser.wait_for_text("#api-key-error", "not valid").await;
+    attempt(ingest).await;
+    browser.wait_for_text("#api-key-error", "cannot read").await;
+    attempt(analyst).await;
+    browser.wait_for_text("#stat-customers .stat-value", "300").await;
+    browser.find("#live-indicator.live-live").await;
+    browser.screenshot("signed-in-overview").await;
+
+    browser.find("#sign-out").await.click().await.expect("sign out");
+    browser.find("#sign-in").await;
+    // 401 answers are logged by the browser as failed loads: expected here, so read and drop.
+    let errors = browser.console_errors().await;
+    assert!(errors.iter().all(|error| error.contains("401")), "only the refused keys: {errors:#?}");
+    browser.close().await;
+}

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const PLUGINS: &str =
     "{ plugins { name strategy version abiVersion sdkVersion status error path paramsSchema } }";
-const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers assignedCustomers memberships segments { label size } model } }";
+const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers excludedCustomers assignedCustomers memberships segments { label size } model } }";
 
 fn by_name<'a>(plugins: &'a Value, name: &str) -> &'a Value {
     plugins
@@ -66,23 +66,29 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
         assert!(maps.contains(&path.display().to_string()), "{} is not mapped", path.display());
     }
 
+    // Customers of the demo who refused profiling are left out: strategies see the rest.
+    let profiled =
+        server.data(PREVIEW, json!({ "s": "demographic" })).await["previewSegmentation"]["customers"]
+            .as_i64()
+            .expect("customers");
     for strategy in ["demographic", "behavioral", "need-based"] {
         let preview = server.data(PREVIEW, json!({ "s": strategy })).await["previewSegmentation"].clone();
-        assert_eq!(preview["customers"], 300, "{preview}");
+        assert_eq!(preview["customers"], profiled, "{preview}");
+        assert_eq!(preview["excludedCustomers"], 300 - profiled, "{preview}");
         let sizes: i64 = preview["segments"]
             .as_array()
             .expect("segments")
             .iter()
             .map(|s| s["size"].as_i64().unwrap_or(0))
             .sum();
-        assert_eq!(sizes, 300, "every customer in exactly one segment: {preview}");
+        assert_eq!(sizes, profiled, "every customer in exactly one segment: {preview}");
     }
     // Bands put every customer of the demo data in exactly one segment.
     let bands = "{ previewSegmentation(strategy: \"demographic\", params: {dimensions: [\"age\", \"gender\", {field: \"income\", quantiles: 4}, \"lifestyle\"]}) { customers assignedCustomers memberships segments { label size } model } }";
     let bands = server.data(bands, json!({})).await["previewSegmentation"].clone();
     assert_eq!(
         (bands["assignedCustomers"].as_i64(), bands["memberships"].as_i64()),
-        (Some(300), Some(300)),
+        (Some(profiled), Some(profiled)),
         "{bands}"
     );
     assert!(bands["segments"].as_array().is_some_and(|s| s.len() > 10), "{bands}");
@@ -106,8 +112,8 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
         let preview =
             server.data(PREVIEW, json!({ "s": "behavioral", "p": params })).await["previewSegmentation"]
                 .clone();
-        assert_eq!(preview["assignedCustomers"], 300, "{params}: {preview}");
-        assert_eq!(preview["memberships"], 300, "{params}: {preview}");
+        assert_eq!(preview["assignedCustomers"], profiled, "{params}: {preview}");
+        assert_eq!(preview["memberships"], profiled, "{params}: {preview}");
         let ignored = if params["method"] == "value" { Value::Null } else { json!(["window_days"]) };
         assert_eq!(preview["model"]["ignored_params"], ignored, "the default window_days: {preview}");
     }
@@ -194,10 +200,13 @@ async fn misbehaving_plugins_fail_their_call_and_the_server_goes_on() {
     assert!(message.contains("not valid for text field"), "{message}");
 
     // After all that, the same plugin and the others still work, and so does the rest.
+    // Of the 50 demo customers, those who refused profiling are left out.
     let ok = server.data(PREVIEW, json!({ "s": "misbehaving", "p": { "mode": "ok" } })).await;
-    assert_eq!(ok["previewSegmentation"]["segments"][0]["size"], 50, "{ok}");
+    let preview = &ok["previewSegmentation"];
+    let profiled = 50 - preview["excludedCustomers"].as_i64().expect("excluded customers");
+    assert_eq!(preview["segments"][0]["size"], profiled, "{ok}");
     let ages = server.data(PREVIEW, json!({ "s": "demographic" })).await;
-    assert_eq!(ages["previewSegmentation"]["customers"], 50);
+    assert_eq!(ages["previewSegmentation"]["customers"], profiled);
     let customers = server.data("{ customers(first: 1) { edges { node { id } } } }", json!({})).await;
     assert!(customers["customers"]["edges"][0]["node"]["id"].is_string(), "{customers}");
     assert!(server.terminate(), "clean shutdown");

@@ -15,13 +15,47 @@ export class GraphQLRequestError extends Error {
   }
 }
 
+// The API key, when the server requires one. Kept for this browser tab only.
+const KEY_STORAGE = 'kindred.apiKey';
+const authListeners = new Set();
+
+/** The key the dashboard signs its requests with, if any. */
+export function apiKey() {
+  return sessionStorage.getItem(KEY_STORAGE);
+}
+
+/** Signs requests with `key` from now on (and reconnects live updates with it). */
+export function signIn(key) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+  resetSubscriptions();
+}
+
+/** Forgets the key. */
+export function signOut() {
+  sessionStorage.removeItem(KEY_STORAGE);
+  resetSubscriptions();
+  for (const listener of authListeners) listener();
+}
+
+/** Calls `listener` whenever the server asks for a (valid) key. Returns the unsubscribe. */
+export function onAuthRequired(listener) {
+  authListeners.add(listener);
+  return () => authListeners.delete(listener);
+}
+
+/** The Authorization header for the current key, if any. */
+export function authHeaders() {
+  const key = apiKey();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
 /** Sends one query or mutation; resolves to its `data`, rejects with GraphQLRequestError. */
 export async function gql(query, variables = {}) {
   let response;
   try {
     response = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
       body: JSON.stringify({ query, variables }),
     });
   } catch (error) {
@@ -33,11 +67,33 @@ export async function gql(query, variables = {}) {
   } catch {
     throw new GraphQLRequestError([{ message: `the server answered HTTP ${response.status}` }]);
   }
+  if (response.status === 401) for (const listener of authListeners) listener();
   if (body.errors?.length) throw new GraphQLRequestError(body.errors);
   return body.data;
 }
 
+/** Downloads `path` (a CSV export) with the key, as the file `name`. */
+export async function download(path, name) {
+  const response = await fetch(path, { headers: authHeaders() });
+  if (response.status === 401) for (const listener of authListeners) listener();
+  if (!response.ok) throw new Error(`the export failed: HTTP ${response.status}`);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 let client;
+
+function resetSubscriptions() {
+  client?.dispose();
+  client = undefined;
+}
+
 const liveListeners = new Set();
 let liveState = 'idle';
 
@@ -60,15 +116,20 @@ function subscriptionClient() {
     client = createClient({
       url: `${scheme}://${location.host}/graphql/ws`,
       lazy: true,
+      connectionParams: () => authHeaders(),
       // A server restart or a dropped connection is retried for as long as the page is open.
       retryAttempts: Number.MAX_SAFE_INTEGER,
-      shouldRetry: () => true,
+      // A refused key (4401, 4403) is not retried: the dashboard asks for another.
+      shouldRetry: (event) => !(event && (event.code === 4401 || event.code === 4403)),
       on: {
         connecting: () => setLive('connecting'),
         connected: () => setLive('live'),
         // The connection closes normally once no page listens (code 1000); anything else is
         // a lost connection, which is retried.
-        closed: (event) => setLive(event?.code === 1000 ? 'idle' : 'offline'),
+        closed: (event) => {
+          setLive(event?.code === 1000 ? 'idle' : 'offline');
+          if (event?.code === 4401 || event?.code === 4403) for (const listener of authListeners) listener();
+        },
       },
     });
   }

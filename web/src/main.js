@@ -3,7 +3,8 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { href, navigate, useRoute } from './router.js';
-import { gql, onLiveState } from './api.js';
+import { apiKey, gql, onAuthRequired, onLiveState, signOut } from './api.js';
+import { SignIn } from './sign-in.js';
 import { Overview } from './pages/overview.js';
 import { SegmentationPage } from './pages/segmentation.js';
 import { CommunitiesPage } from './pages/communities.js';
@@ -79,6 +80,13 @@ function LiveIndicator() {
 function App() {
   const route = useRoute();
   const main = useRef(null);
+  const [needsKey, setNeedsKey] = useState(false);
+  const [session, setSession] = useState(0);
+  useEffect(() => onAuthRequired(() => setNeedsKey(true)), []);
+  const signedIn = () => {
+    setNeedsKey(false);
+    setSession((n) => n + 1);
+  };
   // Moving to another page moves the focus to its heading, as a page load would.
   useEffect(() => {
     const heading = main.current?.querySelector('h1');
@@ -103,8 +111,11 @@ function App() {
       </nav>
       <${LiveIndicator} />
       <${CustomerFinder} />
+      ${apiKey() && !needsKey && html`<button type="button" class="secondary sign-out" id="sign-out" onClick=${signOut}>Sign out</button>`}
     </header>
-    <main id="main" ref=${main} tabindex="-1">${page(route)}</main>
+    <main id="main" ref=${main} tabindex="-1" key=${session}>
+      ${needsKey ? html`<${SignIn} onSignedIn=${signedIn} />` : page(route)}
+    </main>
   `;
 }
 

@@ -125,16 +125,17 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
     let outcome = refit(&inner, &segmentation, &observer, change_reason).await;
     finished.store(true, Ordering::SeqCst);
     let elapsed = started.elapsed();
-    let (status, counts, error) = match &outcome {
-        Ok(counts) => (JobStatus::Succeeded, *counts, None),
-        Err(EngineError::Plugin(PluginError::Cancelled)) => (JobStatus::Cancelled, (0, 0, 0), None),
-        Err(error) => (JobStatus::Failed, (0, 0, 0), Some(error.to_string())),
+    let (status, (counts, excluded), error) = match &outcome {
+        Ok(refitted) => (JobStatus::Succeeded, *refitted, None),
+        Err(EngineError::Plugin(PluginError::Cancelled)) => (JobStatus::Cancelled, ((0, 0, 0), 0), None),
+        Err(error) => (JobStatus::Failed, ((0, 0, 0), 0), Some(error.to_string())),
     };
     let store = &inner.store;
     let recorded = async {
         let (done, total) = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
         store.job_progress(job_id, done as i64, total as i64).await?;
-        let outcome = JobOutcome { status: status.as_str().to_owned(), counts, error: error.clone() };
+        let outcome =
+            JobOutcome { status: status.as_str().to_owned(), counts, excluded, error: error.clone() };
         store.finish_job(job_id, &outcome).await?;
         match status {
             JobStatus::Failed => store.set_segmentation_status(id, "failed", error.as_deref()).await,
@@ -168,6 +169,7 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
             entered,
             exited,
             rescored,
+            excluded,
             status = status.as_str(),
             "slow refit job"
         );
@@ -179,19 +181,22 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
             entered,
             exited,
             rescored,
+            excluded,
             status = status.as_str(),
             "refit job done"
         );
     }
 }
 
-/// Runs the strategy and writes the difference; returns (entered, exited, rescored).
+/// Runs the strategy and writes the difference; returns (entered, exited, rescored) and the
+/// customers left out because they refused profiling. They are not in the population, so
+/// any membership they still held exits here.
 async fn refit(
     inner: &Arc<Inner>,
     segmentation: &segmentation::Model,
     observer: &Arc<JobObserver>,
     reason: ChangeReason,
-) -> EngineResult<(i64, i64, i64)> {
+) -> EngineResult<((i64, i64, i64), i64)> {
     let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
     let as_of = chrono::Utc::now().timestamp_micros();
     let fitted = run_observed(
@@ -203,6 +208,7 @@ async fn refit(
         observer.as_ref(),
     )
     .await?;
+    let excluded = fitted.output.excluded as i64;
     let new: Vec<Member> = fitted
         .output
         .memberships
@@ -225,5 +231,7 @@ async fn refit(
     let dynamic = current.as_ref().and_then(|s| Mode::parse(&s.mode)) == Some(Mode::Dynamic);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
     inner.publish(segmentation.id, &difference, reason, at);
-    Ok((difference.entered.len() as i64, difference.exited.len() as i64, difference.rescored.len() as i64))
+    let counts =
+        (difference.entered.len() as i64, difference.exited.len() as i64, difference.rescored.len() as i64);
+    Ok((counts, excluded))
 }

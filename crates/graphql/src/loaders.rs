@@ -57,6 +57,24 @@ impl Loader<CustomerKey> for StoreLoader {
     }
 }
 
+/// How many customers refused profiling: asked by every segmentation of a request, counted
+/// once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefusedProfilingKey;
+
+impl Loader<RefusedProfilingKey> for StoreLoader {
+    type Value = u64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        _keys: &[RefusedProfilingKey],
+    ) -> Result<HashMap<RefusedProfilingKey, Self::Value>, Self::Error> {
+        let refused = self.store.count_refused_profiling().await.map_err(Arc::new)?;
+        Ok(HashMap::from([(RefusedProfilingKey, refused)]))
+    }
+}
+
 /// Groups page keys that share limit and cursor, so each group is one statement.
 fn groups<C: Copy + Eq + Hash>(keys: &[PageKey<C>]) -> HashMap<(u64, Option<C>), Vec<i64>> {
     let mut groups: HashMap<(u64, Option<C>), Vec<i64>> = HashMap::new();

@@ -126,6 +126,8 @@ pub struct SegmentationPreview {
     customers: i64,
     /// Customers in at least one segment.
     assigned_customers: i64,
+    /// Customers left out because they refused profiling: the strategy never saw them.
+    excluded_customers: i64,
     /// Memberships in all (more than the customers when a strategy puts some in several
     /// segments).
     memberships: i64,
@@ -181,6 +183,7 @@ impl PluginQuery {
             params: Json(kindred_segment::merged_params(&defaults, params.as_ref())),
             customers: output.customers as i64,
             assigned_customers: output.assigned as i64,
+            excluded_customers: output.excluded as i64,
             memberships: output.memberships.len() as i64,
             segments,
             model: Json(output.model),

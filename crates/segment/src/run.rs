@@ -42,6 +42,8 @@ pub struct RunOutput {
     pub customers: usize,
     /// Customers in at least one segment.
     pub assigned: usize,
+    /// Customers left out because they refused profiling: the strategy never saw them.
+    pub excluded: usize,
     /// What fit learned.
     pub model: serde_json::Value,
 }
@@ -73,8 +75,8 @@ pub struct FittedRun {
     pub instance: Arc<StrategyInstance>,
 }
 
-/// Runs plugin `name` with `params` over every customer in `store`, as of `as_of_micros`.
-/// Plugin calls run on the blocking pool; nothing is written.
+/// Runs plugin `name` with `params` over every customer in `store` who did not refuse
+/// profiling, as of `as_of_micros`. Plugin calls run on the blocking pool; nothing is written.
 pub async fn run_strategy(
     store: &Store,
     host: &PluginHost,
@@ -118,6 +120,8 @@ pub async fn run_observed(
     let stop = || if observer.cancelled() { Err(PluginError::Cancelled) } else { Ok(()) };
     stop()?;
     let population = tables::population(store, instance.requested_columns()).await?;
+    let excluded =
+        store.count_refused_profiling().await.map_err(|error| PluginError::Store(error.to_string()))?;
     let customer_ids = customer_ids(&population);
     observer.progress(0, customer_ids.len());
     stop()?;
@@ -147,12 +151,20 @@ pub async fn run_observed(
         *sizes.entry(membership.segment.clone()).or_insert(0) += 1;
     }
     let assigned = memberships.iter().map(|m| m.customer_id).collect::<HashSet<_>>().len();
-    let output = RunOutput { memberships, sizes, customers: customer_ids.len(), assigned, model };
+    let output = RunOutput {
+        memberships,
+        sizes,
+        customers: customer_ids.len(),
+        assigned,
+        excluded: excluded as usize,
+        model,
+    };
     Ok(FittedRun { output, instance })
 }
 
 /// Assigns these customers with what `instance` learned in its fit: reads only their rows
-/// (and the ties that touch them). Customers not in the store get no membership.
+/// (and the ties that touch them). Customers not in the store, or who refused profiling, get
+/// no membership.
 pub async fn assign_customers(
     store: &Store,
     instance: &Arc<StrategyInstance>,

@@ -10,7 +10,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use chrono::{DateTime, NaiveDate, Utc};
 use kindred_plugin_abi::TableId;
 use kindred_store::entity::{customer, interaction, need, tie};
-use kindred_store::{CustomerFilter, Store, StoreError};
+use kindred_store::{Store, StoreError};
 use std::sync::Arc;
 
 /// Rows per record batch when streaming the population.
@@ -219,7 +219,8 @@ async fn streamed(
 }
 
 /// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch:
-/// column by column on a SQLite file, a page of models at a time elsewhere.
+/// column by column on a SQLite file, a page of models at a time elsewhere. Customers who
+/// refused profiling are left out, with their interactions, needs and every tie touching them.
 pub async fn population(
     store: &Store,
     requested: &[(TableId, Vec<usize>)],
@@ -237,9 +238,7 @@ pub async fn population(
         loop {
             let (next, rows) = match table {
                 TableId::Customers => {
-                    let rows =
-                        store.list_customers(&CustomerFilter::default(), Some(after), BATCH_ROWS).await;
-                    let rows = rows.map_err(store_error)?;
+                    let rows = store.scan_customers(after, BATCH_ROWS).await.map_err(store_error)?;
                     (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
                 }
                 TableId::Interactions => {
@@ -269,7 +268,8 @@ pub async fn population(
     Ok(tables)
 }
 
-/// The tables asked for, limited to these customers (ties touching any of them).
+/// The tables asked for, limited to these customers (ties touching any of them), leaving out
+/// those who refused profiling as [`population`] does.
 pub async fn for_customers(
     store: &Store,
     requested: &[(TableId, Vec<usize>)],
@@ -280,9 +280,7 @@ pub async fn for_customers(
         let schema = schema(*table, columns);
         let rows = match table {
             TableId::Customers => {
-                let mut rows = store.customers_by_ids(customer_ids).await.map_err(store_error)?;
-                rows.sort_by_key(|row| row.id);
-                batch(&schema, &rows)
+                batch(&schema, &store.profiled_customers_among(customer_ids).await.map_err(store_error)?)
             }
             TableId::Interactions => {
                 batch(&schema, &store.all_interactions_of(customer_ids).await.map_err(store_error)?)

@@ -1,6 +1,7 @@
 //! CSV export of a segment's members (or a whole segmentation's), streamed a page at a time so
 //! that a segment of millions never sits in memory: served at `GET /segments/{id}/members.csv`
-//! and written by `kindred export`.
+//! and written by `kindred export`. An export is for marketing: members who refused marketing
+//! (`consent_marketing` false) are not in it.
 
 use futures::Stream;
 use kindred_store::{Store, StoreError};
@@ -87,8 +88,10 @@ async fn page(
     after: Option<(i64, String)>,
 ) -> Result<Option<(Chunk, (i64, String))>, ExportError> {
     let after_key = after.as_ref().map(|(id, segment)| (*id, segment.as_str()));
-    let rows =
-        store.membership_page(target.segmentation_id, target.segment.as_deref(), after_key, PAGE).await?;
+    // Members who refused marketing are left out by the query itself.
+    let rows = store
+        .marketable_membership_page(target.segmentation_id, target.segment.as_deref(), after_key, PAGE)
+        .await?;
     let Some(last) = rows.last() else { return Ok(None) };
     let next = (last.customer_id, last.segment.clone());
     let mut ids: Vec<i64> = rows.iter().map(|row| row.customer_id).collect();

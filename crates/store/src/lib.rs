@@ -9,6 +9,7 @@ mod changes;
 mod checkpoint;
 mod children;
 mod connect;
+mod consent;
 mod counts;
 mod customers;
 pub mod entity;

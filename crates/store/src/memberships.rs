@@ -334,8 +334,34 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: u64,
     ) -> StoreResult<Vec<membership::Model>> {
+        self.page_of_memberships(segmentation_id, segment, after, limit, false).await
+    }
+
+    /// As [`Store::membership_page`], for marketing: members who refused marketing are left
+    /// out by the query itself, so a page holds up to `limit` members marketing may reach.
+    pub async fn marketable_membership_page(
+        &self,
+        segmentation_id: i64,
+        segment: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: u64,
+    ) -> StoreResult<Vec<membership::Model>> {
+        self.page_of_memberships(segmentation_id, segment, after, limit, true).await
+    }
+
+    async fn page_of_memberships(
+        &self,
+        segmentation_id: i64,
+        segment: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: u64,
+        marketable: bool,
+    ) -> StoreResult<Vec<membership::Model>> {
         let mut query =
             membership::Entity::find().filter(membership::Column::SegmentationId.eq(segmentation_id));
+        if marketable {
+            query = query.filter(sea_orm::sea_query::Expr::cust(crate::consent::MARKETABLE_MEMBERSHIP));
+        }
         if let Some(segment) = segment {
             query = query.filter(membership::Column::Segment.eq(segment));
         }

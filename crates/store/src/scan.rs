@@ -1,21 +1,47 @@
 //! Whole tables in id order, a page at a time, and every child row of a set of customers:
-//! what segmentation strategies read.
+//! what segmentation strategies read. Every read here leaves out the customers who refused
+//! profiling, with their interactions, needs and every tie that touches them
+//! (`consent.rs`), so no strategy ever receives them.
 
 use crate::connect::Store;
-use crate::entity::{interaction, need, tie};
+use crate::consent::{profiled_in_scan, profiled_per_row};
+use crate::entity::{customer, interaction, need, tie};
 use crate::error::StoreResult;
 use crate::sql::marks;
 use crate::sqlite_rows::FromSqliteRow;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
+
+/// The scan condition of `table`, as an expression.
+fn profiled(table: &str) -> Expr {
+    Expr::cust(profiled_in_scan(table).unwrap_or_else(|| "1 = 1".to_owned()))
+}
+
+/// The per-row condition of `table`, as SQL text.
+fn profiled_rows(table: &str) -> String {
+    profiled_per_row(table).unwrap_or_else(|| "1 = 1".to_owned())
+}
 
 /// Most customer ids bound in one read (SQLite allows 32,766 parameters).
 const MAX_IDS: usize = 30_000;
 
 impl Store {
+    /// Up to `limit` customers who did not refuse profiling with an id above `after`, by id.
+    pub async fn scan_customers(&self, after: i64, limit: u64) -> StoreResult<Vec<customer::Model>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::Id.gt(after))
+            .filter(profiled("customers"))
+            .order_by_asc(customer::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
     /// Up to `limit` interactions with an id above `after`, by id.
     pub async fn scan_interactions(&self, after: i64, limit: u64) -> StoreResult<Vec<interaction::Model>> {
         Ok(interaction::Entity::find()
             .filter(interaction::Column::Id.gt(after))
+            .filter(profiled("interactions"))
             .order_by_asc(interaction::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -26,6 +52,7 @@ impl Store {
     pub async fn scan_ties(&self, after: i64, limit: u64) -> StoreResult<Vec<tie::Model>> {
         Ok(tie::Entity::find()
             .filter(tie::Column::Id.gt(after))
+            .filter(profiled("ties"))
             .order_by_asc(tie::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -36,22 +63,38 @@ impl Store {
     pub async fn scan_needs(&self, after: i64, limit: u64) -> StoreResult<Vec<need::Model>> {
         Ok(need::Entity::find()
             .filter(need::Column::Id.gt(after))
+            .filter(profiled("needs"))
             .order_by_asc(need::Column::Id)
             .limit(limit)
             .all(self.connection())
             .await?)
     }
 
+    /// Those of these customers who did not refuse profiling, by id (unknown ids are left
+    /// out).
+    pub async fn profiled_customers_among(&self, customer_ids: &[i64]) -> StoreResult<Vec<customer::Model>> {
+        let sql = format!("SELECT * FROM customers WHERE id IN ({{ids}}) AND {}", profiled_rows("customers"));
+        let mut customers: Vec<customer::Model> = self.rows_among(&sql, customer_ids, 1).await?;
+        customers.sort_unstable_by_key(|customer| customer.id);
+        Ok(customers)
+    }
+
     /// Every interaction of these customers, by customer and time.
     pub async fn all_interactions_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<interaction::Model>> {
-        let sql = "SELECT * FROM interactions WHERE customer_id IN ({ids}) ORDER BY customer_id, occurred_at";
-        self.rows_among(sql, customer_ids, 1).await
+        let sql = format!(
+            "SELECT * FROM interactions WHERE customer_id IN ({{ids}}) AND {} ORDER BY customer_id, occurred_at",
+            profiled_rows("interactions")
+        );
+        self.rows_among(&sql, customer_ids, 1).await
     }
 
     /// Every tie with either end among these customers, by id.
     pub async fn all_ties_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<tie::Model>> {
-        let sql = "SELECT * FROM ties WHERE from_id IN ({ids}) OR to_id IN ({ids})";
-        let mut ties: Vec<tie::Model> = self.rows_among(sql, customer_ids, 2).await?;
+        let sql = format!(
+            "SELECT * FROM ties WHERE (from_id IN ({{ids}}) OR to_id IN ({{ids}})) AND {}",
+            profiled_rows("ties")
+        );
+        let mut ties: Vec<tie::Model> = self.rows_among(&sql, customer_ids, 2).await?;
         // A tie between customers of different chunks is read twice.
         ties.sort_unstable_by_key(|tie| tie.id);
         ties.dedup_by_key(|tie| tie.id);
@@ -60,8 +103,9 @@ impl Store {
 
     /// Every need of these customers, by id.
     pub async fn all_needs_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<need::Model>> {
-        let sql = "SELECT * FROM needs WHERE customer_id IN ({ids})";
-        let mut needs: Vec<need::Model> = self.rows_among(sql, customer_ids, 1).await?;
+        let sql =
+            format!("SELECT * FROM needs WHERE customer_id IN ({{ids}}) AND {}", profiled_rows("needs"));
+        let mut needs: Vec<need::Model> = self.rows_among(&sql, customer_ids, 1).await?;
         needs.sort_unstable_by_key(|need| need.id);
         Ok(needs)
     }

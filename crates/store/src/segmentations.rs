@@ -42,6 +42,8 @@ pub struct JobOutcome {
     pub status: String,
     /// Customers entered, exited and rescored.
     pub counts: (i64, i64, i64),
+    /// Customers left out because they refused profiling.
+    pub excluded: i64,
     /// Why it failed.
     pub error: Option<String>,
 }
@@ -179,6 +181,7 @@ impl Store {
             .col_expr(segmentation_job::Column::Entered, Expr::value(entered))
             .col_expr(segmentation_job::Column::Exited, Expr::value(exited))
             .col_expr(segmentation_job::Column::Rescored, Expr::value(rescored))
+            .col_expr(segmentation_job::Column::Excluded, Expr::value(outcome.excluded))
             .col_expr(segmentation_job::Column::Error, Expr::value(outcome.error.clone()))
             .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
             .filter(segmentation_job::Column::Id.eq(job_id))

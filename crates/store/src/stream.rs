@@ -62,9 +62,11 @@ impl Store {
         .map_err(|error| StoreError::ReadTask(error.to_string()))?
     }
 
-    /// Streams `columns` of every row of `table` (customers, interactions, ties or needs) in
-    /// id order into `sink` on the blocking pool, and hands the sink back. With `ids`, only
-    /// the rows whose id lies in that inclusive range: separate ranges can stream at once.
+    /// Streams `columns` of every row of `table` (customers, interactions, ties or needs) that
+    /// a strategy may read in id order into `sink` on the blocking pool, and hands the sink
+    /// back: rows of customers who refused profiling (and ties with such a customer at either
+    /// end) are left out. With `ids`, only the rows whose id lies in that inclusive range:
+    /// separate ranges can stream at once.
     pub async fn stream_table<S: RowSink>(
         &self,
         table: &str,
@@ -87,9 +89,9 @@ impl Store {
         if let Some(bad) = columns.iter().find(|column| !valid_name(column)) {
             return Err(StoreError::ReadTask(format!("{bad:?} is not a column name")));
         }
-        let range =
-            ids.map_or(String::new(), |(first, last)| format!(" WHERE id BETWEEN {first} AND {last}"));
-        let sql = format!("SELECT {} FROM {table}{range} ORDER BY id", columns.join(", "));
+        let profiled = crate::consent::profiled_in_scan(table).unwrap_or_else(|| "1 = 1".to_owned());
+        let range = ids.map_or(String::new(), |(first, last)| format!(" AND id BETWEEN {first} AND {last}"));
+        let sql = format!("SELECT {} FROM {table} WHERE {profiled}{range} ORDER BY id", columns.join(", "));
         let width = columns.len();
         tokio::task::spawn_blocking(move || {
             let mut sink = sink;

@@ -45,7 +45,8 @@ pub(crate) async fn segmentations_with_webhooks<C: ConnectionTrait>(
 }
 
 /// Queues the events of `diff` for every webhook of the segmentation, on `conn` (the
-/// transaction that writes the diff).
+/// transaction that writes the diff). Changes of customers who refused marketing (or are
+/// gone) are not queued.
 pub(crate) async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     segmentation_id: i64,
@@ -64,6 +65,8 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         .map(|member| (member, "ENTERED"))
         .chain(diff.exited.iter().map(|member| (member, "EXITED")))
         .collect();
+    // Only customers marketing may reach: those who refused marketing are not read, and
+    // their changes are not sent.
     let mut external: HashMap<i64, String> = HashMap::new();
     let mut ids: Vec<i64> = changes.iter().map(|(member, _)| member.customer_id).collect();
     ids.sort_unstable();
@@ -73,6 +76,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
             .select_only()
             .columns([customer::Column::Id, customer::Column::ExternalId])
             .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+            .filter(Expr::cust("consent_marketing IS NOT FALSE"))
             .into_tuple()
             .all(conn)
             .await?;
@@ -81,6 +85,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
     let reason = reason.as_str().to_uppercase();
     let payloads: Vec<(i64, String)> = changes
         .iter()
+        .filter(|(member, _)| external.contains_key(&member.customer_id))
         .map(|(member, change)| {
             let payload = json!({
                 "segmentationId": segmentation_id.to_string(),

@@ -59,7 +59,10 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             .await
             .unwrap();
         store
-            .finish_job(job.id, &JobOutcome { status: "succeeded".into(), counts: (3, 0, 0), error: None })
+            .finish_job(
+                job.id,
+                &JobOutcome { status: "succeeded".into(), counts: (3, 0, 0), excluded: 0, error: None },
+            )
             .await
             .unwrap();
         let ready = store.segmentation(created.id).await.unwrap().unwrap();

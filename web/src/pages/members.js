@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { useDebounced, useQuery } from '../hooks.js';
+import { download } from '../api.js';
 import { href } from '../router.js';
 import { Card, ErrorBox, Loading, PageHeader } from '../ui.js';
 import { count, customerName, dateTime, number } from '../format.js';
@@ -37,7 +38,8 @@ export function MembersPage({ id, segment }) {
   return html`
     <${PageHeader} title=${`Members of ${segment}`}
       subtitle=${segmentation ? html`in <a href=${href('segmentations', id)}>${segmentation.name}</a> · ${count(info?.size ?? 0)} members` : ''}>
-      ${info && html`<a class="button" id="export-csv" href=${info.membersCsvPath} download=${`${segment}.csv`}>Export CSV</a>`}
+      ${info && html`<a class="button" id="export-csv" href=${info.membersCsvPath} download=${`${segment}.csv`}
+        onClick=${(event) => { event.preventDefault(); download(info.membersCsvPath, `${segment}.csv`).catch((error) => alert(error.message)); }}>Export CSV</a>`}
     <//>
     <${Card}>
       <label class="search">Search members

@@ -1,6 +1,7 @@
 // One segmentation: its segments, personas, model, refit and history of sizes.
 import { html } from '../html.js';
 import { useQuery } from '../hooks.js';
+import { download } from '../api.js';
 import { href } from '../router.js';
 import { BarChart, ChartView, PALETTE } from '../chart.js';
 import { Badge, Card, ErrorBox, Loading, PageHeader } from '../ui.js';
@@ -59,7 +60,8 @@ function Segments({ segmentation }) {
           <td class="num">${count(segment.size)}</td>
           <td class="num">${share(total ? segment.size / total : 0)}</td>
           <td class="description">${segment.description ?? ''}</td>
-          <td><a href=${segment.membersCsvPath} download>CSV</a></td>
+          <td><a href=${segment.membersCsvPath} download=${`${segment.label}.csv`}
+            onClick=${(event) => { event.preventDefault(); download(segment.membersCsvPath, `${segment.label}.csv`).catch((error) => alert(error.message)); }}>CSV</a></td>
         </tr>`)}
       </tbody>
     </table></div>

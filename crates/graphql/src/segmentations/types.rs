@@ -166,6 +166,10 @@ impl Job {
     async fn rescored(&self) -> i64 {
         self.0.rescored
     }
+    /// Customers this refit left out because they refused profiling (0 until it ends).
+    async fn excluded(&self) -> i64 {
+        self.0.excluded
+    }
     /// Why it failed.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
@@ -324,6 +328,13 @@ impl Segmentation {
                 }
             })
             .collect())
+    }
+    /// Customers left out of its computed segments because they refused profiling, now:
+    /// strategies never receive them, so they are in none of its segments (a static
+    /// segmentation's hand-edited members aside).
+    async fn excluded_customers(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let refused = crate::types::loader(ctx)?.load_one(crate::loaders::RefusedProfilingKey).await?;
+        Ok(refused.unwrap_or_default() as i64)
     }
     /// The running refit, or else the last one.
     async fn job(&self, ctx: &Context<'_>) -> ApiResult<Option<Job>> {

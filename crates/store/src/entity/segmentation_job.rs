@@ -17,6 +17,8 @@ pub struct Model {
     pub entered: i64,
     pub exited: i64,
     pub rescored: i64,
+    /// Customers left out because they refused profiling.
+    pub excluded: i64,
     #[sea_orm(column_type = "Text", nullable)]
     pub error: Option<String>,
     pub started_at: DateTimeUtc,
