@@ -9,9 +9,9 @@ mod m0001_core_tables;
 mod m0002_segmentations;
 mod m0003_webhooks;
 mod m0004_customer_changes;
-mod m0007_consent;
 mod m0005_access;
 mod m0006_erasure;
+mod m0007_consent;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -24,9 +24,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_segmentations::Migration),
             Box::new(m0003_webhooks::Migration),
             Box::new(m0004_customer_changes::Migration),
-            Box::new(m0007_consent::Migration),
             Box::new(m0005_access::Migration),
             Box::new(m0006_erasure::Migration),
+            Box::new(m0007_consent::Migration),
         ]
     }
 }
