@@ -58,13 +58,23 @@ fn settings() -> String {
 async fn a_purchase_over_the_threshold_enters_the_customer_live() {
     let work = Workspace::new();
     work.write("kindred.toml", &settings());
-    let server = work.serve(&["--demo", "--customers", "200"]).await;
+    let server = {
+        // Demo data without the demo's segmentations: these tests count their own.
+        let loaded = work.run(&["demo", "--customers", "200"]);
+        assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+        work.serve(&[]).await
+    };
     let dynamic = create(&server, "big spenders", "behavioral", big_spenders(), "DYNAMIC").await;
     let snapshot = create(&server, "big spenders snapshot", "behavioral", big_spenders(), "STATIC").await;
     let dynamic_state = settled(&server, &dynamic).await;
     assert_eq!(dynamic_state["status"], "READY", "{dynamic_state}");
     assert_eq!(dynamic_state["job"]["status"], "SUCCEEDED", "{dynamic_state}");
-    assert_eq!(dynamic_state["job"]["customersDone"], 200, "{dynamic_state}");
+    // Customers of the demo who refused profiling are left out; the strategy sees the rest.
+    let excluded = dynamic_state["excludedCustomers"].as_i64().expect("excluded customers");
+    assert!(excluded > 0, "{dynamic_state}");
+    assert_eq!(dynamic_state["job"]["excluded"], excluded, "{dynamic_state}");
+    let profiled = 200 - excluded;
+    assert_eq!(dynamic_state["job"]["customersDone"], profiled, "{dynamic_state}");
     let before = size_of(&dynamic_state, "big spenders");
     let placed: i64 = dynamic_state["segments"]
         .as_array()
@@ -179,10 +189,17 @@ async fn a_purchase_over_the_threshold_enters_the_customer_live() {
 async fn cancelled_and_failed_jobs_leave_memberships_whole() {
     let work = Workspace::new();
     work.write("kindred.toml", &settings());
-    let server = work.serve(&["--demo", "--customers", "50"]).await;
+    let server = {
+        // Demo data without the demo's segmentations: these tests count their own.
+        let loaded = work.run(&["demo", "--customers", "50"]);
+        assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+        work.serve(&[]).await
+    };
     let id = create(&server, "everyone", "misbehaving", json!({ "mode": "ok" }), "DYNAMIC").await;
     let state = settled(&server, &id).await;
-    assert_eq!((state["status"].as_str(), size_of(&state, "all")), (Some("READY"), 50), "{state}");
+    // Of the 50 demo customers, those who refused profiling are left out.
+    let profiled = 50 - state["excludedCustomers"].as_i64().expect("excluded customers");
+    assert_eq!((state["status"].as_str(), size_of(&state, "all")), (Some("READY"), profiled), "{state}");
 
     // New parameters start a slow refit; a second refresh meanwhile is a conflict; cancel it.
     let update = "mutation($id: ID!, $p: JSON) { updateSegmentation(id: $id, input: { params: $p }) { id } }";
@@ -257,7 +274,12 @@ async fn cancelled_and_failed_jobs_leave_memberships_whole() {
 async fn imports_move_dynamic_segments_and_fill_static_ones() {
     let work = Workspace::new();
     work.write("kindred.toml", &settings());
-    let server = work.serve(&["--demo", "--customers", "50"]).await;
+    let server = {
+        // Demo data without the demo's segmentations: these tests count their own.
+        let loaded = work.run(&["demo", "--customers", "50"]);
+        assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+        work.serve(&[]).await
+    };
     let dynamic = create(&server, "big spenders", "behavioral", big_spenders(), "DYNAMIC").await;
     settled(&server, &dynamic).await;
     let hand = create(&server, "hand picked", "misbehaving", json!({ "mode": "ok" }), "STATIC").await;
