@@ -63,6 +63,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// A request taking longer than this many seconds is answered with 408.
     pub request_timeout_secs: u64,
+    /// A client must send a request's headers within this many seconds, or its connection is
+    /// closed (so slow clients cannot hold connections open).
+    pub header_read_timeout_secs: u64,
     /// Requests per second each API key (or, without authentication, each client address)
     /// may make; more are answered with 429. 0: no limit.
     pub rate_limit_per_second: u32,
@@ -76,6 +79,7 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: 1 << 20,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
         }
@@ -273,6 +277,10 @@ impl Settings {
             format!("server.bind: {:?} is not host:port (e.g. 127.0.0.1:8080)", self.server.bind)
         })?;
         self.gate()?;
+        anyhow::ensure!(
+            self.server.header_read_timeout_secs > 0,
+            "server.header_read_timeout_secs: must be at least 1"
+        );
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level: {:?} is not a valid filter", self.log.level))?;
         for (index, plugin) in self.plugins.iter().enumerate() {

@@ -62,6 +62,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/ready", get(ready))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(middleware::map_response_with_state(limits.max_body_bytes, explain_too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
         .merge(subscriptions)
         .merge(crate::dashboard::routes())
@@ -81,6 +82,19 @@ async fn graphql(
 ) -> GraphQLResponse {
     let request = request.into_inner().data(request_loader(&state.store)).data(caller);
     state.schema.execute(request).await.into()
+}
+
+/// Turns the body limit's bare 413 into an error that says what the limit is, in GraphQL's
+/// error shape.
+async fn explain_too_large(State(max_body_bytes): State<usize>, response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let message = format!(
+        "the request body is larger than the server accepts ({max_body_bytes} bytes, server.max_body_bytes)"
+    );
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "PAYLOAD_TOO_LARGE" } }] });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
 async fn graphiql() -> Html<String> {

@@ -8,6 +8,7 @@ mod export;
 mod http;
 mod import;
 mod keys_cli;
+mod listen;
 mod logging;
 mod plugins;
 mod serve;

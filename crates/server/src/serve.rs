@@ -58,7 +58,6 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
-    use axum::serve::ListenerExt;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
     if gate_settings.enabled {
         let active = store.api_keys().await?.iter().filter(|key| key.revoked_at.is_none()).count();
@@ -79,16 +78,8 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    // Small frames (subscription events, short answers) go out at once rather than waiting
-    // for the client's delayed acknowledgement of the previous one (Nagle's algorithm).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stopping)
-        .await?;
+    let header_read_timeout = Duration::from_secs(settings.server.header_read_timeout_secs);
+    crate::listen::serve(listener, app, header_read_timeout, stopping).await;
     tracing::info!("shutting down");
     audit_writer.finish().await;
     store.close().await?;
