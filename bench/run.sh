@@ -32,6 +32,8 @@ DATA="${BENCH_DATA:-$PWD/bench-data}"
 PG_ADMIN="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
 PG_BENCH="${PG_ADMIN%/*}/kindred_bench"
 export KINDRED__LOG__LEVEL=warn
+# The load generators are one client on loopback: no per-client rate limit.
+export KINDRED__SERVER__RATE_LIMIT_PER_SECOND=0
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
 
