@@ -426,11 +426,13 @@ impl Engine {
                     .collect()
             }
         };
-        let diff = diff::diff(old, new);
+        let mut diff = diff::diff(old, new);
         if !diff.entered.is_empty() || !diff.exited.is_empty() {
-            let at =
+            let applied =
                 self.inner.store.apply_membership_diff(id, &diff, ChangeReason::Manual, None, None).await?;
-            self.inner.publish(id, &diff, ChangeReason::Manual, at);
+            // A listed customer deleted since the caller looked them up is left out.
+            diff.drop_customers(&applied.gone);
+            self.inner.publish(id, &diff, ChangeReason::Manual, applied.at);
         }
         Ok(diff)
     }

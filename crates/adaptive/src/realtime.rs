@@ -90,15 +90,17 @@ fn members(assigned: Vec<Membership>) -> Vec<Member> {
 }
 
 /// Writes the diffs together and publishes them. If that fails (a segmentation deleted
-/// meanwhile refuses its part), each is written alone, so the others still land.
-async fn write(inner: &Arc<Inner>, diffs: Vec<(i64, MembershipDiff)>) {
+/// meanwhile refuses its part), each is written alone, so the others still land. Customers
+/// deleted meanwhile are left out by the store, and here from what is published.
+async fn write(inner: &Arc<Inner>, mut diffs: Vec<(i64, MembershipDiff)>) {
     if diffs.is_empty() {
         return;
     }
     match inner.store.apply_membership_diffs(&diffs, ChangeReason::Write).await {
-        Ok(at) => {
-            for (id, difference) in &diffs {
-                inner.publish(*id, difference, ChangeReason::Write, at);
+        Ok(applied) => {
+            for (id, difference) in &mut diffs {
+                difference.drop_customers(&applied.gone);
+                inner.publish(*id, difference, ChangeReason::Write, applied.at);
             }
             return;
         }
@@ -108,9 +110,12 @@ async fn write(inner: &Arc<Inner>, diffs: Vec<(i64, MembershipDiff)>) {
         }
         Err(_) => {}
     }
-    for (id, difference) in &diffs {
+    for (id, difference) in &mut diffs {
         match inner.store.apply_membership_diff(*id, difference, ChangeReason::Write, None, None).await {
-            Ok(at) => inner.publish(*id, difference, ChangeReason::Write, at),
+            Ok(applied) => {
+                difference.drop_customers(&applied.gone);
+                inner.publish(*id, difference, ChangeReason::Write, applied.at);
+            }
             Err(error) => tracing::warn!(segmentation = id, %error, "writing re-assigned memberships failed"),
         }
     }

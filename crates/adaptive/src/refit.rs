@@ -221,12 +221,16 @@ async fn refit(
         return Err(PluginError::Cancelled.into());
     }
     let old = inner.store.members_of(segmentation.id).await?;
-    let difference = diff(old, new);
+    let mut difference = diff(old, new);
     let result = RefitResult { model: fitted.output.model };
-    let at = inner
+    let applied = inner
         .store
         .apply_membership_diff(segmentation.id, &difference, reason, Some(observer.job_id), Some(&result))
         .await?;
+    // Customers deleted or erased while the job ran were left out of what was written: leave
+    // them out of what is published and counted too.
+    difference.drop_customers(&applied.gone);
+    let at = applied.at;
     let current = inner.store.segmentation(segmentation.id).await?;
     let dynamic = current.as_ref().and_then(|s| Mode::parse(&s.mode)) == Some(Mode::Dynamic);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));

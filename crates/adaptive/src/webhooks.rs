@@ -134,39 +134,69 @@ pub(crate) async fn dispatcher(store: Store, settings: WebhookSettings) {
 /// Sends one webhook's deliveries, batch after batch, forever.
 async fn sender(store: Store, client: reqwest::Client, hook: webhook::Model, settings: WebhookSettings) {
     loop {
-        let due = match store.due_deliveries(hook.id, Utc::now(), settings.batch).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::warn!(%error, webhook = hook.id, "cannot read due deliveries");
-                Vec::new()
-            }
-        };
-        if due.is_empty() {
-            tokio::time::sleep(settings.poll).await;
-            continue;
-        }
-        let ids: Vec<i64> = due.iter().map(|delivery| delivery.id).collect();
-        let events: Vec<serde_json::Value> =
-            due.iter().filter_map(|delivery| serde_json::from_str(&delivery.payload).ok()).collect();
-        let body = serde_json::json!({ "webhookId": hook.id.to_string(), "events": events }).to_string();
-        let outcome = post(&client, &hook, body).await;
-        let written = match outcome {
-            Ok(()) => store.mark_delivered(&ids, Utc::now()).await,
-            Err(error) => {
-                let attempt = due.iter().map(|delivery| delivery.attempts).max().unwrap_or(0) + 1;
-                let retry_at = (attempt < settings.max_attempts).then(|| {
-                    let wait = backoff(&settings, attempt);
-                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
-                });
-                tracing::warn!(webhook = hook.id, url = %hook.url, attempt, %error, gives_up = retry_at.is_none(), "webhook delivery failed");
-                store.mark_attempt_failed(&ids, &error, retry_at).await
-            }
-        };
-        if let Err(error) = written {
-            tracing::warn!(%error, webhook = hook.id, "cannot record a webhook delivery");
+        if !send_due(&store, &client, &hook, &settings).await {
             tokio::time::sleep(settings.poll).await;
         }
     }
+}
+
+/// Sends one batch of `hook`'s due deliveries; returns whether there was anything to do (so
+/// the sender looks again at once) or not (it waits). Events of customers who refused
+/// marketing since they were queued are withheld, not sent; a batch left with nothing to
+/// send posts nothing.
+async fn send_due(
+    store: &Store,
+    client: &reqwest::Client,
+    hook: &webhook::Model,
+    settings: &WebhookSettings,
+) -> bool {
+    let due = match store.due_deliveries(hook.id, Utc::now(), settings.batch).await {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::warn!(%error, webhook = hook.id, "cannot read due deliveries");
+            return false;
+        }
+    };
+    if due.is_empty() {
+        return false;
+    }
+    if !due.withheld.is_empty() {
+        if let Err(error) = store.mark_withheld(&due.withheld).await {
+            // Not sent either way; marked on the next pass.
+            tracing::warn!(%error, webhook = hook.id, "cannot record withheld webhook events");
+            return false;
+        }
+        tracing::debug!(
+            webhook = hook.id,
+            events = due.withheld.len(),
+            "webhook events withheld: consent withdrawn"
+        );
+    }
+    if due.send.is_empty() {
+        return true;
+    }
+    let ids: Vec<i64> = due.send.iter().map(|delivery| delivery.id).collect();
+    let events: Vec<serde_json::Value> =
+        due.send.iter().filter_map(|delivery| serde_json::from_str(&delivery.payload).ok()).collect();
+    let body = serde_json::json!({ "webhookId": hook.id.to_string(), "events": events }).to_string();
+    let outcome = post(client, hook, body).await;
+    let written = match outcome {
+        Ok(()) => store.mark_delivered(&ids, Utc::now()).await,
+        Err(error) => {
+            let attempt = due.send.iter().map(|delivery| delivery.attempts).max().unwrap_or(0) + 1;
+            let retry_at = (attempt < settings.max_attempts).then(|| {
+                let wait = backoff(settings, attempt);
+                Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+            });
+            tracing::warn!(webhook = hook.id, url = %hook.url, attempt, %error, gives_up = retry_at.is_none(), "webhook delivery failed");
+            store.mark_attempt_failed(&ids, &error, retry_at).await
+        }
+    };
+    if let Err(error) = written {
+        tracing::warn!(%error, webhook = hook.id, "cannot record a webhook delivery");
+        return false;
+    }
+    true
 }
 
 /// Posts one signed batch; any answer but 2xx is an error.

@@ -58,6 +58,16 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// Whether the database refused the write because a foreign key names a row that does not
+    /// exist (or no longer does).
+    pub(crate) fn is_foreign_key(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(error)
+                if matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+        )
+    }
+
     /// Whether the database refused the write because it clashes with a stored row.
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict(_))

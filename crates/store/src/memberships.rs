@@ -3,8 +3,8 @@
 //! them.
 
 use crate::connect::Store;
-use crate::entity::{membership, membership_event, segmentation};
-use crate::error::StoreResult;
+use crate::entity::{customer, membership, membership_event, segmentation};
+use crate::error::{StoreError, StoreResult};
 use crate::sql::{like_escape, marks};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -12,10 +12,16 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
 const CHUNK_ROWS: usize = 4_000;
+
+/// Attempts at writing a difference: the first, and one more each time customers named by it
+/// turn out to be gone. On SQLite the second always succeeds (the re-read and the write share
+/// one write lock); on PostgreSQL a customer deleted between the re-read and the write needs
+/// a third.
+const WRITE_ATTEMPTS: usize = 3;
 
 /// The customer columns a search of a segment's members looks in.
 const SEARCHED_COLUMNS: [&str; 4] = ["external_id", "email", "first_name", "last_name"];
@@ -47,6 +53,45 @@ impl MembershipDiff {
     pub fn is_empty(&self) -> bool {
         self.entered.is_empty() && self.exited.is_empty() && self.rescored.is_empty()
     }
+
+    /// Every customer it names, in order, once.
+    pub fn customers(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> =
+            self.entered.iter().chain(&self.exited).chain(&self.rescored).map(|m| m.customer_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Leaves out every entry of these customers (e.g. [`AppliedDiff::gone`], so that what is
+    /// published matches what was written).
+    pub fn drop_customers(&mut self, customers: &BTreeSet<i64>) {
+        if customers.is_empty() {
+            return;
+        }
+        for members in [&mut self.entered, &mut self.exited, &mut self.rescored] {
+            members.retain(|member| !customers.contains(&member.customer_id));
+        }
+    }
+
+    /// A copy without the entries of these customers.
+    fn without(&self, customers: &BTreeSet<i64>) -> MembershipDiff {
+        let mut kept = self.clone();
+        kept.drop_customers(customers);
+        kept
+    }
+}
+
+/// What writing one or more differences came to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppliedDiff {
+    /// When they were written: the `since` of new members and the time of their events.
+    pub at: DateTime<Utc>,
+    /// Customers the differences named who no longer existed when they were written (deleted
+    /// or erased while a refit or a re-assignment ran). Their entries were left out and the
+    /// rest was written; callers drop them too ([`MembershipDiff::drop_customers`]) before
+    /// publishing or counting.
+    pub gone: BTreeSet<i64>,
 }
 
 /// Why memberships changed.
@@ -166,6 +211,46 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Writes `diffs` with [`apply`], and a refit's model, on `txn`.
+async fn write_once<C: ConnectionTrait>(
+    txn: &C,
+    diffs: &[(i64, &MembershipDiff)],
+    reason: ChangeReason,
+    job_id: Option<i64>,
+    refit: Option<(i64, &RefitResult)>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    apply(txn, diffs, reason, job_id, at).await?;
+    if let Some((segmentation_id, refit)) = refit {
+        segmentation::Entity::update_many()
+            .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
+            .col_expr(segmentation::Column::Status, Expr::value("ready"))
+            .col_expr(segmentation::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
+            .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
+            .filter(segmentation::Column::Id.eq(segmentation_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Which of `ids` (sorted, distinct) are no customer's: one query per chunk.
+async fn missing_customers<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> StoreResult<BTreeSet<i64>> {
+    let mut present: HashSet<i64> = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK_ROWS) {
+        let rows: Vec<i64> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        present.extend(rows);
+    }
+    Ok(ids.iter().copied().filter(|id| !present.contains(id)).collect())
+}
+
 impl Store {
     /// Every current member of segmentation `id`, by customer then segment.
     pub async fn members_of(&self, segmentation_id: i64) -> StoreResult<Vec<Member>> {
@@ -232,22 +317,20 @@ impl Store {
     }
 
     /// Writes the diffs of several segmentations and their events in one transaction, all
-    /// or nothing.
+    /// or nothing. Entries of customers who no longer exist are left out (see
+    /// [`AppliedDiff::gone`]); any other failure writes nothing.
     pub async fn apply_membership_diffs(
         &self,
         diffs: &[(i64, MembershipDiff)],
         reason: ChangeReason,
-    ) -> StoreResult<DateTime<Utc>> {
-        let at = Utc::now();
-        let txn = self.begin_write().await?;
+    ) -> StoreResult<AppliedDiff> {
         let diffs: Vec<(i64, &MembershipDiff)> = diffs.iter().map(|(id, diff)| (*id, diff)).collect();
-        apply(&*txn, &diffs, reason, None, at).await?;
-        txn.commit().await?;
-        Ok(at)
+        self.write_diffs(&diffs, reason, None, None).await
     }
 
     /// Writes `diff` and its events in one transaction; with `refit`, also stores the model,
-    /// marks the segmentation ready and refreshed. Nothing is written if any part fails.
+    /// marks the segmentation ready and refreshed. Entries of customers who no longer exist
+    /// are left out (see [`AppliedDiff::gone`]); nothing is written if any other part fails.
     pub async fn apply_membership_diff(
         &self,
         segmentation_id: i64,
@@ -255,23 +338,75 @@ impl Store {
         reason: ChangeReason,
         job_id: Option<i64>,
         refit: Option<&RefitResult>,
-    ) -> StoreResult<DateTime<Utc>> {
-        let at = Utc::now();
-        let txn = self.begin_write().await?;
-        apply(&*txn, &[(segmentation_id, diff)], reason, job_id, at).await?;
-        if let Some(refit) = refit {
-            segmentation::Entity::update_many()
-                .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
-                .col_expr(segmentation::Column::Status, Expr::value("ready"))
-                .col_expr(segmentation::Column::Error, Expr::value(Option::<String>::None))
-                .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
-                .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
-                .filter(segmentation::Column::Id.eq(segmentation_id))
-                .exec(&*txn)
-                .await?;
+    ) -> StoreResult<AppliedDiff> {
+        let refit = refit.map(|refit| (segmentation_id, refit));
+        self.write_diffs(&[(segmentation_id, diff)], reason, job_id, refit).await
+    }
+
+    /// Writes `diffs` (and a refit's model) in one transaction.
+    ///
+    /// A customer deleted or erased after the difference was computed (a refit reads its
+    /// population long before it writes; the write worker reads rows, then assigns) makes
+    /// the insert of their membership or event fail on its foreign key. Such a failure
+    /// rolls back, and the next attempt, in a fresh transaction, first reads which of the
+    /// named customers still exist and leaves the others out. Checking before every write
+    /// instead would cost one more query per chunk on the write worker's hot path for a
+    /// race that is rare; this costs nothing until it happens. If no named customer is
+    /// gone, the failure was something else (a segmentation deleted meanwhile) and is
+    /// returned as it was.
+    async fn write_diffs(
+        &self,
+        diffs: &[(i64, &MembershipDiff)],
+        reason: ChangeReason,
+        job_id: Option<i64>,
+        refit: Option<(i64, &RefitResult)>,
+    ) -> StoreResult<AppliedDiff> {
+        let mut gone: BTreeSet<i64> = BTreeSet::new();
+        let mut failure: Option<StoreError> = None;
+        let mut attempt = 1;
+        loop {
+            let at = Utc::now();
+            let txn = self.begin_write().await?;
+            if let Some(error) = failure.take() {
+                let named: Vec<i64> = {
+                    let mut named: Vec<i64> = diffs.iter().flat_map(|(_, diff)| diff.customers()).collect();
+                    named.sort_unstable();
+                    named.dedup();
+                    named
+                };
+                let now_gone = missing_customers(&*txn, &named).await?;
+                if now_gone == gone {
+                    return Err(error);
+                }
+                gone = now_gone;
+            }
+            let kept: Vec<(i64, MembershipDiff)>;
+            let current: Vec<(i64, &MembershipDiff)> = if gone.is_empty() {
+                diffs.to_vec()
+            } else {
+                kept = diffs.iter().map(|(id, diff)| (*id, diff.without(&gone))).collect();
+                kept.iter().map(|(id, diff)| (*id, diff)).collect()
+            };
+            match write_once(&*txn, &current, reason, job_id, refit, at).await {
+                Ok(()) => {
+                    txn.commit().await?;
+                    if !gone.is_empty() {
+                        tracing::info!(
+                            customers = gone.len(),
+                            reason = reason.as_str(),
+                            "customers deleted meanwhile were left out of a membership difference"
+                        );
+                    }
+                    return Ok(AppliedDiff { at, gone });
+                }
+                Err(error) if error.is_foreign_key() && attempt < WRITE_ATTEMPTS => {
+                    txn.rollback().await?;
+                    failure = Some(error);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
         }
-        txn.commit().await?;
-        Ok(at)
     }
 
     /// Customers in each segment of segmentation `id`, largest first.

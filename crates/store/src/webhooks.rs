@@ -12,7 +12,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement.
 const CHUNK_ROWS: usize = 2_000;
@@ -26,6 +26,26 @@ pub struct DeliveryCounts {
     pub delivered: i64,
     /// Given up after the last retry.
     pub failed: i64,
+    /// Never sent: the customer refused marketing after the event was queued.
+    pub withheld: i64,
+}
+
+/// A webhook's deliveries due now, split by whether they may still be sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DueDeliveries {
+    /// Deliveries to send, oldest first.
+    pub send: Vec<webhook_delivery::Model>,
+    /// Ids of deliveries about customers who refused marketing (`consent_marketing` FALSE)
+    /// since their event was queued: they must not be sent, and are marked with
+    /// [`Store::mark_withheld`].
+    pub withheld: Vec<i64>,
+}
+
+impl DueDeliveries {
+    /// Whether nothing is due.
+    pub fn is_empty(&self) -> bool {
+        self.send.is_empty() && self.withheld.is_empty()
+    }
 }
 
 /// Which of these segmentations have webhooks.
@@ -159,21 +179,62 @@ impl Store {
         Ok(query.order_by_asc(webhook::Column::Id).all(self.connection()).await?)
     }
 
-    /// A webhook's pending deliveries due by `now`, oldest first, at most `limit`.
+    /// A webhook's pending deliveries due by `now`, oldest first, at most `limit`, split by
+    /// consent: deliveries about customers whose `consent_marketing` is now FALSE are
+    /// [`DueDeliveries::withheld`], the rest are to send. Consent is read with one query for
+    /// the whole batch (and none when nothing is due); a customer deleted since keeps their
+    /// exit events, which were queued while they could still be reached.
     pub async fn due_deliveries(
         &self,
         webhook_id: i64,
         now: DateTime<Utc>,
         limit: u64,
-    ) -> StoreResult<Vec<webhook_delivery::Model>> {
-        Ok(webhook_delivery::Entity::find()
+    ) -> StoreResult<DueDeliveries> {
+        let due = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
             .filter(webhook_delivery::Column::Status.eq("pending"))
             .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
             .order_by_asc(webhook_delivery::Column::Id)
             .limit(limit)
             .all(self.connection())
-            .await?)
+            .await?;
+        if due.is_empty() {
+            return Ok(DueDeliveries::default());
+        }
+        let mut customers: Vec<i64> = due.iter().map(|delivery| delivery.customer_id).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        let mut refused: HashSet<i64> = HashSet::new();
+        for chunk in customers.chunks(CHUNK_ROWS) {
+            let rows: Vec<i64> = customer::Entity::find()
+                .select_only()
+                .column(customer::Column::Id)
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .filter(customer::Column::ConsentMarketing.eq(false))
+                .into_tuple()
+                .all(self.connection())
+                .await?;
+            refused.extend(rows);
+        }
+        let (withheld, send): (Vec<_>, Vec<_>) =
+            due.into_iter().partition(|delivery| refused.contains(&delivery.customer_id));
+        Ok(DueDeliveries { send, withheld: withheld.into_iter().map(|delivery| delivery.id).collect() })
+    }
+
+    /// Marks deliveries withheld: not sent, and never to be, because their customer refused
+    /// marketing. They keep their attempts and have no delivery time; they count as
+    /// [`DeliveryCounts::withheld`] and are listed under the status `withheld`.
+    pub async fn mark_withheld(&self, ids: &[i64]) -> StoreResult<()> {
+        for chunk in ids.chunks(CHUNK_ROWS) {
+            webhook_delivery::Entity::update_many()
+                .col_expr(webhook_delivery::Column::Status, Expr::value("withheld"))
+                .col_expr(webhook_delivery::Column::LastError, Expr::value(Option::<String>::None))
+                .filter(webhook_delivery::Column::Id.is_in(chunk.iter().copied()))
+                .filter(webhook_delivery::Column::Status.eq("pending"))
+                .exec(self.connection())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Marks deliveries received.
@@ -236,7 +297,7 @@ impl Store {
         Ok(query.order_by_desc(webhook_delivery::Column::Id).limit(limit).all(self.connection()).await?)
     }
 
-    /// How many of a webhook's deliveries are pending, delivered and failed.
+    /// How many of a webhook's deliveries are pending, delivered, failed and withheld.
     pub async fn delivery_counts(&self, webhook_id: i64) -> StoreResult<DeliveryCounts> {
         let rows: Vec<(String, i64)> = webhook_delivery::Entity::find()
             .select_only()
@@ -252,6 +313,7 @@ impl Store {
             match status.as_str() {
                 "pending" => counts.pending = n,
                 "delivered" => counts.delivered = n,
+                "withheld" => counts.withheld = n,
                 _ => counts.failed += n,
             }
         }

@@ -38,6 +38,12 @@ impl WriteTransaction {
     pub async fn commit(self) -> StoreResult<()> {
         Ok(self.txn.commit().await?)
     }
+
+    /// Rolls back, then gives the turn to the next writer (who may be the same caller trying
+    /// again: the rollback is done before the turn passes on).
+    pub async fn rollback(self) -> StoreResult<()> {
+        Ok(self.txn.rollback().await?)
+    }
 }
 
 impl std::ops::Deref for WriteTransaction {

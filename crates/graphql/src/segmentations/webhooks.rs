@@ -19,6 +19,9 @@ pub enum DeliveryStatus {
     Delivered,
     /// Given up after the last retry.
     Failed,
+    /// Never sent, and never to be: the customer refused marketing after the event was
+    /// queued.
+    Withheld,
 }
 
 impl DeliveryStatus {
@@ -27,6 +30,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Withheld => "withheld",
         }
     }
 
@@ -34,6 +38,7 @@ impl DeliveryStatus {
         match text {
             "pending" => DeliveryStatus::Pending,
             "delivered" => DeliveryStatus::Delivered,
+            "withheld" => DeliveryStatus::Withheld,
             _ => DeliveryStatus::Failed,
         }
     }
@@ -87,6 +92,8 @@ pub struct DeliveryCounts {
     delivered: i64,
     /// Given up.
     failed: i64,
+    /// Withheld: the customer refused marketing before the event was sent.
+    withheld: i64,
 }
 
 /// A receiver of a segmentation's enters and exits: POSTed as JSON, signed with HMAC-SHA256.
@@ -113,7 +120,12 @@ impl Webhook {
     /// Its deliveries by status.
     async fn counts(&self, ctx: &Context<'_>) -> ApiResult<DeliveryCounts> {
         let counts = store(ctx)?.delivery_counts(self.0.id).await.map_err(api)?;
-        Ok(DeliveryCounts { pending: counts.pending, delivered: counts.delivered, failed: counts.failed })
+        Ok(DeliveryCounts {
+            pending: counts.pending,
+            delivered: counts.delivered,
+            failed: counts.failed,
+            withheld: counts.withheld,
+        })
     }
     /// Its deliveries, newest first, of one status or all.
     async fn deliveries(

@@ -11,7 +11,8 @@ pub struct Model {
     pub customer_id: i64,
     /// The event as JSON.
     pub payload: String,
-    /// `pending`, `delivered` or `failed` (gave up).
+    /// `pending`, `delivered`, `failed` (gave up) or `withheld` (never sent: the customer
+    /// refused marketing after the event was queued).
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
