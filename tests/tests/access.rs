@@ -145,6 +145,13 @@ async fn every_role_against_every_mutation_and_a_sample_of_queries() {
     }
     let csv = reqwest::get(format!("{}/segments/1/members.csv", server.base())).await.expect("csv");
     assert_eq!(csv.status().as_u16(), 401, "exports need a key too");
+    let csv = reqwest::Client::new()
+        .get(format!("{}/segments/1/members.csv", server.base()))
+        .bearer_auth(&keys[3].1)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.status().as_u16(), 403, "an ingest key may not read members");
 
     // The audit log: who did what, when, and how it ended; admins only.
     let admin = &keys[0].1;

@@ -31,6 +31,18 @@ async fn limits_answer_with_clear_errors_and_slow_clients_are_cut_off() {
         "{refused}"
     );
 
+    // With authentication off, only this machine may call: not another site's page, nor a
+    // name that merely resolves here (DNS rebinding).
+    let http = reqwest::Client::new();
+    let body = json!({ "query": "{ stats { customers } }" });
+    let foreign =
+        http.post(format!("{}/graphql", server.base())).header("Origin", "https://evil.example").json(&body);
+    assert_eq!(foreign.send().await.expect("send").status().as_u16(), 403);
+    let rebound = http.post(format!("{}/graphql", server.base())).header("Host", "evil.example").json(&body);
+    assert_eq!(rebound.send().await.expect("send").status().as_u16(), 403);
+    let local = http.post(format!("{}/graphql", server.base())).header("Origin", server.base()).json(&body);
+    assert_eq!(local.send().await.expect("send").status().as_u16(), 200, "the dashboard's own origin");
+
     // Half a request, then nothing: the server hangs up once the header time is up.
     let address = server.base().trim_start_matches("http://").to_owned();
     let started = Instant::now();

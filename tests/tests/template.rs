@@ -56,12 +56,16 @@ async fn the_template_builds_loads_and_segments() {
 
     let preview = server
         .data(
-            "{ previewSegmentation(strategy: \"favourite-channel\", params: {window_days: 3650}) { customers segments { label size } } }",
+            "{ previewSegmentation(strategy: \"favourite-channel\", params: {window_days: 3650}) { customers excludedCustomers segments { label size } } }",
             json!({}),
         )
         .await;
     let preview = &preview["previewSegmentation"];
-    assert_eq!(preview["customers"], 200, "{preview}");
+    // Every demo customer is seen, but those who refused profiling.
+    let seen = preview["customers"].as_i64().expect("customers");
+    let excluded = preview["excludedCustomers"].as_i64().expect("excluded customers");
+    assert_eq!(seen + excluded, 200, "{preview}");
+    assert!(seen > 0 && excluded > 0, "{preview}");
     let labels: Vec<&str> = preview["segments"]
         .as_array()
         .expect("segments")

@@ -88,6 +88,8 @@ export async function download(path, name) {
 }
 
 let client;
+// Close codes of a refused connection_init (graphql-ws uses 4401/4403; async-graphql 1002).
+const REFUSED = [1002, 4401, 4403];
 
 function resetSubscriptions() {
   client?.dispose();
@@ -120,7 +122,7 @@ function subscriptionClient() {
       // A server restart or a dropped connection is retried for as long as the page is open.
       retryAttempts: Number.MAX_SAFE_INTEGER,
       // A refused key (4401, 4403) is not retried: the dashboard asks for another.
-      shouldRetry: (event) => !(event && (event.code === 4401 || event.code === 4403)),
+      shouldRetry: (event) => !(event && REFUSED.includes(event.code)),
       on: {
         connecting: () => setLive('connecting'),
         connected: () => setLive('live'),
@@ -128,7 +130,7 @@ function subscriptionClient() {
         // a lost connection, which is retried.
         closed: (event) => {
           setLive(event?.code === 1000 ? 'idle' : 'offline');
-          if (event?.code === 4401 || event?.code === 4403) for (const listener of authListeners) listener();
+          if (REFUSED.includes(event?.code)) for (const listener of authListeners) listener();
         },
       },
     });

@@ -6,7 +6,13 @@ import { useEffect, useState } from 'preact/hooks';
 export function currentRoute() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, search = ''] = hash.split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part; // a malformed escape: shown as typed, it matches no page
+    }
+  });
   return { parts, params: new URLSearchParams(search), path: hash };
 }
 

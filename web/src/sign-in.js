@@ -40,9 +40,9 @@ export function SignIn({ onSignedIn }) {
     <form class="card sign-in" id="sign-in" onSubmit=${submit} novalidate>
       <div class=${`field${error ? ' invalid' : ''}`}>
         <label for="api-key">API key</label>
-        <input id="api-key" type="password" autocomplete="off" spellcheck="false" value=${key}
+        <input id="api-key" type="password" autocomplete="off" spellcheck="false" value=${key} autofocus
           onInput=${(event) => setKey(event.target.value)} onChange=${(event) => setKey(event.target.value)}
-          aria-invalid=${error ? 'true' : undefined} aria-describedby="api-key-hint api-key-error" />
+          aria-invalid=${error ? 'true' : undefined} aria-describedby=${error ? 'api-key-hint api-key-error' : 'api-key-hint'} />
         <p class="hint" id="api-key-hint">An administrator makes one with <code>kindred keys create --role analyst --name NAME</code>. It is kept for this browser tab only.</p>
         ${error && html`<p class="field-error" id="api-key-error" role="alert">${error}</p>`}
       </div>

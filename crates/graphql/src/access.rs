@@ -217,6 +217,16 @@ struct AccessCheck {
     variables: Mutex<Variables>,
 }
 
+/// What the `id` argument of each mutation names.
+const ID_TARGETS: [(&str, &str); 7] = [
+    ("deleteCustomer", "customer"),
+    ("eraseCustomer", "customer"),
+    ("updateSegmentation", "segmentation"),
+    ("deleteSegmentation", "segmentation"),
+    ("refreshSegmentation", "segmentation"),
+    ("cancelRefresh", "segmentation"),
+    ("removeWebhook", "webhook"),
+];
 /// Arguments that name what a mutation is about, by Kindred id (never personal data).
 const TARGET_ARGUMENTS: [(&str, &str); 3] =
     [("id", "id"), ("segmentationId", "segmentation"), ("customerId", "customer")];
@@ -234,7 +244,11 @@ impl AccessCheck {
                 Value::Number(number) => number.to_string(),
                 _ => return None,
             };
-            let what = if *what == "id" { returned_type(info.return_type) } else { (*what).to_owned() };
+            let what = if *what == "id" {
+                ID_TARGETS.iter().find(|(action, _)| *action == info.name).map(|(_, what)| *what)?.to_owned()
+            } else {
+                (*what).to_owned()
+            };
             Some(format!("{what} {id}"))
         })
     }
@@ -253,6 +267,21 @@ fn result_target(return_type: &str, result: &ServerResult<Option<Value>>) -> Opt
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// An audit record written when dropped, if not written before: a mutation whose request
+/// ended before it did is recorded as CANCELLED.
+struct PendingAudit<'a> {
+    audit: &'a AuditLog,
+    entry: Option<kindred_store::NewAuditEntry>,
+}
+
+impl Drop for PendingAudit<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            self.audit.record(entry);
+        }
     }
 }
 
@@ -323,20 +352,26 @@ impl Extension for AccessCheck {
         if info.parent_type != "Mutation" {
             return next.run(ctx, info).await;
         }
-        let action = info.name.to_owned();
-        let at = chrono::Utc::now();
-        let argument_target = self.audit.as_ref().and_then(|_| self.argument_target(&info));
+        let Some(audit) = &self.audit else { return next.run(ctx, info).await };
         let return_type = info.return_type.to_owned();
-        let result = next.run(ctx, info).await;
-        if let Some(audit) = &self.audit {
-            audit.record(kindred_store::NewAuditEntry {
-                at,
+        // Recorded even if the request is dropped half-way (client gone, timeout): the
+        // mutation may have been written by then.
+        let mut pending = PendingAudit {
+            audit,
+            entry: Some(kindred_store::NewAuditEntry {
+                at: chrono::Utc::now(),
                 key_name: caller.key_name.clone(),
                 role: caller.role.as_str().to_owned(),
-                action,
-                target: argument_target.or_else(|| result_target(&return_type, &result)),
-                outcome: outcome(&result),
-            });
+                action: info.name.to_owned(),
+                target: self.argument_target(&info),
+                outcome: "CANCELLED".to_owned(),
+            }),
+        };
+        let result = next.run(ctx, info).await;
+        if let Some(mut entry) = pending.entry.take() {
+            entry.target = entry.target.or_else(|| result_target(&return_type, &result));
+            entry.outcome = outcome(&result);
+            audit.record(entry);
         }
         result
     }

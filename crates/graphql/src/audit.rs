@@ -13,6 +13,9 @@ use kindred_store::{AuditFilter, NewAuditEntry, Store};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// Records that may wait in memory; beyond this (the database far behind) records are dropped
+/// and counted, rather than growing without bound.
+const QUEUE: usize = 100_000;
 /// How long records wait to be written with others.
 const BATCH_DELAY: Duration = Duration::from_millis(100);
 /// The most records written in one batch.
@@ -21,7 +24,8 @@ const BATCH_MAX: usize = 1_000;
 /// Where mutations are recorded; cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
-    sender: mpsc::UnboundedSender<NewAuditEntry>,
+    sender: mpsc::Sender<NewAuditEntry>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The task that writes the audit log; [`finish`](Self::finish) writes what is queued and stops.
@@ -33,16 +37,19 @@ pub struct AuditWriter {
 impl AuditLog {
     /// Starts the writer over `store`.
     pub fn start(store: Store) -> (Self, AuditWriter) {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(write_batches(store, receiver, stopped));
-        (Self { sender }, AuditWriter { stop, task })
+        (Self { sender, dropped: Default::default() }, AuditWriter { stop, task })
     }
 
     /// Queues one record.
     pub fn record(&self, entry: NewAuditEntry) {
-        if self.sender.send(entry).is_err() {
-            tracing::error!("the audit log is closed: a mutation was not recorded");
+        if self.sender.try_send(entry).is_err() {
+            let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if dropped == 1 || dropped.is_multiple_of(1_000) {
+                tracing::error!(dropped, "the audit log is full or closed: mutations were not recorded");
+            }
         }
     }
 }
@@ -59,21 +66,24 @@ impl AuditWriter {
 
 async fn write_batches(
     store: Store,
-    mut receiver: mpsc::UnboundedReceiver<NewAuditEntry>,
+    mut receiver: mpsc::Receiver<NewAuditEntry>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut batch = Vec::new();
+    let mut stopping = false;
     loop {
-        let stopping = tokio::select! {
-            received = receiver.recv() => match received {
-                Some(entry) => { batch.push(entry); false }
-                None => true,
-            },
-            _ = &mut stopped => true,
-        };
         if !stopping {
-            // Let the batch fill for a moment: one statement for many mutations.
-            tokio::time::sleep(BATCH_DELAY).await;
+            tokio::select! {
+                received = receiver.recv() => match received {
+                    Some(entry) => batch.push(entry),
+                    None => stopping = true,
+                },
+                _ = &mut stopped => stopping = true,
+            }
+            if !stopping {
+                // Let the batch fill for a moment: one statement for many mutations.
+                tokio::time::sleep(BATCH_DELAY).await;
+            }
         }
         while batch.len() < BATCH_MAX {
             match receiver.try_recv() {
@@ -83,7 +93,11 @@ async fn write_batches(
         }
         if !batch.is_empty() {
             if let Err(error) = store.record_audit(&batch).await {
-                tracing::error!(%error, records = batch.len(), "cannot write the audit log");
+                // Once more before giving up: a busy SQLite writer is the usual cause.
+                tokio::time::sleep(BATCH_DELAY).await;
+                if let Err(error2) = store.record_audit(&batch).await {
+                    tracing::error!(%error, retry = %error2, records = batch.len(), "cannot write the audit log");
+                }
             }
             batch.clear();
         }

@@ -1,7 +1,8 @@
 //! The HTTP surface: the dashboard at `/`, GraphQL (and GraphiQL), subscriptions, CSV exports,
 //! `/health` and `/ready`.
 
-use crate::auth::{Gate, authenticate};
+use crate::api_error::api_error;
+use crate::auth::{Gate, authenticate, same_machine};
 use crate::export::{self, ExportError};
 use crate::subscriptions::{Shutdown, subscribe};
 use async_graphql::http::GraphiQLSource;
@@ -15,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures::TryStreamExt;
-use kindred_graphql::access::Caller;
+use kindred_graphql::access::{Caller, Permission};
 use kindred_graphql::{KindredSchema, request_loader};
 use kindred_store::Store;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Who may call, and how often.
     pub gate: Arc<Gate>,
+    /// Request limits (the largest WebSocket message is the largest body).
+    pub limits: Limits,
 }
 
 /// Limits applied to every request.
@@ -48,16 +51,21 @@ pub struct Limits {
 }
 
 /// Builds the router.
-pub fn router(state: AppState, limits: Limits) -> Router {
-    // Subscriptions (graphql-transport-ws, and the older graphql-ws) live on their own path
-    // and are not cut by the request timeout.
-    let subscriptions = Router::new().route("/graphql/ws", get(subscribe)).with_state(state.clone());
-    // Every API endpoint is behind the gate (key and rate limit); the pages (GraphiQL, the
-    // dashboard) and the probes are not: they hold no data.
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits;
+    // Every API endpoint is behind the gate (key and rate limit) and, with authentication
+    // off, answers only this machine; the pages (GraphiQL, the dashboard) and the probes hold
+    // no data.
+    let same_machine = middleware::from_fn_with_state(state.gate.clone(), same_machine);
     let gate = middleware::from_fn_with_state(state.gate.clone(), authenticate);
+    // Subscriptions (graphql-transport-ws, and the older graphql-ws) live on their own path
+    // and are not cut by the request timeout; their key comes in `connection_init`.
+    let subscriptions = Router::new()
+        .route("/graphql/ws", get(subscribe.layer(same_machine.clone())))
+        .with_state(state.clone());
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql.layer(gate.clone())))
-        .route("/segments/{id}/members.csv", get(members_csv.layer(gate)))
+        .route("/graphql", get(graphiql).post(graphql.layer(gate.clone()).layer(same_machine.clone())))
+        .route("/segments/{id}/members.csv", get(members_csv.layer(gate).layer(same_machine)))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -93,8 +101,7 @@ async fn explain_too_large(State(max_body_bytes): State<usize>, response: Respon
     let message = format!(
         "the request body is larger than the server accepts ({max_body_bytes} bytes, server.max_body_bytes)"
     );
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "PAYLOAD_TOO_LARGE" } }] });
-    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+    api_error(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", &message)
 }
 
 async fn graphiql() -> Html<String> {
@@ -103,7 +110,15 @@ async fn graphiql() -> Html<String> {
 
 /// `GET /segments/{id}/members.csv`: the members of segment `id` (`<segmentation id>:<label>`,
 /// the label percent-encoded) or of every segment of segmentation `id`, as streamed CSV.
-async fn members_csv(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn members_csv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    if !caller.role.allows(Permission::Read) {
+        let message = format!("the {} role may not export members", caller.role);
+        return api_error(StatusCode::FORBIDDEN, "FORBIDDEN", &message);
+    }
     let (segmentation, segment) = match id.split_once(':') {
         Some((segmentation, segment)) => (segmentation, Some(segment)),
         None => (id.as_str(), None),

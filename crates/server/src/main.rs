@@ -1,5 +1,6 @@
 //! `kindred`: the social CRM server and its command line.
 
+mod api_error;
 mod auth;
 mod config;
 mod dashboard;

@@ -53,7 +53,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     };
     let (stop, shutdown) = Shutdown::new();
     let gate = Gate::new(gate_settings, KeyRing::new(store.clone()));
-    let app = router(AppState { store: store.clone(), schema, shutdown, gate }, limits);
+    let app = router(AppState { store: store.clone(), schema, shutdown, gate, limits });
     let listener = tokio::net::TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;

@@ -89,34 +89,38 @@ function Ties({ customer, ties }) {
 }
 
 function Timeline({ customerId }) {
-  const [pages, setPages] = useState([]);
-  const [next, setNext] = useState({ after: null, more: true });
-  const [error, setError] = useState(null);
+  const [timeline, setTimeline] = useState({ customerId, items: [], after: null, more: false, loading: true, error: null });
+  // Answers for another customer (the page moved on) or a page already added are ignored.
   const load = async (after) => {
+    setTimeline((previous) => ({ ...previous, loading: true }));
     try {
       const data = await gql(TIMELINE, { id: customerId, after });
-      const page = data.customer.interactions;
-      setPages((previous) => [...(after ? previous : []), ...page.edges.map((edge) => edge.node)]);
-      setNext({ after: page.pageInfo.endCursor, more: page.pageInfo.hasNextPage });
-    } catch (failure) {
-      setError(failure);
+      const page = data.customer?.interactions;
+      setTimeline((previous) => {
+        if (previous.customerId !== customerId || previous.after !== after) return previous;
+        const items = [...(after ? previous.items : []), ...(page?.edges ?? []).map((edge) => edge.node)];
+        return { customerId, items, after: page?.pageInfo.endCursor ?? null, more: !!page?.pageInfo.hasNextPage, loading: false, error: null };
+      });
+    } catch (error) {
+      setTimeline((previous) => (previous.customerId === customerId ? { ...previous, loading: false, error } : previous));
     }
   };
   useEffect(() => {
-    setPages([]);
+    setTimeline({ customerId, items: [], after: null, more: false, loading: true, error: null });
     load(null);
   }, [customerId]);
+  const { items, more, loading, error } = timeline;
   if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!pages.length) return html`<p class="empty">No interactions.</p>`;
+  if (!items.length) return loading ? html`<${Loading} />` : html`<p class="empty">No interactions.</p>`;
   return html`<ol class="timeline" id="timeline">
-      ${pages.map((item) => html`<li data-channel=${item.channel}>
+      ${items.map((item) => html`<li data-channel=${item.channel} key=${item.id}>
         <time>${dateTime(item.occurredAt)}</time>
         <span class=${`channel channel-${item.channel ?? 'other'}`}>${item.channel ?? 'other'}</span>
         <span>${item.kind}${item.amount != null ? ` · ${amount(item.amount)} ${item.currency ?? ''}` : ''}</span>
         ${item.text && html`<q>${item.text}</q>`}
       </li>`)}
     </ol>
-    ${next.more && html`<button type="button" class="secondary" onClick=${() => load(next.after)}>Show older</button>`}`;
+    ${more && html`<button type="button" class="secondary" disabled=${loading} onClick=${() => load(timeline.after)}>Show older</button>`}`;
 }
 
 function Memberships({ customer }) {

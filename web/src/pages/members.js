@@ -1,5 +1,5 @@
 // A segment's members, a page at a time, searchable, with a CSV export.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { useDebounced, useQuery } from '../hooks.js';
 import { download } from '../api.js';
@@ -25,9 +25,12 @@ const PAGE = 25;
 export function MembersPage({ id, segment }) {
   const [text, setText] = useState('');
   const search = useDebounced(text.trim(), 250);
-  // Cursors of the pages before this one; the last is this page's.
-  const [cursors, setCursors] = useState([]);
-  useEffect(() => setCursors([]), [search, id, segment]);
+  // Cursors of the pages before this one (the last is this page's), for one search: a new
+  // search, segment or segmentation starts again at page 1 in the same render.
+  const scope = JSON.stringify([id, segment, search]);
+  const [paging, setPaging] = useState({ scope, cursors: [] });
+  const cursors = paging.scope === scope ? paging.cursors : [];
+  const setCursors = (next) => setPaging({ scope, cursors: next });
   const after = cursors[cursors.length - 1] ?? null;
   const { data, error, loading } = useQuery(MEMBERS, { id, segment, after, search: search || null, first: PAGE });
   if (error) return html`<${ErrorBox} error=${error} />`;
@@ -63,10 +66,10 @@ export function MembersPage({ id, segment }) {
         </table></div>
         ${page.edges.length === 0 && html`<p class="empty">${search ? `No member matches “${search}”.` : 'No members.'}</p>`}
         <nav class="pager" aria-label="Pages">
-          <button type="button" class="secondary" id="previous-page" disabled=${cursors.length === 0}
+          <button type="button" class="secondary" id="previous-page" disabled=${loading || cursors.length === 0}
             onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
           <span class="meta">Page ${cursors.length + 1}</span>
-          <button type="button" class="secondary" id="next-page" disabled=${!page.pageInfo.hasNextPage}
+          <button type="button" class="secondary" id="next-page" disabled=${loading || !page.pageInfo.hasNextPage}
             onClick=${() => setCursors([...cursors, page.pageInfo.endCursor])}>Next</button>
         </nav>`}
     <//>

@@ -23,9 +23,9 @@ const CHANGES = `subscription Changes {
 /** How many changes the live list keeps. */
 const LIVE_KEPT = 50;
 
-function SegmentationCard({ segmentation, sizes }) {
+function SegmentationCard({ segmentation, deltas }) {
   const segments = segmentation.segments
-    .map((segment) => ({ ...segment, size: sizes[`${segmentation.id}:${segment.label}`] ?? segment.size }))
+    .map((segment) => ({ ...segment, size: Math.max(0, segment.size + (deltas[`${segmentation.id}:${segment.label}`] ?? 0)) }))
     .sort((a, b) => b.size - a.size)
     .slice(0, 15);
   return html`<article class="card segmentation-card" data-segmentation=${segmentation.id}>
@@ -66,14 +66,12 @@ function LiveChanges({ changes, names }) {
 export function Overview() {
   const { data, error, loading } = useQuery(OVERVIEW);
   const [changes, setChanges] = useState([]);
-  const [sizes, setSizes] = useState({});
+  // Enters minus exits seen live, by segment; added to the sizes the query read.
+  const [deltas, setDeltas] = useState({});
   useSubscription(CHANGES, {}, ({ membershipChanged: change }) => {
     const key = `${change.segmentationId}:${change.segment}`;
     setChanges((previous) => [{ ...change, key: `${key}:${change.customer?.id}:${change.at}:${change.change}` }, ...previous].slice(0, LIVE_KEPT));
-    setSizes((previous) => {
-      const base = previous[key] ?? data?.segmentations.find((s) => s.id === change.segmentationId)?.segments.find((s) => s.label === change.segment)?.size ?? 0;
-      return { ...previous, [key]: base + (change.change === 'ENTERED' ? 1 : -1) };
-    });
+    setDeltas((previous) => ({ ...previous, [key]: (previous[key] ?? 0) + (change.change === 'ENTERED' ? 1 : -1) }));
   });
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${PageHeader} title="Overview" /><${Loading} />`;
@@ -93,7 +91,7 @@ export function Overview() {
         ${data.segmentations.length === 0 &&
         html`<p class="empty">No segmentations yet. <a href="#/plugins">Create one from a plugin.</a></p>`}
         <div class="segmentation-grid">
-          ${data.segmentations.map((segmentation) => html`<${SegmentationCard} key=${segmentation.id} segmentation=${segmentation} sizes=${sizes} />`)}
+          ${data.segmentations.map((segmentation) => html`<${SegmentationCard} key=${segmentation.id} segmentation=${segmentation} deltas=${deltas} />`)}
         </div>
       </section>
       <${LiveChanges} changes=${changes} names=${names} />

@@ -1,5 +1,5 @@
 // The refit control: start a refit, follow its progress live, cancel it.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { gql } from '../api.js';
 import { useSubscription } from '../hooks.js';
@@ -18,8 +18,15 @@ const PROGRESS = `subscription Progress($id: ID) {
 }`;
 
 /** Shows the running or last job; `onFinished` runs when a job ends here. */
-export function RefitControl({ segmentation, onFinished }) {
+export function RefitControl({ segmentation, onFinished: reload }) {
   const [job, setJob] = useState(segmentation.job);
+  // The event and the poll can both see a job end: the page is reloaded once per job.
+  const reported = useRef(null);
+  const onFinished = (jobId) => {
+    if (reported.current === jobId) return;
+    reported.current = jobId;
+    reload?.();
+  };
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState('');
   useEffect(() => setJob(segmentation.job), [segmentation.job?.id, segmentation.job?.status]);
@@ -31,7 +38,7 @@ export function RefitControl({ segmentation, onFinished }) {
       customersDone: progress.done,
       customersTotal: progress.total,
     }));
-    if (progress.status !== 'RUNNING') onFinished?.();
+    if (progress.status !== 'RUNNING') onFinished(progress.jobId);
   });
   const running = job?.status === 'RUNNING';
   // Events only tell of what happens after the subscription starts: a job that ended before
@@ -44,7 +51,7 @@ export function RefitControl({ segmentation, onFinished }) {
         const current = data.segmentation?.job;
         if (current && current.status !== 'RUNNING') {
           setJob(current);
-          onFinished?.();
+          onFinished(current.id);
         }
       } catch (error) {
         console.warn('reading the refit job:', error.message);

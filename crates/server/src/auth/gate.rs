@@ -111,6 +111,23 @@ impl Gate {
         }
     }
 
+    /// The caller for `key` from `address`, with the same failed-attempt budget as HTTP
+    /// requests (for WebSocket connections, which present their key after the upgrade).
+    pub async fn caller_from(&self, key: Option<&str>, address: Option<IpAddr>) -> Result<Caller, Refusal> {
+        if self.settings.enabled
+            && let (Some(key), Some(address)) = (key, address)
+            && !self.ring.recently_accepted(key)
+            && let Some(wait) = self.blocked_for(address)
+        {
+            return Err(Refusal::Guessing(wait));
+        }
+        let result = self.caller_for(key).await;
+        if let (Err(Refusal::BadKey), Some(address)) = (&result, address) {
+            self.failed_from(address);
+        }
+        result
+    }
+
     /// Checks the rate limit of `bucket`.
     fn over_limit(&self, bucket: &str) -> Option<Duration> {
         let requests = self.requests.as_ref()?;
@@ -161,8 +178,7 @@ impl IntoResponse for Refusal {
             Refusal::Guessing(_) | Refusal::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         };
-        let body = serde_json::json!({ "errors": [{ "message": self.to_string(), "extensions": { "code": code } }] });
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = crate::api_error::api_error(status, code, &self.to_string());
         let headers = response.headers_mut();
         match self {
             Refusal::NoKey | Refusal::BadKey => {
@@ -191,21 +207,9 @@ pub async fn authenticate(State(gate): State<Arc<Gate>>, mut request: Request, n
     let address =
         request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
     let key = bearer(request.headers()).map(str::to_owned);
-    if gate.enabled()
-        && let (Some(key), Some(address)) = (&key, address)
-        && !gate.ring.recently_accepted(key)
-        && let Some(wait) = gate.blocked_for(address)
-    {
-        return Refusal::Guessing(wait).into_response();
-    }
-    let caller = match gate.caller_for(key.as_deref()).await {
+    let caller = match gate.caller_from(key.as_deref(), address).await {
         Ok(caller) => caller,
-        Err(refusal) => {
-            if let (Refusal::BadKey, Some(address)) = (&refusal, address) {
-                gate.failed_from(address);
-            }
-            return refusal.into_response();
-        }
+        Err(refusal) => return refusal.into_response(),
     };
     let bucket = match (&caller.key_name, address) {
         (Some(name), _) => format!("key:{name}"),

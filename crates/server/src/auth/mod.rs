@@ -3,7 +3,9 @@
 
 pub mod gate;
 pub mod keys;
+pub mod origin;
 pub mod ring;
 
 pub use gate::{Gate, GateSettings, authenticate};
+pub use origin::same_machine;
 pub use ring::KeyRing;

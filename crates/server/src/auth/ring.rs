@@ -9,6 +9,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Argon2 checks that may run at once: each takes ~19 MiB and a core for tens of
+/// milliseconds, so a flood of attempts queues here instead of exhausting memory and threads.
+const CONCURRENT_CHECKS: usize = 2;
+
 /// How long a checked key is trusted before its row is read again (revocation, role).
 pub const RECHECK: Duration = Duration::from_secs(5);
 
@@ -33,12 +37,17 @@ struct Checked {
 pub struct KeyRing {
     store: Store,
     checked: Mutex<HashMap<[u8; 32], Checked>>,
+    hashing: tokio::sync::Semaphore,
 }
 
 impl KeyRing {
     /// Keys from `store`.
     pub fn new(store: Store) -> Self {
-        Self { store, checked: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            checked: Mutex::new(HashMap::new()),
+            hashing: tokio::sync::Semaphore::new(CONCURRENT_CHECKS),
+        }
     }
 
     fn cached(&self, digest: &[u8; 32]) -> Option<(i64, Caller, bool)> {
@@ -73,6 +82,7 @@ impl KeyRing {
         let verified_before = cached.is_some_and(|(key_id, _, _)| key_id == row.id);
         if !verified_before {
             let (presented, hash) = (key.to_owned(), row.hash.clone());
+            let _turn = self.hashing.acquire().await.map_err(|_| KeyRejected::Invalid)?;
             let matches =
                 tokio::task::spawn_blocking(move || verify(&presented, &hash)).await.unwrap_or(false);
             if !matches {
