@@ -68,6 +68,9 @@ fn operations() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("plugins", "{ plugins { name status } }".into(), READERS),
         ("stats", "{ stats { customers } }".into(), READERS),
         ("auditLog", "{ auditLog(first: 1) { edges { node { action } } } }".into(), ADMINS),
+        ("apiKeys", "{ apiKeys { name role prefix revokedAt } }".into(), ADMINS),
+        ("createApiKey", "mutation { createApiKey(name: \"made-by-admin\", role: ANALYST) { key } }".into(), ADMINS),
+        ("revokeApiKey", "mutation { revokeApiKey(name: \"nobody\") { name } }".into(), ADMINS),
     ]
 }
 
@@ -124,6 +127,18 @@ async fn every_role_against_every_mutation_and_a_sample_of_queries() {
             }
         }
     }
+
+    // An admin makes a key over GraphQL; it works at once and is never shown again.
+    let made = server
+        .graphql_with_key(Some(&keys[0].1), "mutation { createApiKey(name: \"reporting\", role: ANALYST) { key apiKey { name role prefix } } }", json!({}))
+        .await
+        .2;
+    let made_key = made["data"]["createApiKey"]["key"].as_str().expect("the new key").to_owned();
+    assert_eq!(made["data"]["createApiKey"]["apiKey"]["role"], "analyst", "{made}");
+    let (status, _, _) = server.graphql_with_key(Some(&made_key), "{ stats { customers } }", json!({})).await;
+    assert_eq!(status, 200);
+    let listed = server.graphql_with_key(Some(&keys[0].1), "{ apiKeys { name prefix } }", json!({})).await.2;
+    assert!(!listed.to_string().contains(&made_key), "keys are never listed: {listed}");
 
     // A writer gets back the id it wrote, and nothing else about the record.
     let ingest = &keys[3].1;

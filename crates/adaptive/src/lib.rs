@@ -24,4 +24,4 @@ pub use error::{EngineError, EngineResult};
 pub use events::{Change, JobProgress, JobStatus, MembershipChange, changes_of};
 /// A certificate to trust for `https` webhook receivers ([`WebhookSettings::trusted_roots`]).
 pub use reqwest::Certificate;
-pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, signature};
+pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, random_secret, signature};

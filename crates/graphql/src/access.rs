@@ -144,7 +144,7 @@ const MANAGE_MUTATIONS: [&str; 10] = [
     "removeWebhook",
 ];
 /// Queries only admins may run.
-const ADMIN_QUERIES: [&str; 2] = ["auditLog", "exportCustomerData"];
+const ADMIN_QUERIES: [&str; 3] = ["auditLog", "exportCustomerData", "apiKeys"];
 /// Fields a caller without `Read` may select on what its own mutation returns.
 const WRITER_FIELDS: [&str; 3] = ["id", "externalId", "__typename"];
 

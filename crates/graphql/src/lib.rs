@@ -6,8 +6,10 @@
 //! Query depth, complexity and page size are limited.
 
 pub mod access;
+pub mod api_keys;
 pub mod audit;
 mod error;
+pub mod keys;
 mod loaders;
 pub mod mutation;
 mod pagination;
@@ -41,6 +43,7 @@ pub struct Query(
     segmentations::SegmentationQuery,
     audit::AuditQuery,
     rights::RightsQuery,
+    api_keys::ApiKeyQuery,
 );
 
 /// Every mutation.
@@ -50,6 +53,7 @@ pub struct Mutation(
     segmentations::SegmentationMutation,
     segmentations::webhooks::WebhookMutation,
     rights::RightsMutation,
+    api_keys::ApiKeyMutation,
 );
 
 /// Kindred's schema type.

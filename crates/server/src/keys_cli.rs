@@ -1,9 +1,9 @@
 //! `kindred keys create|list|revoke`: API keys from the command line. A new key is printed
 //! once; only its hash is stored.
 
-use crate::auth::keys::generate;
 use clap::Subcommand;
 use kindred_graphql::access::Role;
+use kindred_graphql::keys::generate;
 use kindred_store::{NewApiKey, Store};
 
 /// What to do with keys.

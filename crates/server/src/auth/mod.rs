@@ -2,7 +2,6 @@
 //! every API endpoint, and the per-key rate limit.
 
 pub mod gate;
-pub mod keys;
 pub mod origin;
 pub mod ring;
 

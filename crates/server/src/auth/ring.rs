@@ -1,8 +1,8 @@
 //! Checks presented keys against the store, with a short-lived cache so that Argon2 runs once
 //! per key and not once per request; revocation takes effect within [`RECHECK`].
 
-use super::keys::{prefix_of, verify};
 use kindred_graphql::access::{Caller, Role};
+use kindred_graphql::keys::{prefix_of, verify};
 use kindred_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
 //! API keys: made at random, shown once, stored as an Argon2id hash beside a public prefix
-//! that finds the row. A key looks like `kdr_<prefix>_<secret>`.
+//! that finds the row. A key looks like `kdr_<prefix>_<secret>`. Used by the server's gate,
+//! by `kindred keys` and by the admin mutations.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -28,16 +29,10 @@ pub enum KeyError {
     Hash(String),
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// Makes a key from 6 random bytes of prefix and 32 of secret.
+/// Makes a key: a random public prefix and a 32-byte random secret, both hex.
 pub fn generate() -> Result<GeneratedKey, KeyError> {
-    let prefix_bytes: [u8; PREFIX_DIGITS / 2] = rand::random();
-    let secret: [u8; 32] = rand::random();
-    let prefix = hex(&prefix_bytes);
-    let key = format!("{KEY_TAG}_{prefix}_{}", hex(&secret));
+    let prefix = kindred_adaptive::random_secret()[..PREFIX_DIGITS].to_owned();
+    let key = format!("{KEY_TAG}_{prefix}_{}", kindred_adaptive::random_secret());
     let hash =
         Argon2::default().hash_password(key.as_bytes()).map_err(|error| KeyError::Hash(error.to_string()))?;
     Ok(GeneratedKey { key, prefix, hash: hash.to_string() })
