@@ -26,6 +26,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .layer(CompressionLayer::new())
 }
 
+/// What the dashboard's pages may load and connect to.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 /// How long a browser may keep a file.
 #[derive(Clone, Copy)]
 enum Caching {
@@ -65,6 +69,9 @@ fn file(path: &str, caching: Caching) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Only the dashboard's own files and this server's API: an injected script could neither
+    // load nor send the API key anywhere else.
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     response
 }
 
@@ -90,6 +97,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        assert!(response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap_or_default().contains("connect-src 'self'"));
         assert_eq!(file("assets/nothing.js", Caching::Immutable).status(), StatusCode::NOT_FOUND);
     }
 }
