@@ -97,7 +97,12 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
-        assert!(response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap_or_default().contains("connect-src 'self'"));
+        assert!(
+            response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap_or_default()
+                .contains("connect-src 'self'")
+        );
         assert_eq!(file("assets/nothing.js", Caching::Immutable).status(), StatusCode::NOT_FOUND);
     }
 }
