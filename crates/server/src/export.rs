@@ -106,12 +106,12 @@ async fn page(
         let score = row.score.map(|score| score.to_string()).unwrap_or_default();
         let since = row.since.to_rfc3339();
         writer.write_record([
-            customer.external_id.as_str(),
-            customer.email.as_deref().unwrap_or_default(),
-            customer.first_name.as_deref().unwrap_or_default(),
-            customer.last_name.as_deref().unwrap_or_default(),
-            target.segmentation_name.as_str(),
-            row.segment.as_str(),
+            spreadsheet_safe(&customer.external_id).as_ref(),
+            spreadsheet_safe(customer.email.as_deref().unwrap_or_default()).as_ref(),
+            spreadsheet_safe(customer.first_name.as_deref().unwrap_or_default()).as_ref(),
+            spreadsheet_safe(customer.last_name.as_deref().unwrap_or_default()).as_ref(),
+            spreadsheet_safe(&target.segmentation_name).as_ref(),
+            spreadsheet_safe(&row.segment).as_ref(),
             score.as_str(),
             since.as_str(),
         ])?;
@@ -119,6 +119,17 @@ async fn page(
     }
     let bytes = writer.into_inner().map_err(|error| ExportError::Csv(error.into_error().into()))?;
     Ok(Some((Chunk { bytes, rows: written }, next)))
+}
+
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return first) gets a leading `'`, so that a name written by one client cannot run in an
+/// analyst's spreadsheet.
+fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Where a streamed export stands.
@@ -176,4 +187,17 @@ pub async fn export_to(
     }
     sink.flush().await?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("Ana"), "Ana");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
 }
