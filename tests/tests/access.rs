@@ -263,6 +263,16 @@ async fn subscriptions_need_a_key() {
     )
     .await;
     assert!(live.next(Duration::from_millis(300)).await.is_none(), "connected, nothing happened yet");
+    // The socket is for subscriptions: queries keep HTTP's limits and timeouts.
+    let mut query = Subscription::open(
+        server.base(),
+        "{ stats { customers } }",
+        json!({}),
+        json!({ "authorization": format!("Bearer {analyst}") }),
+    )
+    .await;
+    let answer = query.raw(Duration::from_secs(5)).await.expect("an answer");
+    assert!(answer.to_string().contains("BAD_REQUEST"), "{answer}");
     // A key without Read connects but may not subscribe.
     let mut writer = Subscription::open(
         server.base(),

@@ -100,6 +100,11 @@ impl Caller {
     }
 }
 
+/// Marks a request that came over the WebSocket (put in the connection's data by the server):
+/// only subscriptions run there, so queries and mutations keep HTTP's limits and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct OverWebSocket;
+
 /// Whether requests must carry a [`Caller`]; in the schema's data.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy {
@@ -325,11 +330,20 @@ impl Extension for AccessCheck {
         if info.is_for_introspection {
             return next.run(ctx, info).await;
         }
+        // Borrowed: this runs for every field of every request.
+        let open = Caller::open();
         let caller = match ctx.data_opt::<Caller>() {
-            Some(caller) => caller.clone(),
+            Some(caller) => caller,
             None if self.require_caller => return Err(unauthenticated(&info)),
-            None => Caller::open(),
+            None => &open,
         };
+        if ctx.data_opt::<OverWebSocket>().is_some() && matches!(info.parent_type, "Query" | "Mutation") {
+            let message =
+                "queries and mutations go over HTTP (POST /graphql); the WebSocket is for subscriptions";
+            return Err(async_graphql::Error::new(message)
+                .extend_with(|_, extensions| extensions.set("code", "BAD_REQUEST"))
+                .into_server_error(info.field.name.pos));
+        }
         if let Some(needed) = required_permission(info.parent_type, info.name)
             && !caller.role.allows(needed)
         {

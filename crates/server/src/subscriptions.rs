@@ -89,6 +89,7 @@ pub async fn subscribe(
                     }
                     let mut data = async_graphql::Data::default();
                     data.insert(caller);
+                    data.insert(kindred_graphql::access::OverWebSocket);
                     Ok(data)
                 })
                 .serve();

@@ -27,6 +27,12 @@ pub enum KeyRejected {
     Store(#[from] StoreError),
 }
 
+/// The hash of a key nobody has, checked against when a prefix is unknown.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| kindred_graphql::keys::generate().map(|made| made.hash).unwrap_or_default())
+}
+
 struct Checked {
     key_id: i64,
     caller: Caller,
@@ -61,6 +67,13 @@ impl KeyRing {
         self.cached(&Sha256::digest(key.as_bytes()).into()).is_some_and(|(_, _, fresh)| fresh)
     }
 
+    /// Whether `key` matches `hash`: Argon2 on the blocking pool, a few at a time.
+    async fn check(&self, key: &str, hash: &str) -> bool {
+        let Ok(_turn) = self.hashing.acquire().await else { return false };
+        let (presented, hash) = (key.to_owned(), hash.to_owned());
+        tokio::task::spawn_blocking(move || verify(&presented, &hash)).await.unwrap_or(false)
+    }
+
     /// The caller `key` belongs to.
     pub async fn caller(&self, key: &str) -> Result<Caller, KeyRejected> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
@@ -70,6 +83,8 @@ impl KeyRing {
         }
         let prefix = prefix_of(key).ok_or(KeyRejected::Invalid)?;
         let Some(row) = self.store.api_key_by_prefix(prefix).await? else {
+            // As slow as checking a real key, so timing does not tell which prefixes exist.
+            self.check(key, dummy_hash()).await;
             return Err(KeyRejected::Invalid);
         };
         if row.revoked_at.is_some() {
@@ -81,11 +96,7 @@ impl KeyRing {
         // This very key was verified before: its digest proves it; only the row is re-read.
         let verified_before = cached.is_some_and(|(key_id, _, _)| key_id == row.id);
         if !verified_before {
-            let (presented, hash) = (key.to_owned(), row.hash.clone());
-            let _turn = self.hashing.acquire().await.map_err(|_| KeyRejected::Invalid)?;
-            let matches =
-                tokio::task::spawn_blocking(move || verify(&presented, &hash)).await.unwrap_or(false);
-            if !matches {
+            if !self.check(key, &row.hash).await {
                 return Err(KeyRejected::Invalid);
             }
         }
