@@ -95,10 +95,8 @@ impl KeyRing {
         }
         // This very key was verified before: its digest proves it; only the row is re-read.
         let verified_before = cached.is_some_and(|(key_id, _, _)| key_id == row.id);
-        if !verified_before {
-            if !self.check(key, &row.hash).await {
-                return Err(KeyRejected::Invalid);
-            }
+        if !verified_before && !self.check(key, &row.hash).await {
+            return Err(KeyRejected::Invalid);
         }
         let role: Role = row.role.parse().map_err(|error| {
             tracing::error!(key = %row.name, %error, "an API key has an unknown role");
