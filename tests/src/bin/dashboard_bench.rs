@@ -38,13 +38,24 @@ async fn main() {
     };
     let (rfm, ages, communities) = (id("RFM"), id("Age bands"), id("Communities"));
     let champions = "Champions";
+    // A customer with purchases (a champion), so the timeline has something to show.
+    let members = server
+        .data(
+            "query($id: ID!) { segmentation(id: $id) { members(segment: \"Champions\", first: 1) { edges { node { customer { id } } } } } }",
+            json!({ "id": rfm }),
+        )
+        .await;
+    let customer = members["segmentation"]["members"]["edges"][0]["node"]["customer"]["id"]
+        .as_str()
+        .expect("a champion")
+        .to_owned();
     let pages = [
         ("overview", String::new(), ".segmentation-card canvas"),
         ("segmentation (RFM)", format!("#/segmentations/{rfm}"), "#personas .persona canvas"),
         ("communities", format!("#/segmentations/{communities}/communities"), "svg.graph .node"),
         ("overlap (RFM × age)", format!("#/overlap?a={rfm}&b={ages}"), "#heatmap tbody td"),
         ("members", format!("#/segmentations/{rfm}/members/{champions}"), "#members-table tbody tr"),
-        ("customer", "#/customers/external/c0000001".to_owned(), "#timeline li"),
+        ("customer", format!("#/customers/{customer}"), "#timeline li"),
         ("plugins", "#/plugins".to_owned(), "#create-form .field"),
     ];
     let browser = Browser::start().await;
