@@ -81,7 +81,11 @@ function CreateForm({ plugins }) {
     setErrors(found);
     setGeneral([]);
     if (Object.keys(found).length) {
-      document.querySelector('.field.invalid input, .field.invalid select, .field.invalid textarea')?.focus();
+      setTimeout(() => {
+        const first = document.querySelector('.field.invalid input, .field.invalid select, .field.invalid textarea');
+        first?.focus();
+        first?.scrollIntoView({ block: 'center' });
+      });
       return;
     }
     setBusy(true);
@@ -93,6 +97,12 @@ function CreateForm({ plugins }) {
       const { byField, general: other } = serverErrors(error);
       setErrors(byField);
       setGeneral(other.length || Object.keys(byField).length ? other : [error.message]);
+      // Take the reader to the first problem, as for the form's own checks.
+      setTimeout(() => {
+        const first = document.querySelector('#form-error, .field.invalid input, .field.invalid select, .field.invalid textarea');
+        first?.focus?.();
+        first?.scrollIntoView?.({ block: 'center' });
+      });
     } finally {
       setBusy(false);
     }
@@ -100,7 +110,7 @@ function CreateForm({ plugins }) {
   const paramErrors = Object.fromEntries(Object.entries(errors).filter(([key]) => key.startsWith('param:')).map(([key, value]) => [key.slice(6), value]));
   const fieldError = (key) => errors[key] && html`<p class="field-error" id=${`${key}-error`} role="alert">${errors[key]}</p>`;
   return html`<form id="create-form" onSubmit=${submit} novalidate>
-    ${general.length > 0 && html`<div class="error" role="alert" id="form-error">${general.map((message) => html`<p>${message}</p>`)}</div>`}
+    ${general.length > 0 && html`<div class="error" role="alert" id="form-error" tabindex="-1">${general.map((message) => html`<p>${message}</p>`)}</div>`}
     <div class="field">
       <label for="create-strategy">Strategy</label>
       <select id="create-strategy" value=${pluginName} onChange=${(event) => setPluginName(event.target.value)}>
