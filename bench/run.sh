@@ -135,7 +135,7 @@ bench_adaptive() {
 
 bench_dashboard() {
   echo "== dashboard: first render of each page"
-  cargo build --release -p kindred-e2e --bin kindred-dashboard-bench
+  cargo build --release -p kindred-bench --bin kindred-dashboard-bench
   "$PWD/target/release/kindred-dashboard-bench"
 }
 

@@ -232,6 +232,18 @@ impl Server {
         (status, retry, body)
     }
 
+    /// Sends `GET path` with `key` as bearer token (none: no header); returns the HTTP status
+    /// and the body as text.
+    pub async fn get(&self, path: &str, key: Option<&str>) -> (u16, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("send GET request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
     /// Like [`graphql`](Self::graphql), but fails on errors and returns `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let response = self.graphql(query, variables).await;

@@ -3,6 +3,7 @@
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobProgress, MembershipChange, changes_of};
+use crate::queue::{TouchedSender, touched_queue};
 use crate::{diff, feed, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 /// How a segmentation follows the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub(crate) struct Inner {
     pub jobs: Mutex<HashMap<i64, RunningJob>>,
     /// One lock per segmentation: a diff is read and written under it.
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    pub touched: mpsc::UnboundedSender<Vec<i64>>,
+    pub touched: TouchedSender,
 }
 
 impl Inner {
@@ -127,6 +128,7 @@ impl Inner {
         reason: ChangeReason,
         at: chrono::DateTime<chrono::Utc>,
     ) {
+        crate::metrics::membership_changes(reason.as_str(), diff.entered.len() + diff.exited.len());
         if self.changes.receiver_count() == 0 {
             return;
         }
@@ -201,7 +203,7 @@ impl Engine {
     /// `settings`) a refit of every dynamic segmentation. Jobs a stopped server left running
     /// are marked failed. Call inside a tokio runtime.
     pub async fn start(store: Store, host: Arc<PluginHost>, settings: EngineSettings) -> EngineResult<Self> {
-        let (touched, queue) = mpsc::unbounded_channel();
+        let (touched, queue) = touched_queue();
         let inner = Arc::new(Inner {
             store,
             host,
@@ -360,7 +362,7 @@ impl Engine {
     pub fn touched(&self, customer_ids: Vec<i64>) {
         if !customer_ids.is_empty() {
             // The worker lives as long as the engine; a send fails only during shutdown.
-            let _ = self.inner.touched.send(customer_ids);
+            self.inner.touched.send(customer_ids);
         }
     }
 

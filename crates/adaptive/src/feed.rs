@@ -25,7 +25,8 @@ pub(crate) async fn follower(inner: Arc<Inner>) {
             Ok((last, customers)) if last > cursor => {
                 if !customers.is_empty() {
                     tracing::debug!(customers = customers.len(), "imported customers to re-assign");
-                    if inner.touched.send(customers).is_err() {
+                    crate::metrics::feed_customers(customers.len());
+                    if !inner.touched.send(customers) {
                         return;
                     }
                 }

@@ -13,6 +13,8 @@ mod engine;
 mod error;
 mod events;
 mod feed;
+pub mod metrics;
+mod queue;
 mod realtime;
 mod refit;
 mod schedule;

@@ -6,23 +6,31 @@
 
 use crate::diff::diff;
 use crate::engine::Inner;
+use crate::queue::TouchedReceiver;
 use kindred_segment::{Membership, StrategyInstance, assign_customers_in_each};
 use kindred_store::{ChangeReason, Member, MembershipDiff};
 use std::sync::{Arc, PoisonError};
-use tokio::sync::mpsc;
 
 /// Runs until the queue closes.
-pub(crate) async fn worker(inner: Arc<Inner>, mut queue: mpsc::UnboundedReceiver<Vec<i64>>) {
-    while let Some(mut customers) = queue.recv().await {
+pub(crate) async fn worker(inner: Arc<Inner>, mut queue: TouchedReceiver) {
+    while let Some(first) = queue.recv().await {
+        let mut customers = first.customers;
+        let mut queued_at = vec![first.at];
         while customers.len() < inner.settings.write_batch {
             match queue.try_recv() {
-                Ok(more) => customers.extend(more),
-                Err(_) => break,
+                Some(more) => {
+                    customers.extend(more.customers);
+                    queued_at.push(more.at);
+                }
+                None => break,
             }
         }
         customers.sort_unstable();
         customers.dedup();
         reassign(&inner, &customers).await;
+        for at in queued_at {
+            crate::metrics::write_published(at.elapsed());
+        }
     }
 }
 

@@ -157,9 +157,10 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
         inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id).map(|job| job.touched);
     if let Some(touched) = touched.filter(|touched| !touched.is_empty()) {
         // Writes during the job were read or not by its population: re-assign them now.
-        let _ = inner.touched.send(touched);
+        inner.touched.send(touched);
     }
     let (entered, exited, rescored) = counts;
+    crate::metrics::refit_ended(id, status.as_str(), elapsed);
     let millis = elapsed.as_millis() as u64;
     if elapsed > inner.settings.slow_job {
         tracing::warn!(

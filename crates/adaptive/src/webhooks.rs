@@ -166,6 +166,7 @@ async fn send_due(
             tracing::warn!(%error, webhook = hook.id, "cannot record withheld webhook events");
             return false;
         }
+        crate::metrics::webhook_delivery("withheld", due.withheld.len() as u64);
         tracing::debug!(
             webhook = hook.id,
             events = due.withheld.len(),
@@ -181,7 +182,10 @@ async fn send_due(
     let body = serde_json::json!({ "webhookId": hook.id.to_string(), "events": events }).to_string();
     let outcome = post(client, hook, body).await;
     let written = match outcome {
-        Ok(()) => store.mark_delivered(&ids, Utc::now()).await,
+        Ok(()) => {
+            crate::metrics::webhook_delivery("delivered", ids.len() as u64);
+            store.mark_delivered(&ids, Utc::now()).await
+        }
         Err(error) => {
             let attempt = due.send.iter().map(|delivery| delivery.attempts).max().unwrap_or(0) + 1;
             let retry_at = (attempt < settings.max_attempts).then(|| {
@@ -189,6 +193,8 @@ async fn send_due(
                 Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
             });
             tracing::warn!(webhook = hook.id, url = %hook.url, attempt, %error, gives_up = retry_at.is_none(), "webhook delivery failed");
+            let status = if retry_at.is_some() { "retrying" } else { "failed" };
+            crate::metrics::webhook_delivery(status, ids.len() as u64);
             store.mark_attempt_failed(&ids, &error, retry_at).await
         }
     };

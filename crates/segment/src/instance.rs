@@ -93,6 +93,7 @@ impl StrategyInstance {
     ) -> Result<T, PluginError> {
         let mut handle = self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(reason) = &handle.disabled {
+            crate::metrics::plugin_call(&self.plugin, call, "disabled", std::time::Duration::ZERO);
             return Err(PluginError::Call {
                 plugin: self.plugin.clone(),
                 call,
@@ -149,12 +150,25 @@ fn call_error(plugin: &str, call: &'static str, failure: CallFailure) -> PluginE
     }
 }
 
-/// Runs `body` inside a span for the plugin call and logs how long it took.
-fn timed<T>(plugin: &str, call: &'static str, body: impl FnOnce() -> T) -> T {
+/// Runs `body` inside a span for the plugin call, logs how long it took, and counts it in
+/// the metrics (`kindred_plugin_calls_total` by outcome, `kindred_plugin_call_duration_seconds`).
+fn timed<T>(
+    plugin: &str,
+    call: &'static str,
+    body: impl FnOnce() -> Result<T, CallFailure>,
+) -> Result<T, CallFailure> {
     let span = tracing::info_span!("plugin_call", plugin, call);
     let _entered = span.enter();
     let started = Instant::now();
     let result = body();
-    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "plugin call done");
+    let elapsed = started.elapsed();
+    tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "plugin call done");
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(failure) if failure.status == Status::PANIC => "panic",
+        Err(failure) if failure.status == Status::INVALID_PARAMS => "invalid_params",
+        Err(_) => "error",
+    };
+    crate::metrics::plugin_call(plugin, call, outcome, elapsed);
     result
 }

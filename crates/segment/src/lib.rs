@@ -11,6 +11,7 @@ mod ffi;
 mod host;
 mod instance;
 mod library;
+pub mod metrics;
 mod params;
 mod run;
 mod stored_text;

@@ -2,9 +2,10 @@
 //! the same path as any file.
 
 use crate::import::describe;
+use crate::progress::{Progress, Total};
 use kindred_demo::{DemoConfig, FileFormat, write_demo};
 use kindred_store::Store;
-use kindred_store::import::{Format, ImportKind, import};
+use kindred_store::import::{Format, ImportKind, ImportOptions, import_with};
 use std::path::PathBuf;
 
 /// What demo data to make.
@@ -23,6 +24,7 @@ pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<(
     let folder = tempfile::tempdir()?;
     let config = DemoConfig { customers: options.customers, seed: options.seed, ..DemoConfig::default() };
     let path = folder.path().to_path_buf();
+    tracing::info!(customers = options.customers, seed = options.seed, "generating demo data");
     let (files, stats) =
         tokio::task::spawn_blocking(move || write_demo(&config, &path, FileFormat::Csv)).await??;
     tracing::info!(?stats, "demo data generated");
@@ -33,12 +35,17 @@ pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<(
         (ImportKind::Interactions, &files.interactions),
     ] {
         let input = std::fs::File::open(file)?;
+        let size = input.metadata()?.len();
+        let progress = Progress::start(&format!("demo: import {kind}"), Some(Total::Bytes(size)));
+        let options = ImportOptions { rows_done: Some(progress.rows()), ..ImportOptions::default() };
         let mut rejected = 0u64;
-        let summary = import(store, kind, Format::Csv, input, |error| {
+        let summary = import_with(store, kind, Format::Csv, progress.reader(input), options, |error| {
             rejected += 1;
             tracing::warn!(%error, "demo row rejected");
         })
-        .await?;
+        .await;
+        progress.finish();
+        let summary = summary?;
         tracing::info!("{}", describe(kind, &summary));
         anyhow::ensure!(rejected == 0, "the demo generator wrote {rejected} invalid {kind} rows");
     }

@@ -3,6 +3,7 @@
 //! and written by `kindred export`. An export is for marketing: members who refused marketing
 //! (`consent_marketing` false) are not in it.
 
+use crate::progress::{Progress, Total};
 use futures::Stream;
 use kindred_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -167,7 +168,8 @@ pub fn members_csv(store: Store, target: ExportTarget) -> impl Stream<Item = Res
     })
 }
 
-/// `kindred export`: writes the CSV to `output`, or standard output; returns the rows written.
+/// `kindred export`: writes the CSV to `output`, or standard output, showing progress on
+/// standard error; returns the rows written.
 pub async fn export_to(
     store: &Store,
     target: ExportTarget,
@@ -179,14 +181,33 @@ pub async fn export_to(
         Some(path) => Box::new(tokio::fs::File::create(path).await?),
         None => Box::new(tokio::io::stdout()),
     };
+    // The segments' sizes count members who refused marketing too: an upper bound.
+    let sizes = store.segment_sizes(target.segmentation_id).await?;
+    let total: u64 = sizes
+        .iter()
+        .filter(|(label, _)| target.segment.as_ref().is_none_or(|segment| segment == label))
+        .map(|(_, size)| u64::try_from(*size).unwrap_or(0))
+        .sum();
+    let label = match &target.segment {
+        Some(segment) => format!("export {}: {segment}", target.segmentation_name),
+        None => format!("export {}", target.segmentation_name),
+    };
+    let progress = Progress::start(&label, Some(Total::Rows(total)));
+    let rows_done = progress.rows();
     let mut chunks = std::pin::pin!(members_csv(store.clone(), target));
     let mut rows = 0;
-    while let Some(chunk) = chunks.try_next().await? {
-        rows += chunk.rows;
-        sink.write_all(&chunk.bytes).await?;
+    let written: anyhow::Result<()> = async {
+        while let Some(chunk) = chunks.try_next().await? {
+            rows += chunk.rows;
+            rows_done.store(rows, std::sync::atomic::Ordering::Relaxed);
+            sink.write_all(&chunk.bytes).await?;
+        }
+        sink.flush().await?;
+        Ok(())
     }
-    sink.flush().await?;
-    Ok(rows)
+    .await;
+    progress.finish();
+    written.map(|()| rows)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The HTTP surface: the dashboard at `/`, GraphQL (and GraphiQL), subscriptions, CSV exports,
-//! `/health` and `/ready`.
+//! `/metrics`, `/health` and `/ready`.
 
 use crate::api_error::api_error;
 use crate::auth::{Gate, authenticate, same_machine};
@@ -65,7 +65,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql.layer(gate.clone()).layer(same_machine.clone())))
-        .route("/segments/{id}/members.csv", get(members_csv.layer(gate).layer(same_machine)))
+        .route("/segments/{id}/members.csv", get(members_csv.layer(gate.clone()).layer(same_machine.clone())))
+        .route("/metrics", get(crate::metrics::scrape.layer(gate).layer(same_machine)))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -74,6 +75,9 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
         .merge(subscriptions)
         .merge(crate::dashboard::routes())
+        // Counted and timed by route, outside every other layer so refusals (401, 408, 413,
+        // 429) are counted too.
+        .layer(middleware::from_fn(crate::metrics::track_requests))
         // One span per request at INFO, so anything logged while serving it carries the
         // method and path; each response is logged at DEBUG to keep busy servers quiet.
         .layer(
@@ -89,7 +93,15 @@ async fn graphql(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let request = request.into_inner().data(request_loader(&state.store)).data(caller);
-    state.schema.execute(request).await.into()
+    let operation = request.operation_name.clone();
+    let response = state.schema.execute(request).await;
+    let codes =
+        response.errors.iter().map(|error| match error.extensions.as_ref().and_then(|e| e.get("code")) {
+            Some(async_graphql::Value::String(code)) => Some(code.as_str()),
+            _ => None,
+        });
+    crate::metrics::graphql_operation(operation.as_deref(), codes);
+    response.into()
 }
 
 /// Turns the body limit's bare 413 into an error that says what the limit is, in GraphQL's

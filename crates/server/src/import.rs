@@ -1,5 +1,6 @@
 //! `kindred import KIND FILE`: stream a CSV or NDJSON file (or standard input) into the store.
 
+use crate::progress::{Progress, Total};
 use kindred_store::Store;
 use kindred_store::import::{Format, ImportKind, ImportOptions, ImportSummary, import_with};
 use std::io::Write;
@@ -12,22 +13,34 @@ pub async fn import_file(
     kind: ImportKind,
     path: &str,
     format: Option<Format>,
-    options: ImportOptions,
+    mut options: ImportOptions,
 ) -> anyhow::Result<ImportSummary> {
     let mut stderr = std::io::stderr();
     let mut report = move |error: &kindred_store::import::RowError| {
         let _ = writeln!(stderr, "rejected: {error}");
     };
+    let label = format!("import {kind}");
     let summary = if path == "-" {
-        import_with(store, kind, format.unwrap_or(Format::Csv), std::io::stdin(), options, &mut report)
-            .await?
+        let progress = Progress::start(&label, None);
+        options.rows_done = Some(progress.rows());
+        let input = progress.reader(std::io::stdin());
+        let summary =
+            import_with(store, kind, format.unwrap_or(Format::Csv), input, options, &mut report).await;
+        progress.finish();
+        summary?
     } else {
         let format = match format {
             Some(format) => format,
             None => Format::from_path(path)?,
         };
         let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
-        import_with(store, kind, format, file, options, &mut report).await?
+        let size = file.metadata().ok().filter(std::fs::Metadata::is_file).map(|metadata| metadata.len());
+        let progress = Progress::start(&label, size.map(Total::Bytes));
+        options.rows_done = Some(progress.rows());
+        let input = progress.reader(file);
+        let summary = import_with(store, kind, format, input, options, &mut report).await;
+        progress.finish();
+        summary?
     };
     Ok(summary)
 }

@@ -11,7 +11,9 @@ mod import;
 mod keys_cli;
 mod listen;
 mod logging;
+mod metrics;
 mod plugins;
+mod progress;
 mod serve;
 mod subscriptions;
 
@@ -20,10 +22,22 @@ use config::Settings;
 use demo::DemoOptions;
 use kindred_store::import::{Format, ImportKind, ImportOptions};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// Kindred: customers, their interactions, ties and shared needs, segmented by plugins.
+/// What `kindred --help` says first.
+const ABOUT: &str = "Kindred, the social CRM: customers, their interactions on every channel, the ties \
+between them and the needs they share, segmented by strategy plugins (demographic, behavioral, \
+need-based communities) that stay true as the data changes.";
+
+/// How to begin, after the list of commands.
+const AFTER_HELP: &str = "Start here: `kindred serve --demo` fills an empty database with 10,000 \
+demo customers and serves the dashboard at http://127.0.0.1:8080/ and GraphQL at /graphql. \
+Settings come from ./kindred.toml (or --config FILE) and KINDRED__SECTION__KEY variables; \
+see the README.";
+
+/// The command line.
 #[derive(Parser)]
-#[command(name = "kindred", version, about)]
+#[command(name = "kindred", version, about = ABOUT, after_help = AFTER_HELP)]
 struct Cli {
     /// Settings file (default: ./kindred.toml if it exists).
     #[arg(long, global = true, value_name = "FILE")]
@@ -138,12 +152,30 @@ impl From<FormatArg> for Format {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            // One line with every cause, without the backtrace anyhow's Debug form adds:
+            // the operator needs the reason, not our call stack.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Schema = cli.command {
         print!("{}", kindred_graphql::sdl());
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let settings = Settings::load(cli.config.as_deref())?;
     logging::init(&settings.log);
@@ -154,7 +186,12 @@ async fn main() -> anyhow::Result<()> {
             serve::serve(settings, demo).await?;
         }
         Command::Plugins => {
-            print!("{}", plugins::describe(&plugins::load_plugins(&settings)));
+            let host = plugins::load_plugins(&settings);
+            print!("{}", plugins::describe(&host));
+            if plugins::any_refused(&host) {
+                eprintln!("error: a plugin the settings enable was refused (see its error above)");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Keys { action } => {
             let store = serve::open_store(&settings).await?;
@@ -173,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
             settings.database.max_connections = settings.database.max_connections.min(2);
             let store = serve::open_store(&settings).await?;
             let kind = ImportKind::from(kind);
-            let options = ImportOptions { allow_erased };
+            let options = ImportOptions { allow_erased, ..ImportOptions::default() };
             let summary = import::import_file(&store, kind, &file, format.map(Format::from), options).await?;
             println!("{}", import::describe(kind, &summary));
             store.close().await?;
@@ -205,5 +242,5 @@ async fn main() -> anyhow::Result<()> {
             }
         },
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,11 @@ pub fn load_plugins(settings: &Settings) -> Arc<PluginHost> {
     Arc::new(host)
 }
 
+/// Whether a plugin the settings enable was refused (a disabled one is not refused).
+pub fn any_refused(host: &PluginHost) -> bool {
+    host.plugins().iter().any(|plugin| plugin.status == PluginStatus::Refused)
+}
+
 /// What `kindred plugins` prints: one block per plugin.
 pub fn describe(host: &PluginHost) -> String {
     if host.plugins().is_empty() {

@@ -26,6 +26,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Result<()> {
+    crate::metrics::install();
     let store = open_store(&settings).await?;
     let mut demo_loaded = false;
     if let Some(demo) = demo {
@@ -54,9 +55,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     let (stop, shutdown) = Shutdown::new();
     let gate = Gate::new(gate_settings, KeyRing::new(store.clone()));
     let app = router(AppState { store: store.clone(), schema, shutdown, gate, limits });
-    let listener = tokio::net::TcpListener::bind(&settings.server.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let listener = bind(&settings.server.bind).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
     if gate_settings.enabled {
@@ -84,6 +83,24 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     audit_writer.finish().await;
     store.close().await?;
     Ok(())
+}
+
+/// Listens on `address`, with one clear line when that cannot be done.
+async fn bind(address: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+            anyhow::bail!("{address} is in use: set server.bind or KINDRED__SERVER__BIND")
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            anyhow::bail!(
+                "{address} may not be used by this user ({error}): set server.bind or KINDRED__SERVER__BIND"
+            )
+        }
+        Err(error) => {
+            anyhow::bail!("cannot listen on {address} ({error}): set server.bind or KINDRED__SERVER__BIND")
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -51,6 +51,15 @@ pub struct Store {
     _alive: Arc<()>,
 }
 
+/// The connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open.
+    pub open: u32,
+    /// Connections lent out to a query or transaction.
+    pub in_use: u32,
+}
+
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -168,6 +177,22 @@ impl Store {
             ..Default::default()
         };
         WriteTransaction::begin(self.write_gate.as_ref(), self.db.begin_with_options(options)).await
+    }
+
+    /// How many of the pool's connections are open and how many of those are idle.
+    pub fn pool_usage(&self) -> PoolUsage {
+        let (open, idle) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        PoolUsage { open, in_use: open - idle }
     }
 
     /// Which database this is.

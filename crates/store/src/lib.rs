@@ -35,7 +35,7 @@ mod write_txn;
 
 pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
 pub use children::InteractionCursor;
-pub use connect::{Store, StoreOptions};
+pub use connect::{PoolUsage, Store, StoreOptions};
 pub use counts::RowCounts;
 pub use customers::CustomerFilter;
 pub use erasure::{ErasureReceipt, external_id_hash};

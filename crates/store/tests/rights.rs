@@ -79,7 +79,7 @@ async fn run(
 ) -> (ImportSummary, Vec<RowError>) {
     let mut errors = Vec::new();
     let input = std::io::Cursor::new(text.to_owned().into_bytes());
-    let options = ImportOptions { allow_erased };
+    let options = ImportOptions { allow_erased, ..ImportOptions::default() };
     let summary =
         import_with(store, kind, Format::Csv, input, options, |e| errors.push(e.clone())).await.unwrap();
     (summary, errors)

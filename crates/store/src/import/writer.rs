@@ -13,6 +13,8 @@ use crate::write::{
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -67,11 +69,14 @@ impl IdCache {
 }
 
 /// How an import treats what it finds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Re-create erased customers named by the file (and remove their tombstones) instead
     /// of refusing their rows.
     pub allow_erased: bool,
+    /// Where the import keeps the number of rows read and handled so far, for a progress
+    /// display; updated after each chunk.
+    pub rows_done: Option<Arc<AtomicU64>>,
 }
 
 /// The reason given for a row naming an erased customer.
@@ -117,6 +122,7 @@ pub async fn import_with<R: Read + Send + 'static>(
                 summary.rejected -= rejected.len() as u64 - lines.len() as u64;
                 rejected.iter().for_each(&mut on_error);
                 if records.is_empty() {
+                    report_rows(&options, summary.read);
                     continue;
                 }
                 let txn = store.begin_write().await?;
@@ -133,6 +139,7 @@ pub async fn import_with<R: Read + Send + 'static>(
                 summary.updated += counts.updated;
                 summary.unchanged += counts.unchanged;
                 summary.customers_created += created;
+                report_rows(&options, summary.read);
             }
         }
     }
@@ -141,6 +148,13 @@ pub async fn import_with<R: Read + Send + 'static>(
     match failure {
         Some(error) => Err(error),
         None => Ok(summary),
+    }
+}
+
+/// Tells a progress display that `read` rows are done.
+fn report_rows(options: &ImportOptions, read: u64) {
+    if let Some(rows_done) = &options.rows_done {
+        rows_done.store(read, Ordering::Relaxed);
     }
 }
 
