@@ -140,8 +140,10 @@ pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed],
     let city = place.city();
     let lat = city.lat + 0.025 * normal(&mut rng);
     let lon = city.lon + 0.025 * normal(&mut rng) / city.lat.to_radians().cos();
-    let consent_marketing = chance(&mut rng, 0.62);
-    let consent_profiling = chance(&mut rng, if consent_marketing { 0.75 } else { 0.25 });
+    // Refusal rates like real companies see: about a third refuse marketing, and about 8%
+    // refuse profiling, more often those who also refused marketing (3% and 15%).
+    let consent_marketing = chance(&mut rng, 0.65);
+    let consent_profiling = chance(&mut rng, if consent_marketing { 0.97 } else { 0.85 });
 
     let mut lifestyle: Vec<&str> = Vec::with_capacity(6);
     for held in needs.iter().filter(|held| held.weight >= 0.5) {

@@ -149,6 +149,9 @@ fn a_data_set_follows_the_importer_rules() {
         }
     }
     assert!(emails.len() > 1_700, "most customers have an email");
+    // Refusals as real companies see them: a few percent to about 15% refuse profiling.
+    let refusing = customers.iter().filter(|c| c["consent_profiling"] == "false").count();
+    assert!((40..=300).contains(&refusing), "{refusing} of 2,000 refuse profiling");
 
     // Planted communities: every customer exactly once.
     let mut seen = HashMap::new();

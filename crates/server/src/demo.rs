@@ -1,6 +1,7 @@
 //! `kindred demo` and `kindred serve --demo`: generate the demo dataset and import it through
 //! the same path as any file.
 
+use crate::demo_segmentations::{DemoSegmentation, demo_segmentations};
 use crate::import::describe;
 use crate::progress::{Progress, Total};
 use kindred_demo::{DemoConfig, FileFormat, write_demo};
@@ -56,27 +57,23 @@ pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<(
     Ok(())
 }
 
-/// The segmentations a demo starts with, by strategy: a name, the strategy's own name and
-/// its parameters.
-fn demo_segmentations() -> Vec<(&'static str, &'static str, serde_json::Value)> {
-    let big_spenders = serde_json::json!({ "method": "rules", "rules": [{ "label": "big spenders", "when": {
-        "agg": "sum", "of": "amount", "where": { "kind": "purchase" }, "within_days": 365, "op": "gt", "value": 1000 } }] });
-    vec![
-        ("Age bands", "demographic", serde_json::json!({ "dimensions": ["age"] })),
-        ("RFM", "behavioral", serde_json::json!({ "method": "rfm" })),
-        ("Big spenders", "behavioral", big_spenders),
-        ("Communities", "need-based", serde_json::json!({})),
-    ]
-}
-
-/// Creates the demo's segmentations with the plugins that are loaded (each under the name the
-/// settings give it), so a new dashboard has something to show. A strategy that is not
-/// loaded is skipped, with a note in the log.
+/// Creates the demo's segmentations ([`demo_segmentations`], with parameters chosen from the
+/// data just loaded) with the plugins that are loaded (each under the name the settings give
+/// it), so a new dashboard has something to show. A strategy that is not loaded is skipped,
+/// with a note in the log.
 pub async fn create_demo_segmentations(
     engine: &kindred_adaptive::Engine,
     host: &kindred_segment::PluginHost,
+    store: &Store,
 ) {
-    for (name, strategy, params) in demo_segmentations() {
+    let segmentations = match demo_segmentations(store).await {
+        Ok(segmentations) => segmentations,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the demo data to choose its segmentations");
+            return;
+        }
+    };
+    for DemoSegmentation { name, strategy, params } in segmentations {
         let plugin = host.plugins().iter().find(|plugin| {
             plugin.status == kindred_segment::PluginStatus::Loaded
                 && plugin.library.as_ref().is_some_and(|library| library.name == strategy)

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod dashboard;
 mod demo;
+mod demo_segmentations;
 mod export;
 mod http;
 mod import;

@@ -44,7 +44,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         .await
         .context("cannot start the segmentation engine")?;
     if demo_loaded {
-        create_demo_segmentations(&engine, &plugins).await;
+        create_demo_segmentations(&engine, &plugins, &store).await;
     }
     let (audit, audit_writer) = AuditLog::start(store.clone());
     let schema = kindred_graphql::build_server_schema(store.clone(), plugins, Some(engine), audit);

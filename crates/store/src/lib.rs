@@ -25,6 +25,7 @@ mod recording;
 mod scan;
 mod segment_stats;
 mod segmentations;
+mod spend;
 mod sql;
 mod sqlite_reads;
 mod sqlite_rows;

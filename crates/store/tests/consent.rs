@@ -182,3 +182,34 @@ on_both!(marketing_reads_skip_customers_who_refused_marketing, |store: &Store| {
         assert!(no_longer.iter().all(|row| row.customer_id != no));
     }
 });
+
+on_both!(purchase_totals_leave_out_refusers_and_old_purchases, |store: &Store| {
+    let store = store.clone();
+    async move {
+        people(&store, &[("a", Some(true), None), ("b", None, None), ("no", Some(false), None)]).await;
+        let rows = [
+            ("a", "2026-10-01T10:00:00Z", "purchase", 10.0),
+            ("a", "2026-10-02T10:00:00Z", "purchase", 5.5),
+            ("a", "2024-01-01T10:00:00Z", "purchase", 1000.0),
+            ("b", "2026-09-01T10:00:00Z", "purchase", 7.0),
+            ("b", "2026-11-20T10:00:00Z", "refund", 3.0),
+            ("no", "2026-10-01T10:00:00Z", "purchase", 99.0),
+        ];
+        for (who, at, kind, amount) in rows {
+            let draft = InteractionDraft {
+                customer_external_id: who.into(),
+                occurred_at: at.into(),
+                kind: Some(kind.into()),
+                amount: Some(amount),
+                ..Default::default()
+            };
+            store.record_interaction(&draft.validate().unwrap()).await.unwrap();
+        }
+        let since = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut totals = store.purchase_totals_since(since).await.unwrap();
+        totals.sort_by(f64::total_cmp);
+        assert_eq!(totals, [7.0, 15.5]);
+        let latest = store.latest_interaction_at().await.unwrap().unwrap();
+        assert_eq!(latest.to_rfc3339(), "2026-11-20T10:00:00+00:00");
+    }
+});
