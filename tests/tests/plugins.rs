@@ -33,10 +33,21 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     .concat();
     workspace.write("kindred.toml", &settings);
 
+    // Refused plugins are listed with their reason, and the command fails so scripts notice.
     let listing = workspace.run(&["plugins"]);
-    assert!(listing.status.success(), "kindred plugins failed: {listing:?}");
+    assert_eq!(listing.status.code(), Some(1), "kindred plugins must fail when one is refused: {listing:?}");
+    assert!(String::from_utf8_lossy(&listing.stderr).contains("was refused"), "{listing:?}");
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert!(listing.contains("demographic  LOADED") && listing.contains("ghost  REFUSED"), "{listing}");
+    assert!(listing.contains("off  DISABLED"), "{listing}");
+    // Only loaded and disabled ones: success.
+    let fine = workspace.write(
+        "fine.toml",
+        &[plugin_entry("demographic", &demographic, ""), plugin_entry("off", &demographic, "enabled = false")]
+            .concat(),
+    );
+    let listing = workspace.run(&["plugins", "--config", &fine.to_string_lossy()]);
+    assert!(listing.status.success(), "{listing:?}");
 
     let server = workspace.serve(&["--demo", "--customers", "300"]).await;
     let plugins = server.data(PLUGINS, json!({})).await["plugins"].clone();
