@@ -42,5 +42,8 @@ fn an_import_off_a_terminal_prints_its_summary_and_no_bar() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("read 2000, imported 2000"), "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r'), "no terminal control off a terminal: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "no terminal control off a terminal: {stderr:?}"
+    );
 }

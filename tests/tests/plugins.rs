@@ -43,8 +43,11 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     // Only loaded and disabled ones: success.
     let fine = workspace.write(
         "fine.toml",
-        &[plugin_entry("demographic", &demographic, ""), plugin_entry("off", &demographic, "enabled = false")]
-            .concat(),
+        &[
+            plugin_entry("demographic", &demographic, ""),
+            plugin_entry("off", &demographic, "enabled = false"),
+        ]
+        .concat(),
     );
     let listing = workspace.run(&["plugins", "--config", &fine.to_string_lossy()]);
     assert!(listing.status.success(), "{listing:?}");
