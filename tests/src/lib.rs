@@ -3,6 +3,7 @@
 //! (the server crate's own integration tests make cargo build it).
 
 mod browser;
+pub mod metrics;
 mod receiver;
 mod subscription;
 mod test_tls;
@@ -84,6 +85,16 @@ pub fn plugin_library(name: &str) -> PathBuf {
 /// A `[[plugins]]` entry for a settings file.
 pub fn plugin_entry(name: &str, path: &Path, extra: &str) -> String {
     format!("[[plugins]]\nname = {name:?}\npath = {:?}\n{extra}\n", path.display().to_string())
+}
+
+/// `[[plugins]]` entries for the three real strategies, under their own names.
+pub fn real_plugins() -> String {
+    [
+        plugin_entry("demographic", &plugin_library("kindred_demographic"), ""),
+        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""),
+        plugin_entry("need-based", &plugin_library("kindred_need_based"), ""),
+    ]
+    .concat()
 }
 
 /// A folder with a SQLite database that `kindred` commands share.

@@ -3,7 +3,7 @@
 //! 60% of the customers it covers and each named segment at least 1%; few customers refuse
 //! profiling, as in real companies.
 
-use kindred_e2e::{Workspace, plugin_entry, plugin_library};
+use kindred_e2e::{Workspace, real_plugins};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -33,13 +33,7 @@ fn problems(segmentation: &Value, customers: i64) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_demo_segmentation_is_balanced() {
     let work = Workspace::new();
-    let settings = [
-        plugin_entry("demographic", &plugin_library("kindred_demographic"), ""),
-        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""),
-        plugin_entry("need-based", &plugin_library("kindred_need_based"), ""),
-    ]
-    .concat();
-    work.write("kindred.toml", &settings);
+    work.write("kindred.toml", &real_plugins());
     let server = work.serve(&["--demo", "--customers", &CUSTOMERS.to_string()]).await;
     let query =
         "{ stats { customers } segmentations { name status excludedCustomers segments { label size } } }";

@@ -2,8 +2,9 @@
 //! after a write, a refit and a failing plugin call; with authentication on, it needs a key
 //! that may read.
 
+use kindred_e2e::metrics::{scrape, total};
 use kindred_e2e::{Server, Workspace, plugin_entry, plugin_library};
-use prometheus_parse::{Sample, Scrape, Value as Metric};
+use prometheus_parse::Scrape;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -13,32 +14,6 @@ fn settings() -> String {
         plugin_entry("misbehaving", &plugin_library("kindred_fixture_misbehaving"), ""),
     ]
     .concat()
-}
-
-/// Scrapes and parses `/metrics`.
-async fn scrape(server: &Server, key: Option<&str>) -> Scrape {
-    let (status, body) = server.get("/metrics", key).await;
-    assert_eq!(status, 200, "{body}");
-    Scrape::parse(body.lines().map(|line| Ok(line.to_owned()))).expect("the Prometheus text format")
-}
-
-/// The sum of the samples of `name` whose labels include `labels` (counters and gauges as
-/// they are; histograms by their count).
-fn total(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .samples
-        .iter()
-        .filter(|sample| sample.metric == name && matches(sample, labels))
-        .map(|sample| match &sample.value {
-            Metric::Counter(value) | Metric::Gauge(value) | Metric::Untyped(value) => *value,
-            Metric::Histogram(buckets) => buckets.last().map_or(0.0, |bucket| bucket.count),
-            Metric::Summary(_) => 0.0,
-        })
-        .sum()
-}
-
-fn matches(sample: &Sample, labels: &[(&str, &str)]) -> bool {
-    labels.iter().all(|(key, value)| sample.labels.get(key) == Some(*value))
 }
 
 async fn graphql_named(server: &Server, name: &str, query: &str, variables: Value) -> Value {

@@ -347,6 +347,16 @@ impl Engine {
         }
     }
 
+    /// Asks every running refit to stop (at its next check, between plugin calls), as when
+    /// the server shuts down; their memberships stay as they were. Returns how many.
+    pub fn cancel_all(&self) -> usize {
+        let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        for job in jobs.values() {
+            job.cancel.store(true, Ordering::SeqCst);
+        }
+        jobs.len()
+    }
+
     /// The running refit of segmentation `id`, if any.
     pub fn job(&self, id: i64) -> Option<JobState> {
         let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);

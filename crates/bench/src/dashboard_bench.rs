@@ -3,7 +3,7 @@
 //! asking for the page to its data on screen, over repeated cold loads. Run by
 //! `bench/run.sh dashboard`; prints the figures BENCHMARKS.md records.
 
-use kindred_e2e::{Browser, Workspace, plugin_entry, plugin_library};
+use kindred_e2e::{Browser, Workspace, real_plugins};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,7 @@ const LOADS: usize = 10;
 async fn main() {
     let customers = std::env::var("BENCH_CUSTOMERS").unwrap_or_else(|_| "10000".to_owned());
     let work = Workspace::new();
-    let settings = [
-        plugin_entry("demographic", &plugin_library("kindred_demographic"), ""),
-        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""),
-        plugin_entry("need-based", &plugin_library("kindred_need_based"), ""),
-    ]
-    .concat();
-    work.write("kindred.toml", &settings);
+    work.write("kindred.toml", &real_plugins());
     let server = work.serve(&["--demo", "--customers", &customers]).await;
     let started = Instant::now();
     let segmentations = loop {

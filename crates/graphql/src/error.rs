@@ -46,6 +46,10 @@ pub enum ApiError {
         /// Why.
         message: String,
     },
+    /// Too much heavy work is running (for this key or the server); retry shortly. The HTTP
+    /// answer is 429.
+    #[error("{}", crate::heavy::Busy)]
+    Busy,
     /// Something failed on our side; details are logged, not shown.
     #[error("internal error")]
     Internal,
@@ -141,6 +145,7 @@ impl ErrorExtensions for ApiError {
                     );
                 })
             }
+            ApiError::Busy => Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "BUSY")),
             ApiError::Internal => {
                 Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "INTERNAL"))
             }

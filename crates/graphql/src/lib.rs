@@ -9,6 +9,7 @@ pub mod access;
 pub mod api_keys;
 pub mod audit;
 mod error;
+pub mod heavy;
 pub mod keys;
 mod loaders;
 pub mod mutation;
@@ -65,7 +66,7 @@ pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot
 /// mutations are not audited: for programs that embed the schema, and tests. A server uses
 /// [`build_server_schema`].
 pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engine>) -> KindredSchema {
-    schema_with(store, plugins, engine, access::AccessControl::new(None, false))
+    schema_with(store, plugins, engine, access::AccessControl::new(None, false), None)
 }
 
 /// The schema a server serves: every request must carry a [`Caller`](access::Caller) (the
@@ -76,8 +77,9 @@ pub fn build_server_schema(
     plugins: Arc<PluginHost>,
     engine: Option<Engine>,
     audit: audit::AuditLog,
+    heavy: Arc<heavy::HeavyWork>,
 ) -> KindredSchema {
-    schema_with(store, plugins, engine, access::AccessControl::new(Some(audit), true))
+    schema_with(store, plugins, engine, access::AccessControl::new(Some(audit), true), Some(heavy))
 }
 
 fn schema_with(
@@ -85,6 +87,7 @@ fn schema_with(
     plugins: Arc<PluginHost>,
     engine: Option<Engine>,
     access: access::AccessControl,
+    heavy: Option<Arc<heavy::HeavyWork>>,
 ) -> KindredSchema {
     // Subscriptions have no per-request data: they load through this loader, which batches
     // and never caches.
@@ -99,6 +102,9 @@ fn schema_with(
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(engine) = engine {
         schema = schema.data(engine);
+    }
+    if let Some(heavy) = heavy {
+        schema = schema.data(heavy);
     }
     schema.finish()
 }

@@ -157,6 +157,7 @@ impl PluginQuery {
 
     /// Runs a strategy over every customer now, without saving anything: fit, then assign
     /// everyone, and report the segments' sizes and the model.
+    #[graphql(complexity = "crate::heavy::cost::PREVIEW + child_complexity")]
     async fn preview_segmentation(
         &self,
         ctx: &Context<'_>,
@@ -165,6 +166,7 @@ impl PluginQuery {
     ) -> ApiResult<SegmentationPreview> {
         let host = host(ctx)?;
         let store = crate::types::store(ctx)?;
+        let _permit = crate::heavy::heavy_permit(ctx).await?;
         let started = std::time::Instant::now();
         let params = params.map(|Json(params)| params);
         let output =

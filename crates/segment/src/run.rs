@@ -16,6 +16,7 @@ use kindred_store::Store;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Customers per `assign` call.
 pub const ASSIGN_BATCH: usize = 10_000;
@@ -222,14 +223,37 @@ pub async fn assign_customers_in_each(
     futures::future::join_all(assigning).await
 }
 
+/// Runs `body` on the blocking pool. A task on the pool cannot be stopped once queued, so if
+/// the caller stops waiting (its request timed out or its client went away) before the pool
+/// starts `body`, `body` is skipped: abandoned work never reaches a plugin.
 async fn blocking<T: Send + 'static>(
     body: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
 ) -> Result<T, PluginError> {
-    tokio::task::spawn_blocking(body).await.map_err(|error| PluginError::Call {
+    let waiting = AbandonedOnDrop::default();
+    let abandoned = waiting.0.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        if abandoned.load(Ordering::Acquire) {
+            return Err(PluginError::Cancelled);
+        }
+        body()
+    });
+    let result = task.await.map_err(|error| PluginError::Call {
         plugin: String::new(),
         call: "blocking task",
         message: error.to_string(),
-    })?
+    })?;
+    drop(waiting);
+    result
+}
+
+/// Raises its flag when dropped: the future awaiting the work is gone.
+#[derive(Default)]
+struct AbandonedOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonedOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 fn customer_ids(tables: &[TableData]) -> Vec<i64> {

@@ -71,6 +71,16 @@ pub struct ServerSettings {
     pub rate_limit_per_second: u32,
     /// Requests a caller may make at once above that rate.
     pub rate_limit_burst: u32,
+    /// Heavy operations (previews, overlaps, personas, sizes over time, links, CSV exports)
+    /// one API key may run at once.
+    pub heavy_operations_per_key: usize,
+    /// Heavy operations the server runs at once, for everyone.
+    pub heavy_operations_total: usize,
+    /// How long a heavy operation waits for its turn before the answer is 429 `BUSY`.
+    pub heavy_wait_secs: u64,
+    /// After SIGTERM or SIGINT, how long requests and refits have to finish before the
+    /// process exits anyway (abandoning plugin calls that have not returned).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -82,6 +92,10 @@ impl Default for ServerSettings {
             header_read_timeout_secs: 10,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
+            heavy_operations_per_key: 2,
+            heavy_operations_total: 4,
+            heavy_wait_secs: 2,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -266,6 +280,23 @@ impl Settings {
         })
     }
 
+    /// How much heavy work may run at once.
+    pub fn heavy(&self) -> anyhow::Result<kindred_graphql::heavy::HeavyLimits> {
+        anyhow::ensure!(
+            self.server.heavy_operations_per_key > 0,
+            "server.heavy_operations_per_key: must be at least 1"
+        );
+        anyhow::ensure!(
+            self.server.heavy_operations_total > 0,
+            "server.heavy_operations_total: must be at least 1"
+        );
+        Ok(kindred_graphql::heavy::HeavyLimits {
+            per_key: self.server.heavy_operations_per_key,
+            total: self.server.heavy_operations_total,
+            wait: std::time::Duration::from_secs(self.server.heavy_wait_secs),
+        })
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         let url = &self.database.url;
         anyhow::ensure!(
@@ -277,6 +308,7 @@ impl Settings {
             format!("server.bind: {:?} is not host:port (e.g. 127.0.0.1:8080)", self.server.bind)
         })?;
         self.gate()?;
+        self.heavy()?;
         anyhow::ensure!(
             self.server.header_read_timeout_secs > 0,
             "server.header_read_timeout_secs: must be at least 1"

@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures::TryStreamExt;
 use kindred_graphql::access::{Caller, Permission};
+use kindred_graphql::heavy::HeavyWork;
 use kindred_graphql::{KindredSchema, request_loader};
 use kindred_store::Store;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub gate: Arc<Gate>,
     /// Request limits (the largest WebSocket message is the largest body).
     pub limits: Limits,
+    /// Permits for heavy work (GraphQL's heavy fields and CSV exports share them).
+    pub heavy: Arc<HeavyWork>,
 }
 
 /// Limits applied to every request.
@@ -91,7 +94,7 @@ async fn graphql(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     request: GraphQLRequest,
-) -> GraphQLResponse {
+) -> Response {
     let request = request.into_inner().data(request_loader(&state.store)).data(caller);
     let operation = request.operation_name.clone();
     let response = state.schema.execute(request).await;
@@ -101,7 +104,16 @@ async fn graphql(
             _ => None,
         });
     crate::metrics::graphql_operation(operation.as_deref(), codes);
-    response.into()
+    let busy = response.errors.iter().any(|error| {
+        matches!(error.extensions.as_ref().and_then(|e| e.get("code")), Some(async_graphql::Value::String(code)) if code == "BUSY")
+    });
+    let mut answer = GraphQLResponse::from(response).into_response();
+    if busy {
+        // Heavy work refused for now: an HTTP client's retry logic knows 429.
+        *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        answer.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    answer
 }
 
 /// Turns the body limit's bare 413 into an error that says what the limit is, in GraphQL's
@@ -152,8 +164,17 @@ async fn members_csv(
         .chain(target.segment.iter().flat_map(|segment| std::iter::once('-').chain(segment.chars())))
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
-    let chunks =
-        export::members_csv(state.store.clone(), target).map_ok(|chunk| chunk.bytes).inspect_err(|error| {
+    // An export scans a segment: heavy work, holding its permit until the last byte is sent.
+    let permit = match state.heavy.acquire(caller.key_name.as_deref().unwrap_or_default()).await {
+        Ok(permit) => permit,
+        Err(busy) => return api_error(StatusCode::TOO_MANY_REQUESTS, "BUSY", &busy.to_string()),
+    };
+    let chunks = export::members_csv(state.store.clone(), target)
+        .map_ok(move |chunk| {
+            let _held = &permit;
+            chunk.bytes
+        })
+        .inspect_err(|error| {
             tracing::error!(%error, "export stopped");
         });
     let headers = [

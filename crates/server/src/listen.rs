@@ -14,15 +14,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::add_extension::AddExtension;
 
-/// How long open connections may take to finish once the server stops.
-const DRAIN: Duration = Duration::from_secs(10);
-
 /// Serves `app` on `listener` until `stopping` resolves, then lets open connections finish
-/// (for at most [`DRAIN`]).
+/// for at most `drain`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
+    drain: Duration,
     stopping: impl Future<Output = ()>,
 ) {
     let mut builder = Builder::new(TokioExecutor::new());
@@ -59,7 +57,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
-        tracing::warn!("connections still open after {DRAIN:?}: closing them");
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {drain:?}: closing them");
     }
 }

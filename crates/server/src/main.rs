@@ -162,7 +162,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Blocking work still running (a plugin call that cannot be interrupted) must not hold
+    // the process: whatever mattered is committed or was never written.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(code) => code,
         Err(error) => {
             // One line with every cause, without the backtrace anyhow's Debug form adds:

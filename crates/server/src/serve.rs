@@ -7,6 +7,7 @@ use crate::http::{AppState, Limits, router};
 use crate::subscriptions::Shutdown;
 use anyhow::Context;
 use kindred_graphql::audit::AuditLog;
+use kindred_graphql::heavy::HeavyWork;
 use kindred_store::{Store, StoreOptions};
 use std::time::Duration;
 
@@ -47,14 +48,21 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         create_demo_segmentations(&engine, &plugins, &store).await;
     }
     let (audit, audit_writer) = AuditLog::start(store.clone());
-    let schema = kindred_graphql::build_server_schema(store.clone(), plugins, Some(engine), audit);
+    let heavy = HeavyWork::new(settings.heavy()?);
+    let schema = kindred_graphql::build_server_schema(
+        store.clone(),
+        plugins,
+        Some(engine.clone()),
+        audit,
+        heavy.clone(),
+    );
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,
         timeout: Duration::from_secs(settings.server.request_timeout_secs),
     };
     let (stop, shutdown) = Shutdown::new();
     let gate = Gate::new(gate_settings, KeyRing::new(store.clone()));
-    let app = router(AppState { store: store.clone(), schema, shutdown, gate, limits });
+    let app = router(AppState { store: store.clone(), schema, shutdown, gate, limits, heavy });
     let listener = bind(&settings.server.bind).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
@@ -73,16 +81,38 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
              (allowed only on a loopback address; set auth.enabled = true to require API keys)"
         );
     }
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let stopping_engine = engine.clone();
     let stopping = async move {
         shutdown_signal().await;
+        exit_after(grace);
+        // Refits stop between plugin calls; their memberships stay as they were.
+        stopping_engine.cancel_all();
         let _ = stop.send(true);
     };
     let header_read_timeout = Duration::from_secs(settings.server.header_read_timeout_secs);
-    crate::listen::serve(listener, app, header_read_timeout, stopping).await;
+    crate::listen::serve(listener, app, header_read_timeout, grace, stopping).await;
     tracing::info!("shutting down");
     audit_writer.finish().await;
     store.close().await?;
     Ok(())
+}
+
+/// Makes sure the process ends `grace` after a stop signal, whatever is still running: a
+/// plugin call cannot be interrupted, so one that has not returned by then is abandoned with
+/// the process. Everything written so far is committed; nothing half-written is (every write
+/// is one transaction).
+fn exit_after(grace: Duration) {
+    let watchdog = std::thread::Builder::new().name("shutdown-deadline".to_owned()).spawn(move || {
+        std::thread::sleep(grace);
+        eprintln!(
+            "error: still busy {grace:?} after the stop signal (server.shutdown_grace_secs): exiting now"
+        );
+        std::process::exit(1);
+    });
+    if let Err(error) = watchdog {
+        tracing::warn!(%error, "cannot start the shutdown deadline");
+    }
 }
 
 /// Listens on `address`, with one clear line when that cannot be done.

@@ -68,7 +68,9 @@ impl SegmentationQuery {
     }
 
     /// The crosstab of two segmentations: customers per pair of segments, with share and lift.
+    #[graphql(complexity = "crate::heavy::cost::OVERLAP + child_complexity")]
     async fn overlap(&self, ctx: &Context<'_>, a: ID, b: ID) -> ApiResult<analytics::Overlap> {
+        let _permit = crate::heavy::heavy_permit(ctx).await?;
         let (a, b) = (parse_id("a", &a).map_err(api)?, parse_id("b", &b).map_err(api)?);
         let store = store(ctx)?;
         for (id, key) in [(a, "a"), (b, "b")] {

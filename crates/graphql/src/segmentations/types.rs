@@ -355,15 +355,19 @@ impl Segmentation {
     }
     /// The profile of every segment, largest first: demographics, places, needs with lift,
     /// RFM averages, revenue and profit share.
+    #[graphql(complexity = "crate::heavy::cost::PERSONAS + child_complexity")]
     async fn personas(&self, ctx: &Context<'_>) -> ApiResult<Vec<Persona>> {
+        let _permit = crate::heavy::heavy_permit(ctx).await?;
         personas(ctx, self.0.id).await
     }
     /// Segment sizes over time, one point per hour or day in which members entered or left.
+    #[graphql(complexity = "crate::heavy::cost::SIZE_HISTORY + child_complexity")]
     async fn size_history(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "SizeBucket::Day")] bucket: SizeBucket,
     ) -> ApiResult<Vec<SizePoint>> {
+        let _permit = crate::heavy::heavy_permit(ctx).await?;
         size_history(ctx, self.0.id, bucket).await
     }
     /// Its webhooks.
@@ -372,7 +376,9 @@ impl Segmentation {
     }
     /// How its segments are tied: per unordered pair of segments (a segment with itself
     /// included), the ties between their members and their summed weight, most ties first.
+    #[graphql(complexity = "crate::heavy::cost::LINKS + child_complexity")]
     async fn links(&self, ctx: &Context<'_>) -> ApiResult<Vec<SegmentLink>> {
+        let _permit = crate::heavy::heavy_permit(ctx).await?;
         let links = store(ctx)?.segment_links(self.0.id).await.map_err(api)?;
         Ok(links
             .into_iter()
