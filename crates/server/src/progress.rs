@@ -160,28 +160,42 @@ fn draw(label: &str, total: Option<Total>, counters: &Counters, stopped: &mpsc::
 
 /// Logs a line every [`LOG_EVERY`] until told to stop.
 fn log(label: &str, total: Option<Total>, counters: &Counters, stopped: &mpsc::Receiver<()>) {
+    log_every(LOG_EVERY, label, total, counters, stopped, |line| tracing::info!("{line}"));
+}
+
+/// Writes a status line with `write` every `every` until told to stop.
+fn log_every(
+    every: Duration,
+    label: &str,
+    total: Option<Total>,
+    counters: &Counters,
+    stopped: &mpsc::Receiver<()>,
+    mut write: impl FnMut(String),
+) {
     let started = Instant::now();
     loop {
-        match stopped.recv_timeout(LOG_EVERY) {
+        match stopped.recv_timeout(every) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        let elapsed = started.elapsed();
-        let rows = counters.rows.load(Ordering::Relaxed);
-        let done = counters.position(total);
-        let share = total
-            .map(Total::amount)
-            .filter(|amount| *amount > 0)
-            .map(|amount| (done as f64 / amount as f64).min(1.0));
-        let rows = rows_message(rows, elapsed);
-        match share {
-            Some(share) => {
-                let left =
-                    time_left(share, elapsed).map_or_else(String::new, |left| format!(", {left} left"));
-                tracing::info!("{label}: {rows}, {:.0}% done{left}", share * 100.0);
-            }
-            None => tracing::info!("{label}: {rows}"),
+        write(status_line(label, total, counters, started.elapsed()));
+    }
+}
+
+/// "import interactions: 1,234 rows, 617 rows/s, 25% done, 6s left".
+fn status_line(label: &str, total: Option<Total>, counters: &Counters, elapsed: Duration) -> String {
+    let rows = rows_message(counters.rows.load(Ordering::Relaxed), elapsed);
+    let done = counters.position(total);
+    let share = total
+        .map(Total::amount)
+        .filter(|amount| *amount > 0)
+        .map(|amount| (done as f64 / amount as f64).min(1.0));
+    match share {
+        Some(share) => {
+            let left = time_left(share, elapsed).map_or_else(String::new, |left| format!(", {left} left"));
+            format!("{label}: {rows}, {:.0}% done{left}", share * 100.0)
         }
+        None => format!("{label}: {rows}"),
     }
 }
 
@@ -232,6 +246,30 @@ mod tests {
         assert_eq!(time_left(0.0, Duration::from_secs(5)), None);
         assert_eq!(time_left(0.5, Duration::from_secs(30)).as_deref(), Some("30s"));
         assert_eq!(time_left(0.25, Duration::from_secs(30)).as_deref(), Some("1m 30s"));
+    }
+
+    #[test]
+    fn off_a_terminal_a_line_is_written_at_each_interval() {
+        let counters = Counters { rows: Arc::new(AtomicU64::new(500)), bytes: Arc::new(AtomicU64::new(250)) };
+        let line = status_line("import x", Some(Total::Bytes(1_000)), &counters, Duration::from_secs(10));
+        assert_eq!(line, "import x: 500 rows, 50 rows/s, 25% done, 30s left");
+        assert_eq!(
+            status_line("import x", None, &counters, Duration::from_secs(10)),
+            "import x: 500 rows, 50 rows/s"
+        );
+        let (stop, stopped) = mpsc::channel();
+        let lines = std::thread::scope(|scope| {
+            let counters = &counters;
+            let writer = scope.spawn(move || {
+                let mut lines = Vec::new();
+                log_every(Duration::from_millis(10), "x", None, counters, &stopped, |line| lines.push(line));
+                lines
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            stop.send(()).unwrap();
+            writer.join().unwrap()
+        });
+        assert!(lines.len() >= 2, "{lines:?}");
     }
 
     #[test]
