@@ -28,6 +28,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Result<()> {
     crate::metrics::install();
+    // The port first: a port in use is reported at once, not after migrations and demo data.
+    let listener = bind(&settings.server.bind).await?;
     let store = open_store(&settings).await?;
     let mut demo_loaded = false;
     if let Some(demo) = demo {
@@ -63,7 +65,6 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     let (stop, shutdown) = Shutdown::new();
     let gate = Gate::new(gate_settings, KeyRing::new(store.clone()));
     let app = router(AppState { store: store.clone(), schema, shutdown, gate, limits, heavy });
-    let listener = bind(&settings.server.bind).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %settings.database.url, "kindred is serving the dashboard at http://{address}/ and GraphQL at http://{address}/graphql");
     if gate_settings.enabled {
