@@ -16,7 +16,10 @@
 #                           three dynamic segmentations on a 100,000-customer server
 #   bench/run.sh dashboard  time for each dashboard page to show its data in headless Chromium,
 #                           on the README's demo (10,000 customers)
-#   bench/run.sh            all six
+#   bench/run.sh hostile    a cheap query's latency while five clients ask for need-based
+#                           previews at once, a request of 300 preview aliases, and SIGTERM
+#                           during previews, on 100,000 demo customers (BENCH_CUSTOMERS)
+#   bench/run.sh            all seven
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -133,6 +136,47 @@ bench_adaptive() {
   wait "$server" || true
 }
 
+bench_hostile() {
+  rm -rf "$DATA/hostile" && mkdir -p "$DATA/hostile"
+  local url="sqlite://$DATA/hostile/kindred.db"
+  local customers="${BENCH_CUSTOMERS:-100000}"
+  echo "== hostile: loading $customers demo customers"
+  KINDRED__DATABASE__URL="$url" "$KINDRED" demo --customers "$customers" --seed 7 >/dev/null
+  local port=18091 base="http://127.0.0.1:18091/graphql"
+  KINDRED__DATABASE__URL="$url" KINDRED__SERVER__BIND="127.0.0.1:$port" \
+    "$KINDRED" --config "$PWD/kindred.toml" serve &
+  local server=$!
+  trap 'kill $server 2>/dev/null || true' RETURN
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  local alias='previewSegmentation(strategy: \"need-based\") { customers }'
+  local three="{\"query\":\"{ a: $alias b: $alias c: $alias }\"}"
+  local many="{\"query\":\"{ $(for n in $(seq 1 300); do printf 'p%s: %s ' "$n" "$alias"; done)}\"}"
+  echo "300 preview aliases in one request: HTTP $(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' \
+    -H 'Content-Type: application/json' -d "$many" "$base")"
+  echo "attack: 5 clients, each asking for 3 need-based previews at once"
+  for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '  heavy request: HTTP %{http_code} after %{time_total} s\n' \
+      -H 'Content-Type: application/json' -d "$three" "$base" &
+  done
+  sleep 0.5
+  local times=()
+  for _ in $(seq 1 20); do
+    times+=("$(curl -s -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
+      -d '{"query":"{ stats { customers } }"}' "$base")")
+    sleep 0.25
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END {
+    printf "cheap query meanwhile (20): p50 %.1f ms, max %.1f ms\n", t[int((NR + 1) / 2)] * 1000, t[NR] * 1000 }'
+  wait $(jobs -p | grep -v "^$server$") 2>/dev/null || true
+  for _ in 1 2; do curl -s -o /dev/null -H 'Content-Type: application/json' -d "$three" "$base" & done
+  sleep 1
+  local signalled
+  signalled=$(date +%s.%N)
+  kill -TERM "$server"
+  wait "$server" || true
+  echo "SIGTERM during previews: exited after $(echo "$(date +%s.%N) - $signalled" | bc) s (grace 10 s)"
+}
+
 bench_dashboard() {
   echo "== dashboard: first render of each page"
   cargo build --release -p kindred-bench --bin kindred-dashboard-bench
@@ -146,6 +190,7 @@ case "${1:-all}" in
   behavioral) bench_behavioral ;;
   adaptive) bench_adaptive ;;
   dashboard) bench_dashboard ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_dashboard ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|dashboard|all]" >&2; exit 2 ;;
+  hostile) bench_hostile ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_dashboard; bench_hostile ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|dashboard|hostile|all]" >&2; exit 2 ;;
 esac
