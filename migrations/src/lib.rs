@@ -12,6 +12,7 @@ mod m0004_customer_changes;
 mod m0005_access;
 mod m0006_erasure;
 mod m0007_consent;
+mod m0008_preview_jobs;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_access::Migration),
             Box::new(m0006_erasure::Migration),
             Box::new(m0007_consent::Migration),
+            Box::new(m0008_preview_jobs::Migration),
         ]
     }
 }

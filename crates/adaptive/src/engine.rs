@@ -3,8 +3,9 @@
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobProgress, MembershipChange, changes_of};
+use crate::preview::{PreviewRequest, PreviewSettings, RunningPreview};
 use crate::queue::{TouchedSender, touched_queue};
-use crate::{diff, feed, realtime, refit, schedule, webhooks};
+use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, Store};
@@ -72,6 +73,8 @@ pub struct EngineSettings {
     pub webhooks: crate::WebhookSettings,
     /// How often the change feed of imports is read.
     pub change_poll: Duration,
+    /// How previews run.
+    pub previews: PreviewSettings,
 }
 
 impl Default for EngineSettings {
@@ -84,6 +87,7 @@ impl Default for EngineSettings {
             refit_on_start: true,
             webhooks: crate::WebhookSettings::default(),
             change_poll: Duration::from_millis(500),
+            previews: PreviewSettings::default(),
         }
     }
 }
@@ -108,6 +112,8 @@ pub(crate) struct Inner {
     /// The fitted instance of each dynamic segmentation.
     pub live: RwLock<HashMap<i64, Arc<StrategyInstance>>>,
     pub jobs: Mutex<HashMap<i64, RunningJob>>,
+    /// Preview jobs running in this process, by id.
+    pub previews: Mutex<HashMap<i64, RunningPreview>>,
     /// One lock per segmentation: a diff is read and written under it.
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     pub touched: TouchedSender,
@@ -212,6 +218,7 @@ impl Engine {
             progress: broadcast::channel(1_024).0,
             live: RwLock::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
+            previews: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             touched,
         });
@@ -222,7 +229,15 @@ impl Engine {
                 "refit jobs left running by a stopped server were marked failed"
             );
         }
+        let interrupted = inner.store.fail_interrupted_previews().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                previews = interrupted,
+                "previews left running by a stopped server were marked failed"
+            );
+        }
         tokio::spawn(realtime::worker(inner.clone(), queue));
+        tokio::spawn(preview::purger(inner.clone()));
         tokio::spawn(schedule::scheduler(inner.clone()));
         tokio::spawn(feed::follower(inner.clone()));
         tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
@@ -347,14 +362,52 @@ impl Engine {
         }
     }
 
-    /// Asks every running refit to stop (at its next check, between plugin calls), as when
-    /// the server shuts down; their memberships stay as they were. Returns how many.
+    /// Asks every running refit and preview to stop (at its next check, between plugin
+    /// calls), as when the server shuts down; memberships stay as they were. Returns how many.
     pub fn cancel_all(&self) -> usize {
         let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         for job in jobs.values() {
             job.cancel.store(true, Ordering::SeqCst);
         }
-        jobs.len()
+        jobs.len() + preview::cancel_all(&self.inner)
+    }
+
+    /// How previews run.
+    pub fn preview_settings(&self) -> PreviewSettings {
+        self.inner.settings.previews
+    }
+
+    /// Starts a preview job for `owner` (an API key's name; none without authentication),
+    /// holding `permit` until it ends. The plugin and the parameters are checked first.
+    pub async fn start_preview(
+        &self,
+        request: PreviewRequest,
+        owner: Option<String>,
+        permit: Box<dyn std::any::Any + Send>,
+    ) -> EngineResult<kindred_store::entity::preview_job::Model> {
+        preview::start(&self.inner, request, owner, permit).await
+    }
+
+    /// Preview job `id`, if it is running or still kept.
+    pub async fn preview(&self, id: i64) -> EngineResult<Option<kindred_store::entity::preview_job::Model>> {
+        let since = preview::kept_since(&self.inner.settings.previews);
+        Ok(self.inner.store.preview(id, since).await?)
+    }
+
+    /// Preview jobs running or still kept, newest first, at most `limit`: those `owner`
+    /// started, or everyone's when `owner` is `None`.
+    pub async fn previews(
+        &self,
+        owner: Option<Option<&str>>,
+        limit: u64,
+    ) -> EngineResult<Vec<kindred_store::entity::preview_job::Model>> {
+        let since = preview::kept_since(&self.inner.settings.previews);
+        Ok(self.inner.store.previews(owner, since, limit).await?)
+    }
+
+    /// Cancels preview job `id`; false if it was not running.
+    pub async fn cancel_preview(&self, id: i64) -> EngineResult<bool> {
+        preview::cancel(&self.inner, id).await
     }
 
     /// The running refit of segmentation `id`, if any.

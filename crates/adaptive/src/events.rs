@@ -33,12 +33,12 @@ pub struct MembershipChange {
     pub at: DateTime<Utc>,
 }
 
-/// The state of a refit job.
+/// The state of a refit or preview job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
     /// Still going.
     Running,
-    /// Finished and written.
+    /// Finished (a refit's memberships written, a preview's result kept).
     Succeeded,
     /// Stopped by an error; nothing was written.
     Failed,
@@ -58,13 +58,28 @@ impl JobStatus {
     }
 }
 
-/// How far a refit job has come.
+/// What a job works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobKind {
+    /// A refit of this segmentation.
+    Refit {
+        /// The segmentation.
+        segmentation_id: i64,
+    },
+    /// A preview, started by this API key (none without authentication).
+    Preview {
+        /// The key's name.
+        owner: Option<String>,
+    },
+}
+
+/// How far a refit or preview job has come.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobProgress {
-    /// The job.
+    /// The job (a refit job's id, or a preview's: `kind` tells which).
     pub job_id: i64,
-    /// Its segmentation.
-    pub segmentation_id: i64,
+    /// What it works on.
+    pub kind: JobKind,
     /// Customers assigned so far.
     pub done: u64,
     /// Customers in all (0 until the population is read).

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod feed;
 pub mod metrics;
+pub mod preview;
 mod queue;
 mod realtime;
 mod refit;
@@ -23,7 +24,7 @@ mod webhooks;
 pub use diff::diff;
 pub use engine::{Engine, EngineSettings, JobState, MemberEdit, Mode};
 pub use error::{EngineError, EngineResult};
-pub use events::{Change, JobProgress, JobStatus, MembershipChange, changes_of};
+pub use events::{Change, JobKind, JobProgress, JobStatus, MembershipChange, changes_of};
 /// A certificate to trust for `https` webhook receivers ([`WebhookSettings::trusted_roots`]).
 pub use reqwest::Certificate;
 pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, random_secret, signature};

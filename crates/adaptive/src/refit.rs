@@ -5,8 +5,8 @@
 use crate::diff::diff;
 use crate::engine::{Inner, Mode, RunningJob};
 use crate::error::{EngineError, EngineResult};
-use crate::events::{JobProgress, JobStatus};
-use kindred_segment::{PluginError, RunObserver, run_observed};
+use crate::events::{JobKind, JobProgress, JobStatus};
+use kindred_segment::{PluginError, RunObserver, Scope, run_observed};
 use kindred_store::entity::segmentation;
 use kindred_store::{ChangeReason, JobOutcome, Member, RefitResult};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,7 +27,7 @@ impl JobObserver {
     fn publish(&self, status: JobStatus) {
         let _ = self.inner.progress.send(JobProgress {
             job_id: self.job_id,
-            segmentation_id: self.segmentation_id,
+            kind: JobKind::Refit { segmentation_id: self.segmentation_id },
             done: self.done.load(Ordering::Relaxed),
             total: self.total.load(Ordering::Relaxed),
             status,
@@ -206,6 +206,7 @@ async fn refit(
         &segmentation.strategy,
         Some(&params),
         as_of,
+        Scope::Everyone,
         observer.as_ref(),
     )
     .await?;

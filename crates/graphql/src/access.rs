@@ -148,6 +148,8 @@ const MANAGE_MUTATIONS: [&str; 10] = [
     "addWebhook",
     "removeWebhook",
 ];
+/// Mutations any reader may run: previews change nothing stored but their own job.
+const READ_MUTATIONS: [&str; 2] = ["startPreview", "cancelPreview"];
 /// Queries only admins may run.
 const ADMIN_QUERIES: [&str; 3] = ["auditLog", "exportCustomerData", "apiKeys"];
 /// Fields a caller without `Read` may select on what its own mutation returns.
@@ -158,6 +160,7 @@ pub fn required_permission(parent_type: &str, name: &str) -> Option<Permission> 
     match parent_type {
         "Query" if ADMIN_QUERIES.contains(&name) => Some(Permission::Admin),
         "Query" | "SubscriptionRoot" => Some(Permission::Read),
+        "Mutation" if READ_MUTATIONS.contains(&name) => Some(Permission::Read),
         "Mutation" if INGEST_MUTATIONS.contains(&name) => Some(Permission::Ingest),
         "Mutation" if MANAGE_MUTATIONS.contains(&name) => Some(Permission::Manage),
         // Erasure, deletion of people and anything added later: admins only until decided.

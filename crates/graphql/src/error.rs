@@ -50,6 +50,17 @@ pub enum ApiError {
     /// answer is 429.
     #[error("{}", crate::heavy::Busy)]
     Busy,
+    /// A preview over more customers than are answered at once: start a preview job.
+    #[error(
+        "the preview covers {customers} customers, more than segments.sync_preview_max_customers ({limit}): \
+         start a preview job with startPreview, or ask for a sample of at most {limit}"
+    )]
+    PreviewJobRequired {
+        /// Customers the preview would cover.
+        customers: u64,
+        /// The most answered at once.
+        limit: u64,
+    },
     /// Something failed on our side; details are logged, not shown.
     #[error("internal error")]
     Internal,
@@ -144,6 +155,9 @@ impl ErrorExtensions for ApiError {
                         async_graphql::Value::List(vec![async_graphql::Value::Object(detail.clone())]),
                     );
                 })
+            }
+            ApiError::PreviewJobRequired { .. } => {
+                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PREVIEW_JOB_REQUIRED"))
             }
             ApiError::Busy => Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "BUSY")),
             ApiError::Internal => {

@@ -15,6 +15,7 @@ mod loaders;
 pub mod mutation;
 mod pagination;
 pub mod plugins;
+pub mod previews;
 pub mod query;
 pub mod rights;
 pub mod segmentations;
@@ -41,6 +42,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 pub struct Query(
     query::QueryRoot,
     plugins::PluginQuery,
+    previews::PreviewQuery,
     segmentations::SegmentationQuery,
     audit::AuditQuery,
     rights::RightsQuery,
@@ -52,6 +54,7 @@ pub struct Query(
 pub struct Mutation(
     mutation::MutationRoot,
     segmentations::SegmentationMutation,
+    previews::PreviewMutation,
     segmentations::webhooks::WebhookMutation,
     rights::RightsMutation,
     api_keys::ApiKeyMutation,

@@ -1,9 +1,8 @@
-//! The plugins the server loaded, and running a strategy over the population without
-//! saving anything (a preview).
+//! The plugins the server loaded: their strategies, versions, parameters and status.
 
-use crate::error::{ApiResult, api};
+use crate::error::ApiResult;
 use async_graphql::{Context, Enum, Json, Object, SimpleObject};
-use kindred_segment::{Plugin as HostPlugin, PluginHost, PluginStatus as HostStatus, run_strategy};
+use kindred_segment::{Plugin as HostPlugin, PluginHost, PluginStatus as HostStatus};
 use std::sync::Arc;
 
 /// Whether a plugin can be used.
@@ -106,39 +105,6 @@ pub struct PluginInput {
     columns: Vec<String>,
 }
 
-/// One segment of a preview.
-#[derive(SimpleObject)]
-pub struct PreviewSegment {
-    /// Its label.
-    label: String,
-    /// Customers in it.
-    size: i64,
-}
-
-/// What a strategy makes of the current population; nothing is saved.
-#[derive(SimpleObject)]
-pub struct SegmentationPreview {
-    /// The plugin that ran.
-    strategy: String,
-    /// The parameters used (the plugin's defaults with the given ones on top).
-    params: Json<serde_json::Value>,
-    /// Customers the strategy saw.
-    customers: i64,
-    /// Customers in at least one segment.
-    assigned_customers: i64,
-    /// Customers left out because they refused profiling: the strategy never saw them.
-    excluded_customers: i64,
-    /// Memberships in all (more than the customers when a strategy puts some in several
-    /// segments).
-    memberships: i64,
-    /// The segments, largest first.
-    segments: Vec<PreviewSegment>,
-    /// What fit learned.
-    model: Json<serde_json::Value>,
-    /// How long the run took, in milliseconds.
-    elapsed_ms: i64,
-}
-
 /// The plugin host the server was started with.
 pub(crate) fn host<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<PluginHost>> {
     ctx.data::<Arc<PluginHost>>()
@@ -153,43 +119,5 @@ impl PluginQuery {
     /// Every plugin listed in the settings: loaded, refused (with the reason) or disabled.
     async fn plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<Plugin>> {
         Ok(host(ctx)?.plugins().iter().cloned().map(Plugin).collect())
-    }
-
-    /// Runs a strategy over every customer now, without saving anything: fit, then assign
-    /// everyone, and report the segments' sizes and the model.
-    #[graphql(complexity = "crate::heavy::cost::PREVIEW + child_complexity")]
-    async fn preview_segmentation(
-        &self,
-        ctx: &Context<'_>,
-        strategy: String,
-        params: Option<Json<serde_json::Value>>,
-    ) -> ApiResult<SegmentationPreview> {
-        let host = host(ctx)?;
-        let store = crate::types::store(ctx)?;
-        let _permit = crate::heavy::heavy_permit(ctx).await?;
-        let started = std::time::Instant::now();
-        let params = params.map(|Json(params)| params);
-        let output =
-            run_strategy(store, host, &strategy, params.as_ref(), chrono::Utc::now().timestamp_micros())
-                .await
-                .map_err(api)?;
-        let defaults = host.loaded(&strategy).map(|plugin| plugin.default_params.clone()).unwrap_or_default();
-        let mut segments: Vec<PreviewSegment> = output
-            .sizes
-            .into_iter()
-            .map(|(label, size)| PreviewSegment { label, size: size as i64 })
-            .collect();
-        segments.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.label.cmp(&b.label)));
-        Ok(SegmentationPreview {
-            strategy,
-            params: Json(kindred_segment::merged_params(&defaults, params.as_ref())),
-            customers: output.customers as i64,
-            assigned_customers: output.assigned as i64,
-            excluded_customers: output.excluded as i64,
-            memberships: output.memberships.len() as i64,
-            segments,
-            model: Json(output.model),
-            elapsed_ms: started.elapsed().as_millis() as i64,
-        })
     }
 }

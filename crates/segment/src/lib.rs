@@ -27,6 +27,6 @@ pub use kindred_plugin_abi::TableId;
 pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex};
 pub use params::{ParamError, check_params, merged_params};
 pub use run::{
-    ASSIGN_BATCH, FittedRun, Membership, RunObserver, RunOutput, Unobserved, assign_customers,
+    ASSIGN_BATCH, FittedRun, Membership, RunObserver, RunOutput, Scope, Unobserved, assign_customers,
     assign_customers_in_each, check_output, create_instance, run_observed, run_strategy,
 };

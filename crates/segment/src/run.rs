@@ -47,6 +47,19 @@ pub struct RunOutput {
     pub excluded: usize,
     /// What fit learned.
     pub model: serde_json::Value,
+    /// For a run on a random sample: how many customers it was drawn from.
+    pub sampled_from: Option<usize>,
+}
+
+/// Whom a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Every customer who did not refuse profiling.
+    #[default]
+    Everyone,
+    /// At most this many of them, drawn at random; ties count only between customers drawn.
+    /// A sample as large as the population is everyone.
+    Sample(usize),
 }
 
 /// Watches a run: told how far it has come, asked whether to stop.
@@ -85,7 +98,7 @@ pub async fn run_strategy(
     params: Option<&serde_json::Value>,
     as_of_micros: i64,
 ) -> Result<RunOutput, PluginError> {
-    Ok(run_observed(store, host, name, params, as_of_micros, &Unobserved).await?.output)
+    Ok(run_observed(store, host, name, params, as_of_micros, Scope::Everyone, &Unobserved).await?.output)
 }
 
 /// Creates an instance of plugin `name` with `params` laid over the operator's defaults and
@@ -107,7 +120,7 @@ pub async fn create_instance(
     blocking(move || StrategyInstance::create(&plugin_name, &library, &params)).await
 }
 
-/// As [`run_strategy`], telling `observer` of its progress and stopping with
+/// As [`run_strategy`] over `scope`, telling `observer` of its progress and stopping with
 /// [`PluginError::Cancelled`] when it asks; returns the fitted instance too.
 pub async fn run_observed(
     store: &Store,
@@ -115,12 +128,19 @@ pub async fn run_observed(
     name: &str,
     params: Option<&serde_json::Value>,
     as_of_micros: i64,
+    scope: Scope,
     observer: &dyn RunObserver,
 ) -> Result<FittedRun, PluginError> {
     let instance = Arc::new(create_instance(host, name, params).await?);
     let stop = || if observer.cancelled() { Err(PluginError::Cancelled) } else { Ok(()) };
     stop()?;
-    let population = tables::population(store, instance.requested_columns()).await?;
+    let (population, sampled_from) = match scope {
+        Scope::Everyone => (tables::population(store, instance.requested_columns()).await?, None),
+        Scope::Sample(size) => {
+            let (tables, drawn_from) = tables::sample(store, instance.requested_columns(), size).await?;
+            (tables, Some(drawn_from))
+        }
+    };
     let excluded =
         store.count_refused_profiling().await.map_err(|error| PluginError::Store(error.to_string()))?;
     let customer_ids = customer_ids(&population);
@@ -159,6 +179,7 @@ pub async fn run_observed(
         assigned,
         excluded: excluded as usize,
         model,
+        sampled_from,
     };
     Ok(FittedRun { output, instance })
 }

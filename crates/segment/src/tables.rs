@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kindred_plugin_abi::TableId;
 use kindred_store::entity::{customer, interaction, need, tie};
 use kindred_store::{Store, StoreError};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Rows per record batch when streaming the population.
@@ -294,9 +295,58 @@ pub async fn for_customers(
     Ok(tables)
 }
 
+/// The tables asked for, for at most `size` customers drawn at random from those who did not
+/// refuse profiling, with only the ties between two customers drawn. Returns the tables and
+/// how many customers the sample was drawn from; a sample as large as that is everyone.
+pub async fn sample(
+    store: &Store,
+    requested: &[(TableId, Vec<usize>)],
+    size: usize,
+) -> Result<(Vec<TableData>, usize), crate::PluginError> {
+    let ids = store.profiled_customer_ids().await.map_err(store_error)?;
+    if size >= ids.len() {
+        return Ok((population(store, requested).await?, ids.len()));
+    }
+    let drawn = draw(&ids, size, &mut rand::rng());
+    let mut tables = for_customers(store, requested, &drawn).await?;
+    let drawn: HashSet<i64> = drawn.into_iter().collect();
+    for table in tables.iter_mut().filter(|table| table.table == TableId::Ties) {
+        for batch in &mut table.batches {
+            *batch = ties_within(batch, &drawn).map_err(crate::PluginError::Store)?;
+        }
+    }
+    Ok((tables, ids.len()))
+}
+
+/// `size` of `ids` drawn at random without replacement, in ascending order.
+fn draw(ids: &[i64], size: usize, rng: &mut impl rand::Rng) -> Vec<i64> {
+    let mut drawn: Vec<i64> =
+        rand::seq::index::sample(rng, ids.len(), size.min(ids.len())).into_iter().map(|at| ids[at]).collect();
+    drawn.sort_unstable();
+    drawn
+}
+
+/// The rows of a ties batch with both ends in `kept`.
+fn ties_within(batch: &RecordBatch, kept: &HashSet<i64>) -> Result<RecordBatch, String> {
+    let end = |name: &str| {
+        batch
+            .column_by_name(name)
+            .and_then(|column| column.as_any().downcast_ref::<Int64Array>())
+            .ok_or_else(|| format!("the ties batch has no Int64 column {name}"))
+    };
+    let (from, to) = (end("from_id")?, end("to_id")?);
+    let keep: BooleanArray = from
+        .values()
+        .iter()
+        .zip(to.values().iter())
+        .map(|(a, b)| Some(kept.contains(a) && kept.contains(b)))
+        .collect();
+    arrow_select::filter::filter_record_batch(batch, &keep).map_err(|error| error.to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::id_ranges;
+    use super::*;
 
     #[test]
     fn id_ranges_cover_the_table_in_order_without_overlap() {
@@ -306,5 +356,28 @@ mod tests {
         let ranges: Vec<(i64, i64)> = id_ranges(7, 1_006, 3, 10).into_iter().flatten().collect();
         assert_eq!(ranges, [(7, 340), (341, 674), (675, 1_006)]);
         assert_eq!(id_ranges(1, 3, 8, 0).len(), 3, "no empty ranges");
+    }
+
+    #[test]
+    fn a_draw_is_distinct_sorted_and_from_the_ids() {
+        let ids: Vec<i64> = (0..1_000).map(|n| n * 3).collect();
+        let drawn = draw(&ids, 100, &mut rand::rng());
+        assert_eq!(drawn.len(), 100);
+        assert!(drawn.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(drawn.iter().all(|id| id % 3 == 0 && *id < 3_000));
+        assert_eq!(draw(&ids, 5_000, &mut rand::rng()).len(), 1_000, "never more than there are");
+    }
+
+    #[test]
+    fn only_ties_between_customers_drawn_are_kept() {
+        let batch = RecordBatch::try_new(
+            schema(TableId::Ties, &[0, 1]),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 2, 3])), Arc::new(Int64Array::from(vec![2, 3, 4, 1]))],
+        )
+        .unwrap();
+        let kept = ties_within(&batch, &HashSet::from([1, 2, 3])).unwrap();
+        let ends =
+            |at: usize| kept.column(at).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec();
+        assert_eq!((ends(0), ends(1)), (vec![1, 2, 3], vec![2, 3, 1]), "the tie 2-4 leaves");
     }
 }

@@ -119,11 +119,21 @@ pub struct SegmentSettings {
     pub write_batch: usize,
     /// Refit dynamic segmentations at start (their fitted models live in memory).
     pub refit_on_start: bool,
+    /// The most customers `previewSegmentation` covers; larger previews are preview jobs.
+    pub sync_preview_max_customers: u64,
+    /// How long a finished preview job is kept with its result, in seconds.
+    pub preview_kept_secs: u64,
 }
 
 impl Default for SegmentSettings {
     fn default() -> Self {
-        Self { slow_job_secs: 30, write_batch: 5_000, refit_on_start: true }
+        Self {
+            slow_job_secs: 30,
+            write_batch: 5_000,
+            refit_on_start: true,
+            sync_preview_max_customers: 50_000,
+            preview_kept_secs: 60 * 60,
+        }
     }
 }
 
@@ -181,6 +191,10 @@ impl Settings {
             write_batch: self.segments.write_batch.max(1),
             refit_on_start: self.segments.refit_on_start,
             webhooks,
+            previews: kindred_adaptive::preview::PreviewSettings {
+                sync_max_customers: self.segments.sync_preview_max_customers,
+                kept_for: std::time::Duration::from_secs(self.segments.preview_kept_secs.max(1)),
+            },
             ..Default::default()
         })
     }
@@ -373,10 +387,12 @@ mod tests {
     #[test]
     fn segment_and_webhook_settings_reach_the_engine() {
         let settings =
-            load_text("[segments]\nslow_job_secs = 5\n[webhooks]\nmax_attempts = 3\nfirst_retry_secs = 1\n")
+            load_text("[segments]\nslow_job_secs = 5\nsync_preview_max_customers = 10\n[webhooks]\nmax_attempts = 3\nfirst_retry_secs = 1\n")
                 .unwrap();
         let engine = settings.engine().unwrap();
         assert_eq!(engine.slow_job, std::time::Duration::from_secs(5));
+        assert_eq!(engine.previews.sync_max_customers, 10);
+        assert_eq!(engine.previews.kept_for.as_secs(), 3_600);
         assert!(engine.refit_on_start);
         assert_eq!((engine.webhooks.max_attempts, engine.webhooks.first_retry.as_secs()), (3, 1));
         assert_eq!(engine.webhooks.max_retry.as_secs(), 900);

@@ -56,6 +56,14 @@ impl Store {
             .count(self.connection())
             .await?)
     }
+
+    /// How many customers a strategy receives: those who did not refuse profiling.
+    pub async fn count_profiled(&self) -> StoreResult<u64> {
+        Ok(customer::Entity::find()
+            .filter(sea_orm::sea_query::Expr::cust("consent_profiling IS NOT FALSE"))
+            .count(self.connection())
+            .await?)
+    }
 }
 
 #[cfg(test)]

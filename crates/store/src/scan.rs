@@ -70,6 +70,18 @@ impl Store {
             .await?)
     }
 
+    /// The id of every customer who did not refuse profiling, in order.
+    pub async fn profiled_customer_ids(&self) -> StoreResult<Vec<i64>> {
+        Ok(customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(profiled("customers"))
+            .order_by_asc(customer::Column::Id)
+            .into_tuple::<i64>()
+            .all(self.connection())
+            .await?)
+    }
+
     /// Those of these customers who did not refuse profiling, by id (unknown ids are left
     /// out).
     pub async fn profiled_customers_among(&self, customer_ids: &[i64]) -> StoreResult<Vec<customer::Model>> {

@@ -289,13 +289,24 @@ impl MembershipChanged {
     }
 }
 
-/// How far a refit job has come.
+/// What a job works on.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// A refit of a segmentation (`job`, `jobs` on the segmentation).
+    Refit,
+    /// A preview job (`preview(id)`).
+    Preview,
+}
+
+/// How far a refit or preview job has come.
 #[derive(SimpleObject)]
 pub struct JobProgressed {
-    /// The job's id.
+    /// The job's id: a refit job's, or a preview's (`kind` says which).
     job_id: ID,
-    /// The segmentation's id.
-    segmentation_id: ID,
+    /// A refit or a preview.
+    kind: JobKind,
+    /// The segmentation a refit works on; null for a preview.
+    segmentation_id: Option<ID>,
     /// Customers assigned.
     done: i64,
     /// Customers in all.
@@ -306,9 +317,16 @@ pub struct JobProgressed {
 
 impl From<JobProgress> for JobProgressed {
     fn from(progress: JobProgress) -> Self {
+        let (kind, segmentation_id) = match progress.kind {
+            kindred_adaptive::JobKind::Refit { segmentation_id } => {
+                (JobKind::Refit, Some(ID(segmentation_id.to_string())))
+            }
+            kindred_adaptive::JobKind::Preview { .. } => (JobKind::Preview, None),
+        };
         Self {
             job_id: ID(progress.job_id.to_string()),
-            segmentation_id: ID(progress.segmentation_id.to_string()),
+            kind,
+            segmentation_id,
             done: progress.done as i64,
             total: progress.total as i64,
             status: JobStatus::parse(progress.status.as_str()),
@@ -355,17 +373,32 @@ impl SubscriptionRoot {
         }))
     }
 
-    /// Progress of refit jobs, of one segmentation or of all.
+    /// Progress of refit jobs and of the preview jobs the caller may see (its own, or all for
+    /// an admin): of one segmentation's refits, of one preview, or of all.
     async fn job_progress(
         &self,
         ctx: &Context<'_>,
         segmentation_id: Option<ID>,
+        preview_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = JobProgressed>> {
         crate::access::require(ctx, crate::access::Permission::Read)?;
-        let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
+        let segmentation = optional_id("segmentationId", segmentation_id.as_ref())?;
+        let preview = optional_id("previewId", preview_id.as_ref())?;
+        let caller =
+            ctx.data_opt::<crate::access::Caller>().cloned().unwrap_or_else(crate::access::Caller::open);
         let progress = stream_of(engine(ctx)?.subscribe_progress());
-        Ok(futures::StreamExt::filter_map(progress, move |progress| async move {
-            wanted.is_none_or(|id| id == progress.segmentation_id).then(|| JobProgressed::from(progress))
+        Ok(futures::StreamExt::filter_map(progress, move |progress| {
+            let wanted = match &progress.kind {
+                kindred_adaptive::JobKind::Refit { segmentation_id } => {
+                    preview.is_none() && segmentation.is_none_or(|id| id == *segmentation_id)
+                }
+                kindred_adaptive::JobKind::Preview { owner } => {
+                    segmentation.is_none()
+                        && preview.is_none_or(|id| id == progress.job_id)
+                        && crate::previews::may_see(&caller, owner.as_deref())
+                }
+            };
+            futures::future::ready(wanted.then(|| JobProgressed::from(progress)))
         }))
     }
 }

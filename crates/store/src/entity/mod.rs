@@ -10,6 +10,7 @@ pub mod interaction;
 pub mod membership;
 pub mod membership_event;
 pub mod need;
+pub mod preview_job;
 pub mod segmentation;
 pub mod segmentation_job;
 pub mod tie;
