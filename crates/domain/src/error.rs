@@ -87,16 +87,39 @@ impl fmt::Display for Reason {
 pub struct ValidationError {
     /// The field's name as it appears in import files (snake_case).
     pub field: &'static str,
-    /// The refused value, as given.
+    /// The refused value, as given, cut to [`VALUE_PREFIX_CHARS`] characters (with `…`) so no
+    /// error echoes a huge input.
     pub value: String,
     /// Why it was refused.
     pub reason: Reason,
 }
 
+/// The most characters of a refused value an error repeats.
+pub const VALUE_PREFIX_CHARS: usize = 64;
+
 impl ValidationError {
-    /// Builds an error for `field` holding `value`.
+    /// Builds an error for `field` holding `value` (its first [`VALUE_PREFIX_CHARS`]
+    /// characters).
     pub fn new(field: &'static str, value: impl ToString, reason: Reason) -> Self {
-        Self { field, value: value.to_string(), reason }
+        let mut value = value.to_string();
+        if let Some((cut, _)) = value.char_indices().nth(VALUE_PREFIX_CHARS) {
+            value.truncate(cut);
+            value.push('…');
+        }
+        Self { field, value, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_value_is_repeated_only_in_part() {
+        let error = ValidationError::new("first_name", "é".repeat(900_000), Reason::TooLong { max: 200 });
+        assert_eq!(error.value.chars().count(), VALUE_PREFIX_CHARS + 1);
+        assert!(error.to_string().len() < 300);
+        assert_eq!(ValidationError::new("email", "a@b", Reason::InvalidEmail).value, "a@b");
     }
 }
 

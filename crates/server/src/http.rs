@@ -4,14 +4,14 @@
 use crate::api_error::api_error;
 use crate::auth::{Gate, authenticate, same_machine};
 use crate::export::{self, ExportError};
+use crate::graphql_http::{self, MediaType};
 use crate::subscriptions::{Shutdown, subscribe};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::handler::Handler;
-use axum::http::{StatusCode, header};
-use axum::middleware;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -61,13 +61,19 @@ pub fn router(state: AppState) -> Router {
     // no data.
     let same_machine = middleware::from_fn_with_state(state.gate.clone(), same_machine);
     let gate = middleware::from_fn_with_state(state.gate.clone(), authenticate);
+    let gate_queries = middleware::from_fn_with_state(state.gate.clone(), gate_get_queries);
     // Subscriptions (graphql-transport-ws, and the older graphql-ws) live on their own path
     // and are not cut by the request timeout; their key comes in `connection_init`.
     let subscriptions = Router::new()
         .route("/graphql/ws", get(subscribe.layer(same_machine.clone())))
         .with_state(state.clone());
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql.layer(gate.clone()).layer(same_machine.clone())))
+        .route(
+            "/graphql",
+            get(graphql_get.layer(gate_queries))
+                .post(graphql_post.layer(gate.clone()).layer(same_machine.clone()))
+                .fallback(graphql_method_not_allowed),
+        )
         .route("/segments/{id}/members.csv", get(members_csv.layer(gate.clone()).layer(same_machine.clone())))
         .route("/metrics", get(crate::metrics::scrape.layer(gate).layer(same_machine)))
         .route("/health", get(health))
@@ -76,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(middleware::map_response_with_state(limits.max_body_bytes, explain_too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
+        .layer(middleware::map_response_with_state(limits.timeout, explain_timeout))
         .merge(subscriptions)
         .merge(crate::dashboard::routes())
         // Counted and timed by route, outside every other layer so refusals (401, 408, 413,
@@ -90,30 +97,124 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-async fn graphql(
+/// `POST /graphql`: one request as JSON.
+async fn graphql_post(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    request: GraphQLRequest,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    let request = request.into_inner().data(request_loader(&state.store)).data(caller);
-    let operation = request.operation_name.clone();
-    let response = state.schema.execute(request).await;
-    let codes =
-        response.errors.iter().map(|error| match error.extensions.as_ref().and_then(|e| e.get("code")) {
-            Some(async_graphql::Value::String(code)) => Some(code.as_str()),
-            _ => None,
-        });
-    crate::metrics::graphql_operation(operation.as_deref(), codes);
-    let busy = response.errors.iter().any(|error| {
-        matches!(error.extensions.as_ref().and_then(|e| e.get("code")), Some(async_graphql::Value::String(code)) if code == "BUSY")
-    });
-    let mut answer = GraphQLResponse::from(response).into_response();
-    if busy {
-        // Heavy work refused for now: an HTTP client's retry logic knows 429.
-        *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        answer.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    let media = graphql_http::negotiate(&headers);
+    // Read here, not by an extractor, so a chunked body over the limit gets the same answer
+    // as a declared one.
+    let Ok(bytes) = axum::body::to_bytes(body, state.limits.max_body_bytes).await else {
+        return too_large(state.limits.max_body_bytes);
+    };
+    match graphql_http::read_post(&headers, &bytes) {
+        Ok(request) => execute(&state, caller, request, media).await,
+        Err(refusal) => refusal.into_response(),
     }
-    answer
+}
+
+/// `GET /graphql`: a query in the query string, or the GraphiQL page when there is none.
+async fn graphql_get(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut request = match graphql_http::read_get(query.as_deref()) {
+        Ok(Some(request)) => request,
+        Ok(None) => return graphiql().await.into_response(),
+        Err(refusal) => return refusal.into_response(),
+    };
+    let media = graphql_http::negotiate(&headers);
+    if graphql_http::parse(&mut request).is_ok() && !graphql_http::is_query(&mut request) {
+        return graphql_http::get_not_allowed();
+    }
+    // The gate put the caller in for any GET that carries a query.
+    let Some(Extension(caller)) = caller else {
+        return api_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "an API key is required");
+    };
+    execute(&state, caller, request, media).await
+}
+
+/// Any other method on `/graphql`.
+async fn graphql_method_not_allowed() -> Response {
+    let mut response = api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "/graphql takes POST (any operation) and GET (queries); subscriptions use /graphql/ws",
+    );
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    response
+}
+
+/// A GET that carries a query is an API call: it passes the same checks as a POST (this
+/// machine only without authentication, then the key and the rate limit). One without a query
+/// is the GraphiQL page, which holds no data.
+async fn gate_get_queries(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    let names_query =
+        request.uri().query().is_some_and(|query| form_urlencoded_names(query).any(|name| name == "query"));
+    if !names_query {
+        return next.run(request).await;
+    }
+    if !gate.enabled()
+        && let Some(why) = crate::auth::origin::refusal(request.headers())
+    {
+        return api_error(StatusCode::FORBIDDEN, "FORBIDDEN", why);
+    }
+    authenticate(State(gate), request, next).await
+}
+
+/// The names in a URL-encoded query string.
+fn form_urlencoded_names(query: &str) -> impl Iterator<Item = String> + '_ {
+    query.split('&').filter_map(|pair| {
+        let name = pair.split('=').next()?;
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("{name}="))
+            .ok()?
+            .pop()
+            .map(|(name, _)| name)
+    })
+}
+
+/// Runs a parsed request and answers it in `media`.
+async fn execute(
+    state: &AppState,
+    caller: Caller,
+    mut request: async_graphql::Request,
+    media: MediaType,
+) -> Response {
+    let operation = request.operation_name.clone();
+    let response = match graphql_http::parse(&mut request) {
+        Ok(()) => state.schema.execute(request.data(request_loader(&state.store)).data(caller)).await,
+        Err(error) => async_graphql::Response::from_errors(vec![error]),
+    };
+    let answer = graphql_http::Answer::new(response);
+    crate::metrics::graphql_operation(operation.as_deref(), answer.codes());
+    answer.into_http(media)
+}
+
+/// A bare 413, or a body that turned out larger than the limit while read, explained.
+fn too_large(max_body_bytes: usize) -> Response {
+    let message = format!(
+        "the request body is larger than the server accepts ({max_body_bytes} bytes, server.max_body_bytes)"
+    );
+    api_error(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", &message)
+}
+
+/// Turns the timeout's bare 408 into an error that says what the limit is.
+async fn explain_timeout(State(timeout): State<Duration>, response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let message = format!(
+        "the request took longer than the server allows ({} s, server.request_timeout_secs); its work was stopped",
+        timeout.as_secs()
+    );
+    api_error(StatusCode::REQUEST_TIMEOUT, "TIMEOUT", &message)
 }
 
 /// Turns the body limit's bare 413 into an error that says what the limit is, in GraphQL's
@@ -122,10 +223,7 @@ async fn explain_too_large(State(max_body_bytes): State<usize>, response: Respon
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
         return response;
     }
-    let message = format!(
-        "the request body is larger than the server accepts ({max_body_bytes} bytes, server.max_body_bytes)"
-    );
-    api_error(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", &message)
+    too_large(max_body_bytes)
 }
 
 async fn graphiql() -> Html<String> {

@@ -7,6 +7,7 @@ mod dashboard;
 mod demo;
 mod demo_segmentations;
 mod export;
+mod graphql_http;
 mod http;
 mod import;
 mod keys_cli;
