@@ -218,7 +218,7 @@ async fn every_role_against_every_mutation_and_a_sample_of_queries() {
         "{made}"
     );
     let refused = server
-        .graphql_with_key(Some(admin), "{ auditLog(first: 100, filter: { keyName: \"analyst-key\" }) { edges { node { action outcome } } } }", json!({}))
+        .graphql_with_key(Some(admin), "{ auditLog(first: 100, filter: { keyName: \"analyst-key\" }) { edges { node { action outcome target } } } }", json!({}))
         .await
         .2;
     let analyst_entries = refused["data"]["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
@@ -232,6 +232,10 @@ async fn every_role_against_every_mutation_and_a_sample_of_queries() {
         "refused mutations are audited as refused: {analyst_entries:?}"
     );
     assert!(!analyst_entries.is_empty(), "refused attempts are recorded too");
+    // A refused attempt names what it aimed at, as an allowed one does.
+    let deleting =
+        analyst_entries.iter().find(|e| e["node"]["action"] == "deleteSegmentation").expect("recorded");
+    assert_eq!(deleting["node"]["target"], "segmentation 999999", "{deleting}");
 
     // A revoked key stops working within seconds.
     let revoked = work.run(&["keys", "revoke", "analyst-key"]);

@@ -210,7 +210,9 @@ async fn an_erased_customer_is_gone_everywhere_and_not_replayed_back() {
     let interactions =
         work.write("interactions.csv", "customer_external_id,occurred_at,amount\nana-1,2026-01-01,5\n");
     let output = work.run(&["import", "interactions", interactions.to_str().expect("path")]);
-    assert!(String::from_utf8_lossy(&output.stdout).contains("rejected 1, customers created 0"));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("rejected 1, superseded 0, customers created 0")
+    );
     let found = server.data(FIND, json!({ "id": ana_id, "x": "ana-1", "email": "ana@example.com" })).await;
     assert_eq!(found["byExternalId"], Value::Null);
     let dee = server.data("{ customer(externalId: \"dee-4\") { id } }", json!({})).await;

@@ -466,6 +466,13 @@ impl Engine {
         }
         let lock = self.inner.lock_for(id);
         let _guard = lock.lock().await;
+        // A refit under way would write its own members over the edit when it ends.
+        if let Some(job) = self.job(id) {
+            return Err(EngineError::Conflict(format!(
+                "segmentation {id} is being refitted (job {}): edit its members once the job has ended, or cancel it",
+                job.job_id
+            )));
+        }
         let old: Vec<Member> = match edit {
             MemberEdit::Replace => self.inner.store.members_of(id).await?,
             MemberEdit::Add | MemberEdit::Remove => self.inner.store.members_among(id, customer_ids).await?,

@@ -49,6 +49,11 @@ pub enum Reason {
         /// What is allowed.
         allowed: &'static str,
     },
+    /// A value of the wrong JSON type (an object where a text is expected).
+    WrongType {
+        /// What is expected.
+        expected: &'static str,
+    },
     /// A latitude without longitude or the other way round.
     Incomplete {
         /// The field that is also needed.
@@ -76,6 +81,7 @@ impl fmt::Display for Reason {
             Reason::NotABoolean => write!(f, "must be true or false"),
             Reason::NotOneOf { expected } => write!(f, "must be one of: {expected}"),
             Reason::BadCharacters { allowed } => write!(f, "may only contain {allowed}"),
+            Reason::WrongType { expected } => write!(f, "must be {expected}"),
             Reason::Incomplete { needs } => write!(f, "must be given together with {needs}"),
         }
     }

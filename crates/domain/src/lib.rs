@@ -23,7 +23,9 @@ pub use customer::{
     BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income,
 };
 pub use error::{Reason, VALUE_PREFIX_CHARS, ValidationError, ValidationErrors};
-pub use interaction::{Amount, Channel, DEFAULT_KIND, Interaction, InteractionDraft, InteractionKind};
+pub use interaction::{
+    Amount, Channel, DEFAULT_KIND, Interaction, InteractionDraft, InteractionKind, Plausible,
+};
 pub use need::{Need, NeedDraft, NeedKind, NeedSource, NeedTag};
 pub use scalar::{check_non_negative, check_range, parse_bool, parse_number};
 pub use text::{ExternalId, Text, Token};

@@ -79,6 +79,10 @@ impl Text {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let value = trimmed_non_empty(field, raw)?;
         check_length(field, value, MAX_TEXT)?;
+        if value.chars().any(char::is_control) {
+            let allowed = "printable characters";
+            return Err(ValidationError::new(field, raw, Reason::BadCharacters { allowed }));
+        }
         Ok(Self(value.to_owned()))
     }
 

@@ -226,7 +226,8 @@ struct AccessCheck {
 }
 
 /// What the `id` argument of each mutation names.
-const ID_TARGETS: [(&str, &str); 7] = [
+const ID_TARGETS: [(&str, &str); 8] = [
+    ("cancelPreview", "preview"),
     ("deleteCustomer", "customer"),
     ("eraseCustomer", "customer"),
     ("updateSegmentation", "segmentation"),
@@ -360,7 +361,7 @@ impl Extension for AccessCheck {
                     key_name: caller.key_name.clone(),
                     role: caller.role.as_str().to_owned(),
                     action: info.name.to_owned(),
-                    target: None,
+                    target: self.argument_target(&info),
                     outcome: outcome(&refusal),
                 });
             }

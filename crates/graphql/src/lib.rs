@@ -69,21 +69,36 @@ pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot
 /// mutations are not audited: for programs that embed the schema, and tests. A server uses
 /// [`build_server_schema`].
 pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engine>) -> KindredSchema {
-    schema_with(store, plugins, engine, access::AccessControl::new(None, false), None)
+    let access = access::AccessControl::new(None, false);
+    schema_with(
+        store,
+        plugins,
+        engine,
+        access,
+        None,
+        MaxAmount(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT),
+    )
 }
 
 /// The schema a server serves: every request must carry a [`Caller`](access::Caller) (the
 /// server puts one in each request's data), every field is checked against its role, and
 /// every mutation is recorded in `audit`.
+/// Interactions' amounts above `max_amount` are refused (`data.max_amount`).
 pub fn build_server_schema(
     store: Store,
     plugins: Arc<PluginHost>,
     engine: Option<Engine>,
     audit: audit::AuditLog,
     heavy: Arc<heavy::HeavyWork>,
+    max_amount: f64,
 ) -> KindredSchema {
-    schema_with(store, plugins, engine, access::AccessControl::new(Some(audit), true), Some(heavy))
+    let access = access::AccessControl::new(Some(audit), true);
+    schema_with(store, plugins, engine, access, Some(heavy), MaxAmount(max_amount))
 }
+
+/// The largest amount an interaction may carry, in the schema's data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MaxAmount(pub f64);
 
 fn schema_with(
     store: Store,
@@ -91,6 +106,7 @@ fn schema_with(
     engine: Option<Engine>,
     access: access::AccessControl,
     heavy: Option<Arc<heavy::HeavyWork>>,
+    max_amount: MaxAmount,
 ) -> KindredSchema {
     // Subscriptions have no per-request data: they load through this loader, which batches
     // and never caches.
@@ -100,6 +116,7 @@ fn schema_with(
         .data(store)
         .data(plugins)
         .data(access.policy())
+        .data(max_amount)
         .extension(access)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);

@@ -161,7 +161,9 @@ impl MutationRoot {
             text: input.text,
             source_id: input.source_id,
         };
-        let interaction = draft.validate().map_err(api)?;
+        let max_amount =
+            ctx.data_opt::<crate::MaxAmount>().map_or(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT, |m| m.0);
+        let interaction = draft.validate_with(&kindred_domain::Plausible::now(max_amount)).map_err(api)?;
         let (stored, _) = store(ctx)?
             .record_interaction(&interaction)
             .await

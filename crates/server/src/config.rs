@@ -26,6 +26,9 @@ pub struct Settings {
     /// Who may call the API.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// What data is plausible.
+    #[serde(default)]
+    pub data: DataSettings,
     /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
     #[serde(default)]
     pub plugins: Vec<kindred_segment::PluginConfig>,
@@ -33,6 +36,21 @@ pub struct Settings {
     /// plugin paths start here.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[data]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSettings {
+    /// The largest amount (and cost to serve) an interaction may carry, by the API or an
+    /// import; at most 1e15, so sums over any number of interactions stay finite.
+    pub max_amount: f64,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self { max_amount: kindred_domain::Plausible::DEFAULT_MAX_AMOUNT }
+    }
 }
 
 /// `[database]`
@@ -323,6 +341,12 @@ impl Settings {
         })?;
         self.gate()?;
         self.heavy()?;
+        let max = kindred_domain::Plausible::HIGHEST_MAX_AMOUNT;
+        anyhow::ensure!(
+            self.data.max_amount > 0.0 && self.data.max_amount <= max,
+            "data.max_amount: must be above 0 and at most {max:e}, not {}",
+            self.data.max_amount
+        );
         anyhow::ensure!(
             self.server.header_read_timeout_secs > 0,
             "server.header_read_timeout_secs: must be at least 1"
@@ -396,6 +420,9 @@ mod tests {
         assert!(engine.refit_on_start);
         assert_eq!((engine.webhooks.max_attempts, engine.webhooks.first_retry.as_secs()), (3, 1));
         assert_eq!(engine.webhooks.max_retry.as_secs(), 900);
+        let error = format!("{:#}", load_text("[data]\nmax_amount = 1e300\n").unwrap_err());
+        assert!(error.contains("data.max_amount"), "{error}");
+        assert_eq!(load_text("[data]\nmax_amount = 5000.0\n").unwrap().data.max_amount, 5_000.0);
         let error = format!("{:#}", load_text("[webhooks]\nretries = 3\n").unwrap_err());
         assert!(error.contains("retries"), "{error}");
     }

@@ -48,12 +48,13 @@ pub async fn import_file(
 /// The summary line printed at the end of an import.
 pub fn describe(kind: ImportKind, summary: &ImportSummary) -> String {
     format!(
-        "{kind}: read {}, imported {}, updated {}, unchanged {}, rejected {}, customers created {}, {:.2} s",
+        "{kind}: read {}, imported {}, updated {}, unchanged {}, rejected {}, superseded {}, customers created {}, {:.2} s",
         summary.read,
         summary.imported,
         summary.updated,
         summary.unchanged,
         summary.rejected,
+        summary.superseded,
         summary.customers_created,
         summary.seconds
     )

@@ -216,7 +216,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             settings.database.max_connections = settings.database.max_connections.min(2);
             let store = serve::open_store(&settings).await?;
             let kind = ImportKind::from(kind);
-            let options = ImportOptions { allow_erased, ..ImportOptions::default() };
+            let options = ImportOptions {
+                allow_erased,
+                max_amount: Some(settings.data.max_amount),
+                ..ImportOptions::default()
+            };
             let summary = import::import_file(&store, kind, &file, format.map(Format::from), options).await?;
             println!("{}", import::describe(kind, &summary));
             store.close().await?;

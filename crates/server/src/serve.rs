@@ -57,6 +57,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         Some(engine.clone()),
         audit,
         heavy.clone(),
+        settings.data.max_amount,
     );
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,

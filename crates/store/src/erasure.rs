@@ -8,16 +8,12 @@ use crate::entity::{
     webhook_delivery,
 };
 use crate::error::StoreResult;
-use crate::sql::{marks, statement};
+use crate::sql::{MAX_PARAMETERS, marks, statement};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-
-/// Most hashes in one statement (well under SQLite's 32,766 bound parameters): an import
-/// chunk's ids fit in one.
-const MAX_PARAMETERS: usize = 30_000;
 
 /// What an erasure removed: counts and ids only, never personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]

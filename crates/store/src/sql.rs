@@ -2,6 +2,10 @@
 
 use sea_orm::{DbBackend, Statement, Value};
 
+/// Most bound parameters in one statement (SQLite allows 32,766; PostgreSQL 65,535): an
+/// import chunk's ids fit in one.
+pub(crate) const MAX_PARAMETERS: usize = 30_000;
+
 /// Builds a statement from SQL whose parameters are written `?`, numbering them `$1, $2, ...`
 /// for PostgreSQL.
 pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {

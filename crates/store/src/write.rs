@@ -7,6 +7,7 @@
 
 use crate::entity::{customer, interaction, need, tie};
 use crate::error::StoreResult;
+use crate::sql::MAX_PARAMETERS;
 use kindred_domain::{Customer, Interaction, Need, Tie};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
@@ -30,9 +31,6 @@ impl std::ops::AddAssign for WriteCounts {
         self.unchanged += other.unchanged;
     }
 }
-
-/// Most bound parameters in one statement (SQLite allows 32,766; PostgreSQL 65,535).
-const MAX_PARAMETERS: usize = 30_000;
 
 /// `excluded.col IS NOT NULL AND excluded.col` differs from `table.col`, in the dialect.
 fn differs(backend: DbBackend, table: &str, column: &str, keep_when_null: bool) -> String {

@@ -7,15 +7,26 @@
 //! nothing the second time.
 
 mod columns;
+mod csv_records;
 mod reader;
 mod records;
+mod source_ids;
 mod writer;
 
 pub use columns::ImportKind;
 pub use reader::Format;
+pub use source_ids::SOURCE_ID_CONFLICT;
 pub use writer::{ERASED_REASON, ImportOptions, ImportSummary, import, import_with};
 
 use std::fmt;
+
+/// `text` cut to at most `max` characters (with `…`), so no report echoes a huge value.
+pub(crate) fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +72,15 @@ pub enum ImportError {
         /// What is being imported.
         kind: ImportKind,
     },
-    /// The CSV is malformed beyond one row.
-    #[error("malformed CSV: {0}")]
-    Csv(#[from] csv::Error),
+    /// The header names a column twice.
+    #[error("the header names the column {column:?} twice")]
+    DuplicateColumn {
+        /// The column.
+        column: &'static str,
+    },
+    /// The first line is not a CSV header.
+    #[error("the first line is not a CSV header (column names separated by commas, in UTF-8)")]
+    BadHeader,
     /// Writing to the database failed.
     #[error(transparent)]
     Store(#[from] crate::StoreError),

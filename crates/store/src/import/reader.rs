@@ -1,10 +1,12 @@
 //! Reading CSV and NDJSON rows into batches of valid records, on a blocking thread.
 
 use super::columns::ImportKind;
+use super::csv_records::{CsvItem, CsvRecords, MAX_RECORD_BYTES};
 use super::records::{Fields, Record, parse_record};
 use super::{ImportError, RowError};
-use chrono::NaiveDate;
+use kindred_domain::{Plausible, Reason, ValidationError};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io::{BufRead, Read};
 use tokio::sync::mpsc;
 
@@ -34,7 +36,7 @@ impl Format {
 /// What the reader hands the writer.
 pub(crate) enum Chunk {
     /// Valid records with their line numbers, and the rows refused since the last chunk.
-    Rows { records: Vec<(u64, Record)>, rejected: Vec<RowError>, read: u64 },
+    Rows { records: Vec<(u64, Record)>, rejected: Vec<RowError>, read: u64, superseded: u64 },
     /// The input cannot be read further.
     Failed(ImportError),
 }
@@ -45,7 +47,7 @@ pub(crate) const CHUNK_ROWS: usize = 10_000;
 
 struct CsvRow<'a> {
     positions: &'a [(&'static str, usize)],
-    record: &'a csv::StringRecord,
+    record: &'a [String],
 }
 
 impl Fields for CsvRow<'_> {
@@ -56,7 +58,8 @@ impl Fields for CsvRow<'_> {
     }
 }
 
-struct JsonRow<'a>(&'a serde_json::Map<String, serde_json::Value>);
+/// A row of an NDJSON file, and the columns its kind accepts.
+struct JsonRow<'a>(&'a serde_json::Map<String, serde_json::Value>, &'static [&'static str]);
 
 impl Fields for JsonRow<'_> {
     fn get(&self, column: &'static str) -> Option<Cow<'_, str>> {
@@ -65,21 +68,53 @@ impl Fields for JsonRow<'_> {
             serde_json::Value::String(text) if text.trim().is_empty() => None,
             serde_json::Value::String(text) => Some(Cow::Borrowed(text.trim())),
             serde_json::Value::Array(items) => {
-                let parts: Vec<String> = items
-                    .iter()
-                    .map(|item| item.as_str().map(str::to_owned).unwrap_or_else(|| item.to_string()))
-                    .collect();
+                let parts: Vec<&str> = items.iter().filter_map(serde_json::Value::as_str).collect();
                 Some(Cow::Owned(parts.join(";")))
             }
             other => Some(Cow::Owned(other.to_string())),
         }
     }
+
+    fn problems(&self) -> Vec<ValidationError> {
+        self.0
+            .iter()
+            .filter_map(|(name, value)| {
+                let column = self.1.iter().find(|c| **c == name)?;
+                let list = LIST_COLUMNS.contains(column);
+                let wrong = match value {
+                    serde_json::Value::Object(_) => Some("an object"),
+                    serde_json::Value::Array(_) if !list => Some("an array"),
+                    serde_json::Value::Array(items) if !items.iter().all(serde_json::Value::is_string) => {
+                        Some("an array with items that are not text")
+                    }
+                    _ => None,
+                }?;
+                let expected =
+                    if list { "a text or an array of texts" } else { "a text, a number or a boolean" };
+                Some(ValidationError::new(column, wrong, Reason::WrongType { expected }))
+            })
+            .collect()
+    }
+}
+
+/// Columns that hold a list (`;`-separated in CSV, an array of texts in NDJSON).
+const LIST_COLUMNS: [&str; 1] = ["lifestyle"];
+
+/// A 64-bit hash of an external id: two different ids share one about once in 10^12 pairs
+/// at ten million customers, far below any file's real duplicates.
+fn hash_of(external_id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(external_id)
 }
 
 /// Collects records and refusals and sends them in chunks.
 struct Batcher {
     kind: ImportKind,
-    today: NaiveDate,
+    /// Hashes of the customer external ids read so far, to count duplicates (8 bytes a
+    /// customer; other kinds keep none).
+    seen: HashSet<u64>,
+    superseded: u64,
+    plausible: Plausible,
     records: Vec<(u64, Record)>,
     rejected: Vec<RowError>,
     read: u64,
@@ -89,8 +124,15 @@ struct Batcher {
 impl Batcher {
     fn row(&mut self, line: u64, fields: &impl Fields) -> bool {
         self.read += 1;
-        match parse_record(self.kind, fields, self.today) {
-            Ok(record) => self.records.push((line, record)),
+        match parse_record(self.kind, fields, &self.plausible) {
+            Ok(record) => {
+                if let Record::Customer(customer) = &record
+                    && !self.seen.insert(hash_of(customer.external_id.as_str()))
+                {
+                    self.superseded += 1;
+                }
+                self.records.push((line, record));
+            }
             Err(errors) => self.rejected.extend(errors.into_iter().map(|error| RowError {
                 line,
                 column: Some(error.field.to_owned()),
@@ -112,6 +154,7 @@ impl Batcher {
             records: std::mem::take(&mut self.records),
             rejected: std::mem::take(&mut self.rejected),
             read: std::mem::take(&mut self.read),
+            superseded: std::mem::take(&mut self.superseded),
         };
         self.records.reserve(CHUNK_ROWS);
         self.sender.blocking_send(chunk).is_ok()
@@ -127,10 +170,19 @@ pub(crate) fn read_all(
     kind: ImportKind,
     format: Format,
     input: impl Read,
-    today: NaiveDate,
+    plausible: Plausible,
     sender: mpsc::Sender<Chunk>,
 ) {
-    let mut batcher = Batcher { kind, today, records: Vec::new(), rejected: Vec::new(), read: 0, sender };
+    let mut batcher = Batcher {
+        kind,
+        seen: HashSet::new(),
+        superseded: 0,
+        plausible,
+        records: Vec::new(),
+        rejected: Vec::new(),
+        read: 0,
+        sender,
+    };
     let outcome = match format {
         Format::Csv => read_csv(&mut batcher, input),
         Format::Ndjson => read_ndjson(&mut batcher, input),
@@ -146,18 +198,18 @@ pub(crate) fn read_all(
     }
 }
 
-fn check_header(
-    kind: ImportKind,
-    header: &csv::StringRecord,
-) -> Result<Vec<(&'static str, usize)>, ImportError> {
+fn check_header(kind: ImportKind, header: &[String]) -> Result<Vec<(&'static str, usize)>, ImportError> {
     let accepted = kind.columns();
-    let mut positions = Vec::new();
+    let mut positions: Vec<(&'static str, usize)> = Vec::new();
     let mut unknown = Vec::new();
     for (index, name) in header.iter().enumerate() {
         let name = name.trim().trim_start_matches('\u{feff}');
         match accepted.iter().find(|column| **column == name) {
+            Some(column) if positions.iter().any(|(seen, _)| seen == column) => {
+                return Err(ImportError::DuplicateColumn { column });
+            }
             Some(column) => positions.push((*column, index)),
-            None => unknown.push(name.to_owned()),
+            None => unknown.push(crate::import::short(name, 64)),
         }
     }
     if !unknown.is_empty() {
@@ -172,44 +224,50 @@ fn check_header(
 }
 
 fn read_csv(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let positions = check_header(batcher.kind, reader.headers()?)?;
-    let width = reader.headers()?.len();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                if record.iter().all(|cell| cell.trim().is_empty()) {
-                    continue;
-                }
-                let keep_going = if record.len() != width {
-                    batcher.reject(RowError {
-                        line,
-                        column: None,
-                        reason: format!("has {} fields where the header has {width}", record.len()),
-                    })
-                } else {
-                    batcher.row(line, &CsvRow { positions: &positions, record: &record })
-                };
-                if !keep_going {
-                    return Ok(());
-                }
+    let mut records = CsvRecords::new(std::io::BufReader::with_capacity(1 << 16, input));
+    let header = match records.next_item()? {
+        Some(CsvItem::Record { fields, .. }) => fields,
+        Some(_) => return Err(ImportError::BadHeader),
+        None => return Ok(()),
+    };
+    let positions = check_header(batcher.kind, &header)?;
+    let width = header.len();
+    records.expect_width(width);
+    while let Some(item) = records.next_item()? {
+        let refused = |line: u64, reason: String| RowError { line, column: None, reason };
+        let keep_going = match item {
+            CsvItem::Record { fields, .. } if fields.iter().all(|cell| cell.trim().is_empty()) => continue,
+            CsvItem::Record { line, fields } if fields.len() != width => batcher
+                .reject(refused(line, format!("has {} fields where the header has {width}", fields.len()))),
+            CsvItem::Record { line, fields } => {
+                batcher.row(line, &CsvRow { positions: &positions, record: &fields })
             }
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                let reason = match error.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-                    csv::ErrorKind::Io(_) => return Err(error.into()),
-                    _ => error.to_string(),
+            CsvItem::NotUtf8 { line } => batcher.reject(refused(line, "is not valid UTF-8".to_owned())),
+            CsvItem::TextAfterQuote { line } => batcher.reject(refused(
+                line,
+                "has text after a closing quote (write \"\" for a quote inside a quoted field)".to_owned(),
+            )),
+            CsvItem::TooLong { line } => batcher
+                .reject(refused(line, format!("is longer than {} MiB: skipped", MAX_RECORD_BYTES >> 20))),
+            CsvItem::BadQuote { line, until } => {
+                let looked = match until {
+                    Some(last) => format!("by line {last}"),
+                    None => "by the end of the file".to_owned(),
                 };
-                if !batcher.reject(RowError { line, column: None, reason }) {
-                    return Ok(());
-                }
+                batcher.reject(refused(
+                    line,
+                    format!(
+                        "a quoted field opens on this line and is not closed properly {looked}; \
+                         this row is skipped and the lines after it are read as rows"
+                    ),
+                ))
             }
+        };
+        if !keep_going {
+            return Ok(());
         }
     }
+    Ok(())
 }
 
 fn read_ndjson(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportError> {
@@ -248,7 +306,7 @@ fn read_ndjson(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportErro
                             reason: format!("unknown field(s); accepted: {}", accepted.join(", ")),
                         })
                     } else {
-                        batcher.row(line_number, &JsonRow(&object))
+                        batcher.row(line_number, &JsonRow(&object, accepted))
                     }
                 }
             },

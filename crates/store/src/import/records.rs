@@ -1,10 +1,9 @@
 //! Turning one row's fields into a valid domain record, or the list of what is wrong.
 
 use super::columns::ImportKind;
-use chrono::NaiveDate;
 use kindred_domain::{
-    Customer, CustomerDraft, Interaction, InteractionDraft, Need, NeedDraft, Tie, TieDraft, ValidationError,
-    ValidationErrors, parse_bool, parse_number,
+    Customer, CustomerDraft, Interaction, InteractionDraft, Need, NeedDraft, Plausible, Tie, TieDraft,
+    ValidationError, ValidationErrors, parse_bool, parse_number,
 };
 use std::borrow::Cow;
 
@@ -12,6 +11,11 @@ use std::borrow::Cow;
 pub(crate) trait Fields {
     /// The value of `column`; `None` when the column is absent or the cell is blank.
     fn get(&self, column: &'static str) -> Option<Cow<'_, str>>;
+
+    /// Values of the wrong shape for their column (an object where a text is expected).
+    fn problems(&self) -> Vec<ValidationError> {
+        Vec::new()
+    }
 }
 
 /// A valid row of any kind.
@@ -42,9 +46,10 @@ fn required(fields: &impl Fields, column: &'static str) -> String {
 pub(crate) fn parse_record(
     kind: ImportKind,
     fields: &impl Fields,
-    today: NaiveDate,
+    plausible: &Plausible,
 ) -> Result<Record, Vec<ValidationError>> {
-    let mut errors = ValidationErrors::default();
+    let today = plausible.now.date_naive();
+    let mut errors = ValidationErrors(fields.problems());
     let result = match kind {
         ImportKind::Customers => {
             let draft = CustomerDraft {
@@ -84,7 +89,7 @@ pub(crate) fn parse_record(
                 text: text(fields, "text"),
                 source_id: text(fields, "source_id"),
             };
-            draft.validate().map(Record::Interaction)
+            draft.validate_with(plausible).map(Record::Interaction)
         }
         ImportKind::Ties => {
             let draft = TieDraft {

@@ -3,6 +3,7 @@
 use super::columns::ImportKind;
 use super::reader::{Chunk, Format, read_all};
 use super::records::Record;
+use super::source_ids::screen_source_ids;
 use super::{ImportError, RowError};
 use crate::changes::record_changes;
 use crate::connect::Store;
@@ -31,6 +32,9 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// Rows refused.
     pub rejected: u64,
+    /// Customer rows whose external id an earlier row of the same file had: their fields were
+    /// laid over the earlier row's (a duplicate in the file, not a second customer).
+    pub superseded: u64,
     /// Customers created because a row named one not known yet.
     pub customers_created: u64,
     /// How long the import took.
@@ -77,6 +81,8 @@ pub struct ImportOptions {
     /// Where the import keeps the number of rows read and handled so far, for a progress
     /// display; updated after each chunk.
     pub rows_done: Option<Arc<AtomicU64>>,
+    /// The largest amount an interaction may carry (`data.max_amount`); none: the default.
+    pub max_amount: Option<f64>,
 }
 
 /// The reason given for a row naming an erased customer.
@@ -105,17 +111,20 @@ pub async fn import_with<R: Read + Send + 'static>(
     mut on_error: impl FnMut(&RowError),
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
-    let today = chrono::Utc::now().date_naive();
+    let plausible = kindred_domain::Plausible::now(
+        options.max_amount.unwrap_or(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT),
+    );
     let (sender, mut receiver) = mpsc::channel(2);
-    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, today, sender));
+    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, plausible, sender));
     let mut summary = ImportSummary::default();
     let mut cache = IdCache { ids: HashMap::new() };
     let mut failure = None;
     while let Some(chunk) = receiver.recv().await {
         match chunk {
             Chunk::Failed(error) => failure = Some(error),
-            Chunk::Rows { records, rejected, read } => {
+            Chunk::Rows { records, rejected, read, superseded } => {
                 summary.read += read;
+                summary.superseded += superseded;
                 summary.rejected += rejected.len() as u64;
                 let mut lines: Vec<u64> = rejected.iter().map(|e| e.line).collect();
                 lines.dedup();
@@ -129,6 +138,9 @@ pub async fn import_with<R: Read + Send + 'static>(
                 let (records, erased) = screen_erased(&*txn, records, options.allow_erased).await?;
                 summary.rejected += erased.len() as u64;
                 erased.iter().for_each(&mut on_error);
+                let (records, conflicts) = screen_source_ids(&*txn, records).await?;
+                summary.rejected += conflicts.len() as u64;
+                conflicts.iter().for_each(&mut on_error);
                 let (counts, created) = if records.is_empty() {
                     (WriteCounts::default(), 0)
                 } else {
