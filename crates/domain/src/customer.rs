@@ -402,3 +402,44 @@ mod tests {
         assert_eq!(errors.0[0].field, "lon");
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use crate::{InteractionDraft, VALUE_PREFIX_CHARS};
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("\\PC{0,300}|[\\x00-\\x1f]{0,4}|[0-9eE.+-]{0,20}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_customer_is_valid_or_refused_with_bounded_errors(
+            external_id in "\\PC{0,300}", email in text(), first_name in text(), birth_date in text(),
+            income in proptest::option::of(any::<f64>()), lat in proptest::option::of(any::<f64>()),
+        ) {
+            let draft = CustomerDraft { external_id, email, first_name, birth_date, income, lat, ..Default::default() };
+            let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+            if let Err(errors) = draft.validate(today) {
+                prop_assert!(!errors.0.is_empty());
+                prop_assert!(errors.0.iter().all(|e| e.value.chars().count() <= VALUE_PREFIX_CHARS + 1));
+            }
+        }
+
+        #[test]
+        fn any_interaction_is_valid_or_refused(
+            customer in "\\PC{0,50}", at in "\\PC{0,40}|[0-9]{4}-[0-9]{2}-[0-9]{2}", text in text(),
+            amount in proptest::option::of(any::<f64>()), kind in text(), currency in text(),
+        ) {
+            let draft = InteractionDraft {
+                customer_external_id: customer, occurred_at: at, text, amount, kind, currency, ..Default::default()
+            };
+            if let Ok(interaction) = draft.validate() {
+                prop_assert!(interaction.amount.is_none_or(|a| a.value().is_finite() && a.value() <= 1e12));
+            }
+        }
+    }
+}

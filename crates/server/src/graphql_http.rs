@@ -436,3 +436,41 @@ mod tests {
         assert_eq!(kept[MAX_ERRORS].message, "30 more errors not shown");
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn any_body_is_a_request_or_a_bounded_refusal(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let headers: HeaderMap = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))].into_iter().collect();
+            if let Err(refusal) = read_post(&headers, &body) {
+                prop_assert!(refusal.status.is_client_error());
+                prop_assert!(refusal.message.len() < 400);
+            }
+        }
+
+        #[test]
+        fn any_json_request_is_read_or_refused(
+            query in proptest::option::of("\\PC{0,40}"), name in proptest::option::of("[a-zA-Z]{0,10}"),
+            variables in proptest::option::of(proptest::collection::hash_map("[a-z]{1,5}", "\\PC{0,10}", 0..4)),
+            extra in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let mut object = serde_json::Map::new();
+            if let Some(query) = query { object.insert("query".into(), query.into()); }
+            if let Some(name) = name { object.insert("operationName".into(), name.into()); }
+            if let Some(variables) = variables { object.insert("variables".into(), serde_json::json!(variables)); }
+            if let Some(extra) = extra { object.insert(extra, serde_json::Value::Null); }
+            let body = serde_json::to_vec(&object).unwrap();
+            let headers: HeaderMap = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))].into_iter().collect();
+            match read_post(&headers, &body) {
+                Ok(mut request) => { let _ = parse(&mut request); let _ = is_query(&mut request); }
+                Err(refusal) => prop_assert_eq!(refusal.status, StatusCode::BAD_REQUEST),
+            }
+        }
+    }
+}

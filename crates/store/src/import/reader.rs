@@ -317,3 +317,71 @@ fn read_ndjson(batcher: &mut Batcher, input: impl Read) -> Result<(), ImportErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reads `input` whole; returns the rows read, the lines imported and the lines refused.
+    fn read(kind: ImportKind, format: Format, input: Vec<u8>) -> (u64, Vec<u64>, Vec<u64>) {
+        let (sender, mut receiver) = mpsc::channel(1_024);
+        let reader = std::thread::spawn(move || {
+            read_all(kind, format, input.as_slice(), Plausible::default(), sender)
+        });
+        let (mut read, mut kept, mut refused) = (0, Vec::new(), Vec::new());
+        while let Some(chunk) = receiver.blocking_recv() {
+            if let Chunk::Rows { records, rejected, read: more, .. } = chunk {
+                read += more;
+                kept.extend(records.iter().map(|(line, _)| *line));
+                refused.extend(rejected.iter().map(|error| error.line));
+            }
+        }
+        reader.join().expect("the reader never panics");
+        refused.dedup();
+        (read, kept, refused)
+    }
+
+    /// Text made of what breaks CSV: quotes, commas, line breaks, NUL, long and non-ASCII runs.
+    fn csv_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("\"".to_owned()),
+            Just(",".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("\"\"".to_owned()),
+            "[a-z0-9@. ]{0,12}",
+            "\\PC{0,6}",
+        ];
+        proptest::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_csv_is_read_and_every_row_is_kept_or_reported(body in csv_like()) {
+            let input = format!("external_id,first_name,city\n{body}");
+            let lines = input.lines().count() as u64 + 1;
+            let (read, kept, refused) = read(ImportKind::Customers, Format::Csv, input.into_bytes());
+            prop_assert_eq!(read, (kept.len() + refused.len()) as u64);
+            prop_assert!(kept.iter().chain(&refused).all(|line| *line >= 2 && *line <= lines));
+        }
+
+        #[test]
+        fn any_bytes_are_read_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            for format in [Format::Csv, Format::Ndjson] {
+                let (read, kept, refused) = read(ImportKind::Interactions, format, bytes.clone());
+                prop_assert_eq!(read, (kept.len() + refused.len()) as u64);
+            }
+        }
+
+        #[test]
+        fn any_ndjson_line_is_kept_or_reported(lines in proptest::collection::vec(csv_like(), 0..20)) {
+            let input: String = lines.iter().map(|line| format!("{}\n", line.replace('\n', " "))).collect();
+            let (read, kept, refused) = read(ImportKind::Needs, Format::Ndjson, input.into_bytes());
+            prop_assert_eq!(read, (kept.len() + refused.len()) as u64);
+        }
+    }
+}
