@@ -19,6 +19,7 @@ mod queue;
 mod realtime;
 mod refit;
 mod schedule;
+mod tracker;
 mod webhooks;
 
 pub use diff::diff;

@@ -5,6 +5,7 @@
 use crate::engine::Inner;
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobKind, JobProgress, JobStatus};
+use crate::tracker::{JobTracker, record_progress};
 use kindred_segment::{PluginError, PluginHost, RunObserver, RunOutput, Scope, merged_params, run_observed};
 use kindred_store::entity::preview_job;
 use kindred_store::{NewPreview, Store};
@@ -148,40 +149,6 @@ pub(crate) struct RunningPreview {
     cancel: Arc<AtomicBool>,
 }
 
-/// Tells the preview's row and listeners how far it has come, and whether to stop.
-struct PreviewObserver {
-    inner: Arc<Inner>,
-    id: i64,
-    owner: Option<String>,
-    cancel: Arc<AtomicBool>,
-    done: AtomicU64,
-    total: AtomicU64,
-}
-
-impl PreviewObserver {
-    fn publish(&self, status: JobStatus) {
-        let _ = self.inner.progress.send(JobProgress {
-            job_id: self.id,
-            kind: JobKind::Preview { owner: self.owner.clone() },
-            done: self.done.load(Ordering::Relaxed),
-            total: self.total.load(Ordering::Relaxed),
-            status,
-        });
-    }
-}
-
-impl RunObserver for PreviewObserver {
-    fn progress(&self, done: usize, total: usize) {
-        self.done.store(done as u64, Ordering::Relaxed);
-        self.total.store(total as u64, Ordering::Relaxed);
-        self.publish(JobStatus::Running);
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
-    }
-}
-
 /// Checks `request`, stores it as a running preview of `owner` and runs it in the background,
 /// holding `permit` (the caller's share of heavy work) until it ends.
 pub(crate) async fn start(
@@ -206,19 +173,19 @@ pub(crate) async fn start(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(row.id, RunningPreview { cancel: cancel.clone() });
-    let observer = PreviewObserver {
+    let observer = JobTracker {
         inner: inner.clone(),
-        id: row.id,
-        owner,
+        job_id: row.id,
+        kind: JobKind::Preview { owner },
         cancel,
-        done: AtomicU64::new(0),
-        total: AtomicU64::new(0),
+        done: Arc::new(AtomicU64::new(0)),
+        total: Arc::new(AtomicU64::new(0)),
     };
     tokio::spawn(run_job(Arc::new(observer), request, permit));
     Ok(row)
 }
 
-async fn run_job(observer: Arc<PreviewObserver>, request: PreviewRequest, permit: Box<dyn Any + Send>) {
+async fn run_job(observer: Arc<JobTracker>, request: PreviewRequest, permit: Box<dyn Any + Send>) {
     let inner = observer.inner.clone();
     let finished = Arc::new(AtomicBool::new(false));
     tokio::spawn(record_progress(observer.clone(), finished.clone()));
@@ -232,38 +199,21 @@ async fn run_job(observer: Arc<PreviewObserver>, request: PreviewRequest, permit
         Err(EngineError::Plugin(PluginError::Cancelled)) => (JobStatus::Cancelled, None, None),
         Err(error) => (JobStatus::Failed, None, Some(error.to_string())),
     };
-    let store = &inner.store;
-    let (done, total) = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
     let recorded = async {
-        store.preview_progress(observer.id, done as i64, total as i64).await?;
-        store.finish_preview(observer.id, status.as_str(), result, error).await
+        observer.record().await?;
+        inner.store.finish_preview(observer.job_id, status.as_str(), result, error).await
     }
     .await;
     match recorded {
         // Cancelled meanwhile: cancel_preview recorded and published it.
         Ok(false) => {}
         Ok(true) => observer.publish(status),
-        Err(error) => tracing::error!(%error, preview = observer.id, "could not record the end of a preview"),
-    }
-    inner.previews.lock().unwrap_or_else(PoisonError::into_inner).remove(&observer.id);
-    drop(permit);
-}
-
-/// Writes progress to the preview's row every second until `finished` is set.
-async fn record_progress(observer: Arc<PreviewObserver>, finished: Arc<AtomicBool>) {
-    let mut last = (u64::MAX, u64::MAX);
-    while !finished.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
-        if now != last && !finished.load(Ordering::SeqCst) {
-            last = now;
-            if let Err(error) =
-                observer.inner.store.preview_progress(observer.id, now.0 as i64, now.1 as i64).await
-            {
-                tracing::warn!(%error, preview = observer.id, "could not record preview progress");
-            }
+        Err(error) => {
+            tracing::error!(%error, preview = observer.job_id, "could not record the end of a preview")
         }
     }
+    inner.previews.lock().unwrap_or_else(PoisonError::into_inner).remove(&observer.job_id);
+    drop(permit);
 }
 
 /// Stops preview `id`: its row says cancelled at once, and the run stops at its next check

@@ -5,47 +5,14 @@
 use crate::diff::diff;
 use crate::engine::{Inner, Mode, RunningJob};
 use crate::error::{EngineError, EngineResult};
-use crate::events::{JobKind, JobProgress, JobStatus};
+use crate::events::{JobKind, JobStatus};
+use crate::tracker::{JobTracker, record_progress};
 use kindred_segment::{PluginError, RunObserver, Scope, run_observed};
 use kindred_store::entity::segmentation;
 use kindred_store::{ChangeReason, JobOutcome, Member, RefitResult};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
-
-/// Tells the job's atomics and listeners how far the run has come, and whether to stop.
-struct JobObserver {
-    inner: Arc<Inner>,
-    job_id: i64,
-    segmentation_id: i64,
-    cancel: Arc<AtomicBool>,
-    done: Arc<AtomicU64>,
-    total: Arc<AtomicU64>,
-}
-
-impl JobObserver {
-    fn publish(&self, status: JobStatus) {
-        let _ = self.inner.progress.send(JobProgress {
-            job_id: self.job_id,
-            kind: JobKind::Refit { segmentation_id: self.segmentation_id },
-            done: self.done.load(Ordering::Relaxed),
-            total: self.total.load(Ordering::Relaxed),
-            status,
-        });
-    }
-}
-
-impl RunObserver for JobObserver {
-    fn progress(&self, done: usize, total: usize) {
-        self.done.store(done as u64, Ordering::Relaxed);
-        self.total.store(total as u64, Ordering::Relaxed);
-        self.publish(JobStatus::Running);
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
-    }
-}
+use std::time::Instant;
 
 /// Registers a job for `segmentation`, stores it, marks the segmentation running and runs
 /// the job in the background; returns the job's id.
@@ -92,29 +59,13 @@ pub(crate) async fn start(
     if let Some(job) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
         job.job_id = job_id;
     }
-    let observer = JobObserver { inner: inner.clone(), job_id, segmentation_id: id, cancel, done, total };
+    let kind = JobKind::Refit { segmentation_id: id };
+    let observer = JobTracker { inner: inner.clone(), job_id, kind, cancel, done, total };
     tokio::spawn(run(observer, segmentation, reason));
     Ok(job_id)
 }
 
-/// Writes progress to the job's row every second until `finished` is set.
-async fn record_progress(observer: Arc<JobObserver>, finished: Arc<AtomicBool>) {
-    let mut last = (u64::MAX, u64::MAX);
-    while !finished.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
-        if now != last {
-            last = now;
-            if let Err(error) =
-                observer.inner.store.job_progress(observer.job_id, now.0 as i64, now.1 as i64).await
-            {
-                tracing::warn!(%error, job = observer.job_id, "could not record job progress");
-            }
-        }
-    }
-}
-
-async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &'static str) {
+async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: &'static str) {
     let observer = Arc::new(observer);
     let inner = observer.inner.clone();
     let (id, job_id) = (segmentation.id, observer.job_id);
@@ -132,8 +83,7 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
     };
     let store = &inner.store;
     let recorded = async {
-        let (done, total) = (observer.done.load(Ordering::Relaxed), observer.total.load(Ordering::Relaxed));
-        store.job_progress(job_id, done as i64, total as i64).await?;
+        observer.record().await?;
         let outcome =
             JobOutcome { status: status.as_str().to_owned(), counts, excluded, error: error.clone() };
         store.finish_job(job_id, &outcome).await?;
@@ -195,7 +145,7 @@ async fn run(observer: JobObserver, segmentation: segmentation::Model, reason: &
 async fn refit(
     inner: &Arc<Inner>,
     segmentation: &segmentation::Model,
-    observer: &Arc<JobObserver>,
+    observer: &Arc<JobTracker>,
     reason: ChangeReason,
 ) -> EngineResult<((i64, i64, i64), i64)> {
     let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
