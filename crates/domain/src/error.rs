@@ -103,15 +103,21 @@ pub struct ValidationError {
 /// The most characters of a refused value an error repeats.
 pub const VALUE_PREFIX_CHARS: usize = 64;
 
+/// `text` cut to its first `max` characters, with `…` when something was cut: what an error
+/// may repeat of an input.
+pub fn prefix(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 impl ValidationError {
     /// Builds an error for `field` holding `value` (its first [`VALUE_PREFIX_CHARS`]
     /// characters).
     pub fn new(field: &'static str, value: impl ToString, reason: Reason) -> Self {
-        let mut value = value.to_string();
-        if let Some((cut, _)) = value.char_indices().nth(VALUE_PREFIX_CHARS) {
-            value.truncate(cut);
-            value.push('…');
-        }
+        let value = value.to_string();
+        let value = prefix(&value, VALUE_PREFIX_CHARS).into_owned();
         Self { field, value, reason }
     }
 }

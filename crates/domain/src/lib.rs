@@ -22,7 +22,7 @@ pub use currency::Currency;
 pub use customer::{
     BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income,
 };
-pub use error::{Reason, VALUE_PREFIX_CHARS, ValidationError, ValidationErrors};
+pub use error::{Reason, VALUE_PREFIX_CHARS, ValidationError, ValidationErrors, prefix};
 pub use interaction::{
     Amount, Channel, DEFAULT_KIND, Interaction, InteractionDraft, InteractionKind, Plausible,
 };

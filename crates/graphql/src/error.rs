@@ -126,8 +126,14 @@ impl ErrorExtensions for ApiError {
                     .map(|e| {
                         let mut map = async_graphql::indexmap::IndexMap::new();
                         map.insert(async_graphql::Name::new("field"), "params".into());
-                        map.insert(async_graphql::Name::new("path"), e.path.clone().into());
-                        map.insert(async_graphql::Name::new("reason"), e.message.clone().into());
+                        map.insert(
+                            async_graphql::Name::new("path"),
+                            kindred_domain::prefix(&e.path, 200).into_owned().into(),
+                        );
+                        map.insert(
+                            async_graphql::Name::new("reason"),
+                            kindred_domain::prefix(&e.message, 300).into_owned().into(),
+                        );
                         async_graphql::Value::Object(map)
                     })
                     .collect();
@@ -146,7 +152,10 @@ impl ErrorExtensions for ApiError {
             ApiError::InvalidField { field, message } => {
                 let mut detail = async_graphql::indexmap::IndexMap::new();
                 detail.insert(async_graphql::Name::new("field"), (*field).into());
-                detail.insert(async_graphql::Name::new("reason"), message.clone().into());
+                detail.insert(
+                    async_graphql::Name::new("reason"),
+                    kindred_domain::prefix(message, 300).into_owned().into(),
+                );
                 Error::new(self.to_string()).extend_with(|_, ext| {
                     ext.set("code", "VALIDATION");
                     ext.set("field", *field);

@@ -259,11 +259,8 @@ fn request_error_code(message: &str) -> &'static str {
 }
 
 /// `text` cut to at most `max` characters, saying so.
-pub fn short(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}… ({} characters in all)", &text[..at], text.chars().count()),
-        None => text.to_owned(),
-    }
+fn short(text: &str, max: usize) -> String {
+    kindred_domain::prefix(text, max).into_owned()
 }
 
 /// Bounds the errors: each message cut, at most [`MAX_ERRORS`].
@@ -401,7 +398,7 @@ mod tests {
         let name = "x".repeat(900_000);
         let refusal = read_post(&json(), format!("{{\"{name}\":1}}").as_bytes()).unwrap_err();
         assert!(refusal.message.len() < 200, "{}", refusal.message.len());
-        assert_eq!(short("abcdef", 3), "abc… (6 characters in all)");
+        assert_eq!(short("abcdef", 3), "abc…");
         assert_eq!(short("abc", 3), "abc");
     }
 

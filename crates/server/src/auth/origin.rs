@@ -29,6 +29,12 @@ pub fn refusal(headers: &HeaderMap) -> Option<&'static str> {
             "with authentication off, the API answers only requests to localhost, 127.0.0.1 or [::1]",
         );
     }
+    // Browsers say where a request comes from even where they send no Origin (a GET made by an
+    // image or a link on another site).
+    let fetched_from = headers.get("sec-fetch-site").and_then(|value| value.to_str().ok());
+    if fetched_from.is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+        return Some("with authentication off, the API answers only pages served from this machine");
+    }
     let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
     if let Some(origin) = origin {
         let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
@@ -75,5 +81,11 @@ mod tests {
         assert!(refusal(&headers("evil.example:8080", None)).is_some(), "DNS rebinding");
         assert!(refusal(&headers("127.0.0.1:8080", Some("https://evil.example"))).is_some(), "cross-site");
         assert!(refusal(&headers("127.0.0.1:8080", Some("null"))).is_some());
+        // A GET from another site's image or link carries no Origin, but says where it comes from.
+        let mut linked = headers("127.0.0.1:8080", None);
+        linked.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(refusal(&linked).is_some());
+        linked.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert_eq!(refusal(&linked), None);
     }
 }

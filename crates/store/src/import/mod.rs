@@ -20,14 +20,6 @@ pub use writer::{ERASED_REASON, ImportOptions, ImportSummary, import, import_wit
 
 use std::fmt;
 
-/// `text` cut to at most `max` characters (with `…`), so no report echoes a huge value.
-pub(crate) fn short(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {

@@ -209,7 +209,9 @@ fn check_header(kind: ImportKind, header: &[String]) -> Result<Vec<(&'static str
                 return Err(ImportError::DuplicateColumn { column });
             }
             Some(column) => positions.push((*column, index)),
-            None => unknown.push(crate::import::short(name, 64)),
+            None => {
+                unknown.push(kindred_domain::prefix(name, kindred_domain::VALUE_PREFIX_CHARS).into_owned())
+            }
         }
     }
     if !unknown.is_empty() {
