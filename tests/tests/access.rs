@@ -325,3 +325,20 @@ async fn the_rate_limit_answers_429_and_recovers() {
     let (status, _, body) = server.graphql_with_key(Some(&key), query, json!({})).await;
     assert_eq!(status, 200, "recovered after a pause: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_query_needs_a_key_and_the_graphiql_page_does_not() {
+    let work = Workspace::new();
+    work.run(&["migrate"]);
+    let analyst = work.create_key("analyst", "getter");
+    let server = secured(&work, "").await;
+    let path = "/graphql?query=%7B%20stats%20%7B%20customers%20%7D%20%7D";
+    let (status, body) = server.get(path, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = server.get(path, Some(&analyst)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"customers\":0"), "{body}");
+    let (status, page) = server.get("/graphql", None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<html") || page.contains("<!DOCTYPE"), "the GraphiQL page");
+}
