@@ -61,12 +61,11 @@ impl NeedTable {
 }
 
 /// Need-sharing edges (from, to, weight) with from < to: each node linked to its `k` best
-/// candidates by IDF-weighted overlap Σ w_u·w_v·idf over shared needs.
-pub fn need_edges(needs: &NeedTable, k: usize, seed: u64) -> Vec<(u32, u32, f64)> {
+/// candidates by IDF-weighted overlap Σ w_u·w_v·idf over shared needs (`idf` by need index).
+pub fn need_edges(needs: &NeedTable, idf: &[f64], k: usize, seed: u64) -> Vec<(u32, u32, f64)> {
     if k == 0 {
         return Vec::new();
     }
-    let idf = needs.idf();
     let mut holders: Vec<Vec<u32>> = vec![Vec::new(); needs.tags.len()];
     for (node, list) in needs.by_node.iter().enumerate() {
         for (need, _) in list {
@@ -153,7 +152,10 @@ mod tests {
         // 0 and 1 share a rare need; 0 and 2 share a common one.
         let mut rows = vec![(0, "ultra trail"), (1, "ultra trail"), (0, "coffee"), (2, "coffee")];
         rows.extend((3..8).map(|node| (node, "coffee")));
-        let edges = need_edges(&table(&rows, 8), 1, 1);
+        let edges = {
+            let table = table(&rows, 8);
+            need_edges(&table, &table.idf(), 1, 1)
+        };
         let from_zero: Vec<_> = edges.iter().filter(|(a, b, _)| *a == 0 || *b == 0).collect();
         assert_eq!(from_zero.first().map(|(a, b, _)| (*a, *b)), Some((0, 1)), "{edges:?}");
     }
@@ -163,7 +165,10 @@ mod tests {
         let nodes = 2_000;
         let mut rows: Vec<(usize, &str)> = (0..nodes).map(|node| (node, "everyone")).collect();
         rows.extend((0..nodes / 2).map(|node| (node, "half")));
-        let edges = need_edges(&table(&rows, nodes), 5, 7);
+        let edges = {
+            let table = table(&rows, nodes);
+            need_edges(&table, &table.idf(), 5, 7)
+        };
         assert!(edges.iter().all(|(a, b, _)| (*a as usize) < nodes / 2 && (*b as usize) < nodes / 2));
         assert!(edges.len() <= nodes / 2 * 5, "{} edges", edges.len());
         assert!(edges.len() >= nodes / 2 * 5 / 2, "each holder keeps its 5: {} edges", edges.len());

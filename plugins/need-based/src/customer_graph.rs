@@ -1,10 +1,11 @@
-//! The customer graph of an input: ties weighted by kind, and shared needs weighted by rarity,
-//! mixed in the proportion the settings ask for.
+//! The customers of an input as nodes: their ties weighted by kind, their needs, and where
+//! they live.
 
-use crate::affinity::{NeedTable, need_edges};
+use crate::affinity::NeedTable;
 use crate::listening::{Heard, Listener, ListeningStats};
 use crate::settings::Settings;
 use kindred_plugin_sdk::arrow_array::Array as _;
+use kindred_plugin_sdk::arrow_array::cast::AsArray as _;
 use kindred_plugin_sdk::{Input, Positions, StrategyResult};
 use std::collections::HashMap;
 
@@ -19,10 +20,12 @@ pub struct CustomerGraph {
     pub nodes: Positions,
     /// Each node's needs.
     pub needs: NeedTable,
-    /// Tie edges (from, to, weight × kind factor), before mixing.
+    /// Tie edges (from, to, weight × kind factor).
     pub tie_edges: Vec<(u32, u32, f64)>,
-    /// Need edges (from, to, IDF-weighted overlap), before mixing.
-    pub need_edges: Vec<(u32, u32, f64)>,
+    /// City of each node, as an index into `cities` ([`NO_CITY`] when not known).
+    pub city_of: Vec<u32>,
+    /// City names, by index.
+    pub cities: Vec<String>,
     /// What listening heard, when it is on.
     pub listening: Option<Listening>,
 }
@@ -38,19 +41,35 @@ pub struct Listening {
     pub stats: ListeningStats,
 }
 
+/// A node's city is not known.
+pub const NO_CITY: u32 = u32::MAX;
+
 impl CustomerGraph {
     /// Reads customers, ties and needs from `input`; ties to customers outside it are left out.
     pub fn of(input: &Input, settings: &Settings) -> StrategyResult<Self> {
         let mut ids = Vec::new();
         let mut external_ids = Vec::new();
+        let (mut city_of, mut cities, mut city_index) = (Vec::new(), Vec::new(), HashMap::new());
         for batch in input.customers() {
             let (id, external) = (batch.id()?, batch.external_id()?);
+            // Where customers live only describes communities: an input without it is read.
+            let city = batch.batch().column_by_name("city").and_then(|column| column.as_string_opt::<i32>());
             for row in 0..batch.len() {
                 ids.push(id.value(row));
                 external_ids.push(if external.is_null(row) {
                     String::new()
                 } else {
                     external.value(row).to_owned()
+                });
+                let name = city.filter(|city| !city.is_null(row)).map(|city| city.value(row).trim());
+                city_of.push(match name {
+                    Some(name) if !name.is_empty() => {
+                        *city_index.entry(name.to_owned()).or_insert_with(|| {
+                            cities.push(name.to_owned());
+                            (cities.len() - 1) as u32
+                        })
+                    }
+                    _ => NO_CITY,
                 });
             }
         }
@@ -93,33 +112,7 @@ impl CustomerGraph {
             }
             None => None,
         };
-        let need_edges = if settings.use_needs {
-            need_edges(&needs, settings.need_neighbors, settings.seed)
-        } else {
-            Vec::new()
-        };
-        Ok(Self { ids, external_ids, nodes, needs, tie_edges, need_edges, listening })
-    }
-
-    /// The scale of each source, so that needs make `needs_share` of the total weight when
-    /// both sources have edges: (tie scale, need scale).
-    pub fn scales(&self, settings: &Settings) -> (f64, f64) {
-        let ties: f64 = self.tie_edges.iter().map(|(_, _, w)| w).sum();
-        let needs: f64 = self.need_edges.iter().map(|(_, _, w)| w).sum();
-        match (ties > 0.0, needs > 0.0) {
-            (true, true) => ((1.0 - settings.needs_share) / ties, settings.needs_share / needs),
-            (true, false) => (1.0 / ties, 0.0),
-            (false, true) => (0.0, 1.0 / needs),
-            (false, false) => (0.0, 0.0),
-        }
-    }
-
-    /// Every edge, mixed.
-    pub fn edges(&self, settings: &Settings) -> Vec<(u32, u32, f64)> {
-        let (tie_scale, need_scale) = self.scales(settings);
-        let ties = self.tie_edges.iter().map(|(a, b, w)| (*a, *b, w * tie_scale));
-        let needs = self.need_edges.iter().map(|(a, b, w)| (*a, *b, w * need_scale));
-        ties.chain(needs).filter(|(_, _, w)| *w > 0.0).collect()
+        Ok(Self { ids, external_ids, nodes, needs, tie_edges, city_of, cities, listening })
     }
 }
 

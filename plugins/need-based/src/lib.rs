@@ -1,23 +1,27 @@
-//! The need-based strategy: communities of customers bound by shared needs, passions and jobs
-//! to be done, through strong and weak ties, named by the needs they share.
+//! The need-based strategy: communities of customers bound by their ties, described by the
+//! needs, passions and jobs to be done they share.
 //!
-//! `fit` builds one weighted graph from ties (weight × a factor per kind) and shared needs
-//! (each customer linked to its `need_neighbors` strongest by IDF-weighted overlap), finds
-//! communities with Leiden, and names each by its most over-represented needs. `assign` gives
-//! a customer fit already placed, unchanged, its community; a new or changed customer joins
-//! the community that wins the weighted vote of its ties and needs.
+//! `fit` finds communities in the graph of ties with Leiden (by default the Constant Potts
+//! Model, whose resolution is derived from how tightly knit the circle around a typical
+//! customer is), places the customers ties leave out by the vote of their ties and needs,
+//! groups those still left by shared needs ([`detect`]), and names each community by its most
+//! over-represented needs ([`labels`]). `assign` gives a customer fit already placed,
+//! unchanged, its community; a new or changed customer joins the community that wins the same
+//! vote ([`placement`]).
 
 mod affinity;
 pub mod communities;
 mod customer_graph;
+mod detect;
 mod fingerprint;
+mod labels;
 mod listening;
+mod placement;
 mod settings;
 mod summaries;
 
-use communities::graph::Graph;
-use communities::leiden::{self, Settings as LeidenSettings};
 use customer_graph::CustomerGraph;
+use detect::detect;
 use fingerprint::fingerprints;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
@@ -25,12 +29,39 @@ use kindred_plugin_sdk::{
     Table, export_strategy,
 };
 use listening::Listener;
+use placement::{NO_COMMUNITY, Voter};
 use settings::Settings;
 use std::collections::HashMap;
-use summaries::{SMALL_GROUPS, Summary, UNCONNECTED, summarise};
+use summaries::{SMALL_GROUPS, Summary, UNCONNECTED, inside_weights, summarise};
 
-/// A community index meaning "no edge at all".
-const NO_COMMUNITY: u32 = u32::MAX;
+/// The graph of ties the strategy finds communities in, for benchmarks and tools: by node,
+/// each customer's id and external id; the edges weighted by their kind's factor.
+#[derive(Debug, Clone)]
+pub struct TieGraph {
+    /// Customer id of each node.
+    pub ids: Vec<i64>,
+    /// External id of each node.
+    pub external_ids: Vec<String>,
+    /// (from, to, weight × kind factor).
+    pub edges: Vec<(u32, u32, f64)>,
+}
+
+/// The tie graph `fit` would build from `input` with `params`.
+pub fn tie_graph(input: &Input, params: &Value) -> StrategyResult<TieGraph> {
+    let settings = Settings::parse(params)?;
+    let customers = CustomerGraph::of(input, &settings)?;
+    Ok(TieGraph { ids: customers.ids, external_ids: customers.external_ids, edges: customers.tie_edges })
+}
+
+/// The Leiden settings `fit` would use on the tie graph `graph` with `params` (the derived
+/// resolution included).
+pub fn leiden_settings(
+    graph: &communities::graph::Graph,
+    params: &Value,
+) -> StrategyResult<communities::leiden::Settings> {
+    let settings = Settings::parse(params)?;
+    Ok(detect::leiden_on(graph, &settings, settings.resolution))
+}
 
 /// The need-based strategy.
 #[derive(Debug, Clone)]
@@ -47,51 +78,15 @@ struct Fitted {
     /// Each fitted customer's community and the fingerprint of its ties and needs.
     members: HashMap<i64, (u32, u64)>,
     summaries: Vec<Summary>,
-    /// Modularity at resolution 1, and at the chosen resolution.
-    modularity: (f64, f64),
-    /// Need tag → index, its IDF, and the communities that hold it with their share.
+    /// Need tag → index, for the vote.
     need_index: HashMap<String, u32>,
-    idf: Vec<f64>,
-    need_profiles: HashMap<u32, Vec<(u32, f64)>>,
-    scales: (f64, f64),
+    /// The vote over every community found.
+    voter: Voter,
+    /// What was run and how good it is, for the model.
+    run: Value,
     stats: Value,
     /// The listener, when listening is on: assign hears new texts with what fit knew.
     listener: Option<Listener>,
-}
-
-/// Communities hold a need in their profile (for votes) from this share of members.
-const PROFILE_SHARE: f64 = 0.05;
-
-impl NeedBased {
-    /// The community a new or changed customer joins: the weighted vote of its tie neighbours
-    /// (by their fitted communities) and of its needs (by how common each is in a community).
-    fn vote(&self, fitted: &Fitted, ties: &[(i64, &str, f64)], needs: &[(&str, f64)]) -> u32 {
-        let (tie_scale, need_scale) = fitted.scales;
-        let mut scores: HashMap<u32, f64> = HashMap::new();
-        for (other, kind, weight) in ties {
-            if let Some((community, _)) = fitted.members.get(other)
-                && *community != NO_COMMUNITY
-            {
-                *scores.entry(*community).or_default() += weight * self.settings.tie_factor(kind) * tie_scale;
-            }
-        }
-        for (tag, weight) in needs {
-            let Some(need) = fitted.need_index.get(*tag) else { continue };
-            for (community, share) in fitted.need_profiles.get(need).into_iter().flatten() {
-                // As if the customer's need neighbours were drawn from the community's members.
-                *scores.entry(*community).or_default() += weight
-                    * fitted.idf[*need as usize]
-                    * share
-                    * self.settings.need_neighbors as f64
-                    * need_scale;
-            }
-        }
-        scores
-            .into_iter()
-            .filter(|(_, score)| *score > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map_or(NO_COMMUNITY, |(community, _)| community)
-    }
 }
 
 impl SegmentationStrategy for NeedBased {
@@ -99,11 +94,12 @@ impl SegmentationStrategy for NeedBased {
 
     fn describe() -> Description {
         Description::new(
-            "Need-based segments: communities of customers found by Leiden in the graph of their ties and \
-             shared needs, named by the needs most over-represented in each.",
+            "Need-based segments: communities of customers found by Leiden in the graph of their ties, with \
+             customers who have few or no ties placed by the needs they share, each named by the needs most \
+             over-represented in it.",
         )
         .params_schema(Settings::schema())
-        .reads(Table::Customers, &["external_id"])
+        .reads(Table::Customers, &["external_id", "city"])
         .reads(Table::Ties, &["kind", "weight"])
         .reads(Table::Needs, &["tag", "weight"])
         .reads(Table::Interactions, &["occurred_at", "kind", "text"])
@@ -111,7 +107,7 @@ impl SegmentationStrategy for NeedBased {
 
     fn reads(&self) -> Option<Reads> {
         let graph = Reads::new()
-            .table(Table::Customers, &["external_id"])
+            .table(Table::Customers, &["external_id", "city"])
             .table(Table::Ties, &["kind", "weight"])
             .table(Table::Needs, &["tag", "weight"]);
         // What customers wrote is read only when asked to listen.
@@ -128,35 +124,18 @@ impl SegmentationStrategy for NeedBased {
     fn fit(&mut self, population: &Input) -> StrategyResult<()> {
         let settings = &self.settings;
         let customers = CustomerGraph::of(population, settings)?;
-        let graph = Graph::new(customers.ids.len(), &customers.edges(settings));
-        let leiden = LeidenSettings {
-            resolution: settings.resolution,
-            seed: settings.seed,
-            ..LeidenSettings::default()
-        };
-        let membership = leiden::communities(&graph, &leiden);
-        let count = membership.iter().copied().max().map_or(0, |max| max + 1);
-        // Classic modularity (resolution 1), comparable across runs and tools; the objective
-        // Leiden maximised, at the chosen resolution, is reported beside it.
-        let modularity =
-            (graph.modularity(&membership, 1.0), graph.modularity(&membership, settings.resolution));
-        let connected: Vec<bool> = (0..graph.nodes()).map(|node| graph.degree(node) > 0.0).collect();
-        let mut connected_membership = membership.clone();
-        // Customers without an edge are not a community each: they are "unconnected".
-        let mut sizes = vec![0_usize; count];
-        for (node, community) in membership.iter().enumerate() {
-            if connected[node] {
-                sizes[*community] += 1;
-            }
-        }
-        for (node, community) in connected_membership.iter_mut().enumerate() {
-            if !connected[node] {
-                *community = count; // a bin no summary is made for
-            }
-        }
-        let mut summaries_by_community =
-            summarise(&customers, &graph, &connected_membership, count + 1, settings);
+        let found = detect(&customers, settings);
+        let count = found.count;
+        // Customers in no community go to a bin no summary is made for.
+        let binned: Vec<usize> = found
+            .membership
+            .iter()
+            .map(|community| if *community == NO_COMMUNITY { count } else { *community as usize })
+            .collect();
+        let inside = inside_weights(customers.tie_edges.iter().chain(&found.rest_edges), &binned);
+        let mut summaries_by_community = summarise(&customers, &inside, &binned, count + 1, settings);
         summaries_by_community.truncate(count);
+        labels::distinguish(&mut summaries_by_community, settings.min_lift);
         let labels: Vec<String> = summaries_by_community
             .iter()
             .map(|summary| summary.as_ref().map_or_else(|| SMALL_GROUPS.to_owned(), |s| s.label.clone()))
@@ -167,42 +146,34 @@ impl SegmentationStrategy for NeedBased {
             .ids
             .iter()
             .enumerate()
-            .map(|(node, id)| {
-                let community = if connected[node] { membership[node] as u32 } else { NO_COMMUNITY };
-                (*id, (community, prints[node]))
-            })
+            .map(|(node, id)| (*id, (found.membership[node], prints[node])))
             .collect();
         let need_index: HashMap<String, u32> =
             customers.needs.tags.iter().enumerate().map(|(index, tag)| (tag.clone(), index as u32)).collect();
-        let mut holders: HashMap<(u32, u32), usize> = HashMap::new();
-        for (node, needs) in customers.needs.by_node.iter().enumerate() {
-            if connected[node] {
-                for (need, _) in needs {
-                    *holders.entry((*need, membership[node] as u32)).or_default() += 1;
-                }
-            }
-        }
-        let mut need_profiles: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
-        for ((need, community), count) in holders {
-            let share = count as f64 / sizes[community as usize].max(1) as f64;
-            if share >= PROFILE_SHARE {
-                need_profiles.entry(need).or_default().push((community, share));
-            }
-        }
-        for profile in need_profiles.values_mut() {
-            profile.sort_unstable_by_key(|(community, _)| *community);
-        }
+        let degrees: Vec<f64> = (0..found.ties.nodes()).map(|node| found.ties.degree(node)).collect();
+        let voter = Voter::new(&customers.needs, &degrees, &found.membership, settings);
         let small = summaries_by_community
             .iter()
-            .zip(&sizes)
-            .filter(|(summary, _)| summary.is_none())
-            .map(|(_, size)| size)
+            .enumerate()
+            .filter(|(_, summary)| summary.is_none())
+            .map(|(community, _)| binned.iter().filter(|c| **c == community).count())
             .sum::<usize>();
+        let run = found.leiden.map_or(Value::Null, |leiden| {
+            json!({
+                "objective": leiden.objective.name(),
+                "resolution_used": leiden.resolution,
+                "modularity": found.quality.0,
+                "quality": found.quality.1,
+            })
+        });
         let mut stats = json!({
             "customers": customers.ids.len(),
             "tie_edges": customers.tie_edges.len(),
-            "need_edges": customers.need_edges.len(),
-            "unconnected": connected.iter().filter(|c| !**c).count(),
+            "tie_communities": found.tie_communities,
+            "placed_by_ties": found.placed_by_ties,
+            "placed_by_needs": found.placed_by_needs,
+            "need_edges": found.rest_edges.len(),
+            "unconnected": found.membership.iter().filter(|c| **c == NO_COMMUNITY).count(),
             "in_small_groups": small,
         });
         if let Some(listening) = &customers.listening {
@@ -212,11 +183,9 @@ impl SegmentationStrategy for NeedBased {
             labels,
             members,
             summaries: summaries_by_community.into_iter().flatten().collect(),
-            modularity,
-            idf: customers.needs.idf(),
             need_index,
-            need_profiles,
-            scales: customers.scales(settings),
+            voter,
+            run,
             stats,
             listener: customers.listening.map(|listening| listening.listener),
         });
@@ -287,10 +256,14 @@ impl SegmentationStrategy for NeedBased {
             let community = match fitted.members.get(id) {
                 Some((community, _)) if !changed[at] => *community,
                 _ => {
-                    let ties: Vec<(i64, &str, f64)> =
-                        ties[at].iter().map(|(o, k, w)| (*o, k.as_str(), *w)).collect();
-                    let needs: Vec<(&str, f64)> = needs[at].iter().map(|(t, w)| (t.as_str(), *w)).collect();
-                    self.vote(fitted, &ties, &needs)
+                    let tie_votes = ties[at].iter().filter_map(|(other, kind, weight)| {
+                        let (community, _) = fitted.members.get(other)?;
+                        Some((*community, weight * self.settings.tie_factor(kind)))
+                    });
+                    let need_votes = needs[at]
+                        .iter()
+                        .filter_map(|(tag, weight)| Some((*fitted.need_index.get(tag)?, *weight)));
+                    fitted.voter.vote(tie_votes, need_votes)
                 }
             };
             let label =
@@ -303,6 +276,7 @@ impl SegmentationStrategy for NeedBased {
     fn model(&self) -> Value {
         let settings = &self.settings;
         let mut model = json!({
+            "objective": settings.objective.name(),
             "resolution": settings.resolution,
             "seed": settings.seed,
             "min_size": settings.min_size,
@@ -312,8 +286,11 @@ impl SegmentationStrategy for NeedBased {
             "needs_share": settings.needs_share,
         });
         if let Some(fitted) = &self.fitted {
-            model["modularity"] = json!(fitted.modularity.0);
-            model["quality_at_resolution"] = json!(fitted.modularity.1);
+            if let Value::Object(run) = &fitted.run {
+                for (key, value) in run {
+                    model[key] = value.clone();
+                }
+            }
             model["communities"] = json!(fitted.summaries.len());
             model["graph"] = fitted.stats.clone();
             model["summaries"] = Value::Array(fitted.summaries.iter().map(Summary::to_json).collect());

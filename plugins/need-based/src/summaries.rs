@@ -1,9 +1,9 @@
 //! What each community is: the needs most over-represented in it (lift against the whole
-//! population, with a minimum support and a minimum lift) name it; its size, top needs, the share of its
-//! members' ties that stay inside and its most central members describe it.
+//! population, with a minimum support and a minimum lift) name it; its size, top needs, the
+//! city most of its members share, the share of its members' ties that stay inside and its
+//! most central members describe it.
 
-use crate::communities::graph::Graph;
-use crate::customer_graph::CustomerGraph;
+use crate::customer_graph::{CustomerGraph, NO_CITY};
 use crate::settings::Settings;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ pub struct Summary {
     pub internal_tie_share: Option<f64>,
     /// External ids of the members with the largest weighted degree inside.
     pub influencers: Vec<String>,
+    /// The city at least half the members with a known city live in, with that share.
+    pub city: Option<(String, f64)>,
 }
 
 impl Summary {
@@ -42,15 +44,18 @@ impl Summary {
             "top_needs": self.top_needs.iter().map(|(need, share, lift)| json!({ "need": need, "share": share, "lift": lift })).collect::<Vec<_>>(),
             "internal_tie_share": self.internal_tie_share,
             "influencers": self.influencers,
+            "city": self.city.as_ref().map(|(city, share)| json!({ "name": city, "share": share })),
         })
     }
 }
 
-/// Summaries of the communities `0..count` of `membership`, labelled; `None` for a community
-/// under the minimum size (its members are "small groups").
+/// Summaries of the communities `0..count` of `membership`, each labelled by its most
+/// over-represented needs (labels may repeat: [`crate::labels`] tells them apart); `None` for
+/// a community under the minimum size (its members are "small groups"). `inside` is each
+/// node's edge weight to its own community, which ranks the influencers.
 pub fn summarise(
     customers: &CustomerGraph,
-    graph: &Graph,
+    inside: &[f64],
     membership: &[usize],
     count: usize,
     settings: &Settings,
@@ -72,7 +77,6 @@ pub fn summarise(
             tie_touching[cb] += weight;
         }
     }
-    let mut used_labels: HashMap<String, usize> = HashMap::new();
     (0..count)
         .map(|community| {
             let group = &members[community];
@@ -103,21 +107,8 @@ pub fn summarise(
                 .take(settings.label_needs)
                 .map(|(need, _, _)| need.as_str())
                 .collect();
-            let base = if naming.is_empty() { "no distinctive need".to_owned() } else { naming.join(" · ") };
-            let seen = used_labels.entry(base.clone()).or_default();
-            *seen += 1;
-            let label = if *seen == 1 { base } else { format!("{base} ({seen})") };
-            let mut central: Vec<(f64, usize)> = group
-                .iter()
-                .map(|node| {
-                    let inside: f64 = graph
-                        .neighbours(*node)
-                        .filter(|(other, _)| membership[*other] == community && other != node)
-                        .map(|(_, weight)| weight)
-                        .sum();
-                    (inside, *node)
-                })
-                .collect();
+            let label = if naming.is_empty() { NO_DISTINCTIVE_NEED.to_owned() } else { naming.join(" · ") };
+            let mut central: Vec<(f64, usize)> = group.iter().map(|node| (inside[*node], *node)).collect();
             central.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let influencers = central
                 .iter()
@@ -126,7 +117,49 @@ pub fn summarise(
                 .collect();
             let internal_tie_share =
                 (tie_touching[community] > 0.0).then(|| tie_inside[community] / tie_touching[community]);
-            Some(Summary { label, size: group.len(), top_needs: needs, internal_tie_share, influencers })
+            let city = main_city(customers, group);
+            Some(Summary {
+                label,
+                size: group.len(),
+                top_needs: needs,
+                internal_tie_share,
+                influencers,
+                city,
+            })
         })
         .collect()
+}
+
+/// The label of a community no need is over-represented in.
+pub const NO_DISTINCTIVE_NEED: &str = "no distinctive need";
+
+/// The city at least half of `group`'s members with a known city share, with its share.
+fn main_city(customers: &CustomerGraph, group: &[usize]) -> Option<(String, f64)> {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for node in group {
+        let city = customers.city_of[*node];
+        if city != NO_CITY {
+            *counts.entry(city).or_default() += 1;
+        }
+    }
+    let known: usize = counts.values().sum();
+    let (city, held) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    let share = held as f64 / known as f64;
+    (share >= 0.5).then(|| (customers.cities[city as usize].clone(), share))
+}
+
+/// Each node's edge weight to the other members of its own community, over `edges`.
+pub fn inside_weights<'a>(
+    edges: impl Iterator<Item = &'a (u32, u32, f64)>,
+    membership: &[usize],
+) -> Vec<f64> {
+    let mut inside = vec![0.0; membership.len()];
+    for (a, b, weight) in edges {
+        let (a, b) = (*a as usize, *b as usize);
+        if a != b && membership[a] == membership[b] {
+            inside[a] += weight;
+            inside[b] += weight;
+        }
+    }
+    inside
 }

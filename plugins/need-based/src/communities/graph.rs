@@ -12,6 +12,8 @@ pub struct Graph {
     degrees: Vec<f64>,
     /// Sum of the degrees (twice the total edge weight).
     total: f64,
+    /// How many nodes of the original graph each node stands for (1 until aggregated).
+    sizes: Vec<f64>,
 }
 
 impl Graph {
@@ -42,11 +44,11 @@ impl Graph {
                 *slot += 1;
             }
         }
-        Self::from_rows(counts, targets, weights)
+        Self::from_rows(counts, targets, weights, vec![1.0; nodes])
     }
 
     /// A graph from rows that may hold the same neighbour more than once: merged here.
-    fn from_rows(offsets: Vec<usize>, targets: Vec<u32>, weights: Vec<f64>) -> Self {
+    fn from_rows(offsets: Vec<usize>, targets: Vec<u32>, weights: Vec<f64>, sizes: Vec<f64>) -> Self {
         let nodes = offsets.len() - 1;
         let mut merged_offsets = Vec::with_capacity(nodes + 1);
         let mut merged_targets = Vec::with_capacity(targets.len());
@@ -75,7 +77,14 @@ impl Graph {
             merged_offsets.push(merged_targets.len());
         }
         let total = degrees.iter().sum();
-        Self { offsets: merged_offsets, targets: merged_targets, weights: merged_weights, degrees, total }
+        Self {
+            offsets: merged_offsets,
+            targets: merged_targets,
+            weights: merged_weights,
+            degrees,
+            total,
+            sizes,
+        }
     }
 
     /// How many nodes.
@@ -92,6 +101,16 @@ impl Graph {
     /// Weighted degree of `node`.
     pub fn degree(&self, node: usize) -> f64 {
         self.degrees[node]
+    }
+
+    /// How many original nodes `node` stands for.
+    pub fn size(&self, node: usize) -> f64 {
+        self.sizes[node]
+    }
+
+    /// Mean weight of an edge (0 without edges).
+    pub fn mean_edge_weight(&self) -> f64 {
+        if self.targets.is_empty() { 0.0 } else { self.total / self.targets.len() as f64 }
     }
 
     /// Sum of all degrees, 2m.
@@ -124,7 +143,30 @@ impl Graph {
                 *slot += 1;
             }
         }
-        Self::from_rows(counts, targets, weights)
+        let mut sizes = vec![0.0; groups];
+        for (node, size) in self.sizes.iter().enumerate() {
+            sizes[membership[node]] += size;
+        }
+        Self::from_rows(counts, targets, weights, sizes)
+    }
+
+    /// The Constant Potts Model quality of `membership` at `resolution`: the edge weight inside
+    /// groups minus `resolution` for every pair of original nodes in the same group.
+    pub fn cpm_quality(&self, membership: &[usize], resolution: f64) -> f64 {
+        let groups = membership.iter().copied().max().map_or(0, |max| max + 1);
+        let mut inside = 0.0;
+        let mut sizes = vec![0.0; groups];
+        for node in 0..self.nodes() {
+            sizes[membership[node]] += self.sizes[node];
+            for (neighbour, weight) in self.neighbours(node) {
+                if membership[neighbour] == membership[node] {
+                    // Each edge is seen from both ends; a self-loop once, with its full weight.
+                    inside += if neighbour == node { weight } else { weight / 2.0 };
+                }
+            }
+        }
+        let pairs: f64 = sizes.iter().map(|size| size * (size - 1.0) / 2.0).sum();
+        inside - resolution * pairs
     }
 
     /// Modularity of `membership` at `resolution`: the share of edge weight inside groups,
@@ -180,5 +222,20 @@ mod tests {
         assert_eq!((two.degree(0), two.total_degree()), (7.0, 14.0));
         assert!((two.modularity(&[0, 1], 1.0) - q).abs() < 1e-12);
         assert!((two.modularity(&[0, 0], 1.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn aggregation_keeps_sizes_and_the_cpm_quality() {
+        let edges =
+            [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 1.0)];
+        let graph = Graph::new(6, &edges);
+        let membership = [0, 0, 0, 1, 1, 1];
+        // Each triangle: 3 edges inside, 3 pairs.
+        assert!((graph.cpm_quality(&membership, 0.5) - (6.0 - 0.5 * 6.0)).abs() < 1e-12);
+        let two = graph.aggregate(&membership, 2);
+        assert_eq!((two.size(0), two.size(1)), (3.0, 3.0));
+        assert!((two.cpm_quality(&[0, 1], 0.5) - graph.cpm_quality(&membership, 0.5)).abs() < 1e-12);
+        // All six together: 7 edges, 15 pairs.
+        assert!((two.cpm_quality(&[0, 0], 0.5) - (7.0 - 7.5)).abs() < 1e-12);
     }
 }

@@ -1,5 +1,6 @@
 //! The Leiden algorithm (Traag, Waltman and van Eck, 2019, "From Louvain to Leiden:
-//! guaranteeing well-connected communities") maximising modularity with a resolution.
+//! guaranteeing well-connected communities") maximising modularity or the Constant Potts
+//! Model, each with a resolution.
 //!
 //! Written here rather than taken from a crate: the crates on the registry either pull in a
 //! graph library and a thread pool the plugin does not need, or do not document the
@@ -8,6 +9,13 @@
 //! (communities split into well-connected sub-communities, merged at random among the
 //! positive-gain moves), aggregation of the refined partition with the unrefined one as its
 //! starting point. Randomness comes from one seeded generator, so a seed gives one result.
+//!
+//! Both objectives reward the edge weight inside communities and charge a price for each pair
+//! of nodes put together: `scale × mass(a) × mass(b)`. Under modularity a node's mass is its
+//! weighted degree and the scale is resolution / 2m, so the price falls as the whole graph
+//! grows and small communities merge (its resolution limit); under CPM a node's mass is how
+//! many customers it stands for and the scale is the resolution, so a community is kept when
+//! it is denser than the resolution, whatever the size of the rest of the graph.
 
 use super::graph::Graph;
 use rand::seq::SliceRandom;
@@ -15,10 +23,32 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
+/// What Leiden maximises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Modularity (Newman), with the Reichardt-Bornholdt resolution.
+    Modularity,
+    /// The Constant Potts Model (Traag, Van Dooren and Nesterov, 2011).
+    Cpm,
+}
+
+impl Objective {
+    /// The objective's name in parameters and models.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Modularity => "modularity",
+            Objective::Cpm => "cpm",
+        }
+    }
+}
+
 /// Settings of one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    /// Larger finds more, smaller communities (1 is classic modularity).
+    /// What is maximised.
+    pub objective: Objective,
+    /// Larger finds more, smaller communities: for modularity 1 is classic modularity; for
+    /// CPM it is the least density (edge weight per pair of members) a community must have.
     pub resolution: f64,
     /// Seed of every random choice.
     pub seed: u64,
@@ -28,8 +58,38 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { resolution: 1.0, seed: 42, max_passes: 10 }
+        Self { objective: Objective::Modularity, resolution: 1.0, seed: 42, max_passes: 10 }
     }
+}
+
+impl Settings {
+    /// The quality of `membership` on `graph` under these settings.
+    pub fn quality(&self, graph: &Graph, membership: &[usize]) -> f64 {
+        match self.objective {
+            Objective::Modularity => graph.modularity(membership, self.resolution),
+            Objective::Cpm => graph.cpm_quality(membership, self.resolution),
+        }
+    }
+
+    /// The price model on one level of the aggregation.
+    fn price(&self, graph: &Graph) -> Price {
+        match self.objective {
+            Objective::Modularity => Price {
+                mass: (0..graph.nodes()).map(|node| graph.degree(node)).collect(),
+                scale: if graph.total_degree() > 0.0 { self.resolution / graph.total_degree() } else { 0.0 },
+            },
+            Objective::Cpm => Price {
+                mass: (0..graph.nodes()).map(|node| graph.size(node)).collect(),
+                scale: self.resolution,
+            },
+        }
+    }
+}
+
+/// What putting two nodes together costs: `scale × mass[a] × mass[b]`.
+struct Price {
+    mass: Vec<f64>,
+    scale: f64,
 }
 
 /// A pass that raises the quality by less than this share of it is the last.
@@ -67,7 +127,7 @@ impl Neighbourhood {
 pub fn communities(graph: &Graph, settings: &Settings) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut membership: Vec<usize> = (0..graph.nodes()).collect();
-    let mut quality = graph.modularity(&membership, settings.resolution);
+    let mut quality = settings.quality(graph, &membership);
     for _ in 0..settings.max_passes {
         let before = membership.clone();
         let mut level = graph.clone();
@@ -75,12 +135,13 @@ pub fn communities(graph: &Graph, settings: &Settings) -> Vec<usize> {
         let mut node_map: Vec<usize> = (0..graph.nodes()).collect();
         let mut partition = membership.clone();
         loop {
-            move_nodes(&level, &mut partition, settings.resolution, &mut rng);
+            let price = settings.price(&level);
+            move_nodes(&level, &price, &mut partition, &mut rng);
             let count = renumber(&mut partition);
             if count == level.nodes() {
                 break; // every node its own community: nothing left to aggregate
             }
-            let mut refined = refine(&level, &partition, settings.resolution, &mut rng);
+            let mut refined = refine(&level, &price, &partition, &mut rng);
             let refined_count = renumber(&mut refined);
             if refined_count == level.nodes() {
                 break; // refinement merged nothing: aggregating would not shrink the graph
@@ -99,7 +160,7 @@ pub fn communities(graph: &Graph, settings: &Settings) -> Vec<usize> {
         membership = flatten(&node_map, &partition);
         renumber(&mut membership);
         // Another pass only while passes still improve the quality noticeably.
-        let improved = graph.modularity(&membership, settings.resolution);
+        let improved = settings.quality(graph, &membership);
         if improved < quality {
             membership = before; // a pass never makes things worse than the last one
             break;
@@ -131,21 +192,20 @@ fn renumber(membership: &mut [usize]) -> usize {
 }
 
 /// Fast local moving: visits nodes from a queue in random order and moves each to the
-/// neighbouring community (or an empty one) with the largest modularity gain; the neighbours
+/// neighbouring community (or an empty one) with the largest gain; the neighbours
 /// of a moved node that are outside its new community are queued again. Returns whether any
 /// node moved.
-fn move_nodes(graph: &Graph, membership: &mut [usize], resolution: f64, rng: &mut ChaCha8Rng) -> bool {
+fn move_nodes(graph: &Graph, price: &Price, membership: &mut [usize], rng: &mut ChaCha8Rng) -> bool {
     let n = graph.nodes();
     // Community ids as u32 while moving: half the memory traffic on the hottest array.
     let mut partition: Vec<u32> = membership.iter().map(|community| *community as u32).collect();
-    let total = graph.total_degree();
-    if total <= 0.0 {
+    if graph.total_degree() <= 0.0 {
         return false;
     }
-    let mut community_degree = vec![0.0; n];
+    let mut community_mass = vec![0.0; n];
     let mut community_size = vec![0_usize; n];
     for node in 0..n {
-        community_degree[partition[node] as usize] += graph.degree(node);
+        community_mass[partition[node] as usize] += price.mass[node];
         community_size[partition[node] as usize] += 1;
     }
     let mut empty: Vec<usize> = (0..n).filter(|c| community_size[*c] == 0).collect();
@@ -158,20 +218,19 @@ fn move_nodes(graph: &Graph, membership: &mut [usize], resolution: f64, rng: &mu
     while let Some(node) = queue.pop_front() {
         queued[node] = false;
         let current = partition[node] as usize;
-        let degree = graph.degree(node);
+        let mass = price.mass[node];
         for (neighbour, weight) in graph.neighbours(node) {
             if neighbour != node {
                 around.add(partition[neighbour] as usize, weight);
             }
         }
         // Take the node out of its community, then compare every place it could go.
-        community_degree[current] -= degree;
+        community_mass[current] -= mass;
         community_size[current] -= 1;
         if community_size[current] == 0 {
             empty.push(current);
         }
-        let gain =
-            |community: usize, links: f64| links - resolution * degree * community_degree[community] / total;
+        let gain = |community: usize, links: f64| links - price.scale * mass * community_mass[community];
         let mut best = current;
         let mut best_gain = gain(current, around.weight[current]);
         for community in &around.touched {
@@ -190,7 +249,7 @@ fn move_nodes(graph: &Graph, membership: &mut [usize], resolution: f64, rng: &mu
             // either way the last on the list.
             empty.pop();
         }
-        community_degree[best] += degree;
+        community_mass[best] += mass;
         community_size[best] += 1;
         partition[node] = best as u32;
         if best != current {
@@ -213,16 +272,15 @@ fn move_nodes(graph: &Graph, membership: &mut [usize], resolution: f64, rng: &mu
 /// Refinement: within each community of `partition`, starts from singletons and merges
 /// well-connected nodes into well-connected sub-communities of the same community, each move
 /// drawn among the non-negative gains with probability ∝ exp(gain / θ).
-fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn refine(graph: &Graph, price: &Price, partition: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
     let n = graph.nodes();
-    let total = graph.total_degree();
     let mut refined: Vec<usize> = (0..n).collect();
-    let mut sub_degree: Vec<f64> = (0..n).map(|node| graph.degree(node)).collect();
+    let mut sub_mass: Vec<f64> = price.mass.clone();
     let mut singleton = vec![true; n];
-    // Weight from each sub-community to the rest of its community, and each community's degree.
-    let mut community_degree = vec![0.0; n];
+    // Weight from each sub-community to the rest of its community, and each community's mass.
+    let mut community_mass = vec![0.0; n];
     for node in 0..n {
-        community_degree[partition[node]] += graph.degree(node);
+        community_mass[partition[node]] += price.mass[node];
     }
     let mut external: Vec<f64> = (0..n)
         .map(|node| {
@@ -239,11 +297,10 @@ fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8
     let mut candidates: Vec<(usize, f64)> = Vec::new();
     for node in order {
         let community = partition[node];
-        let degree = graph.degree(node);
-        let well_connected = |links: f64, weight: f64| {
-            links >= resolution * weight * (community_degree[community] - weight) / total
-        };
-        if !singleton[node] || !well_connected(external[node], degree) {
+        let mass = price.mass[node];
+        let well_connected =
+            |links: f64, own: f64| links >= price.scale * own * (community_mass[community] - own);
+        if !singleton[node] || !well_connected(external[node], mass) {
             continue;
         }
         for (neighbour, weight) in graph.neighbours(node) {
@@ -254,10 +311,10 @@ fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8
         candidates.clear();
         for target in &around.touched {
             let target = *target;
-            if target == refined[node] || !well_connected(external[target], sub_degree[target]) {
+            if target == refined[node] || !well_connected(external[target], sub_mass[target]) {
                 continue;
             }
-            let gain = around.weight[target] - resolution * degree * sub_degree[target] / total;
+            let gain = around.weight[target] - price.scale * mass * sub_mass[target];
             if gain >= 0.0 {
                 candidates.push((target, gain));
             }
@@ -278,7 +335,7 @@ fn refine(graph: &Graph, partition: &[usize], resolution: f64, rng: &mut ChaCha8
             // Node joins `chosen`: the links between them are no longer external.
             let links = around.weight[chosen];
             external[chosen] += external[node] - 2.0 * links;
-            sub_degree[chosen] += degree;
+            sub_mass[chosen] += mass;
             refined[node] = chosen;
             singleton[chosen] = false;
             singleton[node] = false;
@@ -367,6 +424,53 @@ mod tests {
             count(1.0),
             count(20.0)
         );
+    }
+
+    /// A ring of `cliques` cliques of `size` nodes, each joined to the next by one edge.
+    fn ring_of_cliques(cliques: usize, size: usize) -> Graph {
+        let mut edges = Vec::new();
+        for clique in 0..cliques {
+            let first = clique * size;
+            for a in 0..size {
+                for b in a + 1..size {
+                    edges.push(((first + a) as u32, (first + b) as u32, 1.0));
+                }
+            }
+            edges.push(((first + size - 1) as u32, (((clique + 1) % cliques) * size) as u32, 1.0));
+        }
+        Graph::new(cliques * size, &edges)
+    }
+
+    #[test]
+    fn cpm_has_no_resolution_limit_where_modularity_has_one() {
+        let graph = ring_of_cliques(40, 4);
+        let count = |membership: &[usize]| membership.iter().copied().max().map_or(0, |max| max + 1);
+        let modularity = communities(&graph, &Settings::default());
+        assert!(count(&modularity) < 40, "modularity merges neighbouring cliques: {}", count(&modularity));
+        let cpm = Settings { objective: Objective::Cpm, resolution: 0.5, ..Settings::default() };
+        let found = communities(&graph, &cpm);
+        assert_eq!(count(&found), 40, "{found:?}");
+        assert!((0..160).all(|node| found[node] == found[node / 4 * 4]), "each clique whole: {found:?}");
+        // The same cliques in a ring ten times longer: the same grain.
+        let longer = communities(&ring_of_cliques(400, 4), &cpm);
+        assert_eq!(count(&longer), 400);
+    }
+
+    #[test]
+    fn cpm_resolution_is_a_density_threshold() {
+        // Planted groups of 20 with about 8 of 19 possible ties inside: density about 0.4.
+        let (graph, truth) = planted(50, 20, 8, 1, 5);
+        let cpm = |resolution: f64| {
+            communities(&graph, &Settings { objective: Objective::Cpm, resolution, ..Settings::default() })
+        };
+        let found = cpm(0.1);
+        assert!(nmi(&found, &truth) > 0.95, "NMI {}", nmi(&found, &truth));
+        assert!(connected(&graph, &found));
+        let denser_than_the_groups = cpm(0.9);
+        let count = denser_than_the_groups.iter().copied().max().map_or(0, |max| max + 1);
+        assert!(count > 200, "groups are broken up below their density: {count}");
+        let quality = Settings { objective: Objective::Cpm, resolution: 0.1, ..Settings::default() };
+        assert!(quality.quality(&graph, &found) >= quality.quality(&graph, &truth) - 1e-9);
     }
 
     #[test]
