@@ -69,7 +69,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     refused("ghost", "libghost.so: no such file");
     refused("pinned", "sha256 expected 0000");
     refused("no-symbol", "no symbol kindred_strategy_v1");
-    refused("future", "ABI major version: expected 1 (ABI 1.1), found 2 (ABI 2.0)");
+    refused("future", "ABI major version: expected 1 (ABI 1.2), found 2 (ABI 2.0)");
     assert_eq!(by_name(&plugins, "off")["status"], "DISABLED");
 
     // The libraries are mapped into the server process: loaded dynamically, not linked.

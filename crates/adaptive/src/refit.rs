@@ -156,7 +156,7 @@ async fn refit(
         &segmentation.strategy,
         Some(&params),
         as_of,
-        Scope::Everyone,
+        Scope::Refitting(segmentation.id),
         observer.as_ref(),
     )
     .await?;

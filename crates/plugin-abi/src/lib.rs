@@ -30,7 +30,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"KINDRED1");
 pub const ABI_MAJOR: u16 = 1;
 
 /// Backward-compatible additions bump this; the host refuses a minor older than it needs.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 
 /// Flag: the plugin was built with `panic = "unwind"`, so its entry points can catch panics.
 /// A plugin built with `panic = "abort"` would take the whole server down on a panic; the host
@@ -108,11 +108,16 @@ pub enum TableId {
     Ties = 2,
     /// One row per need.
     Needs = 3,
+    /// Since ABI 1.2. One row per customer of the segmentation being refitted: the segment the
+    /// customer holds now, before this fit (empty for a preview, a new segmentation and
+    /// `assign`). A strategy that finds its segments reads it to keep their labels stable.
+    Segments = 4,
 }
 
 impl TableId {
     /// Every table, in number order.
-    pub const ALL: [TableId; 4] = [TableId::Customers, TableId::Interactions, TableId::Ties, TableId::Needs];
+    pub const ALL: [TableId; 5] =
+        [TableId::Customers, TableId::Interactions, TableId::Ties, TableId::Needs, TableId::Segments];
 
     /// The table with this number.
     pub fn from_u32(value: u32) -> Option<Self> {
@@ -126,6 +131,7 @@ impl TableId {
             TableId::Interactions => "interactions",
             TableId::Ties => "ties",
             TableId::Needs => "needs",
+            TableId::Segments => "segments",
         }
     }
 }
@@ -317,6 +323,10 @@ pub const NEED_COLUMNS: &[ColumnSpec] = &[
     ("weight", ColumnKind::Float64),
 ];
 
+/// The columns of `segments`.
+pub const SEGMENT_COLUMNS: &[ColumnSpec] =
+    &[("customer_id", ColumnKind::Int64), ("segment", ColumnKind::Utf8)];
+
 impl TableId {
     /// The columns this table offers, key first.
     pub fn columns(self) -> &'static [ColumnSpec] {
@@ -325,6 +335,7 @@ impl TableId {
             TableId::Interactions => INTERACTION_COLUMNS,
             TableId::Ties => TIE_COLUMNS,
             TableId::Needs => NEED_COLUMNS,
+            TableId::Segments => SEGMENT_COLUMNS,
         }
     }
 

@@ -26,6 +26,13 @@ impl Input {
         Self { tables, as_of_micros }
     }
 
+    /// This input with `table`'s batches replaced by `batches` (for tests: a refit's
+    /// `segments`, say).
+    pub fn with_table(mut self, table: Table, batches: Vec<RecordBatch>) -> Self {
+        self.tables.insert(table, batches);
+        self
+    }
+
     /// The moment the data describes, in microseconds since the Unix epoch (UTC).
     pub fn as_of_micros(&self) -> i64 {
         self.as_of_micros
@@ -64,6 +71,12 @@ impl Input {
     /// The batches of `needs`, with typed columns.
     pub fn needs(&self) -> impl Iterator<Item = Needs<'_>> {
         self.batches(Table::Needs).iter().map(|batch| Needs { batch })
+    }
+
+    /// The `segments` batches: the segment each customer holds now in the segmentation being
+    /// refitted (none for a preview, a new segmentation or `assign`).
+    pub fn segments(&self) -> impl Iterator<Item = Segments<'_>> {
+        self.batches(Table::Segments).iter().map(|batch| Segments { batch })
     }
 
     /// Every customer id of the input, in order.
@@ -274,3 +287,13 @@ mod tests {
         assert!(error.message().contains("\"gender\" is missing"), "{error}");
     }
 }
+
+table_view!(
+    /// A batch of `segments`.
+    Segments {
+        /// The customer (always present).
+        customer_id: int,
+        /// The segment the customer holds now.
+        segment: text,
+    }
+);

@@ -99,7 +99,7 @@ pub use arrow_array;
 pub use arrow_schema;
 pub use description::{Description, Reads};
 pub use error::{StrategyError, StrategyResult};
-pub use input::{Customers, Input, Interactions, Needs, Ties, column, tags};
+pub use input::{Customers, Input, Interactions, Needs, Segments, Ties, column, tags};
 pub use kindred_plugin_abi as abi;
 pub use kindred_plugin_abi::TableId as Table;
 pub use output::{Assignments, output_schema};

@@ -60,6 +60,9 @@ pub enum Scope {
     /// At most this many of them, drawn at random; ties count only between customers drawn.
     /// A sample as large as the population is everyone.
     Sample(usize),
+    /// Everyone, refitting this segmentation: a strategy that reads `segments` is given the
+    /// segment each customer holds in it now.
+    Refitting(i64),
 }
 
 /// Watches a run: told how far it has come, asked whether to stop.
@@ -136,6 +139,11 @@ pub async fn run_observed(
     stop()?;
     let (population, sampled_from) = match scope {
         Scope::Everyone => (tables::population(store, instance.requested_columns()).await?, None),
+        Scope::Refitting(segmentation_id) => {
+            let mut tables = tables::population(store, instance.requested_columns()).await?;
+            tables::fill_segments(store, &mut tables, segmentation_id).await?;
+            (tables, None)
+        }
         Scope::Sample(size) => {
             let (tables, drawn_from) = tables::sample(store, instance.requested_columns(), size).await?;
             (tables, Some(drawn_from))

@@ -229,6 +229,11 @@ pub async fn population(
     let mut tables = Vec::with_capacity(requested.len());
     for (table, columns) in requested {
         let schema = schema(*table, columns);
+        if *table == TableId::Segments {
+            // Only a refit has segments to give: see `fill_segments`.
+            tables.push(TableData { table: *table, schema, batches: Vec::new() });
+            continue;
+        }
         if store.can_stream() {
             let batches = streamed(store, *table, columns, &schema).await?;
             tables.push(TableData { table: *table, schema, batches });
@@ -254,6 +259,7 @@ pub async fn population(
                     let rows = store.scan_needs(after, BATCH_ROWS).await.map_err(store_error)?;
                     (rows.last().map(|r| r.id), batch(&schema, &rows).map_err(store_error)?)
                 }
+                TableId::Segments => break,
             };
             let full = rows.num_rows() as u64 == BATCH_ROWS;
             if rows.num_rows() > 0 {
@@ -267,6 +273,40 @@ pub async fn population(
         tables.push(TableData { table: *table, schema, batches });
     }
     Ok(tables)
+}
+
+/// Fills the `segments` table of `tables`, if asked for, with the current members of
+/// segmentation `segmentation_id` among the customers of the `customers` table (or all of
+/// them when it was not asked for).
+pub async fn fill_segments(
+    store: &Store,
+    tables: &mut [TableData],
+    segmentation_id: i64,
+) -> Result<(), crate::PluginError> {
+    let Some(at) = tables.iter().position(|table| table.table == TableId::Segments) else {
+        return Ok(());
+    };
+    let members = store.members_of(segmentation_id).await.map_err(store_error)?;
+    let schema = tables[at].schema.clone();
+    let mut batches = Vec::new();
+    for chunk in members.chunks(BATCH_ROWS as usize) {
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|field| -> ArrayRef {
+                match field.name().as_str() {
+                    "customer_id" => Arc::new(chunk.iter().map(|m| m.customer_id).collect::<Int64Array>()),
+                    _ => Arc::new(chunk.iter().map(|m| Some(m.segment.as_str())).collect::<StringArray>()),
+                }
+            })
+            .collect();
+        batches.push(
+            RecordBatch::try_new(schema.clone(), columns)
+                .map_err(|error| crate::PluginError::Store(error.to_string()))?,
+        );
+    }
+    tables[at].batches = batches;
+    Ok(())
 }
 
 /// The tables asked for, limited to these customers (ties touching any of them), leaving out
@@ -288,6 +328,8 @@ pub async fn for_customers(
             }
             TableId::Ties => batch(&schema, &store.all_ties_of(customer_ids).await.map_err(store_error)?),
             TableId::Needs => batch(&schema, &store.all_needs_of(customer_ids).await.map_err(store_error)?),
+            // `assign` is given no segments: it places customers by what fit learned.
+            TableId::Segments => Ok(RecordBatch::new_empty(schema.clone())),
         }
         .map_err(store_error)?;
         tables.push(TableData { table: *table, schema, batches: vec![rows] });

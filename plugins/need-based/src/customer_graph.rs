@@ -2,6 +2,7 @@
 //! they live.
 
 use crate::affinity::NeedTable;
+use crate::labels::Previous;
 use crate::listening::{Heard, Listener, ListeningStats};
 use crate::settings::Settings;
 use kindred_plugin_sdk::arrow_array::Array as _;
@@ -26,6 +27,8 @@ pub struct CustomerGraph {
     pub city_of: Vec<u32>,
     /// City names, by index.
     pub cities: Vec<String>,
+    /// The segments of the fit this one replaces, when the host gave them.
+    pub previous: Previous,
     /// What listening heard, when it is on.
     pub listening: Option<Listening>,
 }
@@ -112,8 +115,35 @@ impl CustomerGraph {
             }
             None => None,
         };
-        Ok(Self { ids, external_ids, nodes, needs, tie_edges, city_of, cities, listening })
+        let previous = previous_segments(input, &nodes, ids.len())?;
+        Ok(Self { ids, external_ids, nodes, needs, tie_edges, city_of, cities, previous, listening })
     }
+}
+
+/// Each node's segment in the segmentation being refitted (its first, should it have several).
+fn previous_segments(input: &Input, nodes: &Positions, count: usize) -> StrategyResult<Previous> {
+    let mut previous = Previous { of_node: vec![None; count], labels: Vec::new() };
+    let mut index: HashMap<String, u32> = HashMap::new();
+    for batch in input.segments() {
+        let (customers, segments) = (batch.customer_id()?, batch.segment()?);
+        for row in 0..batch.len() {
+            let Some(node) = nodes.get(customers.value(row)) else { continue };
+            if previous.of_node[node].is_some() || segments.is_null(row) {
+                continue;
+            }
+            let label = segments.value(row);
+            let at = match index.get(label) {
+                Some(at) => *at,
+                None => {
+                    previous.labels.push(label.to_owned());
+                    index.insert(label.to_owned(), (previous.labels.len() - 1) as u32);
+                    (previous.labels.len() - 1) as u32
+                }
+            };
+            previous.of_node[node] = Some(at);
+        }
+    }
+    Ok(previous)
 }
 
 /// Adds heard needs to the declared ones (a need both declared and heard keeps the larger

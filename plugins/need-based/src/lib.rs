@@ -30,6 +30,7 @@ use kindred_plugin_sdk::{
 };
 use listening::Listener;
 use placement::{NO_COMMUNITY, Voter};
+use rustc_hash::FxHashMap;
 use settings::Settings;
 use std::collections::HashMap;
 use summaries::{SMALL_GROUPS, Summary, UNCONNECTED, inside_weights, summarise};
@@ -76,7 +77,7 @@ struct Fitted {
     /// Label of each community (its name, or "small groups").
     labels: Vec<String>,
     /// Each fitted customer's community and the fingerprint of its ties and needs.
-    members: HashMap<i64, (u32, u64)>,
+    members: FxHashMap<i64, (u32, u64)>,
     summaries: Vec<Summary>,
     /// Need tag → index, for the vote.
     need_index: HashMap<String, u32>,
@@ -103,13 +104,15 @@ impl SegmentationStrategy for NeedBased {
         .reads(Table::Ties, &["kind", "weight"])
         .reads(Table::Needs, &["tag", "weight"])
         .reads(Table::Interactions, &["occurred_at", "kind", "text"])
+        .reads(Table::Segments, &["segment"])
     }
 
     fn reads(&self) -> Option<Reads> {
         let graph = Reads::new()
             .table(Table::Customers, &["external_id", "city"])
             .table(Table::Ties, &["kind", "weight"])
-            .table(Table::Needs, &["tag", "weight"]);
+            .table(Table::Needs, &["tag", "weight"])
+            .table(Table::Segments, &["segment"]);
         // What customers wrote is read only when asked to listen.
         Some(match self.settings.listening {
             Some(_) => graph.table(Table::Interactions, &["occurred_at", "kind", "text"]),
@@ -135,19 +138,18 @@ impl SegmentationStrategy for NeedBased {
         let inside = inside_weights(customers.tie_edges.iter().chain(&found.rest_edges), &binned);
         let mut summaries_by_community = summarise(&customers, &inside, &binned, count + 1, settings);
         summaries_by_community.truncate(count);
-        labels::distinguish(&mut summaries_by_community, settings.min_lift);
+        let kept = labels::kept_labels(&summaries_by_community, &binned, &customers.previous);
+        labels::distinguish(&mut summaries_by_community, &kept, settings.min_lift);
         let labels: Vec<String> = summaries_by_community
             .iter()
             .map(|summary| summary.as_ref().map_or_else(|| SMALL_GROUPS.to_owned(), |s| s.label.clone()))
             .collect();
         let heard = customers.listening.as_ref().map(|listening| &listening.heard);
         let prints = fingerprints(population, &customers.nodes, customers.ids.len(), heard)?;
-        let members = customers
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(node, id)| (*id, (found.membership[node], prints[node])))
-            .collect();
+        let mut members = FxHashMap::with_capacity_and_hasher(customers.ids.len(), Default::default());
+        members.extend(
+            customers.ids.iter().enumerate().map(|(node, id)| (*id, (found.membership[node], prints[node]))),
+        );
         let need_index: HashMap<String, u32> =
             customers.needs.tags.iter().enumerate().map(|(index, tag)| (tag.clone(), index as u32)).collect();
         let degrees: Vec<f64> = (0..found.ties.nodes()).map(|node| found.ties.degree(node)).collect();

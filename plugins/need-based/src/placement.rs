@@ -9,7 +9,7 @@
 
 use crate::affinity::NeedTable;
 use crate::settings::Settings;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A community index meaning "none".
 pub const NO_COMMUNITY: u32 = u32::MAX;
@@ -39,7 +39,7 @@ impl Voter {
         for community in membership.iter().filter(|c| **c != NO_COMMUNITY) {
             sizes[*community as usize] += 1;
         }
-        let mut holders: HashMap<(u32, u32), usize> = HashMap::new();
+        let mut holders: FxHashMap<(u32, u32), usize> = FxHashMap::default();
         for (node, list) in needs.by_node.iter().enumerate() {
             if membership[node] != NO_COMMUNITY {
                 for (need, _) in list {
@@ -88,7 +88,7 @@ impl Voter {
         ties: impl IntoIterator<Item = (u32, f64)>,
         needs: impl IntoIterator<Item = (u32, f64)>,
     ) -> u32 {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: FxHashMap<u32, f64> = FxHashMap::default();
         for (community, weight) in ties {
             if community != NO_COMMUNITY {
                 *scores.entry(community).or_default() += weight * self.tie_weight;
@@ -113,6 +113,7 @@ impl Voter {
 mod tests {
     use super::*;
     use kindred_plugin_sdk::serde_json::json;
+    use std::collections::HashMap;
 
     fn table(rows: &[(usize, &str)], nodes: usize) -> NeedTable {
         let mut table = NeedTable::new(nodes);

@@ -252,3 +252,26 @@ fn assign_hears_what_a_new_customer_wrote_and_reads_text_only_when_listening() {
     assert_eq!(assign(&[70], &[(70, "post", 0, "New here. #TrailRunning #InjuryPrevention")]), RUNNERS);
     assert_eq!(assign(&[71], &[(71, "post", 0, "Nothing to say")]), "unconnected");
 }
+
+/// A refit sees the segments of the fit it replaces: a community found again keeps its label
+/// while its needs still name it; a label its needs no longer support is not kept.
+#[test]
+fn a_community_found_again_keeps_its_label() {
+    let (customers, ties, needs) = fixture();
+    let mut input = input(&customers, &ties, &needs);
+    let mut previous: Vec<(i64, &str)> =
+        (1..=12).map(|id| (id, "trail running · injury prevention (5)")).collect();
+    previous.extend((21..=32).map(|id| (id, "chess")));
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("customer_id", Arc::new(previous.iter().map(|p| p.0).collect::<Int64Array>())),
+        ("segment", Arc::new(previous.iter().map(|p| Some(p.1)).collect::<StringArray>())),
+    ];
+    input = input.with_table(Table::Segments, vec![RecordBatch::try_from_iter(columns).unwrap()]);
+    let (output, model) = testing::run::<NeedBased>(&json!({ "min_size": 5 }), &input).unwrap();
+    let ids = output.column(0).as_primitive::<Int64Type>();
+    let labels = output.column(1).as_string::<i32>();
+    let labels: BTreeMap<i64, &str> =
+        (0..output.num_rows()).map(|row| (ids.value(row), labels.value(row))).collect();
+    assert_eq!(labels[&1], "trail running · injury prevention (5)", "{model}");
+    assert_eq!(labels[&21], "sourdough", "{model}");
+}
