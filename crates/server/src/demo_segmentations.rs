@@ -1,6 +1,6 @@
 //! The segmentations a demo starts with, their parameters chosen from the demo data itself so
 //! each shows something: spending tiers cut at the data's own percentiles over its last year,
-//! communities no smaller than 1% of the customers a strategy sees.
+//! and the communities of ties with the need-based strategy's defaults.
 
 use kindred_store::{Store, StoreResult};
 use serde_json::{Value, json};
@@ -21,7 +21,6 @@ const YEAR_DAYS: i64 = 365;
 
 /// The demo's segmentations, with parameters read off the data in `store`.
 pub async fn demo_segmentations(store: &Store) -> StoreResult<Vec<DemoSegmentation>> {
-    let covered = store.count_customers().await?.saturating_sub(store.count_refused_profiling().await?);
     let now = chrono::Utc::now();
     // The tiers look at the data's last year, however long ago the demo's history ends.
     let latest = store.latest_interaction_at().await?.unwrap_or(now).min(now);
@@ -39,7 +38,7 @@ pub async fn demo_segmentations(store: &Store) -> StoreResult<Vec<DemoSegmentati
             strategy: "behavioral",
             params: spending_tiers(totals, window_days),
         },
-        DemoSegmentation { name: "Communities", strategy: "need-based", params: communities(covered) },
+        DemoSegmentation { name: "Communities", strategy: "need-based", params: json!({}) },
     ])
 }
 
@@ -63,12 +62,6 @@ pub fn spending_tiers(mut totals: Vec<f64>, window_days: i64) -> Value {
         "rules": [spent_over("big spenders", big), spent_over("regulars", median), bought],
         "otherwise": "no purchases this year",
     })
-}
-
-/// Need-based communities no smaller than 1% of the `covered` customers (at least 10):
-/// smaller circles are shown together as "small groups".
-pub fn communities(covered: u64) -> Value {
-    json!({ "min_size": covered.div_ceil(100).max(10) })
 }
 
 /// The value below which `share` of the sorted `values` lie (0 for none).
@@ -114,11 +107,5 @@ mod tests {
         assert_eq!(rules["otherwise"], "no purchases this year");
         // No purchases at all: every cut at 0, nothing breaks.
         assert_eq!(spending_tiers(Vec::new(), 365)["rules"][0]["when"]["value"], 0.0);
-    }
-
-    #[test]
-    fn communities_are_at_least_one_percent() {
-        assert_eq!(communities(9_250)["min_size"], 93);
-        assert_eq!(communities(200)["min_size"], 10);
     }
 }

@@ -275,3 +275,51 @@ fn a_community_found_again_keeps_its_label() {
     assert_eq!(labels[&1], "trail running · injury prevention (5)", "{model}");
     assert_eq!(labels[&21], "sourdough", "{model}");
 }
+
+/// `groups` planted circles of `size` customers, each pair inside tied with probability
+/// `inside`, plus one random tie per two customers; returns the labels' NMI with the circles
+/// and how many segments there are.
+fn planted_circles(groups: usize, size: usize, inside: f64) -> (f64, usize) {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(groups as u64);
+    let n = groups * size;
+    let customers: Vec<i64> = (1..=n as i64).collect();
+    let mut ties: Vec<(i64, i64, &str)> = Vec::new();
+    for group in 0..groups {
+        let first = (group * size) as i64 + 1;
+        for a in first..first + size as i64 {
+            for b in a + 1..first + size as i64 {
+                if rng.random::<f64>() < inside {
+                    ties.push((a, b, "friend"));
+                }
+            }
+        }
+    }
+    for _ in 0..n / 2 {
+        let (a, b) = (rng.random_range(1..=n as i64), rng.random_range(1..=n as i64));
+        if a != b {
+            ties.push((a, b, "follows"));
+        }
+    }
+    let (output, _) = testing::run::<NeedBased>(&json!({}), &input(&customers, &ties, &[])).unwrap();
+    let ids = output.column(0).as_primitive::<Int64Type>();
+    let labels = output.column(1).as_string::<i32>();
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    let (mut found, mut truth) = (Vec::new(), Vec::new());
+    for row in 0..output.num_rows() {
+        let next = numbers.len();
+        found.push(*numbers.entry(labels.value(row)).or_insert(next));
+        truth.push((ids.value(row) as usize - 1) / size);
+    }
+    (kindred_need_based::communities::nmi::nmi(&found, &truth), numbers.len())
+}
+
+/// Communities are not merged as the customer base grows (modularity's resolution limit):
+/// the same circles are found among 2,400 customers and among 24,000.
+#[test]
+fn circles_are_found_whatever_the_size_of_the_base() {
+    for groups in [200, 2_000] {
+        let (score, _) = planted_circles(groups, 12, 0.35);
+        assert!(score > 0.95, "{groups} circles: NMI {score}");
+    }
+}
