@@ -14,12 +14,17 @@
 #                           (1,000,000 customers, ~10,000,000 purchases, SQLite), and the time
 #                           from recordInteraction to membershipChanged at 1,000 writes/s with
 #                           three dynamic segmentations on a 100,000-customer server
+#   bench/run.sh communities need-based quality (NMI against planted communities) and speed:
+#                           Kindred's Leiden (modularity and CPM) and igraph's on the same
+#                           graphs (a 50x1,000 and a 5,000x20 planted partition, the demo's
+#                           ties at 10,000 and 1,000,000 customers), and the whole need-based
+#                           refit, database to memberships, at 1,000,000 customers
 #   bench/run.sh dashboard  time for each dashboard page to show its data in headless Chromium,
 #                           on the README's demo (10,000 customers)
 #   bench/run.sh hostile    a cheap query's latency while five clients ask for need-based
 #                           previews at once, a request of 300 preview aliases, and SIGTERM
 #                           during previews, on 100,000 demo customers (BENCH_CUSTOMERS)
-#   bench/run.sh            all seven
+#   bench/run.sh            all eight
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -177,6 +182,57 @@ bench_hostile() {
   echo "SIGTERM during previews: exited after $(echo "$(date +%s.%N) - $signalled" | bc) s (grace 10 s)"
 }
 
+reference_leiden() { # folder
+  if [ ! -x "$DATA/venv/bin/python" ]; then
+    python3 -m venv "$DATA/venv" && "$DATA/venv/bin/pip" install -q igraph leidenalg
+  fi
+  "$DATA/venv/bin/python" bench/leiden_reference.py "$1" --runs 1
+}
+
+demo_database() { # folder customers: writes the demo's files and imports them into SQLite
+  local folder="$1"
+  if [ ! -f "$folder/ties.csv" ]; then
+    "$KINDRED" demo --write-files "$folder" --customers "$2" --seed 42 >/dev/null
+  fi
+  rm -f "$folder/kindred.db"
+  export KINDRED__DATABASE__URL="sqlite://$folder/kindred.db"
+  "$KINDRED" migrate >/dev/null
+  for kind in customers ties needs; do
+    /usr/bin/time -f "  import $kind: wall %e s, peak RSS %M KB" "$KINDRED" import "$kind" "$folder/$kind.csv" 2>&1 |
+      grep -v '^rejected' | tail -2
+  done
+  unset KINDRED__DATABASE__URL
+}
+
+bench_communities() {
+  local bench="$PWD/target/release/kindred-community-bench" need="$PWD/target/release/kindred-need-based-bench"
+  cargo build --release -p kindred-plugin-need-based
+  echo "== communities: 50 planted groups of 1,000"
+  "$bench" --runs 3 --write "$DATA/planted"
+  reference_leiden "$DATA/planted"
+  echo "== communities: 5,000 planted groups of 20 (pairs inside tied with p = 0.2, one random tie per two)"
+  "$bench" --groups 5000 --size 20 --inside-probability 0.2 --random-ties 0.5 --runs 3 --write "$DATA/planted100k"
+  reference_leiden "$DATA/planted100k"
+  for size in 10000 1000000; do
+    echo "== communities: the demo at $size customers (its consent rates)"
+    local folder="$DATA/demo$size"
+    demo_database "$folder" "$size"
+    "$need" --database "sqlite://$folder/kindred.db" --planted "$folder/planted_communities.csv" \
+      --libraries "$PWD/target/release" --leiden-only --write "$folder/graph"
+    reference_leiden "$folder/graph"
+    /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$need" --database "sqlite://$folder/kindred.db" \
+      --planted "$folder/planted_communities.csv" --libraries "$PWD/target/release" --plugin-only
+  done
+  echo "== communities: 1,000,000 demo customers, every one consenting"
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE customers SET consent_profiling = 1'); c.commit()" \
+    "$DATA/demo1000000/kindred.db"
+  local everyone=(--database "sqlite://$DATA/demo1000000/kindred.db" --planted "$DATA/demo1000000/planted_communities.csv"
+    --libraries "$PWD/target/release")
+  "$need" "${everyone[@]}" --leiden-only --write "$DATA/demo1000000/graph-everyone"
+  reference_leiden "$DATA/demo1000000/graph-everyone"
+  /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$need" "${everyone[@]}" --plugin-only
+}
+
 bench_dashboard() {
   echo "== dashboard: first render of each page"
   cargo build --release -p kindred-bench --bin kindred-dashboard-bench
@@ -191,6 +247,7 @@ case "${1:-all}" in
   adaptive) bench_adaptive ;;
   dashboard) bench_dashboard ;;
   hostile) bench_hostile ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_dashboard; bench_hostile ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|dashboard|hostile|all]" >&2; exit 2 ;;
+  communities) bench_communities ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_dashboard; bench_hostile ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|communities|dashboard|hostile|all]" >&2; exit 2 ;;
 esac
