@@ -1,6 +1,7 @@
 //! The demo shows what Kindred does: `serve --demo` starts with four segmentations, READY,
 //! whose parameters were chosen from the demo data, so that in each no segment holds more than
-//! 60% of the customers it covers and each named segment at least 1%; few customers refuse
+//! 60% of the customers it covers and each named segment at least 1% (a community, a circle
+//! of a few dozen, at least the strategy's `min_size` of 10 members); few customers refuse
 //! profiling, as in real companies.
 
 use kindred_e2e::{Workspace, real_plugins};
@@ -12,6 +13,9 @@ const CUSTOMERS: i64 = 10_000;
 /// Segments that gather what is left rather than name a group.
 const CATCH_ALL: [&str; 2] = ["small groups", "unconnected"];
 
+/// The need-based strategy's default `min_size`.
+const MIN_COMMUNITY: i64 = 10;
+
 /// Checks one segmentation's segments against the demo's promise; returns the problems.
 fn problems(segmentation: &Value, customers: i64) -> Vec<String> {
     let name = segmentation["name"].as_str().unwrap_or_default();
@@ -22,6 +26,13 @@ fn problems(segmentation: &Value, customers: i64) -> Vec<String> {
         let share = segment["size"].as_i64().expect("size") as f64 / covered as f64;
         if share > 0.6 {
             found.push(format!("{name}: {label:?} holds {:.1}% of {covered}", share * 100.0));
+        }
+        let size = segment["size"].as_i64().expect("size");
+        if name == "Communities" {
+            if size < MIN_COMMUNITY && !CATCH_ALL.contains(&label) {
+                found.push(format!("{name}: {label:?} has only {size} members"));
+            }
+            continue;
         }
         if share < 0.01 && !CATCH_ALL.contains(&label) {
             found.push(format!("{name}: {label:?} holds only {:.2}% of {covered}", share * 100.0));

@@ -57,7 +57,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     for name in ["demographic", "behavioral", "need-based"] {
         let plugin = by_name(&plugins, name);
         assert_eq!(plugin["status"], "LOADED", "{plugin}");
-        assert_eq!(plugin["abiVersion"], "1.1");
+        assert_eq!(plugin["abiVersion"], "1.2");
         assert!(plugin["paramsSchema"].is_object(), "{plugin}");
     }
     let refused = |name: &str, needle: &str| {
