@@ -7,11 +7,14 @@
 //! one SQL query in the same database (and checks both give every customer the same
 //! score), and lifetime value end to end.
 
+mod memory;
+
 use anyhow::{Context, ensure};
 use clap::{Parser, Subcommand};
 use kindred_behavioral::rfm_sql::{Dialect, rfm_scores_sql};
 use kindred_segment::{PluginConfig, PluginHost, RunOutput, run_strategy, tables};
 use kindred_store::Store;
+use memory::peak_rss_mb;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp, Gamma};
@@ -117,16 +120,6 @@ fn generate(folder: &PathBuf, customers: usize, seed: u64) -> anyhow::Result<()>
     purchases.flush()?;
     println!("wrote {customers} customers and {written} purchases into {}", folder.display());
     Ok(())
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
 }
 
 fn median(mut seconds: Vec<f64>) -> f64 {

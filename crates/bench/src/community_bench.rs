@@ -7,6 +7,8 @@
 //! `bench/leiden_reference.py` can run the reference Leiden implementations on the very same
 //! graph.
 
+mod memory;
+
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use clap::Parser;
 use kindred_need_based::communities::graph::Graph;
@@ -14,6 +16,7 @@ use kindred_need_based::communities::leiden::{Settings, communities};
 use kindred_need_based::communities::nmi::nmi;
 use kindred_need_based::{NeedBased, leiden_settings};
 use kindred_plugin_sdk::{Input, SegmentationStrategy, Table};
+use memory::peak_rss_mb;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
@@ -58,15 +61,6 @@ struct Args {
     /// labels, summaries) on the same ties plus three needs per customer.
     #[arg(long)]
     through_plugin: bool,
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The strategy's input: customers 1..=n, the ties, and three needs each (two of the

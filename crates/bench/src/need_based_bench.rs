@@ -6,6 +6,8 @@
 //! Quality is the normalised mutual information between planted community and segment over
 //! the customers who have a planted community and consent to profiling.
 
+mod memory;
+
 use anyhow::Context;
 use clap::Parser;
 use kindred_need_based::communities::graph::Graph;
@@ -15,6 +17,7 @@ use kindred_need_based::{leiden_settings, tie_graph};
 use kindred_plugin_sdk::{Input, Table};
 use kindred_segment::{PluginConfig, PluginHost, run_strategy, tables};
 use kindred_store::Store;
+use memory::peak_rss_mb;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -47,15 +50,6 @@ struct Args {
     /// Only the run through the plugin, so the peak memory printed is the run's.
     #[arg(long, conflicts_with = "leiden_only")]
     plugin_only: bool,
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn read_planted(path: &PathBuf) -> anyhow::Result<HashMap<String, usize>> {

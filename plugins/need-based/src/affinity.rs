@@ -42,6 +42,17 @@ impl NeedTable {
         }
     }
 
+    /// A table of `nodes` nodes where each (node, tag) of `rows` holds that need with weight 1.
+    #[cfg(test)]
+    pub fn of_rows(rows: &[(usize, &str)], nodes: usize) -> Self {
+        let mut table = Self::new(nodes);
+        let mut index = HashMap::new();
+        for (node, tag) in rows {
+            table.add(*node, tag, 1.0, &mut index);
+        }
+        table
+    }
+
     /// How many nodes hold each need.
     pub fn holders(&self) -> Vec<usize> {
         let mut counts = vec![0; self.tags.len()];
@@ -138,22 +149,13 @@ pub fn need_edges(needs: &NeedTable, idf: &[f64], k: usize, seed: u64) -> Vec<(u
 mod tests {
     use super::*;
 
-    fn table(rows: &[(usize, &str)], nodes: usize) -> NeedTable {
-        let mut table = NeedTable::new(nodes);
-        let mut index = HashMap::new();
-        for (node, tag) in rows {
-            table.add(*node, tag, 1.0, &mut index);
-        }
-        table
-    }
-
     #[test]
     fn rare_shared_needs_weigh_more() {
         // 0 and 1 share a rare need; 0 and 2 share a common one.
         let mut rows = vec![(0, "ultra trail"), (1, "ultra trail"), (0, "coffee"), (2, "coffee")];
         rows.extend((3..8).map(|node| (node, "coffee")));
         let edges = {
-            let table = table(&rows, 8);
+            let table = NeedTable::of_rows(&rows, 8);
             need_edges(&table, &table.idf(), 1, 1)
         };
         let from_zero: Vec<_> = edges.iter().filter(|(a, b, _)| *a == 0 || *b == 0).collect();
@@ -166,7 +168,7 @@ mod tests {
         let mut rows: Vec<(usize, &str)> = (0..nodes).map(|node| (node, "everyone")).collect();
         rows.extend((0..nodes / 2).map(|node| (node, "half")));
         let edges = {
-            let table = table(&rows, nodes);
+            let table = NeedTable::of_rows(&rows, nodes);
             need_edges(&table, &table.idf(), 5, 7)
         };
         assert!(edges.iter().all(|(a, b, _)| (*a as usize) < nodes / 2 && (*b as usize) < nodes / 2));

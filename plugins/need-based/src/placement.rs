@@ -113,16 +113,6 @@ impl Voter {
 mod tests {
     use super::*;
     use kindred_plugin_sdk::serde_json::json;
-    use std::collections::HashMap;
-
-    fn table(rows: &[(usize, &str)], nodes: usize) -> NeedTable {
-        let mut table = NeedTable::new(nodes);
-        let mut index = HashMap::new();
-        for (node, tag) in rows {
-            table.add(*node, tag, 1.0, &mut index);
-        }
-        table
-    }
 
     #[test]
     fn ties_outweigh_a_shared_need_and_a_need_places_the_tie_less() {
@@ -130,7 +120,7 @@ mod tests {
         let mut rows: Vec<(usize, &str)> = (0..4).map(|node| (node, "baking")).collect();
         rows.extend((4..8).map(|node| (node, "running")));
         rows.extend([(8, "baking"), (9, "running"), (10, "chess")]);
-        let needs = table(&rows, 11);
+        let needs = NeedTable::of_rows(&rows, 11);
         let membership = [0, 0, 0, 0, 1, 1, 1, 1, NO_COMMUNITY, NO_COMMUNITY, NO_COMMUNITY];
         let degrees = [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.0, 0.0];
         let settings = crate::settings::Settings::parse(&json!({})).expect("defaults");
