@@ -295,3 +295,20 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpm_by_default_and_modularity_for_a_resolution_set_before_cpm() {
+        let parse = |params: Value| Settings::parse(&params).expect("valid");
+        assert_eq!((parse(json!({})).objective, parse(json!({})).resolution), (Objective::Cpm, None));
+        let stored = parse(json!({ "resolution": 1.5 }));
+        assert_eq!((stored.objective, stored.resolution), (Objective::Modularity, Some(1.5)));
+        let asked = parse(json!({ "objective": "cpm", "resolution": 0.05 }));
+        assert_eq!((asked.objective, asked.resolution), (Objective::Cpm, Some(0.05)));
+        let error = Settings::parse(&json!({ "objective": "louvain" })).expect_err("refused");
+        assert_eq!(error.param_path().map(|(path, _)| path), Some("/objective"));
+    }
+}
