@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Kindred's benchmarks, in release mode. Prints the figures that BENCHMARKS.md records.
 #
-#   bench/run.sh import     import 1,000,000 customers and ~10,000,000 interactions into SQLite
-#                           and PostgreSQL (rows/s, peak memory)
+#   bench/run.sh import     import 1,000,000 customers, ~10,000,000 interactions and ~3,000,000
+#                           ties (then the same ties again: nothing changes) into SQLite and
+#                           PostgreSQL (rows/s, peak memory)
 #   bench/run.sh api        customer(id) with interactions under concurrent load on a
 #                           100,000-customer SQLite database (requests/s, p50, p99)
 #   bench/run.sh plugins    assign 1,000,000 customers through the loaded demographic plugin
@@ -47,7 +48,12 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 
 timed_import() { # database-url kind file
   /usr/bin/time -f "  wall %e s, peak RSS %M KB" \
-    env KINDRED__DATABASE__URL="$1" "$KINDRED" import "$2" "$3" 2>&1 | grep -v '^rejected'
+    env KINDRED__DATABASE__URL="$1" "$KINDRED" import "$2" "$3" 2>&1 | grep -v '^rejected' | rows_per_second
+}
+
+rows_per_second() { # adds rows/s to an import's summary line ("KIND: read N, ..., S s")
+  awk '/^[a-z]+: read [0-9]+,/ { n = $3; sub(",", "", n); printf "%s, %d rows/s\n", $0, n / $(NF - 1); next }
+       { print }'
 }
 
 bench_import() {
@@ -55,7 +61,7 @@ bench_import() {
     echo "generating 1,000,000 customers into $DATA/1m"
     "$KINDRED" demo --write-files "$DATA/1m" --customers 1000000 --seed 42
   fi
-  echo "files: $(wc -l < "$DATA/1m/customers.csv") customer lines, $(wc -l < "$DATA/1m/interactions.csv") interaction lines"
+  echo "files: $(wc -l < "$DATA/1m/customers.csv") customer lines, $(wc -l < "$DATA/1m/interactions.csv") interaction lines, $(wc -l < "$DATA/1m/ties.csv") tie lines"
 
   rm -rf "$DATA/sqlite" && mkdir -p "$DATA/sqlite"
   local sqlite="sqlite://$DATA/sqlite/kindred.db"
@@ -63,12 +69,18 @@ bench_import() {
   KINDRED__DATABASE__URL="$sqlite" "$KINDRED" migrate >/dev/null
   timed_import "$sqlite" customers "$DATA/1m/customers.csv"
   timed_import "$sqlite" interactions "$DATA/1m/interactions.csv"
+  timed_import "$sqlite" ties "$DATA/1m/ties.csv"
+  echo "  the same ties again:"
+  timed_import "$sqlite" ties "$DATA/1m/ties.csv"
 
   echo "== PostgreSQL"
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS kindred_bench" -c "CREATE DATABASE kindred_bench" >/dev/null
   KINDRED__DATABASE__URL="$PG_BENCH" "$KINDRED" migrate >/dev/null
   timed_import "$PG_BENCH" customers "$DATA/1m/customers.csv"
   timed_import "$PG_BENCH" interactions "$DATA/1m/interactions.csv"
+  timed_import "$PG_BENCH" ties "$DATA/1m/ties.csv"
+  echo "  the same ties again:"
+  timed_import "$PG_BENCH" ties "$DATA/1m/ties.csv"
   psql "$PG_ADMIN" -qc "DROP DATABASE kindred_bench" >/dev/null
 }
 

@@ -9,18 +9,25 @@ use sea_orm::{ConnectionTrait, Value};
 /// Rows per statement.
 const CHUNK_ROWS: usize = 5_000;
 
-/// Records that these customers changed (duplicates are written once).
-pub(crate) async fn record_changes<C: ConnectionTrait>(
-    conn: &C,
-    external_ids: &mut Vec<&str>,
-) -> StoreResult<()> {
-    external_ids.sort_unstable();
-    external_ids.dedup();
-    for chunk in external_ids.chunks(CHUNK_ROWS) {
+/// Records that these customers changed (each named once).
+pub(crate) async fn record_changes<C: ConnectionTrait>(conn: &C, external_ids: &[&str]) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    let build = |chunk: &[&str]| {
         let rows = vec!["(?)"; chunk.len()].join(", ");
         let sql = format!("INSERT INTO customer_changes (external_id) VALUES {rows}");
-        let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
-        conn.execute_raw(statement(conn.get_database_backend(), &sql, values)).await?;
+        statement(backend, &sql, chunk.iter().map(|id| Value::from(*id)).collect())
+    };
+    let chunks: Vec<&[&str]> = external_ids.chunks(CHUNK_ROWS).collect();
+    let mut next = chunks.first().map(|chunk| build(chunk));
+    for at in 0..chunks.len() {
+        let Some(insert) = next.take() else { break };
+        // The next statement is built while this one runs.
+        let (done, built) = futures::future::join(conn.execute_raw(insert), async {
+            chunks.get(at + 1).map(|chunk| build(chunk))
+        })
+        .await;
+        done?;
+        next = built;
     }
     Ok(())
 }

@@ -9,9 +9,10 @@ use crate::sqlite_rows::FromSqliteRow;
 use crate::write_txn::{WriteGate, WriteTransaction};
 use kindred_domain::Interaction;
 use kindred_migrations::Migrator;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, FromQueryResult, Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, FromQueryResult,
+    RuntimeErr, SqlxSqliteConnector, Value,
 };
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ impl Default for StoreOptions {
 pub struct Store {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// Statements slower than this are logged.
+    slow: Duration,
     /// SQLite files only: the direct path for short reads.
     pub(crate) reads: Option<Arc<SqliteReads>>,
     /// SQLite only: this process's writers, queued for their turn.
@@ -58,6 +61,18 @@ pub struct PoolUsage {
     pub open: u32,
     /// Connections lent out to a query or transaction.
     pub in_use: u32,
+}
+
+/// Counts every statement `db` runs in `statements` and logs those slower than `slow`.
+fn count_statements(db: &mut DatabaseConnection, statements: &Arc<AtomicU64>, slow: Duration) {
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if info.elapsed > slow {
+            let sql: String = info.statement.sql.chars().take(200).collect();
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, %sql, "slow statement");
+        }
+    });
 }
 
 /// The path of the SQLite file in a `sqlite://` URL, without any query string.
@@ -131,22 +146,15 @@ impl Store {
         }
         let mut db = Database::connect(connect).await?;
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
         let slow = options.slow_statement;
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            if info.elapsed > slow {
-                let sql: String = info.statement.sql.chars().take(200).collect();
-                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, %sql, "slow statement");
-            }
-        });
+        count_statements(&mut db, &statements, slow);
         let alive = Arc::new(());
         if let Some(path) = &reads_from {
             crate::checkpoint::start(path.clone(), Arc::downgrade(&alive));
         }
         let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
         let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(WriteGate::default);
-        Ok(Self { db, statements, reads, write_gate, recordings: Arc::default(), _alive: alive })
+        Ok(Self { db, statements, slow, reads, write_gate, recordings: Arc::default(), _alive: alive })
     }
 
     /// Applies every migration not yet applied.
@@ -177,6 +185,37 @@ impl Store {
             ..Default::default()
         };
         WriteTransaction::begin(self.write_gate.as_ref(), self.db.begin_with_options(options)).await
+    }
+
+    /// A connection of its own for a bulk import's writes to a SQLite file, on which foreign
+    /// keys are not checked: the import makes sure that every customer id it writes exists
+    /// (`import/writer.rs`, `IdCache`), and the check would read two random pages of the
+    /// customers table for every tie. `None` on PostgreSQL and for an in-memory database.
+    pub(crate) async fn unchecked_writer(&self) -> StoreResult<Option<DatabaseConnection>> {
+        if self.backend() != DbBackend::Sqlite || self.reads.is_none() {
+            return Ok(None);
+        }
+        let options =
+            self.db.get_sqlite_connection_pool().connect_options().as_ref().clone().foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?;
+        let mut db = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+        count_statements(&mut db, &self.statements, self.slow);
+        Ok(Some(db))
+    }
+
+    /// [`begin_write`](Self::begin_write) on `conn`, a connection to this store's database
+    /// from [`unchecked_writer`](Self::unchecked_writer), in this process's turn to write.
+    pub(crate) async fn begin_write_on(&self, conn: &DatabaseConnection) -> StoreResult<WriteTransaction> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        WriteTransaction::begin(self.write_gate.as_ref(), conn.begin_with_options(options)).await
     }
 
     /// How many of the pool's connections are open and how many of those are idle.

@@ -5,11 +5,11 @@
 //! already existed) an `INSERT ... ON CONFLICT DO UPDATE ... WHERE <something differs>` that
 //! counts the rows really changed. A value that is not known (`NULL`) never erases a stored one.
 
-use crate::entity::{customer, interaction, need, tie};
-use crate::error::StoreResult;
-use crate::sql::MAX_PARAMETERS;
+use crate::entity::{customer, interaction, need};
+use crate::error::{StoreError, StoreResult};
+use crate::sql::{MAX_PARAMETERS, statement};
 use kindred_domain::{Customer, Interaction, Need, Tie};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, OnConflict, Query};
+use sea_orm::sea_query::{Expr, IntoIden, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
 use std::collections::HashMap;
 
@@ -188,67 +188,106 @@ pub async fn resolve_customers<C: ConnectionTrait>(
     conn: &C,
     external_ids: &[&str],
 ) -> StoreResult<(HashMap<String, i64>, u64)> {
-    resolve_customers_with(conn, external_ids, true).await
-}
-
-/// [`resolve_customers`], checking the tombstones of the customers to create only when
-/// `check_erased` (an import has checked its whole chunk already).
-pub(crate) async fn resolve_customers_with<C: ConnectionTrait>(
-    conn: &C,
-    external_ids: &[&str],
-    check_erased: bool,
-) -> StoreResult<(HashMap<String, i64>, u64)> {
-    let mut found = HashMap::with_capacity(external_ids.len());
-    let mut created = 0;
     let mut wanted: Vec<&str> = external_ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    for chunk in wanted.chunks(MAX_PARAMETERS / 2) {
-        lookup_ids(conn, chunk, &mut found).await?;
-        let missing: Vec<&str> = chunk.iter().copied().filter(|id| !found.contains_key(*id)).collect();
-        if missing.is_empty() {
-            continue;
+    let ids = find_customers(conn, &wanted).await?;
+    let mut found: HashMap<String, i64> = wanted
+        .iter()
+        .zip(ids)
+        .filter_map(|(external_id, id)| Some(((*external_id).to_owned(), id?)))
+        .collect();
+    let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains_key(*id)).collect();
+    if missing.is_empty() {
+        return Ok((found, 0));
+    }
+    if let Some(erased) = crate::erasure::erased_among(conn, &missing).await?.into_iter().next() {
+        return Err(crate::StoreError::Erased { external_id: erased });
+    }
+    let (ids, created) = create_customers(conn, &missing).await?;
+    found.extend(ids);
+    Ok((found, created))
+}
+
+/// Ids per lookup statement. They travel as one JSON array and the answer comes back as one
+/// (a row per id would cost more to hand over than to find), so the statement's text, and
+/// its prepared form, is the same whatever their number.
+const LOOKUP_IDS: usize = 50_000;
+
+/// The customer id of each of these external ids, in their order (`None`: no such customer).
+pub(crate) async fn find_customers<C: ConnectionTrait>(
+    conn: &C,
+    external_ids: &[&str],
+) -> StoreResult<Vec<Option<i64>>> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT json_agg(c.id ORDER BY j.ord)::text \
+             FROM json_array_elements_text(?::json) WITH ORDINALITY AS j(value, ord) \
+             LEFT JOIN customers c ON c.external_id = j.value"
         }
-        if check_erased
-            && let Some(erased) = crate::erasure::erased_among(conn, &missing).await?.into_iter().next()
-        {
-            return Err(crate::StoreError::Erased { external_id: erased });
+        _ => {
+            "SELECT json_group_array(c.id ORDER BY j.key) FROM json_each(?) AS j \
+             LEFT JOIN customers c ON c.external_id = j.value"
         }
+    };
+    let malformed = |what: String| StoreError::ReadTask(format!("customer lookup: {what}"));
+    let mut found = Vec::with_capacity(external_ids.len());
+    for chunk in external_ids.chunks(LOOKUP_IDS) {
+        let ids = serde_json::to_string(chunk).map_err(|error| malformed(error.to_string()))?;
+        let row = conn.query_one_raw(statement(backend, sql, vec![ids.into()])).await?;
+        let answer: Option<String> = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => None,
+        };
+        let ids: Vec<Option<i64>> = match answer {
+            Some(answer) => serde_json::from_str(&answer).map_err(|error| malformed(error.to_string()))?,
+            None => Vec::new(),
+        };
+        if ids.len() != chunk.len() {
+            return Err(malformed(format!("{} answers for {} ids", ids.len(), chunk.len())));
+        }
+        found.extend(ids);
+    }
+    Ok(found)
+}
+
+/// Creates a bare customer (only its external id) for each of these distinct external ids,
+/// which the caller found unknown and not erased. Returns every one's id, with those another
+/// writer created meanwhile (PostgreSQL), and how many this call created.
+pub(crate) async fn create_customers<C: ConnectionTrait>(
+    conn: &C,
+    external_ids: &[&str],
+) -> StoreResult<(Vec<(String, i64)>, u64)> {
+    let mut ids = Vec::with_capacity(external_ids.len());
+    let mut created = 0;
+    for chunk in external_ids.chunks(MAX_PARAMETERS / 2) {
         let mut insert = Query::insert();
         insert.into_table(customer::Entity).columns([customer::Column::ExternalId]);
-        for id in &missing {
+        for id in chunk {
             insert.values_panic([Expr::val(*id)]);
         }
         insert.on_conflict(OnConflict::column(customer::Column::ExternalId).do_nothing().to_owned());
         insert.returning(Query::returning().columns([customer::Column::Id, customer::Column::ExternalId]));
         let statement = conn.get_database_backend().build(&insert);
-        for row in IdRow::find_by_statement(statement).all(conn).await? {
-            created += 1;
-            found.insert(row.external_id, row.id);
+        let rows = IdRow::find_by_statement(statement).all(conn).await?;
+        created += rows.len() as u64;
+        if rows.len() < chunk.len() {
+            // Created meanwhile by another writer (PostgreSQL).
+            let made: std::collections::HashSet<&str> =
+                rows.iter().map(|row| row.external_id.as_str()).collect();
+            let raced: Vec<&str> = chunk.iter().copied().filter(|id| !made.contains(id)).collect();
+            let found = find_customers(conn, &raced).await?;
+            ids.extend(
+                raced
+                    .iter()
+                    .zip(found)
+                    .filter_map(|(external_id, id)| Some(((*external_id).to_owned(), id?))),
+            );
         }
-        // Created meanwhile by another writer (PostgreSQL).
-        let raced: Vec<&str> = missing.into_iter().filter(|id| !found.contains_key(*id)).collect();
-        if !raced.is_empty() {
-            lookup_ids(conn, &raced, &mut found).await?;
-        }
+        ids.extend(rows.into_iter().map(|row| (row.external_id, row.id)));
     }
-    Ok((found, created))
-}
-
-async fn lookup_ids<C: ConnectionTrait>(
-    conn: &C,
-    external_ids: &[&str],
-    found: &mut HashMap<String, i64>,
-) -> StoreResult<()> {
-    let select = Query::select()
-        .columns([customer::Column::Id, customer::Column::ExternalId])
-        .from(customer::Entity)
-        .and_where(Expr::col(customer::Column::ExternalId).is_in(external_ids.iter().copied()))
-        .to_owned();
-    for row in IdRow::find_by_statement(conn.get_database_backend().build(&select)).all(conn).await? {
-        found.insert(row.external_id, row.id);
-    }
-    Ok(())
+    Ok((ids, created))
 }
 
 /// Inserts interactions for resolved customer ids; one already stored (same source id, or
@@ -319,45 +358,73 @@ pub async fn upsert_ties<C: ConnectionTrait>(
     conn: &C,
     rows: &[(i64, i64, &Tie)],
 ) -> StoreResult<WriteCounts> {
-    let mut latest: HashMap<(i64, i64, &str), usize> = HashMap::with_capacity(rows.len());
-    for (at, (from, to, tie)) in rows.iter().enumerate() {
-        latest.insert((*from, *to, tie.kind().as_str()), at);
-    }
-    let mut keep: Vec<usize> = latest.into_values().collect();
-    keep.sort_unstable();
+    // The last row of each (from, to, kind) wins. Kept in key order: the rows a statement
+    // writes then lie side by side in the unique index.
+    let key = |at: usize| {
+        let (from, to, tie) = rows[at];
+        (from, to, tie.kind().as_str())
+    };
+    let mut keep: Vec<usize> = (0..rows.len()).collect();
+    keep.sort_unstable_by(|a, b| key(*a).cmp(&key(*b)).then(b.cmp(a)));
+    keep.dedup_by_key(|at| key(*at));
     let mut counts = WriteCounts { unchanged: (rows.len() - keep.len()) as u64, ..Default::default() };
-    for chunk in keep.chunks(MAX_PARAMETERS / 5) {
-        let mut insert = Query::insert();
-        insert.into_table(tie::Entity).columns([
-            tie::Column::FromId,
-            tie::Column::ToId,
-            tie::Column::Kind,
-            tie::Column::Weight,
-            tie::Column::Mutual,
-        ]);
+    let backend = conn.get_database_backend();
+    let chunks: Vec<&[usize]> = keep.chunks(MAX_PARAMETERS / 5).collect();
+    let build = |chunk: &[usize], update: bool| {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
         for &at in chunk {
             let (from, to, tie) = rows[at];
-            let values: [Value; 5] = [
+            values.extend([
                 from.into(),
                 to.into(),
                 tie.kind().as_str().into(),
                 tie.weight().value().into(),
                 tie.mutual().into(),
-            ];
-            insert.values_panic(values.map(Expr::val));
+            ]);
         }
-        counts += upsert_chunk(
-            conn,
-            insert,
-            "ties",
-            &["from_id", "to_id", "kind"],
-            &["weight", "mutual"],
-            false,
-            chunk.len() as u64,
-        )
-        .await?;
+        statement(backend, &ties_sql(backend, chunk.len(), update), values)
+    };
+    let mut next = chunks.first().map(|chunk| build(chunk, false));
+    for (at, chunk) in chunks.iter().enumerate() {
+        let Some(insert) = next.take() else { break };
+        // The next statement is built while this one runs.
+        let (inserted, built) = futures::future::join(conn.execute_raw(insert), async {
+            chunks.get(at + 1).map(|chunk| build(chunk, false))
+        })
+        .await;
+        next = built;
+        let (inserted, rows) = (inserted?.rows_affected(), chunk.len() as u64);
+        if inserted == rows {
+            counts.inserted += inserted;
+            continue;
+        }
+        let updated = conn.execute_raw(build(chunk, true)).await?.rows_affected();
+        counts += WriteCounts { inserted, updated, unchanged: rows - inserted - updated };
     }
     Ok(counts)
+}
+
+/// The statement that writes `rows` ties: inserts the new ones (`update` false), or updates
+/// the stored ones whose weight or mutuality differ (`update` true; new ones are inserted
+/// too, but the first statement has written them already).
+fn ties_sql(backend: DbBackend, rows: usize, update: bool) -> String {
+    let mut sql = String::with_capacity(rows * 17 + 300);
+    sql.push_str("INSERT INTO ties (from_id, to_id, kind, weight, mutual) VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
+    }
+    sql.push_str(" ON CONFLICT (from_id, to_id, kind) ");
+    if update {
+        sql.push_str(
+            "DO UPDATE SET weight = excluded.weight, mutual = excluded.mutual, updated_at = CURRENT_TIMESTAMP WHERE ",
+        );
+        sql.push_str(&differs(backend, "ties", "weight", false));
+        sql.push_str(" OR ");
+        sql.push_str(&differs(backend, "ties", "mutual", false));
+    } else {
+        sql.push_str("DO NOTHING");
+    }
+    sql
 }
 
 /// Upserts needs for resolved customer ids on (customer, tag); kind, source and weight are
@@ -402,4 +469,20 @@ pub async fn upsert_needs<C: ConnectionTrait>(conn: &C, rows: &[(i64, &Need)]) -
         .await?;
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_are_written_by_one_statement_per_pass() {
+        let insert = ties_sql(DbBackend::Sqlite, 3, false);
+        assert_eq!(insert.matches('?').count(), 15);
+        assert!(insert.ends_with("ON CONFLICT (from_id, to_id, kind) DO NOTHING"), "{insert}");
+        let update = ties_sql(DbBackend::Postgres, 1, true);
+        assert!(update.contains("WHERE (excluded.weight IS DISTINCT FROM ties.weight)"), "{update}");
+        assert!(update.contains("OR (excluded.mutual IS DISTINCT FROM ties.mutual)"), "{update}");
+        assert!(ties_sql(DbBackend::Sqlite, 1, true).contains("(excluded.weight IS NOT ties.weight)"));
+    }
 }

@@ -5,7 +5,9 @@
 mod common;
 
 use kindred_store::Store;
-use kindred_store::import::{Format, ImportError, ImportKind, RowError, import};
+use kindred_store::import::{
+    ERASED_REASON, Format, ImportError, ImportKind, ImportOptions, RowError, import, import_with,
+};
 
 async fn run(
     store: &Store,
@@ -96,5 +98,233 @@ on_both!(unknown_csv_columns_stop_the_import_before_any_row, |store: &Store| {
         assert!(matches!(&error, ImportError::UnknownColumns { unknown, .. } if unknown == &["shoe_size"]));
         assert!(error.to_string().contains("shoe_size"));
         assert_eq!(store.count_customers().await.unwrap(), 0);
+    }
+});
+
+/// Every stored tie as (from, to, kind, weight, mutual), by external id, in order.
+async fn stored_ties(store: &Store) -> Vec<(String, String, String, f64, bool)> {
+    let customers = store.scan_customers(i64::MIN, 1_000).await.unwrap();
+    let name = |id: i64| customers.iter().find(|c| c.id == id).unwrap().external_id.clone();
+    let mut ties: Vec<_> = store
+        .scan_ties(i64::MIN, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (name(t.from_id), name(t.to_id), t.kind, t.weight, t.mutual))
+        .collect();
+    ties.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    ties
+}
+
+fn tie(from: &str, to: &str, kind: &str, weight: f64, mutual: bool) -> (String, String, String, f64, bool) {
+    (from.to_owned(), to.to_owned(), kind.to_owned(), weight, mutual)
+}
+
+/// The customers (by external id) in the change feed after position `after`, sorted.
+async fn changed_since(store: &Store, after: i64) -> Vec<String> {
+    let (_, ids) = store.changes_after(after, 1_000).await.unwrap();
+    let mut names: Vec<String> =
+        store.customers_by_ids(&ids).await.unwrap().into_iter().map(|c| c.external_id).collect();
+    names.sort();
+    assert_eq!(names.len(), ids.len(), "each customer once per chunk: {ids:?}");
+    names
+}
+
+on_both!(ties_import_is_idempotent_and_a_mutual_tie_has_no_direction, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let ties = "from_external_id,to_external_id,kind,weight,mutual\n\
+                    b,a,friend,0.5,true\n\
+                    a,b,friend,0.6,\n\
+                    a,c,follows,0.3,false\n\
+                    c,a,follows,0.3,false\n\
+                    c,b,colleague,0.7,true\n";
+        let (summary, errors) = run(&store, ImportKind::Ties, Format::Csv, ties).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        // b-a and a-b mutual are one tie: the later row lays over the earlier one.
+        assert_eq!(
+            (summary.read, summary.imported, summary.updated, summary.unchanged, summary.customers_created),
+            (5, 4, 0, 1, 3)
+        );
+        let first = vec![
+            tie("a", "b", "friend", 0.6, true),
+            tie("a", "c", "follows", 0.3, false),
+            tie("b", "c", "colleague", 0.7, true),
+            tie("c", "a", "follows", 0.3, false),
+        ];
+        assert_eq!(stored_ties(&store).await, first);
+        assert_eq!(changed_since(&store, 0).await, ["a", "b", "c"]);
+
+        // The same file again changes nothing and writes nothing to the change feed.
+        let last = store.last_change().await.unwrap();
+        let (again, errors) = run(&store, ImportKind::Ties, Format::Csv, ties).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((again.imported, again.updated, again.unchanged, again.customers_created), (0, 0, 5, 0));
+        assert_eq!(stored_ties(&store).await, first);
+        assert_eq!(store.last_change().await.unwrap(), last);
+
+        // A new weight given from the other end updates the mutual tie; another kind between
+        // the same two is another tie; a directed tie made mutual is updated.
+        let changes = "from_external_id,to_external_id,kind,weight,mutual\n\
+                       a,b,friend,0.9,true\n\
+                       b,a,colleague,0.4,true\n\
+                       a,c,follows,0.3,true\n";
+        let (summary, errors) = run(&store, ImportKind::Ties, Format::Csv, changes).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((summary.imported, summary.updated, summary.unchanged), (1, 2, 0));
+        assert_eq!(
+            stored_ties(&store).await,
+            [
+                tie("a", "b", "colleague", 0.4, true),
+                tie("a", "b", "friend", 0.9, true),
+                tie("a", "c", "follows", 0.3, true),
+                tie("b", "c", "colleague", 0.7, true),
+                tie("c", "a", "follows", 0.3, false),
+            ]
+        );
+        assert_eq!(changed_since(&store, last).await, ["a", "b", "c"]);
+        let (again, _) = run(&store, ImportKind::Ties, Format::Csv, changes).await;
+        assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
+    }
+});
+
+on_both!(ties_rows_are_refused_with_their_line_and_column, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let ties = "from_external_id,to_external_id,kind,weight,mutual\n\
+                    a,a,friend,,\n\
+                    a,b,enemy,,\n\
+                    a,b,friend,1.5,\n\
+                    a,,friend,,\n\
+                    a,b,friend,0.5,maybe\n\
+                    a,b,friend,0.5,true\n\
+                    a,b\n";
+        let (summary, errors) = run(&store, ImportKind::Ties, Format::Csv, ties).await;
+        let refused: Vec<(u64, Option<&str>)> =
+            errors.iter().map(|e| (e.line, e.column.as_deref())).collect();
+        assert_eq!(
+            refused,
+            [
+                (2, Some("to_external_id")),
+                (3, Some("kind")),
+                (4, Some("weight")),
+                (5, Some("to_external_id")),
+                (6, Some("mutual")),
+                (8, None),
+            ]
+        );
+        assert_eq!(
+            (summary.read, summary.imported, summary.rejected, summary.customers_created),
+            (7, 1, 6, 2)
+        );
+        assert_eq!(stored_ties(&store).await, [tie("a", "b", "friend", 0.5, true)]);
+    }
+});
+
+/// Input that stops at `pause_at` bytes until `resume` is told, so a test can act between
+/// two chunks of an import.
+struct Paused {
+    data: Vec<u8>,
+    at: usize,
+    pause_at: usize,
+    resume: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::io::Read for Paused {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.pause_at
+            && let Some(resume) = self.resume.take()
+        {
+            let _ = resume.recv();
+        }
+        let end = if self.resume.is_some() { self.pause_at } else { self.data.len() };
+        let n = buf.len().min(end - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Imports 10,000 interactions (one chunk) then, once `between` ran, a second chunk; all of
+/// them name "x" every tenth row, so "x" is cached by the first chunk.
+async fn import_around(
+    store: &Store,
+    between: impl std::future::Future<Output = ()>,
+) -> (Result<kindred_store::import::ImportSummary, String>, Vec<RowError>) {
+    let row = |n: u32| {
+        let who = if n.is_multiple_of(10) { "x".to_owned() } else { format!("c{}", n % 500) };
+        format!("{who},2025-01-01T00:00:00Z,purchase,{n}\n")
+    };
+    let mut text = String::from("customer_external_id,occurred_at,kind,amount\n");
+    text.extend((0..10_000).map(row));
+    let pause_at = text.len();
+    text.extend((10_000..10_100).map(row));
+    let (resume, wait) = std::sync::mpsc::channel();
+    let input = Paused { data: text.into_bytes(), at: 0, pause_at, resume: Some(wait) };
+    let rows_done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let options = ImportOptions { rows_done: Some(rows_done.clone()), ..Default::default() };
+    let task = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut errors = Vec::new();
+            let summary = import_with(&store, ImportKind::Interactions, Format::Csv, input, options, |e| {
+                errors.push(e.clone())
+            })
+            .await;
+            (summary.map_err(|e| e.to_string()), errors)
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while rows_done.load(std::sync::atomic::Ordering::Relaxed) < 10_000 {
+        assert!(std::time::Instant::now() < deadline, "the first chunk was not written within a minute");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    between.await;
+    resume.send(()).unwrap();
+    task.await.unwrap()
+}
+
+/// Rows whose customer does not exist (none, ever).
+async fn orphans(store: &Store) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let sql = "SELECT COUNT(*) FROM interactions i LEFT JOIN customers c ON c.id = i.customer_id WHERE c.id IS NULL";
+    let row = store.connection().query_one_raw(sea_orm::Statement::from_string(store.backend(), sql)).await;
+    row.unwrap().unwrap().try_get_by_index(0).unwrap()
+}
+
+on_both!(a_customer_erased_during_an_import_is_refused_after, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let erase = async {
+            let x = store.customer_by_external_id("x").await.unwrap().unwrap();
+            store.erase_customer(x.id).await.unwrap().unwrap();
+        };
+        let (summary, errors) = import_around(&store, erase).await;
+        let summary = summary.unwrap();
+        // The second chunk's ten rows naming "x" are refused, not written with its old id.
+        assert_eq!((summary.read, summary.imported, summary.rejected), (10_100, 10_090, 10));
+        assert!(errors.iter().all(|e| e.reason == ERASED_REASON && e.line > 10_001), "{errors:?}");
+        assert!(store.customer_by_external_id("x").await.unwrap().is_none());
+        assert_eq!(orphans(&store).await, 0);
+    }
+});
+
+on_both!(a_customer_deleted_during_an_import_leaves_no_row_without_its_customer, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let delete = async {
+            let x = store.customer_by_external_id("x").await.unwrap().unwrap();
+            assert!(store.delete_customer(x.id).await.unwrap());
+        };
+        let (summary, errors) = import_around(&store, delete).await;
+        // Looked up again and created anew, as a fresh import would: on SQLite because the
+        // import saw customers change, on PostgreSQL because the database refused the stale id
+        // and the chunk was written again.
+        let summary = summary.unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((summary.imported, summary.rejected, summary.customers_created), (10_100, 0, 452));
+        let x = store.customer_by_external_id("x").await.unwrap().unwrap();
+        assert_eq!(store.all_interactions_of(&[x.id]).await.unwrap().len(), 10);
+        assert_eq!(orphans(&store).await, 0);
     }
 });

@@ -45,6 +45,19 @@ pub(crate) enum Chunk {
 /// memory flat.
 pub(crate) const CHUNK_ROWS: usize = 10_000;
 
+/// Ties per chunk. A tie's other end is any customer, so each chunk's rows land all over the
+/// tie indexes; a larger chunk (one transaction) writes each index page it dirties once for
+/// more rows.
+pub(crate) const TIE_CHUNK_ROWS: usize = 300_000;
+
+/// Records per chunk (and so per transaction) for `kind`.
+fn chunk_rows(kind: ImportKind) -> usize {
+    match kind {
+        ImportKind::Ties => TIE_CHUNK_ROWS,
+        _ => CHUNK_ROWS,
+    }
+}
+
 struct CsvRow<'a> {
     positions: &'a [(&'static str, usize)],
     record: &'a [String],
@@ -110,6 +123,8 @@ fn hash_of(external_id: &str) -> u64 {
 /// Collects records and refusals and sends them in chunks.
 struct Batcher {
     kind: ImportKind,
+    /// Records per chunk.
+    rows: usize,
     /// Hashes of the customer external ids read so far, to count duplicates (8 bytes a
     /// customer; other kinds keep none).
     seen: HashSet<u64>,
@@ -139,7 +154,7 @@ impl Batcher {
                 reason: format!("{:?} {}", error.value, error.reason),
             })),
         }
-        self.records.len() < CHUNK_ROWS || self.flush()
+        self.records.len() < self.rows || self.flush()
     }
 
     fn reject(&mut self, error: RowError) -> bool {
@@ -156,7 +171,7 @@ impl Batcher {
             read: std::mem::take(&mut self.read),
             superseded: std::mem::take(&mut self.superseded),
         };
-        self.records.reserve(CHUNK_ROWS);
+        self.records.reserve(self.rows.min(CHUNK_ROWS));
         self.sender.blocking_send(chunk).is_ok()
     }
 
@@ -175,6 +190,7 @@ pub(crate) fn read_all(
 ) {
     let mut batcher = Batcher {
         kind,
+        rows: chunk_rows(kind),
         seen: HashSet::new(),
         superseded: 0,
         plausible,

@@ -19,6 +19,7 @@ pub(crate) trait Fields {
 }
 
 /// A valid row of any kind.
+#[derive(Clone)]
 pub(crate) enum Record {
     Customer(Customer),
     Interaction(Interaction),

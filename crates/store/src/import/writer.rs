@@ -8,10 +8,13 @@ use super::{ImportError, RowError};
 use crate::changes::record_changes;
 use crate::connect::Store;
 use crate::erasure::{erased_among, forget_erased};
+use crate::error::{StoreError, StoreResult};
+use crate::sql::statement;
 use crate::write::{
-    WriteCounts, insert_interactions, resolve_customers_with, upsert_customers, upsert_needs, upsert_ties,
+    WriteCounts, create_customers, find_customers, insert_interactions, upsert_customers, upsert_needs,
+    upsert_ties,
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
@@ -41,35 +44,230 @@ pub struct ImportSummary {
     pub seconds: f64,
 }
 
-/// External id -> customer id, for the customers a long import names again and again.
-/// Cleared when full, which keeps memory bounded.
+/// External id -> customer id of the customers an import has found or created, so that a long
+/// import looks each one up once. Bounded: cleared when full. Cleared as well when what it
+/// holds may have gone stale (see [`Witness`]): every id it gives exists when it is written.
 struct IdCache {
-    ids: HashMap<String, i64>,
+    ids: Ids,
+    /// Most entries held ([`ID_CACHE_LIMIT`]).
+    limit: usize,
+    /// What the cache was checked against last.
+    witness: Option<Witness>,
+    /// Whether every customer's id was read at once already (see [`PRELOAD_MISSES`]).
+    preloaded: bool,
 }
 
-const ID_CACHE_LIMIT: usize = 200_000;
+/// External id -> customer id. An id of up to 15 bytes is packed with its length into one
+/// number, held in the table itself: a look-up reads no other memory, which matters when a
+/// million customers are named in any order.
+#[derive(Default)]
+struct Ids {
+    short: HashMap<u128, i64>,
+    long: HashMap<Box<str>, i64>,
+}
+
+impl Ids {
+    /// `external_id` packed into a number, when it is short enough.
+    fn pack(external_id: &str) -> Option<u128> {
+        let bytes = external_id.as_bytes();
+        let mut packed = [0u8; 16];
+        packed.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        packed[15] = u8::try_from(bytes.len()).ok().filter(|len| *len < 16)?;
+        Some(u128::from_le_bytes(packed))
+    }
+
+    fn get(&self, external_id: &str) -> Option<i64> {
+        match Self::pack(external_id) {
+            Some(packed) => self.short.get(&packed).copied(),
+            None => self.long.get(external_id).copied(),
+        }
+    }
+
+    fn insert(&mut self, external_id: &str, id: i64) {
+        match Self::pack(external_id) {
+            Some(packed) => self.short.insert(packed, id),
+            None => self.long.insert(external_id.into(), id),
+        };
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.short.is_empty() && self.long.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.short.clear();
+        self.long.clear();
+    }
+}
+
+/// What tells, at the start of a transaction, that the ids cached in earlier ones still name
+/// customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Witness {
+    /// Foreign keys checked (PostgreSQL): the database refuses a row naming a customer deleted
+    /// since, and an erased one is seen by the tombstones' count and greatest id (an erasure
+    /// adds a tombstone with an id greater than any before).
+    Tombstones { count: i64, max_id: i64 },
+    /// Foreign keys not checked (SQLite's import connection): no customer was added or
+    /// removed since, by the customers' count and greatest id (ids are never reused: a
+    /// removal and an addition still change the greatest id), or, cheaper, because no other
+    /// connection committed anything since (`PRAGMA data_version`).
+    Customers { data_version: i64, count: i64, max_id: i64 },
+}
+
+/// Most entries the cache holds (about 50 MB a million for external ids up to 15 bytes): every
+/// customer of a million-customer base, whose ties name them in any order.
+const ID_CACHE_LIMIT: usize = 2_000_000;
+
+/// A chunk naming at least this many customers not cached makes the import read every
+/// customer's id at once, once, when they all fit in the cache: one pass over the external id
+/// index costs less than finding them a chunk at a time (ties name customers in any order).
+const PRELOAD_MISSES: usize = 50_000;
+
+/// Customer ids read per statement when the cache reads them all.
+const PRELOAD_ROWS: i64 = 100_000;
 
 impl IdCache {
-    async fn resolve<C: ConnectionTrait>(&mut self, conn: &C, wanted: &[&str]) -> crate::StoreResult<u64> {
-        let missing: Vec<&str> = wanted.iter().copied().filter(|id| !self.ids.contains_key(*id)).collect();
-        if missing.is_empty() {
-            return Ok(0);
-        }
-        if self.ids.len() + missing.len() > ID_CACHE_LIMIT {
-            self.ids.clear();
-            // Entries still needed by this chunk are looked up again below.
-            let (found, created) = resolve_customers_with(conn, wanted, false).await?;
-            self.ids.extend(found);
-            return Ok(created);
-        }
-        let (found, created) = resolve_customers_with(conn, &missing, false).await?;
-        self.ids.extend(found);
-        Ok(created)
+    fn new(limit: usize) -> Self {
+        Self { ids: Ids::default(), limit, witness: None, preloaded: false }
     }
 
-    fn id(&self, external_id: &str) -> i64 {
-        self.ids[external_id]
+    /// Forgets every id unless the [`Witness`] shows them still good, at the start of a write
+    /// transaction (`unchecked`: on a connection that does not check foreign keys).
+    async fn check<C: ConnectionTrait>(&mut self, conn: &C, unchecked: bool) -> StoreResult<()> {
+        let backend = conn.get_database_backend();
+        let one_row = |sql: &'static str| conn.query_one_raw(statement(backend, sql, Vec::new()));
+        let now = if unchecked {
+            let data_version: i64 = match one_row("PRAGMA data_version").await? {
+                Some(row) => row.try_get_by_index(0)?,
+                None => 0,
+            };
+            if let Some(Witness::Customers { data_version: seen, count, max_id }) = self.witness
+                && seen == data_version
+            {
+                self.witness = Some(Witness::Customers { data_version, count, max_id });
+                return Ok(());
+            }
+            let (count, max_id) =
+                count_and_max(one_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM customers").await?)?;
+            if let Some(Witness::Customers { count: seen_count, max_id: seen_max, .. }) = self.witness
+                && (seen_count, seen_max) == (count, max_id)
+            {
+                self.witness = Some(Witness::Customers { data_version, count, max_id });
+                return Ok(());
+            }
+            Witness::Customers { data_version, count, max_id }
+        } else {
+            let (count, max_id) =
+                count_and_max(one_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM erased_customers").await?)?;
+            Witness::Tombstones { count, max_id }
+        };
+        if self.witness != Some(now) {
+            self.ids.clear();
+            self.witness = Some(now);
+        }
+        Ok(())
     }
+
+    /// Looks up `missing` (distinct external ids, none cached) and caches those that are
+    /// customers; returns the others.
+    async fn find<'a, C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        missing: &[&'a str],
+    ) -> StoreResult<Vec<&'a str>> {
+        let mut unknown = Vec::new();
+        for (external_id, id) in missing.iter().zip(find_customers(conn, missing).await?) {
+            match id {
+                Some(id) => {
+                    self.ids.insert(external_id, id);
+                }
+                None => unknown.push(*external_id),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Reads every customer's id into the cache, once, unless they would not fit. Returns
+    /// whether it did.
+    async fn preload<C: ConnectionTrait>(&mut self, conn: &C) -> StoreResult<bool> {
+        self.preloaded = true;
+        let backend = conn.get_database_backend();
+        let sql = "SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM customers";
+        let (count, low, high): (i64, i64, i64) =
+            match conn.query_one_raw(statement(backend, sql, Vec::new())).await? {
+                Some(row) => (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?),
+                None => (0, 0, 0),
+            };
+        if count as usize + self.ids.len() > self.limit / 2 {
+            return Ok(false);
+        }
+        // A range of ids at a time, each answered as one JSON array.
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "SELECT json_agg(json_build_array(id, external_id))::text FROM customers WHERE id BETWEEN ? AND ?"
+            }
+            _ => {
+                "SELECT json_group_array(json_array(id, external_id)) FROM customers WHERE id BETWEEN ? AND ?"
+            }
+        };
+        let mut from = low;
+        loop {
+            let to = from.saturating_add(PRELOAD_ROWS - 1);
+            let row = conn.query_one_raw(statement(backend, sql, vec![from.into(), to.into()])).await?;
+            let page: Option<String> = match row {
+                Some(row) => row.try_get_by_index(0)?,
+                None => None,
+            };
+            if let Some(page) = page {
+                let page: Vec<(i64, String)> = serde_json::from_str(&page)
+                    .map_err(|error| StoreError::ReadTask(format!("customer ids: {error}")))?;
+                page.iter().for_each(|(id, external_id)| self.ids.insert(external_id, *id));
+            }
+            if to >= high {
+                return Ok(true);
+            }
+            from = to + 1;
+        }
+    }
+
+    /// Caches the customers this transaction created (`created` of them new), which the
+    /// witness of customers counts in.
+    fn created(&mut self, ids: &[(String, i64)], created: u64) {
+        if let Some(Witness::Customers { count, max_id, .. }) = &mut self.witness {
+            *count += created as i64;
+            *max_id = ids.iter().map(|(_, id)| *id).fold(*max_id, i64::max);
+        }
+        ids.iter().for_each(|(external_id, id)| self.ids.insert(external_id, *id));
+    }
+
+    fn get(&self, external_id: &str) -> Option<i64> {
+        self.ids.get(external_id)
+    }
+
+    /// Forgets every id and what they were checked against.
+    fn forget(&mut self) {
+        self.ids.clear();
+        self.witness = None;
+    }
+
+    /// The id of a customer found or created for this chunk.
+    fn id(&self, external_id: &str) -> StoreResult<i64> {
+        self.get(external_id)
+            .ok_or_else(|| StoreError::NotFound { what: "customer", key: external_id.to_owned() })
+    }
+}
+
+/// The two numbers of a `SELECT COUNT(*), MAX(id)`.
+fn count_and_max(row: Option<sea_orm::QueryResult>) -> StoreResult<(i64, i64)> {
+    Ok(match row {
+        Some(row) => (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        None => (0, 0),
+    })
 }
 
 /// How an import treats what it finds.
@@ -117,7 +315,10 @@ pub async fn import_with<R: Read + Send + 'static>(
     let (sender, mut receiver) = mpsc::channel(2);
     let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, plausible, sender));
     let mut summary = ImportSummary::default();
-    let mut cache = IdCache { ids: HashMap::new() };
+    let mut cache = IdCache::new(ID_CACHE_LIMIT);
+    // Customers are written through the pool; rows that name customers through a connection
+    // of the import's own on SQLite (see `IdCache`).
+    let unchecked = if kind == ImportKind::Customers { None } else { store.unchecked_writer().await? };
     let mut failure = None;
     while let Some(chunk) = receiver.recv().await {
         match chunk {
@@ -134,32 +335,63 @@ pub async fn import_with<R: Read + Send + 'static>(
                     report_rows(&options, summary.read);
                     continue;
                 }
-                let txn = store.begin_write().await?;
-                let (records, erased) = screen_erased(&*txn, records, options.allow_erased).await?;
-                summary.rejected += erased.len() as u64;
-                erased.iter().for_each(&mut on_error);
-                let (records, conflicts) = screen_source_ids(&*txn, records).await?;
-                summary.rejected += conflicts.len() as u64;
-                conflicts.iter().for_each(&mut on_error);
-                let (counts, created) = if records.is_empty() {
-                    (WriteCounts::default(), 0)
-                } else {
-                    write_chunk(&*txn, &mut cache, records).await?
-                };
-                txn.commit().await?;
-                summary.imported += counts.inserted;
-                summary.updated += counts.updated;
-                summary.unchanged += counts.unchanged;
-                summary.customers_created += created;
+                let written =
+                    write_in_turn(store, unchecked.as_ref(), &mut cache, records, options.allow_erased)
+                        .await?;
+                summary.rejected += written.refused.len() as u64;
+                written.refused.iter().for_each(&mut on_error);
+                summary.imported += written.counts.inserted;
+                summary.updated += written.counts.updated;
+                summary.unchanged += written.counts.unchanged;
+                summary.customers_created += written.created;
                 report_rows(&options, summary.read);
             }
         }
     }
     drop(reader.await);
+    if let Some(conn) = unchecked {
+        conn.close().await.map_err(crate::StoreError::from)?;
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     match failure {
         Some(error) => Err(error),
         None => Ok(summary),
+    }
+}
+
+/// Writes one chunk in a transaction of its own, through `unchecked` when there is one. Where
+/// foreign keys are checked (PostgreSQL), a customer deleted since its id was cached makes the
+/// database refuse the chunk: it is then written again once, with the cache emptied, as a
+/// fresh import would write it (the customer is created anew).
+async fn write_in_turn(
+    store: &Store,
+    unchecked: Option<&sea_orm::DatabaseConnection>,
+    cache: &mut IdCache,
+    records: Vec<(u64, Record)>,
+    allow_erased: bool,
+) -> StoreResult<Written> {
+    let mut records = records;
+    loop {
+        // Only ids cached in earlier transactions can have gone stale.
+        let again = (unchecked.is_none() && !cache.ids.is_empty()).then(|| records.clone());
+        let txn = match unchecked {
+            Some(conn) => store.begin_write_on(conn).await?,
+            None => store.begin_write().await?,
+        };
+        let written = match write_chunk(&*txn, cache, records, allow_erased, unchecked.is_some()).await {
+            Ok(written) => txn.commit().await.map(|()| written),
+            Err(error) => {
+                txn.rollback().await?;
+                Err(error)
+            }
+        };
+        match (written, again) {
+            (Err(error), Some(chunk)) if error.is_foreign_key() => {
+                cache.forget();
+                records = chunk;
+            }
+            (written, _) => return written,
+        }
     }
 }
 
@@ -172,39 +404,44 @@ fn report_rows(options: &ImportOptions, read: u64) {
 
 /// The external ids a record names, with their columns (none for the ends of a mutual tie,
 /// whose order was made canonical, so the file's column is not known).
-fn named(record: &Record) -> Vec<(Option<&'static str>, &str)> {
-    match record {
-        Record::Customer(c) => vec![(Some("external_id"), c.external_id.as_str())],
-        Record::Interaction(i) => vec![(Some("customer_external_id"), i.customer_external_id.as_str())],
+fn named(record: &Record) -> impl Iterator<Item = (Option<&'static str>, &str)> {
+    let (first, second) = match record {
+        Record::Customer(c) => ((Some("external_id"), c.external_id.as_str()), None),
+        Record::Interaction(i) => ((Some("customer_external_id"), i.customer_external_id.as_str()), None),
         Record::Tie(t) => {
             let (from, to) =
                 if t.mutual() { (None, None) } else { (Some("from_external_id"), Some("to_external_id")) };
-            vec![(from, t.from().as_str()), (to, t.to().as_str())]
+            ((from, t.from().as_str()), Some((to, t.to().as_str())))
         }
-        Record::Need(n) => vec![(Some("customer_external_id"), n.customer_external_id.as_str())],
-    }
+        Record::Need(n) => ((Some("customer_external_id"), n.customer_external_id.as_str()), None),
+    };
+    std::iter::once(first).chain(second)
 }
 
-/// Checks a chunk against the tombstones of erased customers in one statement: rows naming
-/// one are refused, or with `allow_erased` kept and the tombstones removed.
+/// Checks the rows of a chunk against the tombstones of `candidates`, the external ids it
+/// names that may be erased: rows naming one are refused, or with `allow_erased` kept and the
+/// tombstones removed.
 async fn screen_erased<C: ConnectionTrait>(
     conn: &C,
     records: Vec<(u64, Record)>,
+    candidates: &[&str],
     allow_erased: bool,
-) -> crate::StoreResult<(Vec<(u64, Record)>, Vec<RowError>)> {
-    let ids: Vec<&str> = records.iter().flat_map(|(_, record)| named(record)).map(|(_, id)| id).collect();
-    if allow_erased {
-        forget_erased(conn, &ids).await?;
+) -> StoreResult<(Vec<(u64, Record)>, Vec<RowError>)> {
+    if candidates.is_empty() {
         return Ok((records, Vec::new()));
     }
-    let erased = erased_among(conn, &ids).await?;
+    if allow_erased {
+        forget_erased(conn, candidates).await?;
+        return Ok((records, Vec::new()));
+    }
+    let erased = erased_among(conn, candidates).await?;
     if erased.is_empty() {
         return Ok((records, Vec::new()));
     }
     let mut kept = Vec::with_capacity(records.len());
     let mut refused = Vec::new();
     for (line, record) in records {
-        let column = named(&record).into_iter().find(|(_, id)| erased.contains(*id)).map(|(c, _)| c);
+        let column = named(&record).find(|(_, id)| erased.contains(*id)).map(|(c, _)| c);
         match column {
             Some(column) => refused.push(RowError {
                 line,
@@ -217,51 +454,223 @@ async fn screen_erased<C: ConnectionTrait>(
     Ok((kept, refused))
 }
 
+/// What writing one chunk did.
+struct Written {
+    counts: WriteCounts,
+    /// Customers created because a row named one not known yet.
+    created: u64,
+    /// Rows refused: those naming an erased customer, then source id conflicts.
+    refused: Vec<RowError>,
+}
+
+/// Screens and writes one chunk (all of one kind) in the transaction `conn` (`unchecked`: on
+/// a connection that does not check foreign keys), and records the customers it changed in
+/// the change feed.
 async fn write_chunk<C: ConnectionTrait>(
     conn: &C,
     cache: &mut IdCache,
     records: Vec<(u64, Record)>,
-) -> crate::StoreResult<(WriteCounts, u64)> {
-    let mut customers = Vec::new();
+    allow_erased: bool,
+    unchecked: bool,
+) -> StoreResult<Written> {
+    if matches!(records.first(), Some((_, Record::Customer(_)))) {
+        return write_customers(conn, records, allow_erased).await;
+    }
+    cache.check(conn, unchecked).await?;
+    // The customer id of every external id the rows name, in order, from the cache; then
+    // those not cached are looked up (all customers at once, on the first large miss).
+    let mut ends = ends_of(&records, cache);
+    let mut missing = missing_of(&records, &ends);
+    if missing.len() >= PRELOAD_MISSES && !cache.preloaded && cache.preload(conn).await? {
+        ends = ends_of(&records, cache);
+        missing = missing_of(&records, &ends);
+    }
+    if cache.ids.len() + missing.len() > cache.limit {
+        cache.ids.clear();
+        ends = vec![None; ends.len()];
+        missing = missing_of(&records, &ends);
+    }
+    // Only external ids that are no customer's can be erased: an erasure removes the
+    // customer in the transaction that writes its tombstone. So known customers (cached or
+    // found) are not checked against the tombstones.
+    let unknown: Vec<String> = cache.find(conn, &missing).await?.into_iter().map(str::to_owned).collect();
+    let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+    let read = records.len();
+    let (records, mut refused) = screen_erased(conn, records, &unknown, allow_erased).await?;
+    let (records, conflicts) = screen_source_ids(conn, records).await?;
+    refused.extend(conflicts);
+    if records.len() != read {
+        ends = ends_of(&records, cache);
+    }
+    let mut created = 0;
+    if !unknown.is_empty() {
+        let mut new: Vec<&str> = names(&records).filter(|name| cache.get(name).is_none()).collect();
+        new.sort_unstable();
+        new.dedup();
+        let (ids, count) = create_customers(conn, &new).await?;
+        cache.created(&ids, count);
+        created = count;
+    }
+    // Every external id is a customer's now.
+    let ids: Vec<i64> = names(&records)
+        .zip(ends)
+        .map(|(name, id)| match id {
+            Some(id) => Ok(id),
+            None => cache.id(name),
+        })
+        .collect::<StoreResult<_>>()?;
     let mut interactions = Vec::new();
     let mut ties = Vec::new();
     let mut needs = Vec::new();
-    for (_, record) in records {
+    let mut next = ids.iter().copied();
+    for (_, record) in &records {
         match record {
-            Record::Customer(c) => customers.push(c),
-            Record::Interaction(i) => interactions.push(i),
-            Record::Tie(t) => ties.push(t),
-            Record::Need(n) => needs.push(n),
+            Record::Interaction(i) => interactions.extend(next.next().map(|id| (id, i))),
+            Record::Tie(t) => ties.extend(next.next().zip(next.next()).map(|(from, to)| (from, to, t))),
+            Record::Need(n) => needs.extend(next.next().map(|id| (id, n))),
+            Record::Customer(_) => {}
         }
     }
-    if !customers.is_empty() {
-        let external_ids: Vec<String> = customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
-        let counts = upsert_customers(conn, customers).await?;
-        if counts.inserted + counts.updated > 0 {
-            record_changes(conn, &mut external_ids.iter().map(String::as_str).collect()).await?;
-        }
-        return Ok((counts, 0));
-    }
-    let mut wanted: Vec<&str> = Vec::new();
-    wanted.extend(interactions.iter().map(|i| i.customer_external_id.as_str()));
-    wanted.extend(ties.iter().flat_map(|t| [t.from().as_str(), t.to().as_str()]));
-    wanted.extend(needs.iter().map(|n| n.customer_external_id.as_str()));
-    let created = cache.resolve(conn, &wanted).await?;
-    let mut touched = wanted.clone();
     let counts = if !interactions.is_empty() {
-        let rows: Vec<_> =
-            interactions.iter().map(|i| (cache.id(i.customer_external_id.as_str()), i)).collect();
-        insert_interactions(conn, &rows).await?
+        insert_interactions(conn, &interactions).await?
     } else if !ties.is_empty() {
-        let rows: Vec<_> =
-            ties.iter().map(|t| (cache.id(t.from().as_str()), cache.id(t.to().as_str()), t)).collect();
-        upsert_ties(conn, &rows).await?
+        upsert_ties(conn, &ties).await?
+    } else if !needs.is_empty() {
+        upsert_needs(conn, &needs).await?
     } else {
-        let rows: Vec<_> = needs.iter().map(|n| (cache.id(n.customer_external_id.as_str()), n)).collect();
-        upsert_needs(conn, &rows).await?
+        WriteCounts::default()
     };
     if counts.inserted + counts.updated > 0 {
-        record_changes(conn, &mut touched).await?;
+        // Each customer once, told apart by id (cheaper to sort than external ids).
+        let mut touched: Vec<(i64, &str)> = ids.iter().copied().zip(names(&records)).collect();
+        touched.sort_unstable_by_key(|(id, _)| *id);
+        touched.dedup_by_key(|(id, _)| *id);
+        let external_ids: Vec<&str> = touched.into_iter().map(|(_, name)| name).collect();
+        record_changes(conn, &external_ids).await?;
     }
-    Ok((counts, created))
+    Ok(Written { counts, created, refused })
+}
+
+/// Every external id the records name, in order (two for a tie).
+fn names(records: &[(u64, Record)]) -> impl Iterator<Item = &str> {
+    records.iter().flat_map(|(_, record)| named(record)).map(|(_, name)| name)
+}
+
+/// The external ids the records name whose `ends` are not known, each once.
+fn missing_of<'a>(records: &'a [(u64, Record)], ends: &[Option<i64>]) -> Vec<&'a str> {
+    let mut missing: Vec<&str> =
+        names(records).zip(ends).filter(|(_, id)| id.is_none()).map(|(name, _)| name).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
+}
+
+/// The cached customer id of every external id the records name, in order.
+fn ends_of(records: &[(u64, Record)], cache: &IdCache) -> Vec<Option<i64>> {
+    names(records).map(|name| cache.get(name)).collect()
+}
+
+/// Writes a chunk of customers: rows naming an erased customer are refused first.
+async fn write_customers<C: ConnectionTrait>(
+    conn: &C,
+    records: Vec<(u64, Record)>,
+    allow_erased: bool,
+) -> StoreResult<Written> {
+    let candidates: Vec<String> =
+        records.iter().flat_map(|(_, record)| named(record)).map(|(_, id)| id.to_owned()).collect();
+    let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let (records, refused) = screen_erased(conn, records, &candidates, allow_erased).await?;
+    let customers: Vec<_> = records
+        .into_iter()
+        .filter_map(|(_, record)| match record {
+            Record::Customer(customer) => Some(customer),
+            _ => None,
+        })
+        .collect();
+    if customers.is_empty() {
+        return Ok(Written { counts: WriteCounts::default(), created: 0, refused });
+    }
+    let mut external_ids: Vec<String> = customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
+    external_ids.sort_unstable();
+    external_ids.dedup();
+    let counts = upsert_customers(conn, customers).await?;
+    if counts.inserted + counts.updated > 0 {
+        record_changes(conn, &external_ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    }
+    Ok(Written { counts, created: 0, refused })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kindred_domain::TieDraft;
+
+    fn tie(line: u64, from: &str, to: &str, mutual: bool) -> (u64, Record) {
+        let draft = TieDraft {
+            from_external_id: from.to_owned(),
+            to_external_id: to.to_owned(),
+            mutual: Some(mutual),
+            ..Default::default()
+        };
+        (line, Record::Tie(draft.validate().expect("a valid tie")))
+    }
+
+    #[test]
+    fn a_mutual_tie_names_its_ends_in_order_without_columns() {
+        let (mutual, directed) = (tie(2, "b", "a", true), tie(3, "b", "a", false));
+        assert_eq!(named(&mutual.1).collect::<Vec<_>>(), [(None, "a"), (None, "b")]);
+        assert_eq!(
+            named(&directed.1).collect::<Vec<_>>(),
+            [(Some("from_external_id"), "b"), (Some("to_external_id"), "a")]
+        );
+        let records = [tie(2, "b", "a", true), tie(3, "c", "a", false)];
+        assert_eq!(names(&records).collect::<Vec<_>>(), ["a", "b", "c", "a"]);
+        assert_eq!(missing_of(&records, &[None, Some(1), None, None]), ["a", "c"]);
+    }
+
+    /// Writes `ties` as one chunk in its own transaction on the import's connection.
+    async fn write(
+        store: &Store,
+        conn: &sea_orm::DatabaseConnection,
+        cache: &mut IdCache,
+        ties: Vec<(u64, Record)>,
+    ) -> Written {
+        let txn = store.begin_write_on(conn).await.expect("begin");
+        let written = write_chunk(&*txn, cache, ties, false, true).await.expect("write");
+        txn.commit().await.expect("commit");
+        written
+    }
+
+    #[tokio::test]
+    async fn a_full_cache_is_emptied_and_every_id_is_still_right() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}/kindred.db", folder.path().display()))
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        let conn = store.unchecked_writer().await.expect("connect").expect("a SQLite file");
+        // Room for three ids: the first chunk names four, the second one more.
+        let mut cache = IdCache::new(3);
+        let first =
+            write(&store, &conn, &mut cache, vec![tie(2, "a", "b", true), tie(3, "c", "d", false)]).await;
+        assert_eq!((first.counts.inserted, first.created), (2, 4));
+        let second =
+            write(&store, &conn, &mut cache, vec![tie(4, "e", "a", true), tie(5, "b", "c", true)]).await;
+        assert_eq!((second.counts.inserted, second.created), (2, 1));
+        assert!(cache.ids.len() <= 4, "the limit, plus one chunk's ids");
+
+        let customers = store.scan_customers(i64::MIN, 10).await.expect("customers");
+        let name = |id: i64| customers.iter().find(|c| c.id == id).map(|c| c.external_id.clone());
+        let mut ties: Vec<_> = store
+            .scan_ties(i64::MIN, 10)
+            .await
+            .expect("ties")
+            .into_iter()
+            .map(|t| (name(t.from_id), name(t.to_id)))
+            .collect();
+        ties.sort();
+        let pair = |a: &str, b: &str| (Some(a.to_owned()), Some(b.to_owned()));
+        assert_eq!(ties, [pair("a", "b"), pair("a", "e"), pair("b", "c"), pair("c", "d")]);
+        conn.close().await.expect("close");
+    }
 }
