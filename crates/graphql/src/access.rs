@@ -119,8 +119,9 @@ pub(crate) fn require(ctx: &async_graphql::Context<'_>, permission: Permission) 
     let role = match ctx.data_opt::<Caller>() {
         Some(caller) => caller.role,
         None if required => {
-            return Err(async_graphql::Error::new("an API key is required")
-                .extend_with(|_, extensions| extensions.set("code", "UNAUTHENTICATED")));
+            return Err(async_graphql::Error::new("an API key is required").extend_with(|_, extensions| {
+                extensions.set("code", crate::ErrorCode::Unauthenticated.as_str())
+            }));
         }
         None => Role::Admin,
     };
@@ -128,7 +129,7 @@ pub(crate) fn require(ctx: &async_graphql::Context<'_>, permission: Permission) 
         Ok(())
     } else {
         Err(async_graphql::Error::new(format!("the {role} role may not subscribe"))
-            .extend_with(|_, extensions| extensions.set("code", "FORBIDDEN")))
+            .extend_with(|_, extensions| extensions.set("code", crate::ErrorCode::Forbidden.as_str())))
     }
 }
 
@@ -174,14 +175,14 @@ pub fn required_permission(parent_type: &str, name: &str) -> Option<Permission> 
 fn forbidden(info: &ResolveInfo<'_>, role: Role) -> ServerError {
     let message = format!("the {role} role may not use {}.{}", info.parent_type, info.name);
     async_graphql::Error::new(message)
-        .extend_with(|_, extensions| extensions.set("code", "FORBIDDEN"))
+        .extend_with(|_, extensions| extensions.set("code", crate::ErrorCode::Forbidden.as_str()))
         .into_server_error(info.field.name.pos)
 }
 
 /// The error for a request that reached the schema without a caller.
 fn unauthenticated(info: &ResolveInfo<'_>) -> ServerError {
     async_graphql::Error::new("an API key is required")
-        .extend_with(|_, extensions| extensions.set("code", "UNAUTHENTICATED"))
+        .extend_with(|_, extensions| extensions.set("code", crate::ErrorCode::Unauthenticated.as_str()))
         .into_server_error(info.field.name.pos)
 }
 
@@ -345,7 +346,7 @@ impl Extension for AccessCheck {
             let message =
                 "queries and mutations go over HTTP (POST /graphql); the WebSocket is for subscriptions";
             return Err(async_graphql::Error::new(message)
-                .extend_with(|_, extensions| extensions.set("code", "BAD_REQUEST"))
+                .extend_with(|_, extensions| extensions.set("code", crate::ErrorCode::BadRequest.as_str()))
                 .into_server_error(info.field.name.pos));
         }
         if let Some(needed) = required_permission(info.parent_type, info.name)

@@ -105,19 +105,17 @@ impl ErrorExtensions for ApiError {
                     })
                     .collect();
                 Error::new(message).extend_with(|_, ext| {
-                    ext.set("code", "VALIDATION");
+                    ext.set("code", crate::ErrorCode::Validation.as_str());
                     ext.set("field", first);
                     ext.set("errors", async_graphql::Value::List(details));
                 })
             }
-            ApiError::NotFound { .. } => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "NOT_FOUND"))
-            }
-            ApiError::Conflict(_) => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "CONFLICT"))
-            }
+            ApiError::NotFound { .. } => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::NotFound.as_str())),
+            ApiError::Conflict(_) => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::Conflict.as_str())),
             ApiError::Erased { field } => Error::new(self.to_string()).extend_with(|_, ext| {
-                ext.set("code", "CONFLICT");
+                ext.set("code", crate::ErrorCode::Conflict.as_str());
                 ext.set("field", *field);
             }),
             ApiError::InvalidParams(message, errors) => {
@@ -138,17 +136,15 @@ impl ErrorExtensions for ApiError {
                     })
                     .collect();
                 Error::new(message.clone()).extend_with(|_, ext| {
-                    ext.set("code", "VALIDATION");
+                    ext.set("code", crate::ErrorCode::Validation.as_str());
                     ext.set("field", "params");
                     ext.set("errors", async_graphql::Value::List(details));
                 })
             }
-            ApiError::PluginUnavailable(_) => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_UNAVAILABLE"))
-            }
-            ApiError::PluginFailed(_) => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PLUGIN_FAILED"))
-            }
+            ApiError::PluginUnavailable(_) => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginUnavailable.as_str())),
+            ApiError::PluginFailed(_) => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginFailed.as_str())),
             ApiError::InvalidField { field, message } => {
                 let mut detail = async_graphql::indexmap::IndexMap::new();
                 detail.insert(async_graphql::Name::new("field"), (*field).into());
@@ -157,7 +153,7 @@ impl ErrorExtensions for ApiError {
                     kindred_domain::prefix(message, 300).into_owned().into(),
                 );
                 Error::new(self.to_string()).extend_with(|_, ext| {
-                    ext.set("code", "VALIDATION");
+                    ext.set("code", crate::ErrorCode::Validation.as_str());
                     ext.set("field", *field);
                     ext.set(
                         "errors",
@@ -165,13 +161,12 @@ impl ErrorExtensions for ApiError {
                     );
                 })
             }
-            ApiError::PreviewJobRequired { .. } => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "PREVIEW_JOB_REQUIRED"))
-            }
-            ApiError::Busy => Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "BUSY")),
-            ApiError::Internal => {
-                Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", "INTERNAL"))
-            }
+            ApiError::PreviewJobRequired { .. } => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PreviewJobRequired.as_str())),
+            ApiError::Busy => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::Busy.as_str())),
+            ApiError::Internal => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::Internal.as_str())),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api_keys;
 pub mod audit;
 mod error;
+mod error_code;
 pub mod heavy;
 pub mod keys;
 mod loaders;
@@ -29,6 +30,7 @@ use kindred_store::Store;
 use std::sync::Arc;
 
 pub use error::ApiError;
+pub use error_code::ErrorCode;
 pub use loaders::StoreLoader;
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 

@@ -4,9 +4,13 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use kindred_graphql::ErrorCode;
 
-/// A response with `status` and one error with `code` and `message`.
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+/// A response refusing the request with one error with `code` and `message`, and the status
+/// the table of codes gives it.
+pub fn api_error(code: ErrorCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.refusal_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
     (status, Json(body)).into_response()
 }

@@ -14,6 +14,7 @@ use crate::api_error::api_error;
 use async_graphql::{ServerError, Value};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kindred_graphql::ErrorCode;
 
 /// The most errors one response carries; the rest are counted in a last one.
 pub const MAX_ERRORS: usize = 50;
@@ -57,36 +58,30 @@ pub fn negotiate(headers: &HeaderMap) -> MediaType {
     MediaType::Json
 }
 
-/// A request refused before GraphQL runs: its status, code and message.
+/// A request refused before GraphQL runs: its code (which gives its status) and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The HTTP status.
-    pub status: StatusCode,
     /// `extensions.code`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What is wrong, without echoing the input.
     pub message: String,
 }
 
 impl Refusal {
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
+    fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
     }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        api_error(self.status, self.code, &self.message)
+        api_error(self.code, &self.message)
     }
 }
 
 /// Reads a POST body: JSON of one request, sent as `application/json` in UTF-8.
 pub fn read_post(headers: &HeaderMap, body: &[u8]) -> Result<async_graphql::Request, Refusal> {
-    let unsupported = |message: String| Refusal {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        code: "UNSUPPORTED_MEDIA_TYPE",
-        message,
-    };
+    let unsupported = |message: String| Refusal { code: ErrorCode::UnsupportedMediaType, message };
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
         return Err(unsupported("a POST needs Content-Type: application/json".to_owned()));
     };
@@ -107,10 +102,13 @@ pub fn read_post(headers: &HeaderMap, body: &[u8]) -> Result<async_graphql::Requ
         }
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Refusal::bad_request("BAD_REQUEST", "the body is empty: send {\"query\": \"...\"}"));
+        return Err(Refusal::bad_request(
+            ErrorCode::BadRequest,
+            "the body is empty: send {\"query\": \"...\"}",
+        ));
     }
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
-        Refusal::bad_request("INVALID_JSON", format!("the body is not valid JSON: {error}"))
+        Refusal::bad_request(ErrorCode::InvalidJson, format!("the body is not valid JSON: {error}"))
     })?;
     request_from_json(json)
 }
@@ -118,8 +116,9 @@ pub fn read_post(headers: &HeaderMap, body: &[u8]) -> Result<async_graphql::Requ
 /// Reads a GET's query string; `None` when it names no query (the GraphiQL page is meant).
 pub fn read_get(query_string: Option<&str>) -> Result<Option<async_graphql::Request>, Refusal> {
     let pairs: Vec<(String, String)> = match query_string {
-        Some(text) => serde_urlencoded::from_str(text)
-            .map_err(|_| Refusal::bad_request("BAD_REQUEST", "the query string is not URL-encoded"))?,
+        Some(text) => serde_urlencoded::from_str(text).map_err(|_| {
+            Refusal::bad_request(ErrorCode::BadRequest, "the query string is not URL-encoded")
+        })?,
         None => Vec::new(),
     };
     if !pairs.iter().any(|(name, _)| name == "query") {
@@ -129,12 +128,12 @@ pub fn read_get(query_string: Option<&str>) -> Result<Option<async_graphql::Requ
     for (name, value) in pairs {
         let value = match name.as_str() {
             "variables" | "extensions" => serde_json::from_str(&value).map_err(|error| {
-                Refusal::bad_request("INVALID_JSON", format!("{name} is not valid JSON: {error}"))
+                Refusal::bad_request(ErrorCode::InvalidJson, format!("{name} is not valid JSON: {error}"))
             })?,
             _ => serde_json::Value::String(value),
         };
         if object.insert(name.clone(), value).is_some() {
-            return Err(Refusal::bad_request("BAD_REQUEST", format!("{name} is given twice")));
+            return Err(Refusal::bad_request(ErrorCode::BadRequest, format!("{name} is given twice")));
         }
     }
     request_from_json(serde_json::Value::Object(object)).map(Some)
@@ -147,16 +146,22 @@ fn request_from_json(json: serde_json::Value) -> Result<async_graphql::Request, 
         serde_json::Value::Object(object) => object,
         serde_json::Value::Array(_) => {
             return Err(Refusal::bad_request(
-                "BATCH_NOT_SUPPORTED",
+                ErrorCode::BatchNotSupported,
                 "batched requests are not supported: send one {\"query\": \"...\"} per request",
             ));
         }
-        _ => return Err(Refusal::bad_request("BAD_REQUEST", "the body must be a JSON object with a query")),
+        _ => {
+            return Err(Refusal::bad_request(
+                ErrorCode::BadRequest,
+                "the body must be a JSON object with a query",
+            ));
+        }
     };
     let mut request: Option<async_graphql::Request> = None;
     let (mut operation, mut variables, mut extensions) = (None, None, None);
     for (name, value) in object {
-        let wrong = |what: &str| Refusal::bad_request("BAD_REQUEST", format!("{name} must be {what}"));
+        let wrong =
+            |what: &str| Refusal::bad_request(ErrorCode::BadRequest, format!("{name} must be {what}"));
         match name.as_str() {
             "query" => match value {
                 serde_json::Value::String(query) => request = Some(async_graphql::Request::new(query)),
@@ -179,7 +184,7 @@ fn request_from_json(json: serde_json::Value) -> Result<async_graphql::Request, 
             },
             _ => {
                 return Err(Refusal::bad_request(
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     format!(
                         "unknown parameter {}: a request has query, operationName, variables and extensions",
                         short(&name, 40)
@@ -189,7 +194,7 @@ fn request_from_json(json: serde_json::Value) -> Result<async_graphql::Request, 
         }
     }
     let mut request =
-        request.ok_or_else(|| Refusal::bad_request("BAD_REQUEST", "the request has no query"))?;
+        request.ok_or_else(|| Refusal::bad_request(ErrorCode::BadRequest, "the request has no query"))?;
     if let Some(name) = operation {
         request = request.operation_name(name);
     }
@@ -208,7 +213,7 @@ fn request_from_json(json: serde_json::Value) -> Result<async_graphql::Request, 
 
 /// Parses the document; a syntax error is a request error (`GRAPHQL_PARSE_FAILED`).
 pub fn parse(request: &mut async_graphql::Request) -> Result<(), ServerError> {
-    request.parsed_query().map(|_| ()).map_err(|error| with_code(error, "GRAPHQL_PARSE_FAILED"))
+    request.parsed_query().map(|_| ()).map_err(|error| with_code(error, ErrorCode::GraphqlParseFailed))
 }
 
 /// Whether the operation the request selects is a query (what a GET may run).
@@ -232,29 +237,28 @@ pub fn is_query(request: &mut async_graphql::Request) -> bool {
 /// A GET that asks for a mutation or a subscription.
 pub fn get_not_allowed() -> Response {
     let mut response = api_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "a GET may run only queries: send mutations as POST, subscriptions over /graphql/ws",
     );
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     response
 }
 
-fn with_code(error: ServerError, code: &str) -> ServerError {
+fn with_code(error: ServerError, code: ErrorCode) -> ServerError {
     let mut error = error;
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
-        extensions.set("code", code);
+        extensions.set("code", code.as_str());
     }
     error
 }
 
 /// The code of an error GraphQL made before running anything (depth, complexity, validation).
-fn request_error_code(message: &str) -> &'static str {
+fn request_error_code(message: &str) -> ErrorCode {
     match message {
-        "Query is too complex." => "QUERY_TOO_COMPLEX",
-        "Query is nested too deep." => "QUERY_TOO_DEEP",
-        _ => "GRAPHQL_VALIDATION_FAILED",
+        "Query is too complex." => ErrorCode::QueryTooComplex,
+        "Query is nested too deep." => ErrorCode::QueryTooDeep,
+        _ => ErrorCode::GraphqlValidationFailed,
     }
 }
 
@@ -276,7 +280,7 @@ fn bounded(errors: Vec<ServerError>) -> Vec<ServerError> {
         .collect();
     if total > MAX_ERRORS {
         let more = ServerError::new(format!("{} more errors not shown", total - MAX_ERRORS), None);
-        kept.push(with_code(more, "TOO_MANY_ERRORS"));
+        kept.push(with_code(more, ErrorCode::TooManyErrors));
     }
     kept
 }
@@ -300,7 +304,8 @@ impl Answer {
         response.errors = bounded(std::mem::take(&mut response.errors))
             .into_iter()
             .map(|error| {
-                let code = if request_error { request_error_code(&error.message) } else { "INTERNAL" };
+                let code =
+                    if request_error { request_error_code(&error.message) } else { ErrorCode::Internal };
                 with_code(error, code)
             })
             .collect();
@@ -332,7 +337,7 @@ impl Answer {
             );
         }
         let busy = response.errors.iter().any(|error| {
-            matches!(error.extensions.as_ref().and_then(|e| e.get("code")), Some(Value::String(code)) if code == "BUSY")
+            matches!(error.extensions.as_ref().and_then(|e| e.get("code")), Some(Value::String(code)) if code == ErrorCode::Busy.as_str())
         });
         let status = match (request_error, media) {
             (true, MediaType::GraphqlResponse) => StatusCode::BAD_REQUEST,
@@ -375,7 +380,7 @@ mod tests {
 
     #[test]
     fn malformed_posts_are_refused_with_a_code() {
-        let code = |headers: &HeaderMap, body: &str| read_post(headers, body.as_bytes()).unwrap_err().code;
+        let code = |headers: &HeaderMap, body: &str| read_post(headers, body.as_bytes()).unwrap_err().code.as_str();
         assert_eq!(code(&HeaderMap::new(), "{\"query\":\"{a}\"}"), "UNSUPPORTED_MEDIA_TYPE");
         let form = headers(&[(header::CONTENT_TYPE, "application/x-www-form-urlencoded")]);
         assert_eq!(code(&form, "query=%7Ba%7D"), "UNSUPPORTED_MEDIA_TYPE");
@@ -411,7 +416,7 @@ mod tests {
         assert!(is_query(&mut request));
         let mut mutation = read_get(Some("query=mutation%20%7B%20a%20%7D")).unwrap().unwrap();
         assert!(!is_query(&mut mutation));
-        assert_eq!(read_get(Some("query=a&variables=%7B")).unwrap_err().code, "INVALID_JSON");
+        assert_eq!(read_get(Some("query=a&variables=%7B")).unwrap_err().code, ErrorCode::InvalidJson);
     }
 
     #[test]
@@ -446,7 +451,7 @@ mod property_tests {
         fn any_body_is_a_request_or_a_bounded_refusal(body in proptest::collection::vec(any::<u8>(), 0..400)) {
             let headers: HeaderMap = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))].into_iter().collect();
             if let Err(refusal) = read_post(&headers, &body) {
-                prop_assert!(refusal.status.is_client_error());
+                prop_assert!((400..500).contains(&refusal.code.refusal_status()));
                 prop_assert!(refusal.message.len() < 400);
             }
         }
@@ -466,7 +471,7 @@ mod property_tests {
             let headers: HeaderMap = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))].into_iter().collect();
             match read_post(&headers, &body) {
                 Ok(mut request) => { let _ = parse(&mut request); let _ = is_query(&mut request); }
-                Err(refusal) => prop_assert_eq!(refusal.status, StatusCode::BAD_REQUEST),
+                Err(refusal) => prop_assert_eq!(refusal.code.refusal_status(), 400),
             }
         }
     }

@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures::TryStreamExt;
+use kindred_graphql::ErrorCode;
 use kindred_graphql::access::{Caller, Permission};
 use kindred_graphql::heavy::HeavyWork;
 use kindred_graphql::{KindredSchema, request_loader};
@@ -134,7 +135,7 @@ async fn graphql_get(
     }
     // The gate put the caller in for any GET that carries a query.
     let Some(Extension(caller)) = caller else {
-        return api_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "an API key is required");
+        return api_error(ErrorCode::Unauthenticated, "an API key is required");
     };
     execute(&state, caller, request, media).await
 }
@@ -142,8 +143,7 @@ async fn graphql_get(
 /// Any other method on `/graphql`.
 async fn graphql_method_not_allowed() -> Response {
     let mut response = api_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "/graphql takes POST (any operation) and GET (queries); subscriptions use /graphql/ws",
     );
     response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
@@ -164,7 +164,7 @@ async fn gate_get_queries(State(gate): State<Arc<Gate>>, request: Request, next:
     if !gate.enabled()
         && let Some(why) = crate::auth::origin::refusal(request.headers())
     {
-        return api_error(StatusCode::FORBIDDEN, "FORBIDDEN", why);
+        return api_error(ErrorCode::Forbidden, why);
     }
     authenticate(State(gate), request, next).await
 }
@@ -191,7 +191,7 @@ fn too_large(max_body_bytes: usize) -> Response {
     let message = format!(
         "the request body is larger than the server accepts ({max_body_bytes} bytes, server.max_body_bytes)"
     );
-    api_error(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", &message)
+    api_error(ErrorCode::PayloadTooLarge, &message)
 }
 
 /// Turns the timeout's bare 408 into an error that says what the limit is.
@@ -205,7 +205,7 @@ async fn explain_timeout(State(timeout): State<Duration>, response: Response) ->
         "the request took longer than the server allows ({} s, server.request_timeout_secs); its work was stopped",
         timeout.as_secs()
     );
-    api_error(StatusCode::REQUEST_TIMEOUT, "TIMEOUT", &message)
+    api_error(ErrorCode::Timeout, &message)
 }
 
 /// Turns the body limit's bare 413 into an error that says what the limit is, in GraphQL's
@@ -230,7 +230,7 @@ async fn members_csv(
 ) -> Response {
     if !caller.role.allows(Permission::Read) {
         let message = format!("the {} role may not export members", caller.role);
-        return api_error(StatusCode::FORBIDDEN, "FORBIDDEN", &message);
+        return api_error(ErrorCode::Forbidden, &message);
     }
     let (segmentation, segment) = match id.split_once(':') {
         Some((segmentation, segment)) => (segmentation, Some(segment)),
@@ -238,13 +238,10 @@ async fn members_csv(
     };
     let target = match export::resolve(&state.store, segmentation, segment, false).await {
         Ok(target) => target,
-        Err(ExportError::NotFound(what)) => {
-            let error = serde_json::json!({ "error": format!("no {what}") });
-            return (StatusCode::NOT_FOUND, Json(error)).into_response();
-        }
+        Err(ExportError::NotFound(what)) => return api_error(ErrorCode::NotFound, &format!("no {what}")),
         Err(error) => {
             tracing::error!(%error, "cannot start an export");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return api_error(ErrorCode::Internal, "the export could not start");
         }
     };
     let file: String = target
@@ -256,7 +253,7 @@ async fn members_csv(
     // An export scans a segment: heavy work, holding its permit until the last byte is sent.
     let permit = match state.heavy.acquire(caller.key_name.as_deref().unwrap_or_default()).await {
         Ok(permit) => permit,
-        Err(busy) => return api_error(StatusCode::TOO_MANY_REQUESTS, "BUSY", &busy.to_string()),
+        Err(busy) => return api_error(ErrorCode::Busy, &busy.to_string()),
     };
     let chunks = export::members_csv(state.store.clone(), target)
         .map_ok(move |chunk| {

@@ -5,11 +5,12 @@
 
 use super::ring::{KeyRejected, KeyRing};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use kindred_graphql::ErrorCode;
 use kindred_graphql::access::Caller;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -173,12 +174,12 @@ impl From<KeyRejected> for Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let (status, code) = match self {
-            Refusal::NoKey | Refusal::BadKey => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
-            Refusal::Guessing(_) | Refusal::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
-            Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        let code = match self {
+            Refusal::NoKey | Refusal::BadKey => ErrorCode::Unauthenticated,
+            Refusal::Guessing(_) | Refusal::RateLimited(_) => ErrorCode::RateLimited,
+            Refusal::Unavailable => ErrorCode::Unavailable,
         };
-        let mut response = crate::api_error::api_error(status, code, &self.to_string());
+        let mut response = crate::api_error::api_error(code, &self.to_string());
         let headers = response.headers_mut();
         match self {
             Refusal::NoKey | Refusal::BadKey => {
@@ -226,6 +227,7 @@ pub async fn authenticate(State(gate): State<Arc<Gate>>, mut request: Request, n
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn bearer_keys_are_read_from_the_header() {

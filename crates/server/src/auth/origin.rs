@@ -6,9 +6,10 @@
 use super::Gate;
 use crate::api_error::api_error;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use kindred_graphql::ErrorCode;
 use std::sync::Arc;
 
 /// Whether `authority` (`host[:port]`) names this machine by loopback.
@@ -50,7 +51,7 @@ pub async fn same_machine(State(gate): State<Arc<Gate>>, request: Request, next:
     if !gate.enabled()
         && let Some(why) = refusal(request.headers())
     {
-        return api_error(StatusCode::FORBIDDEN, "FORBIDDEN", why);
+        return api_error(ErrorCode::Forbidden, why);
     }
     next.run(request).await
 }
