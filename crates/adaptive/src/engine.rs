@@ -8,40 +8,14 @@ use crate::queue::{TouchedSender, touched_queue};
 use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
-use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, Store};
+use kindred_store::{
+    ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode, Store,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
-
-/// How a segmentation follows the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Adaptive: every write re-assigns the customers it touches.
-    Dynamic,
-    /// A snapshot: changed only by a refresh or by hand.
-    Static,
-}
-
-impl Mode {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Dynamic => "dynamic",
-            Mode::Static => "static",
-        }
-    }
-
-    /// From its stored form.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "dynamic" => Some(Mode::Dynamic),
-            "static" => Some(Mode::Static),
-            _ => None,
-        }
-    }
-}
 
 /// How a hand edit changes a static segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,13 +151,6 @@ pub struct JobState {
     pub total: u64,
 }
 
-fn parse_mode(mode: &str) -> EngineResult<Mode> {
-    Mode::parse(mode).ok_or_else(|| EngineError::Invalid {
-        field: "mode",
-        message: format!("must be dynamic or static, not {mode:?}"),
-    })
-}
-
 fn check_name(name: &str) -> EngineResult<()> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(EngineError::Invalid {
@@ -244,7 +211,7 @@ impl Engine {
         let engine = Self { inner };
         if engine.inner.settings.refit_on_start {
             for segmentation in engine.inner.store.segmentations().await? {
-                if Mode::parse(&segmentation.mode) == Some(Mode::Dynamic) {
+                if segmentation.mode == SegmentationMode::Dynamic {
                     engine.start_refit(segmentation, "start").await?;
                 }
             }
@@ -261,7 +228,6 @@ impl Engine {
     /// the strategy's JSON Schema and by the strategy itself before anything is stored.
     pub async fn create(&self, new: NewSegmentation) -> EngineResult<segmentation::Model> {
         check_name(&new.name)?;
-        parse_mode(&new.mode)?;
         check_interval(new.refresh_interval_seconds)?;
         create_instance(&self.inner.host, &new.strategy, Some(&new.params)).await?;
         let created = self.inner.store.create_segmentation(&new).await?;
@@ -304,9 +270,9 @@ impl Engine {
         if let Some(name) = &changes.name {
             check_name(name)?;
         }
-        let mode = match &changes.mode {
-            Some(mode) => parse_mode(mode)?,
-            None => parse_mode(&current.mode)?,
+        let mode = match changes.mode {
+            Some(mode) => mode,
+            None => current.mode,
         };
         if let Some(interval) = changes.refresh_interval_seconds {
             check_interval(interval)?;
@@ -315,15 +281,15 @@ impl Engine {
             create_instance(&self.inner.host, &current.strategy, Some(params)).await?;
         }
         let updated = self.inner.store.update_segmentation(id, &changes).await?;
-        let became_dynamic = mode == Mode::Dynamic && current.mode != mode.as_str();
+        let became_dynamic = mode == SegmentationMode::Dynamic && current.mode != mode;
         match mode {
-            Mode::Static => self.inner.set_live(id, None),
-            Mode::Dynamic if changes.params.is_some() || became_dynamic => {
+            SegmentationMode::Static => self.inner.set_live(id, None),
+            SegmentationMode::Dynamic if changes.params.is_some() || became_dynamic => {
                 if self.job(id).is_none() {
                     self.start_refit(updated.clone(), "update").await?;
                 }
             }
-            Mode::Dynamic => {}
+            SegmentationMode::Dynamic => {}
         }
         Ok(updated)
     }
@@ -456,7 +422,7 @@ impl Engine {
         edit: MemberEdit,
     ) -> EngineResult<MembershipDiff> {
         let current = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
-        if parse_mode(&current.mode)? != Mode::Static {
+        if current.mode != SegmentationMode::Static {
             return Err(EngineError::Conflict(format!(
                 "segmentation {id} is dynamic: its strategy decides its members; make it static to edit them"
             )));

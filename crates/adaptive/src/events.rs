@@ -3,7 +3,7 @@
 //! slowing the engine; everything is also stored.
 
 use chrono::{DateTime, Utc};
-use kindred_store::{ChangeReason, MembershipDiff};
+use kindred_store::{ChangeReason, JobStatus, MembershipDiff};
 
 /// Entered or exited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,31 +31,6 @@ pub struct MembershipChange {
     pub reason: ChangeReason,
     /// When it was written.
     pub at: DateTime<Utc>,
-}
-
-/// The state of a refit or preview job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Still going.
-    Running,
-    /// Finished (a refit's memberships written, a preview's result kept).
-    Succeeded,
-    /// Stopped by an error; nothing was written.
-    Failed,
-    /// Stopped on request; nothing was written.
-    Cancelled,
-}
-
-impl JobStatus {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// What a job works on.

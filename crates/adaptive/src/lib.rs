@@ -23,9 +23,10 @@ mod tracker;
 mod webhooks;
 
 pub use diff::diff;
-pub use engine::{Engine, EngineSettings, JobState, MemberEdit, Mode};
+pub use engine::{Engine, EngineSettings, JobState, MemberEdit};
 pub use error::{EngineError, EngineResult};
-pub use events::{Change, JobKind, JobProgress, JobStatus, MembershipChange, changes_of};
+pub use events::{Change, JobKind, JobProgress, MembershipChange, changes_of};
+pub use kindred_store::{JobStatus, SegmentationMode};
 /// A certificate to trust for `https` webhook receivers ([`WebhookSettings::trusted_roots`]).
 pub use reqwest::Certificate;
 pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, random_secret, signature};

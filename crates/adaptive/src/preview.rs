@@ -4,9 +4,10 @@
 
 use crate::engine::Inner;
 use crate::error::{EngineError, EngineResult};
-use crate::events::{JobKind, JobProgress, JobStatus};
+use crate::events::{JobKind, JobProgress};
 use crate::tracker::{JobTracker, record_progress};
 use kindred_segment::{PluginError, PluginHost, RunObserver, RunOutput, Scope, merged_params, run_observed};
+use kindred_store::JobStatus;
 use kindred_store::entity::preview_job;
 use kindred_store::{NewPreview, Store};
 use serde::{Deserialize, Serialize};
@@ -201,7 +202,7 @@ async fn run_job(observer: Arc<JobTracker>, request: PreviewRequest, permit: Box
     };
     let recorded = async {
         observer.record().await?;
-        inner.store.finish_preview(observer.job_id, status.as_str(), result, error).await
+        inner.store.finish_preview(observer.job_id, status, result, error).await
     }
     .await;
     match recorded {

@@ -3,13 +3,15 @@
 //! so the previous memberships stay whole.
 
 use crate::diff::diff;
-use crate::engine::{Inner, Mode, RunningJob};
+use crate::engine::{Inner, RunningJob};
 use crate::error::{EngineError, EngineResult};
-use crate::events::{JobKind, JobStatus};
+use crate::events::JobKind;
 use crate::tracker::{JobTracker, record_progress};
 use kindred_segment::{PluginError, RunObserver, Scope, run_observed};
 use kindred_store::entity::segmentation;
-use kindred_store::{ChangeReason, JobOutcome, Member, RefitResult};
+use kindred_store::{
+    ChangeReason, JobOutcome, JobStatus, Member, RefitResult, SegmentationMode, SegmentationStatus,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
@@ -45,7 +47,7 @@ pub(crate) async fn start(
     }
     let stored = async {
         let job = inner.store.start_job(id, reason).await?;
-        inner.store.set_segmentation_status(id, "running", None).await?;
+        inner.store.set_segmentation_status(id, SegmentationStatus::Running, None).await?;
         Ok::<i64, EngineError>(job.id)
     }
     .await;
@@ -84,15 +86,22 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: &'
     let store = &inner.store;
     let recorded = async {
         observer.record().await?;
-        let outcome =
-            JobOutcome { status: status.as_str().to_owned(), counts, excluded, error: error.clone() };
+        let outcome = JobOutcome { status, counts, excluded, error: error.clone() };
         store.finish_job(job_id, &outcome).await?;
         match status {
-            JobStatus::Failed => store.set_segmentation_status(id, "failed", error.as_deref()).await,
+            JobStatus::Failed => {
+                store.set_segmentation_status(id, SegmentationStatus::Failed, error.as_deref()).await
+            }
             JobStatus::Cancelled => match segmentation.last_refreshed_at {
-                Some(_) => store.set_segmentation_status(id, "ready", None).await,
+                Some(_) => store.set_segmentation_status(id, SegmentationStatus::Ready, None).await,
                 None => {
-                    store.set_segmentation_status(id, "failed", Some("the first refit was cancelled")).await
+                    store
+                        .set_segmentation_status(
+                            id,
+                            SegmentationStatus::Failed,
+                            Some("the first refit was cancelled"),
+                        )
+                        .await
                 }
             },
             JobStatus::Succeeded | JobStatus::Running => Ok(()),
@@ -184,7 +193,7 @@ async fn refit(
     difference.drop_customers(&applied.gone);
     let at = applied.at;
     let current = inner.store.segmentation(segmentation.id).await?;
-    let dynamic = current.as_ref().and_then(|s| Mode::parse(&s.mode)) == Some(Mode::Dynamic);
+    let dynamic = current.as_ref().is_some_and(|s| s.mode == SegmentationMode::Dynamic);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
     inner.publish(segmentation.id, &difference, reason, at);
     let counts =

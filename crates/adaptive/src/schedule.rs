@@ -2,9 +2,10 @@
 //! not refitted for a day, so rules relative to now (ages, "the last 365 days") stay true
 //! without any write.
 
-use crate::engine::{Inner, Mode};
+use crate::engine::Inner;
 use crate::refit;
 use chrono::Utc;
+use kindred_store::{SegmentationMode, SegmentationStatus};
 use std::sync::{Arc, PoisonError};
 
 /// Runs for the life of the process, once per `schedule_tick`.
@@ -24,14 +25,14 @@ async fn run_due(inner: &Arc<Inner>) -> Result<(), kindred_store::StoreError> {
     let now = Utc::now();
     let daily = chrono::Duration::from_std(inner.settings.daily_refit).unwrap_or(chrono::Duration::days(1));
     for segmentation in inner.store.segmentations().await? {
-        if segmentation.status == "running"
+        if segmentation.status == SegmentationStatus::Running
             || inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation.id)
         {
             continue;
         }
         let Some(last) = segmentation.last_refreshed_at else { continue };
         let interval = segmentation.refresh_interval_seconds.map(chrono::Duration::seconds);
-        let dynamic = Mode::parse(&segmentation.mode) == Some(Mode::Dynamic);
+        let dynamic = segmentation.mode == SegmentationMode::Dynamic;
         let due = interval.is_some_and(|every| now - last >= every) || (dynamic && now - last >= daily);
         if due {
             let id = segmentation.id;

@@ -3,8 +3,9 @@
 //! job's row every second.
 
 use crate::engine::Inner;
-use crate::events::{JobKind, JobProgress, JobStatus};
+use crate::events::{JobKind, JobProgress};
 use kindred_segment::RunObserver;
+use kindred_store::JobStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;

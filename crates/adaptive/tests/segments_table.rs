@@ -25,7 +25,7 @@ async fn refit_input_holds_current_members(store: Store) {
         name: "circles".to_owned(),
         strategy: "need-based".to_owned(),
         params: serde_json::json!({}),
-        mode: "static".to_owned(),
+        mode: kindred_store::SegmentationMode::Static,
         refresh_interval_seconds: None,
     };
     let segmentation = store.create_segmentation(&new).await.unwrap().id;

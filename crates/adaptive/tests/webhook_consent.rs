@@ -86,7 +86,7 @@ async fn withdrawn_consent_is_honoured_at_send_time(store: Store) {
         strategy: "behavioral".to_owned(),
         params: serde_json::json!({}),
         // Static: no refit on schedule adds or removes anything while the test runs.
-        mode: "static".to_owned(),
+        mode: kindred_store::SegmentationMode::Static,
         refresh_interval_seconds: None,
     };
     let id = store.create_segmentation(&new).await.unwrap().id;

@@ -67,14 +67,19 @@ async fn wait_for_job(engine: &Engine, store: &Store, id: i64) -> anyhow::Result
     println!(
         "  {} ({}): {:.2} s, {} customers, {} entered, {} exited, {} rescored",
         job.reason,
-        job.status,
+        job.status.as_str(),
         took.num_milliseconds() as f64 / 1000.0,
         job.customers_total,
         job.entered,
         job.exited,
         job.rescored
     );
-    anyhow::ensure!(job.status == "succeeded", "the job ended {}: {:?}", job.status, job.error);
+    anyhow::ensure!(
+        job.status == kindred_store::JobStatus::Succeeded,
+        "the job ended {}: {:?}",
+        job.status.as_str(),
+        job.error
+    );
     Ok(())
 }
 
@@ -100,7 +105,7 @@ async fn refit(database: &str, libraries: &std::path::Path, again: usize) -> any
         name: "rfm".to_owned(),
         strategy: "behavioral".to_owned(),
         params: json!({ "method": "rfm" }),
-        mode: "dynamic".to_owned(),
+        mode: kindred_store::SegmentationMode::Dynamic,
         refresh_interval_seconds: None,
     };
     let created = engine.create(new).await?;

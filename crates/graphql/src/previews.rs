@@ -127,7 +127,7 @@ impl PreviewJob {
 
     /// RUNNING, SUCCEEDED, FAILED or CANCELLED.
     async fn status(&self) -> JobStatus {
-        JobStatus::parse(&self.row.status)
+        self.row.status.into()
     }
 
     /// Customers assigned so far (progress is recorded every second).

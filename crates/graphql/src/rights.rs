@@ -148,7 +148,7 @@ fn document(data: PersonData, exported_at: DateTime<Utc>) -> Value {
                 "segment": e.segment,
                 "change": e.change.to_uppercase(),
                 "score": e.score,
-                "reason": e.reason.to_uppercase(),
+                "reason": e.reason.as_str().to_uppercase(),
                 "jobId": e.job_id.map(|job| job.to_string()),
                 "at": e.at,
             })

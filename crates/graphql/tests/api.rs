@@ -242,7 +242,7 @@ async fn stats_searched_members_and_segment_links() {
         name: "rings".into(),
         strategy: "need-based".into(),
         params: json!({}),
-        mode: "static".into(),
+        mode: kindred_store::SegmentationMode::Static,
         refresh_interval_seconds: None,
     };
     let segmentation = api.store.create_segmentation(&new).await.unwrap();

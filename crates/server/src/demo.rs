@@ -89,7 +89,7 @@ pub async fn create_demo_segmentations(
             name: name.to_owned(),
             strategy: plugin.name.clone(),
             params,
-            mode: "dynamic".to_owned(),
+            mode: kindred_store::SegmentationMode::Dynamic,
             refresh_interval_seconds: None,
         };
         match engine.create(new).await {

@@ -380,7 +380,8 @@ mod tests {
 
     #[test]
     fn malformed_posts_are_refused_with_a_code() {
-        let code = |headers: &HeaderMap, body: &str| read_post(headers, body.as_bytes()).unwrap_err().code.as_str();
+        let code =
+            |headers: &HeaderMap, body: &str| read_post(headers, body.as_bytes()).unwrap_err().code.as_str();
         assert_eq!(code(&HeaderMap::new(), "{\"query\":\"{a}\"}"), "UNSUPPORTED_MEDIA_TYPE");
         let form = headers(&[(header::CONTENT_TYPE, "application/x-www-form-urlencoded")]);
         assert_eq!(code(&form, "query=%7Ba%7D"), "UNSUPPORTED_MEDIA_TYPE");

@@ -136,7 +136,8 @@ impl Store {
 
     /// Deletes a customer with its interactions, ties and needs. Returns whether it existed.
     pub async fn delete_customer(&self, id: i64) -> StoreResult<bool> {
-        use crate::memberships::{ChangeReason, Member, MembershipDiff};
+        use crate::memberships::{Member, MembershipDiff};
+        use crate::states::ChangeReason;
         let txn = self.begin_write().await?;
         // The customer leaves every segment: webhooks hear it, with the external id the
         // customer still has inside this transaction.

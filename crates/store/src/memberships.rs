@@ -6,6 +6,7 @@ use crate::connect::Store;
 use crate::entity::{customer, membership, membership_event, segmentation};
 use crate::error::{StoreError, StoreResult};
 use crate::sql::{like_escape, marks};
+use crate::states::ChangeReason;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -94,31 +95,6 @@ pub struct AppliedDiff {
     pub gone: BTreeSet<i64>,
 }
 
-/// Why memberships changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeReason {
-    /// A refit.
-    Refit,
-    /// A write touched the customer.
-    Write,
-    /// The daily re-evaluation of rules relative to now.
-    Schedule,
-    /// Someone added or removed members by hand.
-    Manual,
-}
-
-impl ChangeReason {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeReason::Refit => "refit",
-            ChangeReason::Write => "write",
-            ChangeReason::Schedule => "schedule",
-            ChangeReason::Manual => "manual",
-        }
-    }
-}
-
 /// A refit's result to store with its difference: the model, and the time of the refit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefitResult {
@@ -194,7 +170,7 @@ async fn apply<C: ConnectionTrait>(
             segment: Set(member.segment.clone()),
             change: Set((*change).to_owned()),
             score: Set(member.score),
-            reason: Set(reason.as_str().to_owned()),
+            reason: Set(reason),
             job_id: Set(job_id),
             at: Set(at),
             ..Default::default()
@@ -224,7 +200,7 @@ async fn write_once<C: ConnectionTrait>(
     if let Some((segmentation_id, refit)) = refit {
         segmentation::Entity::update_many()
             .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
-            .col_expr(segmentation::Column::Status, Expr::value("ready"))
+            .col_expr(segmentation::Column::Status, Expr::value(crate::states::SegmentationStatus::Ready))
             .col_expr(segmentation::Column::Error, Expr::value(Option::<String>::None))
             .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
             .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))

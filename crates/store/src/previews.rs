@@ -4,6 +4,7 @@
 use crate::connect::Store;
 use crate::entity::preview_job;
 use crate::error::StoreResult;
+use crate::states::JobStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
@@ -38,7 +39,7 @@ impl Store {
             params: Set(new.params.to_string()),
             sample: Set(new.sample),
             owner: Set(new.owner.clone()),
-            status: Set("running".to_owned()),
+            status: Set(JobStatus::Running),
             customers_total: Set(0),
             customers_done: Set(0),
             error: Set(None),
@@ -56,7 +57,7 @@ impl Store {
             .col_expr(preview_job::Column::CustomersDone, Expr::value(done))
             .col_expr(preview_job::Column::CustomersTotal, Expr::value(total))
             .filter(preview_job::Column::Id.eq(id))
-            .filter(preview_job::Column::Status.eq("running"))
+            .filter(preview_job::Column::Status.eq(JobStatus::Running))
             .exec(self.connection())
             .await?;
         Ok(())
@@ -67,7 +68,7 @@ impl Store {
     pub async fn finish_preview(
         &self,
         id: i64,
-        status: &str,
+        status: JobStatus,
         result: Option<String>,
         error: Option<String>,
     ) -> StoreResult<bool> {
@@ -77,7 +78,7 @@ impl Store {
             .col_expr(preview_job::Column::Error, Expr::value(error))
             .col_expr(preview_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
             .filter(preview_job::Column::Id.eq(id))
-            .filter(preview_job::Column::Status.eq("running"))
+            .filter(preview_job::Column::Status.eq(JobStatus::Running))
             .exec(self.connection())
             .await?;
         Ok(updated.rows_affected > 0)
@@ -85,7 +86,7 @@ impl Store {
 
     /// Marks a running preview cancelled; false if it was not running.
     pub async fn cancel_preview(&self, id: i64) -> StoreResult<bool> {
-        self.finish_preview(id, "cancelled", None, None).await
+        self.finish_preview(id, JobStatus::Cancelled, None, None).await
     }
 
     /// Preview `id`, if it is running or finished at or after `since`.
@@ -116,7 +117,7 @@ impl Store {
             .col_expr(preview_job::Column::Status, Expr::value("failed"))
             .col_expr(preview_job::Column::Error, Expr::value("the server stopped while this preview ran"))
             .col_expr(preview_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .filter(preview_job::Column::Status.eq("running"))
+            .filter(preview_job::Column::Status.eq(JobStatus::Running))
             .exec(self.connection())
             .await?;
         Ok(updated.rows_affected)

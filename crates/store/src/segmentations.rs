@@ -3,6 +3,7 @@
 use crate::connect::Store;
 use crate::entity::{segmentation, segmentation_job};
 use crate::error::{StoreError, StoreResult};
+use crate::states::{JobStatus, SegmentationMode, SegmentationStatus};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -17,7 +18,7 @@ pub struct NewSegmentation {
     /// Parameters, as JSON.
     pub params: serde_json::Value,
     /// `dynamic` or `static`.
-    pub mode: String,
+    pub mode: SegmentationMode,
     /// Refit every this many seconds, or on demand only.
     pub refresh_interval_seconds: Option<i64>,
 }
@@ -30,16 +31,16 @@ pub struct SegmentationChanges {
     /// New parameters.
     pub params: Option<serde_json::Value>,
     /// A new mode.
-    pub mode: Option<String>,
+    pub mode: Option<SegmentationMode>,
     /// A new refresh interval: `Some(None)` makes it on demand only.
     pub refresh_interval_seconds: Option<Option<i64>>,
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobOutcome {
-    /// `succeeded`, `failed` or `cancelled`.
-    pub status: String,
+    /// Succeeded, failed or cancelled.
+    pub status: JobStatus,
     /// Customers entered, exited and rescored.
     pub counts: (i64, i64, i64),
     /// Customers left out because they refused profiling.
@@ -68,9 +69,9 @@ impl Store {
             name: Set(new.name.clone()),
             strategy: Set(new.strategy.clone()),
             params: Set(new.params.to_string()),
-            mode: Set(new.mode.clone()),
+            mode: Set(new.mode),
             refresh_interval_seconds: Set(new.refresh_interval_seconds),
-            status: Set("running".to_owned()),
+            status: Set(SegmentationStatus::Running),
             error: Set(None),
             model: Set(None),
             last_refreshed_at: Set(None),
@@ -106,7 +107,7 @@ impl Store {
             row.params = Set(params.to_string());
         }
         if let Some(mode) = &changes.mode {
-            row.mode = Set(mode.clone());
+            row.mode = Set(*mode);
         }
         if let Some(interval) = changes.refresh_interval_seconds {
             row.refresh_interval_seconds = Set(interval);
@@ -126,7 +127,7 @@ impl Store {
     pub async fn set_segmentation_status(
         &self,
         id: i64,
-        status: &str,
+        status: SegmentationStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
         segmentation::Entity::update_many()
@@ -147,7 +148,7 @@ impl Store {
     ) -> StoreResult<segmentation_job::Model> {
         let row = segmentation_job::ActiveModel {
             segmentation_id: Set(segmentation_id),
-            status: Set("running".to_owned()),
+            status: Set(JobStatus::Running),
             reason: Set(reason.to_owned()),
             customers_total: Set(0),
             customers_done: Set(0),
@@ -177,7 +178,7 @@ impl Store {
     pub async fn finish_job(&self, job_id: i64, outcome: &JobOutcome) -> StoreResult<()> {
         let (entered, exited, rescored) = outcome.counts;
         segmentation_job::Entity::update_many()
-            .col_expr(segmentation_job::Column::Status, Expr::value(outcome.status.clone()))
+            .col_expr(segmentation_job::Column::Status, Expr::value(outcome.status))
             .col_expr(segmentation_job::Column::Entered, Expr::value(entered))
             .col_expr(segmentation_job::Column::Exited, Expr::value(exited))
             .col_expr(segmentation_job::Column::Rescored, Expr::value(rescored))
@@ -205,16 +206,16 @@ impl Store {
     pub async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
         let message = "the server stopped while this job ran";
         let jobs = segmentation_job::Entity::update_many()
-            .col_expr(segmentation_job::Column::Status, Expr::value("failed"))
+            .col_expr(segmentation_job::Column::Status, Expr::value(JobStatus::Failed))
             .col_expr(segmentation_job::Column::Error, Expr::value(message))
             .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .filter(segmentation_job::Column::Status.eq("running"))
+            .filter(segmentation_job::Column::Status.eq(JobStatus::Running))
             .exec(self.connection())
             .await?;
         segmentation::Entity::update_many()
-            .col_expr(segmentation::Column::Status, Expr::value("failed"))
+            .col_expr(segmentation::Column::Status, Expr::value(SegmentationStatus::Failed))
             .col_expr(segmentation::Column::Error, Expr::value(message))
-            .filter(segmentation::Column::Status.eq("running"))
+            .filter(segmentation::Column::Status.eq(SegmentationStatus::Running))
             .exec(self.connection())
             .await?;
         Ok(jobs.rows_affected)

@@ -5,7 +5,8 @@
 use crate::connect::Store;
 use crate::entity::{customer, webhook, webhook_delivery};
 use crate::error::StoreResult;
-use crate::memberships::{ChangeReason, Member, MembershipDiff};
+use crate::memberships::{Member, MembershipDiff};
+use crate::states::ChangeReason;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{

@@ -133,7 +133,7 @@ on_both!(marketing_reads_skip_customers_who_refused_marketing, |store: &Store| {
             name: "everyone".to_owned(),
             strategy: "behavioral".to_owned(),
             params: serde_json::json!({}),
-            mode: "dynamic".to_owned(),
+            mode: kindred_store::SegmentationMode::Dynamic,
             refresh_interval_seconds: None,
         };
         let segmentation = store.create_segmentation(&new).await.unwrap();

@@ -31,7 +31,7 @@ async fn segmentation(store: &Store, name: &str) -> i64 {
         name: name.to_owned(),
         strategy: "behavioral".to_owned(),
         params: serde_json::json!({}),
-        mode: "dynamic".to_owned(),
+        mode: kindred_store::SegmentationMode::Dynamic,
         refresh_interval_seconds: None,
     };
     store.create_segmentation(&new).await.unwrap().id
@@ -85,7 +85,7 @@ on_both!(a_refit_naming_customers_deleted_meanwhile_writes_the_rest, |store: &St
         assert_eq!(changes, [(ana, "gold", "entered"), (bo, "gold", "entered"), (bo, "gold", "exited")]);
         assert_eq!(events[2].job_id, Some(job.id));
         let stored = store.segmentation(id).await.unwrap().unwrap();
-        assert_eq!(stored.status, "ready");
+        assert_eq!(stored.status, kindred_store::SegmentationStatus::Ready);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(stored.model.as_deref().unwrap()).unwrap()["cut"],
             7

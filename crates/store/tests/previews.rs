@@ -31,12 +31,20 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         store.preview_progress(first.id, 5, 10).await.unwrap();
         assert!(
             store
-                .finish_preview(first.id, "succeeded", Some("{\"customers\":10}".into()), None)
+                .finish_preview(
+                    first.id,
+                    kindred_store::JobStatus::Succeeded,
+                    Some("{\"customers\":10}".into()),
+                    None
+                )
                 .await
                 .unwrap()
         );
         assert!(
-            !store.finish_preview(first.id, "failed", None, Some("late".into())).await.unwrap(),
+            !store
+                .finish_preview(first.id, kindred_store::JobStatus::Failed, None, Some("late".into()))
+                .await
+                .unwrap(),
             "finished once"
         );
         let row = store.preview(first.id, long_ago).await.unwrap().unwrap();
@@ -48,8 +56,13 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         let second = store.start_preview(&new(Some("bob"))).await.unwrap();
         assert!(store.cancel_preview(second.id).await.unwrap());
         assert!(!store.cancel_preview(second.id).await.unwrap());
-        assert!(!store.finish_preview(second.id, "succeeded", Some("{}".into()), None).await.unwrap());
-        assert_eq!(store.preview(second.id, long_ago).await.unwrap().unwrap().status, "cancelled");
+        assert!(
+            !store
+                .finish_preview(second.id, kindred_store::JobStatus::Succeeded, Some("{}".into()), None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.preview(second.id, long_ago).await.unwrap().unwrap().status.as_str(), "cancelled");
 
         let third = store.start_preview(&new(None)).await.unwrap();
         let mine = store.previews(Some(Some("alice")), long_ago, 10).await.unwrap();
@@ -69,7 +82,7 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         // A stopped server left the third running.
         assert_eq!(store.fail_interrupted_previews().await.unwrap(), 1);
         let failed = store.preview(third.id, long_ago).await.unwrap().unwrap();
-        assert_eq!(failed.status, "failed");
+        assert_eq!(failed.status.as_str(), "failed");
         assert!(failed.error.unwrap().contains("stopped"));
     }
 });

@@ -106,7 +106,7 @@ async fn world(store: &Store) -> (i64, i64, i64, i64, i64) {
         name: "runners".to_owned(),
         strategy: "need-based".to_owned(),
         params: serde_json::json!({}),
-        mode: "dynamic".to_owned(),
+        mode: kindred_store::SegmentationMode::Dynamic,
         refresh_interval_seconds: None,
     };
     let segmentation = store.create_segmentation(&new).await.unwrap().id;

@@ -35,7 +35,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             name: "big spenders".to_owned(),
             strategy: "behavioral".to_owned(),
             params: serde_json::json!({ "method": "rules" }),
-            mode: "dynamic".to_owned(),
+            mode: kindred_store::SegmentationMode::Dynamic,
             refresh_interval_seconds: None,
         };
         let created = store.create_segmentation(&new).await.unwrap();
@@ -61,12 +61,17 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         store
             .finish_job(
                 job.id,
-                &JobOutcome { status: "succeeded".into(), counts: (3, 0, 0), excluded: 0, error: None },
+                &JobOutcome {
+                    status: kindred_store::JobStatus::Succeeded,
+                    counts: (3, 0, 0),
+                    excluded: 0,
+                    error: None,
+                },
             )
             .await
             .unwrap();
         let ready = store.segmentation(created.id).await.unwrap().unwrap();
-        assert_eq!(ready.status, "ready");
+        assert_eq!(ready.status.as_str(), "ready");
         assert!(ready.last_refreshed_at.is_some() && ready.model.as_deref() == Some(r#"{"cut":1000}"#));
         assert_eq!(
             store.segment_sizes(created.id).await.unwrap(),
@@ -117,7 +122,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
 
         let renamed = SegmentationChanges {
             name: Some("whales".into()),
-            mode: Some("static".into()),
+            mode: Some(kindred_store::SegmentationMode::Static),
             ..Default::default()
         };
         let updated = store.update_segmentation(created.id, &renamed).await.unwrap();
@@ -141,7 +146,7 @@ async fn segmentation(store: &Store, name: &str) -> i64 {
         name: name.to_owned(),
         strategy: "behavioral".to_owned(),
         params: serde_json::json!({}),
-        mode: "dynamic".to_owned(),
+        mode: kindred_store::SegmentationMode::Dynamic,
         refresh_interval_seconds: None,
     };
     store.create_segmentation(&new).await.unwrap().id

@@ -124,7 +124,7 @@ impl SegmentationMutation {
             name: input.name,
             strategy: input.strategy,
             params: input.params.map_or_else(|| serde_json::json!({}), |Json(params)| params),
-            mode: input.mode.unwrap_or(SegmentationMode::Dynamic).as_str().to_owned(),
+            mode: input.mode.unwrap_or(SegmentationMode::Dynamic).into(),
             refresh_interval_seconds: input.refresh_interval_seconds,
         };
         let created = engine(ctx)?.create(new).await.map_err(api)?;
@@ -143,7 +143,7 @@ impl SegmentationMutation {
         let changes = SegmentationChanges {
             name: input.name,
             params: input.params.map(|Json(params)| params),
-            mode: input.mode.map(|mode| mode.as_str().to_owned()),
+            mode: input.mode.map(Into::into),
             refresh_interval_seconds: match input.refresh_interval_seconds {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
@@ -281,7 +281,7 @@ impl MembershipChanged {
     }
     /// Why.
     async fn reason(&self) -> ChangeReason {
-        ChangeReason::parse(self.0.reason.as_str())
+        self.0.reason.into()
     }
     /// When it was written.
     async fn at(&self) -> DateTime<Utc> {
@@ -329,7 +329,7 @@ impl From<JobProgress> for JobProgressed {
             segmentation_id,
             done: progress.done as i64,
             total: progress.total as i64,
-            status: JobStatus::parse(progress.status.as_str()),
+            status: progress.status.into(),
         }
     }
 }

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 /// How a segmentation follows the data.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "kindred_store::SegmentationMode")]
 pub enum SegmentationMode {
     /// Adaptive: every write re-assigns the customers it touches, at once.
     Dynamic,
@@ -22,18 +23,9 @@ pub enum SegmentationMode {
     Static,
 }
 
-impl SegmentationMode {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SegmentationMode::Dynamic => "dynamic",
-            SegmentationMode::Static => "static",
-        }
-    }
-}
-
 /// Where a segmentation stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "kindred_store::SegmentationStatus")]
 pub enum SegmentationStatus {
     /// Its memberships are up to date with its last refit.
     Ready,
@@ -45,6 +37,7 @@ pub enum SegmentationStatus {
 
 /// How a refit job ended, or that it runs.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "kindred_store::JobStatus")]
 pub enum JobStatus {
     /// Still going.
     Running,
@@ -56,19 +49,9 @@ pub enum JobStatus {
     Cancelled,
 }
 
-impl JobStatus {
-    pub(crate) fn parse(text: &str) -> Self {
-        match text {
-            "running" => JobStatus::Running,
-            "succeeded" => JobStatus::Succeeded,
-            "cancelled" => JobStatus::Cancelled,
-            _ => JobStatus::Failed,
-        }
-    }
-}
-
 /// Why a membership changed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "kindred_store::ChangeReason")]
 pub enum ChangeReason {
     /// A refit.
     Refit,
@@ -78,17 +61,6 @@ pub enum ChangeReason {
     Schedule,
     /// Added or removed by hand.
     Manual,
-}
-
-impl ChangeReason {
-    pub(crate) fn parse(text: &str) -> Self {
-        match text {
-            "write" => ChangeReason::Write,
-            "schedule" => ChangeReason::Schedule,
-            "manual" => ChangeReason::Manual,
-            _ => ChangeReason::Refit,
-        }
-    }
 }
 
 /// Entered or exited.
@@ -140,7 +112,7 @@ impl Job {
     }
     /// Where it stands.
     async fn status(&self) -> JobStatus {
-        JobStatus::parse(&self.0.status)
+        self.0.status.into()
     }
     /// Why it ran: create, refit, update, schedule or start.
     async fn reason(&self) -> &str {
@@ -275,18 +247,14 @@ impl Segmentation {
     }
     /// Dynamic or static.
     async fn mode(&self) -> SegmentationMode {
-        if self.0.mode == "static" { SegmentationMode::Static } else { SegmentationMode::Dynamic }
+        self.0.mode.into()
     }
     /// Ready, running or failed.
     async fn status(&self, ctx: &Context<'_>) -> SegmentationStatus {
         if engine(ctx).and_then(|engine| engine.job(self.0.id)).is_some() {
             return SegmentationStatus::Running;
         }
-        match self.0.status.as_str() {
-            "running" => SegmentationStatus::Running,
-            "failed" => SegmentationStatus::Failed,
-            _ => SegmentationStatus::Ready,
-        }
+        self.0.status.into()
     }
     /// Why the last refit failed.
     async fn error(&self) -> Option<&str> {
@@ -474,7 +442,7 @@ impl MembershipEvent {
     }
     /// Why.
     async fn reason(&self) -> ChangeReason {
-        ChangeReason::parse(&self.0.reason)
+        self.0.reason.into()
     }
     /// When.
     async fn at(&self) -> DateTime<Utc> {

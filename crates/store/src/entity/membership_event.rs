@@ -15,7 +15,7 @@ pub struct Model {
     #[sea_orm(column_type = "Double", nullable)]
     pub score: Option<f64>,
     /// `refit`, `write`, `schedule` or `manual`.
-    pub reason: String,
+    pub reason: crate::states::ChangeReason,
     pub job_id: Option<i64>,
     pub at: DateTimeUtc,
 }

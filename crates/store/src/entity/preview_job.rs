@@ -16,8 +16,7 @@ pub struct Model {
     pub sample: Option<i64>,
     /// The API key that started it; none without authentication.
     pub owner: Option<String>,
-    /// `running`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
+    pub status: crate::states::JobStatus,
     pub customers_total: i64,
     pub customers_done: i64,
     #[sea_orm(column_type = "Text", nullable)]

@@ -12,12 +12,10 @@ pub struct Model {
     /// The parameters, as JSON text.
     #[sea_orm(column_type = "Text")]
     pub params: String,
-    /// `dynamic` or `static`.
-    pub mode: String,
+    pub mode: crate::states::SegmentationMode,
     /// Refit every this many seconds; none: on demand only.
     pub refresh_interval_seconds: Option<i64>,
-    /// `ready`, `running` or `failed`.
-    pub status: String,
+    pub status: crate::states::SegmentationStatus,
     #[sea_orm(column_type = "Text", nullable)]
     pub error: Option<String>,
     /// What the last fit learned, as JSON text.

@@ -8,8 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub segmentation_id: i64,
-    /// `running`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
+    pub status: crate::states::JobStatus,
     /// `refit` (asked for), `schedule` or `start`.
     pub reason: String,
     pub customers_total: i64,
