@@ -136,7 +136,8 @@ async fn withdrawn_consent_is_honoured_at_send_time(store: Store) {
     }
     received.sort();
     assert_eq!(received, ["ana", "cy"], "bo's event is never sent after the withdrawal");
-    let withheld = store.deliveries(hook.id, Some("withheld"), 10).await.unwrap();
+    let withheld =
+        store.deliveries(hook.id, Some(kindred_store::DeliveryStatus::Withheld), 10).await.unwrap();
     assert_eq!(withheld.iter().map(|d| d.customer_id).collect::<BTreeSet<_>>(), BTreeSet::from([bo]));
     assert_eq!(withheld[0].attempts, 1, "the failed attempt before the withdrawal is kept");
 }

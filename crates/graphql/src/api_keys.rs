@@ -10,8 +10,9 @@ use kindred_domain::{Reason, ValidationError};
 use kindred_store::NewApiKey;
 use kindred_store::entity::api_key;
 
-/// A key's role.
+/// A key's role: [`Role`] in the schema.
 #[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "Role")]
 pub enum KeyRole {
     /// Everything, including keys and erasure.
     Admin,
@@ -21,17 +22,6 @@ pub enum KeyRole {
     Analyst,
     /// Only writes customers, interactions, ties and needs.
     Ingest,
-}
-
-impl From<KeyRole> for Role {
-    fn from(role: KeyRole) -> Self {
-        match role {
-            KeyRole::Admin => Role::Admin,
-            KeyRole::Editor => Role::Editor,
-            KeyRole::Analyst => Role::Analyst,
-            KeyRole::Ingest => Role::Ingest,
-        }
-    }
 }
 
 /// An API key as stored: never the key itself.

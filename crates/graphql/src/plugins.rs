@@ -2,11 +2,12 @@
 
 use crate::error::ApiResult;
 use async_graphql::{Context, Enum, Json, Object, SimpleObject};
-use kindred_segment::{Plugin as HostPlugin, PluginHost, PluginStatus as HostStatus};
+use kindred_segment::{Plugin as HostPlugin, PluginHost};
 use std::sync::Arc;
 
 /// Whether a plugin can be used.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "kindred_segment::PluginStatus")]
 pub enum PluginStatus {
     /// Loaded and checked.
     Loaded,
@@ -48,11 +49,7 @@ impl Plugin {
 
     /// LOADED, REFUSED or DISABLED.
     async fn status(&self) -> PluginStatus {
-        match self.0.status {
-            HostStatus::Loaded => PluginStatus::Loaded,
-            HostStatus::Refused => PluginStatus::Refused,
-            HostStatus::Disabled => PluginStatus::Disabled,
-        }
+        self.0.status.into()
     }
 
     /// Why it was refused.

@@ -161,7 +161,7 @@ fn document(data: PersonData, exported_at: DateTime<Utc>) -> Value {
             json!({
                 "id": d.id.to_string(),
                 "webhookId": d.webhook_id.to_string(),
-                "status": d.status.to_uppercase(),
+                "status": d.status.as_str().to_uppercase(),
                 "attempts": d.attempts,
                 "createdAt": d.created_at,
                 "nextAttemptAt": d.next_attempt_at,

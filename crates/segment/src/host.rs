@@ -18,6 +18,17 @@ pub enum PluginStatus {
     Disabled,
 }
 
+impl PluginStatus {
+    /// As the API and `kindred plugins` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginStatus::Loaded => "LOADED",
+            PluginStatus::Refused => "REFUSED",
+            PluginStatus::Disabled => "DISABLED",
+        }
+    }
+}
+
 /// One plugin as the host knows it.
 #[derive(Debug, Clone)]
 pub struct Plugin {

@@ -25,11 +25,7 @@ pub fn describe(host: &PluginHost) -> String {
     }
     let mut out = String::new();
     for plugin in host.plugins() {
-        let status = match plugin.status {
-            PluginStatus::Loaded => "LOADED",
-            PluginStatus::Refused => "REFUSED",
-            PluginStatus::Disabled => "DISABLED",
-        };
+        let status = plugin.status.as_str();
         out.push_str(&format!("{}  {status}\n  path: {}\n", plugin.name, plugin.path.display()));
         if let Some(library) = &plugin.library {
             out.push_str(&format!(

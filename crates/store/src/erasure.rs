@@ -161,7 +161,7 @@ impl Store {
             .rows_affected;
         let webhook_events = webhook_delivery::Entity::delete_many()
             .filter(webhook_delivery::Column::CustomerId.eq(id))
-            .filter(webhook_delivery::Column::Status.ne("delivered"))
+            .filter(webhook_delivery::Column::Status.ne(crate::states::DeliveryStatus::Delivered))
             .exec(conn)
             .await?
             .rows_affected;

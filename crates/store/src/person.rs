@@ -175,7 +175,7 @@ impl Store {
             |after| async move {
                 Ok(webhook_delivery::Entity::find()
                     .filter(webhook_delivery::Column::CustomerId.eq(id))
-                    .filter(webhook_delivery::Column::Status.ne("delivered"))
+                    .filter(webhook_delivery::Column::Status.ne(crate::states::DeliveryStatus::Delivered))
                     .filter(webhook_delivery::Column::Id.gt(after))
                     .order_by_asc(webhook_delivery::Column::Id)
                     .limit(PAGE)

@@ -67,6 +67,36 @@ pub enum SegmentationMode {
     Static,
 }
 
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum DeliveryStatus {
+    /// Waiting to be sent, or to be retried.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// The receiver answered 2xx.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Given up after the last retry.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Never sent, and never to be: the customer refused marketing after the event was queued.
+    #[sea_orm(string_value = "withheld")]
+    Withheld,
+}
+
+impl DeliveryStatus {
+    /// The word stored for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Withheld => "withheld",
+        }
+    }
+}
+
 impl ChangeReason {
     /// The word stored for it.
     pub fn as_str(self) -> &'static str {
@@ -130,6 +160,9 @@ mod tests {
             assert_eq!(mode.to_value(), mode.as_str());
         }
         assert_eq!(SegmentationStatus::Ready.to_value(), "ready");
+        for status in DeliveryStatus::iter() {
+            assert_eq!(status.to_value(), status.as_str());
+        }
     }
 
     #[test]

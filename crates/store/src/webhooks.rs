@@ -6,7 +6,7 @@ use crate::connect::Store;
 use crate::entity::{customer, webhook, webhook_delivery};
 use crate::error::StoreResult;
 use crate::memberships::{Member, MembershipDiff};
-use crate::states::ChangeReason;
+use crate::states::{ChangeReason, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -127,7 +127,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
                 webhook_id: Set(hook.id),
                 customer_id: Set(*customer_id),
                 payload: Set(payload.clone()),
-                status: Set("pending".to_owned()),
+                status: Set(DeliveryStatus::Pending),
                 attempts: Set(0),
                 next_attempt_at: Set(at),
                 created_at: Set(at),
@@ -193,7 +193,7 @@ impl Store {
     ) -> StoreResult<DueDeliveries> {
         let due = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
-            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
             .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
             .order_by_asc(webhook_delivery::Column::Id)
             .limit(limit)
@@ -228,10 +228,10 @@ impl Store {
     pub async fn mark_withheld(&self, ids: &[i64]) -> StoreResult<()> {
         for chunk in ids.chunks(CHUNK_ROWS) {
             webhook_delivery::Entity::update_many()
-                .col_expr(webhook_delivery::Column::Status, Expr::value("withheld"))
+                .col_expr(webhook_delivery::Column::Status, Expr::value(DeliveryStatus::Withheld))
                 .col_expr(webhook_delivery::Column::LastError, Expr::value(Option::<String>::None))
                 .filter(webhook_delivery::Column::Id.is_in(chunk.iter().copied()))
-                .filter(webhook_delivery::Column::Status.eq("pending"))
+                .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
                 .exec(self.connection())
                 .await?;
         }
@@ -242,7 +242,7 @@ impl Store {
     pub async fn mark_delivered(&self, ids: &[i64], at: DateTime<Utc>) -> StoreResult<()> {
         for chunk in ids.chunks(CHUNK_ROWS) {
             webhook_delivery::Entity::update_many()
-                .col_expr(webhook_delivery::Column::Status, Expr::value("delivered"))
+                .col_expr(webhook_delivery::Column::Status, Expr::value(DeliveryStatus::Delivered))
                 .col_expr(
                     webhook_delivery::Column::Attempts,
                     Expr::col(webhook_delivery::Column::Attempts).add(1),
@@ -263,7 +263,7 @@ impl Store {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        let status = if retry_at.is_some() { "pending" } else { "failed" };
+        let status = if retry_at.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Failed };
         for chunk in ids.chunks(CHUNK_ROWS) {
             let mut update = webhook_delivery::Entity::update_many()
                 .col_expr(webhook_delivery::Column::Status, Expr::value(status))
@@ -287,7 +287,7 @@ impl Store {
     pub async fn deliveries(
         &self,
         webhook_id: i64,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: u64,
     ) -> StoreResult<Vec<webhook_delivery::Model>> {
         let mut query =
@@ -300,7 +300,7 @@ impl Store {
 
     /// How many of a webhook's deliveries are pending, delivered, failed and withheld.
     pub async fn delivery_counts(&self, webhook_id: i64) -> StoreResult<DeliveryCounts> {
-        let rows: Vec<(String, i64)> = webhook_delivery::Entity::find()
+        let rows: Vec<(DeliveryStatus, i64)> = webhook_delivery::Entity::find()
             .select_only()
             .column(webhook_delivery::Column::Status)
             .column_as(webhook_delivery::Column::Id.count(), "n")
@@ -311,11 +311,11 @@ impl Store {
             .await?;
         let mut counts = DeliveryCounts::default();
         for (status, n) in rows {
-            match status.as_str() {
-                "pending" => counts.pending = n,
-                "delivered" => counts.delivered = n,
-                "withheld" => counts.withheld = n,
-                _ => counts.failed += n,
+            match status {
+                DeliveryStatus::Pending => counts.pending = n,
+                DeliveryStatus::Delivered => counts.delivered = n,
+                DeliveryStatus::Withheld => counts.withheld = n,
+                DeliveryStatus::Failed => counts.failed = n,
             }
         }
         Ok(counts)

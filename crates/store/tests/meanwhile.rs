@@ -188,7 +188,8 @@ on_both!(queued_events_of_customers_who_refused_marketing_since_are_withheld, |s
             store.delivery_counts(hook.id).await.unwrap(),
             DeliveryCounts { pending: 0, delivered: 3, failed: 0, withheld: 2 }
         );
-        let withheld = store.deliveries(hook.id, Some("withheld"), 100).await.unwrap();
+        let withheld =
+            store.deliveries(hook.id, Some(kindred_store::DeliveryStatus::Withheld), 100).await.unwrap();
         assert_eq!(withheld.len(), 2);
         assert!(withheld.iter().all(|d| d.customer_id == bo && d.delivered_at.is_none() && d.attempts == 0));
         assert!(store.due_deliveries(hook.id, Utc::now(), 100).await.unwrap().is_empty());

@@ -125,7 +125,7 @@ async fn world(store: &Store) -> (i64, i64, i64, i64, i64) {
     };
     store.apply_membership_diff(segmentation, &moved, ChangeReason::Write, None, None).await.unwrap();
     // One of ana's events was sent already.
-    let sent = store.deliveries(hook, Some("pending"), 100).await.unwrap();
+    let sent = store.deliveries(hook, Some(kindred_store::DeliveryStatus::Pending), 100).await.unwrap();
     let first_of_ana = sent.iter().filter(|d| d.customer_id == ana).map(|d| d.id).min().unwrap();
     store.mark_delivered(&[first_of_ana], chrono::Utc::now()).await.unwrap();
     (ana, bo, cy, segmentation, hook)
@@ -170,7 +170,11 @@ on_both!(export_holds_everything_about_a_customer, |store: &Store| {
         );
         // Three events about ana were queued, one was sent.
         assert_eq!(data.pending_webhook_events.len(), 2);
-        assert!(data.pending_webhook_events.iter().all(|d| d.customer_id == ana && d.status == "pending"));
+        assert!(
+            data.pending_webhook_events
+                .iter()
+                .all(|d| d.customer_id == ana && d.status == kindred_store::DeliveryStatus::Pending)
+        );
         assert!(data.pending_webhook_events.iter().all(|d| d.payload.contains("\"ana-1\"")));
     }
 });

@@ -12,6 +12,7 @@ use kindred_store::entity::{webhook, webhook_delivery};
 
 /// Where a delivery stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "kindred_store::DeliveryStatus")]
 pub enum DeliveryStatus {
     /// Waiting to be sent, or to be retried.
     Pending,
@@ -22,26 +23,6 @@ pub enum DeliveryStatus {
     /// Never sent, and never to be: the customer refused marketing after the event was
     /// queued.
     Withheld,
-}
-
-impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Withheld => "withheld",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "pending" => DeliveryStatus::Pending,
-            "delivered" => DeliveryStatus::Delivered,
-            "withheld" => DeliveryStatus::Withheld,
-            _ => DeliveryStatus::Failed,
-        }
-    }
 }
 
 /// One enter or exit sent (or to send) to a webhook.
@@ -55,7 +36,7 @@ impl Delivery {
     }
     /// Where it stands.
     async fn status(&self) -> DeliveryStatus {
-        DeliveryStatus::parse(&self.0.status)
+        self.0.status.into()
     }
     /// Attempts made.
     async fn attempts(&self) -> i32 {
@@ -67,7 +48,7 @@ impl Delivery {
     }
     /// When it is next tried (while pending).
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == "pending").then_some(self.0.next_attempt_at)
+        (self.0.status == kindred_store::DeliveryStatus::Pending).then_some(self.0.next_attempt_at)
     }
     /// When the change happened.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -135,7 +116,7 @@ impl Webhook {
         #[graphql(default = 20)] first: i32,
     ) -> ApiResult<Vec<Delivery>> {
         let limit = page_size(Some(first)).map_err(api)?;
-        let status = status.map(DeliveryStatus::as_str);
+        let status = status.map(Into::into);
         let rows = store(ctx)?.deliveries(self.0.id, status, limit).await.map_err(api)?;
         Ok(rows.into_iter().map(Delivery).collect())
     }

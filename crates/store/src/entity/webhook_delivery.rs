@@ -11,9 +11,9 @@ pub struct Model {
     pub customer_id: i64,
     /// The event as JSON.
     pub payload: String,
-    /// `pending`, `delivered`, `failed` (gave up) or `withheld` (never sent: the customer
-    /// refused marketing after the event was queued).
-    pub status: String,
+    /// Pending, delivered, failed (gave up) or withheld (never sent: the customer refused
+    /// marketing after the event was queued).
+    pub status: crate::states::DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: DateTimeUtc,
