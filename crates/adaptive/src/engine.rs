@@ -9,7 +9,8 @@ use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
 use kindred_segment::{PluginHost, StrategyInstance, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
-    ChangeReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode, Store,
+    ChangeReason, JobReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode,
+    Store,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -212,7 +213,7 @@ impl Engine {
         if engine.inner.settings.refit_on_start {
             for segmentation in engine.inner.store.segmentations().await? {
                 if segmentation.mode == SegmentationMode::Dynamic {
-                    engine.start_refit(segmentation, "start").await?;
+                    engine.start_refit(segmentation, JobReason::Start).await?;
                 }
             }
         }
@@ -231,7 +232,7 @@ impl Engine {
         check_interval(new.refresh_interval_seconds)?;
         create_instance(&self.inner.host, &new.strategy, Some(&new.params)).await?;
         let created = self.inner.store.create_segmentation(&new).await?;
-        self.start_refit(created.clone(), "create").await?;
+        self.start_refit(created.clone(), JobReason::Create).await?;
         Ok(created)
     }
 
@@ -286,7 +287,7 @@ impl Engine {
             SegmentationMode::Static => self.inner.set_live(id, None),
             SegmentationMode::Dynamic if changes.params.is_some() || became_dynamic => {
                 if self.job(id).is_none() {
-                    self.start_refit(updated.clone(), "update").await?;
+                    self.start_refit(updated.clone(), JobReason::Update).await?;
                 }
             }
             SegmentationMode::Dynamic => {}
@@ -304,14 +305,14 @@ impl Engine {
     /// Starts a refit of segmentation `id`; a conflict if one is already running.
     pub async fn refresh(&self, id: i64) -> EngineResult<i64> {
         let segmentation = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
-        self.start_refit(segmentation, "refit").await
+        self.start_refit(segmentation, JobReason::Refit).await
     }
 
     /// Starts a refit job; returns its id.
     pub(crate) async fn start_refit(
         &self,
         segmentation: segmentation::Model,
-        reason: &'static str,
+        reason: JobReason,
     ) -> EngineResult<i64> {
         refit::start(&self.inner, segmentation, reason).await
     }

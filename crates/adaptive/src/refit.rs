@@ -10,7 +10,7 @@ use crate::tracker::{JobTracker, record_progress};
 use kindred_segment::{PluginError, RunObserver, Scope, run_observed};
 use kindred_store::entity::segmentation;
 use kindred_store::{
-    ChangeReason, JobOutcome, JobStatus, Member, RefitResult, SegmentationMode, SegmentationStatus,
+    ChangeReason, JobOutcome, JobReason, JobStatus, Member, RefitResult, SegmentationMode, SegmentationStatus,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -21,7 +21,7 @@ use std::time::Instant;
 pub(crate) async fn start(
     inner: &Arc<Inner>,
     segmentation: segmentation::Model,
-    reason: &'static str,
+    reason: JobReason,
 ) -> EngineResult<i64> {
     let id = segmentation.id;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -67,15 +67,14 @@ pub(crate) async fn start(
     Ok(job_id)
 }
 
-async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: &'static str) {
+async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: JobReason) {
     let observer = Arc::new(observer);
     let inner = observer.inner.clone();
     let (id, job_id) = (segmentation.id, observer.job_id);
     let started = Instant::now();
     let finished = Arc::new(AtomicBool::new(false));
     tokio::spawn(record_progress(observer.clone(), finished.clone()));
-    let change_reason = if reason == "schedule" { ChangeReason::Schedule } else { ChangeReason::Refit };
-    let outcome = refit(&inner, &segmentation, &observer, change_reason).await;
+    let outcome = refit(&inner, &segmentation, &observer, reason.change_reason()).await;
     finished.store(true, Ordering::SeqCst);
     let elapsed = started.elapsed();
     let (status, (counts, excluded), error) = match &outcome {

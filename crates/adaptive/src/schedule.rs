@@ -36,7 +36,7 @@ async fn run_due(inner: &Arc<Inner>) -> Result<(), kindred_store::StoreError> {
         let due = interval.is_some_and(|every| now - last >= every) || (dynamic && now - last >= daily);
         if due {
             let id = segmentation.id;
-            if let Err(error) = refit::start(inner, segmentation, "schedule").await {
+            if let Err(error) = refit::start(inner, segmentation, kindred_store::JobReason::Schedule).await {
                 tracing::warn!(segmentation = id, %error, "could not start a scheduled refit");
             }
         }

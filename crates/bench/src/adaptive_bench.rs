@@ -66,7 +66,7 @@ async fn wait_for_job(engine: &Engine, store: &Store, id: i64) -> anyhow::Result
     let took = job.finished_at.unwrap_or(job.started_at) - job.started_at;
     println!(
         "  {} ({}): {:.2} s, {} customers, {} entered, {} exited, {} rescored",
-        job.reason,
+        job.reason.as_str(),
         job.status.as_str(),
         took.num_milliseconds() as f64 / 1000.0,
         job.customers_total,

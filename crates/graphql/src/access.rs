@@ -11,78 +11,9 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextResolve, ResolveInfo,
 };
 use async_graphql::{ErrorExtensions, Request, ServerError, ServerResult, Value, Variables};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Everything, including keys, plugins and erasure.
-    Admin,
-    /// Reads, writes data and manages segmentations.
-    Editor,
-    /// Reads.
-    Analyst,
-    /// Only writes customers, interactions, ties and needs.
-    Ingest,
-}
-
-/// A kind of operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Read anything.
-    Read,
-    /// Write customers, interactions, ties and needs.
-    Ingest,
-    /// Create, change, refit and delete segmentations, their members and webhooks.
-    Manage,
-    /// Erase and delete people, read the audit log, export a person's data.
-    Admin,
-}
-
-impl Role {
-    /// Every role, as written in settings and on the command line.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Editor, Role::Analyst, Role::Ingest];
-
-    /// The role's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Editor => "editor",
-            Role::Analyst => "analyst",
-            Role::Ingest => "ingest",
-        }
-    }
-
-    /// Whether the role grants `permission`.
-    pub fn allows(self, permission: Permission) -> bool {
-        match self {
-            Role::Admin => true,
-            Role::Editor => permission != Permission::Admin,
-            Role::Analyst => permission == Permission::Read,
-            Role::Ingest => permission == Permission::Ingest,
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A role name that is not one of admin, editor, analyst and ingest.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: use admin, editor, analyst or ingest")]
-pub struct UnknownRole(pub String);
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|role| role.as_str() == text).ok_or_else(|| UnknownRole(text.to_owned()))
-    }
-}
+pub use kindred_store::{Permission, Role, UnknownRole};
 
 /// Who is calling: the key's name and role, put in each request's data by the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -360,7 +291,7 @@ impl Extension for AccessCheck {
                 audit.record(kindred_store::NewAuditEntry {
                     at: chrono::Utc::now(),
                     key_name: caller.key_name.clone(),
-                    role: caller.role.as_str().to_owned(),
+                    role: caller.role,
                     action: info.name.to_owned(),
                     target: self.argument_target(&info),
                     outcome: outcome(&refusal),
@@ -380,7 +311,7 @@ impl Extension for AccessCheck {
             entry: Some(kindred_store::NewAuditEntry {
                 at: chrono::Utc::now(),
                 key_name: caller.key_name.clone(),
-                role: caller.role.as_str().to_owned(),
+                role: caller.role,
                 action: info.name.to_owned(),
                 target: self.argument_target(&info),
                 outcome: "CANCELLED".to_owned(),

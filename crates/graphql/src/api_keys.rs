@@ -39,7 +39,7 @@ impl ApiKey {
     }
     /// admin, editor, analyst or ingest.
     async fn role(&self) -> &str {
-        &self.0.role
+        self.0.role.as_str()
     }
     /// The key's public part (`kdr_<prefix>_...`), to tell keys apart.
     async fn prefix(&self) -> &str {
@@ -116,7 +116,7 @@ impl ApiKeyMutation {
                 api(ApiError::Internal)
             })?;
         let role = Role::from(role);
-        let new = NewApiKey { name, role: role.as_str().to_owned(), prefix: made.prefix, hash: made.hash };
+        let new = NewApiKey { name, role, prefix: made.prefix, hash: made.hash };
         let stored = store(ctx)?.create_api_key(&new).await.map_err(api)?;
         Ok(CreatedApiKey { key: made.key, stored })
     }

@@ -127,7 +127,7 @@ impl AuditEntry {
     }
     /// The key's role.
     async fn role(&self) -> &str {
-        &self.0.role
+        self.0.role.as_str()
     }
     /// The mutation, e.g. `createSegmentation`.
     async fn action(&self) -> &str {

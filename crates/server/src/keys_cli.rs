@@ -35,12 +35,7 @@ pub async fn run(store: &Store, command: KeysCommand) -> anyhow::Result<String> 
             let name = name.trim().to_owned();
             anyhow::ensure!(!name.is_empty(), "--name: must not be empty");
             let made = generate()?;
-            let key = NewApiKey {
-                name: name.clone(),
-                role: role.as_str().to_owned(),
-                prefix: made.prefix,
-                hash: made.hash,
-            };
+            let key = NewApiKey { name: name.clone(), role, prefix: made.prefix, hash: made.hash };
             store.create_api_key(&key).await?;
             Ok(format!(
                 "{}\n\ncreated key {name:?} ({role}). Keep it now: it is not stored and cannot be shown again.\n",

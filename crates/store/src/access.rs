@@ -14,8 +14,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 pub struct NewApiKey {
     /// A unique name.
     pub name: String,
-    /// admin, editor, analyst or ingest.
-    pub role: String,
+    /// What it may do.
+    pub role: crate::states::Role,
     /// The key's public part.
     pub prefix: String,
     /// The PHC-format hash of the whole key.
@@ -30,7 +30,7 @@ pub struct NewAuditEntry {
     /// The key's name (none without authentication).
     pub key_name: Option<String>,
     /// The caller's role.
-    pub role: String,
+    pub role: crate::states::Role,
     /// The mutation.
     pub action: String,
     /// What it was about, by Kindred id.
@@ -58,7 +58,7 @@ impl Store {
     pub async fn create_api_key(&self, key: &NewApiKey) -> StoreResult<api_key::Model> {
         let row = api_key::ActiveModel {
             name: Set(key.name.clone()),
-            role: Set(key.role.clone()),
+            role: Set(key.role),
             prefix: Set(key.prefix.clone()),
             hash: Set(key.hash.clone()),
             created_at: Set(Utc::now()),
@@ -121,7 +121,7 @@ impl Store {
             let rows = chunk.iter().map(|entry| audit_entry::ActiveModel {
                 at: Set(entry.at),
                 key_name: Set(entry.key_name.clone()),
-                role: Set(entry.role.clone()),
+                role: Set(entry.role),
                 action: Set(entry.action.clone()),
                 target: Set(entry.target.clone()),
                 outcome: Set(entry.outcome.clone()),

@@ -49,7 +49,10 @@ pub use personas::{Count, NeedLift, Persona};
 pub use previews::NewPreview;
 pub use segment_stats::{Bucket, OverlapCell, SegmentLink, SizesAt};
 pub use segmentations::{JobOutcome, NewSegmentation, SegmentationChanges};
-pub use states::{ChangeReason, DeliveryStatus, JobStatus, SegmentationMode, SegmentationStatus};
+pub use states::{
+    ChangeReason, DeliveryStatus, JobReason, JobStatus, Permission, Role, SegmentationMode,
+    SegmentationStatus, UnknownRole,
+};
 pub use stream::{Cell, RowSink};
 pub use webhooks::{DeliveryCounts, DueDeliveries};
 pub use write::WriteCounts;

@@ -3,7 +3,7 @@
 use crate::connect::Store;
 use crate::entity::{segmentation, segmentation_job};
 use crate::error::{StoreError, StoreResult};
-use crate::states::{JobStatus, SegmentationMode, SegmentationStatus};
+use crate::states::{JobReason, JobStatus, SegmentationMode, SegmentationStatus};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -144,12 +144,12 @@ impl Store {
     pub async fn start_job(
         &self,
         segmentation_id: i64,
-        reason: &str,
+        reason: JobReason,
     ) -> StoreResult<segmentation_job::Model> {
         let row = segmentation_job::ActiveModel {
             segmentation_id: Set(segmentation_id),
             status: Set(JobStatus::Running),
-            reason: Set(reason.to_owned()),
+            reason: Set(reason),
             customers_total: Set(0),
             customers_done: Set(0),
             entered: Set(0),

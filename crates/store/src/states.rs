@@ -85,6 +85,125 @@ pub enum DeliveryStatus {
     Withheld,
 }
 
+/// Why a refit job ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum JobReason {
+    /// The segmentation was just created.
+    #[sea_orm(string_value = "create")]
+    Create,
+    /// Its definition changed.
+    #[sea_orm(string_value = "update")]
+    Update,
+    /// Someone asked for a refit.
+    #[sea_orm(string_value = "refit")]
+    Refit,
+    /// Its schedule came round.
+    #[sea_orm(string_value = "schedule")]
+    Schedule,
+    /// The server started and the segmentation had no model.
+    #[sea_orm(string_value = "start")]
+    Start,
+}
+
+impl JobReason {
+    /// The word stored for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobReason::Create => "create",
+            JobReason::Update => "update",
+            JobReason::Refit => "refit",
+            JobReason::Schedule => "schedule",
+            JobReason::Start => "start",
+        }
+    }
+
+    /// The reason recorded on the membership changes the job writes.
+    pub fn change_reason(self) -> ChangeReason {
+        match self {
+            JobReason::Schedule => ChangeReason::Schedule,
+            JobReason::Create | JobReason::Update | JobReason::Refit | JobReason::Start => {
+                ChangeReason::Refit
+            }
+        }
+    }
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Role {
+    /// Everything, including keys, plugins and erasure.
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    /// Reads, writes data and manages segmentations.
+    #[sea_orm(string_value = "editor")]
+    Editor,
+    /// Reads.
+    #[sea_orm(string_value = "analyst")]
+    Analyst,
+    /// Only writes customers, interactions, ties and needs.
+    #[sea_orm(string_value = "ingest")]
+    Ingest,
+}
+
+/// A kind of operation a role may be granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read anything.
+    Read,
+    /// Write customers, interactions, ties and needs.
+    Ingest,
+    /// Create, change, refit and delete segmentations, their members and webhooks.
+    Manage,
+    /// Erase and delete people, read the audit log, export a person's data.
+    Admin,
+}
+
+impl Role {
+    /// Every role, as written in settings and on the command line.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Editor, Role::Analyst, Role::Ingest];
+
+    /// The word stored for it, also its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Analyst => "analyst",
+            Role::Ingest => "ingest",
+        }
+    }
+
+    /// Whether the role grants `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Editor => permission != Permission::Admin,
+            Role::Analyst => permission == Permission::Read,
+            Role::Ingest => permission == Permission::Ingest,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// A role name that is not one of admin, editor, analyst and ingest.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}: use admin, editor, analyst or ingest")]
+pub struct UnknownRole(pub String);
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text).ok_or_else(|| UnknownRole(text.to_owned()))
+    }
+}
+
 impl DeliveryStatus {
     /// The word stored for it.
     pub fn as_str(self) -> &'static str {
@@ -163,6 +282,14 @@ mod tests {
         for status in DeliveryStatus::iter() {
             assert_eq!(status.to_value(), status.as_str());
         }
+        for reason in JobReason::iter() {
+            assert_eq!(reason.to_value(), reason.as_str());
+        }
+        for role in Role::iter() {
+            assert_eq!(role.to_value(), role.as_str());
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
+        }
+        assert_eq!(Role::iter().count(), Role::ALL.len());
     }
 
     #[test]
@@ -170,5 +297,7 @@ mod tests {
         assert!(JobStatus::try_from_value(&"finished".to_owned()).is_err());
         assert!(ChangeReason::try_from_value(&"Refit".to_owned()).is_err());
         assert!(SegmentationStatus::try_from_value(&String::new()).is_err());
+        assert!(Role::try_from_value(&"root".to_owned()).is_err());
+        assert!("Admin".parse::<Role>().is_err());
     }
 }

@@ -11,7 +11,7 @@ use kindred_store::{AuditFilter, NewApiKey, NewAuditEntry, Store};
 fn key(name: &str, prefix: &str) -> NewApiKey {
     NewApiKey {
         name: name.to_owned(),
-        role: "analyst".to_owned(),
+        role: kindred_store::Role::Analyst,
         prefix: prefix.to_owned(),
         hash: "$argon2id$x".to_owned(),
     }
@@ -53,7 +53,7 @@ on_both!(audit_records_come_back_newest_first, |store: &Store| {
             .map(|n| NewAuditEntry {
                 at: start + Duration::minutes(n),
                 key_name: Some(if n % 2 == 0 { "loader" } else { "editor" }.to_owned()),
-                role: "editor".to_owned(),
+                role: kindred_store::Role::Editor,
                 action: if n < 5 { "upsertCustomer" } else { "createSegmentation" }.to_owned(),
                 target: Some(format!("customer {n}")),
                 outcome: "ok".to_owned(),

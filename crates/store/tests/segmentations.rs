@@ -43,7 +43,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         let again = store.create_segmentation(&new).await.unwrap_err();
         assert!(again.is_conflict() && again.to_string().contains("big spenders"), "{again}");
 
-        let job = store.start_job(created.id, "refit").await.unwrap();
+        let job = store.start_job(created.id, kindred_store::JobReason::Refit).await.unwrap();
         store.job_progress(job.id, 5, 5).await.unwrap();
         let first = MembershipDiff {
             entered: vec![

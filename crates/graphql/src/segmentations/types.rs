@@ -116,7 +116,7 @@ impl Job {
     }
     /// Why it ran: create, refit, update, schedule or start.
     async fn reason(&self) -> &str {
-        &self.0.reason
+        self.0.reason.as_str()
     }
     /// Customers assigned so far.
     async fn customers_done(&self) -> i64 {

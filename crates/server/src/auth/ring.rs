@@ -1,7 +1,7 @@
 //! Checks presented keys against the store, with a short-lived cache so that Argon2 runs once
 //! per key and not once per request; revocation takes effect within [`RECHECK`].
 
-use kindred_graphql::access::{Caller, Role};
+use kindred_graphql::access::Caller;
 use kindred_graphql::keys::{prefix_of, verify};
 use kindred_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -98,11 +98,7 @@ impl KeyRing {
         if !verified_before && !self.check(key, &row.hash).await {
             return Err(KeyRejected::Invalid);
         }
-        let role: Role = row.role.parse().map_err(|error| {
-            tracing::error!(key = %row.name, %error, "an API key has an unknown role");
-            KeyRejected::Invalid
-        })?;
-        let caller = Caller { key_name: Some(row.name.clone()), role };
+        let caller = Caller { key_name: Some(row.name.clone()), role: row.role };
         if let Err(error) = self.store.touch_api_key(row.id, chrono::Utc::now()).await {
             tracing::warn!(%error, "cannot record when a key was last used");
         }

@@ -10,8 +10,8 @@ pub struct Model {
     pub id: i64,
     /// Who or what uses it; unique, and what the audit log names.
     pub name: String,
-    /// admin, editor, analyst or ingest.
-    pub role: String,
+    /// What it may do.
+    pub role: crate::states::Role,
     /// The key's public part, shown in lists.
     pub prefix: String,
     /// The Argon2 hash of the whole key (PHC string).

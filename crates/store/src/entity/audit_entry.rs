@@ -11,7 +11,8 @@ pub struct Model {
     pub at: DateTimeUtc,
     /// The API key's name; none when the server runs without authentication.
     pub key_name: Option<String>,
-    pub role: String,
+    /// The caller's role.
+    pub role: crate::states::Role,
     /// The mutation, e.g. `createSegmentation`.
     pub action: String,
     /// What it was about, by Kindred id (e.g. `segmentation 3`), when known.

@@ -9,8 +9,8 @@ pub struct Model {
     pub id: i64,
     pub segmentation_id: i64,
     pub status: crate::states::JobStatus,
-    /// `refit` (asked for), `schedule` or `start`.
-    pub reason: String,
+    /// Why it ran.
+    pub reason: crate::states::JobReason,
     pub customers_total: i64,
     pub customers_done: i64,
     pub entered: i64,
