@@ -96,6 +96,15 @@ impl PluginHost {
         Self { plugins }
     }
 
+    /// [`PluginHost::load`] on the blocking pool: opening a library runs its initialisers and
+    /// its `describe`, third-party code that must not hold an async worker.
+    pub async fn load_off_runtime(configs: Vec<PluginConfig>, base: PathBuf) -> Self {
+        tokio::task::spawn_blocking(move || Self::load(&configs, &base)).await.unwrap_or_else(|error| {
+            tracing::error!(%error, "loading the plugins stopped; none is loaded");
+            Self::default()
+        })
+    }
+
     /// Every plugin, in the settings' order.
     pub fn plugins(&self) -> &[Plugin] {
         &self.plugins

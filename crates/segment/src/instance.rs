@@ -134,12 +134,37 @@ impl StrategyInstance {
 }
 
 impl Drop for StrategyInstance {
+    /// Destroys the plugin's instance on the blocking pool when a runtime is running (the last
+    /// reference may be dropped on an async worker, and a plugin's destructor may take long);
+    /// on the dropping thread otherwise.
     fn drop(&mut self) {
         let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !handle.pointer.is_null() {
-            ffi::destroy(&self.library.descriptor.functions, handle.pointer);
-            handle.pointer = std::ptr::null_mut();
+        let pointer = std::mem::replace(&mut handle.pointer, std::ptr::null_mut());
+        if pointer.is_null() {
+            return;
         }
+        let doomed = Doomed { pointer, functions: &self.library.descriptor.functions };
+        match tokio::runtime::Handle::try_current() {
+            // If the runtime shuts down before the task runs, dropping the task drops `doomed`,
+            // which destroys the instance there: it is never leaked.
+            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(doomed))),
+            Err(_) => drop(doomed),
+        }
+    }
+}
+
+/// A plugin instance no longer referenced: destroyed when this is dropped.
+struct Doomed {
+    pointer: Instance,
+    functions: &'static kindred_plugin_abi::FunctionTable,
+}
+
+// SAFETY: the ABI lets an instance be called from any thread; nothing else holds the pointer.
+unsafe impl Send for Doomed {}
+
+impl Drop for Doomed {
+    fn drop(&mut self) {
+        ffi::destroy(self.functions, self.pointer);
     }
 }
 

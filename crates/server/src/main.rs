@@ -192,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::serve(settings, demo).await?;
         }
         Command::Plugins => {
-            let host = plugins::load_plugins(&settings);
+            let host = plugins::load_plugins(&settings).await;
             print!("{}", plugins::describe(&host));
             if plugins::any_refused(&host) {
                 eprintln!("error: a plugin the settings enable was refused (see its error above)");

@@ -4,10 +4,10 @@ use crate::config::Settings;
 use kindred_segment::{PluginHost, PluginStatus};
 use std::sync::Arc;
 
-/// Loads every plugin of the settings. Refused plugins are logged and kept in the list;
-/// loading never fails.
-pub fn load_plugins(settings: &Settings) -> Arc<PluginHost> {
-    let host = PluginHost::load(&settings.plugins, &settings.base_dir);
+/// Loads every plugin of the settings, on the blocking pool. Refused plugins are logged and
+/// kept in the list; loading never fails.
+pub async fn load_plugins(settings: &Settings) -> Arc<PluginHost> {
+    let host = PluginHost::load_off_runtime(settings.plugins.clone(), settings.base_dir.clone()).await;
     let loaded = host.plugins().iter().filter(|plugin| plugin.status == PluginStatus::Loaded).count();
     tracing::info!(listed = host.plugins().len(), loaded, "plugins");
     Arc::new(host)

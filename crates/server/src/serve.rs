@@ -41,7 +41,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
             tracing::info!("database has customers: demo data not loaded");
         }
     }
-    let plugins = crate::plugins::load_plugins(&settings);
+    let plugins = crate::plugins::load_plugins(&settings).await;
     let gate_settings = settings.gate()?;
     let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
         .await
