@@ -259,6 +259,9 @@ async fn cancelled_and_failed_jobs_leave_memberships_whole() {
     let edit = "mutation($id: ID!, $x: [String!]!) { removeSegmentMembers(segmentationId: $id, segment: \"all\", externalIds: $x) }";
     let removed = server.data(edit, json!({ "id": manual, "x": two })).await;
     assert_eq!(removed["removeSegmentMembers"], 2);
+    let unknown = server.graphql(edit, json!({ "id": manual, "x": [two[0].clone(), "nobody-here"] })).await;
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "NOT_FOUND", "{unknown}");
+    assert!(unknown["errors"][0]["message"].as_str().is_some_and(|m| m.contains("nobody-here")), "{unknown}");
     assert_eq!(size_of(&settled(&server, &manual).await, "all"), profiled - 2);
     let refused = server.graphql(edit, json!({ "id": id, "x": ["c0000001"] })).await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "CONFLICT", "{refused}");

@@ -263,6 +263,20 @@ impl Store {
         Ok(T::find_by_statement(stmt).all(&self.db).await?)
     }
 
+    /// As [`Store::read_rows`] for a query that may scan a whole table however few rows it
+    /// returns: on a SQLite file it always runs on the blocking pool, never on the caller's
+    /// thread.
+    pub(crate) async fn read_rows_scanning<T>(&self, sql: String, values: Vec<Value>) -> StoreResult<Vec<T>>
+    where
+        T: FromQueryResult + FromSqliteRow + Send + 'static,
+    {
+        if let Some(reads) = &self.reads {
+            return reads.query_off_thread(sql, values, T::from_sqlite_row).await;
+        }
+        let stmt = statement(self.backend(), &sql, values);
+        Ok(T::find_by_statement(stmt).all(&self.db).await?)
+    }
+
     /// Closes every connection.
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;

@@ -4,41 +4,80 @@
 
 use crate::connect::Store;
 use crate::entity::customer;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// The ids of the customers who refused profiling, as a subquery. Uncorrelated, so a scan of
 /// a whole table evaluates it once.
 pub(crate) const REFUSED_PROFILING: &str = "SELECT id FROM customers WHERE consent_profiling = FALSE";
 
-/// The condition a row of `table` (customers, interactions, ties or needs) meets when a
-/// strategy may read it in a scan of the whole table: its customer, or both ends of a tie,
-/// did not refuse profiling. `None` for any other table.
-pub(crate) fn profiled_in_scan(table: &str) -> Option<String> {
-    match table {
-        "customers" => Some("consent_profiling IS NOT FALSE".to_owned()),
-        "interactions" | "needs" => Some(format!("customer_id NOT IN ({REFUSED_PROFILING})")),
-        "ties" => {
-            Some(format!("from_id NOT IN ({REFUSED_PROFILING}) AND to_id NOT IN ({REFUSED_PROFILING})"))
-        }
-        _ => None,
-    }
+/// A table segmentation strategies read. Only these can be read for a strategy, and each has
+/// its consent condition: a read without one cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyTable {
+    /// `customers`.
+    Customers,
+    /// `interactions`.
+    Interactions,
+    /// `ties`.
+    Ties,
+    /// `needs`.
+    Needs,
 }
 
-/// The condition a row of `table` meets when a strategy may read it, for reads of a few
-/// customers' rows: a lookup by primary key per row instead of a scan of every customer.
-pub(crate) fn profiled_per_row(table: &str) -> Option<String> {
-    let refused = |ids: &str| {
-        format!(
-            "NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN ({ids}) AND c.consent_profiling = FALSE)"
-        )
-    };
-    match table {
-        "customers" => Some("consent_profiling IS NOT FALSE".to_owned()),
-        "interactions" => Some(refused("interactions.customer_id")),
-        "needs" => Some(refused("needs.customer_id")),
-        "ties" => Some(refused("ties.from_id, ties.to_id")),
-        _ => None,
+impl StrategyTable {
+    /// Every table strategies read.
+    pub const ALL: [StrategyTable; 4] =
+        [StrategyTable::Customers, StrategyTable::Interactions, StrategyTable::Ties, StrategyTable::Needs];
+
+    /// The table's name in SQL.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyTable::Customers => "customers",
+            StrategyTable::Interactions => "interactions",
+            StrategyTable::Ties => "ties",
+            StrategyTable::Needs => "needs",
+        }
+    }
+
+    /// The table named `name`; an error for any other table, which has no consent condition
+    /// and so is never read for a strategy.
+    pub fn named(name: &str) -> StoreResult<Self> {
+        Self::ALL.into_iter().find(|table| table.name() == name).ok_or_else(|| {
+            StoreError::ReadTask(format!(
+                "table {name:?} is not one strategies read: it has no consent condition"
+            ))
+        })
+    }
+
+    /// The condition a row meets when a strategy may read it in a scan of the whole table: its
+    /// customer, or both ends of a tie, did not refuse profiling.
+    pub(crate) fn profiled_in_scan(self) -> String {
+        match self {
+            StrategyTable::Customers => "consent_profiling IS NOT FALSE".to_owned(),
+            StrategyTable::Interactions | StrategyTable::Needs => {
+                format!("customer_id NOT IN ({REFUSED_PROFILING})")
+            }
+            StrategyTable::Ties => {
+                format!("from_id NOT IN ({REFUSED_PROFILING}) AND to_id NOT IN ({REFUSED_PROFILING})")
+            }
+        }
+    }
+
+    /// The condition a row meets when a strategy may read it, for reads of a few customers'
+    /// rows: a lookup by primary key per row instead of a scan of every customer.
+    pub(crate) fn profiled_per_row(self) -> String {
+        let refused = |ids: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN ({ids}) AND c.consent_profiling = FALSE)"
+            )
+        };
+        match self {
+            StrategyTable::Customers => "consent_profiling IS NOT FALSE".to_owned(),
+            StrategyTable::Interactions => refused("interactions.customer_id"),
+            StrategyTable::Needs => refused("needs.customer_id"),
+            StrategyTable::Ties => refused("ties.from_id, ties.to_id"),
+        }
     }
 }
 
@@ -71,13 +110,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_strategy_table_has_a_condition() {
-        for table in ["customers", "interactions", "ties", "needs"] {
-            assert!(profiled_in_scan(table).is_some(), "{table}");
-            assert!(profiled_per_row(table).is_some(), "{table}");
+    fn only_strategy_tables_are_read_and_ties_check_both_ends() {
+        for table in StrategyTable::ALL {
+            assert_eq!(StrategyTable::named(table.name()).ok(), Some(table));
         }
-        assert!(profiled_in_scan("memberships").is_none());
-        let ties = profiled_in_scan("ties").unwrap_or_default();
+        assert!(StrategyTable::named("memberships").is_err());
+        assert!(StrategyTable::named("api_keys").is_err());
+        let ties = StrategyTable::Ties.profiled_in_scan();
         assert_eq!(ties.matches(REFUSED_PROFILING).count(), 2, "both ends of a tie are checked");
     }
 }

@@ -39,6 +39,7 @@ mod write_txn;
 pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
 pub use children::InteractionCursor;
 pub use connect::{PoolUsage, Store, StoreOptions};
+pub use consent::StrategyTable;
 pub use counts::RowCounts;
 pub use customers::CustomerFilter;
 pub use erasure::{ErasureReceipt, external_id_hash};

@@ -433,7 +433,12 @@ impl Store {
         // The limit is written in, like the other pages' (see `children.rs`).
         let limit = limit.min(i64::MAX as u64);
         sql.push_str(&format!(" ORDER BY customer_id LIMIT {limit}"));
-        self.read_rows(sql, values, usize::try_from(limit).unwrap_or(usize::MAX)).await
+        if search.is_some_and(|text| !text.trim().is_empty()) {
+            // A search may read every customer to fill a small page.
+            self.read_rows_scanning(sql, values).await
+        } else {
+            self.read_rows(sql, values, usize::try_from(limit).unwrap_or(usize::MAX)).await
+        }
     }
 
     /// A page of segmentation `id`'s memberships in customer then segment order, in one

@@ -4,7 +4,7 @@
 //! (`consent.rs`), so no strategy ever receives them.
 
 use crate::connect::Store;
-use crate::consent::{profiled_in_scan, profiled_per_row};
+use crate::consent::StrategyTable;
 use crate::entity::{customer, interaction, need, tie};
 use crate::error::StoreResult;
 use crate::sql::marks;
@@ -13,13 +13,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
 
 /// The scan condition of `table`, as an expression.
-fn profiled(table: &str) -> Expr {
-    Expr::cust(profiled_in_scan(table).unwrap_or_else(|| "1 = 1".to_owned()))
+fn profiled(table: StrategyTable) -> Expr {
+    Expr::cust(table.profiled_in_scan())
 }
 
 /// The per-row condition of `table`, as SQL text.
-fn profiled_rows(table: &str) -> String {
-    profiled_per_row(table).unwrap_or_else(|| "1 = 1".to_owned())
+fn profiled_rows(table: StrategyTable) -> String {
+    table.profiled_per_row()
 }
 
 /// Most customer ids bound in one read (SQLite allows 32,766 parameters).
@@ -30,7 +30,7 @@ impl Store {
     pub async fn scan_customers(&self, after: i64, limit: u64) -> StoreResult<Vec<customer::Model>> {
         Ok(customer::Entity::find()
             .filter(customer::Column::Id.gt(after))
-            .filter(profiled("customers"))
+            .filter(profiled(StrategyTable::Customers))
             .order_by_asc(customer::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -41,7 +41,7 @@ impl Store {
     pub async fn scan_interactions(&self, after: i64, limit: u64) -> StoreResult<Vec<interaction::Model>> {
         Ok(interaction::Entity::find()
             .filter(interaction::Column::Id.gt(after))
-            .filter(profiled("interactions"))
+            .filter(profiled(StrategyTable::Interactions))
             .order_by_asc(interaction::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -52,7 +52,7 @@ impl Store {
     pub async fn scan_ties(&self, after: i64, limit: u64) -> StoreResult<Vec<tie::Model>> {
         Ok(tie::Entity::find()
             .filter(tie::Column::Id.gt(after))
-            .filter(profiled("ties"))
+            .filter(profiled(StrategyTable::Ties))
             .order_by_asc(tie::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -63,7 +63,7 @@ impl Store {
     pub async fn scan_needs(&self, after: i64, limit: u64) -> StoreResult<Vec<need::Model>> {
         Ok(need::Entity::find()
             .filter(need::Column::Id.gt(after))
-            .filter(profiled("needs"))
+            .filter(profiled(StrategyTable::Needs))
             .order_by_asc(need::Column::Id)
             .limit(limit)
             .all(self.connection())
@@ -75,7 +75,7 @@ impl Store {
         Ok(customer::Entity::find()
             .select_only()
             .column(customer::Column::Id)
-            .filter(profiled("customers"))
+            .filter(profiled(StrategyTable::Customers))
             .order_by_asc(customer::Column::Id)
             .into_tuple::<i64>()
             .all(self.connection())
@@ -85,7 +85,10 @@ impl Store {
     /// Those of these customers who did not refuse profiling, by id (unknown ids are left
     /// out).
     pub async fn profiled_customers_among(&self, customer_ids: &[i64]) -> StoreResult<Vec<customer::Model>> {
-        let sql = format!("SELECT * FROM customers WHERE id IN ({{ids}}) AND {}", profiled_rows("customers"));
+        let sql = format!(
+            "SELECT * FROM customers WHERE id IN ({{ids}}) AND {}",
+            profiled_rows(StrategyTable::Customers)
+        );
         let mut customers: Vec<customer::Model> = self.rows_among(&sql, customer_ids, 1).await?;
         customers.sort_unstable_by_key(|customer| customer.id);
         Ok(customers)
@@ -95,7 +98,7 @@ impl Store {
     pub async fn all_interactions_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<interaction::Model>> {
         let sql = format!(
             "SELECT * FROM interactions WHERE customer_id IN ({{ids}}) AND {} ORDER BY customer_id, occurred_at",
-            profiled_rows("interactions")
+            profiled_rows(StrategyTable::Interactions)
         );
         self.rows_among(&sql, customer_ids, 1).await
     }
@@ -104,7 +107,7 @@ impl Store {
     pub async fn all_ties_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<tie::Model>> {
         let sql = format!(
             "SELECT * FROM ties WHERE (from_id IN ({{ids}}) OR to_id IN ({{ids}})) AND {}",
-            profiled_rows("ties")
+            profiled_rows(StrategyTable::Ties)
         );
         let mut ties: Vec<tie::Model> = self.rows_among(&sql, customer_ids, 2).await?;
         // A tie between customers of different chunks is read twice.
@@ -115,8 +118,10 @@ impl Store {
 
     /// Every need of these customers, by id.
     pub async fn all_needs_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<need::Model>> {
-        let sql =
-            format!("SELECT * FROM needs WHERE customer_id IN ({{ids}}) AND {}", profiled_rows("needs"));
+        let sql = format!(
+            "SELECT * FROM needs WHERE customer_id IN ({{ids}}) AND {}",
+            profiled_rows(StrategyTable::Needs)
+        );
         let mut needs: Vec<need::Model> = self.rows_among(&sql, customer_ids, 1).await?;
         needs.sort_unstable_by_key(|need| need.id);
         Ok(needs)

@@ -125,6 +125,17 @@ impl SqliteReads {
         if max_rows <= INLINE_ROWS {
             return self.run(&sql, &values, map);
         }
+        self.query_off_thread(sql, values, map).await
+    }
+
+    /// As [`SqliteReads::query`], always on the blocking pool: for a query that may scan a
+    /// whole table however few rows it returns.
+    pub(crate) async fn query_off_thread<T: Send + 'static>(
+        self: &Arc<Self>,
+        sql: String,
+        values: Vec<Value>,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
         let reads = self.clone();
         tokio::task::spawn_blocking(move || reads.run(&sql, &values, map))
             .await

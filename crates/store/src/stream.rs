@@ -2,11 +2,9 @@
 //! of rows: no model per row, no allocation per cell, one read transaction (one snapshot).
 
 use crate::connect::Store;
+use crate::consent::StrategyTable;
 use crate::error::{StoreError, StoreResult};
 use rusqlite::types::ValueRef;
-
-/// The tables that can be streamed.
-const STREAMABLE_TABLES: [&str; 4] = ["customers", "interactions", "ties", "needs"];
 
 /// Most columns one stream reads (every table has fewer).
 const MAX_COLUMNS: usize = 32;
@@ -47,9 +45,7 @@ impl Store {
         let Some(reads) = self.reads.clone() else {
             return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
         };
-        if !STREAMABLE_TABLES.contains(&table) {
-            return Err(StoreError::ReadTask(format!("table {table:?} cannot be streamed")));
-        }
+        let table = StrategyTable::named(table)?.name();
         let sql = format!("SELECT MIN(id), MAX(id) FROM {table}");
         tokio::task::spawn_blocking(move || {
             reads.with_connection(&sql, |statement| {
@@ -77,9 +73,7 @@ impl Store {
         let Some(reads) = self.reads.clone() else {
             return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
         };
-        if !STREAMABLE_TABLES.contains(&table) {
-            return Err(StoreError::ReadTask(format!("table {table:?} cannot be streamed")));
-        }
+        let table = StrategyTable::named(table)?;
         if columns.is_empty() || columns.len() > MAX_COLUMNS {
             return Err(StoreError::ReadTask(format!(
                 "stream 1 to {MAX_COLUMNS} columns, not {}",
@@ -89,9 +83,13 @@ impl Store {
         if let Some(bad) = columns.iter().find(|column| !valid_name(column)) {
             return Err(StoreError::ReadTask(format!("{bad:?} is not a column name")));
         }
-        let profiled = crate::consent::profiled_in_scan(table).unwrap_or_else(|| "1 = 1".to_owned());
+        let profiled = table.profiled_in_scan();
         let range = ids.map_or(String::new(), |(first, last)| format!(" AND id BETWEEN {first} AND {last}"));
-        let sql = format!("SELECT {} FROM {table} WHERE {profiled}{range} ORDER BY id", columns.join(", "));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {profiled}{range} ORDER BY id",
+            columns.join(", "),
+            table.name()
+        );
         let width = columns.len();
         tokio::task::spawn_blocking(move || {
             let mut sink = sink;
