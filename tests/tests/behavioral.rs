@@ -5,8 +5,8 @@
 use arrow_array::RecordBatch;
 use kindred_behavioral::rfm_sql::{Dialect, rfm_scores_sql};
 use kindred_e2e::{Workspace, plugin_library};
-use kindred_segment::tables::{TableData, population};
-use kindred_segment::{PluginConfig, PluginHost, TableId, run_strategy};
+use kindred_plugin_host::tables::{TableData, population};
+use kindred_plugin_host::{PluginConfig, PluginHost, TableId, run_strategy};
 use kindred_store::import::{Format, ImportKind, import};
 use kindred_store::{Store, StoreOptions};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};

@@ -4,7 +4,7 @@
 
 use kindred_e2e::{Workspace, plugin_library};
 use kindred_need_based::communities::nmi::nmi;
-use kindred_segment::{PluginConfig, PluginHost, run_strategy};
+use kindred_plugin_host::{PluginConfig, PluginHost, run_strategy};
 use kindred_store::Store;
 use kindred_store::import::{Format, ImportKind, import};
 use serde_json::json;

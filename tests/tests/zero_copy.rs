@@ -5,8 +5,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use kindred_e2e::plugin_library;
-use kindred_segment::tables::{TableData, schema};
-use kindred_segment::{StrategyInstance, TableId, load};
+use kindred_plugin_host::tables::{TableData, schema};
+use kindred_plugin_host::{StrategyInstance, TableId, load};
 use std::sync::Arc;
 
 #[test]

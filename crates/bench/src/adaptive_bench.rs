@@ -13,9 +13,9 @@ mod stats;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use kindred_adaptive::{Engine, EngineSettings};
 use kindred_e2e::Subscription;
-use kindred_segment::{PluginConfig, PluginHost};
+use kindred_engine::{Engine, EngineSettings};
+use kindred_plugin_host::{PluginConfig, PluginHost};
 use kindred_store::{NewSegmentation, Store};
 use serde_json::{Value, json};
 use std::collections::HashMap;

@@ -12,7 +12,7 @@ mod memory;
 use anyhow::{Context, ensure};
 use clap::{Parser, Subcommand};
 use kindred_behavioral::rfm_sql::{Dialect, rfm_scores_sql};
-use kindred_segment::{PluginConfig, PluginHost, RunOutput, run_strategy, tables};
+use kindred_plugin_host::{PluginConfig, PluginHost, RunOutput, run_strategy, tables};
 use kindred_store::Store;
 use memory::peak_rss_mb;
 use rand::{RngExt, SeedableRng};

@@ -2,8 +2,8 @@
 //! `kindred keys` does the same from the command line.
 
 use crate::access::Role;
+use crate::context::store;
 use crate::error::{ApiError, ApiResult, api};
-use crate::types::store;
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use kindred_domain::{Reason, ValidationError};

@@ -2,9 +2,9 @@
 //! memory and written in batches by one task, so auditing adds no write to a mutation's own
 //! transaction; a record can be lost only if the process dies within the batching delay.
 
+use crate::context::store;
 use crate::error::{ApiResult, api};
 use crate::pagination::{id_cursor, page_size, parse_id_cursor};
-use crate::types::store;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 
 use async_graphql::{Error, ErrorExtensions};
 use kindred_domain::{ValidationError, ValidationErrors};
-use kindred_segment::PluginError;
+use kindred_plugin_host::PluginError;
 use kindred_store::StoreError;
 
 /// What a client can be told went wrong.
@@ -31,7 +31,7 @@ pub enum ApiError {
     },
     /// Strategy parameters that break the strategy's JSON Schema.
     #[error("{0}")]
-    InvalidParams(String, Vec<kindred_segment::ParamError>),
+    InvalidParams(String, Vec<kindred_plugin_host::ParamError>),
     /// The plugin asked for is not loaded (unknown, refused or disabled).
     #[error("{0}")]
     PluginUnavailable(String),
@@ -48,7 +48,7 @@ pub enum ApiError {
     },
     /// Too much heavy work is running (for this key or the server); retry shortly. The HTTP
     /// answer is 429.
-    #[error("{}", crate::heavy::Busy)]
+    #[error("{BUSY}")]
     Busy,
     /// A preview over more customers than are answered at once: start a preview job.
     #[error(
@@ -217,9 +217,9 @@ impl From<PluginError> for ApiError {
     }
 }
 
-impl From<kindred_adaptive::EngineError> for ApiError {
-    fn from(error: kindred_adaptive::EngineError) -> Self {
-        use kindred_adaptive::EngineError;
+impl From<kindred_engine::EngineError> for ApiError {
+    fn from(error: kindred_engine::EngineError) -> Self {
+        use kindred_engine::EngineError;
         match error {
             EngineError::Store(error) => error.into(),
             EngineError::Plugin(error) => error.into(),
@@ -232,6 +232,10 @@ impl From<kindred_adaptive::EngineError> for ApiError {
 
 /// Shorthand for resolver results.
 pub(crate) type ApiResult<T> = Result<T, Error>;
+
+/// What a caller refused for too much heavy work at once is told.
+pub(crate) const BUSY: &str =
+    "the server is busy with other heavy work (previews, overlaps, personas, exports): retry shortly";
 
 /// Turns any API error into a GraphQL error with its extensions.
 pub(crate) fn api<E: Into<ApiError>>(error: E) -> Error {

@@ -97,7 +97,7 @@ impl HeavyWork {
 
 /// No permit came in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the server is busy with other heavy work (previews, overlaps, personas, exports): retry shortly")]
+#[error("{}", crate::error::BUSY)]
 pub struct Busy;
 
 /// Takes a heavy-work permit for the caller of this request, if the schema has limits.

@@ -31,8 +31,8 @@ pub enum KeyError {
 
 /// Makes a key: a random public prefix and a 32-byte random secret, both hex.
 pub fn generate() -> Result<GeneratedKey, KeyError> {
-    let prefix = kindred_adaptive::random_secret()[..PREFIX_DIGITS].to_owned();
-    let key = format!("{KEY_TAG}_{prefix}_{}", kindred_adaptive::random_secret());
+    let prefix = kindred_engine::random_secret()[..PREFIX_DIGITS].to_owned();
+    let key = format!("{KEY_TAG}_{prefix}_{}", kindred_engine::random_secret());
     let hash =
         Argon2::default().hash_password(key.as_bytes()).map_err(|error| KeyError::Hash(error.to_string()))?;
     Ok(GeneratedKey { key, prefix, hash: hash.to_string() })

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod audit;
+mod context;
 mod error;
 mod error_code;
 pub mod heavy;
@@ -24,8 +25,8 @@ mod types;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, Schema};
-use kindred_adaptive::Engine;
-use kindred_segment::PluginHost;
+use kindred_engine::Engine;
+use kindred_plugin_host::PluginHost;
 use kindred_store::Store;
 use std::sync::Arc;
 

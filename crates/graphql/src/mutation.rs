@@ -1,8 +1,9 @@
 //! Mutations: write customers, interactions, ties and needs.
 
+use crate::context::store;
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
-use crate::types::{Customer, Interaction, Need, Tie, store};
+use crate::types::{Customer, Interaction, Need, Tie};
 use async_graphql::{ID, InputObject, Json, Object};
 use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft, TieKind, Token};
 use kindred_store::StoreError;
@@ -98,7 +99,7 @@ fn erased_as(field_of: impl Fn(&str) -> &'static str) -> impl Fn(StoreError) -> 
 /// Tells the segmentation engine (when there is one) which customers a write touched, so
 /// dynamic segments re-assign them. Only a queue push: the write does not wait.
 fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
-    if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+    if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
         engine.touched(customer_ids);
     }
 }
@@ -238,7 +239,7 @@ impl MutationRoot {
         let store = store(ctx)?;
         let memberships = store.customer_memberships(key).await.map_err(api)?;
         if store.delete_customer(key).await.map_err(api)? {
-            if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+            if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
                 engine.customer_deleted(&memberships);
             }
             Ok(id)

@@ -2,12 +2,11 @@
 
 use crate::error::ApiResult;
 use async_graphql::{Context, Enum, Json, Object, SimpleObject};
-use kindred_segment::{Plugin as HostPlugin, PluginHost};
-use std::sync::Arc;
+use kindred_plugin_host::Plugin as HostPlugin;
 
 /// Whether a plugin can be used.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "kindred_segment::PluginStatus")]
+#[graphql(remote = "kindred_plugin_host::PluginStatus")]
 pub enum PluginStatus {
     /// Loaded and checked.
     Loaded,
@@ -103,9 +102,6 @@ pub struct PluginInput {
 }
 
 /// The plugin host the server was started with.
-pub(crate) fn host<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<PluginHost>> {
-    ctx.data::<Arc<PluginHost>>()
-}
 
 /// Queries about plugins.
 #[derive(Default)]
@@ -115,6 +111,6 @@ pub struct PluginQuery;
 impl PluginQuery {
     /// Every plugin listed in the settings: loaded, refused (with the reason) or disabled.
     async fn plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<Plugin>> {
-        Ok(host(ctx)?.plugins().iter().cloned().map(Plugin).collect())
+        Ok(crate::context::host(ctx)?.plugins().iter().cloned().map(Plugin).collect())
     }
 }

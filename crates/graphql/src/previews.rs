@@ -4,13 +4,13 @@
 //! to the key that started them and to admins.
 
 use crate::access::{Caller, Role};
+use crate::context::engine;
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
-use crate::segmentations::engine;
-use crate::segmentations::types::JobStatus;
+use crate::types::segmentation::JobStatus;
 use async_graphql::{Context, ErrorExtensions, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use kindred_adaptive::preview::{PreviewRequest, PreviewResult, preview_now, preview_size};
+use kindred_engine::preview::{PreviewRequest, PreviewResult, preview_now, preview_size};
 use kindred_store::entity::preview_job;
 
 /// One segment of a preview.
@@ -238,10 +238,10 @@ impl PreviewQuery {
         params: Option<Json<serde_json::Value>>,
         sample: Option<i64>,
     ) -> ApiResult<SegmentationPreview> {
-        let host = crate::plugins::host(ctx)?;
-        let store = crate::types::store(ctx)?;
+        let host = crate::context::host(ctx)?;
+        let store = crate::context::store(ctx)?;
         let request = request(strategy, params, sample)?;
-        if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+        if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
             let limit = engine.preview_settings().sync_max_customers;
             let customers = preview_size(store, &request).await.map_err(api)?;
             if customers > limit {

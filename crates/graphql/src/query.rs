@@ -1,8 +1,9 @@
 //! Queries: one customer, a filtered page of customers, or how many rows each table holds.
 
+use crate::context::store;
 use crate::error::{ApiError, ApiResult, api};
 use crate::pagination::{id_cursor, page_size, parse_id_cursor};
-use crate::types::{Customer, store};
+use crate::types::Customer;
 use async_graphql::connection::Connection;
 use async_graphql::{ID, InputObject, Object, SimpleObject};
 use kindred_domain::{Reason, ValidationError};

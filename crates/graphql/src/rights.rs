@@ -2,9 +2,9 @@
 //! document) and `eraseCustomer` (everything that identifies them removed, a receipt with
 //! counts only).
 
+use crate::context::store;
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
-use crate::types::store;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use kindred_store::PersonData;
@@ -217,7 +217,7 @@ impl RightsMutation {
             receipt.ok_or_else(|| api(ApiError::NotFound { what: "customer", key: id.to_string() }))?;
         // The other ends of removed ties may change segments; the erased customer has no
         // rows left to re-assign.
-        if let Some(engine) = ctx.data_opt::<kindred_adaptive::Engine>() {
+        if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
             engine.touched(receipt.neighbours.clone());
         }
         tracing::info!(customer_id = receipt.customer_id, erasure_id = receipt.erasure_id, "customer erased");

@@ -31,7 +31,7 @@ pub struct Settings {
     pub data: DataSettings,
     /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
     #[serde(default)]
-    pub plugins: Vec<kindred_segment::PluginConfig>,
+    pub plugins: Vec<kindred_plugin_host::PluginConfig>,
     /// The folder of the settings file (the working directory when there is none): relative
     /// plugin paths start here.
     #[serde(skip)]
@@ -180,12 +180,12 @@ impl Default for WebhookSettings {
 
 impl WebhookSettings {
     /// The certificates in `ca_file` (relative to `base_dir`), if one is given.
-    fn trusted_roots(&self, base_dir: &Path) -> anyhow::Result<Vec<kindred_adaptive::Certificate>> {
+    fn trusted_roots(&self, base_dir: &Path) -> anyhow::Result<Vec<kindred_engine::Certificate>> {
         let Some(path) = &self.ca_file else { return Ok(Vec::new()) };
         let path = base_dir.join(path);
         let pem = std::fs::read(&path)
             .with_context(|| format!("webhooks.ca_file: cannot read {}", path.display()))?;
-        let roots = kindred_adaptive::Certificate::from_pem_bundle(&pem)
+        let roots = kindred_engine::Certificate::from_pem_bundle(&pem)
             .with_context(|| format!("webhooks.ca_file: {} is not a PEM certificate file", path.display()))?;
         anyhow::ensure!(!roots.is_empty(), "webhooks.ca_file: {} holds no certificate", path.display());
         Ok(roots)
@@ -195,8 +195,8 @@ impl WebhookSettings {
 impl Settings {
     /// The engine's tuning from `[segments]` and `[webhooks]`; fails when the webhooks' CA
     /// file cannot be read.
-    pub fn engine(&self) -> anyhow::Result<kindred_adaptive::EngineSettings> {
-        let webhooks = kindred_adaptive::WebhookSettings {
+    pub fn engine(&self) -> anyhow::Result<kindred_engine::EngineSettings> {
+        let webhooks = kindred_engine::WebhookSettings {
             trusted_roots: self.webhooks.trusted_roots(&self.base_dir)?,
             max_attempts: self.webhooks.max_attempts.clamp(1, 100) as i32,
             first_retry: std::time::Duration::from_secs(self.webhooks.first_retry_secs.max(1)),
@@ -204,12 +204,12 @@ impl Settings {
             timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs.max(1)),
             ..Default::default()
         };
-        Ok(kindred_adaptive::EngineSettings {
+        Ok(kindred_engine::EngineSettings {
             slow_job: std::time::Duration::from_secs(self.segments.slow_job_secs),
             write_batch: self.segments.write_batch.max(1),
             refit_on_start: self.segments.refit_on_start,
             webhooks,
-            previews: kindred_adaptive::preview::PreviewSettings {
+            previews: kindred_engine::preview::PreviewSettings {
                 sync_max_customers: self.segments.sync_preview_max_customers,
                 kept_for: std::time::Duration::from_secs(self.segments.preview_kept_secs.max(1)),
             },

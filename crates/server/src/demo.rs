@@ -62,8 +62,8 @@ pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<(
 /// it), so a new dashboard has something to show. A strategy that is not loaded is skipped,
 /// with a note in the log.
 pub async fn create_demo_segmentations(
-    engine: &kindred_adaptive::Engine,
-    host: &kindred_segment::PluginHost,
+    engine: &kindred_engine::Engine,
+    host: &kindred_plugin_host::PluginHost,
     store: &Store,
 ) {
     let segmentations = match demo_segmentations(store).await {
@@ -75,7 +75,7 @@ pub async fn create_demo_segmentations(
     };
     for DemoSegmentation { name, strategy, params } in segmentations {
         let plugin = host.plugins().iter().find(|plugin| {
-            plugin.status == kindred_segment::PluginStatus::Loaded
+            plugin.status == kindred_plugin_host::PluginStatus::Loaded
                 && plugin.library.as_ref().is_some_and(|library| library.name == strategy)
         });
         let Some(plugin) = plugin else {

@@ -5,7 +5,8 @@ use crate::api_error::api_error;
 use crate::auth::{Gate, authenticate, same_machine};
 use crate::export::{self, ExportError};
 use crate::graphql_http::{self, MediaType};
-use crate::subscriptions::{Shutdown, subscribe};
+use crate::state::AppState;
+use crate::subscriptions::subscribe;
 use async_graphql::http::GraphiQLSource;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -18,41 +19,13 @@ use axum::{Extension, Json, Router};
 use futures::TryStreamExt;
 use kindred_graphql::ErrorCode;
 use kindred_graphql::access::{Caller, Permission};
-use kindred_graphql::heavy::HeavyWork;
-use kindred_graphql::{KindredSchema, request_loader};
-use kindred_store::Store;
+use kindred_graphql::request_loader;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub store: Store,
-    /// The GraphQL schema.
-    pub schema: KindredSchema,
-    /// Raised when the server stops, to end open subscriptions.
-    pub shutdown: Shutdown,
-    /// Who may call, and how often.
-    pub gate: Arc<Gate>,
-    /// Request limits (the largest WebSocket message is the largest body).
-    pub limits: Limits,
-    /// Permits for heavy work (GraphQL's heavy fields and CSV exports share them).
-    pub heavy: Arc<HeavyWork>,
-}
-
-/// Limits applied to every request.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest body accepted.
-    pub max_body_bytes: usize,
-    /// Longest a request may take.
-    pub timeout: Duration,
-}
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {

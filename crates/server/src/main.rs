@@ -1,27 +1,9 @@
 //! `kindred`: the social CRM server and its command line.
 
-mod api_error;
-mod auth;
-mod config;
-mod dashboard;
-mod demo;
-mod demo_segmentations;
-mod export;
-mod graphql_http;
-mod http;
-mod import;
-mod keys_cli;
-mod listen;
-mod logging;
-mod metrics;
-mod plugins;
-mod progress;
-mod serve;
-mod subscriptions;
-
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Settings;
 use demo::DemoOptions;
+use kindred_server::{config, demo, export, import, keys_cli, logging, plugins, serve};
 use kindred_store::import::{Format, ImportKind, ImportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,10 +1,10 @@
 //! `GET /metrics`: the server's metrics in the Prometheus text format. The libraries record
-//! through the `metrics` facade (plugin calls in kindred-segment, refits, the write queue,
-//! webhooks and the change feed in kindred-adaptive); this module installs the exporter, adds
+//! through the `metrics` facade (plugin calls in kindred-plugin-host, refits, the write queue,
+//! webhooks and the change feed in kindred-engine); this module installs the exporter, adds
 //! the HTTP and GraphQL metrics and samples the database pool at each scrape.
 
 use crate::api_error::api_error;
-use crate::http::AppState;
+use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -69,8 +69,8 @@ fn describe() {
     describe_counter!(GRAPHQL_OPERATIONS, "GraphQL operations run, by operation name and outcome.");
     describe_counter!(GRAPHQL_ERRORS, "GraphQL errors answered, by operation name and error code.");
     describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections, by state (in_use, idle).");
-    kindred_segment::metrics::describe();
-    kindred_adaptive::metrics::describe();
+    kindred_plugin_host::metrics::describe();
+    kindred_engine::metrics::describe();
 }
 
 /// `GET /metrics`, behind the gate: a key that may read (admin, editor, analyst) when

@@ -1,7 +1,7 @@
 //! Loading the plugins the settings list, and `kindred plugins`.
 
 use crate::config::Settings;
-use kindred_segment::{PluginHost, PluginStatus};
+use kindred_plugin_host::{PluginHost, PluginStatus};
 use std::sync::Arc;
 
 /// Loads every plugin of the settings, on the blocking pool. Refused plugins are logged and

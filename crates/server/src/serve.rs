@@ -3,8 +3,8 @@
 use crate::auth::{Gate, KeyRing};
 use crate::config::Settings;
 use crate::demo::{DemoOptions, create_demo_segmentations, load_demo};
-use crate::http::{AppState, Limits, router};
-use crate::subscriptions::Shutdown;
+use crate::http::router;
+use crate::state::{AppState, Limits, Shutdown};
 use anyhow::Context;
 use kindred_graphql::audit::AuditLog;
 use kindred_graphql::heavy::HeavyWork;
@@ -43,7 +43,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     }
     let plugins = crate::plugins::load_plugins(&settings).await;
     let gate_settings = settings.gate()?;
-    let engine = kindred_adaptive::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
+    let engine = kindred_engine::Engine::start(store.clone(), plugins.clone(), settings.engine()?)
         .await
         .context("cannot start the segmentation engine")?;
     if demo_loaded {

@@ -6,7 +6,7 @@
 
 use crate::auth::Gate;
 use crate::auth::ring::RECHECK;
-use crate::http::AppState;
+use crate::state::AppState;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
@@ -14,24 +14,6 @@ use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
-
-/// Tells open subscriptions that the server is stopping.
-#[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    /// A signal and the handle that raises it.
-    pub fn new() -> (watch::Sender<bool>, Self) {
-        let (sender, receiver) = watch::channel(false);
-        (sender, Self(receiver))
-    }
-
-    /// Resolves once the server is stopping (or the sender is gone).
-    async fn stopping(mut self) {
-        let _ = self.0.wait_for(|stopping| *stopping).await;
-    }
-}
 
 /// How long a new connection has to send `connection_init`.
 const INIT_DEADLINE: Duration = Duration::from_secs(10);

@@ -7,7 +7,7 @@ use crate::connect::Store;
 use crate::entity::{interaction, need, tie};
 use crate::error::StoreResult;
 use crate::sql::marks;
-use crate::sqlite_rows::FromSqliteRow;
+use crate::sqlite_direct::FromSqliteRow;
 use chrono::{DateTime, Utc};
 use sea_orm::{FromQueryResult, Value};
 use std::collections::HashMap;

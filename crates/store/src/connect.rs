@@ -2,11 +2,11 @@
 
 use crate::error::{StoreError, StoreResult};
 use crate::group_commit::GroupCommit;
-use crate::recording::Recorded;
 use crate::sql::statement;
-use crate::sqlite_reads::SqliteReads;
-use crate::sqlite_rows::FromSqliteRow;
+use crate::sqlite_direct::FromSqliteRow;
+use crate::sqlite_direct::SqliteReads;
 use crate::write_txn::{WriteGate, WriteTransaction};
+use crate::written::Recorded;
 use kindred_domain::Interaction;
 use kindred_migrations::Migrator;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -17,6 +17,7 @@ mod erasure;
 mod error;
 mod group_commit;
 pub mod import;
+mod membership_diff;
 mod memberships;
 mod mutations;
 mod person;
@@ -28,13 +29,13 @@ mod segment_stats;
 mod segmentations;
 mod spend;
 mod sql;
-mod sqlite_reads;
-mod sqlite_rows;
+mod sqlite_direct;
 pub mod states;
 mod stream;
 mod webhooks;
 pub mod write;
 mod write_txn;
+mod written;
 
 pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
 pub use children::InteractionCursor;
@@ -44,17 +45,17 @@ pub use counts::RowCounts;
 pub use customers::CustomerFilter;
 pub use erasure::{ErasureReceipt, external_id_hash};
 pub use error::{StoreError, StoreResult};
-pub use memberships::{AppliedDiff, Member, MembershipDiff, RefitResult};
+pub use membership_diff::{AppliedDiff, Member, MembershipDiff, RefitResult};
 pub use person::{PersonData, PersonTie};
 pub use personas::{Count, NeedLift, Persona};
 pub use previews::NewPreview;
 pub use segment_stats::{Bucket, OverlapCell, SegmentLink, SizesAt};
 pub use segmentations::{JobOutcome, NewSegmentation, SegmentationChanges};
+pub use sqlite_direct::{Cell, RowSink};
 pub use states::{
     ChangeReason, DeliveryStatus, JobReason, JobStatus, Permission, Role, SegmentationMode,
     SegmentationStatus, UnknownRole,
 };
-pub use stream::{Cell, RowSink};
 pub use webhooks::{DeliveryCounts, DueDeliveries};
-pub use write::WriteCounts;
 pub use write_txn::WriteTransaction;
+pub use written::WriteCounts;

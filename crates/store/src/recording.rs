@@ -5,13 +5,11 @@
 use crate::connect::Store;
 use crate::entity::interaction;
 use crate::error::{StoreError, StoreResult};
-use crate::write::{WriteCounts, insert_interactions_returning, resolve_customers};
+use crate::write::{insert_interactions_returning, resolve_customers};
+use crate::written::{Recorded, WriteCounts};
 use kindred_domain::Interaction;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use std::collections::{HashMap, HashSet};
-
-/// What recording one interaction gives: the stored row and whether it was new.
-pub(crate) type Recorded = StoreResult<(interaction::Model, WriteCounts)>;
 
 impl Store {
     /// Records one interaction (creating its customer if unknown). Recording the same

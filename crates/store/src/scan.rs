@@ -8,7 +8,7 @@ use crate::consent::StrategyTable;
 use crate::entity::{customer, interaction, need, tie};
 use crate::error::StoreResult;
 use crate::sql::marks;
-use crate::sqlite_rows::FromSqliteRow;
+use crate::sqlite_direct::FromSqliteRow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
 

@@ -1,33 +1,11 @@
 //! Whole tables streamed column by column on SQLite, for segmentation runs that read millions
-//! of rows: no model per row, no allocation per cell, one read transaction (one snapshot).
+//! of rows: the query a strategy's read needs (its consent condition included), run by the
+//! direct read path ([`crate::sqlite_direct`]).
 
 use crate::connect::Store;
 use crate::consent::StrategyTable;
 use crate::error::{StoreError, StoreResult};
-use rusqlite::types::ValueRef;
-
-/// Most columns one stream reads (every table has fewer).
-const MAX_COLUMNS: usize = 32;
-
-/// One cell of a streamed row, borrowed from the database for the length of the call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'a> {
-    /// SQL NULL.
-    Null,
-    /// An integer (also booleans, stored as 0 and 1).
-    Integer(i64),
-    /// A real number.
-    Real(f64),
-    /// Text (also times and dates, stored as ISO 8601 text).
-    Text(&'a str),
-}
-
-/// Receives the rows of a streamed table, one call per row.
-pub trait RowSink: Send + 'static {
-    /// Takes one row, its cells in the order the columns were asked for. An error stops the
-    /// stream and is returned by [`Store::stream_table`].
-    fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), String>;
-}
+use crate::sqlite_direct::{MAX_COLUMNS, RowSink};
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'_')
@@ -47,15 +25,8 @@ impl Store {
         };
         let table = StrategyTable::named(table)?.name();
         let sql = format!("SELECT MIN(id), MAX(id) FROM {table}");
-        tokio::task::spawn_blocking(move || {
-            reads.with_connection(&sql, |statement| {
-                let bounds: (Option<i64>, Option<i64>) =
-                    statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-                Ok(bounds.0.zip(bounds.1))
-            })
-        })
-        .await
-        .map_err(|error| StoreError::ReadTask(error.to_string()))?
+        let (first, last) = reads.integer_pair(sql).await?;
+        Ok(first.zip(last))
     }
 
     /// Streams `columns` of every row of `table` (customers, interactions, ties or needs) that
@@ -90,31 +61,6 @@ impl Store {
             columns.join(", "),
             table.name()
         );
-        let width = columns.len();
-        tokio::task::spawn_blocking(move || {
-            let mut sink = sink;
-            reads.with_connection(&sql, |statement| {
-                let mut rows = statement.query([])?;
-                while let Some(row) = rows.next()? {
-                    let mut cells = [Cell::Null; MAX_COLUMNS];
-                    for (index, cell) in cells.iter_mut().enumerate().take(width) {
-                        *cell = match row.get_ref(index)? {
-                            ValueRef::Null => Cell::Null,
-                            ValueRef::Integer(number) => Cell::Integer(number),
-                            ValueRef::Real(number) => Cell::Real(number),
-                            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Cell::Text(
-                                std::str::from_utf8(bytes)
-                                    .map_err(|error| rusqlite::Error::Utf8Error(index, error))?,
-                            ),
-                        };
-                    }
-                    sink.row(&cells[..width]).map_err(StoreError::ReadTask)?;
-                }
-                Ok(())
-            })?;
-            Ok(sink)
-        })
-        .await
-        .map_err(|error| StoreError::ReadTask(error.to_string()))?
+        reads.stream(sql, columns.len(), sink).await
     }
 }

@@ -5,7 +5,7 @@
 use crate::connect::Store;
 use crate::entity::{customer, webhook, webhook_delivery};
 use crate::error::StoreResult;
-use crate::memberships::{Member, MembershipDiff};
+use crate::membership_diff::{Member, MembershipDiff};
 use crate::states::{ChangeReason, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};

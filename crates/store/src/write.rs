@@ -8,29 +8,11 @@
 use crate::entity::{customer, interaction, need};
 use crate::error::{StoreError, StoreResult};
 use crate::sql::{MAX_PARAMETERS, statement};
+pub use crate::written::WriteCounts;
 use kindred_domain::{Customer, Interaction, Need, Tie};
 use sea_orm::sea_query::{Expr, IntoIden, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
 use std::collections::HashMap;
-
-/// What a batch write did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteCounts {
-    /// Rows that did not exist before.
-    pub inserted: u64,
-    /// Rows that existed and were changed.
-    pub updated: u64,
-    /// Rows that existed already exactly as given.
-    pub unchanged: u64,
-}
-
-impl std::ops::AddAssign for WriteCounts {
-    fn add_assign(&mut self, other: Self) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-    }
-}
 
 /// `excluded.col IS NOT NULL AND excluded.col` differs from `table.col`, in the dialect.
 fn differs(backend: DbBackend, table: &str, column: &str, keep_when_null: bool) -> String {

@@ -2,13 +2,22 @@
 //! they live.
 
 use crate::affinity::NeedTable;
-use crate::labels::Previous;
 use crate::listening::{Heard, Listener, ListeningStats};
 use crate::settings::Settings;
 use kindred_plugin_sdk::arrow_array::Array as _;
 use kindred_plugin_sdk::arrow_array::cast::AsArray as _;
 use kindred_plugin_sdk::{Input, Positions, StrategyResult};
 use std::collections::HashMap;
+
+/// The segments of the previous fit: each node's previous segment (an index into `labels`),
+/// if it had one.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    /// Previous segment of each node.
+    pub of_node: Vec<Option<u32>>,
+    /// The previous segments' labels.
+    pub labels: Vec<String>,
+}
 
 /// The customers of an input as graph nodes, and the edges between them.
 #[derive(Debug, Clone)]

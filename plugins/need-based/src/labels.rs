@@ -7,19 +7,10 @@
 //! there, and most of that community's members are here) keeps that community's label, as long
 //! as the needs the label names are still over-represented in it.
 
+use crate::customer_graph::Previous;
 use crate::summaries::Summary;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// The segments of the previous fit: each node's previous segment (an index into `labels`),
-/// if it had one.
-#[derive(Debug, Clone, Default)]
-pub struct Previous {
-    /// Previous segment of each node.
-    pub of_node: Vec<Option<u32>>,
-    /// The previous segments' labels.
-    pub labels: Vec<String>,
-}
 
 /// For each community of `membership` (`0..summaries.len()`; other values are no community),
 /// the label of the previous segment it is the same as, if any: each holds more than half of

@@ -50,7 +50,7 @@ impl Summary {
 }
 
 /// Summaries of the communities `0..count` of `membership`, each labelled by its most
-/// over-represented needs (labels may repeat: [`crate::labels`] tells them apart); `None` for
+/// over-represented needs (labels may repeat: the labels module tells them apart); `None` for
 /// a community under the minimum size (its members are "small groups"). `inside` is each
 /// node's edge weight to its own community, which ranks the influencers.
 pub fn summarise(

@@ -2,25 +2,22 @@
 //! them, edit a static one's members by hand, and subscribe to membership changes and job
 //! progress.
 
-pub mod analytics;
-pub mod types;
 pub mod webhooks;
 
+use crate::context::{engine, store};
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
-use crate::types::{Customer, store};
+use crate::types::Customer;
+use crate::types::analytics;
+use crate::types::segmentation::{
+    ChangeReason, JobStatus, MembershipChangeKind, Segmentation, SegmentationMode,
+};
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use kindred_adaptive::{Change, Engine, JobProgress, MemberEdit, MembershipChange};
+use kindred_engine::{Change, JobProgress, MemberEdit, MembershipChange};
 use kindred_store::{MembershipDiff, NewSegmentation, SegmentationChanges};
 use tokio::sync::broadcast;
-use types::{ChangeReason, JobStatus, MembershipChangeKind, Segmentation, SegmentationMode};
-
-/// The engine, which a server always has; a schema built without one can only read.
-pub(crate) fn engine<'a>(ctx: &Context<'a>) -> ApiResult<&'a Engine> {
-    ctx.data::<Engine>()
-}
 
 /// A new segmentation.
 #[derive(InputObject)]
@@ -322,10 +319,10 @@ pub struct JobProgressed {
 impl From<JobProgress> for JobProgressed {
     fn from(progress: JobProgress) -> Self {
         let (kind, segmentation_id) = match progress.kind {
-            kindred_adaptive::JobKind::Refit { segmentation_id } => {
+            kindred_engine::JobKind::Refit { segmentation_id } => {
                 (JobKind::Refit, Some(ID(segmentation_id.to_string())))
             }
-            kindred_adaptive::JobKind::Preview { .. } => (JobKind::Preview, None),
+            kindred_engine::JobKind::Preview { .. } => (JobKind::Preview, None),
         };
         Self {
             job_id: ID(progress.job_id.to_string()),
@@ -393,10 +390,10 @@ impl SubscriptionRoot {
         let progress = stream_of(engine(ctx)?.subscribe_progress());
         Ok(futures::StreamExt::filter_map(progress, move |progress| {
             let wanted = match &progress.kind {
-                kindred_adaptive::JobKind::Refit { segmentation_id } => {
+                kindred_engine::JobKind::Refit { segmentation_id } => {
                     preview.is_none() && segmentation.is_none_or(|id| id == *segmentation_id)
                 }
-                kindred_adaptive::JobKind::Preview { owner } => {
+                kindred_engine::JobKind::Preview { owner } => {
                     segmentation.is_none()
                         && preview.is_none_or(|id| id == progress.job_id)
                         && crate::previews::may_see(&caller, owner.as_deref())

@@ -53,19 +53,19 @@ impl Customer {
     async fn memberships(
         &self,
         ctx: &async_graphql::Context<'_>,
-    ) -> ApiResult<Vec<crate::segmentations::types::Membership>> {
+    ) -> ApiResult<Vec<super::segmentation::Membership>> {
         let rows = super::store(ctx)?.customer_memberships(self.0.id).await.map_err(api)?;
-        Ok(rows.into_iter().map(crate::segmentations::types::Membership).collect())
+        Ok(rows.into_iter().map(super::segmentation::Membership).collect())
     }
     /// Every segment the customer entered or left, newest first.
     async fn membership_history(
         &self,
         ctx: &async_graphql::Context<'_>,
         #[graphql(default = 50)] first: i32,
-    ) -> ApiResult<Vec<crate::segmentations::types::MembershipEvent>> {
+    ) -> ApiResult<Vec<super::segmentation::MembershipEvent>> {
         let limit = page_size(Some(first)).map_err(api)?;
         let rows = super::store(ctx)?.customer_history(self.0.id, limit).await.map_err(api)?;
-        Ok(rows.into_iter().map(crate::segmentations::types::MembershipEvent).collect())
+        Ok(rows.into_iter().map(super::segmentation::MembershipEvent).collect())
     }
     /// The id in the system the customer came from.
     async fn external_id(&self) -> &str {

@@ -3,11 +3,11 @@
 //! so the previous memberships stay whole.
 
 use crate::diff::diff;
-use crate::engine::{Inner, RunningJob};
 use crate::error::{EngineError, EngineResult};
 use crate::events::JobKind;
+use crate::state::{Inner, RunningJob};
 use crate::tracker::{JobTracker, record_progress};
-use kindred_segment::{PluginError, RunObserver, Scope, run_observed};
+use kindred_plugin_host::{PluginError, RunObserver, Scope, run_observed};
 use kindred_store::entity::segmentation;
 use kindred_store::{
     ChangeReason, JobOutcome, JobReason, JobStatus, Member, RefitResult, SegmentationMode, SegmentationStatus,

@@ -1,4 +1,4 @@
-//! Rows read through [`crate::sqlite_reads`] turned into the entity models, by column name.
+//! Rows read through [`super::reads`] turned into the entity models, by column name.
 
 use crate::entity::{customer, interaction, membership, need, tie};
 use rusqlite::Row;

@@ -19,14 +19,17 @@ mod queue;
 mod realtime;
 mod refit;
 mod schedule;
+mod settings;
+mod state;
 mod tracker;
 mod webhooks;
 
 pub use diff::diff;
-pub use engine::{Engine, EngineSettings, JobState, MemberEdit};
+pub use engine::{Engine, JobState, MemberEdit};
 pub use error::{EngineError, EngineResult};
 pub use events::{Change, JobKind, JobProgress, MembershipChange, changes_of};
 pub use kindred_store::{JobStatus, SegmentationMode};
 /// A certificate to trust for `https` webhook receivers ([`WebhookSettings::trusted_roots`]).
 pub use reqwest::Certificate;
+pub use settings::EngineSettings;
 pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, random_secret, signature};

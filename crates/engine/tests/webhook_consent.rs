@@ -4,9 +4,9 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use chrono::NaiveDate;
-use kindred_adaptive::{Engine, EngineSettings, WebhookSettings};
 use kindred_domain::CustomerDraft;
-use kindred_segment::PluginHost;
+use kindred_engine::{Engine, EngineSettings, WebhookSettings};
+use kindred_plugin_host::PluginHost;
 use kindred_store::{
     ChangeReason, DeliveryCounts, Member, MembershipDiff, NewSegmentation, Store, StoreOptions,
 };

@@ -1,8 +1,8 @@
 //! What analysts read off a segmentation: the persona of each segment, the sizes of its
 //! segments over time, and its overlap with another segmentation.
 
+use super::store;
 use crate::error::{ApiResult, api};
-use crate::types::store;
 use async_graphql::{Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
 use kindred_store::{Bucket, Count, NeedLift, OverlapCell, Persona as StoredPersona, SizesAt};

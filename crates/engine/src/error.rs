@@ -1,6 +1,6 @@
 //! Errors of the engine.
 
-use kindred_segment::PluginError;
+use kindred_plugin_host::PluginError;
 use kindred_store::StoreError;
 
 /// What can go wrong when managing segmentations.

@@ -1,21 +1,22 @@
-//! The engine's state and its public operations: create, change, delete, refresh and cancel
-//! segmentations, accept touched customers from writes, and publish what changes.
+//! The engine's public operations: create, change, delete, refresh and cancel segmentations,
+//! edit static members, accept touched customers from writes. Its state is in `state`.
 
 use crate::error::{EngineError, EngineResult};
-use crate::events::{JobProgress, MembershipChange, changes_of};
-use crate::preview::{PreviewRequest, PreviewSettings, RunningPreview};
-use crate::queue::{TouchedSender, touched_queue};
+use crate::events::{JobProgress, MembershipChange};
+use crate::preview::PreviewRequest;
+use crate::queue::touched_queue;
+use crate::settings::{EngineSettings, PreviewSettings};
+use crate::state::Inner;
 use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
-use kindred_segment::{PluginHost, StrategyInstance, create_instance};
+use kindred_plugin_host::{PluginHost, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
     ChangeReason, JobReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode,
     Store,
 };
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// How a hand edit changes a static segment.
@@ -27,105 +28,6 @@ pub enum MemberEdit {
     Remove,
     /// The listed customers are the segment: they enter, everyone else leaves.
     Replace,
-}
-
-/// Tuning of the engine.
-#[derive(Debug, Clone)]
-pub struct EngineSettings {
-    /// A refit taking longer than this is logged as slow.
-    pub slow_job: Duration,
-    /// Most customers re-assigned in one batch by the write worker.
-    pub write_batch: usize,
-    /// Dynamic segmentations are refitted after this long without a refit, so rules
-    /// relative to now (ages, "the last 365 days") stay true without any write.
-    pub daily_refit: Duration,
-    /// How often the scheduler looks for due refits.
-    pub schedule_tick: Duration,
-    /// Refit dynamic segmentations when the engine starts (their fitted models live in
-    /// memory only).
-    pub refit_on_start: bool,
-    /// How webhooks are sent.
-    pub webhooks: crate::WebhookSettings,
-    /// How often the change feed of imports is read.
-    pub change_poll: Duration,
-    /// How previews run.
-    pub previews: PreviewSettings,
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        Self {
-            slow_job: Duration::from_secs(30),
-            write_batch: 5_000,
-            daily_refit: Duration::from_secs(24 * 60 * 60),
-            schedule_tick: Duration::from_secs(30),
-            refit_on_start: true,
-            webhooks: crate::WebhookSettings::default(),
-            change_poll: Duration::from_millis(500),
-            previews: PreviewSettings::default(),
-        }
-    }
-}
-
-/// A refit under way.
-pub(crate) struct RunningJob {
-    pub job_id: i64,
-    pub cancel: Arc<AtomicBool>,
-    pub done: Arc<AtomicU64>,
-    pub total: Arc<AtomicU64>,
-    /// Customers writes touched while it ran: re-assigned once it is written.
-    pub touched: Vec<i64>,
-}
-
-/// What the engine shares between its tasks.
-pub(crate) struct Inner {
-    pub store: Store,
-    pub host: Arc<PluginHost>,
-    pub settings: EngineSettings,
-    pub changes: broadcast::Sender<MembershipChange>,
-    pub progress: broadcast::Sender<JobProgress>,
-    /// The fitted instance of each dynamic segmentation.
-    pub live: RwLock<HashMap<i64, Arc<StrategyInstance>>>,
-    pub jobs: Mutex<HashMap<i64, RunningJob>>,
-    /// Preview jobs running in this process, by id.
-    pub previews: Mutex<HashMap<i64, RunningPreview>>,
-    /// One lock per segmentation: a diff is read and written under it.
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    pub touched: TouchedSender,
-}
-
-impl Inner {
-    /// The lock under which segmentation `id`'s memberships are read and changed.
-    pub fn lock_for(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-        locks.entry(id).or_default().clone()
-    }
-
-    /// Publishes the events of a written diff.
-    pub fn publish(
-        &self,
-        segmentation_id: i64,
-        diff: &MembershipDiff,
-        reason: ChangeReason,
-        at: chrono::DateTime<chrono::Utc>,
-    ) {
-        crate::metrics::membership_changes(reason.as_str(), diff.entered.len() + diff.exited.len());
-        if self.changes.receiver_count() == 0 {
-            return;
-        }
-        for change in changes_of(segmentation_id, diff, reason, at) {
-            // No listener is not an error: everything is stored too.
-            let _ = self.changes.send(change);
-        }
-    }
-
-    pub fn set_live(&self, id: i64, instance: Option<Arc<StrategyInstance>>) {
-        let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
-        match instance {
-            Some(instance) => live.insert(id, instance),
-            None => live.remove(&id),
-        };
-    }
 }
 
 /// Adaptive segments: the one place segmentations are created, refitted and kept true.

@@ -6,8 +6,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use chrono::NaiveDate;
 use kindred_domain::CustomerDraft;
-use kindred_segment::TableId;
-use kindred_segment::tables::{fill_segments, population};
+use kindred_plugin_host::TableId;
+use kindred_plugin_host::tables::{fill_segments, population};
 use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, Store, StoreOptions};
 
 async fn refit_input_holds_current_members(store: Store) {

@@ -2,11 +2,14 @@
 //! any membership. Small ones answer at once ([`preview_now`]); large ones are jobs, stored as
 //! rows with their progress and result, cancellable, and purged once kept long enough.
 
-use crate::engine::Inner;
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobKind, JobProgress};
+use crate::state::Inner;
+use crate::state::RunningPreview;
 use crate::tracker::{JobTracker, record_progress};
-use kindred_segment::{PluginError, PluginHost, RunObserver, RunOutput, Scope, merged_params, run_observed};
+use kindred_plugin_host::{
+    PluginError, PluginHost, RunObserver, RunOutput, Scope, merged_params, run_observed,
+};
 use kindred_store::JobStatus;
 use kindred_store::entity::preview_job;
 use kindred_store::{NewPreview, Store};
@@ -16,20 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-/// How previews run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PreviewSettings {
-    /// The most customers a preview answered at once may cover; larger ones must be jobs.
-    pub sync_max_customers: u64,
-    /// How long a finished preview job is kept with its result.
-    pub kept_for: Duration,
-}
-
-impl Default for PreviewSettings {
-    fn default() -> Self {
-        Self { sync_max_customers: 50_000, kept_for: Duration::from_secs(60 * 60) }
-    }
-}
+pub use crate::settings::PreviewSettings;
 
 /// A preview to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,7 +115,7 @@ pub async fn preview_now(
     host: &PluginHost,
     request: &PreviewRequest,
 ) -> EngineResult<PreviewResult> {
-    run(store, host, request, &kindred_segment::Unobserved).await
+    run(store, host, request, &kindred_plugin_host::Unobserved).await
 }
 
 async fn run(
@@ -145,11 +135,6 @@ async fn run(
     Ok(PreviewResult::new(&request.strategy, used, fitted.output, started.elapsed()))
 }
 
-/// A preview job running in this process.
-pub(crate) struct RunningPreview {
-    cancel: Arc<AtomicBool>,
-}
-
 /// Checks `request`, stores it as a running preview of `owner` and runs it in the background,
 /// holding `permit` (the caller's share of heavy work) until it ends.
 pub(crate) async fn start(
@@ -160,7 +145,7 @@ pub(crate) async fn start(
 ) -> EngineResult<preview_job::Model> {
     request.scope()?;
     // Unknown plugins and bad parameters are refused now, not found in the job later.
-    kindred_segment::create_instance(&inner.host, &request.strategy, request.params.as_ref()).await?;
+    kindred_plugin_host::create_instance(&inner.host, &request.strategy, request.params.as_ref()).await?;
     let new = NewPreview {
         strategy: request.strategy.clone(),
         params: request.params.clone().unwrap_or_else(|| serde_json::json!({})),

@@ -5,9 +5,9 @@
 //! in one transaction.
 
 use crate::diff::diff;
-use crate::engine::Inner;
 use crate::queue::TouchedReceiver;
-use kindred_segment::{Membership, StrategyInstance, assign_customers_in_each};
+use crate::state::Inner;
+use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
 use kindred_store::{ChangeReason, Member, MembershipDiff};
 use std::sync::{Arc, PoisonError};
 

@@ -2,13 +2,14 @@
 //! and a customer's memberships and their history.
 
 use super::analytics::{Persona, SizeBucket, SizePoint, personas, size_history};
+use super::webhook::{Webhook, webhooks_of};
+use super::{Customer, store};
 use crate::error::{ApiResult, api};
 use crate::pagination::{id_cursor, page_size, parse_id_cursor};
-use crate::types::{Customer, store};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use kindred_adaptive::Engine;
+use kindred_engine::Engine;
 use kindred_store::entity::{membership, membership_event, segmentation, segmentation_job};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use std::collections::HashMap;
@@ -301,7 +302,7 @@ impl Segmentation {
     /// strategies never receive them, so they are in none of its segments (a static
     /// segmentation's hand-edited members aside).
     async fn excluded_customers(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        let refused = crate::types::loader(ctx)?.load_one(crate::loaders::RefusedProfilingKey).await?;
+        let refused = super::loader(ctx)?.load_one(crate::loaders::RefusedProfilingKey).await?;
         Ok(refused.unwrap_or_default() as i64)
     }
     /// The running refit, or else the last one.
@@ -339,8 +340,8 @@ impl Segmentation {
         size_history(ctx, self.0.id, bucket).await
     }
     /// Its webhooks.
-    async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::webhooks::Webhook>> {
-        super::webhooks::webhooks_of(ctx, self.0.id).await
+    async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<Webhook>> {
+        webhooks_of(ctx, self.0.id).await
     }
     /// How its segments are tied: per unordered pair of segments (a segment with itself
     /// included), the ties between their members and their summed weight, most ties first.

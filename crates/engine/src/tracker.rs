@@ -2,9 +2,9 @@
 //! whether it was asked to stop, publishing both on `jobProgress`, and writing progress to the
 //! job's row every second.
 
-use crate::engine::Inner;
 use crate::events::{JobKind, JobProgress};
-use kindred_segment::RunObserver;
+use crate::state::Inner;
+use kindred_plugin_host::RunObserver;
 use kindred_store::JobStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

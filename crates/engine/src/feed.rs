@@ -1,7 +1,7 @@
 //! Follows the change feed that imports (run as separate processes) write, and hands the
 //! customers they touched to the write worker, as the API's own writes do.
 
-use crate::engine::Inner;
+use crate::state::Inner;
 use std::sync::Arc;
 
 /// Changes read per poll.

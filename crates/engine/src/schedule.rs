@@ -2,8 +2,8 @@
 //! not refitted for a day, so rules relative to now (ages, "the last 365 days") stay true
 //! without any write.
 
-use crate::engine::Inner;
 use crate::refit;
+use crate::state::Inner;
 use chrono::Utc;
 use kindred_store::{SegmentationMode, SegmentationStatus};
 use std::sync::{Arc, PoisonError};

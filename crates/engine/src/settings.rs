@@ -1,0 +1,56 @@
+//! How the engine is tuned: what the server reads from its settings and hands down.
+
+use std::time::Duration;
+
+/// Tuning of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// A refit taking longer than this is logged as slow.
+    pub slow_job: Duration,
+    /// Most customers re-assigned in one batch by the write worker.
+    pub write_batch: usize,
+    /// Dynamic segmentations are refitted after this long without a refit, so rules
+    /// relative to now (ages, "the last 365 days") stay true without any write.
+    pub daily_refit: Duration,
+    /// How often the scheduler looks for due refits.
+    pub schedule_tick: Duration,
+    /// Refit dynamic segmentations when the engine starts (their fitted models live in
+    /// memory only).
+    pub refit_on_start: bool,
+    /// How webhooks are sent.
+    pub webhooks: crate::webhooks::WebhookSettings,
+    /// How often the change feed of imports is read.
+    pub change_poll: Duration,
+    /// How previews run.
+    pub previews: PreviewSettings,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            slow_job: Duration::from_secs(30),
+            write_batch: 5_000,
+            daily_refit: Duration::from_secs(24 * 60 * 60),
+            schedule_tick: Duration::from_secs(30),
+            refit_on_start: true,
+            webhooks: crate::webhooks::WebhookSettings::default(),
+            change_poll: Duration::from_millis(500),
+            previews: PreviewSettings::default(),
+        }
+    }
+}
+
+/// How previews run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviewSettings {
+    /// The most customers a preview answered at once may cover; larger ones must be jobs.
+    pub sync_max_customers: u64,
+    /// How long a finished preview job is kept with its result.
+    pub kept_for: Duration,
+}
+
+impl Default for PreviewSettings {
+    fn default() -> Self {
+        Self { sync_max_customers: 50_000, kept_for: Duration::from_secs(60 * 60) }
+    }
+}

@@ -1,0 +1,81 @@
+//! What the engine's tasks share: the store, the plugins, the fitted instance of each dynamic
+//! segmentation, the jobs running in this process, the locks under which memberships change,
+//! and the channels events are published on. The engine, jobs, the write worker, the change
+//! feed and the scheduler all work on this state; none of them knows another through it.
+
+use crate::events::{JobProgress, MembershipChange, changes_of};
+use crate::queue::TouchedSender;
+use crate::settings::EngineSettings;
+use kindred_plugin_host::{PluginHost, StrategyInstance};
+use kindred_store::{ChangeReason, MembershipDiff, Store};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use tokio::sync::broadcast;
+
+/// A refit under way.
+pub(crate) struct RunningJob {
+    pub job_id: i64,
+    pub cancel: Arc<AtomicBool>,
+    pub done: Arc<AtomicU64>,
+    pub total: Arc<AtomicU64>,
+    /// Customers writes touched while it ran: re-assigned once it is written.
+    pub touched: Vec<i64>,
+}
+
+/// What the engine shares between its tasks.
+pub(crate) struct Inner {
+    pub store: Store,
+    pub host: Arc<PluginHost>,
+    pub settings: EngineSettings,
+    pub changes: broadcast::Sender<MembershipChange>,
+    pub progress: broadcast::Sender<JobProgress>,
+    /// The fitted instance of each dynamic segmentation.
+    pub live: RwLock<HashMap<i64, Arc<StrategyInstance>>>,
+    pub jobs: Mutex<HashMap<i64, RunningJob>>,
+    /// Preview jobs running in this process, by id.
+    pub previews: Mutex<HashMap<i64, RunningPreview>>,
+    /// One lock per segmentation: a diff is read and written under it.
+    pub locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    pub touched: TouchedSender,
+}
+
+impl Inner {
+    /// The lock under which segmentation `id`'s memberships are read and changed.
+    pub fn lock_for(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        locks.entry(id).or_default().clone()
+    }
+
+    /// Publishes the events of a written diff.
+    pub fn publish(
+        &self,
+        segmentation_id: i64,
+        diff: &MembershipDiff,
+        reason: ChangeReason,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        crate::metrics::membership_changes(reason.as_str(), diff.entered.len() + diff.exited.len());
+        if self.changes.receiver_count() == 0 {
+            return;
+        }
+        for change in changes_of(segmentation_id, diff, reason, at) {
+            // No listener is not an error: everything is stored too.
+            let _ = self.changes.send(change);
+        }
+    }
+
+    pub fn set_live(&self, id: i64, instance: Option<Arc<StrategyInstance>>) {
+        let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
+        match instance {
+            Some(instance) => live.insert(id, instance),
+            None => live.remove(&id),
+        };
+    }
+}
+
+/// A preview job running in this process.
+pub(crate) struct RunningPreview {
+    /// Raised to stop it.
+    pub cancel: Arc<AtomicBool>,
+}
