@@ -11,7 +11,9 @@
 use crate::customers::CustomerList;
 use crate::history::{MICROS_PER_DAY, Window};
 use kindred_plugin_sdk::arrow_array::{Array as _, ArrayRef, Float64Array};
-use kindred_plugin_sdk::rules::{Condition, FieldType, Fields, RuleColumns};
+use kindred_plugin_sdk::rules::{
+    Condition, FieldType, Fields, LabelledRule, RuleColumns, assign_by_rules, rule_label,
+};
 use kindred_plugin_sdk::serde_json::{Map, Value, json};
 use kindred_plugin_sdk::{Assignments, Input, StrategyError, StrategyResult};
 use std::collections::HashMap;
@@ -286,7 +288,7 @@ fn rewrite(tree: &Value, path: &str, aggregates: &mut Vec<Aggregate>) -> Strateg
 
 /// A member's score under `rule`: the value of the one aggregate the rule reads (what a
 /// "spent over 1,000 in 365 days" member spent), or none when it reads no aggregate or several.
-fn rule_score<'a>(rule: &Rule, computed: &'a HashMap<String, ArrayRef>) -> Option<&'a Float64Array> {
+fn rule_score<'a>(rule: &LabelledRule, computed: &'a HashMap<String, ArrayRef>) -> Option<&'a Float64Array> {
     let mut aggregates = rule.when.fields().into_iter().filter_map(|field| computed.get(field));
     let only = aggregates.next()?;
     if aggregates.next().is_some() {
@@ -295,17 +297,10 @@ fn rule_score<'a>(rule: &Rule, computed: &'a HashMap<String, ArrayRef>) -> Optio
     only.as_any().downcast_ref::<Float64Array>()
 }
 
-/// One rule: a label and its condition.
-#[derive(Debug, Clone)]
-struct Rule {
-    label: String,
-    when: Condition,
-}
-
 /// The rules method.
 #[derive(Debug, Clone)]
 pub struct WindowRules {
-    rules: Vec<Rule>,
+    rules: Vec<LabelledRule>,
     aggregates: Vec<Aggregate>,
     multi: bool,
     otherwise: String,
@@ -322,22 +317,19 @@ impl WindowRules {
         let mut aggregates = Vec::new();
         let mut trees = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let label = item
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|label| !label.is_empty())
-                .ok_or_else(|| StrategyError::param(&format!("/rules/{index}/label"), "must be a label"))?;
+            let label = rule_label(item, index)?;
             let path = format!("/rules/{index}/when");
             let when = item.get("when").ok_or_else(|| StrategyError::param(&path, "must be a condition"))?;
-            trees.push((label.to_owned(), rewrite(when, &path, &mut aggregates)?, path));
+            trees.push((label, rewrite(when, &path, &mut aggregates)?, path));
         }
         let fields = aggregates
             .iter()
             .fold(Fields::new(), |fields, aggregate| fields.with(&aggregate.name(), FieldType::Number));
         let rules = trees
             .into_iter()
-            .map(|(label, tree, path)| Ok(Rule { label, when: Condition::parse(&tree, &fields, &path)? }))
+            .map(|(label, tree, path)| {
+                Ok(LabelledRule { label, when: Condition::parse(&tree, &fields, &path)? })
+            })
             .collect::<StrategyResult<Vec<_>>>()?;
         let otherwise = match otherwise {
             None => OTHER.to_owned(),
@@ -369,23 +361,10 @@ impl WindowRules {
             .collect::<StrategyResult<Vec<_>>>()?;
         let scores: Vec<Option<&Float64Array>> =
             self.rules.iter().map(|rule| rule_score(rule, &computed)).collect();
-        for (position, id) in customers.ids.iter().enumerate() {
-            let mut matched = false;
-            for ((rule, hits), score) in self.rules.iter().zip(&hits).zip(&scores) {
-                if hits.value(position) {
-                    let score =
-                        score.filter(|values| values.is_valid(position)).map(|values| values.value(position));
-                    out.push(*id, &rule.label, score);
-                    matched = true;
-                    if !self.multi {
-                        break;
-                    }
-                }
-            }
-            if !matched {
-                out.push(*id, &self.otherwise, None);
-            }
-        }
+        let score = |rule: usize, position: usize| {
+            scores[rule].filter(|values| values.is_valid(position)).map(|values| values.value(position))
+        };
+        assign_by_rules(&customers.ids, &self.rules, &hits, self.multi, &self.otherwise, score, out);
         Ok(())
     }
 

@@ -6,24 +6,11 @@ use kindred_plugin_sdk::rules::{FieldType, Fields, RuleColumns};
 use kindred_plugin_sdk::{Customers, StrategyResult};
 use std::sync::Arc;
 
-/// The customer columns the strategy reads.
-pub const COLUMNS: [&str; 15] = [
-    "birth_date",
-    "gender",
-    "income",
-    "education",
-    "occupation",
-    "country",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "lifestyle",
-    "consent_marketing",
-    "consent_profiling",
-    "created_at",
-    "external_id",
-];
+/// The customer columns the strategy reads: every one the host offers after the id (which is
+/// always sent), taken from the ABI's list so that a column added there is offered here too.
+pub fn read_columns() -> Vec<&'static str> {
+    kindred_plugin_sdk::abi::CUSTOMER_COLUMNS.iter().skip(1).map(|(name, _)| *name).collect()
+}
 
 /// The fields rules can test.
 pub fn fields() -> Fields {
@@ -57,7 +44,7 @@ pub fn bind(customers: &Customers<'_>, today: i32) -> StrategyResult<RuleColumns
     let batch = customers.batch();
     let mut columns =
         RuleColumns::new(batch.num_rows()).with("age", Arc::new(ages(customers, today)?) as ArrayRef);
-    for name in COLUMNS {
+    for name in read_columns() {
         if let Some(array) = batch.column_by_name(name) {
             columns = columns.with(name, array.clone());
         }

@@ -16,7 +16,7 @@ mod bands;
 mod fields;
 
 use bands::Dimension;
-use kindred_plugin_sdk::rules::Condition;
+use kindred_plugin_sdk::rules::{Condition, LabelledRule, assign_by_rules, rule_label};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
@@ -26,18 +26,11 @@ use std::collections::HashMap;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// A labelled rule.
-#[derive(Debug, Clone)]
-struct Rule {
-    label: String,
-    when: Condition,
-}
-
 /// What the strategy does.
 #[derive(Debug, Clone)]
 enum Method {
     Bands(Vec<Dimension>),
-    Rules { rules: Vec<Rule>, multi: bool },
+    Rules { rules: Vec<LabelledRule>, multi: bool },
 }
 
 /// The demographic strategy.
@@ -112,7 +105,7 @@ impl SegmentationStrategy for Demographic {
              occupation, place and lifestyle, or rules over the same fields.",
         )
         .params_schema(params_schema())
-        .reads(Table::Customers, &fields::COLUMNS)
+        .reads(Table::Customers, &fields::read_columns())
     }
 
     fn create(params: &Value) -> StrategyResult<Self> {
@@ -143,17 +136,10 @@ impl SegmentationStrategy for Demographic {
                 let fields = fields::fields();
                 let mut rules = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
-                    let label = item
-                        .get("label")
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|label| !label.is_empty())
-                        .ok_or_else(|| {
-                            StrategyError::param(&format!("/rules/{index}/label"), "must be a label")
-                        })?;
+                    let label = rule_label(item, index)?;
                     let when = item.get("when").unwrap_or(&Value::Null);
                     let when = Condition::parse(when, &fields, &format!("/rules/{index}/when"))?;
-                    rules.push(Rule { label: label.to_owned(), when });
+                    rules.push(LabelledRule { label, when });
                 }
                 let multi = params.get("multi").and_then(Value::as_bool).unwrap_or(false);
                 Method::Rules { rules, multi }
@@ -208,21 +194,7 @@ impl SegmentationStrategy for Demographic {
                         .iter()
                         .map(|rule| rule.when.evaluate(&columns, as_of))
                         .collect::<StrategyResult<Vec<_>>>()?;
-                    for row in 0..customers.len() {
-                        let mut matched = false;
-                        for (rule, hits) in rules.iter().zip(&matches) {
-                            if hits.value(row) {
-                                out.push(ids.value(row), &rule.label, None);
-                                matched = true;
-                                if !multi {
-                                    break;
-                                }
-                            }
-                        }
-                        if !matched {
-                            out.push(ids.value(row), "other", None);
-                        }
-                    }
+                    assign_by_rules(ids.values(), rules, &matches, *multi, "other", |_, _| None, out);
                 }
             }
         }

@@ -29,9 +29,11 @@
 //! each evaluation, so "joined in the last 90 days" stays true as time passes.
 
 mod columns;
+mod labelled;
 mod time;
 
 pub use columns::{RuleColumns, haversine_km};
+pub use labelled::{LabelledRule, assign_by_rules, rule_label};
 pub use time::parse_time;
 
 use crate::StrategyError;

@@ -1,6 +1,7 @@
 //! Times in rules: fixed dates and times, or moments relative to the as-of moment.
 
 use super::{MICROS_PER_DAY, RuleError, refuse};
+use kindred_calendar::days_from_civil;
 use serde_json::Value;
 
 /// A moment in a rule: fixed, or relative to the as-of moment of each evaluation.
@@ -53,17 +54,6 @@ impl Moment {
             reason: format!("{text:?} is not a date (YYYY-MM-DD), an RFC 3339 time, or now-30d"),
         })
     }
-}
-
-/// Days since the Unix epoch of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Microseconds since the Unix epoch of `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time
