@@ -18,12 +18,7 @@ use std::time::{Duration, Instant};
 
 /// The `kindred` binary next to this test executable.
 pub fn kindred_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> (a test) or target/<profile>/<bin> (a bench binary)
-    // -> target/<profile>/kindred
-    let folder = exe.parent().expect("target folder");
-    let profile = if folder.ends_with("deps") { folder.parent().expect("target folder") } else { folder };
-    let binary = profile.join(format!("kindred{}", std::env::consts::EXE_SUFFIX));
+    let binary = build_folder().join(format!("kindred{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
         "{} is missing: run the tests with `cargo test --workspace`, which builds it",
@@ -34,7 +29,11 @@ pub fn kindred_binary() -> PathBuf {
 
 /// The folder cargo builds into for this test run (`target/<profile>`).
 pub fn build_folder() -> PathBuf {
-    kindred_binary().parent().expect("target folder").to_path_buf()
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> (a test) or target/<profile>/<bin> (a bench binary)
+    let folder = exe.parent().expect("target folder");
+    let profile = if folder.ends_with("deps") { folder.parent().expect("target folder") } else { folder };
+    profile.to_path_buf()
 }
 
 /// The packages whose libraries the end-to-end tests load: the in-tree plugins and the

@@ -28,3 +28,24 @@ pub fn total(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 fn matches(sample: &Sample, labels: &[(&str, &str)]) -> bool {
     labels.iter().all(|(key, value)| sample.labels.get(key) == Some(*value))
 }
+
+/// Scrapes `/metrics` until the total of `name` with `labels` satisfies `wanted` (a minute at
+/// most), and returns that scrape.
+pub async fn wait_for_metric(
+    server: &Server,
+    name: &str,
+    labels: &[(&str, &str)],
+    what: &str,
+    wanted: impl Fn(f64) -> bool,
+) -> Scrape {
+    let started = std::time::Instant::now();
+    loop {
+        let scraped = scrape(server, None).await;
+        let value = total(&scraped, name, labels);
+        if wanted(value) {
+            return scraped;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{what}: {name} is {value}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -4,6 +4,7 @@
 //! membership change arrives live after a recordInteraction; the keyboard reaches everything
 //! that is clicked. Screenshots go to `target/screenshots/`.
 
+use kindred_e2e::metrics::wait_for_metric;
 use kindred_e2e::{Browser, Server, Workspace, plugin_entry, plugin_library};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -183,7 +184,12 @@ async fn every_page_shows_its_data_without_console_errors() {
         browser.open(&format!("{base}/{route}")).await;
         browser.find("main h1").await;
         browser.find("main .card").await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        browser
+            .wait_until(
+                "the page is laid out within the window",
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            )
+            .await;
         assert_fits_width(&browser, name).await;
         browser.screenshot(&format!("phone-{name}")).await;
     }
@@ -248,8 +254,13 @@ async fn a_segmentation_made_in_the_form_refits_and_changes_arrive_live() {
     // Live: a big purchase moves a new customer into "big spenders" while the overview is open.
     browser.open(&format!("{base}/")).await;
     browser.find("#live-indicator.live-live").await;
-    // The subscription is sent right after the connection is acknowledged; give it a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The subscription is sent right after the connection is acknowledged: wait until the
+    // server holds it.
+    let open = [("field", "membershipChanged")];
+    wait_for_metric(&server, "kindred_graphql_subscriptions_open", &open, "the feed subscribes", |n| {
+        n >= 1.0
+    })
+    .await;
     server
         .data("mutation { upsertCustomer(input: { externalId: \"dashboard-whale\" }) { id } }", json!({}))
         .await;

@@ -4,7 +4,7 @@
 //! SIGTERM ends the process within `server.shutdown_grace_secs` even during a fit nothing can
 //! interrupt.
 
-use kindred_e2e::metrics::{scrape, total};
+use kindred_e2e::metrics::{scrape, total, wait_for_metric};
 use kindred_e2e::{Server, Workspace, plugin_entry, plugin_library};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ async fn heavy_work_is_bounded_and_cheap_queries_are_answered_meanwhile() {
             (status, response.json::<Value>().await.unwrap_or(Value::Null))
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_metric(&server, "kindred_heavy_operations_running", &[], "a preview runs", |n| n >= 1.0).await;
     let asked = Instant::now();
     let stats = server.data("{ stats { customers } }", json!({})).await;
     let cheap = asked.elapsed();
@@ -112,9 +112,21 @@ async fn work_stops_when_its_client_goes_away() {
         .await;
     assert!(sent.is_err(), "the client gave up first");
     // The fit that had started runs to its end (a plugin call cannot be interrupted); nothing
-    // after it starts.
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    let scraped = scrape(&server, None).await;
+    // after it starts: once it has ended, no heavy work holds a permit (a preview left waiting
+    // would have taken it at once).
+    wait_for_metric(
+        &server,
+        "kindred_plugin_calls_total",
+        &[("plugin", "misbehaving"), ("call", "fit")],
+        "the fit ends",
+        |n| n >= 1.0,
+    )
+    .await;
+    let scraped =
+        wait_for_metric(&server, "kindred_heavy_operations_running", &[], "every permit is back", |n| {
+            n == 0.0
+        })
+        .await;
     assert_eq!(plugin_calls(&scraped, "fit"), 1.0, "only the fit under way when the client left ran");
     assert_eq!(plugin_calls(&scraped, "assign"), 0.0, "nothing of the abandoned request ran after it");
     // The server is free for the next caller at once.

@@ -129,13 +129,17 @@ async fn webhooks_exports_personas_and_overlaps() {
         }
     }
     assert!(started.elapsed() >= Duration::from_secs(2), "retries wait");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let hooks = server.data(HOOKS, json!({ "id": spenders })).await;
-    assert_eq!(
-        hooks["segmentation"]["webhooks"][1]["counts"],
-        json!({ "pending": 0, "delivered": sent, "failed": 0 }),
-        "{hooks}"
-    );
+    // The sender records a delivery after the receiver's answer: wait for the record.
+    let settled = json!({ "pending": 0, "delivered": sent, "failed": 0 });
+    let waited = Instant::now();
+    let hooks = loop {
+        let hooks = server.data(HOOKS, json!({ "id": spenders })).await;
+        if hooks["segmentation"]["webhooks"][1]["counts"] == settled {
+            break hooks;
+        }
+        assert!(waited.elapsed() < Duration::from_secs(30), "deliveries not recorded: {hooks}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(
         hooks["segmentation"]["webhooks"][1]["deliveries"]
             .as_array()

@@ -58,6 +58,7 @@ pub struct HeavyWork {
 pub struct HeavyPermit {
     _key: OwnedSemaphorePermit,
     _total: OwnedSemaphorePermit,
+    _running: crate::metrics::Counted,
 }
 
 impl HeavyWork {
@@ -84,7 +85,8 @@ impl HeavyWork {
         let both = async {
             let own = semaphore.acquire_owned().await.map_err(|_| Busy)?;
             let total = self.total.clone().acquire_owned().await.map_err(|_| Busy)?;
-            Ok(HeavyPermit { _key: own, _total: total })
+            let running = crate::metrics::Counted::new(crate::metrics::HEAVY_RUNNING, Vec::new());
+            Ok(HeavyPermit { _key: own, _total: total, _running: running })
         };
         tokio::time::timeout(self.limits.wait, both).await.map_err(|_| Busy)?
     }

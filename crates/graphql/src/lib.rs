@@ -14,6 +14,7 @@ mod error_code;
 pub mod heavy;
 pub mod keys;
 mod loaders;
+pub mod metrics;
 pub mod mutation;
 mod pagination;
 pub mod plugins;

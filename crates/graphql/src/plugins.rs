@@ -101,8 +101,6 @@ pub struct PluginInput {
     columns: Vec<String>,
 }
 
-/// The plugin host the server was started with.
-
 /// Queries about plugins.
 #[derive(Default)]
 pub struct PluginQuery;

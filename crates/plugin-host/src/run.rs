@@ -7,10 +7,9 @@ use crate::host::PluginHost;
 use crate::instance::StrategyInstance;
 use crate::params::{check_params, merged_params};
 use crate::tables::{self, TableData};
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_array::types::Int64Type;
 use kindred_plugin_abi::TableId;
 use kindred_store::Store;
 use serde::Serialize;
@@ -21,16 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Customers per `assign` call.
 pub const ASSIGN_BATCH: usize = 10_000;
 
-/// One customer in one segment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Membership {
-    /// The customer.
-    pub customer_id: i64,
-    /// The segment's label.
-    pub segment: String,
-    /// The strategy's score, if it gives one.
-    pub score: Option<f64>,
-}
+pub use kindred_plugin_output::Membership;
 
 /// What a run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -294,50 +284,17 @@ fn customer_ids(tables: &[TableData]) -> Vec<i64> {
         .collect()
 }
 
-/// Checks an `assign` output against the contract: the three columns with their types, no
-/// missing customer or segment, and only customers of the batch.
+/// Checks an `assign` output against the contract (`kindred-plugin-output`): the three
+/// columns with their types, every array valid, a customer and a label on every row, only
+/// customers of the batch, finite scores.
 pub fn check_output(
     plugin: &str,
     output: &RecordBatch,
     allowed: &HashSet<i64>,
 ) -> Result<Vec<Membership>, PluginError> {
-    let bad = |message: String| PluginError::Call { plugin: plugin.to_owned(), call: "assign", message };
-    let schema = output.schema();
-    let found: Vec<String> =
-        schema.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();
-    let expected_types = [DataType::Int64, DataType::Utf8, DataType::Float64];
-    let matches = schema.fields().len() == 3
-        && schema
-            .fields()
-            .iter()
-            .zip(kindred_plugin_abi::OUTPUT_COLUMNS.iter().zip(expected_types.iter()))
-            .all(|(field, (name, data_type))| field.name() == name && field.data_type() == data_type);
-    if !matches {
-        return Err(bad(format!(
-            "output schema must be (customer_id Int64, segment Utf8, score Float64), found ({})",
-            found.join(", ")
-        )));
-    }
-    let ids = output.column(0).as_primitive::<Int64Type>();
-    let segments = output.column(1).as_string::<i32>();
-    let scores = output.column(2).as_primitive::<Float64Type>();
-    if ids.null_count() > 0 || segments.null_count() > 0 {
-        return Err(bad("output has a row without customer_id or segment".to_owned()));
-    }
-    let mut memberships = Vec::with_capacity(output.num_rows());
-    for row in 0..output.num_rows() {
-        let customer_id = ids.value(row);
-        if !allowed.contains(&customer_id) {
-            return Err(bad(format!(
-                "output row {row} names customer {customer_id}, who is not in the batch"
-            )));
-        }
-        let segment = segments.value(row).trim();
-        if segment.is_empty() {
-            return Err(bad(format!("output row {row} has an empty segment label")));
-        }
-        let score = (!scores.is_null(row)).then(|| scores.value(row)).filter(|score| score.is_finite());
-        memberships.push(Membership { customer_id, segment: segment.to_owned(), score });
-    }
-    Ok(memberships)
+    kindred_plugin_output::check_output(output, allowed).map_err(|error| PluginError::Call {
+        plugin: plugin.to_owned(),
+        call: "assign",
+        message: error.to_string(),
+    })
 }

@@ -71,6 +71,7 @@ fn describe() {
     describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections, by state (in_use, idle).");
     kindred_plugin_host::metrics::describe();
     kindred_engine::metrics::describe();
+    kindred_graphql::metrics::describe();
 }
 
 /// `GET /metrics`, behind the gate: a key that may read (admin, editor, analyst) when

@@ -48,7 +48,7 @@ impl ValueTiers {
             } else {
                 &self.spec.labels[fitted.tier(*profit, &customers.external_ids[position])]
             };
-            out.push(customers.ids[position], label, Some(*profit));
+            out.push(customers.ids[position], label, Some(*profit).filter(|profit| profit.is_finite()));
         }
         Ok(())
     }

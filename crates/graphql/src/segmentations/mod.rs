@@ -6,6 +6,7 @@ pub mod webhooks;
 
 use crate::context::{engine, store};
 use crate::error::{ApiError, ApiResult, api};
+use crate::metrics::{Counted, SUBSCRIPTIONS_OPEN};
 use crate::query::parse_id;
 use crate::types::Customer;
 use crate::types::analytics;
@@ -369,8 +370,11 @@ impl SubscriptionRoot {
         crate::access::require(ctx, crate::access::Permission::Read)?;
         let wanted = optional_id("segmentationId", segmentation_id.as_ref())?;
         let changes = stream_of(engine(ctx)?.subscribe_changes());
-        Ok(futures::StreamExt::filter_map(changes, move |change| async move {
-            wanted.is_none_or(|id| id == change.segmentation_id).then_some(MembershipChanged(change))
+        let open = Counted::new(SUBSCRIPTIONS_OPEN, vec![("field", "membershipChanged")]);
+        Ok(futures::StreamExt::filter_map(changes, move |change| {
+            let _open = &open;
+            let wanted = wanted.is_none_or(|id| id == change.segmentation_id);
+            futures::future::ready(wanted.then_some(MembershipChanged(change)))
         }))
     }
 
@@ -388,7 +392,9 @@ impl SubscriptionRoot {
         let caller =
             ctx.data_opt::<crate::access::Caller>().cloned().unwrap_or_else(crate::access::Caller::open);
         let progress = stream_of(engine(ctx)?.subscribe_progress());
+        let open = Counted::new(SUBSCRIPTIONS_OPEN, vec![("field", "jobProgress")]);
         Ok(futures::StreamExt::filter_map(progress, move |progress| {
+            let _open = &open;
             let wanted = match &progress.kind {
                 kindred_engine::JobKind::Refit { segmentation_id } => {
                     preview.is_none() && segmentation.is_none_or(|id| id == *segmentation_id)

@@ -198,7 +198,8 @@ impl Clv {
                 ClvScore::ExpectedPurchases => prediction.expected_purchases,
                 ClvScore::ProbabilityAlive => prediction.probability_alive,
             };
-            out.push(id, label, Some(score));
+            // A prediction the model cannot make (a degenerate fit) is no score, not a NaN.
+            out.push(id, label, Some(score).filter(|score| score.is_finite()));
         }
         Ok(())
     }
