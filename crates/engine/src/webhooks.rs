@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use kindred_store::Store;
+use kindred_store::{DeliveryStatus, Store};
 use kindred_store::entity::webhook;
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -166,7 +166,7 @@ async fn send_due(
             tracing::warn!(%error, webhook = hook.id, "cannot record withheld webhook events");
             return false;
         }
-        crate::metrics::webhook_delivery("withheld", due.withheld.len() as u64);
+        crate::metrics::webhook_delivery(DeliveryStatus::Withheld.as_str(), due.withheld.len() as u64);
         tracing::debug!(
             webhook = hook.id,
             events = due.withheld.len(),
@@ -183,7 +183,7 @@ async fn send_due(
     let outcome = post(client, hook, body).await;
     let written = match outcome {
         Ok(()) => {
-            crate::metrics::webhook_delivery("delivered", ids.len() as u64);
+            crate::metrics::webhook_delivery(DeliveryStatus::Delivered.as_str(), ids.len() as u64);
             store.mark_delivered(&ids, Utc::now()).await
         }
         Err(error) => {
@@ -193,7 +193,8 @@ async fn send_due(
                 Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
             });
             tracing::warn!(webhook = hook.id, url = %hook.url, attempt, %error, gives_up = retry_at.is_none(), "webhook delivery failed");
-            let status = if retry_at.is_some() { "retrying" } else { "failed" };
+            // "retrying" is an attempt's outcome, not a stored state.
+            let status = if retry_at.is_some() { "retrying" } else { DeliveryStatus::Failed.as_str() };
             crate::metrics::webhook_delivery(status, ids.len() as u64);
             store.mark_attempt_failed(&ids, &error, retry_at).await
         }
