@@ -5,8 +5,8 @@
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use kindred_store::{DeliveryStatus, Store};
 use kindred_store::entity::webhook;
+use kindred_store::{DeliveryStatus, Store};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::fmt::Write as _;
