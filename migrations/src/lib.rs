@@ -13,6 +13,7 @@ mod m0005_access;
 mod m0006_erasure;
 mod m0007_consent;
 mod m0008_preview_jobs;
+mod m0009_degraded;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_erasure::Migration),
             Box::new(m0007_consent::Migration),
             Box::new(m0008_preview_jobs::Migration),
+            Box::new(m0009_degraded::Migration),
         ]
     }
 }

@@ -106,13 +106,7 @@ async fn rfm_matches_sql_ntile_on_sqlite_and_postgres() {
         "5",
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let config = PluginConfig {
-        name: "behavioral".to_owned(),
-        path: plugin_library("kindred_behavioral"),
-        enabled: true,
-        sha256: None,
-        params: None,
-    };
+    let config = PluginConfig::new("behavioral".to_owned(), plugin_library("kindred_behavioral"));
     let host = PluginHost::load(&[config], work.path());
     let as_of = today_micros();
 

@@ -319,3 +319,60 @@ async fn with_authentication_on_the_dashboard_asks_for_a_key() {
     assert!(errors.iter().all(|error| error.contains("401")), "only the refused keys: {errors:#?}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_degraded_segmentation_says_so_on_the_overview_its_page_and_the_plugins_page() {
+    let work = Workspace::new();
+    // A long repair backoff keeps it degraded while the pages are read.
+    let settings = format!(
+        "[segments]\nrepair_backoff_secs = 600\n{}",
+        plugin_entry("misbehaving", &plugin_library("kindred_fixture_misbehaving"), "")
+    );
+    work.write("kindred.toml", &settings);
+    let loaded = work.run(&["demo", "--customers", "40"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let server = work.serve(&[]).await;
+    let create = "mutation { createSegmentation(input: { name: \"touchy\", strategy: \"misbehaving\", \
+        mode: DYNAMIC, params: { mode: \"panic_on_write\" } }) { id } }";
+    let id =
+        server.data(create, json!({})).await["createSegmentation"]["id"].as_str().expect("id").to_owned();
+    let status = "query($id: ID!) { segmentation(id: $id) { status } }";
+    let wait_for = |wanted: &'static str| {
+        let (server, id) = (&server, id.clone());
+        async move {
+            let started = Instant::now();
+            loop {
+                let state = server.data(status, json!({ "id": id })).await;
+                if state["segmentation"]["status"] == wanted {
+                    return;
+                }
+                assert!(started.elapsed() < Duration::from_secs(60), "not {wanted}: {state}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for("READY").await;
+    server.data("mutation { upsertCustomer(input: { externalId: \"touchy-1\" }) { id } }", json!({})).await;
+    wait_for("DEGRADED").await;
+
+    let browser = Browser::start().await;
+    let base = server.base();
+    browser.open(&format!("{base}/")).await;
+    let card_note = format!("[data-segmentation='{id}'] .degraded-note");
+    browser.find(&card_note).await;
+    let note = browser.text(&card_note).await;
+    assert!(note.contains("Degraded since"), "{note}");
+    browser.screenshot("overview-degraded").await;
+    browser.open(&format!("{base}/#/segmentations/{id}")).await;
+    browser.find(".error.degraded").await;
+    let alert = browser.text(".error.degraded").await;
+    assert!(alert.contains("Degraded since") && alert.contains("fixture panics re-assigning"), "{alert}");
+    assert_eq!(browser.text("main .page-header .badge").await, "degraded");
+    browser.screenshot("segmentation-degraded").await;
+    browser.open(&format!("{base}/#/plugins")).await;
+    browser.find("tr[data-plugin='misbehaving'] .failures").await;
+    let failures = browser.text("tr[data-plugin='misbehaving'] .failures").await;
+    assert!(failures.contains("failed call") && failures.contains("panicked"), "{failures}");
+    browser.assert_no_console_errors("the degraded segmentation's pages").await;
+    browser.close().await;
+}

@@ -34,13 +34,7 @@ async fn communities_match_the_planted_ones() {
         let file = std::fs::File::open(files.join(name)).expect("demo file");
         import(&store, kind, Format::Csv, file, |error| panic!("{name}: {error:?}")).await.expect("import");
     }
-    let config = PluginConfig {
-        name: "need-based".to_owned(),
-        path: plugin_library("kindred_need_based"),
-        enabled: true,
-        sha256: None,
-        params: None,
-    };
+    let config = PluginConfig::new("need-based".to_owned(), plugin_library("kindred_need_based"));
     let host = PluginHost::load(&[config], work.path());
     let run = run_strategy(&store, &host, "need-based", None, 0).await.expect("run need-based");
     assert_eq!(run.assigned, run.customers, "one segment each");

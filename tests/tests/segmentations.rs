@@ -332,3 +332,63 @@ async fn imports_move_dynamic_segments_and_fill_static_ones() {
     assert_eq!((size_of(&state, "vip"), size_of(&state, "all")), (2, profiled), "{state}");
     assert!(server.terminate(), "clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strategy_failing_on_writes_degrades_its_segmentation_which_heals_itself() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &format!("[segments]\nrepair_backoff_secs = 2\n{}", settings()));
+    let loaded = work.run(&["demo", "--customers", "30"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let server = work.serve(&[]).await;
+    let id = create(&server, "touchy", "misbehaving", json!({ "mode": "panic_on_write" }), "DYNAMIC").await;
+    let ready = settled(&server, &id).await;
+    assert_eq!(ready["status"], "READY", "{ready}");
+    let before = size_of(&ready, "all");
+
+    // The fixture panics re-assigning a write's customers: the segmentation says so.
+    server.data("mutation { upsertCustomer(input: { externalId: \"touchy-1\" }) { id } }", json!({})).await;
+    let watched = "query($id: ID!) { segmentation(id: $id) { status error degradedSince job { status } } }";
+    let started = Instant::now();
+    let degraded = loop {
+        let state = server.data(watched, json!({ "id": id })).await["segmentation"].clone();
+        if state["status"] == "DEGRADED" {
+            break state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never degraded: {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        degraded["error"].as_str().is_some_and(|e| e.contains("fixture panics re-assigning")),
+        "{degraded}"
+    );
+    assert!(degraded["degradedSince"].is_string(), "{degraded}");
+    let plugins = server.data("{ plugins { name failures { count lastError lastAt } } }", json!({})).await;
+    let failures = plugins["plugins"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "misbehaving"))
+        .map(|p| p["failures"].clone())
+        .unwrap_or_default();
+    assert!(failures["count"].as_i64() >= Some(1), "{plugins}");
+    assert!(failures["lastError"].as_str().is_some_and(|e| e.contains("panicked")), "{plugins}");
+    let scraped = kindred_e2e::metrics::scrape(&server, None).await;
+    let degradations = kindred_e2e::metrics::total(&scraped, "kindred_segmentation_degradations_total", &[]);
+    assert!(degradations >= 1.0, "{degradations}");
+
+    // It heals by itself: a repair refit replaces the instance, and the newcomer is a member.
+    let started = Instant::now();
+    let healed = loop {
+        let state = server.data(STATE, json!({ "id": id })).await["segmentation"].clone();
+        if state["status"] == "READY" {
+            break state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never repaired: {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(healed["error"].is_null(), "{healed}");
+    assert_eq!(size_of(&healed, "all"), before + 1, "{healed}");
+    let scraped = kindred_e2e::metrics::scrape(&server, None).await;
+    let degraded_now =
+        kindred_e2e::metrics::total(&scraped, "kindred_segmentations", &[("status", "degraded")]);
+    assert_eq!(degraded_now, 0.0);
+    assert!(server.terminate(), "clean shutdown");
+}

@@ -86,13 +86,7 @@ async fn wait_for_job(engine: &Engine, store: &Store, id: i64) -> anyhow::Result
 async fn refit(database: &str, libraries: &std::path::Path, again: usize) -> anyhow::Result<()> {
     let store = Store::connect(database).await?;
     store.migrate().await?;
-    let config = PluginConfig {
-        name: "behavioral".to_owned(),
-        path: libraries.join("libkindred_behavioral.so"),
-        enabled: true,
-        sha256: None,
-        params: None,
-    };
+    let config = PluginConfig::new("behavioral".to_owned(), libraries.join("libkindred_behavioral.so"));
     let host = Arc::new(PluginHost::load(&[config], libraries));
     host.loaded("behavioral")?;
     let settings = EngineSettings { refit_on_start: false, ..Default::default() };

@@ -146,13 +146,7 @@ async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(
 
 async fn run(database: &str, libraries: &std::path::Path, runs: usize) -> anyhow::Result<()> {
     let store = Store::connect(database).await?;
-    let config = PluginConfig {
-        name: "behavioral".to_owned(),
-        path: libraries.join("libkindred_behavioral.so"),
-        enabled: true,
-        sha256: None,
-        params: None,
-    };
+    let config = PluginConfig::new("behavioral".to_owned(), libraries.join("libkindred_behavioral.so"));
     let host = PluginHost::load(&[config], libraries);
     let library = host.loaded("behavioral")?.library.clone().context("behavioral is not loaded")?;
     let requested = library.description.requested_columns().map_err(anyhow::Error::msg)?;

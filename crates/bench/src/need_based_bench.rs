@@ -86,13 +86,7 @@ async fn main() -> anyhow::Result<()> {
     let params: Value = serde_json::from_str(&args.params).context("--params")?;
     let planted = read_planted(&args.planted)?;
     let store = Store::connect(&args.database).await?;
-    let config = PluginConfig {
-        name: "need-based".to_owned(),
-        path: args.libraries.join("libkindred_need_based.so"),
-        enabled: true,
-        sha256: None,
-        params: None,
-    };
+    let config = PluginConfig::new("need-based".to_owned(), args.libraries.join("libkindred_need_based.so"));
     let host = PluginHost::load(&[config], &args.libraries);
     if !args.plugin_only {
         leiden_alone(&args, &store, &host, &params, &planted).await?;

@@ -12,7 +12,7 @@ use kindred_plugin_host::{PluginHost, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
     ChangeReason, JobReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode,
-    Store,
+    SegmentationStatus, Store,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -91,6 +91,7 @@ impl Engine {
             previews: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             touched,
+            repairs: Mutex::new(HashMap::new()),
         });
         let interrupted = inner.store.fail_interrupted_jobs().await?;
         if interrupted > 0 {
@@ -112,11 +113,13 @@ impl Engine {
         tokio::spawn(feed::follower(inner.clone()));
         tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
         let engine = Self { inner };
-        if engine.inner.settings.refit_on_start {
-            for segmentation in engine.inner.store.segmentations().await? {
-                if segmentation.mode == SegmentationMode::Dynamic {
-                    engine.start_refit(segmentation, JobReason::Start).await?;
-                }
+        for segmentation in engine.inner.store.segmentations().await? {
+            let dynamic = segmentation.mode == SegmentationMode::Dynamic;
+            if dynamic && engine.inner.settings.refit_on_start {
+                engine.start_refit(segmentation, JobReason::Start).await?;
+            } else if segmentation.status == SegmentationStatus::Degraded {
+                // Left degraded by a stopped server: its repair is still owed.
+                crate::repair::schedule(&engine.inner, segmentation.id, 0);
             }
         }
         Ok(engine)

@@ -18,6 +18,7 @@ pub mod preview;
 mod queue;
 mod realtime;
 mod refit;
+mod repair;
 mod schedule;
 mod settings;
 mod state;

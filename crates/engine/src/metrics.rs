@@ -20,6 +20,9 @@ pub const WEBHOOK_DELIVERIES: &str = "kindred_webhook_deliveries_total";
 /// Membership changes published, by reason (`refit`, `write`, `schedule`, `manual`).
 pub const MEMBERSHIP_CHANGES: &str = "kindred_membership_changes_total";
 
+/// Segmentations that became degraded (re-assignment after writes failed), by segmentation id.
+pub const DEGRADATIONS: &str = "kindred_segmentation_degradations_total";
+
 /// Describes this crate's metrics to the installed recorder.
 pub fn describe() {
     describe_counter!(REFIT_JOBS, "Refit jobs that ended, by segmentation id and outcome.");
@@ -37,6 +40,12 @@ pub fn describe() {
     describe_counter!(FEED_CUSTOMERS, "Customers handed to the write worker from the import change feed.");
     describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts that ended, by status.");
     describe_counter!(MEMBERSHIP_CHANGES, "Membership changes (enters and exits) published, by reason.");
+    describe_counter!(DEGRADATIONS, "Segmentations that became degraded because re-assignment failed.");
+}
+
+/// Segmentation `segmentation` became degraded.
+pub(crate) fn degraded(segmentation: i64) {
+    counter!(DEGRADATIONS, "segmentation" => segmentation.to_string()).increment(1);
 }
 
 /// A refit job of `segmentation` ended with `outcome` after `elapsed`.

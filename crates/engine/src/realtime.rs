@@ -83,11 +83,14 @@ pub(crate) async fn reassign(inner: &Arc<Inner>, customers: &[i64]) {
             }
             Err(error) => {
                 tracing::warn!(segmentation = id, %error, customers = customers.len(), "re-assigning touched customers failed");
+                crate::repair::degrade(inner, *id, &error.to_string()).await;
             }
         }
     }
     write(inner, diffs).await;
     drop(held);
+    // A worker that crashed took every instance it held, not only the one that failed here.
+    crate::repair::degrade_gone(inner).await;
 }
 
 fn members(assigned: Vec<Membership>) -> Vec<Member> {

@@ -47,7 +47,10 @@ pub(crate) async fn start(
     }
     let stored = async {
         let job = inner.store.start_job(id, reason).await?;
-        inner.store.set_segmentation_status(id, SegmentationStatus::Running, None).await?;
+        // A repair leaves the segmentation DEGRADED until it succeeds: its job shows it runs.
+        if reason != JobReason::Repair {
+            inner.store.set_segmentation_status(id, SegmentationStatus::Running, None).await?;
+        }
         Ok::<i64, EngineError>(job.id)
     }
     .await;
@@ -88,6 +91,12 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
         let outcome = JobOutcome { status, counts, excluded, error: error.clone() };
         store.finish_job(job_id, &outcome).await?;
         match status {
+            // A repair that did not repair leaves the segmentation degraded (its repair task
+            // schedules the next attempt).
+            JobStatus::Failed | JobStatus::Cancelled if reason == JobReason::Repair => {
+                let why = error.as_deref().unwrap_or("it was cancelled");
+                store.mark_degraded(id, &format!("the repair refit failed: {why}")).await.map(|_| ())
+            }
             JobStatus::Failed => {
                 store.set_segmentation_status(id, SegmentationStatus::Failed, error.as_deref()).await
             }

@@ -14,6 +14,8 @@ pub(crate) async fn scheduler(inner: Arc<Inner>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
+        // Instances whose worker died since the last write are found here at the latest.
+        crate::repair::degrade_gone(&inner).await;
         if let Err(error) = run_due(&inner).await {
             tracing::warn!(%error, "the refit scheduler could not read segmentations");
         }

@@ -23,6 +23,11 @@ pub struct EngineSettings {
     pub change_poll: Duration,
     /// How previews run.
     pub previews: PreviewSettings,
+    /// The wait before the first refit that repairs a degraded segmentation; doubled after
+    /// each failed one.
+    pub repair_backoff: Duration,
+    /// The longest wait between two repair refits.
+    pub repair_backoff_max: Duration,
 }
 
 impl Default for EngineSettings {
@@ -36,6 +41,8 @@ impl Default for EngineSettings {
             webhooks: crate::webhooks::WebhookSettings::default(),
             change_poll: Duration::from_millis(500),
             previews: PreviewSettings::default(),
+            repair_backoff: Duration::from_secs(5),
+            repair_backoff_max: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     /// One lock per segmentation: a diff is read and written under it.
     pub locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     pub touched: TouchedSender,
+    /// Degraded segmentations with a repair pending, and that repair's attempt (0 first).
+    pub repairs: Mutex<HashMap<i64, u32>>,
 }
 
 impl Inner {

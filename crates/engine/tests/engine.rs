@@ -9,7 +9,9 @@ use kindred_domain::CustomerDraft;
 use kindred_engine::{Change, Engine, EngineSettings};
 use kindred_plugin_host::{PluginConfig, PluginHost};
 use kindred_store::entity::segmentation;
-use kindred_store::{JobStatus, NewSegmentation, SegmentationMode, SegmentationStatus, Store, StoreOptions};
+use kindred_store::{
+    JobReason, JobStatus, NewSegmentation, SegmentationMode, SegmentationStatus, Store, StoreOptions,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,11 +66,14 @@ impl Database {
 
 /// An engine over `store` with the misbehaving fixture loaded as `misbehaving`.
 async fn engine(store: &Store) -> Engine {
+    engine_with(store, EngineSettings { refit_on_start: false, ..EngineSettings::default() }).await
+}
+
+async fn engine_with(store: &Store, settings: EngineSettings) -> Engine {
     let path = kindred_e2e::plugin_library("kindred_fixture_misbehaving");
     let config: PluginConfig =
         serde_json::from_value(serde_json::json!({ "name": "misbehaving", "path": path })).unwrap();
     let host = Arc::new(PluginHost::load_off_runtime(vec![config], ".".into()).await);
-    let settings = EngineSettings { refit_on_start: false, ..EngineSettings::default() };
     Engine::start(store.clone(), host, settings).await.unwrap()
 }
 
@@ -90,13 +95,37 @@ fn segmentation_of(mode: &str) -> NewSegmentation {
 
 /// Waits until segmentation `id` is no longer running.
 async fn settled(store: &Store, id: i64) -> segmentation::Model {
+    until(store, id, "settled", |current| current.status != SegmentationStatus::Running).await
+}
+
+/// Waits until segmentation `id` is as `wanted` says.
+async fn until(
+    store: &Store,
+    id: i64,
+    what: &str,
+    wanted: impl Fn(&segmentation::Model) -> bool,
+) -> segmentation::Model {
     let started = Instant::now();
     loop {
         let current = store.segmentation(id).await.unwrap().unwrap();
-        if current.status != SegmentationStatus::Running {
+        if wanted(&current) {
             return current;
         }
-        assert!(started.elapsed() < DEADLINE, "segmentation {id} still running after {DEADLINE:?}");
+        assert!(started.elapsed() < DEADLINE, "segmentation {id} not {what} after {DEADLINE:?}: {current:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The latest job of segmentation `id` once it has ended (a refit's memberships and status are
+/// written a moment before its job row is).
+async fn last_job(store: &Store, id: i64) -> kindred_store::entity::segmentation_job::Model {
+    let started = Instant::now();
+    loop {
+        let job = store.jobs(id, 1).await.unwrap().remove(0);
+        if job.status != JobStatus::Running {
+            return job;
+        }
+        assert!(started.elapsed() < DEADLINE, "job {} still running after {DEADLINE:?}", job.id);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -119,7 +148,7 @@ async fn refit_then_live_reassignment(store: Store) {
     assert_eq!(ready.status, SegmentationStatus::Ready, "{:?}", ready.error);
     let expected: Vec<(i64, String)> = customers.iter().map(|id| (*id, "all".to_owned())).collect();
     assert_eq!(members(&store, created.id).await, expected);
-    let job = &store.jobs(created.id, 1).await.unwrap()[0];
+    let job = last_job(&store, created.id).await;
     assert_eq!((job.status, job.entered), (JobStatus::Succeeded, 25));
 
     // A write re-assigns the customer it touched, without a refit, and publishes the enter.
@@ -143,8 +172,7 @@ async fn cancelled_refit_writes_nothing(store: Store) {
     assert!(engine.job(created.id).is_some(), "the refit is registered when create returns");
     assert!(engine.cancel(created.id));
     settled(&store, created.id).await;
-    let job = &store.jobs(created.id, 1).await.unwrap()[0];
-    assert_eq!(job.status, JobStatus::Cancelled);
+    assert_eq!(last_job(&store, created.id).await.status, JobStatus::Cancelled);
     assert!(members(&store, created.id).await.is_empty());
     assert!(engine.job(created.id).is_none());
 }
@@ -160,13 +188,56 @@ async fn failing_strategies_leave_no_member(store: Store) {
         assert_eq!(failed.status, SegmentationStatus::Failed, "{mode}");
         let error = failed.error.unwrap_or_default();
         assert!(error.contains(said), "{mode}: {error}");
-        let job = &store.jobs(created.id, 1).await.unwrap()[0];
-        assert_eq!(job.status, JobStatus::Failed, "{mode}");
+        assert_eq!(last_job(&store, created.id).await.status, JobStatus::Failed, "{mode}");
         assert!(members(&store, created.id).await.is_empty(), "{mode}");
     }
     // The engine keeps working after both.
     let created = engine.create(segmentation_of("ok")).await.unwrap();
     assert_eq!(settled(&store, created.id).await.status, SegmentationStatus::Ready);
+}
+
+async fn a_failed_reassignment_degrades_and_a_refit_repairs(store: Store) {
+    for n in 0..5 {
+        add_customer(&store, &format!("c{n}")).await;
+    }
+    let settings = EngineSettings {
+        refit_on_start: false,
+        repair_backoff: Duration::from_millis(500),
+        repair_backoff_max: Duration::from_secs(2),
+        ..EngineSettings::default()
+    };
+    let engine = engine_with(&store, settings).await;
+    let created = engine.create(segmentation_of("panic_on_write")).await.unwrap();
+    assert_eq!(settled(&store, created.id).await.status, SegmentationStatus::Ready);
+
+    // The fixture panics re-assigning fewer customers than it was fitted on: a write's.
+    let newcomer = add_customer(&store, "newcomer").await;
+    engine.touched(vec![newcomer]);
+    let degraded = until(&store, created.id, "degraded", |s| s.status == SegmentationStatus::Degraded).await;
+    let error = degraded.error.clone().unwrap_or_default();
+    assert!(error.contains("fixture panics re-assigning"), "{error}");
+    assert!(degraded.degraded_since.is_some());
+
+    // A repair refit (the whole population: no panic) makes it READY by itself.
+    let repaired = until(&store, created.id, "repaired", |s| s.status == SegmentationStatus::Ready).await;
+    assert_eq!((repaired.error, repaired.degraded_since), (None, None));
+    assert!(members(&store, created.id).await.contains(&(newcomer, "all".to_owned())));
+    let job = last_job(&store, created.id).await;
+    assert_eq!((job.reason, job.status), (JobReason::Repair, JobStatus::Succeeded));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn degraded_then_repaired_on_sqlite() {
+    let (store, database) = Database::sqlite().await;
+    a_failed_reassignment_degrades_and_a_refit_repairs(store).await;
+    database.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn degraded_then_repaired_on_postgres() {
+    let Some((store, database)) = Database::postgres("degraded_then_repaired").await else { return };
+    a_failed_reassignment_degrades_and_a_refit_repairs(store).await;
+    database.drop_it().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,9 @@ pub enum ApiError {
     /// A plugin refused the parameters, failed, panicked or broke the contract.
     #[error("{0}")]
     PluginFailed(String),
+    /// An isolated plugin's worker process died during the call.
+    #[error("{0}")]
+    PluginCrashed(String),
     /// A field whose value is not allowed, with why.
     #[error("{field}: {message}")]
     InvalidField {
@@ -145,6 +148,8 @@ impl ErrorExtensions for ApiError {
                 .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginUnavailable.as_str())),
             ApiError::PluginFailed(_) => Error::new(self.to_string())
                 .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginFailed.as_str())),
+            ApiError::PluginCrashed(_) => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginCrashed.as_str())),
             ApiError::InvalidField { field, message } => {
                 let mut detail = async_graphql::indexmap::IndexMap::new();
                 detail.insert(async_graphql::Name::new("field"), (*field).into());
@@ -208,6 +213,10 @@ impl From<PluginError> for ApiError {
             PluginError::Store(_) => {
                 tracing::error!(%error, "store error while running a plugin");
                 ApiError::Internal
+            }
+            PluginError::Crashed { .. } => {
+                tracing::error!(%error, "a plugin's worker process died");
+                ApiError::PluginCrashed(error.to_string())
             }
             other => {
                 tracing::warn!(error = %other, "plugin call failed");

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     PluginUnavailable,
     /// The strategy refused its parameters, failed or panicked.
     PluginFailed,
+    /// An isolated strategy's worker process died during the call.
+    PluginCrashed,
     /// A preview too large to answer at once.
     PreviewJobRequired,
     /// The key's role may not do this.
@@ -59,12 +61,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the README's order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::Validation,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::PluginUnavailable,
         ErrorCode::PluginFailed,
+        ErrorCode::PluginCrashed,
         ErrorCode::PreviewJobRequired,
         ErrorCode::Forbidden,
         ErrorCode::Unauthenticated,
@@ -147,6 +150,12 @@ impl ErrorCode {
             ErrorCode::PluginFailed => {
                 ("PLUGIN_FAILED", &[200], false, "the strategy refused its parameters, failed or panicked")
             }
+            ErrorCode::PluginCrashed => (
+                "PLUGIN_CRASHED",
+                &[200],
+                false,
+                "an isolated strategy's worker process died during the call (a signal, an abort, out of memory, the call timeout): the message names the cause; the next call starts a new worker",
+            ),
             ErrorCode::PreviewJobRequired => (
                 "PREVIEW_JOB_REQUIRED",
                 &[200],

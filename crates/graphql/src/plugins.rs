@@ -16,6 +16,17 @@ pub enum PluginStatus {
     Disabled,
 }
 
+/// A plugin's failed calls since the server loaded it.
+#[derive(SimpleObject)]
+pub struct PluginFailures {
+    /// How many calls failed.
+    count: i64,
+    /// The last failure's message.
+    last_error: Option<String>,
+    /// When it happened.
+    last_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A segmentation strategy plugin listed in the settings.
 pub struct Plugin(HostPlugin);
 
@@ -54,6 +65,17 @@ impl Plugin {
     /// Why it was refused.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
+    }
+
+    /// Its calls that failed since the server loaded it (errors, panics, crashes, refused
+    /// outputs): how many, and the last one; none while it has not failed.
+    async fn failures(&self) -> PluginFailures {
+        let failures = self.0.library.as_ref().map(|library| library.failures.snapshot()).unwrap_or_default();
+        PluginFailures {
+            count: i64::try_from(failures.count).unwrap_or(i64::MAX),
+            last_error: failures.last_error,
+            last_at: failures.last_at,
+        }
     }
 
     /// The library file.

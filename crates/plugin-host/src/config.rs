@@ -20,13 +20,58 @@ pub struct PluginConfig {
     /// Parameters used where a segmentation does not set them.
     #[serde(default)]
     pub params: Option<serde_json::Value>,
+    /// Where the library runs: `in_process` (the default: zero-copy, but a crash in it stops
+    /// the server) or `process` (a worker process of its own, which may crash alone).
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// With `isolation = "process"`: the worker's address-space limit in megabytes.
+    #[serde(default)]
+    pub max_memory_mb: Option<u64>,
+    /// With `isolation = "process"`: the longest one call may take before the worker is
+    /// killed, in seconds (default 600).
+    #[serde(default)]
+    pub call_timeout_secs: Option<u64>,
+    /// With `isolation = "process"`: the `kindred` binary that runs the worker (default: the
+    /// running one).
+    #[serde(default)]
+    pub worker_path: Option<PathBuf>,
 }
+
+/// Where a plugin's library runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Loaded into the server's process.
+    #[default]
+    InProcess,
+    /// In a worker process of its own.
+    Process,
+}
+
+/// The call timeout of an isolated plugin when the settings give none.
+pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 600;
 
 fn enabled_by_default() -> bool {
     true
 }
 
 impl PluginConfig {
+    /// A plugin named `name` from the library at `path`, enabled, in process, with no pinned
+    /// hash and no default parameters.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+            enabled: true,
+            sha256: None,
+            params: None,
+            isolation: Isolation::InProcess,
+            max_memory_mb: None,
+            call_timeout_secs: None,
+            worker_path: None,
+        }
+    }
+
     /// The library's path: a leading `{bin_dir}` is the folder of the running `kindred`
     /// binary (where cargo also puts the in-tree plugins), and other relative paths are
     /// resolved against `base` (the settings file's folder).
@@ -52,13 +97,7 @@ mod tests {
 
     #[test]
     fn relative_paths_follow_the_settings_file() {
-        let config = PluginConfig {
-            name: "demo".into(),
-            path: "lib/libdemo.so".into(),
-            enabled: true,
-            sha256: None,
-            params: None,
-        };
+        let config = PluginConfig::new("demo", "lib/libdemo.so");
         assert_eq!(config.resolved_path(Path::new("/etc/kindred")), Path::new("/etc/kindred/lib/libdemo.so"));
         let absolute = PluginConfig { path: "/opt/libdemo.so".into(), ..config };
         assert_eq!(absolute.resolved_path(Path::new("/etc/kindred")), Path::new("/opt/libdemo.so"));

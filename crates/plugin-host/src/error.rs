@@ -85,6 +85,17 @@ pub enum PluginError {
         /// The panic message.
         message: String,
     },
+    /// An isolated plugin's worker process died during the call (a signal, an abort, an exit,
+    /// running out of memory, or the call timeout); it is started again for the next call.
+    #[error("plugin {plugin}: its worker process died: {cause}")]
+    Crashed {
+        /// The plugin's name.
+        plugin: String,
+        /// Which call.
+        call: &'static str,
+        /// How it died, e.g. "killed by signal 11 (SIGSEGV) during fit".
+        cause: String,
+    },
     /// The parameters break the strategy's JSON Schema.
     #[error("plugin {plugin}: parameters do not match its schema: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Params {

@@ -1,10 +1,13 @@
 //! The plugins the settings list: loaded, refused or disabled, never stopping the server.
 
-use crate::config::PluginConfig;
+use crate::config::{DEFAULT_CALL_TIMEOUT_SECS, Isolation, PluginConfig};
 use crate::error::PluginError;
-use crate::library::{StrategyLibrary, load};
+use crate::failures::FailureLog;
+use crate::isolation::{IsolatedPlugin, WorkerSettings};
+use crate::library::{LibrarySource, StrategyLibrary, load};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Whether a plugin can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +49,40 @@ pub struct Plugin {
     pub default_params: serde_json::Value,
 }
 
+/// Opens the library of `config` at `path`: loaded here, or started in its worker process.
+fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginError> {
+    if config.isolation == Isolation::InProcess {
+        return load(path, config.sha256.as_deref());
+    }
+    let program = match &config.worker_path {
+        Some(program) => program.clone(),
+        None => std::env::current_exe().map_err(|error| PluginError::Open {
+            path: path.to_owned(),
+            message: format!("cannot find the kindred binary to run the worker: {error}"),
+        })?,
+    };
+    let settings = WorkerSettings {
+        program,
+        library: path.to_owned(),
+        sha256: config.sha256.clone(),
+        max_memory_mb: config.max_memory_mb,
+        call_timeout: Duration::from_secs(
+            config.call_timeout_secs.unwrap_or(DEFAULT_CALL_TIMEOUT_SECS).max(1),
+        ),
+    };
+    let (isolated, facts) = IsolatedPlugin::start(&config.name, settings)?;
+    Ok(StrategyLibrary {
+        path: path.to_owned(),
+        name: facts.name,
+        version: facts.version,
+        sdk_version: facts.sdk_version,
+        abi_version: facts.abi_version,
+        description: facts.description,
+        source: LibrarySource::Isolated(isolated),
+        failures: FailureLog::default(),
+    })
+}
+
 /// Every plugin the settings list, in their order.
 #[derive(Debug, Clone, Default)]
 pub struct PluginHost {
@@ -71,7 +108,7 @@ impl PluginHost {
                 plugin.status = PluginStatus::Refused;
                 plugin.error = Some(PluginError::Duplicate { path, name: config.name.clone() }.to_string());
             } else if config.enabled {
-                match load(&path, config.sha256.as_deref()) {
+                match open(config, &path) {
                     Ok(library) => {
                         tracing::info!(
                             plugin = %config.name, strategy = %library.name, version = %library.version,

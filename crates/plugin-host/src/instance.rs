@@ -1,13 +1,16 @@
-//! One strategy instance inside a plugin: create, fit, assign, model. Calls block; run them
-//! on the blocking pool.
+//! One strategy instance: create, fit, assign, model, the same whichever side of a process
+//! boundary the plugin runs. In this process the calls go through the C ABI on the plugin's
+//! pointer; isolated, they go to the plugin's worker (`isolation`). Calls block; run them on
+//! the blocking pool.
 #![allow(unsafe_code)] // only to mark the plugin's opaque instance pointer as sendable.
 
 use crate::error::PluginError;
 use crate::ffi::{self, CallFailure};
-use crate::library::StrategyLibrary;
+use crate::isolation::RemoteInstance;
+use crate::library::{LibrarySource, StrategyLibrary};
 use crate::tables::TableData;
 use arrow_array::RecordBatch;
-use kindred_plugin_abi::{Instance, Status, TableId};
+use kindred_plugin_abi::{FunctionTable, Instance, Status, TableId};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -21,12 +24,20 @@ struct Handle {
 // mutex around `Handle` gives that.
 unsafe impl Send for Handle {}
 
+/// Where the instance lives.
+enum Backend {
+    /// In this process, behind the plugin's function table.
+    Local { functions: &'static FunctionTable, handle: Mutex<Handle> },
+    /// In the plugin's worker process.
+    Remote(RemoteInstance),
+}
+
 /// A strategy created with parameters, ready to fit and assign.
 pub struct StrategyInstance {
     plugin: String,
     library: StrategyLibrary,
     requested: Vec<(TableId, Vec<usize>)>,
-    handle: Mutex<Handle>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for StrategyInstance {
@@ -36,14 +47,41 @@ impl std::fmt::Debug for StrategyInstance {
 }
 
 impl StrategyInstance {
-    /// Creates an instance of `library`'s strategy with JSON `params`.
+    /// Creates an instance of `library`'s strategy with JSON `params`, in this process or in
+    /// the plugin's worker.
     pub fn create(
         plugin: &str,
         library: &StrategyLibrary,
         params: &serde_json::Value,
     ) -> Result<Self, PluginError> {
+        match &library.source {
+            LibrarySource::Loaded(descriptor) => {
+                Self::create_local(plugin, library, &descriptor.functions, params)
+            }
+            LibrarySource::Isolated(isolated) => {
+                let created = observed(plugin, "create", || RemoteInstance::create(isolated, params));
+                let (remote, requested) = created.inspect_err(|error| {
+                    if !matches!(error, PluginError::Params { .. }) {
+                        library.failures.record(&error.to_string());
+                    }
+                })?;
+                Ok(Self {
+                    plugin: plugin.to_owned(),
+                    library: library.clone(),
+                    requested,
+                    backend: Backend::Remote(remote),
+                })
+            }
+        }
+    }
+
+    fn create_local(
+        plugin: &str,
+        library: &StrategyLibrary,
+        functions: &'static FunctionTable,
+        params: &serde_json::Value,
+    ) -> Result<Self, PluginError> {
         let bytes = serde_json::to_vec(params).unwrap_or_else(|_| b"{}".to_vec());
-        let functions = &library.descriptor.functions;
         let pointer = timed(plugin, "create", || ffi::create(functions, &bytes)).map_err(|failure| {
             if failure.status == Status::INVALID_PARAMS {
                 let (path, reason) =
@@ -51,13 +89,15 @@ impl StrategyInstance {
                 let error = crate::ParamError { path: path.to_owned(), message: reason.to_owned() };
                 return PluginError::Params { plugin: plugin.to_owned(), errors: vec![error] };
             }
-            call_error(plugin, "create", failure)
+            let error = call_error(plugin, "create", failure);
+            library.failures.record(&error.to_string());
+            error
         })?;
         let mut instance = Self {
             plugin: plugin.to_owned(),
             library: library.clone(),
             requested: Vec::new(),
-            handle: Mutex::new(Handle { pointer, disabled: None }),
+            backend: Backend::Local { functions, handle: Mutex::new(Handle { pointer, disabled: None }) },
         };
         let narrowed =
             instance.call("instance_inputs", |pointer| ffi::instance_inputs(functions, pointer))?;
@@ -85,51 +125,100 @@ impl StrategyInstance {
         &self.requested
     }
 
-    /// Runs one call on the instance, disabling it if the strategy panics.
+    /// Runs one call on a local instance, disabling it if the strategy panics.
     fn call<T>(
         &self,
         call: &'static str,
         body: impl FnOnce(Instance) -> Result<T, CallFailure>,
     ) -> Result<T, PluginError> {
-        let mut handle = self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(reason) = &handle.disabled {
-            crate::metrics::plugin_call(&self.plugin, call, "disabled", std::time::Duration::ZERO);
+        let Backend::Local { handle, .. } = &self.backend else {
             return Err(PluginError::Call {
                 plugin: self.plugin.clone(),
                 call,
-                message: format!("the instance is disabled after a panic: {reason}"),
+                message: "a call through the C ABI on an isolated instance".to_owned(),
             });
+        };
+        let mut handle = handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(reason) = &handle.disabled {
+            crate::metrics::plugin_call(&self.plugin, call, "disabled", std::time::Duration::ZERO);
+            let error = PluginError::Call {
+                plugin: self.plugin.clone(),
+                call,
+                message: format!("the instance is disabled after a panic: {reason}"),
+            };
+            self.failed(&error);
+            return Err(error);
         }
         let result = timed(&self.plugin, call, || body(handle.pointer));
         result.map_err(|failure| {
             if failure.status == Status::PANIC {
                 handle.disabled = Some(failure.message.clone());
             }
-            call_error(&self.plugin, call, failure)
+            let error = call_error(&self.plugin, call, failure);
+            self.failed(&error);
+            error
         })
+    }
+
+    /// Runs one call on an isolated instance.
+    fn remote<T>(
+        &self,
+        call: &'static str,
+        body: impl FnOnce() -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        observed(&self.plugin, call, body).inspect_err(|error| self.failed(error))
+    }
+
+    /// Records `error`, a failure of this instance's plugin (a failed call, or an output the
+    /// host refused), in the plugin's failure log.
+    pub fn failed(&self, error: &PluginError) {
+        self.library.failures.record(&error.to_string());
     }
 
     /// Learns from the population.
     pub fn fit(&self, tables: &[TableData], as_of_micros: i64) -> Result<(), PluginError> {
-        let functions = &self.library.descriptor.functions;
-        self.call("fit", |pointer| ffi::fit(functions, pointer, tables, as_of_micros))
+        match &self.backend {
+            Backend::Local { functions, .. } => {
+                self.call("fit", |pointer| ffi::fit(functions, pointer, tables, as_of_micros))
+            }
+            Backend::Remote(remote) => self.remote("fit", || remote.fit(tables, as_of_micros)),
+        }
     }
 
     /// Assigns the customers of `tables`; the output is the plugin's batch, unchecked.
     pub fn assign(&self, tables: &[TableData], as_of_micros: i64) -> Result<RecordBatch, PluginError> {
-        let functions = &self.library.descriptor.functions;
-        self.call("assign", |pointer| ffi::assign(functions, pointer, tables, as_of_micros))
+        match &self.backend {
+            Backend::Local { functions, .. } => {
+                self.call("assign", |pointer| ffi::assign(functions, pointer, tables, as_of_micros))
+            }
+            Backend::Remote(remote) => self.remote("assign", || remote.assign(tables, as_of_micros)),
+        }
     }
 
     /// What the instance learned.
     pub fn model(&self) -> Result<serde_json::Value, PluginError> {
-        let functions = &self.library.descriptor.functions;
-        self.call("model", |pointer| ffi::model(functions, pointer))
+        match &self.backend {
+            Backend::Local { functions, .. } => self.call("model", |pointer| ffi::model(functions, pointer)),
+            Backend::Remote(remote) => self.remote("model", || remote.model()),
+        }
     }
 
     /// Whether a panic disabled the instance.
     pub fn is_disabled(&self) -> bool {
-        self.handle.lock().map(|handle| handle.disabled.is_some()).unwrap_or(true)
+        match &self.backend {
+            Backend::Local { handle, .. } => {
+                handle.lock().map(|handle| handle.disabled.is_some()).unwrap_or(true)
+            }
+            Backend::Remote(_) => false,
+        }
+    }
+
+    /// Whether the instance is gone: it lived in a worker process that has died since.
+    pub fn is_gone(&self) -> bool {
+        match &self.backend {
+            Backend::Local { .. } => false,
+            Backend::Remote(remote) => remote.is_gone(),
+        }
     }
 }
 
@@ -138,12 +227,14 @@ impl Drop for StrategyInstance {
     /// reference may be dropped on an async worker, and a plugin's destructor may take long);
     /// on the dropping thread otherwise.
     fn drop(&mut self) {
-        let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // An isolated instance is destroyed by its own drop.
+        let Backend::Local { functions, handle } = &mut self.backend else { return };
+        let handle = handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         let pointer = std::mem::replace(&mut handle.pointer, std::ptr::null_mut());
         if pointer.is_null() {
             return;
         }
-        let doomed = Doomed { pointer, functions: &self.library.descriptor.functions };
+        let doomed = Doomed { pointer, functions };
         match tokio::runtime::Handle::try_current() {
             // If the runtime shuts down before the task runs, dropping the task drops `doomed`,
             // which destroys the instance there: it is never leaked.
@@ -173,6 +264,28 @@ fn call_error(plugin: &str, call: &'static str, failure: CallFailure) -> PluginE
         Status::PANIC => PluginError::Panicked { plugin: plugin.to_owned(), call, message: failure.message },
         _ => PluginError::Call { plugin: plugin.to_owned(), call, message: failure.message },
     }
+}
+
+/// [`timed`] for a call to an isolated instance, whose failures arrive as [`PluginError`].
+fn observed<T>(
+    plugin: &str,
+    call: &'static str,
+    body: impl FnOnce() -> Result<T, PluginError>,
+) -> Result<T, PluginError> {
+    let span = tracing::info_span!("plugin_call", plugin, call, isolated = true);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let result = body();
+    let elapsed = started.elapsed();
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(PluginError::Panicked { .. }) => "panic",
+        Err(PluginError::Params { .. }) => "invalid_params",
+        Err(PluginError::Crashed { .. }) => "crash",
+        Err(_) => "error",
+    };
+    crate::metrics::plugin_call(plugin, call, outcome, elapsed);
+    result
 }
 
 /// Runs `body` inside a span for the plugin call, logs how long it took, and counts it in

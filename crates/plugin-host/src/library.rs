@@ -3,6 +3,7 @@
 
 use crate::description::StrategyDescription;
 use crate::error::PluginError;
+use crate::failures::FailureLog;
 use crate::ffi::{describe, read_static};
 use kindred_plugin_abi::{
     ABI_MAJOR, ABI_MINOR, DESCRIPTOR_SIZE_1_0, EntryPoint, FLAG_PANIC_UNWIND, MAGIC, SYMBOL,
@@ -60,8 +61,19 @@ pub struct StrategyLibrary {
     pub abi_version: String,
     /// What it says about itself.
     pub description: StrategyDescription,
-    /// Its descriptor, valid for the life of the process.
-    pub(crate) descriptor: &'static StrategyDescriptor,
+    /// Where its code runs: loaded here, or in a worker process.
+    pub(crate) source: LibrarySource,
+    /// Its calls that failed since it was loaded.
+    pub failures: FailureLog,
+}
+
+/// Where a library's code runs.
+#[derive(Debug, Clone)]
+pub(crate) enum LibrarySource {
+    /// Loaded into this process; its descriptor is valid for the life of the process.
+    Loaded(&'static StrategyDescriptor),
+    /// In a worker process of its own.
+    Isolated(std::sync::Arc<crate::isolation::IsolatedPlugin>),
 }
 
 /// The hex SHA-256 of a file.
@@ -164,7 +176,8 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
         sdk_version,
         abi_version: format!("{}.{}", header.abi_major, header.abi_minor),
         description,
-        descriptor,
+        source: LibrarySource::Loaded(descriptor),
+        failures: FailureLog::default(),
     })
 }
 

@@ -159,7 +159,8 @@ pub async fn run_observed(
         let assigning = instance.clone();
         let output = blocking(move || assigning.assign(&batch, as_of_micros)).await?;
         let allowed: HashSet<i64> = chunk.iter().copied().collect();
-        memberships.extend(check_output(name, &output, &allowed)?);
+        let checked = check_output(name, &output, &allowed).inspect_err(|error| instance.failed(error))?;
+        memberships.extend(checked);
         done += chunk.len();
         observer.progress(done, customer_ids.len());
     }
@@ -237,6 +238,7 @@ pub async fn assign_customers_in_each(
             let assigning = instance.clone();
             let output = blocking(move || assigning.assign(&tables, as_of_micros)).await?;
             check_output(instance.plugin(), &output, &present.into_iter().collect())
+                .inspect_err(|error| instance.failed(error))
         }
     });
     futures::future::join_all(assigning).await

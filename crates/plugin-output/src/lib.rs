@@ -96,9 +96,9 @@ fn schema_matches(output: &RecordBatch) -> Result<(), OutputError> {
     Err(OutputError::Schema { found: found.join(", ") })
 }
 
-/// Checks `output` against the contract and returns its memberships; `allowed` holds the
-/// customers of the batch the call was given.
-pub fn check_output(output: &RecordBatch, allowed: &HashSet<i64>) -> Result<Vec<Membership>, OutputError> {
+/// Checks that `output` has the contract's columns and that every array's buffers hold what
+/// its description says: what must be true before any value is read (or the batch sent on).
+pub fn validate_arrays(output: &RecordBatch) -> Result<(), OutputError> {
     schema_matches(output)?;
     for (column, array) in OUTPUT_COLUMNS.iter().zip(output.columns()) {
         array
@@ -106,6 +106,13 @@ pub fn check_output(output: &RecordBatch, allowed: &HashSet<i64>) -> Result<Vec<
             .validate_full()
             .map_err(|error| OutputError::Invalid { column, reason: error.to_string() })?;
     }
+    Ok(())
+}
+
+/// Checks `output` against the contract and returns its memberships; `allowed` holds the
+/// customers of the batch the call was given.
+pub fn check_output(output: &RecordBatch, allowed: &HashSet<i64>) -> Result<Vec<Membership>, OutputError> {
+    validate_arrays(output)?;
     let ids = output.column(0).as_primitive::<Int64Type>();
     let segments = output.column(1).as_string::<i32>();
     let scores = output.column(2).as_primitive::<Float64Type>();

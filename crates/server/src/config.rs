@@ -141,6 +141,11 @@ pub struct SegmentSettings {
     pub sync_preview_max_customers: u64,
     /// How long a finished preview job is kept with its result, in seconds.
     pub preview_kept_secs: u64,
+    /// Seconds before the refit that repairs a degraded segmentation; doubled after each
+    /// failed one.
+    pub repair_backoff_secs: u64,
+    /// The longest wait between two repair refits, in seconds.
+    pub repair_backoff_max_secs: u64,
 }
 
 impl Default for SegmentSettings {
@@ -151,6 +156,8 @@ impl Default for SegmentSettings {
             refit_on_start: true,
             sync_preview_max_customers: 50_000,
             preview_kept_secs: 60 * 60,
+            repair_backoff_secs: 5,
+            repair_backoff_max_secs: 10 * 60,
         }
     }
 }
@@ -213,6 +220,10 @@ impl Settings {
                 sync_max_customers: self.segments.sync_preview_max_customers,
                 kept_for: std::time::Duration::from_secs(self.segments.preview_kept_secs.max(1)),
             },
+            repair_backoff: std::time::Duration::from_secs(self.segments.repair_backoff_secs.max(1)),
+            repair_backoff_max: std::time::Duration::from_secs(
+                self.segments.repair_backoff_max_secs.max(self.segments.repair_backoff_secs).max(1),
+            ),
             ..Default::default()
         })
     }

@@ -100,6 +100,23 @@ enum Command {
         #[arg(long, value_enum, default_value = "csv")]
         format: FormatArg,
     },
+    /// Runs one plugin library in this process for a server that isolates it (started by
+    /// the server, talking on standard input; not for people).
+    #[command(hide = true)]
+    PluginWorker {
+        /// The plugin's name in the settings.
+        #[arg(long)]
+        name: String,
+        /// The library.
+        #[arg(long)]
+        library: PathBuf,
+        /// Its pinned SHA-256.
+        #[arg(long)]
+        sha256: Option<String>,
+        /// The address-space limit, in megabytes.
+        #[arg(long)]
+        max_memory_mb: Option<u64>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,6 +155,11 @@ impl From<FormatArg> for Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::PluginWorker { name, library, sha256, max_memory_mb } = cli.command {
+        // No settings, no runtime, no logging on standard output: the socket is the interface.
+        let options = kindred_plugin_host::worker::WorkerOptions { name, library, sha256, max_memory_mb };
+        return ExitCode::from(u8::try_from(kindred_plugin_host::worker::serve(&options)).unwrap_or(1));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -168,7 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref())?;
     logging::init(&settings.log);
     match cli.command {
-        Command::Schema => {}
+        Command::Schema | Command::PluginWorker { .. } => {}
         Command::Serve { demo, customers, seed } => {
             let demo = demo.then_some(DemoOptions { customers, seed, planted: None });
             serve::serve(settings, demo).await?;

@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kindred_graphql::ErrorCode;
 use kindred_graphql::access::{Caller, Permission};
+use kindred_store::SegmentationStatus;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashSet;
@@ -28,6 +29,8 @@ pub const GRAPHQL_OPERATIONS: &str = "kindred_graphql_operations_total";
 pub const GRAPHQL_ERRORS: &str = "kindred_graphql_errors_total";
 /// The database pool's connections, by state (`in_use`, `idle`).
 pub const DB_POOL_CONNECTIONS: &str = "kindred_db_pool_connections";
+/// Segmentations in each status, sampled at each scrape.
+pub const SEGMENTATIONS: &str = "kindred_segmentations";
 
 /// Latency buckets (seconds) for every `_seconds` histogram: from a cached read to a long refit.
 const BUCKETS: [f64; 16] =
@@ -69,6 +72,7 @@ fn describe() {
     describe_counter!(GRAPHQL_OPERATIONS, "GraphQL operations run, by operation name and outcome.");
     describe_counter!(GRAPHQL_ERRORS, "GraphQL errors answered, by operation name and error code.");
     describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections, by state (in_use, idle).");
+    describe_gauge!(SEGMENTATIONS, "Segmentations in each status (ready, running, failed, degraded).");
     kindred_plugin_host::metrics::describe();
     kindred_engine::metrics::describe();
     kindred_graphql::metrics::describe();
@@ -84,6 +88,15 @@ pub async fn scrape(State(state): State<AppState>, Extension(caller): Extension<
     let usage = state.store.pool_usage();
     gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(f64::from(usage.in_use));
     gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(usage.open - usage.in_use));
+    match state.store.segmentation_status_counts().await {
+        Ok(counts) => {
+            for status in SegmentationStatus::ALL {
+                let count = counts.iter().find(|(counted, _)| *counted == status).map_or(0, |(_, n)| *n);
+                gauge!(SEGMENTATIONS, "status" => status.as_str()).set(count as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count segmentations by status for /metrics"),
+    }
     let handle = install();
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()

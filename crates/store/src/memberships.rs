@@ -128,6 +128,7 @@ async fn write_once<C: ConnectionTrait>(
             .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
             .col_expr(segmentation::Column::Status, Expr::value(crate::states::SegmentationStatus::Ready))
             .col_expr(segmentation::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(segmentation::Column::DegradedSince, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
             .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
             .filter(segmentation::Column::Id.eq(segmentation_id))

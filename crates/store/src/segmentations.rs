@@ -4,7 +4,7 @@ use crate::connect::Store;
 use crate::entity::{segmentation, segmentation_job};
 use crate::error::{StoreError, StoreResult};
 use crate::states::{JobReason, JobStatus, SegmentationMode, SegmentationStatus};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -130,14 +130,49 @@ impl Store {
         status: SegmentationStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        segmentation::Entity::update_many()
+        let mut update = segmentation::Entity::update_many()
             .col_expr(segmentation::Column::Status, Expr::value(status))
             .col_expr(segmentation::Column::Error, Expr::value(error.map(str::to_owned)))
-            .col_expr(segmentation::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(segmentation::Column::UpdatedAt, Expr::value(Utc::now()));
+        if status != SegmentationStatus::Degraded {
+            update = update
+                .col_expr(segmentation::Column::DegradedSince, Expr::value(Option::<DateTime<Utc>>::None));
+        }
+        update.filter(segmentation::Column::Id.eq(id)).exec(self.connection()).await?;
+        Ok(())
+    }
+
+    /// Marks segmentation `id` degraded with `error`: since now, or since it already was.
+    /// True when it was not degraded before.
+    pub async fn mark_degraded(&self, id: i64, error: &str) -> StoreResult<bool> {
+        let now = Utc::now();
+        let became = segmentation::Entity::update_many()
+            .col_expr(segmentation::Column::Status, Expr::value(SegmentationStatus::Degraded))
+            .col_expr(segmentation::Column::Error, Expr::value(Some(error.to_owned())))
+            .col_expr(segmentation::Column::DegradedSince, Expr::value(Some(now)))
+            .col_expr(segmentation::Column::UpdatedAt, Expr::value(now))
             .filter(segmentation::Column::Id.eq(id))
+            .filter(segmentation::Column::Status.ne(SegmentationStatus::Degraded))
             .exec(self.connection())
             .await?;
-        Ok(())
+        if became.rows_affected > 0 {
+            return Ok(true);
+        }
+        self.set_segmentation_status(id, SegmentationStatus::Degraded, Some(error)).await?;
+        Ok(false)
+    }
+
+    /// How many segmentations are in each status (statuses none is in are left out).
+    pub async fn segmentation_status_counts(&self) -> StoreResult<Vec<(SegmentationStatus, i64)>> {
+        use sea_orm::QuerySelect;
+        Ok(segmentation::Entity::find()
+            .select_only()
+            .column(segmentation::Column::Status)
+            .column_as(segmentation::Column::Id.count(), "count")
+            .group_by(segmentation::Column::Status)
+            .into_tuple()
+            .all(self.connection())
+            .await?)
     }
 
     /// Starts a job for segmentation `id`.

@@ -53,6 +53,10 @@ pub enum SegmentationStatus {
     /// The last refit failed; the memberships before it are kept.
     #[sea_orm(string_value = "failed")]
     Failed,
+    /// Re-assigning customers after writes failed, so some memberships may be stale; a refit
+    /// that repairs it is under way or scheduled.
+    #[sea_orm(string_value = "degraded")]
+    Degraded,
 }
 
 /// How a segmentation follows the data.
@@ -104,6 +108,10 @@ pub enum JobReason {
     /// The server started and the segmentation had no model.
     #[sea_orm(string_value = "start")]
     Start,
+    /// Re-assignment failed (the segmentation is degraded): a fresh instance replaces the one
+    /// that failed.
+    #[sea_orm(string_value = "repair")]
+    Repair,
 }
 
 impl JobReason {
@@ -115,6 +123,7 @@ impl JobReason {
             JobReason::Refit => "refit",
             JobReason::Schedule => "schedule",
             JobReason::Start => "start",
+            JobReason::Repair => "repair",
         }
     }
 
@@ -122,9 +131,11 @@ impl JobReason {
     pub fn change_reason(self) -> ChangeReason {
         match self {
             JobReason::Schedule => ChangeReason::Schedule,
-            JobReason::Create | JobReason::Update | JobReason::Refit | JobReason::Start => {
-                ChangeReason::Refit
-            }
+            JobReason::Create
+            | JobReason::Update
+            | JobReason::Refit
+            | JobReason::Start
+            | JobReason::Repair => ChangeReason::Refit,
         }
     }
 }
@@ -241,12 +252,21 @@ impl JobStatus {
 }
 
 impl SegmentationStatus {
+    /// Every status.
+    pub const ALL: [SegmentationStatus; 4] = [
+        SegmentationStatus::Ready,
+        SegmentationStatus::Running,
+        SegmentationStatus::Failed,
+        SegmentationStatus::Degraded,
+    ];
+
     /// The word stored for it.
     pub fn as_str(self) -> &'static str {
         match self {
             SegmentationStatus::Ready => "ready",
             SegmentationStatus::Running => "running",
             SegmentationStatus::Failed => "failed",
+            SegmentationStatus::Degraded => "degraded",
         }
     }
 }
@@ -278,7 +298,10 @@ mod tests {
         for mode in SegmentationMode::iter() {
             assert_eq!(mode.to_value(), mode.as_str());
         }
-        assert_eq!(SegmentationStatus::Ready.to_value(), "ready");
+        for status in SegmentationStatus::iter() {
+            assert_eq!(status.to_value(), status.as_str());
+        }
+        assert_eq!(SegmentationStatus::iter().count(), SegmentationStatus::ALL.len());
         for status in DeliveryStatus::iter() {
             assert_eq!(status.to_value(), status.as_str());
         }

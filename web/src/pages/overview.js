@@ -10,7 +10,7 @@ import { count, customerName, dateTime, duration } from '../format.js';
 const OVERVIEW = `query Overview {
   stats { customers interactions ties needs }
   segmentations {
-    id name strategy mode status lastRefreshedAt
+    id name strategy mode status error degradedSince lastRefreshedAt
     job { status durationMs finishedAt }
     segments { label size }
   }
@@ -33,6 +33,8 @@ function SegmentationCard({ segmentation, deltas }) {
     <p class="meta">
       ${segmentation.strategy} · ${segmentation.mode.toLowerCase()} · <${Badge} value=${segmentation.status} />
     </p>
+    ${segmentation.status === 'DEGRADED' && html`<p class="degraded-note" role="status">
+      Degraded since ${dateTime(segmentation.degradedSince)}: some members may be stale; refitting to repair it.</p>`}
     <p class="meta">
       Last refit ${dateTime(segmentation.lastRefreshedAt)}${segmentation.job?.durationMs != null
         ? ` in ${duration(segmentation.job.durationMs)}` : ''}

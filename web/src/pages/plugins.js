@@ -6,10 +6,11 @@ import { gql } from '../api.js';
 import { useQuery } from '../hooks.js';
 import { href, navigate } from '../router.js';
 import { Badge, Card, ErrorBox, Loading, PageHeader } from '../ui.js';
+import { dateTime } from '../format.js';
 import { SchemaFields, collectParams } from '../schema-form.js';
 
 const PLUGINS = `query Plugins {
-  plugins { name strategy version sdkVersion abiVersion status error path description paramsSchema defaultParams segments inputs { table columns } }
+  plugins { name strategy version sdkVersion abiVersion status error path description paramsSchema defaultParams segments inputs { table columns } failures { count lastError lastAt } }
 }`;
 const CREATE = `mutation Create($input: CreateSegmentationInput!) { createSegmentation(input: $input) { id } }`;
 
@@ -25,6 +26,8 @@ function PluginTable({ plugins }) {
       <td>
         ${plugin.description}
         ${plugin.error && html`<p class="error-text refusal">${plugin.error}</p>`}
+        ${plugin.failures.count > 0 && html`<p class="error-text failures" data-failures=${plugin.failures.count}>
+          ${plugin.failures.count} failed call${plugin.failures.count === 1 ? '' : 's'} since the server started; the last ${dateTime(plugin.failures.lastAt)}: ${plugin.failures.lastError}</p>`}
         <p class="meta path">${plugin.path}</p>
         ${plugin.inputs.length > 0 && html`<p class="meta">Reads ${plugin.inputs.map((input) => `${input.table} (${input.columns.join(', ')})`).join('; ')}</p>`}
       </td>

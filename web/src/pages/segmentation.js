@@ -12,7 +12,7 @@ import { Personas } from './personas.js';
 
 const SEGMENTATION = `query Segmentation($id: ID!) {
   segmentation(id: $id) {
-    id name strategy params mode status error refreshIntervalSeconds lastRefreshedAt createdAt model
+    id name strategy params mode status error degradedSince refreshIntervalSeconds lastRefreshedAt createdAt model
     segments { id label size description membersCsvPath }
     job { id status customersDone customersTotal durationMs startedAt finishedAt error }
     jobs(first: 10) { id status reason entered exited durationMs startedAt }
@@ -83,7 +83,11 @@ export function SegmentationPage({ id }) {
       ${hasCommunities && html`<a class="button secondary" href=${href('segmentations', segmentation.id, 'communities')}>Communities</a>`}
       <a class="button secondary" href=${`#/overlap?a=${encodeURIComponent(segmentation.id)}`}>Overlap</a>
     <//>
-    ${segmentation.error && html`<div class="error" role="alert">${segmentation.error}</div>`}
+    ${segmentation.status === 'DEGRADED'
+      ? html`<div class="error degraded" role="alert"><strong>Degraded since ${dateTime(segmentation.degradedSince)}.</strong>
+          Re-assigning customers after writes failed, so some members may be stale; Kindred is refitting
+          it to repair it. ${segmentation.error}</div>`
+      : segmentation.error && html`<div class="error" role="alert">${segmentation.error}</div>`}
     <div class="two-columns">
       <${Card} title="Segments" id="segments"><${Segments} segmentation=${segmentation} /><//>
       <div>

@@ -34,6 +34,10 @@ pub enum SegmentationStatus {
     Running,
     /// The last refit failed (see `error`); the memberships before it are kept.
     Failed,
+    /// Re-assigning customers after writes failed (see `error` and `degradedSince`), so some
+    /// memberships may be stale; Kindred refits it to repair it, with a growing wait between
+    /// attempts, and it is READY again once one works.
+    Degraded,
 }
 
 /// How a refit job ended, or that it runs.
@@ -257,9 +261,13 @@ impl Segmentation {
         }
         self.0.status.into()
     }
-    /// Why the last refit failed.
+    /// Why the last refit failed, or why it is degraded.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
+    }
+    /// Since when it is degraded; null unless its status is DEGRADED.
+    async fn degraded_since(&self) -> Option<DateTime<Utc>> {
+        self.0.degraded_since
     }
     /// Refit every this many seconds; null: on demand (and, when dynamic, daily).
     async fn refresh_interval_seconds(&self) -> Option<i64> {

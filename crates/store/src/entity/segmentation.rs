@@ -22,6 +22,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub model: Option<String>,
     pub last_refreshed_at: Option<DateTimeUtc>,
+    /// Since when its memberships may be stale (status `degraded`); none otherwise.
+    pub degraded_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

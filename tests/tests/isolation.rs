@@ -1,0 +1,83 @@
+//! Plugins isolated in a worker process, end to end with the real binary: a plugin that
+//! segfaults, aborts, allocates without end or never returns fails its call with PLUGIN_CRASHED
+//! naming the cause, the server keeps answering, and the next call works in a new worker; an
+//! output with a NaN score is refused with its row, isolated or not.
+
+use kindred_e2e::{Server, Workspace, plugin_entry, plugin_library};
+use serde_json::{Value, json};
+
+const PREVIEW: &str = "query($s: String!, $p: JSON) { previewSegmentation(strategy: $s, params: $p) { customers segments { label size } } }";
+
+async fn preview(server: &Server, strategy: &str, mode: &str) -> Value {
+    server.graphql(PREVIEW, json!({ "s": strategy, "p": { "mode": mode } })).await
+}
+
+fn error_of(answer: &Value) -> (String, String) {
+    let error = &answer["errors"][0];
+    (
+        error["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+        error["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
+    let work = Workspace::new();
+    let fixture = plugin_library("kindred_fixture_misbehaving");
+    let settings = [
+        plugin_entry(
+            "isolated",
+            &fixture,
+            "isolation = \"process\"\nmax_memory_mb = 768\ncall_timeout_secs = 3",
+        ),
+        plugin_entry("in-process", &fixture, ""),
+    ]
+    .concat();
+    work.write("kindred.toml", &settings);
+    let loaded = work.run(&["demo", "--customers", "60"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let server = work.serve(&[]).await;
+
+    let plugins = server.data("{ plugins { name status error } }", json!({})).await;
+    assert!(
+        plugins["plugins"].as_array().is_some_and(|all| all.iter().all(|p| p["status"] == "LOADED")),
+        "{plugins}"
+    );
+    let works = preview(&server, "isolated", "ok").await;
+    assert!(works["errors"].is_null(), "{works}");
+    let customers = works["data"]["previewSegmentation"]["customers"].clone();
+    assert_eq!(works["data"]["previewSegmentation"]["segments"][0]["size"], customers, "{works}");
+
+    for (mode, cause) in [
+        ("segfault", "killed by signal 11 (SIGSEGV) during fit"),
+        ("abort", "killed by signal 6 (SIGABRT) during fit"),
+        ("allocate", "ran out of memory (max_memory_mb = 768) during fit"),
+        ("endless_loop", "timed out after 3 s during fit"),
+    ] {
+        let answer = preview(&server, "isolated", mode).await;
+        let (code, message) = error_of(&answer);
+        assert_eq!(code, "PLUGIN_CRASHED", "{mode}: {answer}");
+        assert!(message.contains(cause), "{mode}: {message}");
+        // The server goes on, and the next call runs in a new worker.
+        let stats = server.data("{ stats { customers } }", json!({})).await;
+        assert_eq!(stats["stats"]["customers"], 60, "{mode}");
+        let again = preview(&server, "isolated", "ok").await;
+        assert!(again["errors"].is_null(), "after {mode}: {again}");
+    }
+
+    // A NaN score is refused with its row, wherever the plugin runs.
+    for strategy in ["isolated", "in-process"] {
+        let (code, message) = error_of(&preview(&server, strategy, "nan_score").await);
+        assert_eq!(code, "PLUGIN_FAILED", "{strategy}");
+        assert!(message.contains("output row 0 has the score NaN"), "{strategy}: {message}");
+    }
+
+    let plugins = server.data("{ plugins { name failures { count lastError } } }", json!({})).await;
+    let isolated = plugins["plugins"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "isolated"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(isolated["failures"]["count"].as_i64() >= Some(5), "{plugins}");
+    assert!(server.terminate(), "clean shutdown: the workers end with the server");
+}
