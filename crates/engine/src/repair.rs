@@ -120,7 +120,7 @@ async fn wait_for_end(inner: &Inner, progress: &mut broadcast::Receiver<JobProgr
             _ => {}
         }
         let jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        if !jobs.get(&id).is_some_and(|job| job.job_id == job_id) {
+        if jobs.get(&id).is_none_or(|job| job.job_id != job_id) {
             return;
         }
     }
