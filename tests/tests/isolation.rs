@@ -81,3 +81,62 @@ async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
     assert!(isolated["failures"]["count"].as_i64() >= Some(5), "{plugins}");
     assert!(server.terminate(), "clean shutdown: the workers end with the server");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segmentations_whose_instances_died_with_their_worker_are_refitted() {
+    let work = Workspace::new();
+    let fixture = plugin_library("kindred_fixture_misbehaving");
+    let settings = format!(
+        "[segments]\nrepair_backoff_secs = 1\n{}",
+        plugin_entry("isolated", &fixture, "isolation = \"process\"\ncall_timeout_secs = 5")
+    );
+    work.write("kindred.toml", &settings);
+    let loaded = work.run(&["demo", "--customers", "40"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let server = work.serve(&[]).await;
+    let create = "mutation($n: String!) { createSegmentation(input: { name: $n, strategy: \"isolated\", \
+        mode: DYNAMIC, params: { mode: \"ok\" } }) { id } }";
+    let mut ids = Vec::new();
+    for name in ["first", "second"] {
+        let created = server.data(create, json!({ "n": name })).await;
+        ids.push(created["createSegmentation"]["id"].as_str().expect("id").to_owned());
+    }
+    let jobs = "query($id: ID!) { segmentation(id: $id) { status jobs(first: 5) { reason status } } }";
+    let wait = |id: String, what: &'static str, done: fn(&Value) -> bool| {
+        let server = &server;
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let state = server.data(jobs, json!({ "id": id })).await["segmentation"].clone();
+                if done(&state) {
+                    return state;
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(60), "{what}: {state}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    for id in &ids {
+        wait(id.clone(), "ready", |state| state["status"] == "READY").await;
+    }
+
+    // One crash ends the worker that held both fitted instances.
+    let (code, _) = error_of(&preview(&server, "isolated", "segfault").await);
+    assert_eq!(code, "PLUGIN_CRASHED");
+    server
+        .data("mutation { upsertCustomer(input: { externalId: \"after-the-crash\" }) { id } }", json!({}))
+        .await;
+
+    // Both are repaired by a refit in the new worker, and are READY again.
+    for id in &ids {
+        let repaired = |state: &Value| {
+            state["status"] == "READY"
+                && state["jobs"].as_array().is_some_and(|jobs| {
+                    jobs.iter().any(|job| job["reason"] == "repair" && job["status"] == "SUCCEEDED")
+                })
+        };
+        let state = wait(id.clone(), "repaired", repaired).await;
+        assert_eq!(state["status"], "READY", "{state}");
+    }
+    assert!(server.terminate(), "clean shutdown");
+}
