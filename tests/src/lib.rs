@@ -3,6 +3,7 @@
 //! (the server crate's own integration tests make cargo build it).
 
 mod browser;
+pub mod databases;
 pub mod metrics;
 mod receiver;
 mod subscription;

@@ -116,16 +116,7 @@ async fn rfm_matches_sql_ntile_on_sqlite_and_postgres() {
     assert!(sqlite.can_stream(), "a SQLite file streams its tables");
     let buyers = check_rfm(&sqlite, &host, as_of).await;
 
-    let Ok(url) = std::env::var("KINDRED_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set KINDRED_TEST_POSTGRES_URL");
-        // Written past the test harness's capture, so a skipped half is seen.
-        std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED the PostgreSQL half of a test: KINDRED_TEST_POSTGRES_URL is not set\n",
-        )
-        .ok();
-        return;
-    };
+    let Some(url) = kindred_e2e::databases::postgres_url("the RFM refit on both databases") else { return };
     let schema = format!("kindred_rfm_{}", std::process::id());
     let options = StoreOptions { schema: Some(schema.clone()), max_connections: 4, ..Default::default() };
     let postgres = Store::connect_with(&url, &options).await.expect("postgres");

@@ -9,60 +9,14 @@ use kindred_domain::CustomerDraft;
 use kindred_engine::{Change, Engine, EngineSettings};
 use kindred_plugin_host::{PluginConfig, PluginHost};
 use kindred_store::entity::segmentation;
-use kindred_store::{
-    JobReason, JobStatus, NewSegmentation, SegmentationMode, SegmentationStatus, Store, StoreOptions,
-};
+use kindred_store::{JobReason, JobStatus, NewSegmentation, SegmentationMode, SegmentationStatus, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long any condition may take to come true.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A store of its own: a SQLite file, or a PostgreSQL schema of its own (dropped by the caller).
-enum Database {
-    /// The folder holding the file, removed when dropped.
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        url: String,
-        schema: String,
-    },
-}
-
-impl Database {
-    async fn sqlite() -> (Store, Database) {
-        let folder = tempfile::tempdir().unwrap();
-        let store =
-            Store::connect(&format!("sqlite://{}/kindred.db", folder.path().display())).await.unwrap();
-        store.migrate().await.unwrap();
-        (store, Database::Sqlite(folder))
-    }
-
-    /// None, saying so, when no PostgreSQL is configured (CI always configures one).
-    async fn postgres(test: &str) -> Option<(Store, Database)> {
-        let Ok(url) = std::env::var("KINDRED_TEST_POSTGRES_URL") else {
-            assert!(std::env::var_os("CI").is_none(), "CI must set KINDRED_TEST_POSTGRES_URL");
-            // Written past the test harness's capture, so a skipped half is seen.
-            let line = format!("SKIPPED {test} on PostgreSQL: KINDRED_TEST_POSTGRES_URL is not set\n");
-            std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes()).ok();
-            return None;
-        };
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let schema = format!("kindred_test_engine_{}_{nanos}", std::process::id());
-        let options = StoreOptions { schema: Some(schema.clone()), max_connections: 4, ..Default::default() };
-        let store = Store::connect_with(&url, &options).await.unwrap();
-        store.migrate().await.unwrap();
-        Some((store, Database::Postgres { url, schema }))
-    }
-
-    async fn drop_it(self) {
-        if let Database::Postgres { url, schema } = self {
-            use sea_orm::ConnectionTrait;
-            let admin = sea_orm::Database::connect(&url).await.unwrap();
-            admin.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
-        }
-    }
-}
+use kindred_e2e::databases::TestDatabase as Database;
 
 /// An engine over `store` with the misbehaving fixture loaded as `misbehaving`.
 async fn engine(store: &Store) -> Engine {
@@ -230,54 +184,54 @@ async fn a_failed_reassignment_degrades_and_a_refit_repairs(store: Store) {
 async fn degraded_then_repaired_on_sqlite() {
     let (store, database) = Database::sqlite().await;
     a_failed_reassignment_degrades_and_a_refit_repairs(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn degraded_then_repaired_on_postgres() {
     let Some((store, database)) = Database::postgres("degraded_then_repaired").await else { return };
     a_failed_reassignment_degrades_and_a_refit_repairs(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refit_and_live_reassignment_on_sqlite() {
     let (store, database) = Database::sqlite().await;
     refit_then_live_reassignment(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refit_and_live_reassignment_on_postgres() {
     let Some((store, database)) = Database::postgres("refit_and_live_reassignment").await else { return };
     refit_then_live_reassignment(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_on_sqlite() {
     let (store, database) = Database::sqlite().await;
     cancelled_refit_writes_nothing(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_on_postgres() {
     let Some((store, database)) = Database::postgres("cancel").await else { return };
     cancelled_refit_writes_nothing(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_on_sqlite() {
     let (store, database) = Database::sqlite().await;
     failing_strategies_leave_no_member(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_on_postgres() {
     let Some((store, database)) = Database::postgres("failure").await else { return };
     failing_strategies_leave_no_member(store).await;
-    database.drop_it().await;
+    database.remove().await;
 }

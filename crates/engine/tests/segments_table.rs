@@ -6,9 +6,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use chrono::NaiveDate;
 use kindred_domain::CustomerDraft;
+use kindred_e2e::databases::TestDatabase;
 use kindred_plugin_host::TableId;
 use kindred_plugin_host::tables::{fill_segments, population};
-use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, Store, StoreOptions};
+use kindred_store::{ChangeReason, Member, MembershipDiff, NewSegmentation, Store};
 
 async fn refit_input_holds_current_members(store: Store) {
     let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
@@ -54,31 +55,16 @@ async fn refit_input_holds_current_members(store: Store) {
 
 #[tokio::test]
 async fn sqlite() {
-    let folder = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}/kindred.db", folder.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
+    let (store, database) = TestDatabase::sqlite().await;
     refit_input_holds_current_members(store).await;
+    database.remove().await;
 }
 
 #[tokio::test]
 async fn postgres() {
-    let Ok(url) = std::env::var("KINDRED_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set KINDRED_TEST_POSTGRES_URL");
-        // Written past the test harness's capture, so a skipped half is seen.
-        std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED the PostgreSQL half of a test: KINDRED_TEST_POSTGRES_URL is not set\n",
-        )
-        .ok();
+    let Some((store, database)) = TestDatabase::postgres("refit_input_holds_current_members").await else {
         return;
     };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("kindred_test_segments_{}_{nanos}", std::process::id());
-    let options = StoreOptions { schema: Some(schema.clone()), max_connections: 4, ..Default::default() };
-    let store = Store::connect_with(&url, &options).await.unwrap();
-    store.migrate().await.unwrap();
     refit_input_holds_current_members(store).await;
-    use sea_orm::ConnectionTrait;
-    let admin = sea_orm::Database::connect(&url).await.unwrap();
-    admin.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
+    database.remove().await;
 }

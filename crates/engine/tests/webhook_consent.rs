@@ -5,11 +5,10 @@
 
 use chrono::NaiveDate;
 use kindred_domain::CustomerDraft;
+use kindred_e2e::databases::TestDatabase;
 use kindred_engine::{Engine, EngineSettings, WebhookSettings};
 use kindred_plugin_host::PluginHost;
-use kindred_store::{
-    ChangeReason, DeliveryCounts, Member, MembershipDiff, NewSegmentation, Store, StoreOptions,
-};
+use kindred_store::{ChangeReason, DeliveryCounts, Member, MembershipDiff, NewSegmentation, Store};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -144,31 +143,17 @@ async fn withdrawn_consent_is_honoured_at_send_time(store: Store) {
 
 #[tokio::test]
 async fn sqlite() {
-    let folder = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}/kindred.db", folder.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
+    let (store, database) = TestDatabase::sqlite().await;
     withdrawn_consent_is_honoured_at_send_time(store).await;
+    database.remove().await;
 }
 
 #[tokio::test]
 async fn postgres() {
-    let Ok(url) = std::env::var("KINDRED_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set KINDRED_TEST_POSTGRES_URL");
-        // Written past the test harness's capture, so a skipped half is seen.
-        std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED the PostgreSQL half of a test: KINDRED_TEST_POSTGRES_URL is not set\n",
-        )
-        .ok();
+    let Some((store, database)) = TestDatabase::postgres("withdrawn_consent_is_honoured_at_send_time").await
+    else {
         return;
     };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("kindred_test_webhooks_{}_{nanos}", std::process::id());
-    let options = StoreOptions { schema: Some(schema.clone()), max_connections: 4, ..Default::default() };
-    let store = Store::connect_with(&url, &options).await.unwrap();
-    store.migrate().await.unwrap();
     withdrawn_consent_is_honoured_at_send_time(store).await;
-    use sea_orm::ConnectionTrait;
-    let admin = sea_orm::Database::connect(&url).await.unwrap();
-    admin.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
+    database.remove().await;
 }
