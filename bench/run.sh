@@ -15,6 +15,9 @@
 #                           (1,000,000 customers, ~10,000,000 purchases, SQLite), and the time
 #                           from recordInteraction to membershipChanged at 1,000 writes/s with
 #                           three dynamic segmentations on a 100,000-customer server
+#   bench/run.sh isolation  a demographic refit, database to memberships, over the same 1,000,000
+#                           customers with the plugin in process and isolated in a worker
+#                           process; the plugin calls alone both ways; the worker's start
 #   bench/run.sh communities need-based quality (NMI against planted communities) and speed:
 #                           Kindred's Leiden (modularity and CPM) and igraph's on the same
 #                           graphs (a 50x1,000 and a 5,000x20 planted partition, the demo's
@@ -25,7 +28,7 @@
 #   bench/run.sh hostile    a cheap query's latency while five clients ask for need-based
 #                           previews at once, a request of 300 preview aliases, and SIGTERM
 #                           during previews, on 100,000 demo customers (BENCH_CUSTOMERS)
-#   bench/run.sh            all eight
+#   bench/run.sh            all nine
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -119,7 +122,8 @@ bench_behavioral() {
   "$PWD/target/release/kindred-behavioral-bench" run --database "$url" --libraries "$PWD/target/release"
 }
 
-bench_adaptive() {
+# The 1,000,000 customers and their purchases the adaptive and isolation benchmarks share.
+behavioral_db() {
   local files="$DATA/behavioral"
   local url="sqlite://$DATA/behavioral-db/kindred.db"
   if [ ! -f "$DATA/behavioral-db/kindred.db" ]; then
@@ -131,6 +135,18 @@ bench_adaptive() {
     timed_import "$url" customers "$files/customers.csv"
     timed_import "$url" interactions "$files/interactions.csv"
   fi
+}
+
+bench_isolation() {
+  behavioral_db
+  echo "== isolation: demographic refits in process and isolated, the calls alone, worker start"
+  /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" isolation \
+    --database "sqlite://$DATA/behavioral-db/kindred.db" --libraries "$PWD/target/release" --worker "$KINDRED"
+}
+
+bench_adaptive() {
+  behavioral_db
+  local url="sqlite://$DATA/behavioral-db/kindred.db"
   echo "== adaptive: RFM refit and diff through the engine"
   /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" refit \
     --database "$url" --libraries "$PWD/target/release"
@@ -257,9 +273,10 @@ case "${1:-all}" in
   plugins) bench_plugins ;;
   behavioral) bench_behavioral ;;
   adaptive) bench_adaptive ;;
+  isolation) bench_isolation ;;
   dashboard) bench_dashboard ;;
   hostile) bench_hostile ;;
   communities) bench_communities ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_dashboard; bench_hostile ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|communities|dashboard|hostile|all]" >&2; exit 2 ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|all]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,10 @@
 //!   runs it (read the population, fit, assign, diff against the stored memberships, write
 //!   the difference and its history in one transaction): the first refit writes everyone,
 //!   later ones find what changed.
+//! * `isolation`: the same refit of a demographic segmentation with the plugin in process and
+//!   isolated in a worker process, one after the other on the same database; then the plugin
+//!   calls alone (fit, and assign in batches of 10,000, on tables already read) both ways; and
+//!   how long a worker takes to start.
 //! * `latency`: against a running `kindred serve`, creates three dynamic segmentations,
 //!   subscribes to `membershipChanged` over WebSocket, sends `recordInteraction` at a fixed
 //!   rate (each a first purchase of a new customer, so each moves memberships) and measures
@@ -43,6 +47,21 @@ enum Command {
         /// Refits after the first.
         #[arg(long, default_value_t = 2)]
         again: usize,
+    },
+    /// A demographic refit in process and isolated, the plugin calls alone, worker start.
+    Isolation {
+        /// The database, with customers imported.
+        #[arg(long)]
+        database: String,
+        /// The folder holding libkindred_demographic.so.
+        #[arg(long)]
+        libraries: std::path::PathBuf,
+        /// The `kindred` binary that runs the worker.
+        #[arg(long)]
+        worker: std::path::PathBuf,
+        /// Runs of each.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// From recordInteraction to membershipChanged, at a fixed rate.
     Latency {
@@ -109,6 +128,109 @@ async fn refit(database: &str, libraries: &std::path::Path, again: usize) -> any
         wait_for_job(&engine, &store, created.id).await?;
     }
     Ok(())
+}
+
+/// The demographic plugin in process, or isolated in `worker`.
+fn demographic(libraries: &std::path::Path, worker: Option<&std::path::Path>) -> PluginConfig {
+    let mut config = PluginConfig::new("demographic", libraries.join("libkindred_demographic.so"));
+    if let Some(worker) = worker {
+        config.isolation = kindred_plugin_host::Isolation::Process;
+        config.worker_path = Some(worker.to_owned());
+    }
+    config
+}
+
+/// Seconds since `started`, to the millisecond.
+fn seconds(started: Instant) -> f64 {
+    (started.elapsed().as_millis() as f64) / 1000.0
+}
+
+async fn isolation(
+    database: &str,
+    libraries: &std::path::Path,
+    worker: &std::path::Path,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let store = Store::connect(database).await?;
+    store.migrate().await?;
+    let customers = store.count_customers().await?;
+    println!("demographic refits and plugin calls, {customers} customers, {runs} runs each");
+    for (way, worker) in [("in process", None), ("isolated", Some(worker))] {
+        let started = Instant::now();
+        let host = Arc::new(PluginHost::load(&[demographic(libraries, worker)], libraries));
+        host.loaded("demographic")?;
+        println!("{way}: plugin loaded in {:.3} s", seconds(started));
+        let settings = EngineSettings { refit_on_start: false, ..Default::default() };
+        let engine = Engine::start(store.clone(), host.clone(), settings).await?;
+        for old in store.segmentations().await? {
+            engine.delete(old.id).await?;
+        }
+        let new = NewSegmentation {
+            name: format!("ages {way}"),
+            strategy: "demographic".to_owned(),
+            params: json!({ "dimensions": ["age", "gender", { "field": "income", "quantiles": 4 }] }),
+            mode: kindred_store::SegmentationMode::Dynamic,
+            refresh_interval_seconds: None,
+        };
+        println!("{way}: refit from the database to memberships");
+        let created = engine.create(new).await?;
+        wait_for_job(&engine, &store, created.id).await?;
+        for _ in 1..runs {
+            engine.refresh(created.id).await?;
+            wait_for_job(&engine, &store, created.id).await?;
+        }
+        engine.delete(created.id).await?;
+        // The calls alone, on tables read once.
+        let instance = Arc::new(kindred_plugin_host::create_instance(&host, "demographic", None).await?);
+        let tables =
+            Arc::new(kindred_plugin_host::tables::population(&store, instance.requested_columns()).await?);
+        let ids: Vec<i64> = tables
+            .iter()
+            .filter(|table| table.table == kindred_plugin_host::TableId::Customers)
+            .flat_map(|table| table.batches.iter())
+            .flat_map(|batch| {
+                use arrow_array::cast::AsArray;
+                batch.column(0).as_primitive::<arrow_array::types::Int64Type>().values().to_vec()
+            })
+            .collect();
+        for run in 0..runs {
+            let (fitting, on) = (instance.clone(), tables.clone());
+            let as_of = chrono::Utc::now().timestamp_micros();
+            let started = Instant::now();
+            tokio::task::spawn_blocking(move || fitting.fit(&on, as_of)).await??;
+            let fit = seconds(started);
+            let started = Instant::now();
+            let chunks: Vec<&[i64]> = ids.chunks(kindred_plugin_host::ASSIGN_BATCH).collect();
+            let batches = kindred_plugin_host::AssignBatches::new(&tables, &chunks);
+            for index in 0..chunks.len() {
+                let batch = batches.tables(index)?;
+                let assigning = instance.clone();
+                tokio::task::spawn_blocking(move || assigning.assign(&batch, as_of)).await??;
+            }
+            println!(
+                "{way}: calls alone, run {}: fit {fit:.3} s, assign {:.3} s ({} batches)",
+                run + 1,
+                seconds(started),
+                chunks.len()
+            );
+        }
+    }
+    if let Some(worker_start) = worker_start(libraries, worker, runs) {
+        println!("worker start (spawn, load, describe, first reply): {worker_start}");
+    }
+    Ok(())
+}
+
+/// The time from spawning a worker to its first reply, `runs` times.
+fn worker_start(libraries: &std::path::Path, worker: &std::path::Path, runs: usize) -> Option<String> {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let host = PluginHost::load(&[demographic(libraries, Some(worker))], libraries);
+        host.loaded("demographic").ok()?;
+        times.push(format!("{:.3} s", seconds(started)));
+    }
+    Some(times.join(", "))
 }
 
 async fn graphql(
@@ -271,5 +393,8 @@ async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Refit { database, libraries, again } => refit(&database, &libraries, again).await,
         Command::Latency { base, rate, seconds } => latency(&base, rate, seconds).await,
+        Command::Isolation { database, libraries, worker, runs } => {
+            isolation(&database, &libraries, &worker, runs).await
+        }
     }
 }

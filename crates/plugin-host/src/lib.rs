@@ -21,7 +21,8 @@ mod table_sink;
 pub mod tables;
 pub mod worker;
 
-pub use config::PluginConfig;
+pub use batches::AssignBatches;
+pub use config::{Isolation, PluginConfig};
 pub use description::StrategyDescription;
 pub use error::PluginError;
 pub use failures::{FailureLog, Failures};
