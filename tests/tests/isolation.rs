@@ -1,7 +1,7 @@
 //! Plugins isolated in a worker process, end to end with the real binary: a plugin that
 //! segfaults, aborts, allocates without end or never returns fails its call with PLUGIN_CRASHED
 //! naming the cause, the server keeps answering, and the next call works in a new worker; an
-//! output with a NaN score is refused with its row, isolated or not.
+//! output with a NaN score (with its row) or broken offsets is refused, isolated or not.
 
 use kindred_e2e::{Server, Workspace, plugin_entry, plugin_library};
 use serde_json::{Value, json};
@@ -65,11 +65,18 @@ async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
         assert!(again["errors"].is_null(), "after {mode}: {again}");
     }
 
-    // A NaN score is refused with its row, wherever the plugin runs.
+    // An output with a NaN score or broken offsets is refused, wherever the plugin runs, and
+    // the next call works.
     for strategy in ["isolated", "in-process"] {
-        let (code, message) = error_of(&preview(&server, strategy, "nan_score").await);
-        assert_eq!(code, "PLUGIN_FAILED", "{strategy}");
-        assert!(message.contains("output row 0 has the score NaN"), "{strategy}: {message}");
+        for (mode, refusal) in
+            [("nan_score", "output row 0 has the score NaN"), ("broken_offsets", "not a valid Arrow array")]
+        {
+            let (code, message) = error_of(&preview(&server, strategy, mode).await);
+            assert_eq!(code, "PLUGIN_FAILED", "{strategy} {mode}");
+            assert!(message.contains(refusal), "{strategy} {mode}: {message}");
+            let again = preview(&server, strategy, "ok").await;
+            assert!(again["errors"].is_null(), "{strategy} after {mode}: {again}");
+        }
     }
 
     let plugins = server.data("{ plugins { name failures { count lastError } } }", json!({})).await;
@@ -78,7 +85,7 @@ async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
         .and_then(|all| all.iter().find(|p| p["name"] == "isolated"))
         .cloned()
         .unwrap_or_default();
-    assert!(isolated["failures"]["count"].as_i64() >= Some(5), "{plugins}");
+    assert!(isolated["failures"]["count"].as_i64() >= Some(6), "{plugins}");
     assert!(server.terminate(), "clean shutdown: the workers end with the server");
 }
 

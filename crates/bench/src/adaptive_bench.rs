@@ -193,19 +193,18 @@ async fn isolation(
                 batch.column(0).as_primitive::<arrow_array::types::Int64Type>().values().to_vec()
             })
             .collect();
+        let chunks: Vec<&[i64]> = ids.chunks(kindred_plugin_host::ASSIGN_BATCH).collect();
         for run in 0..runs {
-            let (fitting, on) = (instance.clone(), tables.clone());
+            let batches = Arc::new(kindred_plugin_host::AssignBatches::new(tables.clone(), &chunks));
+            let (fitting, on) = (instance.clone(), batches.clone());
             let as_of = chrono::Utc::now().timestamp_micros();
             let started = Instant::now();
-            tokio::task::spawn_blocking(move || fitting.fit(&on, as_of)).await??;
+            tokio::task::spawn_blocking(move || fitting.fit_for_batches(&on, as_of)).await??;
             let fit = seconds(started);
             let started = Instant::now();
-            let chunks: Vec<&[i64]> = ids.chunks(kindred_plugin_host::ASSIGN_BATCH).collect();
-            let batches = kindred_plugin_host::AssignBatches::new(&tables, &chunks);
             for index in 0..chunks.len() {
-                let batch = batches.tables(index)?;
-                let assigning = instance.clone();
-                tokio::task::spawn_blocking(move || assigning.assign(&batch, as_of)).await??;
+                let (assigning, cut) = (instance.clone(), batches.clone());
+                tokio::task::spawn_blocking(move || assigning.assign_batch(&cut, index, as_of)).await??;
             }
             println!(
                 "{way}: calls alone, run {}: fit {fit:.3} s, assign {:.3} s ({} batches)",

@@ -4,6 +4,7 @@
 //! the blocking pool.
 #![allow(unsafe_code)] // only to mark the plugin's opaque instance pointer as sendable.
 
+use crate::batches::AssignBatches;
 use crate::error::PluginError;
 use crate::ffi::{self, CallFailure};
 use crate::isolation::RemoteInstance;
@@ -181,7 +182,39 @@ impl StrategyInstance {
             Backend::Local { functions, .. } => {
                 self.call("fit", |pointer| ffi::fit(functions, pointer, tables, as_of_micros))
             }
-            Backend::Remote(remote) => self.remote("fit", || remote.fit(tables, as_of_micros)),
+            Backend::Remote(remote) => self.remote("fit", || remote.fit(tables, as_of_micros, Vec::new())),
+        }
+    }
+
+    /// Learns from the population of `batches`, then readies it to be assigned batch by batch
+    /// with [`StrategyInstance::assign_batch`]. Isolated, the population crosses to the worker
+    /// once and the worker cuts the batches itself.
+    pub fn fit_for_batches(&self, batches: &AssignBatches, as_of_micros: i64) -> Result<(), PluginError> {
+        match &self.backend {
+            Backend::Local { .. } => self.fit(batches.population(), as_of_micros),
+            Backend::Remote(remote) => self
+                .remote("fit", || remote.fit(batches.population(), as_of_micros, batches.starts().to_vec())),
+        }
+    }
+
+    /// Assigns batch `index` of `batches`, after [`StrategyInstance::fit_for_batches`] on them;
+    /// the output is the plugin's batch, unchecked.
+    pub fn assign_batch(
+        &self,
+        batches: &AssignBatches,
+        index: usize,
+        as_of_micros: i64,
+    ) -> Result<RecordBatch, PluginError> {
+        match &self.backend {
+            Backend::Local { .. } => {
+                let tables = batches.tables(index).map_err(|error| PluginError::Call {
+                    plugin: self.plugin.clone(),
+                    call: "assign",
+                    message: format!("cannot cut batch {index}: {error}"),
+                })?;
+                self.assign(&tables, as_of_micros)
+            }
+            Backend::Remote(remote) => self.remote("assign", || remote.assign_batch(index, as_of_micros)),
         }
     }
 

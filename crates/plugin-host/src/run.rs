@@ -144,26 +144,24 @@ pub async fn run_observed(
     let customer_ids = customer_ids(&population);
     observer.progress(0, customer_ids.len());
     stop()?;
-    let population = Arc::new(population);
-    let fitting = instance.clone();
-    let fitted_on = population.clone();
-    blocking(move || fitting.fit(&fitted_on, as_of_micros)).await?;
-
     let chunks: Vec<&[i64]> = customer_ids.chunks(ASSIGN_BATCH).collect();
-    let batches = AssignBatches::new(&population, &chunks);
+    let batches = Arc::new(AssignBatches::new(Arc::new(population), &chunks));
+    let (fitting, fitted_on) = (instance.clone(), batches.clone());
+    blocking(move || fitting.fit_for_batches(&fitted_on, as_of_micros)).await?;
+
     let mut memberships = Vec::with_capacity(customer_ids.len());
     let mut done = 0;
     for (index, chunk) in chunks.iter().enumerate() {
         stop()?;
-        let batch = batches.tables(index).map_err(|error| PluginError::Store(error.to_string()))?;
-        let assigning = instance.clone();
-        let output = blocking(move || assigning.assign(&batch, as_of_micros)).await?;
+        let (assigning, cut) = (instance.clone(), batches.clone());
+        let output = blocking(move || assigning.assign_batch(&cut, index, as_of_micros)).await?;
         let allowed: HashSet<i64> = chunk.iter().copied().collect();
         let checked = check_output(name, &output, &allowed).inspect_err(|error| instance.failed(error))?;
         memberships.extend(checked);
         done += chunk.len();
         observer.progress(done, customer_ids.len());
     }
+    drop(batches);
     let modelling = instance.clone();
     let model = blocking(move || modelling.model()).await?;
     let mut sizes = BTreeMap::new();

@@ -4,17 +4,20 @@
 //! instances are in-process instances of this process, so a plugin that crashes takes only the
 //! worker down.
 
+use crate::batches::AssignBatches;
 use crate::error::PluginError;
 use crate::instance::StrategyInstance;
 use crate::isolation::protocol::{
     LibraryFacts, Reply, Request, WireError, decode_tables, encode_batch, read_frame, write_frame,
 };
 use crate::library::load;
+use arrow_array::RecordBatch;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What the worker runs.
 #[derive(Debug, Clone)]
@@ -81,6 +84,8 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
     };
     write_frame(&mut socket, &Reply::Ready { library: Box::new(facts) }, &[])?;
     let mut instances: HashMap<u64, StrategyInstance> = HashMap::new();
+    // The population of an instance's last fit, cut into its assign batches.
+    let mut kept: HashMap<u64, AssignBatches> = HashMap::new();
     loop {
         let frame = read_frame::<Request>(&mut socket)?;
         let (reply, payloads) = match frame.header {
@@ -98,12 +103,18 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
                     Err(error) => (failed(error), Vec::new()),
                 }
             }
-            Request::Fit { instance, as_of_micros, tables } => match instances.get(&instance) {
+            Request::Fit { instance, as_of_micros, tables, batch_starts } => match instances.get(&instance) {
                 None => (unknown(instance), Vec::new()),
                 Some(target) => {
-                    let tables = decode_tables(&tables, frame.payloads)?;
+                    kept.remove(&instance);
+                    let tables = Arc::new(decode_tables(&tables, frame.payloads)?);
                     match target.fit(&tables, as_of_micros) {
-                        Ok(()) => (Reply::Done, Vec::new()),
+                        Ok(()) => {
+                            if !batch_starts.is_empty() {
+                                kept.insert(instance, AssignBatches::from_starts(tables, batch_starts));
+                            }
+                            (Reply::Done, Vec::new())
+                        }
                         Err(error) => (failed(error), Vec::new()),
                     }
                 }
@@ -112,16 +123,30 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
                 None => (unknown(instance), Vec::new()),
                 Some(target) => {
                     let tables = decode_tables(&tables, frame.payloads)?;
-                    match target.assign(&tables, as_of_micros) {
-                        // Checked before it is encoded: a broken array is an error, not a crash.
-                        Ok(output) => match kindred_plugin_output::validate_arrays(&output) {
-                            Ok(()) => (Reply::Assigned, vec![encode_batch(&output)?]),
-                            Err(error) => (call_failed(error.to_string()), Vec::new()),
-                        },
-                        Err(error) => (failed(error), Vec::new()),
-                    }
+                    assigned(target.assign(&tables, as_of_micros))?
                 }
             },
+            Request::AssignBatch { instance, as_of_micros, index } => {
+                match (instances.get(&instance), kept.get(&instance)) {
+                    (None, _) => (unknown(instance), Vec::new()),
+                    (Some(_), None) => {
+                        (call_failed(format!("no tables kept for instance {instance}")), Vec::new())
+                    }
+                    (Some(target), Some(batches)) => {
+                        let last = index + 1 >= batches.len();
+                        let reply = match batches.tables(index) {
+                            Ok(tables) => assigned(target.assign(&tables, as_of_micros))?,
+                            Err(error) => {
+                                (call_failed(format!("cannot cut batch {index}: {error}")), Vec::new())
+                            }
+                        };
+                        if last {
+                            kept.remove(&instance);
+                        }
+                        reply
+                    }
+                }
+            }
             Request::Model { instance } => match instances.get(&instance) {
                 None => (unknown(instance), Vec::new()),
                 Some(target) => match target.model() {
@@ -131,11 +156,24 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
             },
             Request::Destroy { instance } => {
                 instances.remove(&instance);
+                kept.remove(&instance);
                 (Reply::Done, Vec::new())
             }
         };
         write_frame(&mut socket, &reply, &payloads)?;
     }
+}
+
+/// The reply to an assign: its output, checked before it is encoded (a broken array is an
+/// error, not a crash), or why it failed.
+fn assigned(output: Result<RecordBatch, PluginError>) -> io::Result<(Reply, Vec<Vec<u8>>)> {
+    Ok(match output {
+        Ok(output) => match kindred_plugin_output::validate_arrays(&output) {
+            Ok(()) => (Reply::Assigned, vec![encode_batch(&output)?]),
+            Err(error) => (call_failed(error.to_string()), Vec::new()),
+        },
+        Err(error) => (failed(error), Vec::new()),
+    })
 }
 
 fn unknown(instance: u64) -> Reply {

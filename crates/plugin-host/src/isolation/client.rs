@@ -335,10 +335,16 @@ impl RemoteInstance {
         Ok((numbers, payloads))
     }
 
-    /// Fits on `tables`.
-    pub(crate) fn fit(&self, tables: &[TableData], as_of_micros: i64) -> Result<(), PluginError> {
+    /// Fits on `tables`; with `batch_starts`, the worker keeps them, cut into the assign
+    /// batches that begin at those customer ids, for [`RemoteInstance::assign_batch`].
+    pub(crate) fn fit(
+        &self,
+        tables: &[TableData],
+        as_of_micros: i64,
+        batch_starts: Vec<i64>,
+    ) -> Result<(), PluginError> {
         let (numbers, payloads) = self.tables("fit", tables)?;
-        let request = Request::Fit { instance: self.id, as_of_micros, tables: numbers };
+        let request = Request::Fit { instance: self.id, as_of_micros, tables: numbers, batch_starts };
         match self.plugin.call(self.generation, "fit", &request, &payloads)? {
             (Reply::Done, _) => Ok(()),
             (Reply::Failed { error }, _) => Err(reported(&self.plugin.name, "fit", error)),
@@ -350,7 +356,19 @@ impl RemoteInstance {
     pub(crate) fn assign(&self, tables: &[TableData], as_of_micros: i64) -> Result<RecordBatch, PluginError> {
         let (numbers, payloads) = self.tables("assign", tables)?;
         let request = Request::Assign { instance: self.id, as_of_micros, tables: numbers };
-        match self.plugin.call(self.generation, "assign", &request, &payloads)? {
+        self.assigned(self.plugin.call(self.generation, "assign", &request, &payloads)?)
+    }
+
+    /// Assigns batch `index` of the tables the worker kept at the last fit; the output is
+    /// unchecked.
+    pub(crate) fn assign_batch(&self, index: usize, as_of_micros: i64) -> Result<RecordBatch, PluginError> {
+        let request = Request::AssignBatch { instance: self.id, as_of_micros, index };
+        self.assigned(self.plugin.call(self.generation, "assign", &request, &[])?)
+    }
+
+    /// The output of an assign reply.
+    fn assigned(&self, reply: (Reply, Vec<Vec<u8>>)) -> Result<RecordBatch, PluginError> {
+        match reply {
             (Reply::Assigned, payloads) => {
                 decode_batch(payloads).map_err(|error| payload_error(&self.plugin.name, "assign", error))
             }

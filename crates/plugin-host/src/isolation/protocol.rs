@@ -17,6 +17,9 @@ const MAX_HEADER: usize = 16 * 1024 * 1024;
 /// The largest payload accepted: a batch of tables far larger than any assign batch.
 const MAX_PAYLOAD: u64 = 64 * 1024 * 1024 * 1024;
 
+/// The most of a payload's claimed size allocated before its bytes arrive.
+const PREALLOCATED: u64 = 256 * 1024 * 1024;
+
 /// The most payloads in one frame (one per input table).
 const MAX_PAYLOADS: usize = 16;
 
@@ -39,6 +42,21 @@ pub(crate) enum Request {
         as_of_micros: i64,
         /// The table of each payload.
         tables: Vec<u32>,
+        /// When not empty, the worker keeps the tables after fit, cut into assign batches that
+        /// begin at these customer ids, for [`Request::AssignBatch`]: the population crosses
+        /// the socket once per run.
+        #[serde(default)]
+        batch_starts: Vec<i64>,
+    },
+    /// Assign batch `index` of the tables kept at the last fit; the output comes back as a
+    /// payload. The worker lets the tables go after the last batch.
+    AssignBatch {
+        /// The instance.
+        instance: u64,
+        /// The as-of moment.
+        as_of_micros: i64,
+        /// The batch.
+        index: usize,
     },
     /// Assign the customers of the tables of the payloads; the output comes back as a payload.
     Assign {
@@ -189,7 +207,8 @@ pub(crate) fn read_frame<H: for<'de> Deserialize<'de>>(input: &mut impl Read) ->
         if size > MAX_PAYLOAD {
             return Err(invalid(format!("a payload of {size} bytes is over the limit")));
         }
-        let mut payload = Vec::new();
+        // Grown as it arrives, never allocated from the claimed size alone.
+        let mut payload = Vec::with_capacity(size.min(PREALLOCATED) as usize);
         input.by_ref().take(size).read_to_end(&mut payload)?;
         if payload.len() as u64 != size {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "a payload was cut short"));
@@ -267,7 +286,7 @@ mod tests {
             RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef])
                 .unwrap_or_else(|error| panic!("{error}"));
         let table = TableData { table: TableId::Customers, schema, batches: vec![batch.clone(), batch] };
-        let request = Request::Fit { instance: 7, as_of_micros: 42, tables: vec![0] };
+        let request = Request::Fit { instance: 7, as_of_micros: 42, tables: vec![0], batch_starts: vec![1] };
         let mut wire = Vec::new();
         write_frame(&mut wire, &request, &[encode_table(&table).unwrap_or_default()]).unwrap_or_default();
         let frame: Frame<Request> =
