@@ -20,6 +20,8 @@ fn by_name<'a>(plugins: &'a Value, name: &str) -> &'a Value {
 async fn real_plugins_load_and_wrong_ones_are_refused() {
     let workspace = Workspace::new();
     let demographic = plugin_library("kindred_demographic");
+    let copy = workspace.path().join("libdemographic_copy.so");
+    std::fs::copy(&demographic, &copy).expect("copy the demographic library");
     let settings = [
         plugin_entry("demographic", &demographic, ""),
         plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "params = { window_days = 180 }"),
@@ -29,6 +31,8 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
         plugin_entry("pinned", &demographic, &format!("sha256 = \"{}\"", "0".repeat(64))),
         plugin_entry("no-symbol", &plugin_library("kindred_fixture_no_symbol"), ""),
         plugin_entry("future", &plugin_library("kindred_fixture_other_abi"), ""),
+        plugin_entry("bad-defaults", &demographic, "params = { dimensions = [\"age\", 7] }"),
+        plugin_entry("twin", &copy, ""),
     ]
     .concat();
     workspace.write("kindred.toml", &settings);
@@ -70,6 +74,15 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     refused("pinned", "sha256 expected 0000");
     refused("no-symbol", "no symbol kindred_strategy_v1");
     refused("future", "ABI major version: expected 1 (ABI 1.2), found 2 (ABI 2.0)");
+    // Operator mistakes are refused at load, not at the first client call.
+    refused(
+        "bad-defaults",
+        "default params in the settings do not match the strategy's schema: /dimensions/1",
+    );
+    refused(
+        "twin",
+        &format!("strategy \"demographic\" is already loaded from another file, {}", demographic.display()),
+    );
     assert_eq!(by_name(&plugins, "off")["status"], "DISABLED");
 
     // The libraries are mapped into the server process: loaded dynamically, not linked.

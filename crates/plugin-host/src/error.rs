@@ -65,6 +65,24 @@ pub enum PluginError {
         /// The name.
         name: String,
     },
+    /// The operator's default `params` break the strategy's schema.
+    #[error("{path}: the default params in the settings do not match the strategy's schema: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    DefaultParams {
+        /// The library.
+        path: PathBuf,
+        /// Every violation, with its JSON path.
+        errors: Vec<crate::ParamError>,
+    },
+    /// Another library file already loaded exports the same strategy.
+    #[error("{path}: strategy {strategy:?} is already loaded from another file, {other}")]
+    SameStrategy {
+        /// The library refused.
+        path: PathBuf,
+        /// The strategy both export.
+        strategy: String,
+        /// The library loaded first.
+        other: PathBuf,
+    },
     /// A call to a strategy failed: it returned an error, panicked or broke the contract.
     #[error("plugin {plugin}: {call} failed: {message}")]
     Call {

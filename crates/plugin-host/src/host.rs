@@ -5,6 +5,7 @@ use crate::error::PluginError;
 use crate::failures::FailureLog;
 use crate::isolation::{IsolatedPlugin, WorkerSettings};
 use crate::library::{LibrarySource, StrategyLibrary, load};
+use crate::params::check_default_params;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -83,6 +84,32 @@ fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginErr
     })
 }
 
+/// `library`, unless the operator's default parameters break its schema or another file
+/// already loaded exports the same strategy.
+fn accepted(
+    config: &PluginConfig,
+    library: StrategyLibrary,
+    loaded: &[Plugin],
+) -> Result<StrategyLibrary, PluginError> {
+    if let Some(defaults) = &config.params {
+        check_default_params(&library.description.params_schema, defaults)
+            .map_err(|errors| PluginError::DefaultParams { path: library.path.clone(), errors })?;
+    }
+    let file = std::fs::canonicalize(&library.path).unwrap_or_else(|_| library.path.clone());
+    let twin = loaded.iter().filter_map(|plugin| plugin.library.as_ref()).find(|other| {
+        other.name == library.name
+            && std::fs::canonicalize(&other.path).unwrap_or_else(|_| other.path.clone()) != file
+    });
+    if let Some(other) = twin {
+        return Err(PluginError::SameStrategy {
+            path: library.path.clone(),
+            strategy: library.name.clone(),
+            other: other.path.clone(),
+        });
+    }
+    Ok(library)
+}
+
 /// Every plugin the settings list, in their order.
 #[derive(Debug, Clone, Default)]
 pub struct PluginHost {
@@ -108,7 +135,7 @@ impl PluginHost {
                 plugin.status = PluginStatus::Refused;
                 plugin.error = Some(PluginError::Duplicate { path, name: config.name.clone() }.to_string());
             } else if config.enabled {
-                match open(config, &path) {
+                match open(config, &path).and_then(|library| accepted(config, library, &plugins)) {
                     Ok(library) => {
                         tracing::info!(
                             plugin = %config.name, strategy = %library.name, version = %library.version,

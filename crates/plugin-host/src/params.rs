@@ -34,6 +34,25 @@ pub fn merged_params(defaults: &serde_json::Value, params: Option<&serde_json::V
 
 /// Checks `params` against `schema`; every violation, with its JSON path.
 pub fn check_params(schema: &serde_json::Value, params: &serde_json::Value) -> Result<(), Vec<ParamError>> {
+    violations(schema, params, |_| true)
+}
+
+/// Checks an operator's default parameters against `schema`: every value they give must fit
+/// it, but a required parameter may be left for each segmentation to give.
+pub fn check_default_params(
+    schema: &serde_json::Value,
+    defaults: &serde_json::Value,
+) -> Result<(), Vec<ParamError>> {
+    violations(schema, defaults, |kind| {
+        !matches!(kind, jsonschema::error::ValidationErrorKind::Required { .. })
+    })
+}
+
+fn violations(
+    schema: &serde_json::Value,
+    params: &serde_json::Value,
+    counts: impl Fn(&jsonschema::error::ValidationErrorKind) -> bool,
+) -> Result<(), Vec<ParamError>> {
     let validator = jsonschema::validator_for(schema).map_err(|error| {
         vec![ParamError {
             path: String::new(),
@@ -42,6 +61,7 @@ pub fn check_params(schema: &serde_json::Value, params: &serde_json::Value) -> R
     })?;
     let errors: Vec<ParamError> = validator
         .iter_errors(params)
+        .filter(|error| counts(error.kind()))
         .map(|error| ParamError { path: error.instance_path().to_string(), message: error.to_string() })
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -65,6 +85,20 @@ mod tests {
         let paths: Vec<&str> = errors.iter().map(|error| error.path.as_str()).collect();
         assert!(paths.contains(&"/edges/1"), "{errors:?}");
         assert!(paths.contains(&""), "additionalProperties is reported at the root: {errors:?}");
+    }
+
+    #[test]
+    fn defaults_may_leave_out_what_is_required_but_not_break_the_rest() {
+        let schema = json!({
+            "type": "object",
+            "properties": { "mode": { "enum": ["a", "b"] }, "depth": { "type": "integer" } },
+            "required": ["mode"],
+            "additionalProperties": false
+        });
+        assert_eq!(check_default_params(&schema, &json!({ "depth": 2 })), Ok(()));
+        let errors = check_default_params(&schema, &json!({ "depth": "deep" })).expect_err("a string");
+        assert_eq!(errors.iter().map(|error| error.path.as_str()).collect::<Vec<_>>(), ["/depth"]);
+        assert!(check_default_params(&schema, &json!({ "colour": 1 })).is_err(), "unknown keys are refused");
     }
 
     #[test]

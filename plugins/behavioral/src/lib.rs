@@ -69,7 +69,7 @@ fn whole_days(params: &Value, key: &str) -> StrategyResult<Option<i64>> {
         .get(key)
         .map(|days| {
             days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
-                StrategyError::param(&format!("/{key}"), "must be a whole number of days, at least 1")
+                StrategyError::param(format!("/{key}"), "must be a whole number of days, at least 1")
             })
         })
         .transpose()
@@ -81,7 +81,7 @@ fn fraction(params: &Value, key: &str, default: f64) -> StrategyResult<f64> {
         Some(value) => value
             .as_f64()
             .filter(|value| (0.0..=1.0).contains(value))
-            .ok_or_else(|| StrategyError::param(&format!("/{key}"), "must be a probability between 0 and 1")),
+            .ok_or_else(|| StrategyError::param(format!("/{key}"), "must be a probability between 0 and 1")),
     }
 }
 

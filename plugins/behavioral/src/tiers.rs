@@ -41,10 +41,10 @@ impl TierSpec {
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|label| !label.is_empty())
-                .ok_or_else(|| StrategyError::param(&format!("/tiers/{index}/label"), "must be a label"))?;
+                .ok_or_else(|| StrategyError::param(format!("/tiers/{index}/label"), "must be a label"))?;
             if spec.labels.iter().any(|known| known == label) {
                 return Err(StrategyError::param(
-                    &format!("/tiers/{index}/label"),
+                    format!("/tiers/{index}/label"),
                     format!("{label:?} is used twice"),
                 ));
             }

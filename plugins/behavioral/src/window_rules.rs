@@ -106,7 +106,7 @@ impl Aggregate {
         for key in object.keys() {
             if !matches!(key.as_str(), "agg" | "of" | "where" | "within_days" | "op" | "value") {
                 return Err(StrategyError::param(
-                    &format!("{path}/{key}"),
+                    format!("{path}/{key}"),
                     "unknown key: an aggregate has agg, of, where, within_days, op and value",
                 ));
             }
@@ -159,7 +159,7 @@ impl Aggregate {
             None => None,
             Some(days) => Some(days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
                 StrategyError::param(
-                    &format!("{path}/within_days"),
+                    format!("{path}/within_days"),
                     "must be a whole number of days, at least 1",
                 )
             })?),
@@ -248,7 +248,7 @@ fn rewrite(tree: &Value, path: &str, aggregates: &mut Vec<Aggregate>) -> Strateg
     let Some(object) = tree.as_object() else { return Ok(tree.clone()) };
     if object.contains_key("field") {
         return Err(StrategyError::param(
-            &format!("{path}/field"),
+            format!("{path}/field"),
             "behavioral rules test aggregates of interactions: write {\"agg\": ..., \"op\": ..., \"value\": ...}",
         ));
     }

@@ -44,9 +44,9 @@ fn edges(value: &Value, path: &str) -> StrategyResult<Vec<f64>> {
         let edge = item
             .as_f64()
             .filter(|edge| edge.is_finite())
-            .ok_or_else(|| StrategyError::param(&format!("{path}/{index}"), "must be a number"))?;
+            .ok_or_else(|| StrategyError::param(format!("{path}/{index}"), "must be a number"))?;
         if edges.last().is_some_and(|last| *last >= edge) {
-            return Err(StrategyError::param(&format!("{path}/{index}"), "edges must ascend"));
+            return Err(StrategyError::param(format!("{path}/{index}"), "edges must ascend"));
         }
         edges.push(edge);
     }
@@ -62,7 +62,7 @@ impl Dimension {
                 let field = object
                     .get("field")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| StrategyError::param(&format!("{path}/field"), "must name a field"))?;
+                    .ok_or_else(|| StrategyError::param(format!("{path}/field"), "must name a field"))?;
                 (field, Some(object))
             }
             _ => return Err(StrategyError::param(path, "must be a field name or {\"field\": ...}")),
@@ -83,7 +83,7 @@ impl Dimension {
             };
             if let Some(key) = object.keys().find(|key| !allowed.contains(&key.as_str())) {
                 return Err(StrategyError::param(
-                    &format!("{path}/{key}"),
+                    format!("{path}/{key}"),
                     format!("not an option of {field:?}"),
                 ));
             }
@@ -98,7 +98,7 @@ impl Dimension {
                     (None, Some(value)) => {
                         let k = value.as_u64().filter(|k| (2..=100).contains(k)).ok_or_else(|| {
                             StrategyError::param(
-                                &format!("{path}/quantiles"),
+                                format!("{path}/quantiles"),
                                 "must be a whole number from 2 to 100",
                             )
                         })?;
@@ -118,7 +118,7 @@ impl Dimension {
                             items.iter().map(|t| t.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
                         })
                         .ok_or_else(|| {
-                            StrategyError::param(&format!("{path}/tags"), "must be a list of tags")
+                            StrategyError::param(format!("{path}/tags"), "must be a list of tags")
                         })?,
                 };
                 Dimension::Lifestyle { tags }

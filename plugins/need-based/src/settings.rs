@@ -114,7 +114,7 @@ impl ListenSettings {
                         .as_str()
                         .filter(|phrase| phrase.chars().any(char::is_alphanumeric))
                         .ok_or_else(|| {
-                        StrategyError::param(&format!("{at}/{index}"), "must be text with a letter or digit")
+                        StrategyError::param(format!("{at}/{index}"), "must be text with a letter or digit")
                     })?;
                     list.push(phrase.to_owned());
                 }
@@ -131,7 +131,7 @@ impl ListenSettings {
                 let mut list = Vec::with_capacity(kinds.len());
                 for (index, kind) in kinds.iter().enumerate() {
                     let kind = kind.as_str().filter(|kind| !kind.trim().is_empty()).ok_or_else(|| {
-                        StrategyError::param(&format!("/listen_kinds/{index}"), "must be an interaction kind")
+                        StrategyError::param(format!("/listen_kinds/{index}"), "must be an interaction kind")
                     })?;
                     list.push(kind.to_owned());
                 }
@@ -161,14 +161,14 @@ impl ListenSettings {
 
 fn flag(params: &Value, key: &str, default: bool) -> StrategyResult<bool> {
     params.get(key).map_or(Ok(default), |value| {
-        value.as_bool().ok_or_else(|| StrategyError::param(&format!("/{key}"), "must be true or false"))
+        value.as_bool().ok_or_else(|| StrategyError::param(format!("/{key}"), "must be true or false"))
     })
 }
 
 fn count(params: &Value, key: &str, default: usize, least: u64) -> StrategyResult<usize> {
     params.get(key).map_or(Ok(default), |value| {
         value.as_u64().filter(|n| *n >= least).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-            StrategyError::param(&format!("/{key}"), format!("must be a whole number, at least {least}"))
+            StrategyError::param(format!("/{key}"), format!("must be a whole number, at least {least}"))
         })
     })
 }
@@ -184,7 +184,7 @@ fn number(
         value
             .as_f64()
             .filter(|n| n.is_finite() && valid(*n))
-            .ok_or_else(|| StrategyError::param(&format!("/{key}"), rule))
+            .ok_or_else(|| StrategyError::param(format!("/{key}"), rule))
     })
 }
 
@@ -214,7 +214,7 @@ impl Settings {
             })?;
             for (kind, factor) in given {
                 let factor = factor.as_f64().filter(|f| f.is_finite() && *f >= 0.0).ok_or_else(|| {
-                    StrategyError::param(&format!("/tie_factors/{kind}"), "must be a number, 0 or more")
+                    StrategyError::param(format!("/tie_factors/{kind}"), "must be a number, 0 or more")
                 })?;
                 if kind == "other" {
                     other_tie_factor = factor;

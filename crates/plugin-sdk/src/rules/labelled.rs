@@ -23,7 +23,7 @@ pub fn rule_label(item: &Value, index: usize) -> StrategyResult<String> {
         .map(str::trim)
         .filter(|label| !label.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| StrategyError::param(&format!("/rules/{index}/label"), "must be a label"))
+        .ok_or_else(|| StrategyError::param(format!("/rules/{index}/label"), "must be a label"))
 }
 
 /// Puts customer `ids[row]` in the segment of the first of `rules` whose `hits` (one per rule,
