@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 pub struct Description {
     /// What the strategy does, in a sentence or two.
     pub summary: String,
-    /// A JSON Schema of the parameters `create` accepts, so clients can build a form and the
-    /// host can check parameters before creating anything.
+    /// The JSON Schema of the parameters `create` accepts, so clients can build a form and
+    /// the host can check parameters before creating anything. The SDK derives it from the
+    /// strategy's [`Params`](crate::SegmentationStrategy::Params) type when it exports the
+    /// description; a value set here is replaced.
     pub params_schema: serde_json::Value,
     /// The columns read from each table, by table name. The key columns are always sent.
     pub inputs: BTreeMap<String, Vec<String>>,
@@ -28,12 +30,6 @@ impl Description {
             inputs: BTreeMap::new(),
             segments: Vec::new(),
         }
-    }
-
-    /// Sets the parameters' JSON Schema.
-    pub fn params_schema(mut self, schema: serde_json::Value) -> Self {
-        self.params_schema = schema;
-        self
     }
 
     /// Asks for `columns` of `table` (besides its key columns, which always come).

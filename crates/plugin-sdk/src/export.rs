@@ -120,7 +120,8 @@ impl<S: SegmentationStrategy> Entry<S> {
     /// `out` must be valid for writes.
     pub unsafe extern "C" fn describe(out: *mut OwnedBytes) -> Status {
         guarded(|| {
-            let description = S::describe();
+            let mut description = S::describe();
+            description.params_schema = crate::params::schema_of::<S::Params>();
             description.check_inputs().map_err(|message| (Status::ERROR, message))?;
             let json =
                 serde_json::to_vec(&description).map_err(|error| (Status::ERROR, error.to_string()))?;
@@ -129,7 +130,7 @@ impl<S: SegmentationStrategy> Entry<S> {
         })
     }
 
-    /// Creates an instance from JSON parameters.
+    /// Creates an instance from JSON parameters, read into the strategy's `Params`.
     ///
     /// # Safety
     /// `params` must be valid for `len` bytes and `out` valid for writes.
@@ -146,7 +147,8 @@ impl<S: SegmentationStrategy> Entry<S> {
             };
             let params: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|error| (Status::ERROR, format!("params are not valid JSON: {error}")))?;
-            let strategy = S::create(&params).map_err(create_error)?;
+            let params = crate::params::parse::<S::Params>(&params).map_err(create_error)?;
+            let strategy = S::create(params).map_err(create_error)?;
             let slot = Box::new(Slot { strategy, poisoned: false });
             // SAFETY: checked non-null above.
             unsafe { out.write(Box::into_raw(slot).cast()) };

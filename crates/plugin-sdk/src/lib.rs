@@ -8,9 +8,11 @@
 //!
 //! The life of a strategy instance:
 //!
-//! 1. [`describe`](SegmentationStrategy::describe) says what it does, the JSON Schema of its
-//!    parameters, which tables and columns it reads, and which segments it can produce.
-//! 2. [`create`](SegmentationStrategy::create) builds an instance from JSON parameters.
+//! 1. [`describe`](SegmentationStrategy::describe) says what it does, which tables and columns
+//!    it reads, and which segments it can produce. The JSON Schema of its parameters, with
+//!    their defaults, is derived from one type, [`Params`](SegmentationStrategy::Params).
+//! 2. [`create`](SegmentationStrategy::create) builds an instance from those parameters, read
+//!    from JSON by serde (a value that does not fit is refused with its JSON Pointer).
 //! 3. [`fit`](SegmentationStrategy::fit) sees the whole population and learns what it needs
 //!    (cut points, communities, model parameters).
 //! 4. [`assign`](SegmentationStrategy::assign) puts any batch of customers into segments with
@@ -23,10 +25,27 @@
 //!
 //! ```
 //! use kindred_plugin_sdk::{
-//!     export_strategy, Assignments, Description, Input, SegmentationStrategy, StrategyError,
-//!     StrategyResult, Table,
+//!     export_strategy, Assignments, Description, Input, SegmentationStrategy, StrategyResult,
+//!     Table,
 //! };
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
 //! use std::collections::HashMap;
+//!
+//! /// The parameters: their doc comments, types, bounds and defaults become the JSON Schema.
+//! #[derive(Deserialize, Serialize, JsonSchema)]
+//! #[serde(deny_unknown_fields, default)]
+//! pub struct Params {
+//!     /// Customers who spent more than this are big spenders.
+//!     #[schemars(range(min = 0.0))]
+//!     threshold: f64,
+//! }
+//!
+//! impl Default for Params {
+//!     fn default() -> Self {
+//!         Self { threshold: 1000.0 }
+//!     }
+//! }
 //!
 //! pub struct BigSpenders {
 //!     threshold: f64,
@@ -34,26 +53,16 @@
 //!
 //! impl SegmentationStrategy for BigSpenders {
 //!     const NAME: &'static str = "big-spenders";
+//!     type Params = Params;
 //!
 //!     fn describe() -> Description {
 //!         Description::new("Customers who spent more than a threshold, and the rest.")
-//!             .params_schema(serde_json::json!({
-//!                 "type": "object",
-//!                 "properties": { "threshold": { "type": "number", "minimum": 0 } },
-//!                 "additionalProperties": false
-//!             }))
 //!             .reads(Table::Interactions, &["amount"])
 //!             .segments(["big spenders", "others"])
 //!     }
 //!
-//!     fn create(params: &serde_json::Value) -> StrategyResult<Self> {
-//!         let threshold = match params.get("threshold") {
-//!             None => 1000.0,
-//!             Some(value) => value
-//!                 .as_f64()
-//!                 .ok_or_else(|| StrategyError::param("/threshold", "must be a number"))?,
-//!         };
-//!         Ok(Self { threshold })
+//!     fn create(params: Params) -> StrategyResult<Self> {
+//!         Ok(Self { threshold: params.threshold })
 //!     }
 //!
 //!     fn fit(&mut self, _population: &Input) -> StrategyResult<()> {
@@ -86,6 +95,7 @@
 
 pub mod dates;
 mod description;
+pub mod params;
 mod error;
 #[doc(hidden)]
 pub mod export;
@@ -103,6 +113,7 @@ pub use input::{Customers, Input, Interactions, Needs, Segments, Ties, column, t
 pub use kindred_plugin_abi as abi;
 pub use kindred_plugin_abi::TableId as Table;
 pub use output::{Assignments, output_schema};
+pub use params::NoParams;
 pub use positions::Positions;
 pub use serde_json;
 
@@ -114,12 +125,22 @@ pub trait SegmentationStrategy: Sized + Send + 'static {
     /// The name operators use for the strategy in config and the API (lowercase, `-`).
     const NAME: &'static str;
 
-    /// What the strategy does, its parameters' JSON Schema, what it reads, what it produces.
+    /// The parameters, as one type: serde reads them (give defaults with `#[serde(default)]`
+    /// and refuse unknown keys with `#[serde(deny_unknown_fields)]`), and schemars derives
+    /// their JSON Schema from the same type (doc comments become descriptions;
+    /// `#[schemars(range(..))]` and `length(..)` bounds are in it; the defaults are in it when
+    /// the type derives `Serialize` too). Kindred checks a client's
+    /// parameters against that schema before `create` is called. A strategy without
+    /// parameters uses [`NoParams`].
+    type Params: serde::de::DeserializeOwned + schemars::JsonSchema;
+
+    /// What the strategy does, what it reads, what it produces.
     fn describe() -> Description;
 
-    /// An instance from parameters (a JSON object; `{}` when none were given). Refuse bad
-    /// parameters here with [`StrategyError::param`], naming the JSON path.
-    fn create(params: &serde_json::Value) -> StrategyResult<Self>;
+    /// An instance from its parameters (read from the client's JSON, defaults filled in).
+    /// Refuse values the schema cannot express with [`StrategyError::param`], naming the
+    /// JSON Pointer.
+    fn create(params: Self::Params) -> StrategyResult<Self>;
 
     /// Learns from the whole population.
     fn fit(&mut self, population: &Input) -> StrategyResult<()>;

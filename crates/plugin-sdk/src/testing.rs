@@ -27,6 +27,12 @@ pub fn run<S: SegmentationStrategy>(
     Ok((output, model))
 }
 
+/// Creates `S` from JSON `params` as Kindred does (read into `S::Params`, then `create`), to
+/// call its methods directly in a test; [`run`] is the whole round through the C ABI.
+pub fn create<S: SegmentationStrategy>(params: &serde_json::Value) -> StrategyResult<S> {
+    S::create(crate::params::parse::<S::Params>(params)?)
+}
+
 /// An instance created through the C ABI, destroyed when dropped.
 struct TestInstance<S: SegmentationStrategy> {
     pointer: Instance,
@@ -171,18 +177,25 @@ mod tests {
         mistake: String,
     }
 
+    /// Which mistake.
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Mistake {
+        mistake: String,
+    }
+
     impl SegmentationStrategy for Sloppy {
         const NAME: &'static str = "sloppy";
+        type Params = Mistake;
 
         fn describe() -> Description {
             Description::new("Makes the mistake it is asked to.")
         }
 
-        fn create(params: &serde_json::Value) -> StrategyResult<Self> {
-            match params.get("mistake").and_then(serde_json::Value::as_str) {
-                Some(mistake) => Ok(Self { mistake: mistake.to_owned() }),
-                None => Err(StrategyError::param("/mistake", "is required")),
+        fn create(params: Mistake) -> StrategyResult<Self> {
+            if params.mistake.is_empty() {
+                return Err(StrategyError::param("/mistake", "cannot be empty"));
             }
+            Ok(Self { mistake: params.mistake })
         }
 
         fn fit(&mut self, _population: &Input) -> StrategyResult<()> {
@@ -230,7 +243,9 @@ mod tests {
         assert!(error.message().contains("not in the batch"), "{error}");
         let error = run_with(serde_json::json!({ "mistake": "panic" })).expect_err("a panic");
         assert!(error.message().contains("sloppy panics"), "{error}");
-        let error = run_with(serde_json::json!({})).expect_err("bad params");
-        assert_eq!(error.param_path(), Some(("/mistake", "is required")));
+        let error = run_with(serde_json::json!({ "mistake": "" })).expect_err("refused by create");
+        assert_eq!(error.param_path(), Some(("/mistake", "cannot be empty")));
+        let error = run_with(serde_json::json!({ "mistake": 7 })).expect_err("not a string");
+        assert_eq!(error.param_path().map(|(path, _)| path), Some("/mistake"), "{error}");
     }
 }

@@ -4,12 +4,30 @@
 use kindred_plugin_sdk::arrow_array::Array as _;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
-    Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
-    export_strategy,
+    Assignments, Description, Input, SegmentationStrategy, StrategyResult, Table, export_strategy,
 };
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The parameters. Kindred derives their JSON Schema from this type (doc comments become
+/// descriptions; the defaults and bounds are in it), checks a client's parameters against it,
+/// and reads them into it before `create`.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// How many days before the as-of date count.
+    #[schemars(range(min = 1))]
+    pub window_days: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self { window_days: 90 }
+    }
+}
 
 /// The strategy's state: its parameters (it learns nothing in fit).
 pub struct FavouriteChannel {
@@ -18,32 +36,16 @@ pub struct FavouriteChannel {
 
 impl SegmentationStrategy for FavouriteChannel {
     const NAME: &'static str = "favourite-channel";
+    type Params = Params;
 
     fn describe() -> Description {
         Description::new("Customers by the channel they used most in a recent window.")
-            .params_schema(json!({
-                "type": "object",
-                "properties": {
-                    "window_days": {
-                        "type": "integer", "minimum": 1, "default": 90,
-                        "description": "How many days before the as-of date count."
-                    }
-                },
-                "additionalProperties": false
-            }))
             // The key column (customer_id) always comes; ask only for what you read.
             .reads(Table::Interactions, &["occurred_at", "channel"])
     }
 
-    fn create(params: &Value) -> StrategyResult<Self> {
-        // Kindred has checked `params` against the schema above; read them defensively anyway.
-        let window_days = match params.get("window_days") {
-            None => 90,
-            Some(days) => days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
-                StrategyError::param("/window_days", "must be a whole number of days, at least 1")
-            })?,
-        };
-        Ok(Self { window_days })
+    fn create(params: Params) -> StrategyResult<Self> {
+        Ok(Self { window_days: i64::from(params.window_days.max(1)) })
     }
 
     fn fit(&mut self, _population: &Input) -> StrategyResult<()> {

@@ -141,7 +141,7 @@ fn an_rfm_window_drops_older_purchases() {
 #[test]
 fn one_changed_customer_is_rescored_with_what_fit_learned() {
     let population = input(&RFM_CUSTOMERS, &rfm_events());
-    let mut strategy = Behavioral::create(&json!({ "method": "rfm" })).unwrap();
+    let mut strategy = testing::create::<Behavioral>(&json!({ "method": "rfm" })).unwrap();
     strategy.fit(&population).unwrap();
     // c03 buys for 1,000 yesterday: only c03 is in the batch.
     let mut events: Vec<Event> = rfm_events().into_iter().filter(|event| event.0 == 3).collect();
@@ -281,7 +281,7 @@ fn bad_params_name_their_path() {
         (json!({ "method": "median" }), "/method"),
     ];
     for (params, path) in cases {
-        let error = Behavioral::create(&params).err().unwrap_or_else(|| panic!("{params} was accepted"));
+        let error = testing::create::<Behavioral>(&params).err().unwrap_or_else(|| panic!("{params} was accepted"));
         assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{params}: {}", error.message());
     }
 }
@@ -389,7 +389,7 @@ fn assigning_one_customer_alone_gives_what_the_whole_run_gave() {
         json!({ "method": "clv" }),
         json!({ "method": "rules", "rules": [{ "label": "regular", "when": {"agg": "count", "within_days": 90, "op": "ge", "value": 2} }] }),
     ] {
-        let mut strategy = Behavioral::create(&params).unwrap();
+        let mut strategy = testing::create::<Behavioral>(&params).unwrap();
         strategy.fit(&population).unwrap();
         let mut out = Assignments::new();
         strategy.assign(&population, &mut out).unwrap();

@@ -5,13 +5,69 @@ use kindred_plugin_sdk::arrow_array::cast::AsArray;
 use kindred_plugin_sdk::arrow_array::{Array, Float64Array, RecordBatch};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{Customers, StrategyError, StrategyResult};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The default age edges, in years.
 pub const DEFAULT_AGE_EDGES: [f64; 6] = [18.0, 25.0, 35.0, 45.0, 55.0, 65.0];
 
 /// The fields a dimension can be.
-pub const DIMENSIONS: [&str; 9] =
-    ["age", "gender", "income", "education", "occupation", "country", "region", "city", "lifestyle"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DimensionField {
+    Age,
+    Gender,
+    Income,
+    Education,
+    Occupation,
+    Country,
+    Region,
+    City,
+    Lifestyle,
+}
+
+impl DimensionField {
+    /// The field's name in the parameters and the customers table.
+    pub fn name(self) -> &'static str {
+        match self {
+            DimensionField::Age => "age",
+            DimensionField::Gender => "gender",
+            DimensionField::Income => "income",
+            DimensionField::Education => "education",
+            DimensionField::Occupation => "occupation",
+            DimensionField::Country => "country",
+            DimensionField::Region => "region",
+            DimensionField::City => "city",
+            DimensionField::Lifestyle => "lifestyle",
+        }
+    }
+}
+
+/// One dimension as the parameters give it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DimensionParam {
+    /// A field, cut the default way (age in the usual bands, income in quartiles).
+    Field(DimensionField),
+    /// A field and how to cut it.
+    Cut(DimensionCut),
+}
+
+/// A dimension with its options.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DimensionCut {
+    /// The field.
+    pub field: DimensionField,
+    /// Age or income: where each band starts, ascending.
+    #[schemars(length(min = 1))]
+    pub edges: Option<Vec<f64>>,
+    /// Age or income: this many bands of equal size, cut where fit finds them.
+    #[schemars(range(min = 2, max = 100))]
+    pub quantiles: Option<u32>,
+    /// Lifestyle: the tags that name a band, in order of preference (any tag when empty).
+    pub tags: Option<Vec<String>>,
+}
 
 /// How a numeric dimension is cut.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,96 +90,66 @@ pub enum Dimension {
     Lifestyle { tags: Vec<String> },
 }
 
-fn edges(value: &Value, path: &str) -> StrategyResult<Vec<f64>> {
-    let items = value
-        .as_array()
-        .filter(|items| !items.is_empty())
-        .ok_or_else(|| StrategyError::param(path, "must be a non-empty list of ascending numbers"))?;
-    let mut edges = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let edge = item
-            .as_f64()
-            .filter(|edge| edge.is_finite())
-            .ok_or_else(|| StrategyError::param(format!("{path}/{index}"), "must be a number"))?;
-        if edges.last().is_some_and(|last| *last >= edge) {
+fn edges(given: &[f64], path: &str) -> StrategyResult<Vec<f64>> {
+    if given.is_empty() {
+        return Err(StrategyError::param(path, "must be a non-empty list of ascending numbers"));
+    }
+    for (index, edge) in given.iter().enumerate() {
+        if !edge.is_finite() {
+            return Err(StrategyError::param(format!("{path}/{index}"), "must be a number"));
+        }
+        if index > 0 && given[index - 1] >= *edge {
             return Err(StrategyError::param(format!("{path}/{index}"), "edges must ascend"));
         }
-        edges.push(edge);
     }
-    Ok(edges)
+    Ok(given.to_vec())
 }
 
 impl Dimension {
-    /// Parses dimension `index` of the params: `"gender"` or `{"field", "edges" | "quantiles" | "tags"}`.
-    pub fn parse(value: &Value, path: &str) -> StrategyResult<Self> {
-        let (field, options) = match value {
-            Value::String(field) => (field.as_str(), None),
-            Value::Object(object) => {
-                let field = object
-                    .get("field")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| StrategyError::param(format!("{path}/field"), "must name a field"))?;
-                (field, Some(object))
+    /// The dimension the parameter at `path` gives, its options checked against its field.
+    pub fn from_param(param: &DimensionParam, path: &str) -> StrategyResult<Self> {
+        let cut = match param {
+            DimensionParam::Field(field) => {
+                DimensionCut { field: *field, edges: None, quantiles: None, tags: None }
             }
-            _ => return Err(StrategyError::param(path, "must be a field name or {\"field\": ...}")),
+            DimensionParam::Cut(cut) => cut.clone(),
         };
-        if !DIMENSIONS.contains(&field) {
-            let field_path = if options.is_some() { format!("{path}/field") } else { path.to_owned() };
-            return Err(StrategyError::param(
-                &field_path,
-                format!("unknown dimension {field:?} (known: {})", DIMENSIONS.join(", ")),
-            ));
-        }
-        let option = |key: &str| options.and_then(|object| object.get(key));
-        if let Some(object) = options {
-            let allowed: &[&str] = match field {
-                "age" | "income" => &["field", "edges", "quantiles"],
-                "lifestyle" => &["field", "tags"],
-                _ => &["field"],
-            };
-            if let Some(key) = object.keys().find(|key| !allowed.contains(&key.as_str())) {
-                return Err(StrategyError::param(
-                    format!("{path}/{key}"),
-                    format!("not an option of {field:?}"),
-                ));
+        let name = cut.field.name();
+        let misplaced = match cut.field {
+            DimensionField::Age | DimensionField::Income => cut.tags.is_some().then_some("tags"),
+            DimensionField::Lifestyle => {
+                (cut.edges.is_some().then_some("edges")).or(cut.quantiles.is_some().then_some("quantiles"))
             }
+            _ => (cut.edges.is_some().then_some("edges"))
+                .or(cut.quantiles.is_some().then_some("quantiles"))
+                .or(cut.tags.is_some().then_some("tags")),
+        };
+        if let Some(option) = misplaced {
+            return Err(StrategyError::param(format!("{path}/{option}"), format!("not an option of {name:?}")));
         }
-        Ok(match field {
-            "age" | "income" => {
-                let cuts = match (option("edges"), option("quantiles")) {
+        Ok(match cut.field {
+            DimensionField::Age | DimensionField::Income => {
+                let cuts = match (&cut.edges, cut.quantiles) {
                     (Some(_), Some(_)) => {
                         return Err(StrategyError::param(path, "give edges or quantiles, not both"));
                     }
-                    (Some(value), None) => Cuts::Edges(edges(value, &format!("{path}/edges"))?),
-                    (None, Some(value)) => {
-                        let k = value.as_u64().filter(|k| (2..=100).contains(k)).ok_or_else(|| {
-                            StrategyError::param(
-                                format!("{path}/quantiles"),
-                                "must be a whole number from 2 to 100",
-                            )
-                        })?;
+                    (Some(given), None) => Cuts::Edges(edges(given, &format!("{path}/edges"))?),
+                    (None, Some(k)) if (2..=100).contains(&k) => {
                         Cuts::Quantiles { k: k as usize, learned: Vec::new() }
                     }
-                    (None, None) if field == "age" => Cuts::Edges(DEFAULT_AGE_EDGES.to_vec()),
+                    (None, Some(_)) => {
+                        return Err(StrategyError::param(
+                            format!("{path}/quantiles"),
+                            "must be a whole number from 2 to 100",
+                        ));
+                    }
+                    (None, None) if cut.field == DimensionField::Age => Cuts::Edges(DEFAULT_AGE_EDGES.to_vec()),
                     (None, None) => Cuts::Quantiles { k: 4, learned: Vec::new() },
                 };
-                Dimension::Numeric { field: field.to_owned(), cuts }
+                Dimension::Numeric { field: name.to_owned(), cuts }
             }
-            "lifestyle" => {
-                let tags = match option("tags") {
-                    None => Vec::new(),
-                    Some(value) => value
-                        .as_array()
-                        .and_then(|items| {
-                            items.iter().map(|t| t.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
-                        })
-                        .ok_or_else(|| {
-                            StrategyError::param(format!("{path}/tags"), "must be a list of tags")
-                        })?,
-                };
-                Dimension::Lifestyle { tags }
-            }
-            _ => Dimension::Categorical { field: field.to_owned() },
+            DimensionField::Lifestyle => Dimension::Lifestyle { tags: cut.tags.unwrap_or_default() },
+            _ => Dimension::Categorical { field: name.to_owned() },
         })
     }
 
@@ -332,16 +358,20 @@ mod tests {
         assert_eq!(numeric_band("income", &quartiles, 30.0), "income Q4");
     }
 
+    fn dimension(param: Value, path: &str) -> StrategyResult<Dimension> {
+        let param: DimensionParam = kindred_plugin_sdk::params::parse(&param)?;
+        Dimension::from_param(&param, path)
+    }
+
     #[test]
-    fn dimensions_parse_with_paths() {
-        assert!(matches!(Dimension::parse(&json!("gender"), "/d/0"), Ok(Dimension::Categorical { .. })));
-        let error = Dimension::parse(&json!("shoe_size"), "/dimensions/0").expect_err("unknown");
-        assert!(error.message().starts_with("params /dimensions/0: unknown dimension"), "{error}");
-        let error = Dimension::parse(&json!({ "field": "age", "edges": [30, 20] }), "/dimensions/1")
-            .expect_err("order");
+    fn dimensions_are_checked_with_paths() {
+        assert!(matches!(dimension(json!("gender"), "/d/0"), Ok(Dimension::Categorical { .. })));
+        assert!(dimension(json!("shoe_size"), "/dimensions/0").is_err(), "unknown field");
+        let error = dimension(json!({ "field": "age", "edges": [30, 20] }), "/dimensions/1").expect_err("order");
         assert!(error.message().contains("/dimensions/1/edges/1"), "{error}");
-        let error = Dimension::parse(&json!({ "field": "gender", "quantiles": 3 }), "/dimensions/2")
-            .expect_err("option");
+        let error = dimension(json!({ "field": "gender", "quantiles": 3 }), "/dimensions/2").expect_err("option");
         assert!(error.message().contains("/dimensions/2/quantiles"), "{error}");
+        let error = dimension(json!({ "field": "income", "quantiles": 1 }), "/dimensions/0").expect_err("range");
+        assert!(error.message().contains("/dimensions/0/quantiles"), "{error}");
     }
 }

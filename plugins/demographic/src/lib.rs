@@ -15,13 +15,15 @@
 mod bands;
 mod fields;
 
-use bands::Dimension;
-use kindred_plugin_sdk::rules::{Condition, LabelledRule, assign_by_rules, rule_label};
+use bands::{Dimension, DimensionField, DimensionParam};
+use kindred_plugin_sdk::rules::{LabelledRule, RuleParam, assign_by_rules};
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -51,100 +53,83 @@ impl Demographic {
 }
 
 /// `YYYY-MM-DD` or RFC 3339 as microseconds.
-fn parse_as_of(value: &Value) -> StrategyResult<i64> {
-    value
-        .as_str()
-        .and_then(kindred_plugin_sdk::rules::parse_time)
+fn parse_as_of(value: &str) -> StrategyResult<i64> {
+    kindred_plugin_sdk::rules::parse_time(value)
         .ok_or_else(|| StrategyError::param("/as_of", "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
-fn params_schema() -> Value {
-    let dimension = json!({
-        "oneOf": [
-            { "enum": bands::DIMENSIONS },
-            {
-                "type": "object",
-                "properties": {
-                    "field": { "enum": bands::DIMENSIONS },
-                    "edges": { "type": "array", "items": { "type": "number" }, "minItems": 1 },
-                    "quantiles": { "type": "integer", "minimum": 2, "maximum": 100 },
-                    "tags": { "type": "array", "items": { "type": "string" } }
-                },
-                "required": ["field"],
-                "additionalProperties": false
-            }
-        ]
-    });
-    json!({
-        "type": "object",
-        "properties": {
-            "method": { "enum": ["bands", "rules"], "default": "bands" },
-            "dimensions": { "type": "array", "items": dimension, "minItems": 1, "default": ["age"] },
-            "rules": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": { "label": { "type": "string", "minLength": 1 }, "when": { "type": "object" } },
-                    "required": ["label", "when"],
-                    "additionalProperties": false
-                }
-            },
-            "multi": { "type": "boolean", "default": false },
-            "as_of": { "type": "string", "description": "Date the ages are computed at (default: now)." }
-        },
-        "additionalProperties": false
-    })
+/// Bands or rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodName {
+    /// Bands over the dimensions.
+    #[default]
+    Bands,
+    /// Labelled rules.
+    Rules,
+}
+
+/// The demographic strategy's parameters.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// `bands`: each customer in the combination of its band on every dimension; `rules`: in
+    /// the segment of the first rule that matches (every one with `multi`), else "other".
+    pub method: MethodName,
+    /// Bands: the dimensions, each a field name or `{"field", "edges" | "quantiles" | "tags"}`.
+    #[schemars(length(min = 1))]
+    pub dimensions: Vec<DimensionParam>,
+    /// Rules: `{"label", "when"}` in order, over the customers' fields.
+    pub rules: Vec<RuleParam>,
+    /// Rules: a customer is in every matching rule's segment, not only the first.
+    pub multi: bool,
+    /// Date the ages are computed at, `YYYY-MM-DD` or RFC 3339 (default: now).
+    pub as_of: Option<String>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            method: MethodName::Bands,
+            dimensions: vec![DimensionParam::Field(DimensionField::Age)],
+            rules: Vec::new(),
+            multi: false,
+            as_of: None,
+        }
+    }
 }
 
 impl SegmentationStrategy for Demographic {
     const NAME: &'static str = "demographic";
+    type Params = Params;
 
     fn describe() -> Description {
         Description::new(
             "Demographic, geographic and psychographic segments: bands over age, gender, income, education, \
              occupation, place and lifestyle, or rules over the same fields.",
         )
-        .params_schema(params_schema())
         .reads(Table::Customers, &fields::read_columns())
     }
 
-    fn create(params: &Value) -> StrategyResult<Self> {
-        let as_of = params.get("as_of").map(parse_as_of).transpose()?;
-        let method = match params.get("method").and_then(Value::as_str).unwrap_or("bands") {
-            "bands" => {
-                let default = json!(["age"]);
-                let dimensions = params.get("dimensions").unwrap_or(&default);
-                let items = dimensions
-                    .as_array()
-                    .filter(|items| !items.is_empty())
-                    .ok_or_else(|| StrategyError::param("/dimensions", "must be a non-empty list"))?;
-                let parsed = items
+    fn create(params: Params) -> StrategyResult<Self> {
+        let as_of = params.as_of.as_deref().map(parse_as_of).transpose()?;
+        let method = match params.method {
+            MethodName::Bands => {
+                if params.dimensions.is_empty() {
+                    return Err(StrategyError::param("/dimensions", "must be a non-empty list"));
+                }
+                let parsed = params
+                    .dimensions
                     .iter()
                     .enumerate()
-                    .map(|(index, item)| Dimension::parse(item, &format!("/dimensions/{index}")))
+                    .map(|(index, item)| Dimension::from_param(item, &format!("/dimensions/{index}")))
                     .collect::<StrategyResult<Vec<_>>>()?;
                 Method::Bands(parsed)
             }
-            "rules" => {
-                let items = params
-                    .get("rules")
-                    .and_then(Value::as_array)
-                    .filter(|items| !items.is_empty())
-                    .ok_or_else(|| {
-                    StrategyError::param("/rules", "must be a non-empty list of {label, when}")
-                })?;
-                let fields = fields::fields();
-                let mut rules = Vec::with_capacity(items.len());
-                for (index, item) in items.iter().enumerate() {
-                    let label = rule_label(item, index)?;
-                    let when = item.get("when").unwrap_or(&Value::Null);
-                    let when = Condition::parse(when, &fields, &format!("/rules/{index}/when"))?;
-                    rules.push(LabelledRule { label, when });
-                }
-                let multi = params.get("multi").and_then(Value::as_bool).unwrap_or(false);
-                Method::Rules { rules, multi }
+            MethodName::Rules => {
+                let rules = LabelledRule::from_params(&params.rules, &fields::fields(), "/rules")?;
+                Method::Rules { rules, multi: params.multi }
             }
-            other => return Err(StrategyError::param("/method", format!("{other:?} is not bands or rules"))),
         };
         Ok(Self { method, as_of, fitted_day: None })
     }

@@ -9,7 +9,7 @@ use kindred_plugin_sdk::arrow_array::{
     ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use kindred_plugin_sdk::serde_json::{Value, json};
-use kindred_plugin_sdk::{Input, SegmentationStrategy, Table, testing};
+use kindred_plugin_sdk::{Input, Table, testing};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -163,7 +163,7 @@ fn rules_first_match_or_every_match() {
 
 #[test]
 fn bad_params_name_their_path() {
-    let error = |params: Value| Demographic::create(&params).expect_err("refused").message().to_owned();
+    let error = |params: Value| testing::create::<Demographic>(&params).expect_err("refused").message().to_owned();
     let message = error(
         json!({ "method": "rules", "rules": [{ "label": "x", "when": { "all": [{ "field": "gender", "op": "gt", "value": "f" }] } }] }),
     );
@@ -178,4 +178,16 @@ fn bad_params_name_their_path() {
     let message = error(json!({ "dimensions": ["age", { "field": "income", "quantiles": 1 }] }));
     assert!(message.contains("/dimensions/1/quantiles"), "{message}");
     assert!(error(json!({ "as_of": "yesterday" })).contains("/as_of"));
+}
+
+#[test]
+fn the_schema_is_derived_from_the_params_type() {
+    let schema = kindred_plugin_sdk::params::schema_of::<kindred_demographic::Params>();
+    println!("{schema:#}");
+    let properties = &schema["properties"];
+    assert_eq!(properties["method"]["default"], "bands", "{schema}");
+    assert_eq!(properties["dimensions"]["default"], kindred_plugin_sdk::serde_json::json!(["age"]), "{schema}");
+    assert_eq!(properties["dimensions"]["minItems"], 1, "{schema}");
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(!schema.to_string().contains("$ref"), "{schema}");
 }

@@ -144,7 +144,7 @@ fn the_same_seed_gives_the_same_communities() {
 #[test]
 fn a_new_or_changed_customer_joins_by_the_vote_of_its_ties_and_needs() {
     let (customers, ties, needs) = fixture();
-    let mut strategy = NeedBased::create(&json!({ "min_size": 5 })).unwrap();
+    let mut strategy = testing::create::<NeedBased>(&json!({ "min_size": 5 })).unwrap();
     strategy.fit(&input(&customers, &ties, &needs)).unwrap();
     let assign = |customers: &[i64], ties: &[(i64, i64, &str)], needs: &[(i64, &str)]| {
         let mut out = Assignments::new();
@@ -183,7 +183,7 @@ fn bad_params_name_their_path() {
         (json!({ "listen": true, "listen_half_life_days": 0 }), "/listen_half_life_days"),
         (json!({ "listen": true, "listen_min_weight": 1 }), "/listen_min_weight"),
     ] {
-        let error = NeedBased::create(&params).err().unwrap_or_else(|| panic!("{params} accepted"));
+        let error = testing::create::<NeedBased>(&params).err().unwrap_or_else(|| panic!("{params} accepted"));
         assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{params}");
     }
 }
@@ -239,9 +239,9 @@ fn old_and_future_texts_fade_or_wait_and_the_vocabulary_and_hashtags_are_heard()
 #[test]
 fn assign_hears_what_a_new_customer_wrote_and_reads_text_only_when_listening() {
     let (customers, ties, needs) = fixture();
-    let quiet = NeedBased::create(&json!({})).unwrap();
+    let quiet = testing::create::<NeedBased>(&json!({})).unwrap();
     assert!(!quiet.reads().unwrap().columns().contains_key("interactions"));
-    let mut strategy = NeedBased::create(&json!({ "min_size": 5, "listen": true })).unwrap();
+    let mut strategy = testing::create::<NeedBased>(&json!({ "min_size": 5, "listen": true })).unwrap();
     assert_eq!(strategy.reads().unwrap().columns()["interactions"], ["occurred_at", "kind", "text"]);
     strategy.fit(&input_with_texts(&customers, &ties, &needs, &[])).unwrap();
     let assign = |customers: &[i64], texts: &[Text]| {

@@ -1,7 +1,7 @@
 //! Rules with labels, and the customer loop every rule-based strategy shares: each customer
 //! goes to the first rule that matches (every one, with `multi`), or to a default segment.
 
-use super::Condition;
+use super::{Condition, Fields};
 use crate::{Assignments, StrategyError, StrategyResult};
 use arrow_buffer::BooleanBuffer;
 use serde_json::Value;
@@ -15,15 +15,47 @@ pub struct LabelledRule {
     pub when: Condition,
 }
 
-/// The trimmed `label` of item `index` of a `rules` list (`[{"label", "when"}]`); an error at
-/// `/rules/{index}/label` when it is missing or blank.
-pub fn rule_label(item: &Value, index: usize) -> StrategyResult<String> {
-    item.get("label")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|label| !label.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| StrategyError::param(format!("/rules/{index}/label"), "must be a label"))
+/// A rule: the label of its segment and the condition of its members.
+// Read into a `LabelledRule` by `LabelledRule::from_params`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleParam {
+    /// The segment of the customers the rule matches.
+    #[schemars(length(min = 1))]
+    pub label: String,
+    /// Who matches: a field test such as `{"field": "age", "op": "ge", "value": 30}`, or
+    /// `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`.
+    pub when: Value,
+}
+
+impl RuleParam {
+    /// The label, trimmed; an error at `{at}/{index}/label` when it is blank.
+    pub fn trimmed_label(&self, at: &str, index: usize) -> StrategyResult<String> {
+        let label = self.label.trim();
+        if label.is_empty() {
+            return Err(StrategyError::param(format!("{at}/{index}/label"), "must be a label"));
+        }
+        Ok(label.to_owned())
+    }
+}
+
+impl LabelledRule {
+    /// Reads the `rules` parameter (at JSON Pointer `at`) over `fields`: every label trimmed
+    /// and not blank, every condition valid; errors name the pointer of the bad value.
+    pub fn from_params(rules: &[RuleParam], fields: &Fields, at: &str) -> StrategyResult<Vec<Self>> {
+        if rules.is_empty() {
+            return Err(StrategyError::param(at, "must be a non-empty list of {label, when}"));
+        }
+        rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let label = rule.trimmed_label(at, index)?;
+                let when = Condition::parse(&rule.when, fields, &format!("{at}/{index}/when"))?;
+                Ok(Self { label, when })
+            })
+            .collect()
+    }
 }
 
 /// Puts customer `ids[row]` in the segment of the first of `rules` whose `hits` (one per rule,
@@ -107,8 +139,9 @@ mod tests {
 
     #[test]
     fn a_blank_label_names_its_place() {
-        let error = rule_label(&json!({"label": "  "}), 2).expect_err("blank");
+        let rule = |label: &str| RuleParam { label: label.to_owned(), when: json!({}) };
+        let error = rule("  ").trimmed_label("/rules", 2).expect_err("blank");
         assert!(error.to_string().contains("/rules/2/label"), "{error}");
-        assert_eq!(rule_label(&json!({"label": " vip "}), 0).ok().as_deref(), Some("vip"));
+        assert_eq!(rule(" vip ").trimmed_label("/rules", 0).ok().as_deref(), Some("vip"));
     }
 }

@@ -33,7 +33,7 @@ mod labelled;
 mod time;
 
 pub use columns::{RuleColumns, haversine_km};
-pub use labelled::{LabelledRule, assign_by_rules, rule_label};
+pub use labelled::{LabelledRule, RuleParam, assign_by_rules};
 pub use time::parse_time;
 
 use crate::StrategyError;
