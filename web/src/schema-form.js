@@ -4,14 +4,37 @@
 // parameter are shown next to that parameter.
 import { html } from './html.js';
 
+/**
+ * A property's schema in the simplest form the form knows: a choice of constants (`oneOf` or
+ * `anyOf` of `const`, as schemas derived from Rust enums give it) becomes an `enum`, and an
+ * optional value (`anyOf` of a schema and `null`) becomes that schema.
+ */
+export function simplify(schema = {}) {
+  const alternatives = schema.oneOf ?? schema.anyOf;
+  if (!Array.isArray(alternatives)) return schema;
+  const { oneOf, anyOf, ...rest } = schema;
+  const real = alternatives.filter((alternative) => alternative.type !== 'null');
+  if (real.length > 0 && real.every((alternative) => 'const' in alternative)) {
+    return { ...rest, enum: real.map((alternative) => alternative.const) };
+  }
+  if (real.length === 1) return { ...real[0], ...rest, description: rest.description ?? real[0].description };
+  return schema;
+}
+
+/** The type of a schema, leaving out `null` (`["integer", "null"]` is an optional integer). */
+function baseType(schema) {
+  return Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+}
+
 /** What kind of input a property gets. */
-export function fieldKind(schema = {}) {
+export function fieldKind(given = {}) {
+  const schema = simplify(given);
   if (Array.isArray(schema.enum)) return 'enum';
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  const type = baseType(schema);
   if (type === 'boolean') return 'boolean';
   if (type === 'integer' || type === 'number') return 'number';
   if (type === 'string') return 'string';
-  if (type === 'array' && schema.items && !Array.isArray(schema.items)) {
+  if (type === 'array' && schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) {
     const item = fieldKind(schema.items);
     if (item === 'number' || item === 'string' || item === 'enum') return 'list';
   }
@@ -33,9 +56,10 @@ export function initialText(schema, value) {
   }
 }
 
-function checkNumber(schema, n) {
+function checkNumber(given, n) {
+  const schema = simplify(given);
   if (!Number.isFinite(n)) return 'must be a number';
-  if (fieldKind(schema) === 'number' && schema.type === 'integer' && !Number.isInteger(n)) return 'must be a whole number';
+  if (fieldKind(schema) === 'number' && baseType(schema) === 'integer' && !Number.isInteger(n)) return 'must be a whole number';
   if (schema.minimum != null && n < schema.minimum) return `must be at least ${schema.minimum}`;
   if (schema.maximum != null && n > schema.maximum) return `must be at most ${schema.maximum}`;
   if (schema.exclusiveMinimum != null && n <= schema.exclusiveMinimum) return `must be more than ${schema.exclusiveMinimum}`;
@@ -43,7 +67,8 @@ function checkNumber(schema, n) {
   return null;
 }
 
-function parseItem(schema, text) {
+function parseItem(given, text) {
+  const schema = simplify(given);
   const kind = fieldKind(schema);
   if (kind === 'number') {
     const n = Number(text);
@@ -63,7 +88,8 @@ function parseItem(schema, text) {
  * The value of a field's text: `undefined` when left empty (the strategy's default applies).
  * Throws an Error whose message says what is wrong.
  */
-export function parseField(schema, text) {
+export function parseField(given, text) {
+  const schema = simplify(given);
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
   switch (fieldKind(schema)) {
@@ -111,7 +137,8 @@ export function collectParams(schema, texts) {
   return { params, errors };
 }
 
-function Input({ id, name, schema, text, fallback, onInput, describedBy }) {
+function Input({ id, name, schema: given, text, fallback, onInput, describedBy }) {
+  const schema = simplify(given);
   const kind = fieldKind(schema);
   const common = {
     id,
@@ -135,7 +162,7 @@ function Input({ id, name, schema, text, fallback, onInput, describedBy }) {
     return html`<textarea ...${common} rows="4" spellcheck="false" value=${text}
       placeholder=${fallback === undefined ? '' : initialText(schema, fallback)}></textarea>`;
   const type = kind === 'number' ? 'number' : 'text';
-  const step = schema.type === 'integer' ? '1' : 'any';
+  const step = baseType(schema) === 'integer' ? '1' : 'any';
   return html`<input ...${common} type=${type} step=${kind === 'number' ? step : undefined} min=${schema.minimum}
     max=${schema.maximum} value=${text} placeholder=${fallback === undefined ? '' : initialText(schema, fallback)} />`;
 }

@@ -1,7 +1,7 @@
 // Unit tests of the form generated from a parameter schema (node --test, no browser).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collectParams, fieldKind, initialText, parseField } from '../src/schema-form.js';
+import { collectParams, fieldKind, initialText, parseField, simplify } from '../src/schema-form.js';
 
 const schema = {
   type: 'object',
@@ -56,4 +56,32 @@ test('defaults are shown as the text their field would hold', () => {
   assert.equal(initialText(p.multi, false), 'false');
   assert.equal(initialText(p.rules, []), '[]');
   assert.equal(initialText(p.label, undefined), '');
+});
+
+// What schemars derives from Rust types: documented enum variants, optional values.
+test('choices of constants and optional values get simple fields', () => {
+  const method = {
+    description: 'The method.',
+    oneOf: [
+      { const: 'bands', type: 'string', description: 'Bands.' },
+      { const: 'rules', type: 'string', description: 'Rules.' },
+    ],
+  };
+  assert.equal(fieldKind(method), 'enum');
+  assert.deepEqual(simplify(method).enum, ['bands', 'rules']);
+  assert.equal(parseField(method, 'rules'), 'rules');
+  assert.throws(() => parseField(method, 'clv'), /one of bands, rules/);
+  const days = { type: ['integer', 'null'], minimum: 1 };
+  assert.equal(fieldKind(days), 'number');
+  assert.throws(() => parseField(days, '2.5'), /whole number/);
+  const score = { anyOf: [{ enum: ['a', 'b'], type: 'string' }, { type: 'null' }], description: 'Score.' };
+  assert.equal(fieldKind(score), 'enum');
+  assert.equal(simplify(score).description, 'Score.');
+  const dimensions = { type: 'array', items: { anyOf: [{ enum: ['age'] }, { type: 'object' }] } };
+  assert.equal(fieldKind(dimensions), 'json', 'a list of things that may be objects is JSON');
+  const { params, errors } = collectParams(
+    { type: 'object', properties: { method, days } },
+    { method: 'bands', days: '7' },
+  );
+  assert.deepEqual({ params, errors }, { params: { method: 'bands', days: 7 }, errors: {} });
 });

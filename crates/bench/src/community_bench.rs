@@ -213,7 +213,8 @@ fn main() -> anyhow::Result<()> {
         drop(graph);
         let input = plugin_input(&args, &edges, &mut rng)?;
         drop(edges);
-        let mut strategy = NeedBased::create(&serde_json::json!({ "seed": args.seed }))?;
+        let mut strategy =
+            kindred_plugin_sdk::testing::create::<NeedBased>(&serde_json::json!({ "seed": args.seed }))?;
         let started = Instant::now();
         strategy.fit(&input)?;
         let fitted = started.elapsed().as_secs_f64();

@@ -77,7 +77,8 @@ fn main() -> anyhow::Result<()> {
     let library = load(&args.libraries.join("libkindred_demographic.so"), None)
         .context("load the demographic plugin")?;
     let plugin = StrategyInstance::create("demographic", &library, &params)?;
-    let strategy = Demographic::create(&params).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let strategy = kindred_plugin_sdk::testing::create::<Demographic>(&params)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
 
     let through_plugin = || -> anyhow::Result<(Duration, usize)> {
         let started = Instant::now();

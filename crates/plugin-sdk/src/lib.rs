@@ -95,12 +95,12 @@
 
 pub mod dates;
 mod description;
-pub mod params;
 mod error;
 #[doc(hidden)]
 pub mod export;
 mod input;
 mod output;
+pub mod params;
 pub mod positions;
 pub mod rules;
 pub mod testing;

@@ -56,7 +56,7 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::{Deserialize, Serialize};
+    use serde::Deserialize;
     use serde_json::json;
 
     /// How a test is run.
@@ -91,7 +91,10 @@ mod tests {
         assert_eq!(schema["properties"]["window_days"]["default"], 30, "{schema}");
         assert_eq!(schema["properties"]["window_days"]["description"], "Days looked back.");
         assert_eq!(schema["additionalProperties"], false);
-        assert_eq!(schema["properties"]["levels"]["items"]["properties"]["above"]["minimum"], 0.0, "{schema}");
+        assert_eq!(
+            schema["properties"]["levels"]["items"]["properties"]["above"]["minimum"], 0.0,
+            "{schema}"
+        );
         assert!(!schema.to_string().contains("$ref"), "{schema}");
     }
 
@@ -99,7 +102,8 @@ mod tests {
     fn values_are_read_with_their_defaults_and_errors_name_the_pointer() {
         let read: Params = parse(&json!({ "note": "hi" })).expect("defaults fill the rest");
         assert_eq!(read, Params { note: Some("hi".to_owned()), ..Params::default() });
-        let error = parse::<Params>(&json!({ "levels": [{ "label": "a", "above": "x" }] })).expect_err("a string");
+        let error =
+            parse::<Params>(&json!({ "levels": [{ "label": "a", "above": "x" }] })).expect_err("a string");
         assert_eq!(error.param_path().map(|(path, _)| path), Some("/levels/0/above"), "{error}");
         let error = parse::<Params>(&json!({ "colour": 1 })).expect_err("unknown");
         assert!(error.message().contains("unknown field `colour`"), "{error}");

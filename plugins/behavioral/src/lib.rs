@@ -23,23 +23,128 @@ mod value;
 mod window_rules;
 
 use clv::{Clv, ClvScore, ClvSettings};
+use kindred_plugin_sdk::rules::RuleParam;
 use kindred_plugin_sdk::serde_json::{Value, json};
 use kindred_plugin_sdk::{
     Assignments, Description, Input, SegmentationStrategy, StrategyError, StrategyResult, Table,
     export_strategy,
 };
 use rfm::Rfm;
-use tiers::TierSpec;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tiers::{TierParam, TierSpec};
 use value::ValueTiers;
 use window_rules::WindowRules;
 
-/// The methods, and the parameters each takes besides `method` and `as_of`.
-const METHODS: [(&str, &[&str]); 4] = [
-    ("rfm", &["window_days"]),
-    ("value", &["window_days", "tiers"]),
-    ("rules", &["rules", "multi", "otherwise"]),
-    ("clv", &["time_unit", "horizon", "lost_below", "at_risk_below", "tiers", "score"]),
-];
+/// A method of the behavioral strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodName {
+    /// Recency, frequency and monetary scores by quintiles, and the RFM map's segments.
+    #[default]
+    Rfm,
+    /// Tiers by cumulative share of profit, and the loss-making.
+    Value,
+    /// Rules over aggregates of each customer's interactions in a window.
+    Rules,
+    /// Predictive lifetime value (BG/NBD with Gamma-Gamma).
+    Clv,
+}
+
+/// A time unit of the lifetime-value model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeUnit {
+    /// A day.
+    Day,
+    /// A week (the default).
+    #[default]
+    Week,
+}
+
+/// The behavioral strategy's parameters. Those of other methods than the one chosen are
+/// ignored rather than refused (operators set defaults for the plugin as a whole, say
+/// `window_days` for rfm, that reach every method); the model lists them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The method.
+    #[serde(default)]
+    pub method: MethodName,
+    /// Date or RFC 3339 time the run is as of (default: now); later interactions are ignored.
+    pub as_of: Option<String>,
+    /// rfm: days before as_of that count (default: all); value: the same (default 365).
+    #[schemars(range(min = 1))]
+    pub window_days: Option<u32>,
+    /// value and clv: tiers by cumulative share of the total, best first; every tier but the
+    /// last has a share.
+    #[schemars(length(min = 2))]
+    pub tiers: Option<Vec<TierParam>>,
+    /// rules: `{"label", "when"}` in order; `when` tests aggregates such as
+    /// `{"agg": "sum", "of": "amount", "within_days": 365, "op": "gt", "value": 1000}`.
+    #[schemars(length(min = 1))]
+    pub rules: Option<Vec<RuleParam>>,
+    /// rules: a customer is in every matching rule's segment, not only the first.
+    #[schemars(extend("default" = false))]
+    pub multi: Option<bool>,
+    /// rules: the segment of customers no rule matches.
+    #[schemars(length(min = 1), extend("default" = window_rules::OTHER))]
+    pub otherwise: Option<String>,
+    /// clv: the model's time unit.
+    #[schemars(extend("default" = "week"))]
+    pub time_unit: Option<TimeUnit>,
+    /// clv: time units predicted (default: 52 weeks or 364 days).
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub horizon: Option<f64>,
+    /// clv: repeat buyers whose probability of being alive is below this are likely lost.
+    #[schemars(range(min = 0.0, max = 1.0), extend("default" = LOST_BELOW))]
+    pub lost_below: Option<f64>,
+    /// clv: repeat buyers whose probability of being alive is below this are at risk.
+    #[schemars(range(min = 0.0, max = 1.0), extend("default" = AT_RISK_BELOW))]
+    pub at_risk_below: Option<f64>,
+    /// clv: the per-customer figure each membership carries as its score.
+    #[schemars(extend("default" = "expected_value"))]
+    pub score: Option<ClvScore>,
+}
+
+/// The default `lost_below` of the clv method.
+const LOST_BELOW: f64 = 0.3;
+/// The default `at_risk_below` of the clv method.
+const AT_RISK_BELOW: f64 = 0.6;
+
+impl Params {
+    /// Each method-specific parameter: its name, whether it was given, whether `method` uses it.
+    fn given(&self) -> [(&'static str, bool, bool); 10] {
+        let method = self.method;
+        let for_clv = method == MethodName::Clv;
+        let for_rules = method == MethodName::Rules;
+        [
+            (
+                "window_days",
+                self.window_days.is_some(),
+                matches!(method, MethodName::Rfm | MethodName::Value),
+            ),
+            ("tiers", self.tiers.is_some(), matches!(method, MethodName::Value | MethodName::Clv)),
+            ("rules", self.rules.is_some(), for_rules),
+            ("multi", self.multi.is_some(), for_rules),
+            ("otherwise", self.otherwise.is_some(), for_rules),
+            ("time_unit", self.time_unit.is_some(), for_clv),
+            ("horizon", self.horizon.is_some(), for_clv),
+            ("lost_below", self.lost_below.is_some(), for_clv),
+            ("at_risk_below", self.at_risk_below.is_some(), for_clv),
+            ("score", self.score.is_some(), for_clv),
+        ]
+    }
+
+    /// The parameters given that the chosen method does not use.
+    fn ignored(&self) -> Vec<String> {
+        self.given()
+            .into_iter()
+            .filter(|(_, given, used)| *given && !used)
+            .map(|(name, ..)| name.to_owned())
+            .collect()
+    }
+}
 
 /// The behavioral strategy: one of its methods, and the as-of moment if the params fix one.
 #[derive(Debug, Clone)]
@@ -64,108 +169,29 @@ pub(crate) fn not_fitted() -> StrategyError {
     StrategyError::new("assign was called before fit")
 }
 
-fn whole_days(params: &Value, key: &str) -> StrategyResult<Option<i64>> {
-    params
-        .get(key)
-        .map(|days| {
-            days.as_i64().filter(|days| *days >= 1).ok_or_else(|| {
-                StrategyError::param(format!("/{key}"), "must be a whole number of days, at least 1")
-            })
-        })
-        .transpose()
-}
-
-fn fraction(params: &Value, key: &str, default: f64) -> StrategyResult<f64> {
-    match params.get(key) {
-        None => Ok(default),
-        Some(value) => value
-            .as_f64()
-            .filter(|value| (0.0..=1.0).contains(value))
-            .ok_or_else(|| StrategyError::param(format!("/{key}"), "must be a probability between 0 and 1")),
-    }
-}
-
-fn clv_settings(params: &Value) -> StrategyResult<ClvSettings> {
-    let unit_days = match params.get("time_unit").map(Value::as_str) {
-        None | Some(Some("week")) => 7,
-        Some(Some("day")) => 1,
-        Some(_) => return Err(StrategyError::param("/time_unit", "must be \"day\" or \"week\"")),
+fn clv_settings(params: &Params) -> StrategyResult<ClvSettings> {
+    let unit_days = match params.time_unit.unwrap_or_default() {
+        TimeUnit::Day => 1,
+        TimeUnit::Week => 7,
     };
-    let horizon = match params.get("horizon") {
+    let horizon = match params.horizon {
         None => 364.0 / unit_days as f64,
-        Some(value) => value
-            .as_f64()
-            .filter(|horizon| *horizon > 0.0 && horizon.is_finite())
-            .ok_or_else(|| StrategyError::param("/horizon", "must be a positive number of time units"))?,
+        Some(horizon) if horizon > 0.0 && horizon.is_finite() => horizon,
+        Some(_) => return Err(StrategyError::param("/horizon", "must be a positive number of time units")),
     };
-    let lost_below = fraction(params, "lost_below", 0.3)?;
-    let at_risk_below = fraction(params, "at_risk_below", 0.6)?;
+    let fraction = |value: Option<f64>, key: &str, default: f64| match value {
+        None => Ok(default),
+        Some(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        Some(_) => Err(StrategyError::param(format!("/{key}"), "must be a probability between 0 and 1")),
+    };
+    let lost_below = fraction(params.lost_below, "lost_below", LOST_BELOW)?;
+    let at_risk_below = fraction(params.at_risk_below, "at_risk_below", AT_RISK_BELOW)?;
     if at_risk_below < lost_below {
         return Err(StrategyError::param("/at_risk_below", "must not be below lost_below"));
     }
-    let tiers = TierSpec::parse(params.get("tiers"), "expected value")?;
-    let score = match params.get("score") {
-        None => ClvScore::ExpectedValue,
-        Some(name) => ClvScore::NAMES
-            .iter()
-            .find(|(known, _)| Some(*known) == name.as_str())
-            .map(|(_, score)| *score)
-            .ok_or_else(|| {
-                StrategyError::param(
-                    "/score",
-                    "must be expected_value, expected_purchases or probability_alive",
-                )
-            })?,
-    };
+    let tiers = TierSpec::from_params(params.tiers.as_deref(), "expected value")?;
+    let score = params.score.unwrap_or_default();
     Ok(ClvSettings { unit_days, horizon, lost_below, at_risk_below, tiers, score })
-}
-
-fn params_schema() -> Value {
-    let tiers = json!({
-        "type": "array",
-        "minItems": 2,
-        "items": {
-            "type": "object",
-            "properties": {
-                "label": { "type": "string", "minLength": 1 },
-                "share": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 }
-            },
-            "required": ["label"],
-            "additionalProperties": false
-        },
-        "description": "Tiers by cumulative share of the total, best first; every tier but the last has a share."
-    });
-    json!({
-        "type": "object",
-        "properties": {
-            "method": { "enum": ["rfm", "value", "rules", "clv"], "default": "rfm" },
-            "as_of": { "type": "string", "description": "Date or RFC 3339 time the run is as of (default: now); later interactions are ignored." },
-            "window_days": { "type": "integer", "minimum": 1, "description": "rfm: days before as_of that count (default: all); value: the same (default 365)." },
-            "tiers": tiers,
-            "rules": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": { "label": { "type": "string", "minLength": 1 }, "when": { "type": "object" } },
-                    "required": ["label", "when"],
-                    "additionalProperties": false
-                }
-            },
-            "multi": { "type": "boolean", "default": false },
-            "otherwise": { "type": "string", "minLength": 1, "default": "other" },
-            "time_unit": { "enum": ["day", "week"], "default": "week" },
-            "horizon": { "type": "number", "exclusiveMinimum": 0, "description": "clv: time units predicted (default: 52 weeks or 364 days)." },
-            "lost_below": { "type": "number", "minimum": 0, "maximum": 1, "default": 0.3 },
-            "at_risk_below": { "type": "number", "minimum": 0, "maximum": 1, "default": 0.6 },
-            "score": {
-                "enum": ["expected_value", "expected_purchases", "probability_alive"],
-                "default": "expected_value",
-                "description": "clv: the per-customer figure each membership carries as its score."
-            }
-        },
-        "additionalProperties": false
-    })
 }
 
 /// A moment as RFC 3339 text, to the second, in UTC.
@@ -189,6 +215,7 @@ impl Behavioral {
 
 impl SegmentationStrategy for Behavioral {
     const NAME: &'static str = "behavioral";
+    type Params = Params;
 
     fn describe() -> Description {
         let mut segments: Vec<String> = rfm::SEGMENTS.iter().map(|label| (*label).to_owned()).collect();
@@ -200,50 +227,38 @@ impl SegmentationStrategy for Behavioral {
             "Behavioral segments: RFM scores and the RFM map, profit tiers, window rules over interaction \
              aggregates, and predictive lifetime value (BG/NBD with Gamma-Gamma).",
         )
-        .params_schema(params_schema())
         .reads(Table::Customers, &["external_id"])
         .reads(Table::Interactions, &["occurred_at", "channel", "kind", "amount", "cost_to_serve"])
         .segments(segments)
     }
 
-    fn create(params: &Value) -> StrategyResult<Self> {
-        let method_name = match params.get("method") {
-            None => "rfm",
-            Some(method) => method.as_str().unwrap_or_default(),
-        };
-        let Some((_, applicable)) = METHODS.iter().find(|(name, _)| *name == method_name) else {
-            return Err(StrategyError::param("/method", "must be rfm, value, rules or clv"));
-        };
-        // Parameters of other methods are ignored rather than refused: operators set defaults
-        // for the plugin as a whole (say window_days for rfm) that reach every method. The
-        // model lists them, so nobody is misled.
-        let ignored: Vec<String> = params
-            .as_object()
-            .into_iter()
-            .flat_map(|object| object.keys())
-            .filter(|key| !matches!(key.as_str(), "method" | "as_of") && !applicable.contains(&key.as_str()))
-            .cloned()
-            .collect();
+    fn create(params: Params) -> StrategyResult<Self> {
+        let ignored = params.ignored();
         let as_of = params
-            .get("as_of")
+            .as_of
+            .as_deref()
             .map(|value| {
-                value.as_str().and_then(kindred_plugin_sdk::rules::parse_time).ok_or_else(|| {
+                kindred_plugin_sdk::rules::parse_time(value).ok_or_else(|| {
                     StrategyError::param("/as_of", "must be a date (YYYY-MM-DD) or an RFC 3339 time")
                 })
             })
             .transpose()?;
-        let method = match method_name {
-            "rfm" => Method::Rfm(Rfm::new(whole_days(params, "window_days")?)),
-            "value" => Method::Value(ValueTiers::new(
-                whole_days(params, "window_days")?.unwrap_or(365),
-                TierSpec::parse(params.get("tiers"), "profit")?,
+        let window_days = params.window_days.map(i64::from);
+        if window_days.is_some_and(|days| days < 1) {
+            return Err(StrategyError::param("/window_days", "must be a whole number of days, at least 1"));
+        }
+        let method = match params.method {
+            MethodName::Rfm => Method::Rfm(Rfm::new(window_days)),
+            MethodName::Value => Method::Value(ValueTiers::new(
+                window_days.unwrap_or(365),
+                TierSpec::from_params(params.tiers.as_deref(), "profit")?,
             )),
-            "rules" => Method::Rules(WindowRules::parse(
-                params.get("rules"),
-                params.get("multi").and_then(Value::as_bool).unwrap_or(false),
-                params.get("otherwise"),
+            MethodName::Rules => Method::Rules(WindowRules::from_params(
+                params.rules.as_deref(),
+                params.multi.unwrap_or(false),
+                params.otherwise.as_deref(),
             )?),
-            _ => Method::Clv(Clv::new(clv_settings(params)?)),
+            MethodName::Clv => Method::Clv(Clv::new(clv_settings(&params)?)),
         };
         Ok(Self { method, as_of, fitted_as_of: None, ignored })
     }

@@ -1,7 +1,8 @@
 //! Tier labels and shares from the parameters, shared by the value and lifetime-value methods.
 
-use kindred_plugin_sdk::serde_json::Value;
 use kindred_plugin_sdk::{StrategyError, StrategyResult};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Tiers: a label per tier and the share of the total each tier but the last makes.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,21 +28,22 @@ impl TierSpec {
         }
     }
 
-    /// Tiers from `[{"label", "share"}, ..., {"label"}]` (every tier but the last has a share;
-    /// the shares add up to less than 1), or the default when absent.
-    pub fn parse(value: Option<&Value>, what: &str) -> StrategyResult<Self> {
-        let Some(value) = value else { return Ok(Self::default_for(what)) };
-        let items = value.as_array().filter(|items| items.len() >= 2).ok_or_else(|| {
-            StrategyError::param("/tiers", "must be a list of at least two {label, share} tiers")
-        })?;
+    /// Tiers from the `tiers` parameter (every tier but the last has a share; the shares add
+    /// up to less than 1), or the default when absent.
+    pub fn from_params(given: Option<&[TierParam]>, what: &str) -> StrategyResult<Self> {
+        let Some(items) = given else { return Ok(Self::default_for(what)) };
+        if items.len() < 2 {
+            return Err(StrategyError::param(
+                "/tiers",
+                "must be a list of at least two {label, share} tiers",
+            ));
+        }
         let mut spec = Self { labels: Vec::new(), shares: Vec::new() };
         for (index, item) in items.iter().enumerate() {
-            let label = item
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|label| !label.is_empty())
-                .ok_or_else(|| StrategyError::param(format!("/tiers/{index}/label"), "must be a label"))?;
+            let label = item.label.trim();
+            if label.is_empty() {
+                return Err(StrategyError::param(format!("/tiers/{index}/label"), "must be a label"));
+            }
             if spec.labels.iter().any(|known| known == label) {
                 return Err(StrategyError::param(
                     format!("/tiers/{index}/label"),
@@ -51,23 +53,20 @@ impl TierSpec {
             spec.labels.push(label.to_owned());
             let last = index + 1 == items.len();
             let share_path = format!("/tiers/{index}/share");
-            match (item.get("share"), last) {
+            match (item.share, last) {
                 (Some(_), true) => {
                     return Err(StrategyError::param(
-                        &share_path,
+                        share_path,
                         "the last tier takes the rest: give it no share",
                     ));
                 }
                 (None, true) => {}
                 (None, false) => {
-                    return Err(StrategyError::param(&share_path, "every tier but the last needs a share"));
+                    return Err(StrategyError::param(share_path, "every tier but the last needs a share"));
                 }
-                (Some(share), false) => {
-                    let share =
-                        share.as_f64().filter(|share| *share > 0.0 && *share < 1.0).ok_or_else(|| {
-                            StrategyError::param(&share_path, "must be a number between 0 and 1")
-                        })?;
-                    spec.shares.push(share);
+                (Some(share), false) if share > 0.0 && share < 1.0 => spec.shares.push(share),
+                (Some(_), false) => {
+                    return Err(StrategyError::param(share_path, "must be a number between 0 and 1"));
                 }
             }
         }
@@ -81,6 +80,18 @@ impl TierSpec {
     }
 }
 
+/// A tier as the parameters give it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierParam {
+    /// The tier's segment.
+    #[schemars(length(min = 1))]
+    pub label: String,
+    /// The share of the total the tier makes (every tier but the last has one).
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 1))]
+    pub share: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,8 +99,11 @@ mod tests {
 
     #[test]
     fn tiers_parse_and_refuse_with_paths() {
-        let spec = TierSpec::parse(Some(&json!([{"label": "A", "share": 0.6}, {"label": "B"}])), "profit")
-            .expect("valid");
+        let parse = |value: kindred_plugin_sdk::serde_json::Value| {
+            let tiers: Vec<TierParam> = kindred_plugin_sdk::params::parse(&value)?;
+            TierSpec::from_params(Some(&tiers), "profit")
+        };
+        let spec = parse(json!([{"label": "A", "share": 0.6}, {"label": "B"}])).expect("valid");
         assert_eq!((spec.labels.len(), spec.shares.as_slice()), (2, [0.6].as_slice()));
         for (bad, path) in [
             (json!([{"label": "A", "share": 0.6}, {"label": "B", "share": 0.4}]), "/tiers/1/share"),
@@ -98,9 +112,9 @@ mod tests {
             (json!([{"label": "A", "share": 0.6}, {"label": "A"}]), "/tiers/1/label"),
             (json!([{"label": "A", "share": 0.6}, {"label": "B", "share": 0.5}, {"label": "C"}]), "/tiers"),
         ] {
-            let error = TierSpec::parse(Some(&bad), "profit").expect_err("refused");
+            let error = parse(bad.clone()).expect_err("refused");
             assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{bad}");
         }
-        assert_eq!(TierSpec::parse(None, "profit").expect("default").labels[0], "Top 50% of profit");
+        assert_eq!(TierSpec::from_params(None, "profit").expect("default").labels[0], "Top 50% of profit");
     }
 }

@@ -12,7 +12,7 @@ use crate::customers::CustomerList;
 use crate::history::{MICROS_PER_DAY, Window};
 use kindred_plugin_sdk::arrow_array::{Array as _, ArrayRef, Float64Array};
 use kindred_plugin_sdk::rules::{
-    Condition, FieldType, Fields, LabelledRule, RuleColumns, assign_by_rules, rule_label,
+    Condition, FieldType, Fields, LabelledRule, RuleColumns, RuleParam, assign_by_rules,
 };
 use kindred_plugin_sdk::serde_json::{Map, Value, json};
 use kindred_plugin_sdk::{Assignments, Input, StrategyError, StrategyResult};
@@ -307,20 +307,22 @@ pub struct WindowRules {
 }
 
 impl WindowRules {
-    /// Parses `rules` (`[{"label", "when"}]`); `multi` puts a customer in every matching rule
-    /// rather than the first; `otherwise` labels customers no rule matches.
-    pub fn parse(rules: Option<&Value>, multi: bool, otherwise: Option<&Value>) -> StrategyResult<Self> {
+    /// Reads the `rules` parameter; `multi` puts a customer in every matching rule rather
+    /// than the first; `otherwise` labels customers no rule matches.
+    pub fn from_params(
+        rules: Option<&[RuleParam]>,
+        multi: bool,
+        otherwise: Option<&str>,
+    ) -> StrategyResult<Self> {
         let items = rules
-            .and_then(Value::as_array)
             .filter(|items| !items.is_empty())
             .ok_or_else(|| StrategyError::param("/rules", "must be a non-empty list of {label, when}"))?;
         let mut aggregates = Vec::new();
         let mut trees = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let label = rule_label(item, index)?;
+            let label = item.trimmed_label("/rules", index)?;
             let path = format!("/rules/{index}/when");
-            let when = item.get("when").ok_or_else(|| StrategyError::param(&path, "must be a condition"))?;
-            trees.push((label, rewrite(when, &path, &mut aggregates)?, path));
+            trees.push((label, rewrite(&item.when, &path, &mut aggregates)?, path));
         }
         let fields = aggregates
             .iter()
@@ -331,14 +333,10 @@ impl WindowRules {
                 Ok(LabelledRule { label, when: Condition::parse(&tree, &fields, &path)? })
             })
             .collect::<StrategyResult<Vec<_>>>()?;
-        let otherwise = match otherwise {
+        let otherwise = match otherwise.map(str::trim) {
             None => OTHER.to_owned(),
-            Some(label) => label
-                .as_str()
-                .map(str::trim)
-                .filter(|label| !label.is_empty())
-                .ok_or_else(|| StrategyError::param("/otherwise", "must be a label"))?
-                .to_owned(),
+            Some("") => return Err(StrategyError::param("/otherwise", "must be a label")),
+            Some(label) => label.to_owned(),
         };
         Ok(Self { rules, aggregates, multi, otherwise })
     }

@@ -281,7 +281,8 @@ fn bad_params_name_their_path() {
         (json!({ "method": "median" }), "/method"),
     ];
     for (params, path) in cases {
-        let error = testing::create::<Behavioral>(&params).err().unwrap_or_else(|| panic!("{params} was accepted"));
+        let error =
+            testing::create::<Behavioral>(&params).err().unwrap_or_else(|| panic!("{params} was accepted"));
         assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{params}: {}", error.message());
     }
 }

@@ -125,7 +125,10 @@ impl Dimension {
                 .or(cut.tags.is_some().then_some("tags")),
         };
         if let Some(option) = misplaced {
-            return Err(StrategyError::param(format!("{path}/{option}"), format!("not an option of {name:?}")));
+            return Err(StrategyError::param(
+                format!("{path}/{option}"),
+                format!("not an option of {name:?}"),
+            ));
         }
         Ok(match cut.field {
             DimensionField::Age | DimensionField::Income => {
@@ -143,7 +146,9 @@ impl Dimension {
                             "must be a whole number from 2 to 100",
                         ));
                     }
-                    (None, None) if cut.field == DimensionField::Age => Cuts::Edges(DEFAULT_AGE_EDGES.to_vec()),
+                    (None, None) if cut.field == DimensionField::Age => {
+                        Cuts::Edges(DEFAULT_AGE_EDGES.to_vec())
+                    }
                     (None, None) => Cuts::Quantiles { k: 4, learned: Vec::new() },
                 };
                 Dimension::Numeric { field: name.to_owned(), cuts }
@@ -367,11 +372,14 @@ mod tests {
     fn dimensions_are_checked_with_paths() {
         assert!(matches!(dimension(json!("gender"), "/d/0"), Ok(Dimension::Categorical { .. })));
         assert!(dimension(json!("shoe_size"), "/dimensions/0").is_err(), "unknown field");
-        let error = dimension(json!({ "field": "age", "edges": [30, 20] }), "/dimensions/1").expect_err("order");
+        let error =
+            dimension(json!({ "field": "age", "edges": [30, 20] }), "/dimensions/1").expect_err("order");
         assert!(error.message().contains("/dimensions/1/edges/1"), "{error}");
-        let error = dimension(json!({ "field": "gender", "quantiles": 3 }), "/dimensions/2").expect_err("option");
+        let error =
+            dimension(json!({ "field": "gender", "quantiles": 3 }), "/dimensions/2").expect_err("option");
         assert!(error.message().contains("/dimensions/2/quantiles"), "{error}");
-        let error = dimension(json!({ "field": "income", "quantiles": 1 }), "/dimensions/0").expect_err("range");
+        let error =
+            dimension(json!({ "field": "income", "quantiles": 1 }), "/dimensions/0").expect_err("range");
         assert!(error.message().contains("/dimensions/0/quantiles"), "{error}");
     }
 }

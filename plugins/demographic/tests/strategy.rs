@@ -163,7 +163,8 @@ fn rules_first_match_or_every_match() {
 
 #[test]
 fn bad_params_name_their_path() {
-    let error = |params: Value| testing::create::<Demographic>(&params).expect_err("refused").message().to_owned();
+    let error =
+        |params: Value| testing::create::<Demographic>(&params).expect_err("refused").message().to_owned();
     let message = error(
         json!({ "method": "rules", "rules": [{ "label": "x", "when": { "all": [{ "field": "gender", "op": "gt", "value": "f" }] } }] }),
     );
@@ -186,7 +187,11 @@ fn the_schema_is_derived_from_the_params_type() {
     println!("{schema:#}");
     let properties = &schema["properties"];
     assert_eq!(properties["method"]["default"], "bands", "{schema}");
-    assert_eq!(properties["dimensions"]["default"], kindred_plugin_sdk::serde_json::json!(["age"]), "{schema}");
+    assert_eq!(
+        properties["dimensions"]["default"],
+        kindred_plugin_sdk::serde_json::json!(["age"]),
+        "{schema}"
+    );
     assert_eq!(properties["dimensions"]["minItems"], 1, "{schema}");
     assert_eq!(schema["additionalProperties"], false);
     assert!(!schema.to_string().contains("$ref"), "{schema}");

@@ -115,7 +115,7 @@ impl CustomerGraph {
                 }
             }
         }
-        let listening = match &settings.listening {
+        let listening = match &settings.listening() {
             Some(listen) => {
                 let listener = Listener::new(needs.tags.iter().map(String::as_str), listen);
                 let heard = listener.hear(input, &nodes, ids.len())?;

@@ -49,7 +49,7 @@ pub struct Detection {
 
 /// Leiden's settings on `graph`: the resolution asked for, or by default the objective's.
 pub fn leiden_on(graph: &Graph, settings: &Settings, resolution: Option<f64>) -> LeidenSettings {
-    let resolution = resolution.unwrap_or_else(|| match settings.objective {
+    let resolution = resolution.unwrap_or_else(|| match settings.objective() {
         Objective::Modularity => DEFAULT_MODULARITY_RESOLUTION,
         Objective::Cpm => {
             let least = graph.mean_edge_weight() * LEAST_DENSITY_SHARE;
@@ -58,7 +58,7 @@ pub fn leiden_on(graph: &Graph, settings: &Settings, resolution: Option<f64>) ->
         }
     });
     LeidenSettings {
-        objective: settings.objective,
+        objective: settings.objective(),
         resolution,
         seed: settings.seed,
         ..LeidenSettings::default()

@@ -92,6 +92,7 @@ struct Fitted {
 
 impl SegmentationStrategy for NeedBased {
     const NAME: &'static str = "need-based";
+    type Params = Settings;
 
     fn describe() -> Description {
         Description::new(
@@ -99,7 +100,6 @@ impl SegmentationStrategy for NeedBased {
              customers who have few or no ties placed by the needs they share, each named by the needs most \
              over-represented in it.",
         )
-        .params_schema(Settings::schema())
         .reads(Table::Customers, &["external_id", "city"])
         .reads(Table::Ties, &["kind", "weight"])
         .reads(Table::Needs, &["tag", "weight"])
@@ -114,14 +114,15 @@ impl SegmentationStrategy for NeedBased {
             .table(Table::Needs, &["tag", "weight"])
             .table(Table::Segments, &["segment"]);
         // What customers wrote is read only when asked to listen.
-        Some(match self.settings.listening {
-            Some(_) => graph.table(Table::Interactions, &["occurred_at", "kind", "text"]),
-            None => graph,
+        Some(match self.settings.listen {
+            true => graph.table(Table::Interactions, &["occurred_at", "kind", "text"]),
+            false => graph,
         })
     }
 
-    fn create(params: &Value) -> StrategyResult<Self> {
-        Ok(Self { settings: Settings::parse(params)?, fitted: None })
+    fn create(settings: Settings) -> StrategyResult<Self> {
+        settings.check()?;
+        Ok(Self { settings, fitted: None })
     }
 
     fn fit(&mut self, population: &Input) -> StrategyResult<()> {
@@ -278,7 +279,7 @@ impl SegmentationStrategy for NeedBased {
     fn model(&self) -> Value {
         let settings = &self.settings;
         let mut model = json!({
-            "objective": settings.objective.name(),
+            "objective": settings.objective().name(),
             "resolution": settings.resolution,
             "seed": settings.seed,
             "min_size": settings.min_size,

@@ -183,7 +183,8 @@ fn bad_params_name_their_path() {
         (json!({ "listen": true, "listen_half_life_days": 0 }), "/listen_half_life_days"),
         (json!({ "listen": true, "listen_min_weight": 1 }), "/listen_min_weight"),
     ] {
-        let error = testing::create::<NeedBased>(&params).err().unwrap_or_else(|| panic!("{params} accepted"));
+        let error =
+            testing::create::<NeedBased>(&params).err().unwrap_or_else(|| panic!("{params} accepted"));
         assert_eq!(error.param_path().map(|(path, _)| path), Some(path), "{params}");
     }
 }

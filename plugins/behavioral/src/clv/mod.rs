@@ -39,9 +39,13 @@ pub struct ClvSettings {
 }
 
 /// The per-customer figure a membership carries as its score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ClvScore {
     /// Expected value over the horizon (the default).
+    #[default]
     ExpectedValue,
     /// Expected purchases over the horizon.
     ExpectedPurchases,

@@ -24,7 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
 /// What Leiden maximises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Modularity (Newman), with the Reichardt-Bornholdt resolution.
     Modularity,
