@@ -17,7 +17,7 @@ export function simplify(schema = {}) {
   if (real.length > 0 && real.every((alternative) => 'const' in alternative)) {
     return { ...rest, enum: real.map((alternative) => alternative.const) };
   }
-  if (real.length === 1) return { ...real[0], ...rest, description: rest.description ?? real[0].description };
+  if (real.length === 1) return simplify({ ...real[0], ...rest, description: rest.description ?? real[0].description });
   return schema;
 }
 

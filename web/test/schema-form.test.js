@@ -77,6 +77,8 @@ test('choices of constants and optional values get simple fields', () => {
   const score = { anyOf: [{ enum: ['a', 'b'], type: 'string' }, { type: 'null' }], description: 'Score.' };
   assert.equal(fieldKind(score), 'enum');
   assert.equal(simplify(score).description, 'Score.');
+  const nested = { anyOf: [{ oneOf: [{ const: 'x' }, { const: 'y' }] }, { type: 'null' }] };
+  assert.deepEqual(simplify(nested).enum, ['x', 'y'], 'an optional choice of constants');
   const dimensions = { type: 'array', items: { anyOf: [{ enum: ['age'] }, { type: 'object' }] } };
   assert.equal(fieldKind(dimensions), 'json', 'a list of things that may be objects is JSON');
   const { params, errors } = collectParams(
