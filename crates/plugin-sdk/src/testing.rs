@@ -121,7 +121,8 @@ impl<S: SegmentationStrategy> Drop for TestInstance<S> {
     }
 }
 
-/// One call's input as the host passes it: each table's batches as C Data Interface arrays
+/// One call's input as the host passes it (the host's own exporter is in kindred-plugin-host,
+/// which a plugin's SDK must not depend on; both follow the ABI's `InputTables`): each table's batches as C Data Interface arrays
 /// sharing the batches' buffers. Arrays the strategy does not take are released on drop.
 // Boxed schemas: each `TableBatches` points at one, so they must not move as the list grows.
 #[allow(clippy::vec_box)]
