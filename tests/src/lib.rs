@@ -101,6 +101,8 @@ pub fn real_plugins() -> String {
 pub struct Workspace {
     folder: tempfile::TempDir,
     database_url: String,
+    /// The loopback port its server listens on, which its commands reach it at.
+    port: u16,
 }
 
 impl Default for Workspace {
@@ -114,7 +116,7 @@ impl Workspace {
     pub fn new() -> Self {
         let folder = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}/data/kindred.db", folder.path().display());
-        Self { folder, database_url }
+        Self { folder, database_url, port: free_port() }
     }
 
     /// The folder.
@@ -136,6 +138,7 @@ impl Workspace {
             .args(args)
             .current_dir(self.path())
             .env("KINDRED__DATABASE__URL", &self.database_url)
+            .env("KINDRED__SERVER__BIND", format!("127.0.0.1:{}", self.port))
             .env("KINDRED__LOG__LEVEL", "warn")
             .env_remove("RUST_LOG");
         command
@@ -154,14 +157,14 @@ impl Workspace {
         printed.lines().next().expect("the key is printed first").trim().to_owned()
     }
 
-    /// Starts `kindred serve` on a free loopback port and waits until it is ready.
+    /// Starts `kindred serve` on the workspace's loopback port (where its other commands
+    /// reach it) and waits until it is ready.
     pub async fn serve(&self, extra: &[&str]) -> Server {
-        let port = free_port();
+        let port = self.port;
         let mut args = vec!["serve"];
         args.extend_from_slice(extra);
         let child = self
             .command(&args)
-            .env("KINDRED__SERVER__BIND", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

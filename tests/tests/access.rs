@@ -74,6 +74,7 @@ fn operations() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("apiKeys", "{ apiKeys { name role prefix revokedAt } }".into(), ADMINS),
         ("createApiKey", "mutation { createApiKey(name: \"made-by-admin\", role: ANALYST) { key } }".into(), ADMINS),
         ("revokeApiKey", "mutation { revokeApiKey(name: \"nobody\") { name } }".into(), ADMINS),
+        ("reloadPlugins", "mutation { reloadPlugins { plugins { name outcome } } }".into(), ADMINS),
     ]
 }
 

@@ -8,13 +8,14 @@ use crate::queue::touched_queue;
 use crate::settings::{EngineSettings, PreviewSettings};
 use crate::state::Inner;
 use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
-use kindred_plugin_host::{PluginHost, create_instance};
+use kindred_plugin_host::{PluginConfig, PluginHost, ReloadReport, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
     ChangeReason, JobReason, Member, MembershipDiff, NewSegmentation, SegmentationChanges, SegmentationMode,
     SegmentationStatus, Store,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tokio::sync::broadcast;
@@ -41,6 +42,15 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").finish_non_exhaustive()
     }
+}
+
+/// What a plugin reload did.
+#[derive(Debug, Clone)]
+pub struct PluginsReloaded {
+    /// What happened to each plugin.
+    pub report: ReloadReport,
+    /// The dynamic segmentations being refitted with a reloaded plugin.
+    pub refitted: Vec<i64>,
 }
 
 /// A refit job in progress, as queries show it.
@@ -211,6 +221,38 @@ impl Engine {
     pub async fn refresh(&self, id: i64) -> EngineResult<i64> {
         let segmentation = self.inner.store.segmentation(id).await?.ok_or(EngineError::NotFound(id))?;
         self.start_refit(segmentation, JobReason::Refit).await
+    }
+
+    /// Reads the plugin settings `configs` again (relative paths from `base`): new and rebuilt
+    /// libraries are loaded beside the old ones, and every dynamic segmentation of a plugin
+    /// that now serves another build or other default parameters is refitted with it (a refit
+    /// of the old build still running is cancelled first). Segmentations of a plugin that was
+    /// removed or disabled keep their members and their fitted model until their next refit.
+    pub async fn reload_plugins(
+        &self,
+        configs: Vec<PluginConfig>,
+        base: PathBuf,
+    ) -> EngineResult<PluginsReloaded> {
+        let report = self.inner.host.clone().reload_off_runtime(configs, base).await;
+        let changed: HashSet<&str> = report.needing_refit().collect();
+        let mut refitted = Vec::new();
+        if !changed.is_empty() {
+            for segmentation in self.inner.store.segmentations().await? {
+                if segmentation.mode == SegmentationMode::Dynamic
+                    && changed.contains(segmentation.strategy.as_str())
+                {
+                    refitted.push(segmentation.id);
+                    refit::refit_with_reloaded_plugin(&self.inner, segmentation).await;
+                }
+            }
+        }
+        tracing::info!(
+            plugins = report.plugins.len(),
+            changed = changed.len(),
+            refitted = refitted.len(),
+            "plugins reloaded"
+        );
+        Ok(PluginsReloaded { report, refitted })
     }
 
     /// Starts a refit job; returns its id.

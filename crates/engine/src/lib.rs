@@ -26,7 +26,7 @@ mod tracker;
 mod webhooks;
 
 pub use diff::diff;
-pub use engine::{Engine, JobState, MemberEdit};
+pub use engine::{Engine, JobState, MemberEdit, PluginsReloaded};
 pub use error::{EngineError, EngineResult};
 pub use events::{Change, JobKind, JobProgress, MembershipChange, changes_of};
 pub use kindred_store::{JobStatus, SegmentationMode};

@@ -42,6 +42,7 @@ pub(crate) async fn start(
             done: done.clone(),
             total: total.clone(),
             touched: Vec::new(),
+            on_end: Vec::new(),
         };
         jobs.insert(id, job);
     }
@@ -120,11 +121,14 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
         tracing::error!(%error, job = job_id, "could not record the end of a refit job");
     }
     observer.publish(status);
-    let touched =
-        inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id).map(|job| job.touched);
-    if let Some(touched) = touched.filter(|touched| !touched.is_empty()) {
-        // Writes during the job were read or not by its population: re-assign them now.
-        inner.touched.send(touched);
+    if let Some(ended) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id) {
+        if !ended.touched.is_empty() {
+            // Writes during the job were read or not by its population: re-assign them now.
+            inner.touched.send(ended.touched);
+        }
+        for waiter in ended.on_end {
+            let _ = waiter.send(());
+        }
     }
     let (entered, exited, rescored) = counts;
     crate::metrics::refit_ended(id, status.as_str(), elapsed);
@@ -154,6 +158,42 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
             "refit job done"
         );
     }
+}
+
+/// Refits `segmentation` with its plugin's build as reloaded: now, or, when a refit (of the
+/// old build) is running, once it has been cancelled and has ended.
+pub(crate) async fn refit_with_reloaded_plugin(inner: &Arc<Inner>, segmentation: segmentation::Model) {
+    let id = segmentation.id;
+    let ended = {
+        let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        jobs.get_mut(&id).map(|job| {
+            let (told, ended) = tokio::sync::oneshot::channel();
+            job.on_end.push(told);
+            job.cancel.store(true, Ordering::SeqCst);
+            ended
+        })
+    };
+    let Some(ended) = ended else {
+        if let Err(error) = start(inner, segmentation, JobReason::Reload).await {
+            tracing::error!(segmentation = id, %error, "could not start the refit after a plugin reload");
+        }
+        return;
+    };
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        let _ = ended.await;
+        match inner.store.segmentation(id).await {
+            Ok(Some(segmentation)) if segmentation.mode == SegmentationMode::Dynamic => {
+                if let Err(error) = start(&inner, segmentation, JobReason::Reload).await {
+                    tracing::error!(segmentation = id, %error, "could not start the refit after a plugin reload");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(segmentation = id, %error, "could not read a segmentation to refit after a plugin reload")
+            }
+        }
+    });
 }
 
 /// Runs the strategy and writes the difference; returns (entered, exited, rescored) and the

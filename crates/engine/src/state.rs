@@ -21,6 +21,8 @@ pub(crate) struct RunningJob {
     pub total: Arc<AtomicU64>,
     /// Customers writes touched while it ran: re-assigned once it is written.
     pub touched: Vec<i64>,
+    /// Told when it has ended (a reload waits so, to refit with the new build).
+    pub on_end: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// What the engine shares between its tasks.

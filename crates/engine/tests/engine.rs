@@ -1,13 +1,14 @@
 //! The engine at its boundary, with a real plugin library (the misbehaving fixture, which does
 //! what its `mode` asks): a refit writes every member, a write re-assigns the customer it
 //! touched at once, a cancelled refit writes nothing, and a failing or panicking strategy
-//! leaves the segmentation FAILED with its error and no member. On SQLite and PostgreSQL.
+//! leaves the segmentation FAILED with its error and no member, and a plugin reload refits
+//! with the new settings. On SQLite and PostgreSQL.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use chrono::NaiveDate;
 use kindred_domain::CustomerDraft;
 use kindred_engine::{Change, Engine, EngineSettings};
-use kindred_plugin_host::{PluginConfig, PluginHost};
+use kindred_plugin_host::{PluginConfig, PluginHost, ReloadOutcome};
 use kindred_store::entity::segmentation;
 use kindred_store::{JobReason, JobStatus, NewSegmentation, SegmentationMode, SegmentationStatus, Store};
 use std::sync::Arc;
@@ -24,11 +25,16 @@ async fn engine(store: &Store) -> Engine {
 }
 
 async fn engine_with(store: &Store, settings: EngineSettings) -> Engine {
+    let host = Arc::new(PluginHost::load_off_runtime(vec![fixture(None)], ".".into()).await);
+    Engine::start(store.clone(), host, settings).await.unwrap()
+}
+
+/// The misbehaving fixture's settings, with `defaults` as its default parameters.
+fn fixture(defaults: Option<serde_json::Value>) -> PluginConfig {
     let path = kindred_e2e::plugin_library("kindred_fixture_misbehaving");
     let config: PluginConfig =
         serde_json::from_value(serde_json::json!({ "name": "misbehaving", "path": path })).unwrap();
-    let host = Arc::new(PluginHost::load_off_runtime(vec![config], ".".into()).await);
-    Engine::start(store.clone(), host, settings).await.unwrap()
+    PluginConfig { params: defaults, ..config }
 }
 
 async fn add_customer(store: &Store, external_id: &str) -> i64 {
@@ -131,6 +137,42 @@ async fn cancelled_refit_writes_nothing(store: Store) {
     assert!(engine.job(created.id).is_none());
 }
 
+async fn a_reload_refits_with_the_new_settings_after_cancelling_the_old_refit(store: Store) {
+    add_customer(&store, "only").await;
+    let engine = engine(&store).await;
+    // `slow` fits for three seconds: the reload arrives while the first refit runs.
+    let created = engine.create(segmentation_of("slow")).await.unwrap();
+    assert!(engine.job(created.id).is_some());
+    let same = engine.reload_plugins(vec![fixture(None)], ".".into()).await.unwrap();
+    assert_eq!(same.report.plugins[0].outcome, ReloadOutcome::Unchanged);
+    assert!(same.refitted.is_empty(), "nothing changed, nothing is refitted");
+
+    let reconfigured = engine
+        .reload_plugins(vec![fixture(Some(serde_json::json!({ "mode": "ok" })))], ".".into())
+        .await
+        .unwrap();
+    assert_eq!(reconfigured.report.plugins[0].outcome, ReloadOutcome::Reconfigured);
+    assert_eq!(reconfigured.refitted, vec![created.id]);
+    let reloaded = until(&store, created.id, "refitted after the reload", |s| {
+        s.status == SegmentationStatus::Ready && s.last_refreshed_at.is_some()
+    })
+    .await;
+    assert_eq!(reloaded.status, SegmentationStatus::Ready);
+    let job = last_job(&store, created.id).await;
+    assert_eq!((job.reason, job.status), (JobReason::Reload, JobStatus::Succeeded));
+    let jobs = store.jobs(created.id, 10).await.unwrap();
+    let history: Vec<_> = jobs.iter().map(|job| (job.reason, job.status)).collect();
+    assert_eq!(
+        history,
+        [(JobReason::Reload, JobStatus::Succeeded), (JobReason::Create, JobStatus::Cancelled)],
+        "the refit of the old settings was cancelled, then one with the new ones ran"
+    );
+    // The segmentation's own parameters still win over the new defaults.
+    let segments: Vec<String> =
+        members(&store, created.id).await.into_iter().map(|(_, segment)| segment).collect();
+    assert_eq!(segments, ["slow"]);
+}
+
 async fn failing_strategies_leave_no_member(store: Store) {
     add_customer(&store, "only").await;
     let engine = engine(&store).await;
@@ -219,6 +261,20 @@ async fn cancel_on_sqlite() {
 async fn cancel_on_postgres() {
     let Some((store, database)) = Database::postgres("cancel").await else { return };
     cancelled_refit_writes_nothing(store).await;
+    database.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_on_sqlite() {
+    let (store, database) = Database::sqlite().await;
+    a_reload_refits_with_the_new_settings_after_cancelling_the_old_refit(store).await;
+    database.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_on_postgres() {
+    let Some((store, database)) = Database::postgres("reload").await else { return };
+    a_reload_refits_with_the_new_settings_after_cancelling_the_old_refit(store).await;
     database.remove().await;
 }
 

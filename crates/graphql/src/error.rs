@@ -41,6 +41,9 @@ pub enum ApiError {
     /// An isolated plugin's worker process died during the call.
     #[error("{0}")]
     PluginCrashed(String),
+    /// The settings file could not be read again.
+    #[error("{0}")]
+    SettingsInvalid(String),
     /// A field whose value is not allowed, with why.
     #[error("{field}: {message}")]
     InvalidField {
@@ -144,6 +147,8 @@ impl ErrorExtensions for ApiError {
                     ext.set("errors", async_graphql::Value::List(details));
                 })
             }
+            ApiError::SettingsInvalid(_) => Error::new(self.to_string())
+                .extend_with(|_, ext| ext.set("code", crate::ErrorCode::SettingsInvalid.as_str())),
             ApiError::PluginUnavailable(_) => Error::new(self.to_string())
                 .extend_with(|_, ext| ext.set("code", crate::ErrorCode::PluginUnavailable.as_str())),
             ApiError::PluginFailed(_) => Error::new(self.to_string())

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     PluginFailed,
     /// An isolated strategy's worker process died during the call.
     PluginCrashed,
+    /// The settings file could not be read again; nothing was reloaded.
+    SettingsInvalid,
     /// A preview too large to answer at once.
     PreviewJobRequired,
     /// The key's role may not do this.
@@ -61,13 +63,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the README's order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::Validation,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::PluginUnavailable,
         ErrorCode::PluginFailed,
         ErrorCode::PluginCrashed,
+        ErrorCode::SettingsInvalid,
         ErrorCode::PreviewJobRequired,
         ErrorCode::Forbidden,
         ErrorCode::Unauthenticated,
@@ -155,6 +158,12 @@ impl ErrorCode {
                 &[200],
                 false,
                 "an isolated strategy's worker process died during the call (a signal, an abort, out of memory, the call timeout): the message names the cause; the next call starts a new worker",
+            ),
+            ErrorCode::SettingsInvalid => (
+                "SETTINGS_INVALID",
+                &[200],
+                false,
+                "`reloadPlugins` could not read the settings file again (the message says where and why); nothing was reloaded",
             ),
             ErrorCode::PreviewJobRequired => (
                 "PREVIEW_JOB_REQUIRED",

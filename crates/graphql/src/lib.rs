@@ -62,6 +62,7 @@ pub struct Mutation(
     segmentations::webhooks::WebhookMutation,
     rights::RightsMutation,
     api_keys::ApiKeyMutation,
+    plugins::PluginMutation,
 );
 
 /// Kindred's schema type.
@@ -87,7 +88,8 @@ pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engin
 /// The schema a server serves: every request must carry a [`Caller`](access::Caller) (the
 /// server puts one in each request's data), every field is checked against its role, and
 /// every mutation is recorded in `audit`.
-/// Interactions' amounts above `max_amount` are refused (`data.max_amount`).
+/// Interactions' amounts above `max_amount` are refused (`data.max_amount`);
+/// `reloadPlugins` reads the plugin settings from `plugin_settings`.
 pub fn build_server_schema(
     store: Store,
     plugins: Arc<PluginHost>,
@@ -95,9 +97,17 @@ pub fn build_server_schema(
     audit: audit::AuditLog,
     heavy: Arc<heavy::HeavyWork>,
     max_amount: f64,
+    plugin_settings: plugins::PluginSettingsSource,
 ) -> KindredSchema {
     let access = access::AccessControl::new(Some(audit), true);
-    schema_with(store, plugins, engine, access, Some(heavy), MaxAmount(max_amount))
+    let server = ServerData { heavy, plugin_settings };
+    schema_with(store, plugins, engine, access, Some(server), MaxAmount(max_amount))
+}
+
+/// What only a server's schema carries.
+struct ServerData {
+    heavy: Arc<heavy::HeavyWork>,
+    plugin_settings: plugins::PluginSettingsSource,
 }
 
 /// The largest amount an interaction may carry, in the schema's data.
@@ -109,7 +119,7 @@ fn schema_with(
     plugins: Arc<PluginHost>,
     engine: Option<Engine>,
     access: access::AccessControl,
-    heavy: Option<Arc<heavy::HeavyWork>>,
+    server: Option<ServerData>,
     max_amount: MaxAmount,
 ) -> KindredSchema {
     // Subscriptions have no per-request data: they load through this loader, which batches
@@ -127,8 +137,8 @@ fn schema_with(
     if let Some(engine) = engine {
         schema = schema.data(engine);
     }
-    if let Some(heavy) = heavy {
-        schema = schema.data(heavy);
+    if let Some(server) = server {
+        schema = schema.data(server.heavy).data(server.plugin_settings);
     }
     schema.finish()
 }

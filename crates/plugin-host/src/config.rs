@@ -35,6 +35,11 @@ pub struct PluginConfig {
     /// running one).
     #[serde(default)]
     pub worker_path: Option<PathBuf>,
+    /// In process: how many builds of this library a reload may load into the server, the
+    /// first included (default 8). Loaded code is never unloaded, so each build stays mapped
+    /// until the server restarts; past this, a reload refuses the new build.
+    #[serde(default)]
+    pub max_loaded_versions: Option<usize>,
 }
 
 /// Where a plugin's library runs.
@@ -50,6 +55,9 @@ pub enum Isolation {
 
 /// The call timeout of an isolated plugin when the settings give none.
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 600;
+
+/// The builds of one library a server holds in process when the settings give no limit.
+pub const DEFAULT_MAX_LOADED_VERSIONS: usize = 8;
 
 fn enabled_by_default() -> bool {
     true
@@ -69,7 +77,24 @@ impl PluginConfig {
             max_memory_mb: None,
             call_timeout_secs: None,
             worker_path: None,
+            max_loaded_versions: None,
         }
+    }
+
+    /// How many builds of the library a server may hold in process.
+    pub fn version_limit(&self) -> usize {
+        self.max_loaded_versions.unwrap_or(DEFAULT_MAX_LOADED_VERSIONS).max(1)
+    }
+
+    /// Whether `other` loads its library the same way (same file, pinned hash and isolation
+    /// settings): if the file did not change either, the loaded library can be kept.
+    pub(crate) fn loads_like(&self, other: &PluginConfig) -> bool {
+        self.path == other.path
+            && self.sha256 == other.sha256
+            && self.isolation == other.isolation
+            && self.max_memory_mb == other.max_memory_mb
+            && self.call_timeout_secs == other.call_timeout_secs
+            && self.worker_path == other.worker_path
     }
 
     /// The library's path: a leading `{bin_dir}` is the folder of the running `kindred`

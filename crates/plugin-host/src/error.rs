@@ -83,6 +83,16 @@ pub enum PluginError {
         /// The library loaded first.
         other: PathBuf,
     },
+    /// A reload would load one build more than the plugin's `max_loaded_versions`.
+    #[error(
+        "{path}: {limit} builds of this library are already loaded (max_loaded_versions); loaded code is never unloaded, so restart the server to load another"
+    )]
+    TooManyBuilds {
+        /// The library.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// A call to a strategy failed: it returned an error, panicked or broke the contract.
     #[error("plugin {plugin}: {call} failed: {message}")]
     Call {

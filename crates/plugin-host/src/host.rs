@@ -6,8 +6,10 @@ use crate::failures::FailureLog;
 use crate::isolation::{IsolatedPlugin, WorkerSettings};
 use crate::library::{LibrarySource, StrategyLibrary, load};
 use crate::params::check_default_params;
+use crate::reload::{Loader, ReloadReport};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 /// Whether a plugin can be used.
@@ -42,16 +44,39 @@ pub struct Plugin {
     pub path: PathBuf,
     /// Loaded, refused or disabled.
     pub status: PluginStatus,
-    /// Why it was refused.
+    /// Why it was refused, or why the last reload kept the build it had.
     pub error: Option<String>,
     /// The library, when loaded.
     pub library: Option<StrategyLibrary>,
     /// Parameters a segmentation starts from.
     pub default_params: serde_json::Value,
+    /// The SHA-256 (hex) of the build loaded.
+    pub sha256: Option<String>,
+    /// How many builds of this library the server holds in process (never unloaded).
+    pub builds_loaded: usize,
+    /// Its entry in the settings.
+    pub(crate) config: PluginConfig,
+}
+
+impl Plugin {
+    /// A plugin of `config` at `path` that is not loaded (yet).
+    pub(crate) fn unloaded(config: &PluginConfig, path: PathBuf, status: PluginStatus) -> Self {
+        Self {
+            name: config.name.clone(),
+            path,
+            status,
+            error: None,
+            library: None,
+            default_params: config.params.clone().unwrap_or_else(|| serde_json::json!({})),
+            sha256: None,
+            builds_loaded: 0,
+            config: config.clone(),
+        }
+    }
 }
 
 /// Opens the library of `config` at `path`: loaded here, or started in its worker process.
-fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginError> {
+pub(crate) fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginError> {
     if config.isolation == Isolation::InProcess {
         return load(path, config.sha256.as_deref());
     }
@@ -84,25 +109,27 @@ fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginErr
     })
 }
 
-/// `library`, unless the operator's default parameters break its schema or another file
-/// already loaded exports the same strategy.
-fn accepted(
+/// `library` (plugin `config`'s build from `path`), unless the operator's default parameters
+/// break its schema or another file among `loaded` exports the same strategy.
+pub(crate) fn accepted(
     config: &PluginConfig,
+    path: &Path,
     library: StrategyLibrary,
-    loaded: &[Plugin],
+    loaded: &[Arc<Plugin>],
 ) -> Result<StrategyLibrary, PluginError> {
     if let Some(defaults) = &config.params {
         check_default_params(&library.description.params_schema, defaults)
-            .map_err(|errors| PluginError::DefaultParams { path: library.path.clone(), errors })?;
+            .map_err(|errors| PluginError::DefaultParams { path: path.to_owned(), errors })?;
     }
-    let file = std::fs::canonicalize(&library.path).unwrap_or_else(|_| library.path.clone());
-    let twin = loaded.iter().filter_map(|plugin| plugin.library.as_ref()).find(|other| {
-        other.name == library.name
-            && std::fs::canonicalize(&other.path).unwrap_or_else(|_| other.path.clone()) != file
+    let canonical = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let file = canonical(path);
+    let twin = loaded.iter().find(|other| {
+        other.library.as_ref().is_some_and(|other| other.name == library.name)
+            && canonical(&other.path) != file
     });
     if let Some(other) = twin {
         return Err(PluginError::SameStrategy {
-            path: library.path.clone(),
+            path: path.to_owned(),
             strategy: library.name.clone(),
             other: other.path.clone(),
         });
@@ -110,54 +137,21 @@ fn accepted(
     Ok(library)
 }
 
-/// Every plugin the settings list, in their order.
-#[derive(Debug, Clone, Default)]
+/// Every plugin the settings list, in their order. Reloading swaps the whole list at once:
+/// readers hold a snapshot, and a library once loaded stays loaded.
+#[derive(Debug, Default)]
 pub struct PluginHost {
-    plugins: Vec<Plugin>,
+    current: RwLock<Arc<[Arc<Plugin>]>>,
+    loader: Mutex<Loader>,
 }
 
 impl PluginHost {
     /// Loads every enabled plugin of `configs`, resolving relative paths against `base`.
     /// A plugin that cannot be loaded is recorded as refused and logged; this never fails.
     pub fn load(configs: &[PluginConfig], base: &Path) -> Self {
-        let mut plugins: Vec<Plugin> = Vec::with_capacity(configs.len());
-        for config in configs {
-            let path = config.resolved_path(base);
-            let mut plugin = Plugin {
-                name: config.name.clone(),
-                path: path.clone(),
-                status: PluginStatus::Disabled,
-                error: None,
-                library: None,
-                default_params: config.params.clone().unwrap_or_else(|| serde_json::json!({})),
-            };
-            if plugins.iter().any(|known| known.name == config.name) {
-                plugin.status = PluginStatus::Refused;
-                plugin.error = Some(PluginError::Duplicate { path, name: config.name.clone() }.to_string());
-            } else if config.enabled {
-                match open(config, &path).and_then(|library| accepted(config, library, &plugins)) {
-                    Ok(library) => {
-                        tracing::info!(
-                            plugin = %config.name, strategy = %library.name, version = %library.version,
-                            abi = %library.abi_version, path = %path.display(), "plugin loaded"
-                        );
-                        plugin.status = PluginStatus::Loaded;
-                        plugin.library = Some(library);
-                    }
-                    Err(error) => {
-                        plugin.status = PluginStatus::Refused;
-                        plugin.error = Some(error.to_string());
-                    }
-                }
-            } else {
-                tracing::info!(plugin = %config.name, "plugin disabled in the settings");
-            }
-            if let Some(error) = &plugin.error {
-                tracing::error!(plugin = %config.name, %error, "plugin refused");
-            }
-            plugins.push(plugin);
-        }
-        Self { plugins }
+        let host = Self::default();
+        host.reload(configs, base);
+        host
     }
 
     /// [`PluginHost::load`] on the blocking pool: opening a library runs its initialisers and
@@ -169,22 +163,48 @@ impl PluginHost {
         })
     }
 
-    /// Every plugin, in the settings' order.
-    pub fn plugins(&self) -> &[Plugin] {
-        &self.plugins
+    /// Reads `configs` again (see [`crate::reload`]): loads what is new or rebuilt, keeps what
+    /// did not change, and swaps the list at once. Never fails: what could not be loaded is
+    /// in the report, and a plugin whose new build is refused keeps serving its old one.
+    pub fn reload(&self, configs: &[PluginConfig], base: &Path) -> ReloadReport {
+        let mut loader = self.loader.lock().unwrap_or_else(PoisonError::into_inner);
+        let (plugins, report) = loader.reload(&self.plugins(), configs, base);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = plugins.into();
+        report
+    }
+
+    /// [`PluginHost::reload`] on the blocking pool.
+    pub async fn reload_off_runtime(
+        self: Arc<Self>,
+        configs: Vec<PluginConfig>,
+        base: PathBuf,
+    ) -> ReloadReport {
+        match tokio::task::spawn_blocking(move || self.reload(&configs, &base)).await {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::error!(%error, "reloading the plugins stopped; the loaded ones are kept");
+                ReloadReport::default()
+            }
+        }
+    }
+
+    /// Every plugin, in the settings' order, as of now.
+    pub fn plugins(&self) -> Arc<[Arc<Plugin>]> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The loaded plugin named `name`.
-    pub fn loaded(&self, name: &str) -> Result<&Plugin, PluginError> {
-        let plugin = self.plugins.iter().find(|plugin| plugin.name == name).ok_or_else(|| {
-            let known: Vec<&str> = self.plugins.iter().map(|plugin| plugin.name.as_str()).collect();
+    pub fn loaded(&self, name: &str) -> Result<Arc<Plugin>, PluginError> {
+        let plugins = self.plugins();
+        let plugin = plugins.iter().find(|plugin| plugin.name == name).ok_or_else(|| {
+            let known: Vec<&str> = plugins.iter().map(|plugin| plugin.name.as_str()).collect();
             PluginError::Unavailable {
                 name: name.to_owned(),
                 reason: format!("no such plugin (known: {})", known.join(", ")),
             }
         })?;
         match plugin.status {
-            PluginStatus::Loaded => Ok(plugin),
+            PluginStatus::Loaded => Ok(plugin.clone()),
             PluginStatus::Disabled => Err(PluginError::Unavailable {
                 name: name.to_owned(),
                 reason: "disabled in the settings".to_owned(),

@@ -49,7 +49,8 @@ unsafe fn widened(pointer: *const StrategyDescriptor, size: usize) -> &'static S
 /// A loaded, checked strategy library. The library stays mapped for the life of the process.
 #[derive(Debug, Clone)]
 pub struct StrategyLibrary {
-    /// The file it was loaded from.
+    /// The file it was loaded from: the plugin's path, or after a reload a copy named by
+    /// its SHA-256.
     pub path: PathBuf,
     /// The strategy's name, from its descriptor.
     pub name: String,
@@ -78,8 +79,12 @@ pub(crate) enum LibrarySource {
 
 /// The hex SHA-256 of a file.
 pub fn sha256_hex(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(sha256_of(&std::fs::read(path)?))
+}
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn incompatible(path: &Path, what: &'static str, expected: String, found: String) -> PluginError {
@@ -105,8 +110,14 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
     }
     // SAFETY: loading a library runs its initialisers. The operator listed this file in the
     // config as a Kindred plugin (and may pin its hash); that trust is the contract.
-    let library = unsafe { libloading::Library::new(path) }
-        .map_err(|error| PluginError::Open { path: path.to_owned(), message: error.to_string() })?;
+    let library = unsafe { libloading::Library::new(path) }.map_err(|error| {
+        // libloading says "dlopen failed" and keeps the loader's own words as the source.
+        let message = match std::error::Error::source(&error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        };
+        PluginError::Open { path: path.to_owned(), message }
+    })?;
     // Libraries are never unloaded: instances, Arrow release callbacks and strings may point
     // into them for as long as the process runs.
     let library: &'static libloading::Library = Box::leak(Box::new(library));

@@ -36,6 +36,10 @@ pub struct Settings {
     /// plugin paths start here.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The settings file as named on the command line (`None`: `./kindred.toml` if there),
+    /// read again when the plugins are reloaded.
+    #[serde(skip)]
+    pub named_file: Option<PathBuf>,
 }
 
 /// `[data]`
@@ -292,8 +296,16 @@ impl Settings {
             Some(folder) => folder.to_path_buf(),
             None => std::env::current_dir().context("cannot read the working directory")?,
         };
+        settings.named_file = path.map(Path::to_path_buf);
         settings.check()?;
         Ok(settings)
+    }
+
+    /// Reads the settings again from where they came from, for a plugin reload: the
+    /// `[[plugins]]` entries and the folder relative paths start from.
+    pub fn reload_plugins(&self) -> anyhow::Result<(Vec<kindred_plugin_host::PluginConfig>, PathBuf)> {
+        let again = Self::load(self.named_file.as_deref())?;
+        Ok((again.plugins, again.base_dir))
     }
 
     /// Whether the server requires API keys: as set, or by default only off on loopback.

@@ -73,8 +73,9 @@ pub async fn create_demo_segmentations(
             return;
         }
     };
+    let plugins = host.plugins();
     for DemoSegmentation { name, strategy, params } in segmentations {
-        let plugin = host.plugins().iter().find(|plugin| {
+        let plugin = plugins.iter().find(|plugin| {
             plugin.status == kindred_plugin_host::PluginStatus::Loaded
                 && plugin.library.as_ref().is_some_and(|library| library.name == strategy)
         });

@@ -17,6 +17,7 @@ mod listen;
 pub mod logging;
 mod metrics;
 pub mod plugins;
+pub mod plugins_cli;
 mod progress;
 pub mod serve;
 pub mod state;

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Settings;
 use demo::DemoOptions;
-use kindred_server::{config, demo, export, import, keys_cli, logging, plugins, serve};
+use kindred_server::{config, demo, export, import, keys_cli, logging, plugins_cli, serve};
 use kindred_store::import::{Format, ImportKind, ImportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,8 +72,19 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// List the plugins of the settings: loaded, refused (with the reason) or disabled.
-    Plugins,
+    /// What the running server has loaded (status, build, errors) and the libraries on disk;
+    /// with no server running, what the settings load. `reload` asks the server to read
+    /// `[[plugins]]` again.
+    Plugins {
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
+        /// The running server's base URL (default: http:// and `server.bind`).
+        #[arg(long, global = true, value_name = "URL")]
+        server: Option<String>,
+        /// An API key for the server, when it requires them (`reload` needs an admin key).
+        #[arg(long, global = true, env = "KINDRED_API_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
     /// Create, list and revoke API keys.
     Keys {
         #[command(subcommand)]
@@ -117,6 +128,14 @@ enum Command {
         #[arg(long)]
         max_memory_mb: Option<u64>,
     },
+}
+
+/// What `kindred plugins` can do besides listing.
+#[derive(Subcommand)]
+enum PluginsAction {
+    /// Ask the running server to read `[[plugins]]` again (as SIGHUP does): rebuilt libraries
+    /// are loaded beside the old ones and their segmentations refitted.
+    Reload,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -195,13 +214,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let demo = demo.then_some(DemoOptions { customers, seed, planted: None });
             serve::serve(settings, demo).await?;
         }
-        Command::Plugins => {
-            let host = plugins::load_plugins(&settings).await;
-            print!("{}", plugins::describe(&host));
-            if plugins::any_refused(&host) {
-                eprintln!("error: a plugin the settings enable was refused (see its error above)");
-                return Ok(ExitCode::FAILURE);
-            }
+        Command::Plugins { action, server, key } => {
+            let client = plugins_cli::ServerClient::new(&settings, server, key)?;
+            return match action {
+                None => plugins_cli::list(&settings, &client).await,
+                Some(PluginsAction::Reload) => plugins_cli::reload(&client).await,
+            };
         }
         Command::Keys { action } => {
             let store = serve::open_store(&settings).await?;

@@ -1,7 +1,10 @@
-//! Loading the plugins the settings list, and `kindred plugins`.
+//! Loading the plugins the settings list, reloading them on SIGHUP, and what `kindred
+//! plugins` prints of them.
 
 use crate::config::Settings;
-use kindred_plugin_host::{PluginHost, PluginStatus};
+use kindred_engine::{Engine, PluginsReloaded};
+use kindred_graphql::plugins::PluginSettingsSource;
+use kindred_plugin_host::{Plugin, PluginHost, PluginStatus, ReloadOutcome};
 use std::sync::Arc;
 
 /// Loads every plugin of the settings, on the blocking pool. Refused plugins are logged and
@@ -14,17 +17,60 @@ pub async fn load_plugins(settings: &Settings) -> Arc<PluginHost> {
 }
 
 /// Whether a plugin the settings enable was refused (a disabled one is not refused).
-pub fn any_refused(host: &PluginHost) -> bool {
-    host.plugins().iter().any(|plugin| plugin.status == PluginStatus::Refused)
+pub fn any_refused(plugins: &[Arc<Plugin>]) -> bool {
+    plugins.iter().any(|plugin| plugin.status == PluginStatus::Refused)
 }
 
-/// What `kindred plugins` prints: one block per plugin.
-pub fn describe(host: &PluginHost) -> String {
-    if host.plugins().is_empty() {
+/// Reads `[[plugins]]` again and reloads at each SIGHUP, for as long as the server runs.
+pub async fn reload_on_hangup(engine: Engine, settings: PluginSettingsSource) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGHUP: plugins reload only through reloadPlugins");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP received: reloading the plugins");
+        let (configs, base) = match (settings.0)() {
+            Ok(read) => read,
+            Err(error) => {
+                tracing::error!(%error, "plugins not reloaded");
+                continue;
+            }
+        };
+        match engine.reload_plugins(configs, base).await {
+            Ok(reloaded) => log_reload(&reloaded),
+            Err(error) => {
+                tracing::error!(%error, "plugins reloaded, but their segmentations could not be listed for a refit")
+            }
+        }
+    }
+}
+
+/// One line per plugin a reload changed or refused.
+fn log_reload(reloaded: &PluginsReloaded) {
+    for plugin in &reloaded.report.plugins {
+        let outcome = plugin.outcome.as_str();
+        match plugin.outcome {
+            ReloadOutcome::Unchanged => {}
+            ReloadOutcome::Kept | ReloadOutcome::Refused => {
+                tracing::error!(plugin = %plugin.name, outcome, error = plugin.error.as_deref().unwrap_or(""), "plugin reload")
+            }
+            _ => {
+                tracing::info!(plugin = %plugin.name, outcome, sha256 = plugin.sha256.as_deref().unwrap_or(""), "plugin reload")
+            }
+        }
+    }
+}
+
+/// What `kindred plugins` prints of plugins loaded in its own process: one block per plugin.
+pub fn describe(plugins: &[Arc<Plugin>]) -> String {
+    if plugins.is_empty() {
         return "no plugins are listed in the settings ([[plugins]])\n".to_owned();
     }
     let mut out = String::new();
-    for plugin in host.plugins() {
+    for plugin in plugins {
         let status = plugin.status.as_str();
         out.push_str(&format!("{}  {status}\n  path: {}\n", plugin.name, plugin.path.display()));
         if let Some(library) = &plugin.library {

@@ -8,7 +8,9 @@ use crate::state::{AppState, Limits, Shutdown};
 use anyhow::Context;
 use kindred_graphql::audit::AuditLog;
 use kindred_graphql::heavy::HeavyWork;
+use kindred_graphql::plugins::PluginSettingsSource;
 use kindred_store::{Store, StoreOptions};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Opens the store named by the settings and applies migrations.
@@ -51,6 +53,11 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     }
     let (audit, audit_writer) = AuditLog::start(store.clone());
     let heavy = HeavyWork::new(settings.heavy()?);
+    let reread = settings.clone();
+    let plugin_settings = PluginSettingsSource(Arc::new(move || {
+        reread.reload_plugins().map_err(|error| format!("cannot read the settings again: {error:#}"))
+    }));
+    tokio::spawn(crate::plugins::reload_on_hangup(engine.clone(), plugin_settings.clone()));
     let schema = kindred_graphql::build_server_schema(
         store.clone(),
         plugins,
@@ -58,6 +65,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         audit,
         heavy.clone(),
         settings.data.max_amount,
+        plugin_settings,
     );
     let limits = Limits {
         max_body_bytes: settings.server.max_body_bytes,

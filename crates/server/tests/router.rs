@@ -41,6 +41,7 @@ async fn app(auth: bool, per_second: Option<u32>) -> App {
         audit,
         heavy.clone(),
         1_000_000.0,
+        kindred_graphql::plugins::PluginSettingsSource(Arc::new(|| Ok((Vec::new(), ".".into())))),
     );
     let settings = GateSettings {
         enabled: auth,

@@ -112,6 +112,9 @@ pub enum JobReason {
     /// that failed.
     #[sea_orm(string_value = "repair")]
     Repair,
+    /// Its plugin was reloaded with a new build or new default parameters.
+    #[sea_orm(string_value = "reload")]
+    Reload,
 }
 
 impl JobReason {
@@ -124,6 +127,7 @@ impl JobReason {
             JobReason::Schedule => "schedule",
             JobReason::Start => "start",
             JobReason::Repair => "repair",
+            JobReason::Reload => "reload",
         }
     }
 
@@ -135,7 +139,8 @@ impl JobReason {
             | JobReason::Update
             | JobReason::Refit
             | JobReason::Start
-            | JobReason::Repair => ChangeReason::Refit,
+            | JobReason::Repair
+            | JobReason::Reload => ChangeReason::Refit,
         }
     }
 }

@@ -119,7 +119,7 @@ impl Job {
     async fn status(&self) -> JobStatus {
         self.0.status.into()
     }
-    /// Why it ran: create, refit, update, schedule or start.
+    /// Why it ran: create, update, refit, schedule, start, repair or reload.
     async fn reason(&self) -> &str {
         self.0.reason.as_str()
     }
