@@ -85,12 +85,26 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     );
     assert_eq!(by_name(&plugins, "off")["status"], "DISABLED");
 
-    // The libraries are mapped into the server process: loaded dynamically, not linked.
+    // The libraries are mapped into the server process: loaded dynamically, not linked, each
+    // from a copy named by its SHA-256 (the file in target/ may be rebuilt under it).
     let maps =
         std::fs::read_to_string(format!("/proc/{}/maps", server.pid())).expect("read the server's maps");
-    for library in ["kindred_demographic", "kindred_behavioral", "kindred_need_based"] {
-        let path = plugin_library(library);
-        assert!(maps.contains(&path.display().to_string()), "{} is not mapped", path.display());
+    let loaded = server.data("{ plugins { name sha256 loadedFrom } }", json!({})).await["plugins"].clone();
+    for (name, library) in [
+        ("demographic", "kindred_demographic"),
+        ("behavioral", "kindred_behavioral"),
+        ("need-based", "kindred_need_based"),
+    ] {
+        let plugin = by_name(&loaded, name);
+        let sha256 = kindred_plugin_host::sha256_hex(&plugin_library(library)).expect("hash the library");
+        assert_eq!(plugin["sha256"], sha256.as_str(), "{plugin}");
+        let from = plugin["loadedFrom"].as_str().expect("loaded from");
+        assert!(from.ends_with(&format!("-{sha256}.so")), "{from}");
+        assert!(maps.contains(from), "{from} is not mapped");
+        assert!(
+            !maps.contains(&plugin_library(library).display().to_string()),
+            "the file itself is not mapped"
+        );
     }
 
     // Customers of the demo who refused profiling are left out: strategies see the rest.

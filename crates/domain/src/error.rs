@@ -14,6 +14,8 @@ pub enum Reason {
     },
     /// Not a valid email address.
     InvalidEmail,
+    /// Not a phone number that can exist (international, or national in the default region).
+    InvalidPhone,
     /// A number below zero where only zero or more is allowed.
     Negative,
     /// Not a finite number.
@@ -67,6 +69,10 @@ impl fmt::Display for Reason {
             Reason::Empty => write!(f, "must not be empty"),
             Reason::TooLong { max } => write!(f, "is longer than {max} characters"),
             Reason::InvalidEmail => write!(f, "is not a valid email address"),
+            Reason::InvalidPhone => write!(
+                f,
+                "is not a valid phone number (international as +CC..., or national in identity.default_phone_region)"
+            ),
             Reason::Negative => write!(f, "must not be negative"),
             Reason::NotFinite => write!(f, "must be a finite number"),
             Reason::NotANumber => write!(f, "is not a number"),

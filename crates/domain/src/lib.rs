@@ -10,6 +10,7 @@ mod columns;
 mod currency;
 mod customer;
 mod error;
+pub mod identity;
 mod interaction;
 mod need;
 mod scalar;
@@ -23,6 +24,7 @@ pub use customer::{
     BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income,
 };
 pub use error::{Reason, VALUE_PREFIX_CHARS, ValidationError, ValidationErrors, prefix};
+pub use identity::{Phone, PhoneRegion};
 pub use interaction::{
     Amount, Channel, DEFAULT_KIND, Interaction, InteractionDraft, InteractionKind, Plausible,
 };

@@ -17,6 +17,7 @@ pub mod isolation;
 mod library;
 pub mod metrics;
 mod params;
+mod plugin;
 pub mod reload;
 mod run;
 mod stored_text;
@@ -29,11 +30,12 @@ pub use config::{DEFAULT_MAX_LOADED_VERSIONS, Isolation, PluginConfig};
 pub use description::StrategyDescription;
 pub use error::PluginError;
 pub use failures::{FailureLog, Failures};
-pub use host::{Plugin, PluginHost, PluginStatus};
+pub use host::PluginHost;
 pub use instance::StrategyInstance;
 pub use kindred_plugin_abi::TableId;
 pub use library::{REQUIRED_MINOR, StrategyLibrary, load, sha256_hex, sha256_of};
 pub use params::{ParamError, check_params, merged_params};
+pub use plugin::{Plugin, PluginStatus};
 pub use reload::{PluginReload, ReloadOutcome, ReloadReport};
 pub use run::{
     ASSIGN_BATCH, FittedRun, Membership, RunObserver, RunOutput, Scope, Unobserved, assign_customers,

@@ -11,8 +11,8 @@
 use crate::config::{Isolation, PluginConfig};
 use crate::copies::LibraryCopies;
 use crate::error::PluginError;
-use crate::host::{Plugin, PluginStatus, accepted, open};
 use crate::library::{StrategyLibrary, load, sha256_of};
+use crate::plugin::{Plugin, PluginStatus, accepted, open};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
