@@ -73,10 +73,11 @@ fn remove_abandoned(temp: &Path) {
         });
         let alive = rustix::process::Pid::from_raw(pid)
             .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
-        if ours && !alive {
-            if let Err(error) = std::fs::remove_dir_all(entry.path()) {
-                tracing::debug!(folder = %entry.path().display(), %error, "cannot remove abandoned plugin copies");
-            }
+        if ours
+            && !alive
+            && let Err(error) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::debug!(folder = %entry.path().display(), %error, "cannot remove abandoned plugin copies");
         }
     }
 }
