@@ -14,6 +14,7 @@ mod m0006_erasure;
 mod m0007_consent;
 mod m0008_preview_jobs;
 mod m0009_degraded;
+mod m0010_contact_fields;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_consent::Migration),
             Box::new(m0008_preview_jobs::Migration),
             Box::new(m0009_degraded::Migration),
+            Box::new(m0010_contact_fields::Migration),
         ]
     }
 }

@@ -74,7 +74,7 @@ fn headers_are_exactly_the_importer_columns() {
     assert_eq!(
         CUSTOMER_COLUMNS.join(","),
         "external_id,email,first_name,last_name,birth_date,gender,income,education,occupation,country,\
-         region,city,lat,lon,lifestyle,consent_marketing,consent_profiling"
+         region,city,lat,lon,lifestyle,consent_marketing,consent_profiling,phone,address_line1,address_line2,postcode"
     );
     assert_eq!(
         INTERACTION_COLUMNS.join(","),

@@ -2,7 +2,7 @@
 //! whatever produces its files. Each column is named after the domain field it fills.
 
 /// Columns of a customers file; `external_id` is the key.
-pub const CUSTOMER_COLUMNS: [&str; 17] = [
+pub const CUSTOMER_COLUMNS: [&str; 21] = [
     "external_id",
     "email",
     "first_name",
@@ -20,6 +20,10 @@ pub const CUSTOMER_COLUMNS: [&str; 17] = [
     "lifestyle",
     "consent_marketing",
     "consent_profiling",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "postcode",
 ];
 
 /// Columns of an interactions file; `customer_external_id` and `occurred_at` are the key.

@@ -1,6 +1,7 @@
 //! Customers: identity, demographics, geography, psychographics and consent.
 
 use crate::error::{Reason, ValidationError, ValidationErrors};
+use crate::phone::{Phone, PhoneRegion};
 use crate::scalar::{check_non_negative, check_range};
 use crate::text::{ExternalId, Text, Token};
 use crate::time::parse_date;
@@ -144,6 +145,31 @@ impl CountryCode {
     }
 }
 
+/// A postal code: letters, digits, spaces and `-`, 2 to 16 characters, in upper case with
+/// single spaces, so `sw1a  1aa` and `SW1A 1AA` are one code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Postcode(String);
+
+impl Postcode {
+    /// Parses a postal code for `field`.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let value = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+        let allowed = "letters, digits, spaces and '-' (2 to 16)";
+        let fits = (2..=16).contains(&value.chars().count())
+            && value.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-');
+        if fits {
+            Ok(Self(value))
+        } else {
+            Err(ValidationError::new(field, raw, Reason::BadCharacters { allowed }))
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A point on Earth in degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GeoPoint {
@@ -184,6 +210,8 @@ pub struct Customer {
     pub external_id: ExternalId,
     /// Email address.
     pub email: Option<Email>,
+    /// Phone number, in E.164.
+    pub phone: Option<Phone>,
     /// Given name.
     pub first_name: Option<Text>,
     /// Family name.
@@ -204,6 +232,12 @@ pub struct Customer {
     pub region: Option<Text>,
     /// City.
     pub city: Option<Text>,
+    /// Street address, first line.
+    pub address_line1: Option<Text>,
+    /// Street address, second line.
+    pub address_line2: Option<Text>,
+    /// Postal code.
+    pub postcode: Option<Postcode>,
     /// Where the customer lives, if known precisely.
     pub location: Option<GeoPoint>,
     /// Lifestyle and values tags (psychographics), sorted and without duplicates.
@@ -225,6 +259,8 @@ pub struct CustomerDraft {
     pub external_id: String,
     /// See [`Customer::email`].
     pub email: Option<String>,
+    /// International (`+49 30 1234567`), or national in the phone region validation is given.
+    pub phone: Option<String>,
     /// See [`Customer::first_name`].
     pub first_name: Option<String>,
     /// See [`Customer::last_name`].
@@ -245,6 +281,12 @@ pub struct CustomerDraft {
     pub region: Option<String>,
     /// See [`Customer::city`].
     pub city: Option<String>,
+    /// See [`Customer::address_line1`].
+    pub address_line1: Option<String>,
+    /// See [`Customer::address_line2`].
+    pub address_line2: Option<String>,
+    /// See [`Postcode::parse`].
+    pub postcode: Option<String>,
     /// Latitude; needs `lon`.
     pub lat: Option<f64>,
     /// Longitude; needs `lat`.
@@ -263,7 +305,18 @@ pub struct CustomerDraft {
 
 impl CustomerDraft {
     /// Validates every field, as of `today` (for the birth date), and reports all problems.
+    /// Phone numbers must be international (`+CC...`).
     pub fn validate(self, today: NaiveDate) -> Result<Customer, ValidationErrors> {
+        self.validate_in(today, None)
+    }
+
+    /// As [`validate`](Self::validate), reading national phone numbers in `phone_region`
+    /// (`identity.default_phone_region`).
+    pub fn validate_in(
+        self,
+        today: NaiveDate,
+        phone_region: Option<PhoneRegion>,
+    ) -> Result<Customer, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let external_id = errors.check(ExternalId::parse("external_id", &self.external_id));
         let email = errors.check_opt(self.email.as_deref(), |v| Email::parse("email", v));
@@ -279,6 +332,12 @@ impl CustomerDraft {
         let country = errors.check_opt(self.country.as_deref(), |v| CountryCode::parse("country", v));
         let region = errors.check_opt(self.region.as_deref(), |v| Text::parse("region", v));
         let city = errors.check_opt(self.city.as_deref(), |v| Text::parse("city", v));
+        let phone = errors.check_opt(self.phone.as_deref(), |v| Phone::parse("phone", v, phone_region));
+        let address_line1 =
+            errors.check_opt(self.address_line1.as_deref(), |v| Text::parse("address_line1", v));
+        let address_line2 =
+            errors.check_opt(self.address_line2.as_deref(), |v| Text::parse("address_line2", v));
+        let postcode = errors.check_opt(self.postcode.as_deref(), |v| Postcode::parse("postcode", v));
         let location = match (self.lat, self.lon) {
             (None, None) => None,
             (Some(lat), Some(lon)) => match GeoPoint::new(lat, lon) {
@@ -311,6 +370,7 @@ impl CustomerDraft {
         errors.finish(|| Customer {
             external_id,
             email,
+            phone,
             first_name,
             last_name,
             birth_date,
@@ -321,6 +381,9 @@ impl CustomerDraft {
             country,
             region,
             city,
+            address_line1,
+            address_line2,
+            postcode,
             location,
             lifestyle,
             consent_marketing: self.consent_marketing,

@@ -13,6 +13,7 @@ mod error;
 pub mod identity;
 mod interaction;
 mod need;
+mod phone;
 mod scalar;
 mod text;
 mod tie;
@@ -21,14 +22,14 @@ mod time;
 pub use columns::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TIE_COLUMNS};
 pub use currency::Currency;
 pub use customer::{
-    BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income,
+    BirthDate, CountryCode, Customer, CustomerDraft, CustomerId, Email, Gender, GeoPoint, Income, Postcode,
 };
 pub use error::{Reason, VALUE_PREFIX_CHARS, ValidationError, ValidationErrors, prefix};
-pub use identity::{Phone, PhoneRegion};
 pub use interaction::{
     Amount, Channel, DEFAULT_KIND, Interaction, InteractionDraft, InteractionKind, Plausible,
 };
 pub use need::{Need, NeedDraft, NeedKind, NeedSource, NeedTag};
+pub use phone::{Phone, PhoneRegion};
 pub use scalar::{check_non_negative, check_range, parse_bool, parse_number};
 pub use text::{ExternalId, Text, Token};
 pub use tie::{Tie, TieDraft, TieKind, Weight};

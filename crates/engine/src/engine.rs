@@ -44,6 +44,30 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Refits every dynamic segmentation of a plugin `report` says changed; returns their ids.
+async fn refit_changed(inner: &Arc<Inner>, report: &ReloadReport) -> Vec<i64> {
+    let changed: HashSet<&str> = report.needing_refit().collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    let segmentations = match inner.store.segmentations().await {
+        Ok(segmentations) => segmentations,
+        Err(error) => {
+            tracing::error!(%error, "plugins reloaded, but their segmentations could not be listed to refit them");
+            return Vec::new();
+        }
+    };
+    let mut refitted = Vec::new();
+    for segmentation in segmentations {
+        if segmentation.mode == SegmentationMode::Dynamic && changed.contains(segmentation.strategy.as_str())
+        {
+            refitted.push(segmentation.id);
+            refit::refit_with_reloaded_plugin(inner, segmentation).await;
+        }
+    }
+    refitted
+}
+
 /// What a plugin reload did.
 #[derive(Debug, Clone)]
 pub struct PluginsReloaded {
@@ -233,25 +257,18 @@ impl Engine {
         configs: Vec<PluginConfig>,
         base: PathBuf,
     ) -> EngineResult<PluginsReloaded> {
-        let report = self.inner.host.clone().reload_off_runtime(configs, base).await;
-        let changed: HashSet<&str> = report.needing_refit().collect();
-        let mut refitted = Vec::new();
-        if !changed.is_empty() {
-            for segmentation in self.inner.store.segmentations().await? {
-                if segmentation.mode == SegmentationMode::Dynamic
-                    && changed.contains(segmentation.strategy.as_str())
-                {
-                    refitted.push(segmentation.id);
-                    refit::refit_with_reloaded_plugin(&self.inner, segmentation).await;
-                }
-            }
-        }
-        tracing::info!(
-            plugins = report.plugins.len(),
-            changed = changed.len(),
-            refitted = refitted.len(),
-            "plugins reloaded"
-        );
+        // In a task of its own: a caller that goes away (a request timeout, a closed
+        // connection) must not leave the plugins swapped and their segmentations unrefitted.
+        let inner = self.inner.clone();
+        let reloading = tokio::spawn(async move {
+            let report = inner.host.clone().reload_off_runtime(configs, base).await;
+            let refitted = refit_changed(&inner, &report).await;
+            (report, refitted)
+        });
+        let (report, refitted) = reloading
+            .await
+            .map_err(|error| EngineError::Conflict(format!("the plugin reload stopped: {error}")))?;
+        tracing::info!(plugins = report.plugins.len(), refitted = refitted.len(), "plugins reloaded");
         Ok(PluginsReloaded { report, refitted })
     }
 

@@ -128,9 +128,10 @@ async fn run(
     let started = Instant::now();
     let as_of = chrono::Utc::now().timestamp_micros();
     let params = request.params.as_ref();
-    let fitted = run_observed(store, host, &request.strategy, params, as_of, scope, observer).await?;
+    // Read before the run: a reload during it may change the defaults, not the ones it used.
     let defaults =
         host.loaded(&request.strategy).map(|plugin| plugin.default_params.clone()).unwrap_or_default();
+    let fitted = run_observed(store, host, &request.strategy, params, as_of, scope, observer).await?;
     let used = merged_params(&defaults, params);
     Ok(PreviewResult::new(&request.strategy, used, fitted.output, started.elapsed()))
 }

@@ -75,20 +75,13 @@ pub type KindredSchema = Schema<Query, Mutation, segmentations::SubscriptionRoot
 /// [`build_server_schema`].
 pub fn build_schema(store: Store, plugins: Arc<PluginHost>, engine: Option<Engine>) -> KindredSchema {
     let access = access::AccessControl::new(None, false);
-    schema_with(
-        store,
-        plugins,
-        engine,
-        access,
-        None,
-        MaxAmount(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT),
-    )
+    schema_with(store, plugins, engine, access, None, InputRules::default())
 }
 
 /// The schema a server serves: every request must carry a [`Caller`](access::Caller) (the
 /// server puts one in each request's data), every field is checked against its role, and
 /// every mutation is recorded in `audit`.
-/// Interactions' amounts above `max_amount` are refused (`data.max_amount`);
+/// Inputs are checked against `input` (`data.max_amount`, `identity.default_phone_region`);
 /// `reloadPlugins` reads the plugin settings from `plugin_settings`.
 pub fn build_server_schema(
     store: Store,
@@ -96,12 +89,12 @@ pub fn build_server_schema(
     engine: Option<Engine>,
     audit: audit::AuditLog,
     heavy: Arc<heavy::HeavyWork>,
-    max_amount: f64,
+    input: InputRules,
     plugin_settings: plugins::PluginSettingsSource,
 ) -> KindredSchema {
     let access = access::AccessControl::new(Some(audit), true);
     let server = ServerData { heavy, plugin_settings };
-    schema_with(store, plugins, engine, access, Some(server), MaxAmount(max_amount))
+    schema_with(store, plugins, engine, access, Some(server), input)
 }
 
 /// What only a server's schema carries.
@@ -110,9 +103,20 @@ struct ServerData {
     plugin_settings: plugins::PluginSettingsSource,
 }
 
-/// The largest amount an interaction may carry, in the schema's data.
+/// What inputs are checked against, in the schema's data.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MaxAmount(pub f64);
+pub struct InputRules {
+    /// The largest amount (and cost to serve) an interaction may carry.
+    pub max_amount: f64,
+    /// The region national phone numbers are read in; none: only international ones.
+    pub phone_region: Option<kindred_domain::PhoneRegion>,
+}
+
+impl Default for InputRules {
+    fn default() -> Self {
+        Self { max_amount: kindred_domain::Plausible::DEFAULT_MAX_AMOUNT, phone_region: None }
+    }
+}
 
 fn schema_with(
     store: Store,
@@ -120,7 +124,7 @@ fn schema_with(
     engine: Option<Engine>,
     access: access::AccessControl,
     server: Option<ServerData>,
-    max_amount: MaxAmount,
+    input: InputRules,
 ) -> KindredSchema {
     // Subscriptions have no per-request data: they load through this loader, which batches
     // and never caches.
@@ -130,7 +134,7 @@ fn schema_with(
         .data(store)
         .data(plugins)
         .data(access.policy())
-        .data(max_amount)
+        .data(input)
         .extension(access)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);

@@ -15,6 +15,9 @@ pub(crate) struct CustomerInput {
     /// The key: the id in the system the customer came from.
     external_id: String,
     email: Option<String>,
+    /// International (`+49 30 1234567`), or national in `identity.default_phone_region`;
+    /// stored in E.164.
+    phone: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
     /// `YYYY-MM-DD`.
@@ -28,6 +31,10 @@ pub(crate) struct CustomerInput {
     country: Option<String>,
     region: Option<String>,
     city: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    /// Any case and spacing; stored in upper case.
+    postcode: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
     /// Replaces the lifestyle tags when given.
@@ -118,6 +125,7 @@ impl MutationRoot {
         let draft = CustomerDraft {
             external_id: input.external_id,
             email: input.email,
+            phone: input.phone,
             first_name: input.first_name,
             last_name: input.last_name,
             birth_date: input.birth_date,
@@ -128,6 +136,9 @@ impl MutationRoot {
             country: input.country,
             region: input.region,
             city: input.city,
+            address_line1: input.address_line1,
+            address_line2: input.address_line2,
+            postcode: input.postcode,
             lat: input.lat,
             lon: input.lon,
             lifestyle: input.lifestyle.unwrap_or_default(),
@@ -136,7 +147,8 @@ impl MutationRoot {
             social_handles: input.social_handles.map(|j| j.0).unwrap_or_default(),
             attributes: input.attributes.map(|j| j.0).unwrap_or_default(),
         };
-        let customer = draft.validate(chrono::Utc::now().date_naive()).map_err(api)?;
+        let region = ctx.data_opt::<crate::InputRules>().and_then(|rules| rules.phone_region);
+        let customer = draft.validate_in(chrono::Utc::now().date_naive(), region).map_err(api)?;
         let (stored, _) = store(ctx)?
             .upsert_customer_with(customer, allow_erased.unwrap_or(false))
             .await
@@ -162,8 +174,7 @@ impl MutationRoot {
             text: input.text,
             source_id: input.source_id,
         };
-        let max_amount =
-            ctx.data_opt::<crate::MaxAmount>().map_or(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT, |m| m.0);
+        let max_amount = ctx.data_opt::<crate::InputRules>().copied().unwrap_or_default().max_amount;
         let interaction = draft.validate_with(&kindred_domain::Plausible::now(max_amount)).map_err(api)?;
         let (stored, _) = store(ctx)?
             .record_interaction(&interaction)

@@ -6,7 +6,7 @@ use crate::pagination::{id_cursor, page_size, parse_id_cursor};
 use crate::types::Customer;
 use async_graphql::connection::Connection;
 use async_graphql::{ID, InputObject, Object, SimpleObject};
-use kindred_domain::{Reason, ValidationError};
+use kindred_domain::{Phone, Reason, ValidationError};
 use kindred_store::CustomerFilter;
 
 /// Which customers to list; every field given must match.
@@ -18,6 +18,10 @@ pub(crate) struct CustomerFilterInput {
     country: Option<String>,
     /// City.
     city: Option<String>,
+    /// Phone number, international or national in `identity.default_phone_region`.
+    phone: Option<String>,
+    /// Postal code, any case and spacing.
+    postcode: Option<String>,
     /// A lifestyle tag.
     lifestyle: Option<String>,
     /// A need tag.
@@ -79,10 +83,15 @@ impl QueryRoot {
         let limit = page_size(first).map_err(api)?;
         let after = parse_id_cursor(after.as_deref()).map_err(api)?;
         let filter = filter.unwrap_or_default();
+        let region = ctx.data_opt::<crate::InputRules>().and_then(|rules| rules.phone_region);
+        let phone =
+            filter.phone.as_deref().map(|raw| Phone::parse("phone", raw, region)).transpose().map_err(api)?;
         let filter = CustomerFilter {
             email: filter.email,
             country: filter.country,
             city: filter.city,
+            phone: phone.map(|phone| phone.as_str().to_owned()),
+            postcode: filter.postcode,
             lifestyle: filter.lifestyle,
             need_tag: filter.need_tag,
         };

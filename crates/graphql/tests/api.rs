@@ -290,3 +290,33 @@ async fn stats_searched_members_and_segment_links() {
     assert_eq!(edges.len(), 1);
     assert_eq!(edges[0]["node"]["customer"]["externalId"], "c001");
 }
+
+#[tokio::test]
+async fn contact_fields_are_normalised_and_filterable() {
+    let api = Api::new().await;
+    let upsert = "mutation($input: CustomerInput!) { upsertCustomer(input: $input) { phone addressLine1 addressLine2 postcode } }";
+    let input = json!({"input": {"externalId": "p1", "phone": "+44 20 7946 0958", "addressLine1": " 10 Downing St ",
+        "addressLine2": "Flat 2", "postcode": "sw1a   2aa"}});
+    let created = api.data(upsert, input).await;
+    assert_eq!(
+        created["upsertCustomer"],
+        json!({"phone": "+442079460958", "addressLine1": "10 Downing St", "addressLine2": "Flat 2", "postcode": "SW1A 2AA"})
+    );
+    // Without a default region, a national number cannot be read: refused, naming the field.
+    let error = api.error(upsert, json!({"input": {"externalId": "p2", "phone": "020 7946 0958"}})).await;
+    assert_eq!(
+        (error["extensions"]["code"].as_str(), error["extensions"]["field"].as_str()),
+        (Some("VALIDATION"), Some("phone"))
+    );
+    // A write that leaves them out keeps them.
+    let kept = api.data(upsert, json!({"input": {"externalId": "p1", "city": "London"}})).await;
+    assert_eq!(kept["upsertCustomer"]["phone"], "+442079460958");
+
+    let find = "query($f: CustomerFilterInput) { customers(first: 5, filter: $f) { edges { node { externalId } } } }";
+    for filter in [json!({"phone": "+44 (20) 7946-0958"}), json!({"postcode": "Sw1A 2aA"})] {
+        let found = api.data(find, json!({"f": filter})).await;
+        assert_eq!(found["customers"]["edges"], json!([{"node": {"externalId": "p1"}}]), "{filter}");
+    }
+    let error = api.error(find, json!({"f": {"phone": "not a number"}})).await;
+    assert_eq!(error["extensions"]["field"], "phone");
+}

@@ -1,10 +1,10 @@
 //! One plugin as the host knows it, and opening and checking its library.
 
-use crate::config::{DEFAULT_CALL_TIMEOUT_SECS, Isolation, PluginConfig};
+use crate::config::{DEFAULT_CALL_TIMEOUT_SECS, PluginConfig};
 use crate::error::PluginError;
 use crate::failures::FailureLog;
 use crate::isolation::{IsolatedPlugin, WorkerSettings};
-use crate::library::{LibrarySource, StrategyLibrary, load};
+use crate::library::{LibrarySource, StrategyLibrary};
 use crate::params::check_default_params;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -74,11 +74,14 @@ impl Plugin {
     }
 }
 
-/// Opens the library of `config` at `path`: loaded here, or started in its worker process.
-pub(crate) fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary, PluginError> {
-    if config.isolation == Isolation::InProcess {
-        return load(path, config.sha256.as_deref());
-    }
+/// Starts the worker process of isolated plugin `config`, on the library at `path` whose
+/// SHA-256 is `sha256`: the worker refuses any other file, so a worker restarted after a
+/// crash runs this build or none (never one written over the file since).
+pub(crate) fn start_isolated(
+    config: &PluginConfig,
+    path: &Path,
+    sha256: &str,
+) -> Result<StrategyLibrary, PluginError> {
     let program = match &config.worker_path {
         Some(program) => program.clone(),
         None => std::env::current_exe().map_err(|error| PluginError::Open {
@@ -89,7 +92,7 @@ pub(crate) fn open(config: &PluginConfig, path: &Path) -> Result<StrategyLibrary
     let settings = WorkerSettings {
         program,
         library: path.to_owned(),
-        sha256: config.sha256.clone(),
+        sha256: Some(config.sha256.clone().unwrap_or_else(|| sha256.to_owned())),
         max_memory_mb: config.max_memory_mb,
         call_timeout: Duration::from_secs(
             config.call_timeout_secs.unwrap_or(DEFAULT_CALL_TIMEOUT_SECS).max(1),

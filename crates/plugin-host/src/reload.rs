@@ -12,7 +12,7 @@ use crate::config::{Isolation, PluginConfig};
 use crate::copies::LibraryCopies;
 use crate::error::PluginError;
 use crate::library::{StrategyLibrary, load, sha256_of};
-use crate::plugin::{Plugin, PluginStatus, accepted, open};
+use crate::plugin::{Plugin, PluginStatus, accepted, start_isolated};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -179,7 +179,8 @@ impl Loader {
                 let outcome = match serving {
                     None => ReloadOutcome::Loaded,
                     Some(_) if build.fresh => ReloadOutcome::Reloaded,
-                    Some(old) if old.config == *config => ReloadOutcome::Unchanged,
+                    // Only the defaults change what a segmentation is fitted with.
+                    Some(old) if old.config.params == config.params => ReloadOutcome::Unchanged,
                     Some(_) => ReloadOutcome::Reconfigured,
                 };
                 if outcome != ReloadOutcome::Unchanged {
@@ -199,6 +200,7 @@ impl Loader {
             Err(error) => match serving {
                 Some(old) => {
                     let mut kept = old.clone();
+                    kept.builds_loaded = self.builds.get(&config.name).map_or(0, HashSet::len);
                     kept.error =
                         Some(format!("reload refused, the build loaded before keeps serving: {error}"));
                     (kept, ReloadOutcome::Kept)
@@ -230,7 +232,7 @@ impl Loader {
             serving.filter(|old| old.sha256.as_ref() == Some(&sha256) && old.config.loads_like(config));
         let (library, fresh) = match same.and_then(|old| old.library.clone()) {
             Some(library) => (library, false),
-            None if config.isolation == Isolation::Process => (open(config, path)?, true),
+            None if config.isolation == Isolation::Process => (start_isolated(config, path, &sha256)?, true),
             None => (self.load_in_process(config, path, &sha256, &bytes)?, true),
         };
         let library = accepted(config, path, library, loaded)?;
@@ -239,9 +241,9 @@ impl Loader {
 
     /// Maps `bytes` (the file at `path`, hashing to `sha256`) into this process, from a copy
     /// named by the hash: the operator's file is then never mapped, so replacing it in any way
-    /// (even writing over it in place) cannot touch loaded code. Where no copy can be made or
-    /// loaded (a temporary folder mounted `noexec`), from `path` itself, unless another build
-    /// was already loaded from it.
+    /// (even writing over it in place) cannot touch loaded code. For the plugin's first build
+    /// only, where no copy can be made or loaded (a temporary folder mounted `noexec`), from
+    /// `path` itself, with a warning: that file must then be replaced, never written over.
     fn load_in_process(
         &mut self,
         config: &PluginConfig,
@@ -250,18 +252,21 @@ impl Loader {
         bytes: &[u8],
     ) -> Result<StrategyLibrary, PluginError> {
         let original = canonical(path);
+        let from_original = original.clone();
         let copy = self.copies.copy(&config.name, sha256, bytes).map(|copy| canonical(&copy));
-        let original_usable = self.mapped.get(&original).is_none_or(|mapped| mapped == sha256);
+        let first_build = self.builds.get(&config.name).is_none_or(HashSet::is_empty);
+        let original_usable = first_build && self.mapped.get(&original).is_none_or(|mapped| mapped == sha256);
         let mut candidates: Vec<PathBuf> = copy.as_ref().ok().cloned().into_iter().collect();
         if original_usable {
             candidates.push(original);
         }
         let mut last_error = match copy {
             Ok(_) => None,
-            Err(error) => Some(PluginError::Open {
-                path: path.to_owned(),
-                message: format!("cannot copy the build to load it beside the others: {error}"),
-            }),
+            Err(error) => {
+                let message = format!("cannot copy the build to load it beside the others: {error}");
+                tracing::warn!(plugin = %config.name, %message, "plugin copy");
+                Some(PluginError::Open { path: path.to_owned(), message })
+            }
         };
         for from in candidates {
             let builds = self.builds.entry(config.name.clone()).or_default();
@@ -279,6 +284,12 @@ impl Loader {
                 // A file the loader opened stays mapped even when the checks after refused it.
                 Err(PluginError::Missing { .. } | PluginError::Checksum { .. }) => {}
                 _ => {
+                    if from == from_original {
+                        tracing::warn!(
+                            plugin = %config.name, path = %path.display(),
+                            "loaded from the library file itself, not a copy: replace that file (write a new one and rename it), never write over it, while the server runs"
+                        );
+                    }
                     self.mapped.insert(from.clone(), sha256.to_owned());
                     builds.insert(from);
                 }

@@ -29,6 +29,9 @@ pub struct Settings {
     /// What data is plausible.
     #[serde(default)]
     pub data: DataSettings,
+    /// How records from several systems are told to be one person.
+    #[serde(default)]
+    pub identity: IdentitySettings,
     /// Segmentation strategy plugins (`[[plugins]]`), loaded at start.
     #[serde(default)]
     pub plugins: Vec<kindred_plugin_host::PluginConfig>,
@@ -36,10 +39,30 @@ pub struct Settings {
     /// plugin paths start here.
     #[serde(skip)]
     pub base_dir: PathBuf,
-    /// The settings file as named on the command line (`None`: `./kindred.toml` if there),
-    /// read again when the plugins are reloaded.
+    /// The settings file read at start (named on the command line, or `./kindred.toml` when
+    /// it was there; `None`: none), read again, and required, when the plugins are reloaded.
     #[serde(skip)]
     pub named_file: Option<PathBuf>,
+}
+
+/// `[identity]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySettings {
+    /// The region national phone numbers (without `+CC`) are read in, such as `DE` or `GB`;
+    /// none: only international numbers are accepted.
+    pub default_phone_region: Option<String>,
+}
+
+impl IdentitySettings {
+    /// `default_phone_region`, checked.
+    pub fn phone_region(&self) -> anyhow::Result<Option<kindred_domain::PhoneRegion>> {
+        self.default_phone_region
+            .as_deref()
+            .map(|code| kindred_domain::PhoneRegion::parse("identity.default_phone_region", code))
+            .transpose()
+            .map_err(|error| anyhow::anyhow!("{error}"))
+    }
 }
 
 /// `[data]`
@@ -296,7 +319,7 @@ impl Settings {
             Some(folder) => folder.to_path_buf(),
             None => std::env::current_dir().context("cannot read the working directory")?,
         };
-        settings.named_file = path.map(Path::to_path_buf);
+        settings.named_file = file;
         settings.check()?;
         Ok(settings)
     }
@@ -370,6 +393,7 @@ impl Settings {
             "data.max_amount: must be above 0 and at most {max:e}, not {}",
             self.data.max_amount
         );
+        self.identity.phone_region()?;
         anyhow::ensure!(
             self.server.header_read_timeout_secs > 0,
             "server.header_read_timeout_secs: must be at least 1"
@@ -446,6 +470,10 @@ mod tests {
         let error = format!("{:#}", load_text("[data]\nmax_amount = 1e300\n").unwrap_err());
         assert!(error.contains("data.max_amount"), "{error}");
         assert_eq!(load_text("[data]\nmax_amount = 5000.0\n").unwrap().data.max_amount, 5_000.0);
+        let region = format!("{:#}", load_text("[identity]\ndefault_phone_region = \"XX\"\n").unwrap_err());
+        assert!(region.contains("identity.default_phone_region: \"XX\""), "{region}");
+        let settings = load_text("[identity]\ndefault_phone_region = \"de\"\n").unwrap();
+        assert!(settings.identity.phone_region().unwrap().is_some());
         let error = format!("{:#}", load_text("[webhooks]\nretries = 3\n").unwrap_err());
         assert!(error.contains("retries"), "{error}");
     }

@@ -241,6 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = ImportOptions {
                 allow_erased,
                 max_amount: Some(settings.data.max_amount),
+                phone_region: settings.identity.phone_region()?,
                 ..ImportOptions::default()
             };
             let summary = import::import_file(&store, kind, &file, format.map(Format::from), options).await?;

@@ -42,7 +42,7 @@ pub async fn reload_on_hangup(engine: Engine, settings: PluginSettingsSource) {
         match engine.reload_plugins(configs, base).await {
             Ok(reloaded) => log_reload(&reloaded),
             Err(error) => {
-                tracing::error!(%error, "plugins reloaded, but their segmentations could not be listed for a refit")
+                tracing::error!(%error, "plugin reload failed")
             }
         }
     }

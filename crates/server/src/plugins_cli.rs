@@ -19,6 +19,9 @@ loadedFrom buildsLoaded error description failures { count lastError } } }";
 const RELOAD_MUTATION: &str =
     "mutation { reloadPlugins { plugins { name outcome sha256 error } refittedSegmentations } }";
 
+/// The longest the command line waits for the server's answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How the command line reaches the running server.
 pub struct ServerClient {
     endpoint: String,
@@ -57,7 +60,7 @@ impl ServerClient {
         };
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(120))
+            .timeout(ANSWER_TIMEOUT)
             .build()
             .context("cannot build an HTTP client")?;
         Ok(Self { endpoint: format!("{base}/graphql"), key, http })
@@ -69,8 +72,14 @@ impl ServerClient {
             request = request.bearer_auth(key);
         }
         let response = request.send().await.map_err(|error| {
-            if error.is_connect() || error.is_timeout() {
+            if error.is_connect() {
                 Unanswered::NoServer(format!("no server answers at {}", self.endpoint))
+            } else if error.is_timeout() {
+                Unanswered::Refused(format!(
+                    "{} did not answer within {} s; what it was asked may still be under way (see its log)",
+                    self.endpoint,
+                    ANSWER_TIMEOUT.as_secs()
+                ))
             } else {
                 Unanswered::Refused(format!("{}: {error}", self.endpoint))
             }

@@ -64,7 +64,10 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         Some(engine.clone()),
         audit,
         heavy.clone(),
-        settings.data.max_amount,
+        kindred_graphql::InputRules {
+            max_amount: settings.data.max_amount,
+            phone_region: settings.identity.phone_region()?,
+        },
         plugin_settings,
     );
     let limits = Limits {

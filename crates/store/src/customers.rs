@@ -18,6 +18,10 @@ pub struct CustomerFilter {
     pub country: Option<String>,
     /// City, exactly.
     pub city: Option<String>,
+    /// Phone number, in E.164 (callers normalise what they were given).
+    pub phone: Option<String>,
+    /// Postal code, any case and spacing.
+    pub postcode: Option<String>,
     /// A lifestyle tag the customer has.
     pub lifestyle: Option<String>,
     /// A need tag the customer has.
@@ -85,6 +89,13 @@ impl Store {
         }
         if let Some(city) = &filter.city {
             query = query.filter(customer::Column::City.eq(city.trim()));
+        }
+        if let Some(phone) = &filter.phone {
+            query = query.filter(customer::Column::Phone.eq(phone.trim()));
+        }
+        if let Some(postcode) = &filter.postcode {
+            let normalised = postcode.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+            query = query.filter(customer::Column::Postcode.eq(normalised));
         }
         if let Some(tag) = &filter.lifestyle {
             let pattern = format!("%;{};%", like_escape(&tag.trim().to_lowercase()));

@@ -68,7 +68,10 @@ fn profile_columns() -> Vec<&'static str> {
     kindred_domain::CUSTOMER_COLUMNS[1..].iter().copied().chain(["social_handles", "attributes"]).collect()
 }
 
-fn customer_values(c: &Customer) -> [Value; 19] {
+/// Values a customer row binds: one per [`profile_columns`] and the key.
+const CUSTOMER_VALUES: usize = 23;
+
+fn customer_values(c: &Customer) -> [Value; CUSTOMER_VALUES] {
     let text = |t: &Option<kindred_domain::Text>| t.as_ref().map(|t| t.as_str().to_owned());
     let lifestyle = (!c.lifestyle.is_empty())
         .then(|| c.lifestyle.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(";"));
@@ -92,6 +95,10 @@ fn customer_values(c: &Customer) -> [Value; 19] {
         lifestyle.into(),
         c.consent_marketing.into(),
         c.consent_profiling.into(),
+        c.phone.as_ref().map(|p| p.as_str().to_owned()).into(),
+        text(&c.address_line1).into(),
+        text(&c.address_line2).into(),
+        c.postcode.as_ref().map(|p| p.as_str().to_owned()).into(),
         handles.into(),
         attributes.into(),
     ]
@@ -113,6 +120,10 @@ fn merge_customer(into: &mut Customer, later: Customer) {
         country,
         region,
         city,
+        address_line1,
+        address_line2,
+        postcode,
+        phone,
         location,
         consent_marketing,
         consent_profiling
@@ -142,7 +153,7 @@ pub async fn upsert_customers<C: ConnectionTrait>(
     }
     let mut counts = WriteCounts::default();
     let columns = profile_columns();
-    for chunk in order.chunks(MAX_PARAMETERS / 19) {
+    for chunk in order.chunks(MAX_PARAMETERS / CUSTOMER_VALUES) {
         let mut insert = Query::insert();
         insert.into_table(customer::Entity).columns(
             std::iter::once("external_id").chain(columns.iter().copied()).map(sea_orm::sea_query::Alias::new),
@@ -466,5 +477,10 @@ mod tests {
         assert!(update.contains("WHERE (excluded.weight IS DISTINCT FROM ties.weight)"), "{update}");
         assert!(update.contains("OR (excluded.mutual IS DISTINCT FROM ties.mutual)"), "{update}");
         assert!(ties_sql(DbBackend::Sqlite, 1, true).contains("(excluded.weight IS NOT ties.weight)"));
+    }
+
+    #[test]
+    fn a_customer_row_binds_one_value_per_column() {
+        assert_eq!(profile_columns().len() + 1, CUSTOMER_VALUES, "the key, then every profile column");
     }
 }

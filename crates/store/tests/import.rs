@@ -328,3 +328,38 @@ on_both!(a_customer_deleted_during_an_import_leaves_no_row_without_its_customer,
         assert_eq!(orphans(&store).await, 0);
     }
 });
+
+on_both!(contact_fields_are_imported_normalised_with_the_default_phone_region, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let file = "external_id,phone,address_line1,address_line2,postcode\n\
+            k1,030 1234567,Hauptstr. 5,,10115\n\
+            k2,+44 20 7946 0958,10 Downing St,Flat 2,sw1a  2aa\n\
+            k3,12,,,\n\
+            k4,,,,?\n";
+        let region = kindred_domain::PhoneRegion::parse("identity.default_phone_region", "DE").unwrap();
+        let options = ImportOptions { phone_region: Some(region), ..ImportOptions::default() };
+        let mut errors = Vec::new();
+        let input = std::io::Cursor::new(file.as_bytes().to_vec());
+        let summary = import_with(&store, ImportKind::Customers, Format::Csv, input, options, |e| {
+            errors.push(e.clone())
+        })
+        .await
+        .unwrap();
+        assert_eq!((summary.imported, summary.rejected), (2, 2), "{errors:?}");
+        let described: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(described[0].starts_with("line 4, column phone:"), "{described:?}");
+        assert!(described[1].starts_with("line 5, column postcode:"), "{described:?}");
+        let k1 = store.customer_by_external_id("k1").await.unwrap().unwrap();
+        assert_eq!(
+            (k1.phone.as_deref(), k1.address_line1.as_deref(), k1.address_line2.as_deref()),
+            (Some("+49301234567"), Some("Hauptstr. 5"), None)
+        );
+        let k2 = store.customer_by_external_id("k2").await.unwrap().unwrap();
+        assert_eq!((k2.phone.as_deref(), k2.postcode.as_deref()), (Some("+442079460958"), Some("SW1A 2AA")));
+        // Without the region, the national number is refused.
+        let (_, errors) =
+            run(&store, ImportKind::Customers, Format::Csv, "external_id,phone\nk5,030 1234567\n").await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+});

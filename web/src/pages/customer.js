@@ -12,7 +12,8 @@ import { amount, customerName, dateTime, number } from '../format.js';
 const PERSON = `id externalId firstName lastName`;
 const CUSTOMER = `query Customer($id: ID, $externalId: String) {
   customer(id: $id, externalId: $externalId) {
-    ${PERSON} email birthDate gender income education occupation country region city lifestyle
+    ${PERSON} email phone birthDate gender income education occupation country region city
+    addressLine1 addressLine2 postcode lifestyle
     consentMarketing consentProfiling socialHandles attributes createdAt updatedAt
     needs(first: 100) { edges { node { tag kind source weight } } }
     ties(first: 100) { edges { node { kind weight mutual from { ${PERSON} } to { ${PERSON} } } } }
@@ -33,6 +34,8 @@ function Profile({ customer }) {
   const rows = [
     ['External id', customer.externalId],
     ['Email', customer.email],
+    ['Phone', customer.phone],
+    ['Address', [customer.addressLine1, customer.addressLine2, customer.postcode].filter(Boolean).join(', ')],
     ['Born', customer.birthDate],
     ['Gender', customer.gender],
     ['Income', customer.income == null ? null : amount(customer.income)],

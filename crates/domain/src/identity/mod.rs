@@ -5,11 +5,9 @@
 //! what [`resolve`] decides.
 
 mod identifier;
-mod phone;
 mod resolve;
 mod rules;
 
 pub use identifier::{Identifier, IdentifierClass, IdentifierKind};
-pub use phone::{Phone, PhoneRegion};
 pub use resolve::{Decision, Outcome, Resolution, resolve};
 pub use rules::{DEFAULT_BLOCKED, IdentityRules, RuleError};

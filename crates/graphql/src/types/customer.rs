@@ -115,6 +115,22 @@ impl Customer {
     async fn city(&self) -> Option<&str> {
         self.0.city.as_deref()
     }
+    /// Phone number, in E.164 (`+49301234567`).
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Street address, first line.
+    async fn address_line1(&self) -> Option<&str> {
+        self.0.address_line1.as_deref()
+    }
+    /// Street address, second line.
+    async fn address_line2(&self) -> Option<&str> {
+        self.0.address_line2.as_deref()
+    }
+    /// Postal code, in upper case.
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
     /// Latitude in degrees.
     async fn lat(&self) -> Option<f64> {
         self.0.lat

@@ -2,9 +2,9 @@
 
 use super::columns::ImportKind;
 use super::csv_records::{CsvItem, CsvRecords, MAX_RECORD_BYTES};
-use super::records::{Fields, Record, parse_record};
+use super::records::{Fields, Record, RowRules, parse_record};
 use super::{ImportError, RowError};
-use kindred_domain::{Plausible, Reason, ValidationError};
+use kindred_domain::{Reason, ValidationError};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{BufRead, Read};
@@ -129,7 +129,7 @@ struct Batcher {
     /// customer; other kinds keep none).
     seen: HashSet<u64>,
     superseded: u64,
-    plausible: Plausible,
+    rules: RowRules,
     records: Vec<(u64, Record)>,
     rejected: Vec<RowError>,
     read: u64,
@@ -139,7 +139,7 @@ struct Batcher {
 impl Batcher {
     fn row(&mut self, line: u64, fields: &impl Fields) -> bool {
         self.read += 1;
-        match parse_record(self.kind, fields, &self.plausible) {
+        match parse_record(self.kind, fields, &self.rules) {
             Ok(record) => {
                 if let Record::Customer(customer) = &record
                     && !self.seen.insert(hash_of(customer.external_id.as_str()))
@@ -185,7 +185,7 @@ pub(crate) fn read_all(
     kind: ImportKind,
     format: Format,
     input: impl Read,
-    plausible: Plausible,
+    rules: RowRules,
     sender: mpsc::Sender<Chunk>,
 ) {
     let mut batcher = Batcher {
@@ -193,7 +193,7 @@ pub(crate) fn read_all(
         rows: chunk_rows(kind),
         seen: HashSet::new(),
         superseded: 0,
-        plausible,
+        rules,
         records: Vec::new(),
         rejected: Vec::new(),
         read: 0,
@@ -344,9 +344,8 @@ mod tests {
     /// Reads `input` whole; returns the rows read, the lines imported and the lines refused.
     fn read(kind: ImportKind, format: Format, input: Vec<u8>) -> (u64, Vec<u64>, Vec<u64>) {
         let (sender, mut receiver) = mpsc::channel(1_024);
-        let reader = std::thread::spawn(move || {
-            read_all(kind, format, input.as_slice(), Plausible::default(), sender)
-        });
+        let reader =
+            std::thread::spawn(move || read_all(kind, format, input.as_slice(), RowRules::default(), sender));
         let (mut read, mut kept, mut refused) = (0, Vec::new(), Vec::new());
         while let Some(chunk) = receiver.blocking_recv() {
             if let Chunk::Rows { records, rejected, read: more, .. } = chunk {

@@ -2,8 +2,8 @@
 
 use super::columns::ImportKind;
 use kindred_domain::{
-    Customer, CustomerDraft, Interaction, InteractionDraft, Need, NeedDraft, Plausible, Tie, TieDraft,
-    ValidationError, ValidationErrors, parse_bool, parse_number,
+    Customer, CustomerDraft, Interaction, InteractionDraft, Need, NeedDraft, PhoneRegion, Plausible, Tie,
+    TieDraft, ValidationError, ValidationErrors, parse_bool, parse_number,
 };
 use std::borrow::Cow;
 
@@ -21,7 +21,8 @@ pub(crate) trait Fields {
 /// A valid row of any kind.
 #[derive(Clone)]
 pub(crate) enum Record {
-    Customer(Customer),
+    /// Boxed: a profile is twice the size of any other record.
+    Customer(Box<Customer>),
     Interaction(Interaction),
     Tie(Tie),
     Need(Need),
@@ -43,12 +44,23 @@ fn required(fields: &impl Fields, column: &'static str) -> String {
     text(fields, column).unwrap_or_default()
 }
 
+/// What rows are checked against: plausible interactions, and the region national phone
+/// numbers are read in.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowRules {
+    /// When interactions may happen and how much they may involve.
+    pub plausible: Plausible,
+    /// `identity.default_phone_region`.
+    pub phone_region: Option<PhoneRegion>,
+}
+
 /// Parses and validates a row of `kind`; every problem is reported.
 pub(crate) fn parse_record(
     kind: ImportKind,
     fields: &impl Fields,
-    plausible: &Plausible,
+    rules: &RowRules,
 ) -> Result<Record, Vec<ValidationError>> {
+    let plausible = &rules.plausible;
     let today = plausible.now.date_naive();
     let mut errors = ValidationErrors(fields.problems());
     let result = match kind {
@@ -56,6 +68,7 @@ pub(crate) fn parse_record(
             let draft = CustomerDraft {
                 external_id: required(fields, "external_id"),
                 email: text(fields, "email"),
+                phone: text(fields, "phone"),
                 first_name: text(fields, "first_name"),
                 last_name: text(fields, "last_name"),
                 birth_date: text(fields, "birth_date"),
@@ -66,6 +79,9 @@ pub(crate) fn parse_record(
                 country: text(fields, "country"),
                 region: text(fields, "region"),
                 city: text(fields, "city"),
+                address_line1: text(fields, "address_line1"),
+                address_line2: text(fields, "address_line2"),
+                postcode: text(fields, "postcode"),
                 lat: number(fields, &mut errors, "lat"),
                 lon: number(fields, &mut errors, "lon"),
                 lifestyle: fields
@@ -76,7 +92,7 @@ pub(crate) fn parse_record(
                 consent_profiling: boolean(fields, &mut errors, "consent_profiling"),
                 ..Default::default()
             };
-            draft.validate(today).map(Record::Customer)
+            draft.validate_in(today, rules.phone_region).map(|customer| Record::Customer(Box::new(customer)))
         }
         ImportKind::Interactions => {
             let draft = InteractionDraft {

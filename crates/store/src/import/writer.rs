@@ -281,6 +281,9 @@ pub struct ImportOptions {
     pub rows_done: Option<Arc<AtomicU64>>,
     /// The largest amount an interaction may carry (`data.max_amount`); none: the default.
     pub max_amount: Option<f64>,
+    /// The region national phone numbers are read in (`identity.default_phone_region`);
+    /// none: only international numbers are accepted.
+    pub phone_region: Option<kindred_domain::PhoneRegion>,
 }
 
 /// The reason given for a row naming an erased customer.
@@ -313,7 +316,8 @@ pub async fn import_with<R: Read + Send + 'static>(
         options.max_amount.unwrap_or(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT),
     );
     let (sender, mut receiver) = mpsc::channel(2);
-    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, plausible, sender));
+    let rules = super::records::RowRules { plausible, phone_region: options.phone_region };
+    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, rules, sender));
     let mut summary = ImportSummary::default();
     let mut cache = IdCache::new(ID_CACHE_LIMIT);
     // Customers are written through the pool; rows that name customers through a connection
@@ -583,7 +587,7 @@ async fn write_customers<C: ConnectionTrait>(
     let customers: Vec<_> = records
         .into_iter()
         .filter_map(|(_, record)| match record {
-            Record::Customer(customer) => Some(customer),
+            Record::Customer(customer) => Some(*customer),
             _ => None,
         })
         .collect();

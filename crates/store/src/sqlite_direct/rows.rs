@@ -34,6 +34,10 @@ impl FromSqliteRow for customer::Model {
             attributes: row.get("attributes")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
+            phone: row.get("phone")?,
+            address_line1: row.get("address_line1")?,
+            address_line2: row.get("address_line2")?,
+            postcode: row.get("postcode")?,
         })
     }
 }

@@ -332,7 +332,8 @@
     <//>
   `}var Ef=`id externalId firstName lastName`,Df=`query Customer($id: ID, $externalId: String) {
   customer(id: $id, externalId: $externalId) {
-    ${Ef} email birthDate gender income education occupation country region city lifestyle
+    ${Ef} email phone birthDate gender income education occupation country region city
+    addressLine1 addressLine2 postcode lifestyle
     consentMarketing consentProfiling socialHandles attributes createdAt updatedAt
     needs(first: 100) { edges { node { tag kind source weight } } }
     ties(first: 100) { edges { node { kind weight mutual from { ${Ef} } to { ${Ef} } } } }
@@ -346,7 +347,7 @@
       edges { node { id occurredAt channel kind amount currency text } }
     }
   }
-}`;function kf({customer:e}){let t=[[`External id`,e.externalId],[`Email`,e.email],[`Born`,e.birthDate],[`Gender`,e.gender],[`Income`,e.income==null?null:Fu(e.income)],[`Education`,e.education],[`Occupation`,e.occupation],[`Place`,[e.city,e.region,e.country].filter(Boolean).join(`, `)],[`Lifestyle`,e.lifestyle.join(`, `)],[`Consent to marketing`,e.consentMarketing==null?`not asked`:e.consentMarketing?`yes`:`no`],[`Consent to profiling`,e.consentProfiling==null?`not asked`:e.consentProfiling?`yes`:`no`],[`Customer since`,Lu(e.createdAt)]],n=Object.entries(e.socialHandles??{});return P`<dl class="profile">
+}`;function kf({customer:e}){let t=[[`External id`,e.externalId],[`Email`,e.email],[`Phone`,e.phone],[`Address`,[e.addressLine1,e.addressLine2,e.postcode].filter(Boolean).join(`, `)],[`Born`,e.birthDate],[`Gender`,e.gender],[`Income`,e.income==null?null:Fu(e.income)],[`Education`,e.education],[`Occupation`,e.occupation],[`Place`,[e.city,e.region,e.country].filter(Boolean).join(`, `)],[`Lifestyle`,e.lifestyle.join(`, `)],[`Consent to marketing`,e.consentMarketing==null?`not asked`:e.consentMarketing?`yes`:`no`],[`Consent to profiling`,e.consentProfiling==null?`not asked`:e.consentProfiling?`yes`:`no`],[`Customer since`,Lu(e.createdAt)]],n=Object.entries(e.socialHandles??{});return P`<dl class="profile">
     ${t.filter(([,e])=>e).map(([e,t])=>P`<div><dt>${e}</dt><dd>${t}</dd></div>`)}
     ${n.map(([e,t])=>P`<div><dt>${e}</dt><dd>${String(t)}</dd></div>`)}
   </dl>`}function Af({needs:e}){return e.length?[[`declared`,`Declared`],[`inferred`,`Inferred`]].map(([t,n])=>{let r=e.filter(e=>e.source===t);return P`<div class="needs" data-source=${t}><h3>${n}</h3>
