@@ -15,6 +15,7 @@ mod m0007_consent;
 mod m0008_preview_jobs;
 mod m0009_degraded;
 mod m0010_contact_fields;
+mod m0011_identity;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_preview_jobs::Migration),
             Box::new(m0009_degraded::Migration),
             Box::new(m0010_contact_fields::Migration),
+            Box::new(m0011_identity::Migration),
         ]
     }
 }

@@ -208,6 +208,9 @@ impl GeoPoint {
 pub struct Customer {
     /// The id in the system the customer came from.
     pub external_id: ExternalId,
+    /// The system the record came from (`shop`, `web`...), lowercased: external ids are
+    /// identifiers of that origin. Not stored with the profile: with the identifiers.
+    pub origin: Option<Token>,
     /// Email address.
     pub email: Option<Email>,
     /// Phone number, in E.164.
@@ -257,6 +260,8 @@ pub struct Customer {
 pub struct CustomerDraft {
     /// See [`Customer::external_id`].
     pub external_id: String,
+    /// See [`Customer::origin`].
+    pub origin: Option<String>,
     /// See [`Customer::email`].
     pub email: Option<String>,
     /// International (`+49 30 1234567`), or national in the phone region validation is given.
@@ -319,6 +324,7 @@ impl CustomerDraft {
     ) -> Result<Customer, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let external_id = errors.check(ExternalId::parse("external_id", &self.external_id));
+        let origin = errors.check_opt(self.origin.as_deref(), |v| Token::parse("origin", v));
         let email = errors.check_opt(self.email.as_deref(), |v| Email::parse("email", v));
         let first_name = errors.check_opt(self.first_name.as_deref(), |v| Text::parse("first_name", v));
         let last_name = errors.check_opt(self.last_name.as_deref(), |v| Text::parse("last_name", v));
@@ -369,6 +375,7 @@ impl CustomerDraft {
         };
         errors.finish(|| Customer {
             external_id,
+            origin,
             email,
             phone,
             first_name,

@@ -68,7 +68,8 @@ pub(crate) fn require(ctx: &async_graphql::Context<'_>, permission: Permission) 
 const INGEST_MUTATIONS: [&str; 6] =
     ["upsertCustomer", "recordInteraction", "addTie", "removeTie", "addNeed", "removeNeed"];
 /// Mutations that manage segmentations.
-const MANAGE_MUTATIONS: [&str; 10] = [
+const MANAGE_MUTATIONS: [&str; 11] = [
+    "mergeCustomers",
     "createSegmentation",
     "updateSegmentation",
     "deleteSegmentation",
@@ -83,7 +84,7 @@ const MANAGE_MUTATIONS: [&str; 10] = [
 /// Mutations any reader may run: previews change nothing stored but their own job.
 const READ_MUTATIONS: [&str; 2] = ["startPreview", "cancelPreview"];
 /// Queries only admins may run.
-const ADMIN_QUERIES: [&str; 3] = ["auditLog", "exportCustomerData", "apiKeys"];
+const ADMIN_QUERIES: [&str; 4] = ["auditLog", "exportCustomerData", "apiKeys", "mergeLog"];
 /// Fields a caller without `Read` may select on what its own mutation returns.
 const WRITER_FIELDS: [&str; 3] = ["id", "externalId", "__typename"];
 
@@ -169,8 +170,13 @@ const ID_TARGETS: [(&str, &str); 8] = [
     ("removeWebhook", "webhook"),
 ];
 /// Arguments that name what a mutation is about, by Kindred id (never personal data).
-const TARGET_ARGUMENTS: [(&str, &str); 3] =
-    [("id", "id"), ("segmentationId", "segmentation"), ("customerId", "customer")];
+const TARGET_ARGUMENTS: [(&str, &str); 5] = [
+    ("id", "id"),
+    ("segmentationId", "segmentation"),
+    ("customerId", "customer"),
+    ("mergeId", "merge"),
+    ("survivor", "customer"),
+];
 
 impl AccessCheck {
     /// `<what> <id>` from the mutation's id argument, if it has one.

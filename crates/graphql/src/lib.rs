@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod error_code;
 pub mod heavy;
+pub mod identity;
 pub mod keys;
 mod loaders;
 pub mod metrics;
@@ -51,6 +52,7 @@ pub struct Query(
     audit::AuditQuery,
     rights::RightsQuery,
     api_keys::ApiKeyQuery,
+    identity::IdentityQuery,
 );
 
 /// Every mutation.
@@ -63,6 +65,7 @@ pub struct Mutation(
     rights::RightsMutation,
     api_keys::ApiKeyMutation,
     plugins::PluginMutation,
+    identity::IdentityMutation,
 );
 
 /// Kindred's schema type.

@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 pub(crate) struct CustomerInput {
     /// The key: the id in the system the customer came from.
     external_id: String,
+    /// The system the record comes from (`shop`, `web`...): the external id is an identifier
+    /// of that origin. Default: `default`.
+    origin: Option<String>,
     email: Option<String>,
     /// International (`+49 30 1234567`), or national in `identity.default_phone_region`;
     /// stored in E.164.
@@ -113,7 +116,10 @@ fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
 
 #[Object]
 impl MutationRoot {
-    /// Creates a customer or updates it by external id. A customer who was erased is refused
+    /// Creates a customer or updates the one the record's identifiers name: its external id
+    /// (or an alias of a merged customer), email, phone or social handles, by the `[identity]`
+    /// rules; a record that names several customers merges them (logged, see `mergeLog`), and
+    /// the customer returned is the one that stays. A customer who was erased is refused
     /// (CONFLICT on `externalId`) unless `allowErased` is true, which re-creates them and
     /// removes their tombstone.
     async fn upsert_customer(
@@ -124,6 +130,7 @@ impl MutationRoot {
     ) -> ApiResult<Customer> {
         let draft = CustomerDraft {
             external_id: input.external_id,
+            origin: input.origin,
             email: input.email,
             phone: input.phone,
             first_name: input.first_name,
@@ -149,12 +156,13 @@ impl MutationRoot {
         };
         let region = ctx.data_opt::<crate::InputRules>().and_then(|rules| rules.phone_region);
         let customer = draft.validate_in(chrono::Utc::now().date_naive(), region).map_err(api)?;
-        let (stored, _) = store(ctx)?
-            .upsert_customer_with(customer, allow_erased.unwrap_or(false))
+        let written = store(ctx)?
+            .write_customer(customer, allow_erased.unwrap_or(false), &crate::identity::actor(ctx))
             .await
             .map_err(erased_as(|_| "externalId"))?;
-        touched(ctx, vec![stored.id]);
-        Ok(Customer(stored))
+        crate::identity::publish_merges(ctx, &written.merges);
+        touched(ctx, vec![written.customer.id]);
+        Ok(Customer(written.customer))
     }
 
     /// Records an interaction; its customer is created if unknown.

@@ -8,17 +8,37 @@ use crate::query::parse_id;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use kindred_store::PersonData;
+use kindred_store::entity::{customer_identifier, merge_log};
 use serde_json::{Value, json};
 
-/// What an erasure removed. Holds no personal data: ids and counts only.
+/// An identity an erasure removes: one external id the customer was known by.
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
+pub struct ErasedIdentity {
+    /// The external id (a tombstone keeps only its hash).
+    pub external_id: String,
+    /// The system it came from.
+    pub origin: String,
+}
+
+/// What an erasure removed, or with `dryRun` would remove: ids, counts and the identities
+/// erased (the external ids the caller named the person by, and those merged into them).
 #[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct ErasureReceipt {
-    /// The erasure's id (its tombstone, which keeps only a hash of the external id).
-    pub erasure_id: ID,
+    /// The erasure's id (its tombstone, which keeps only a hash of the external id); null on
+    /// a dry run.
+    pub erasure_id: Option<ID>,
     /// The Kindred id the customer had.
     pub customer_id: ID,
-    /// When it was done.
-    pub erased_at: DateTime<Utc>,
+    /// When it was done; null on a dry run.
+    pub erased_at: Option<DateTime<Utc>>,
+    /// Nothing was erased: this is what an erasure would remove now.
+    pub dry_run: bool,
+    /// Every identity erased: the customer's own external id first, then those of the
+    /// customers merged into it (a wrong merge would erase an innocent person: check first
+    /// with `dryRun`, and undo the merge with `unmergeCustomer`).
+    pub identities: Vec<ErasedIdentity>,
+    /// The merges that brought the other identities in (merge log ids).
+    pub merges: Vec<ID>,
     /// Interactions removed.
     pub interactions: i64,
     /// Ties removed, at either end.
@@ -35,6 +55,8 @@ pub struct ErasureReceipt {
     pub sent_webhook_events: i64,
     /// Mentions of them removed from segmentation models (community influencers).
     pub model_mentions: i64,
+    /// Merge log entries emptied of their evidence and snapshots.
+    pub merge_log_entries: i64,
 }
 
 fn count(n: u64) -> i64 {
@@ -47,7 +69,12 @@ fn json_text(text: &str) -> Value {
 }
 
 /// The export document: every stored column of every row about the person.
-fn document(data: PersonData, exported_at: DateTime<Utc>) -> Value {
+fn document(
+    data: PersonData,
+    identifiers: &[customer_identifier::Model],
+    merges: &[merge_log::Model],
+    exported_at: DateTime<Utc>,
+) -> Value {
     let c = &data.customer;
     let id = c.id;
     let customer = json!({
@@ -173,9 +200,46 @@ fn document(data: PersonData, exported_at: DateTime<Utc>) -> Value {
             })
         })
         .collect();
+    let identifier_rows: Vec<Value> = identifiers
+        .iter()
+        .map(|i| {
+            json!({
+                "kind": i.kind,
+                "value": i.value,
+                "origin": i.origin,
+                "firstSeen": i.first_seen,
+                "lastSeen": i.last_seen,
+            })
+        })
+        .collect();
+    let aliases: Vec<&str> = identifiers
+        .iter()
+        .filter(|i| i.kind == "external_id" && i.value != c.external_id)
+        .map(|i| i.value.as_str())
+        .collect();
+    let merge_rows: Vec<Value> = merges
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id.to_string(),
+                "survivorId": m.survivor_id.to_string(),
+                "absorbedId": m.absorbed_id.to_string(),
+                "absorbedExternalId": m.absorbed_external_id,
+                "reason": m.reason.to_uppercase(),
+                "evidence": m.evidence,
+                "decidedBy": m.decided_by,
+                "mergedAt": m.merged_at,
+                "unmergedAt": m.unmerged_at,
+                "unmergedBy": m.unmerged_by,
+            })
+        })
+        .collect();
     json!({
         "exportedAt": exported_at,
         "customer": customer,
+        "identifiers": identifier_rows,
+        "aliases": aliases,
+        "mergeLog": merge_rows,
         "interactions": interactions,
         "ties": ties,
         "needs": needs,
@@ -194,13 +258,18 @@ impl RightsQuery {
     /// Everything held about a customer as one JSON document: `customer` (every profile
     /// column), `interactions`, `ties` (both directions, with the other end's id and external
     /// id), `needs` (declared and inferred), `memberships` (now), `membershipHistory` (every
-    /// enter and exit), `pendingWebhookEvents` (not yet sent) and `exportedAt`. An unknown id
-    /// is NOT_FOUND.
+    /// enter and exit), `pendingWebhookEvents` (not yet sent), `identifiers` (every one the
+    /// customer is known by), `aliases` (external ids of customers merged into them),
+    /// `mergeLog` (every merge they took part in, with its evidence) and `exportedAt`. An
+    /// unknown id is NOT_FOUND.
     async fn export_customer_data(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Json<Value>> {
         let key = parse_id("id", &id).map_err(api)?;
-        let data = store(ctx)?.person_data(key).await.map_err(api)?;
+        let store = store(ctx)?;
+        let data = store.person_data(key).await.map_err(api)?;
         let data = data.ok_or_else(|| api(ApiError::NotFound { what: "customer", key: id.to_string() }))?;
-        Ok(Json(document(data, Utc::now())))
+        let identifiers = store.identifiers(key).await.map_err(api)?;
+        let merges = store.merge_history(key).await.map_err(api)?;
+        Ok(Json(document(data, &identifiers, &merges, Utc::now())))
     }
 }
 
@@ -210,25 +279,51 @@ pub struct RightsMutation;
 
 #[Object]
 impl RightsMutation {
-    /// Erases a customer in one transaction: their profile, interactions, ties at either end,
-    /// needs, memberships, membership history and webhook events go, and no webhook hears of
-    /// it. Only a tombstone with a hash of their external id stays, so imports and writes do
-    /// not re-create them unless asked (`allowErased`). An unknown id is NOT_FOUND.
-    async fn erase_customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ErasureReceipt> {
+    /// Erases a customer in one transaction: their profile, identifiers, interactions, ties at
+    /// either end, needs, memberships, membership history and webhook events go, and no
+    /// webhook hears of it. Every identity merged into them is erased too. Only a tombstone
+    /// with a hash of each external id stays, so imports and writes do not re-create them
+    /// unless asked (`allowErased`); the merge log keeps that merges happened, not what they
+    /// held. With `dryRun: true` nothing is erased and the receipt lists what would be,
+    /// identities first. An unknown id is NOT_FOUND.
+    async fn erase_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = false)] dry_run: bool,
+    ) -> ApiResult<ErasureReceipt> {
         let key = parse_id("id", &id).map_err(api)?;
-        let receipt = store(ctx)?.erase_customer(key).await.map_err(api)?;
+        let receipt = store(ctx)?.erase_customer_with(key, dry_run).await.map_err(api)?;
         let receipt =
             receipt.ok_or_else(|| api(ApiError::NotFound { what: "customer", key: id.to_string() }))?;
-        // The other ends of removed ties may change segments; the erased customer has no
-        // rows left to re-assign.
-        if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
-            engine.touched(receipt.neighbours.clone());
+        if !dry_run {
+            // The other ends of removed ties may change segments; the erased customer has no
+            // rows left to re-assign.
+            if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
+                engine.touched(receipt.neighbours.clone());
+            }
+            tracing::info!(
+                customer_id = receipt.customer_id,
+                erasure_id = receipt.erasure_id,
+                identities = receipt.identities.len(),
+                "customer erased"
+            );
         }
-        tracing::info!(customer_id = receipt.customer_id, erasure_id = receipt.erasure_id, "customer erased");
         Ok(ErasureReceipt {
-            erasure_id: ID(receipt.erasure_id.to_string()),
+            erasure_id: (!dry_run).then(|| ID(receipt.erasure_id.to_string())),
             customer_id: ID(receipt.customer_id.to_string()),
-            erased_at: receipt.erased_at,
+            erased_at: (!dry_run).then_some(receipt.erased_at),
+            dry_run,
+            identities: receipt
+                .identities
+                .iter()
+                .map(|(external_id, origin)| ErasedIdentity {
+                    external_id: external_id.clone(),
+                    origin: origin.clone(),
+                })
+                .collect(),
+            merges: receipt.merges.iter().map(|id| ID(id.to_string())).collect(),
+            merge_log_entries: count(receipt.merges_scrubbed),
             interactions: count(receipt.interactions),
             ties: count(receipt.ties),
             needs: count(receipt.needs),

@@ -46,15 +46,80 @@ pub struct Settings {
 }
 
 /// `[identity]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentitySettings {
     /// The region national phone numbers (without `+CC`) are read in, such as `DE` or `GB`;
     /// none: only international numbers are accepted.
     pub default_phone_region: Option<String>,
+    /// Regular expressions: an identifier whose normalised value matches one is never matched
+    /// on (blank, `null`, `unknown`, all zeros, `test@example.com`, no-reply mailboxes by
+    /// default). Setting the list replaces the defaults.
+    pub blocked_values: Vec<String>,
+    /// How many identifiers of a kind automatic matching lets one customer hold: keys
+    /// `external_id` (per origin, default 1), `email` (5), `phone` (5), `social` (per
+    /// network, 1).
+    pub limits: std::collections::BTreeMap<kindred_domain::identity::IdentifierClass, usize>,
+    /// Kinds of identifiers by priority, highest first: when a match would break a limit, the
+    /// incoming record's identifier of the lowest priority is dropped and matching retried.
+    /// Default: external_id, email, phone, social.
+    pub priority: Vec<kindred_domain::identity::IdentifierClass>,
+    /// Which value of each field survives a merge: `most_recent` (the default: the customer
+    /// updated last, where it knows the field) or `origin_priority` (the first origin of
+    /// `origin_priority`, then the most recent).
+    pub survivorship: SurvivorshipRule,
+    /// Origins in order of trust, for `survivorship = "origin_priority"`.
+    pub origin_priority: Vec<String>,
+}
+
+/// `identity.survivorship`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurvivorshipRule {
+    /// The most recent non-blank value.
+    #[default]
+    MostRecent,
+    /// The value of the preferred origin.
+    OriginPriority,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            default_phone_region: None,
+            blocked_values: kindred_domain::identity::DEFAULT_BLOCKED
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            limits: Default::default(),
+            priority: Vec::new(),
+            survivorship: SurvivorshipRule::MostRecent,
+            origin_priority: Vec::new(),
+        }
+    }
 }
 
 impl IdentitySettings {
+    /// The policy the store matches and merges with, checked.
+    pub fn policy(&self) -> anyhow::Result<kindred_domain::identity::IdentityPolicy> {
+        use kindred_domain::identity::{IdentityPolicy, IdentityRules, Survivorship};
+        let rules = IdentityRules::new(&self.blocked_values, &self.limits, &self.priority)
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let survivorship = match self.survivorship {
+            SurvivorshipRule::MostRecent => Survivorship::MostRecent,
+            SurvivorshipRule::OriginPriority => {
+                anyhow::ensure!(
+                    !self.origin_priority.is_empty(),
+                    "identity.origin_priority: name at least one origin when survivorship = \"origin_priority\""
+                );
+                Survivorship::OriginPriority(
+                    self.origin_priority.iter().map(|origin| origin.trim().to_lowercase()).collect(),
+                )
+            }
+        };
+        Ok(IdentityPolicy { rules, survivorship })
+    }
+
     /// `default_phone_region`, checked.
     pub fn phone_region(&self) -> anyhow::Result<Option<kindred_domain::PhoneRegion>> {
         self.default_phone_region
@@ -394,6 +459,7 @@ impl Settings {
             self.data.max_amount
         );
         self.identity.phone_region()?;
+        self.identity.policy()?;
         anyhow::ensure!(
             self.server.header_read_timeout_secs > 0,
             "server.header_read_timeout_secs: must be at least 1"

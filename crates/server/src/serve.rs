@@ -24,7 +24,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
     store.migrate().await.context("cannot apply migrations")?;
-    Ok(store)
+    Ok(store.with_identity(settings.identity.policy()?))
 }
 
 /// Runs the server until SIGINT or SIGTERM.

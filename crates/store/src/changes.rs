@@ -52,7 +52,10 @@ impl Store {
     /// Changes after position `after`, at most `limit`: the position and the customer's id
     /// (customers deleted since are left out). Returns the last position read.
     pub async fn changes_after(&self, after: i64, limit: u64) -> StoreResult<(i64, Vec<i64>)> {
-        let sql = "SELECT ch.id, cu.id FROM customer_changes ch LEFT JOIN customers cu ON cu.external_id = ch.external_id \
+        // An external id merged since names the customer it was merged into.
+        let sql = "SELECT ch.id, COALESCE(cu.id, al.customer_id) FROM customer_changes ch \
+                   LEFT JOIN customers cu ON cu.external_id = ch.external_id \
+                   LEFT JOIN customer_identifiers al ON cu.id IS NULL AND al.kind = 'external_id' AND al.value = ch.external_id \
                    WHERE ch.id > ? ORDER BY ch.id LIMIT ?";
         let rows = self
             .connection()

@@ -50,6 +50,8 @@ pub struct Store {
     write_gate: Option<WriteGate>,
     /// Interactions recorded by the API, written in groups.
     pub(crate) recordings: Arc<GroupCommit<Interaction, Recorded>>,
+    /// How customer records are matched and merged (`[identity]`).
+    pub(crate) identity: Arc<kindred_domain::identity::IdentityPolicy>,
     /// Background work for this store runs while a clone of it exists.
     _alive: Arc<()>,
 }
@@ -154,7 +156,16 @@ impl Store {
         }
         let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
         let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(WriteGate::default);
-        Ok(Self { db, statements, slow, reads, write_gate, recordings: Arc::default(), _alive: alive })
+        Ok(Self {
+            db,
+            statements,
+            slow,
+            reads,
+            write_gate,
+            recordings: Arc::default(),
+            identity: Arc::default(),
+            _alive: alive,
+        })
     }
 
     /// Applies every migration not yet applied.

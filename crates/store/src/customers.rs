@@ -4,10 +4,21 @@ use crate::connect::Store;
 use crate::entity::{customer, membership, need};
 use crate::error::StoreResult;
 use crate::sql::{like_escape, marks};
-use crate::write::{WriteCounts, upsert_customers};
+use crate::write::WriteCounts;
 use kindred_domain::Customer;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// What writing one customer record did.
+#[derive(Debug, Clone)]
+pub struct CustomerWritten {
+    /// The customer as stored (the one the record resolved to).
+    pub customer: customer::Model,
+    /// What happened to its row.
+    pub counts: WriteCounts,
+    /// Customers the record showed to be the same person, merged into it.
+    pub merges: Vec<crate::identity::AppliedMerge>,
+}
 
 /// Which customers to list; every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,10 +46,14 @@ impl Store {
         Ok(self.read_rows(sql, vec![id.into()], 1).await?.pop())
     }
 
-    /// The customer with this external id.
+    /// The customer with this external id, or the one it was merged into (an alias).
     pub async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<customer::Model>> {
-        let sql = "SELECT * FROM customers WHERE external_id = ?".to_owned();
-        Ok(self.read_rows(sql, vec![external_id.trim().into()], 1).await?.pop())
+        let sql = "SELECT * FROM customers WHERE id = COALESCE(\
+                   (SELECT id FROM customers WHERE external_id = ?), \
+                   (SELECT customer_id FROM customer_identifiers WHERE kind = 'external_id' AND value = ?))"
+            .to_owned();
+        let external_id = external_id.trim();
+        Ok(self.read_rows(sql, vec![external_id.into(), external_id.into()], 1).await?.pop())
     }
 
     /// The ids of the customers with these external ids (unknown ones are left out).
@@ -127,6 +142,20 @@ impl Store {
         customer: Customer,
         allow_erased: bool,
     ) -> StoreResult<(customer::Model, WriteCounts)> {
+        let written = self.write_customer(customer, allow_erased, "api").await?;
+        Ok((written.customer, written.counts))
+    }
+
+    /// Writes one customer record through identity resolution, as `by`: it updates the
+    /// customer its identifiers name (or a new one), and merges the customers it brings
+    /// together. With `allow_erased`, an erased customer is re-created and their tombstone
+    /// removed; otherwise refused ([`StoreError::Erased`](crate::StoreError::Erased)).
+    pub async fn write_customer(
+        &self,
+        customer: Customer,
+        allow_erased: bool,
+        by: &str,
+    ) -> StoreResult<CustomerWritten> {
         let external_id = customer.external_id.as_str().to_owned();
         let txn = self.begin_write().await?;
         if allow_erased {
@@ -134,15 +163,24 @@ impl Store {
         } else if !crate::erasure::erased_among(&*txn, &[&external_id]).await?.is_empty() {
             return Err(crate::StoreError::Erased { external_id });
         }
-        let counts = upsert_customers(&*txn, vec![customer]).await?;
-        let stored = customer::Entity::find()
-            .filter(customer::Column::ExternalId.eq(external_id.as_str()))
-            .one(&*txn)
-            .await?;
+        let written =
+            match crate::identity::write_customer_records(&*txn, &self.identity, vec![customer], by).await {
+                Ok(written) => written,
+                Err(error) => {
+                    txn.rollback().await?;
+                    return Err(error);
+                }
+            };
+        let own = written.external_ids.first().cloned().unwrap_or(external_id);
+        let mut stored =
+            customer::Entity::find().filter(customer::Column::ExternalId.eq(own.as_str())).one(&*txn).await?;
+        if let (None, Some(merge)) = (&stored, written.merges.last()) {
+            stored = customer::Entity::find_by_id(merge.entry.survivor_id).one(&*txn).await?;
+        }
         txn.commit().await?;
-        let stored = stored
-            .ok_or_else(|| crate::StoreError::NotFound { what: "customer", key: external_id.clone() })?;
-        Ok((stored, counts))
+        let stored =
+            stored.ok_or_else(|| crate::StoreError::NotFound { what: "customer", key: own.clone() })?;
+        Ok(CustomerWritten { customer: stored, counts: written.counts, merges: written.merges })
     }
 
     /// Deletes a customer with its interactions, ties and needs. Returns whether it existed.

@@ -4,7 +4,7 @@
 
 use crate::connect::Store;
 use crate::entity::{
-    customer, erased_customer, interaction, membership, membership_event, need, segmentation, tie,
+    customer, erased_customer, interaction, membership, membership_event, merge_log, need, segmentation, tie,
     webhook_delivery,
 };
 use crate::error::StoreResult;
@@ -43,6 +43,55 @@ pub struct ErasureReceipt {
     pub model_mentions: u64,
     /// The customers at the other end of the removed ties, whose segments may change.
     pub neighbours: Vec<i64>,
+    /// Every identity erased, as external id and origin: the customer's own first, then
+    /// those merged into it; each left a tombstone.
+    pub identities: Vec<(String, String)>,
+    /// The merges (still in force) that brought the other identities in.
+    pub merges: Vec<i64>,
+    /// Merge log entries emptied of what they held about these identities.
+    pub merges_scrubbed: u64,
+    /// Nothing was erased: the transaction was rolled back, the counts are what an erasure
+    /// would remove now.
+    pub dry_run: bool,
+}
+
+/// The external ids (with origins) `id` is known by, its own first, and the merges (still
+/// in force) that brought the others in, following merges of merges.
+async fn identities_of<C: ConnectionTrait>(
+    conn: &C,
+    customer: &customer::Model,
+) -> StoreResult<(Vec<(String, String)>, Vec<i64>)> {
+    let rows = crate::entity::customer_identifier::Entity::find()
+        .filter(crate::entity::customer_identifier::Column::CustomerId.eq(customer.id))
+        .filter(crate::entity::customer_identifier::Column::Kind.eq("external_id"))
+        .all(conn)
+        .await?;
+    let mut identities = vec![(
+        customer.external_id.clone(),
+        rows.iter()
+            .find(|row| row.value == customer.external_id)
+            .map_or_else(|| crate::identity::DEFAULT_ORIGIN.to_owned(), |row| row.origin.clone()),
+    )];
+    identities.extend(
+        rows.into_iter().filter(|row| row.value != customer.external_id).map(|row| (row.value, row.origin)),
+    );
+    let mut merges: Vec<i64> = Vec::new();
+    let mut survivors = vec![customer.id];
+    while let Some(survivor) = survivors.pop() {
+        for entry in merge_log::Entity::find()
+            .filter(merge_log::Column::SurvivorId.eq(survivor))
+            .filter(merge_log::Column::UnmergedAt.is_null())
+            .all(conn)
+            .await?
+        {
+            if !merges.contains(&entry.id) {
+                merges.push(entry.id);
+                survivors.push(entry.absorbed_id);
+            }
+        }
+    }
+    merges.sort_unstable();
+    Ok((identities, merges))
 }
 
 /// The tombstone key of an external id: lower-case hex SHA-256 of the trimmed id.
@@ -123,10 +172,19 @@ fn scrub(value: &mut serde_json::Value, external_id: &str) -> u64 {
 impl Store {
     /// Erases customer `id` in one transaction: their interactions, ties at either end, needs,
     /// memberships, membership history, webhook events (sent or not), change-feed entries and
-    /// mentions in segmentation models go, then the customer; a tombstone keeps the SHA-256
-    /// of their external id. Nothing is published or queued: no webhook hears of it.
+    /// mentions in segmentation models go, then the customer with its identifiers; a
+    /// tombstone keeps the SHA-256 of each external id they were known by (their own and those
+    /// of every identity merged into them), and the merge log entries that name them lose
+    /// their evidence and snapshots. Nothing is published or queued: no webhook hears of it.
     /// `None` when there is no such customer.
     pub async fn erase_customer(&self, id: i64) -> StoreResult<Option<ErasureReceipt>> {
+        self.erase_customer_with(id, false).await
+    }
+
+    /// [`Store::erase_customer`]; with `dry_run`, everything is done in the transaction and
+    /// then rolled back: the receipt tells exactly what an erasure would remove, identities
+    /// merged into the customer included.
+    pub async fn erase_customer_with(&self, id: i64, dry_run: bool) -> StoreResult<Option<ErasureReceipt>> {
         let txn = self.begin_write().await?;
         let Some(customer) = customer::Entity::find_by_id(id).one(&*txn).await? else {
             return Ok(None);
@@ -170,50 +228,82 @@ impl Store {
             .exec(conn)
             .await?
             .rows_affected;
-        conn.execute_raw(statement(
-            conn.get_database_backend(),
-            "DELETE FROM customer_changes WHERE external_id = ?",
-            vec![customer.external_id.clone().into()],
-        ))
-        .await?;
+        // Every identity merged into the customer goes with it.
+        let (identities, merges) = identities_of(conn, &customer).await?;
+        let external_ids: Vec<String> =
+            identities.iter().map(|(external_id, _)| external_id.clone()).collect();
         let mut model_mentions = 0;
-        for row in segmentation::Entity::find().all(conn).await? {
-            let Some(text) = row.model.as_deref().filter(|text| text.contains(&customer.external_id)) else {
-                continue;
-            };
-            let Ok(mut model) = serde_json::from_str::<serde_json::Value>(text) else { continue };
-            let removed = scrub(&mut model, &customer.external_id);
-            if removed > 0 {
-                model_mentions += removed;
-                segmentation::Entity::update_many()
-                    .col_expr(segmentation::Column::Model, Expr::value(model.to_string()))
-                    .filter(segmentation::Column::Id.eq(row.id))
-                    .exec(conn)
-                    .await?;
+        for external_id in &external_ids {
+            conn.execute_raw(statement(
+                conn.get_database_backend(),
+                "DELETE FROM customer_changes WHERE external_id = ?",
+                vec![external_id.clone().into()],
+            ))
+            .await?;
+            for row in segmentation::Entity::find().all(conn).await? {
+                let Some(text) = row.model.as_deref().filter(|text| text.contains(external_id.as_str()))
+                else {
+                    continue;
+                };
+                let Ok(mut model) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+                let removed = scrub(&mut model, external_id);
+                if removed > 0 {
+                    model_mentions += removed;
+                    segmentation::Entity::update_many()
+                        .col_expr(segmentation::Column::Model, Expr::value(model.to_string()))
+                        .filter(segmentation::Column::Id.eq(row.id))
+                        .exec(conn)
+                        .await?;
+                }
             }
         }
+        // The merge log keeps that merges happened, not what they held about these people.
+        let mut involved: Vec<i64> = vec![id];
+        for merge in &merges {
+            if let Some(entry) = merge_log::Entity::find_by_id(*merge).one(conn).await? {
+                involved.push(entry.absorbed_id);
+            }
+        }
+        let merges_scrubbed = merge_log::Entity::update_many()
+            .col_expr(merge_log::Column::Snapshot, Expr::value(Option::<serde_json::Value>::None))
+            .col_expr(merge_log::Column::Evidence, Expr::value(serde_json::json!({ "erased": true })))
+            .col_expr(merge_log::Column::AbsorbedExternalId, Expr::value("(erased)"))
+            .filter(
+                Condition::any()
+                    .add(merge_log::Column::SurvivorId.is_in(involved.clone()))
+                    .add(merge_log::Column::AbsorbedId.is_in(involved)),
+            )
+            .exec(conn)
+            .await?
+            .rows_affected;
         customer::Entity::delete_by_id(id).exec(conn).await?;
         let erased_at = Utc::now();
+        for external_id in &external_ids {
+            let tombstone = erased_customer::ActiveModel {
+                external_id_hash: Set(external_id_hash(external_id)),
+                erased_at: Set(erased_at),
+                ..Default::default()
+            };
+            erased_customer::Entity::insert(tombstone)
+                .on_conflict(
+                    OnConflict::column(erased_customer::Column::ExternalIdHash)
+                        .update_column(erased_customer::Column::ErasedAt)
+                        .to_owned(),
+                )
+                .exec_without_returning(conn)
+                .await?;
+        }
         let hash = external_id_hash(&customer.external_id);
-        let tombstone = erased_customer::ActiveModel {
-            external_id_hash: Set(hash.clone()),
-            erased_at: Set(erased_at),
-            ..Default::default()
-        };
-        erased_customer::Entity::insert(tombstone)
-            .on_conflict(
-                OnConflict::column(erased_customer::Column::ExternalIdHash)
-                    .update_column(erased_customer::Column::ErasedAt)
-                    .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await?;
         let erasure_id = erased_customer::Entity::find()
             .filter(erased_customer::Column::ExternalIdHash.eq(hash))
             .one(conn)
             .await?
             .map_or(0, |row| row.id);
-        txn.commit().await?;
+        if dry_run {
+            txn.rollback().await?;
+        } else {
+            txn.commit().await?;
+        }
         Ok(Some(ErasureReceipt {
             erasure_id,
             customer_id: id,
@@ -227,6 +317,10 @@ impl Store {
             sent_webhook_events,
             model_mentions,
             neighbours,
+            identities,
+            merges,
+            merges_scrubbed,
+            dry_run,
         }))
     }
 

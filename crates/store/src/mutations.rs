@@ -12,9 +12,9 @@ impl Store {
     /// Adds a tie, or updates its weight and mutuality if it exists.
     pub async fn add_tie(&self, tie: &Tie) -> StoreResult<(tie::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
-        let (ids, _) = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
-        let (from, to) = (ids[tie.from().as_str()], ids[tie.to().as_str()]);
-        let counts = upsert_ties(&*txn, &[(from, to, tie)]).await?;
+        let resolved = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
+        let (from, to) = (resolved.ids[tie.from().as_str()], resolved.ids[tie.to().as_str()]);
+        let counts = upsert_ties(&*txn, &[(from, to, tie)], &resolved.aliases).await?;
         let stored = tie::Entity::find()
             .filter(tie::Column::FromId.eq(from))
             .filter(tie::Column::ToId.eq(to))
@@ -51,9 +51,9 @@ impl Store {
     pub async fn add_need(&self, need: &Need) -> StoreResult<(need::Model, WriteCounts)> {
         let txn = self.begin_write().await?;
         let external_id = need.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
-        let customer_id = ids[external_id];
-        let counts = upsert_needs(&*txn, &[(customer_id, need)]).await?;
+        let resolved = resolve_customers(&*txn, &[external_id]).await?;
+        let customer_id = resolved.ids[external_id];
+        let counts = upsert_needs(&*txn, &[(customer_id, need)], &resolved.aliases).await?;
         let stored = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer_id))
             .filter(need::Column::Tag.eq(need.tag.as_str()))

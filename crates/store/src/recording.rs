@@ -46,10 +46,10 @@ impl Store {
     async fn record_together(&self, group: &[Interaction]) -> StoreResult<Vec<Recorded>> {
         let txn = self.begin_write().await?;
         let external_ids: Vec<&str> = group.iter().map(|i| i.customer_external_id.as_str()).collect();
-        let (ids, _) = resolve_customers(&*txn, &external_ids).await?;
+        let resolved = resolve_customers(&*txn, &external_ids).await?;
         let rows: Vec<(i64, &Interaction)> =
-            group.iter().map(|i| (ids[i.customer_external_id.as_str()], i)).collect();
-        let inserted = insert_interactions_returning(&*txn, &rows).await?;
+            group.iter().map(|i| (resolved.ids[i.customer_external_id.as_str()], i)).collect();
+        let inserted = insert_interactions_returning(&*txn, &rows, &resolved.aliases).await?;
         let inserted: HashMap<Key, interaction::Model> =
             inserted.into_iter().map(|row| (Key::of_row(&row), row)).collect();
         let stored_before: Vec<_> = rows
@@ -90,9 +90,13 @@ impl Store {
     async fn record_alone(&self, interaction: &Interaction) -> Recorded {
         let txn = self.begin_write().await?;
         let external_id = interaction.customer_external_id.as_str();
-        let (ids, _) = resolve_customers(&*txn, &[external_id]).await?;
-        let customer_id = ids[external_id];
-        if let Some(row) = insert_interactions_returning(&*txn, &[(customer_id, interaction)]).await?.pop() {
+        let resolved = resolve_customers(&*txn, &[external_id]).await?;
+        let customer_id = resolved.ids[external_id];
+        if let Some(row) =
+            insert_interactions_returning(&*txn, &[(customer_id, interaction)], &resolved.aliases)
+                .await?
+                .pop()
+        {
             txn.commit().await?;
             return Ok((row, WriteCounts { inserted: 1, ..WriteCounts::default() }));
         }

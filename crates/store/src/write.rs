@@ -12,7 +12,7 @@ pub use crate::written::WriteCounts;
 use kindred_domain::{Customer, Interaction, Need, Tie};
 use sea_orm::sea_query::{Expr, IntoIden, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// `excluded.col IS NOT NULL AND excluded.col` differs from `table.col`, in the dialect.
 fn differs(backend: DbBackend, table: &str, column: &str, keep_when_null: bool) -> String {
@@ -174,32 +174,57 @@ struct IdRow {
     external_id: String,
 }
 
-/// Finds the ids of customers by external id, creating a bare customer for each one not
-/// known yet. Returns the ids and how many customers were created. A customer to create
-/// who was erased is refused ([`StoreError::Erased`](crate::StoreError::Erased)).
-pub async fn resolve_customers<C: ConnectionTrait>(
+/// Customer ids found for external ids.
+#[derive(Debug, Default)]
+pub(crate) struct ResolvedIds {
+    /// The customer of each external id.
+    pub ids: HashMap<String, i64>,
+    /// The external ids that were aliases: ids of customers merged into another.
+    pub aliases: HashSet<String>,
+    /// How many customers were created.
+    pub created: u64,
+}
+
+/// Finds the ids of customers by external id (an alias names the customer it was merged
+/// into), creating a bare customer for each one not known yet. A customer to create who was
+/// erased is refused ([`StoreError::Erased`](crate::StoreError::Erased)).
+pub(crate) async fn resolve_customers<C: ConnectionTrait>(
     conn: &C,
     external_ids: &[&str],
-) -> StoreResult<(HashMap<String, i64>, u64)> {
+) -> StoreResult<ResolvedIds> {
     let mut wanted: Vec<&str> = external_ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let ids = find_customers(conn, &wanted).await?;
-    let mut found: HashMap<String, i64> = wanted
-        .iter()
-        .zip(ids)
-        .filter_map(|(external_id, id)| Some(((*external_id).to_owned(), id?)))
-        .collect();
-    let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains_key(*id)).collect();
+    let found = lookup_customers(conn, &wanted).await?;
+    let mut resolved = ResolvedIds::default();
+    for (external_id, found) in wanted.iter().zip(found) {
+        if let Some(found) = found {
+            resolved.ids.insert((*external_id).to_owned(), found.id);
+            if found.alias {
+                resolved.aliases.insert((*external_id).to_owned());
+            }
+        }
+    }
+    let missing: Vec<&str> = wanted.into_iter().filter(|id| !resolved.ids.contains_key(*id)).collect();
     if missing.is_empty() {
-        return Ok((found, 0));
+        return Ok(resolved);
     }
     if let Some(erased) = crate::erasure::erased_among(conn, &missing).await?.into_iter().next() {
         return Err(crate::StoreError::Erased { external_id: erased });
     }
     let (ids, created) = create_customers(conn, &missing).await?;
-    found.extend(ids);
-    Ok((found, created))
+    resolved.ids.extend(ids);
+    resolved.created = created;
+    Ok(resolved)
+}
+
+/// A customer found by external id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The customer.
+    pub id: i64,
+    /// Found through an alias: the external id of a customer merged into this one.
+    pub alias: bool,
 }
 
 /// Ids per lookup statement. They travel as one JSON array and the answer comes back as one
@@ -207,21 +232,33 @@ pub async fn resolve_customers<C: ConnectionTrait>(
 /// its prepared form, is the same whatever their number.
 const LOOKUP_IDS: usize = 50_000;
 
-/// The customer id of each of these external ids, in their order (`None`: no such customer).
+/// The customer id of each of these external ids, in their order (`None`: no such customer;
+/// an alias gives the customer it was merged into).
 pub(crate) async fn find_customers<C: ConnectionTrait>(
     conn: &C,
     external_ids: &[&str],
 ) -> StoreResult<Vec<Option<i64>>> {
+    Ok(lookup_customers(conn, external_ids).await?.into_iter().map(|found| found.map(|f| f.id)).collect())
+}
+
+/// [`find_customers`], telling which were found through an alias.
+pub(crate) async fn lookup_customers<C: ConnectionTrait>(
+    conn: &C,
+    external_ids: &[&str],
+) -> StoreResult<Vec<Option<Found>>> {
     let backend = conn.get_database_backend();
+    // An alias comes back negated (ids are positive).
     let sql = match backend {
         DbBackend::Postgres => {
-            "SELECT json_agg(c.id ORDER BY j.ord)::text \
+            "SELECT json_agg(COALESCE(c.id, -a.customer_id) ORDER BY j.ord)::text \
              FROM json_array_elements_text(?::json) WITH ORDINALITY AS j(value, ord) \
-             LEFT JOIN customers c ON c.external_id = j.value"
+             LEFT JOIN customers c ON c.external_id = j.value \
+             LEFT JOIN customer_identifiers a ON c.id IS NULL AND a.kind = 'external_id' AND a.value = j.value"
         }
         _ => {
-            "SELECT json_group_array(c.id ORDER BY j.key) FROM json_each(?) AS j \
-             LEFT JOIN customers c ON c.external_id = j.value"
+            "SELECT json_group_array(COALESCE(c.id, -a.customer_id) ORDER BY j.key) FROM json_each(?) AS j \
+             LEFT JOIN customers c ON c.external_id = j.value \
+             LEFT JOIN customer_identifiers a ON c.id IS NULL AND a.kind = 'external_id' AND a.value = j.value"
         }
     };
     let malformed = |what: String| StoreError::ReadTask(format!("customer lookup: {what}"));
@@ -240,7 +277,7 @@ pub(crate) async fn find_customers<C: ConnectionTrait>(
         if ids.len() != chunk.len() {
             return Err(malformed(format!("{} answers for {} ids", ids.len(), chunk.len())));
         }
-        found.extend(ids);
+        found.extend(ids.into_iter().map(|id| id.map(|id| Found { id: id.abs(), alias: id < 0 })));
     }
     Ok(found)
 }
@@ -278,7 +315,9 @@ pub(crate) async fn create_customers<C: ConnectionTrait>(
                     .filter_map(|(external_id, id)| Some(((*external_id).to_owned(), id?))),
             );
         }
-        ids.extend(rows.into_iter().map(|row| (row.external_id, row.id)));
+        let made: Vec<(String, i64)> = rows.into_iter().map(|row| (row.external_id, row.id)).collect();
+        crate::identity::attach_bare(conn, &made).await?;
+        ids.extend(made);
     }
     Ok((ids, created))
 }
@@ -288,10 +327,11 @@ pub(crate) async fn create_customers<C: ConnectionTrait>(
 pub async fn insert_interactions<C: ConnectionTrait>(
     conn: &C,
     rows: &[(i64, &Interaction)],
+    aliases: &HashSet<String>,
 ) -> StoreResult<WriteCounts> {
     let mut counts = WriteCounts::default();
-    for chunk in rows.chunks(MAX_PARAMETERS / 9) {
-        let inserted = conn.execute(&interactions_insert(chunk)).await?.rows_affected();
+    for chunk in rows.chunks(MAX_PARAMETERS / 10) {
+        let inserted = conn.execute(&interactions_insert(chunk, aliases)).await?.rows_affected();
         counts += WriteCounts { inserted, updated: 0, unchanged: chunk.len() as u64 - inserted };
     }
     Ok(counts)
@@ -301,10 +341,11 @@ pub async fn insert_interactions<C: ConnectionTrait>(
 pub(crate) async fn insert_interactions_returning<C: ConnectionTrait>(
     conn: &C,
     rows: &[(i64, &Interaction)],
+    aliases: &HashSet<String>,
 ) -> StoreResult<Vec<interaction::Model>> {
     let mut inserted = Vec::new();
-    for chunk in rows.chunks(MAX_PARAMETERS / 9) {
-        let mut insert = interactions_insert(chunk);
+    for chunk in rows.chunks(MAX_PARAMETERS / 10) {
+        let mut insert = interactions_insert(chunk, aliases);
         insert.returning_all();
         let statement = conn.get_database_backend().build(&insert);
         inserted.extend(interaction::Model::find_by_statement(statement).all(conn).await?);
@@ -312,9 +353,17 @@ pub(crate) async fn insert_interactions_returning<C: ConnectionTrait>(
     Ok(inserted)
 }
 
+/// The external id a row naming `external_id` arrived under: set only for an alias.
+fn arrived_under(external_id: &str, aliases: &HashSet<String>) -> Option<String> {
+    aliases.contains(external_id).then(|| external_id.to_owned())
+}
+
 /// One multi-row insert of interactions; a row that any unique index (source id, or the
 /// natural key) finds stored already is skipped.
-fn interactions_insert(rows: &[(i64, &Interaction)]) -> sea_orm::sea_query::InsertStatement {
+fn interactions_insert(
+    rows: &[(i64, &Interaction)],
+    aliases: &HashSet<String>,
+) -> sea_orm::sea_query::InsertStatement {
     let mut insert = Query::insert();
     insert.into_table(interaction::Entity).columns([
         interaction::Column::CustomerId,
@@ -326,9 +375,10 @@ fn interactions_insert(rows: &[(i64, &Interaction)]) -> sea_orm::sea_query::Inse
         interaction::Column::CostToServe,
         interaction::Column::Text,
         interaction::Column::SourceId,
+        interaction::Column::ArrivedUnder,
     ]);
     for (customer_id, i) in rows {
-        let values: [Value; 9] = [
+        let values: [Value; 10] = [
             (*customer_id).into(),
             i.occurred_at.into(),
             i.channel.as_ref().map(|c| c.as_str().to_owned()).into(),
@@ -338,6 +388,7 @@ fn interactions_insert(rows: &[(i64, &Interaction)]) -> sea_orm::sea_query::Inse
             i.cost_to_serve.map(|a| a.value()).into(),
             i.text.clone().into(),
             i.source_id.as_ref().map(|s| s.as_str().to_owned()).into(),
+            arrived_under(i.customer_external_id.as_str(), aliases).into(),
         ];
         insert.values_panic(values.map(Expr::val));
     }
@@ -350,6 +401,7 @@ fn interactions_insert(rows: &[(i64, &Interaction)]) -> sea_orm::sea_query::Inse
 pub async fn upsert_ties<C: ConnectionTrait>(
     conn: &C,
     rows: &[(i64, i64, &Tie)],
+    aliases: &HashSet<String>,
 ) -> StoreResult<WriteCounts> {
     // The last row of each (from, to, kind) wins. Kept in key order: the rows a statement
     // writes then lie side by side in the unique index.
@@ -362,9 +414,9 @@ pub async fn upsert_ties<C: ConnectionTrait>(
     keep.dedup_by_key(|at| key(*at));
     let mut counts = WriteCounts { unchanged: (rows.len() - keep.len()) as u64, ..Default::default() };
     let backend = conn.get_database_backend();
-    let chunks: Vec<&[usize]> = keep.chunks(MAX_PARAMETERS / 5).collect();
+    let chunks: Vec<&[usize]> = keep.chunks(MAX_PARAMETERS / 7).collect();
     let build = |chunk: &[usize], update: bool| {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
         for &at in chunk {
             let (from, to, tie) = rows[at];
             values.extend([
@@ -373,6 +425,8 @@ pub async fn upsert_ties<C: ConnectionTrait>(
                 tie.kind().as_str().into(),
                 tie.weight().value().into(),
                 tie.mutual().into(),
+                arrived_under(tie.from().as_str(), aliases).into(),
+                arrived_under(tie.to().as_str(), aliases).into(),
             ]);
         }
         statement(backend, &ties_sql(backend, chunk.len(), update), values)
@@ -402,9 +456,9 @@ pub async fn upsert_ties<C: ConnectionTrait>(
 /// too, but the first statement has written them already).
 fn ties_sql(backend: DbBackend, rows: usize, update: bool) -> String {
     let mut sql = String::with_capacity(rows * 17 + 300);
-    sql.push_str("INSERT INTO ties (from_id, to_id, kind, weight, mutual) VALUES ");
+    sql.push_str("INSERT INTO ties (from_id, to_id, kind, weight, mutual, from_arrived_under, to_arrived_under) VALUES ");
     for row in 0..rows {
-        sql.push_str(if row == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
+        sql.push_str(if row == 0 { "(?, ?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?, ?)" });
     }
     sql.push_str(" ON CONFLICT (from_id, to_id, kind) ");
     if update {
@@ -422,7 +476,11 @@ fn ties_sql(backend: DbBackend, rows: usize, update: bool) -> String {
 
 /// Upserts needs for resolved customer ids on (customer, tag); kind, source and weight are
 /// updated.
-pub async fn upsert_needs<C: ConnectionTrait>(conn: &C, rows: &[(i64, &Need)]) -> StoreResult<WriteCounts> {
+pub async fn upsert_needs<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[(i64, &Need)],
+    aliases: &HashSet<String>,
+) -> StoreResult<WriteCounts> {
     let mut latest: HashMap<(i64, &str), usize> = HashMap::with_capacity(rows.len());
     for (at, (customer_id, need)) in rows.iter().enumerate() {
         latest.insert((*customer_id, need.tag.as_str()), at);
@@ -430,7 +488,7 @@ pub async fn upsert_needs<C: ConnectionTrait>(conn: &C, rows: &[(i64, &Need)]) -
     let mut keep: Vec<usize> = latest.into_values().collect();
     keep.sort_unstable();
     let mut counts = WriteCounts { unchanged: (rows.len() - keep.len()) as u64, ..Default::default() };
-    for chunk in keep.chunks(MAX_PARAMETERS / 5) {
+    for chunk in keep.chunks(MAX_PARAMETERS / 6) {
         let mut insert = Query::insert();
         insert.into_table(need::Entity).columns([
             need::Column::CustomerId,
@@ -438,15 +496,17 @@ pub async fn upsert_needs<C: ConnectionTrait>(conn: &C, rows: &[(i64, &Need)]) -
             need::Column::Kind,
             need::Column::Source,
             need::Column::Weight,
+            need::Column::ArrivedUnder,
         ]);
         for &at in chunk {
             let (customer_id, need) = rows[at];
-            let values: [Value; 5] = [
+            let values: [Value; 6] = [
                 customer_id.into(),
                 need.tag.as_str().into(),
                 need.kind.as_str().into(),
                 need.source.as_str().into(),
                 need.weight.value().into(),
+                arrived_under(need.customer_external_id.as_str(), aliases).into(),
             ];
             insert.values_panic(values.map(Expr::val));
         }
@@ -471,7 +531,7 @@ mod tests {
     #[test]
     fn ties_are_written_by_one_statement_per_pass() {
         let insert = ties_sql(DbBackend::Sqlite, 3, false);
-        assert_eq!(insert.matches('?').count(), 15);
+        assert_eq!(insert.matches('?').count(), 21);
         assert!(insert.ends_with("ON CONFLICT (from_id, to_id, kind) DO NOTHING"), "{insert}");
         let update = ties_sql(DbBackend::Postgres, 1, true);
         assert!(update.contains("WHERE (excluded.weight IS DISTINCT FROM ties.weight)"), "{update}");

@@ -49,6 +49,33 @@ impl Customer {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// Every identifier the customer is known by (external ids with their origin, emails,
+    /// phones, social handles), with when each was first and last seen.
+    async fn identifiers(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> ApiResult<Vec<crate::identity::Identifier>> {
+        let rows = super::store(ctx)?.identifiers(self.0.id).await.map_err(api)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+    /// External ids of customers merged into this one: imports and `customer(externalId:)`
+    /// naming them find this customer.
+    async fn aliases(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<Vec<String>> {
+        let rows = super::store(ctx)?.identifiers(self.0.id).await.map_err(api)?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.kind == "external_id" && row.value != self.0.external_id)
+            .map(|row| row.value)
+            .collect())
+    }
+    /// The merges this customer took part in, as survivor or absorbed, oldest first.
+    async fn merge_history(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> ApiResult<Vec<crate::identity::MergeEntry>> {
+        let rows = super::store(ctx)?.merge_history(self.0.id).await.map_err(api)?;
+        Ok(rows.into_iter().map(crate::identity::MergeEntry).collect())
+    }
     /// The segments the customer is in now, in every segmentation.
     async fn memberships(
         &self,

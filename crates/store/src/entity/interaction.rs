@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "interactions")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -19,6 +19,8 @@ pub struct Model {
     pub text: Option<String>,
     pub source_id: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The external id it arrived under, when that was an alias of its customer.
+    pub arrived_under: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

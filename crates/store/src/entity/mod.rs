@@ -5,10 +5,12 @@
 pub mod api_key;
 pub mod audit_entry;
 pub mod customer;
+pub mod customer_identifier;
 pub mod erased_customer;
 pub mod interaction;
 pub mod membership;
 pub mod membership_event;
+pub mod merge_log;
 pub mod need;
 pub mod preview_job;
 pub mod segmentation;

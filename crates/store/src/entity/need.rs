@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "needs")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -15,6 +15,8 @@ pub struct Model {
     pub weight: f64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The external id it arrived under, when that was an alias of its customer.
+    pub arrived_under: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "ties")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -15,6 +15,9 @@ pub struct Model {
     pub mutual: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The external ids its ends arrived under, when they were aliases.
+    pub from_arrived_under: Option<String>,
+    pub to_arrived_under: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

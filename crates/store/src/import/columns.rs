@@ -4,6 +4,19 @@ use kindred_domain::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TIE_CO
 use std::fmt;
 use std::str::FromStr;
 
+/// The columns of a customer file: the profile's, then `origin` (the system the rows come
+/// from, kept with the identifiers, not the profile).
+const CUSTOMER_FILE_COLUMNS: [&str; CUSTOMER_COLUMNS.len() + 1] = {
+    let mut all = [""; CUSTOMER_COLUMNS.len() + 1];
+    let mut at = 0;
+    while at < CUSTOMER_COLUMNS.len() {
+        all[at] = CUSTOMER_COLUMNS[at];
+        at += 1;
+    }
+    all[CUSTOMER_COLUMNS.len()] = "origin";
+    all
+};
+
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ImportKind {
@@ -31,7 +44,7 @@ impl ImportKind {
     /// Every column a file of this kind may have.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Customers => &CUSTOMER_COLUMNS,
+            ImportKind::Customers => &CUSTOMER_FILE_COLUMNS,
             ImportKind::Interactions => &INTERACTION_COLUMNS,
             ImportKind::Ties => &TIE_COLUMNS,
             ImportKind::Needs => &NEED_COLUMNS,

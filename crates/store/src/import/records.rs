@@ -67,6 +67,7 @@ pub(crate) fn parse_record(
         ImportKind::Customers => {
             let draft = CustomerDraft {
                 external_id: required(fields, "external_id"),
+                origin: text(fields, "origin"),
                 email: text(fields, "email"),
                 phone: text(fields, "phone"),
                 first_name: text(fields, "first_name"),

@@ -11,11 +11,10 @@ use crate::erasure::{erased_among, forget_erased};
 use crate::error::{StoreError, StoreResult};
 use crate::sql::statement;
 use crate::write::{
-    WriteCounts, create_customers, find_customers, insert_interactions, upsert_customers, upsert_needs,
-    upsert_ties,
+    WriteCounts, create_customers, insert_interactions, lookup_customers, upsert_needs, upsert_ties,
 };
 use sea_orm::{ConnectionTrait, DbBackend};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +39,11 @@ pub struct ImportSummary {
     pub superseded: u64,
     /// Customers created because a row named one not known yet.
     pub customers_created: u64,
+    /// Customers merged into another because a row showed them to be one person.
+    pub merged: u64,
+    /// Identifiers of rows not matched on: blocked values, or dropped because a match would
+    /// break a limit (each logged).
+    pub identifiers_set_aside: u64,
     /// How long the import took.
     pub seconds: f64,
 }
@@ -62,6 +66,9 @@ struct IdCache {
 /// million customers are named in any order.
 #[derive(Default)]
 struct Ids {
+    /// External ids found to be aliases (of customers merged into another): rows naming them
+    /// record it.
+    aliases: HashSet<String>,
     short: HashMap<u128, i64>,
     long: HashMap<Box<str>, i64>,
 }
@@ -99,6 +106,7 @@ impl Ids {
     }
 
     fn clear(&mut self) {
+        self.aliases.clear();
         self.short.clear();
         self.long.clear();
     }
@@ -181,10 +189,13 @@ impl IdCache {
         missing: &[&'a str],
     ) -> StoreResult<Vec<&'a str>> {
         let mut unknown = Vec::new();
-        for (external_id, id) in missing.iter().zip(find_customers(conn, missing).await?) {
-            match id {
-                Some(id) => {
-                    self.ids.insert(external_id, id);
+        for (external_id, found) in missing.iter().zip(lookup_customers(conn, missing).await?) {
+            match found {
+                Some(found) => {
+                    self.ids.insert(external_id, found.id);
+                    if found.alias {
+                        self.ids.aliases.insert((*external_id).to_owned());
+                    }
                 }
                 None => unknown.push(*external_id),
             }
@@ -348,6 +359,8 @@ pub async fn import_with<R: Read + Send + 'static>(
                 summary.updated += written.counts.updated;
                 summary.unchanged += written.counts.unchanged;
                 summary.customers_created += written.created;
+                summary.merged += written.merged;
+                summary.identifiers_set_aside += written.set_aside;
                 report_rows(&options, summary.read);
             }
         }
@@ -382,7 +395,16 @@ async fn write_in_turn(
             Some(conn) => store.begin_write_on(conn).await?,
             None => store.begin_write().await?,
         };
-        let written = match write_chunk(&*txn, cache, records, allow_erased, unchecked.is_some()).await {
+        let written = match write_chunk(
+            &*txn,
+            &store.identity,
+            cache,
+            records,
+            allow_erased,
+            unchecked.is_some(),
+        )
+        .await
+        {
             Ok(written) => txn.commit().await.map(|()| written),
             Err(error) => {
                 txn.rollback().await?;
@@ -465,6 +487,10 @@ struct Written {
     created: u64,
     /// Rows refused: those naming an erased customer, then source id conflicts.
     refused: Vec<RowError>,
+    /// Customers merged into another.
+    merged: u64,
+    /// Identifiers blocked or dropped.
+    set_aside: u64,
 }
 
 /// Screens and writes one chunk (all of one kind) in the transaction `conn` (`unchecked`: on
@@ -472,13 +498,14 @@ struct Written {
 /// the change feed.
 async fn write_chunk<C: ConnectionTrait>(
     conn: &C,
+    identity: &kindred_domain::identity::IdentityPolicy,
     cache: &mut IdCache,
     records: Vec<(u64, Record)>,
     allow_erased: bool,
     unchecked: bool,
 ) -> StoreResult<Written> {
     if matches!(records.first(), Some((_, Record::Customer(_)))) {
-        return write_customers(conn, records, allow_erased).await;
+        return write_customers(conn, identity, records, allow_erased).await;
     }
     cache.check(conn, unchecked).await?;
     // The customer id of every external id the rows name, in order, from the cache; then
@@ -512,6 +539,7 @@ async fn write_chunk<C: ConnectionTrait>(
         new.sort_unstable();
         new.dedup();
         let (ids, count) = create_customers(conn, &new).await?;
+        crate::identity::attach_bare(conn, &ids).await?;
         cache.created(&ids, count);
         created = count;
     }
@@ -536,11 +564,11 @@ async fn write_chunk<C: ConnectionTrait>(
         }
     }
     let counts = if !interactions.is_empty() {
-        insert_interactions(conn, &interactions).await?
+        insert_interactions(conn, &interactions, &cache.ids.aliases).await?
     } else if !ties.is_empty() {
-        upsert_ties(conn, &ties).await?
+        upsert_ties(conn, &ties, &cache.ids.aliases).await?
     } else if !needs.is_empty() {
-        upsert_needs(conn, &needs).await?
+        upsert_needs(conn, &needs, &cache.ids.aliases).await?
     } else {
         WriteCounts::default()
     };
@@ -552,7 +580,7 @@ async fn write_chunk<C: ConnectionTrait>(
         let external_ids: Vec<&str> = touched.into_iter().map(|(_, name)| name).collect();
         record_changes(conn, &external_ids).await?;
     }
-    Ok(Written { counts, created, refused })
+    Ok(Written { counts, created, refused, merged: 0, set_aside: 0 })
 }
 
 /// Every external id the records name, in order (two for a tie).
@@ -577,6 +605,7 @@ fn ends_of(records: &[(u64, Record)], cache: &IdCache) -> Vec<Option<i64>> {
 /// Writes a chunk of customers: rows naming an erased customer are refused first.
 async fn write_customers<C: ConnectionTrait>(
     conn: &C,
+    identity: &kindred_domain::identity::IdentityPolicy,
     records: Vec<(u64, Record)>,
     allow_erased: bool,
 ) -> StoreResult<Written> {
@@ -592,16 +621,19 @@ async fn write_customers<C: ConnectionTrait>(
         })
         .collect();
     if customers.is_empty() {
-        return Ok(Written { counts: WriteCounts::default(), created: 0, refused });
+        return Ok(Written { counts: WriteCounts::default(), created: 0, refused, merged: 0, set_aside: 0 });
     }
-    let mut external_ids: Vec<String> = customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
-    external_ids.sort_unstable();
-    external_ids.dedup();
-    let counts = upsert_customers(conn, customers).await?;
-    if counts.inserted + counts.updated > 0 {
-        record_changes(conn, &external_ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    let written = crate::identity::write_customer_records(conn, identity, customers, "import").await?;
+    if written.counts.inserted + written.counts.updated > 0 {
+        record_changes(conn, &written.external_ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
-    Ok(Written { counts, created: 0, refused })
+    Ok(Written {
+        counts: written.counts,
+        created: 0,
+        refused,
+        merged: written.merges.len() as u64,
+        set_aside: written.decisions as u64,
+    })
 }
 
 #[cfg(test)]
@@ -640,7 +672,7 @@ mod tests {
         ties: Vec<(u64, Record)>,
     ) -> Written {
         let txn = store.begin_write_on(conn).await.expect("begin");
-        let written = write_chunk(&*txn, cache, ties, false, true).await.expect("write");
+        let written = write_chunk(&*txn, &Default::default(), cache, ties, false, true).await.expect("write");
         txn.commit().await.expect("commit");
         written
     }

@@ -56,6 +56,7 @@ impl FromSqliteRow for interaction::Model {
             text: row.get("text")?,
             source_id: row.get("source_id")?,
             created_at: row.get("created_at")?,
+            arrived_under: row.get("arrived_under")?,
         })
     }
 }
@@ -71,6 +72,8 @@ impl FromSqliteRow for tie::Model {
             mutual: row.get("mutual")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
+            from_arrived_under: row.get("from_arrived_under")?,
+            to_arrived_under: row.get("to_arrived_under")?,
         })
     }
 }
@@ -86,6 +89,7 @@ impl FromSqliteRow for need::Model {
             weight: row.get("weight")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
+            arrived_under: row.get("arrived_under")?,
         })
     }
 }

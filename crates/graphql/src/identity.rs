@@ -1,0 +1,216 @@
+//! Identity over the API: the identifiers and merges of a customer, merging customers by
+//! hand (editors), undoing a merge and reading the merge log (admins).
+
+use crate::access::Caller;
+use crate::context::store;
+use crate::error::{ApiError, ApiResult, api};
+use crate::query::parse_id;
+use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use kindred_store::entity::{customer_identifier, merge_log};
+use kindred_store::identity::AppliedMerge;
+
+/// Most merge log entries one page returns.
+const MAX_PAGE: u64 = 500;
+
+/// An identifier a customer is known by.
+#[derive(SimpleObject)]
+pub(crate) struct Identifier {
+    /// `external_id`, `email`, `phone` or `social:<network>`.
+    kind: String,
+    /// Normalised: emails and handles lowercased, phones in E.164.
+    value: String,
+    /// The system it came from (`default` when none was named).
+    origin: String,
+    /// When a record first carried it.
+    first_seen: DateTime<Utc>,
+    /// When a record last carried it.
+    last_seen: DateTime<Utc>,
+}
+
+impl From<customer_identifier::Model> for Identifier {
+    fn from(row: customer_identifier::Model) -> Self {
+        Self {
+            kind: row.kind,
+            value: row.value,
+            origin: row.origin,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+        }
+    }
+}
+
+/// One entry of the merge log: a customer merged into another.
+pub(crate) struct MergeEntry(pub merge_log::Model);
+
+#[Object]
+impl MergeEntry {
+    /// The entry's id, which `unmergeCustomer` takes.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The customer that stayed.
+    async fn survivor_id(&self) -> ID {
+        ID(self.0.survivor_id.to_string())
+    }
+    /// The customer merged into it (restored under this id by an unmerge).
+    async fn absorbed_id(&self) -> ID {
+        ID(self.0.absorbed_id.to_string())
+    }
+    /// The absorbed customer's external id, now an alias of the survivor (`(erased)` once
+    /// the survivor was erased).
+    async fn absorbed_external_id(&self) -> &str {
+        &self.0.absorbed_external_id
+    }
+    /// `IDENTIFIER` (a record carried identifiers of both) or `MANUAL` (a person merged them).
+    async fn reason(&self) -> String {
+        self.0.reason.to_uppercase()
+    }
+    /// Why: for `IDENTIFIER`, `{"shared": [{"kind", "value"}...]}`, the identifiers the
+    /// record shared with both customers.
+    async fn evidence(&self) -> Json<serde_json::Value> {
+        Json(self.0.evidence.clone())
+    }
+    /// Who decided: the API key's name, `import`, or `api` on a server without keys.
+    async fn decided_by(&self) -> &str {
+        &self.0.decided_by
+    }
+    /// When.
+    async fn merged_at(&self) -> DateTime<Utc> {
+        self.0.merged_at
+    }
+    /// When it was undone, if it was.
+    async fn unmerged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.unmerged_at
+    }
+    /// Who undid it.
+    async fn unmerged_by(&self) -> Option<&str> {
+        self.0.unmerged_by.as_deref()
+    }
+    /// Whether `unmergeCustomer` can undo it: not undone yet, and the survivor not erased.
+    async fn can_undo(&self) -> bool {
+        self.0.unmerged_at.is_none() && self.0.snapshot.is_some()
+    }
+}
+
+/// What undoing a merge did.
+#[derive(SimpleObject)]
+pub(crate) struct UnmergeResult {
+    /// The merge, now undone.
+    merge: MergeEntry,
+    /// The customer that had stayed.
+    survivor: crate::types::Customer,
+    /// The customer restored, with the id it had.
+    restored: crate::types::Customer,
+}
+
+/// The name merges and unmerges are recorded under.
+pub(crate) fn actor(ctx: &Context<'_>) -> String {
+    ctx.data_opt::<Caller>().and_then(|caller| caller.key_name.clone()).unwrap_or_else(|| "api".to_owned())
+}
+
+/// Tells the engine about merges a write made: each absorbed customer left its segments,
+/// each survivor is re-assigned.
+pub(crate) fn publish_merges(ctx: &Context<'_>, merges: &[AppliedMerge]) {
+    let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() else { return };
+    for merge in merges {
+        engine.customer_deleted(&merge.exited);
+    }
+    engine.touched(merges.iter().map(|merge| merge.entry.survivor_id).collect());
+}
+
+/// The merge log, for admins.
+#[derive(Default)]
+pub struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// Every merge, oldest first: `first` entries (at most 500) after the entry `after`.
+    async fn merge_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: i32,
+        after: Option<ID>,
+    ) -> ApiResult<Vec<MergeEntry>> {
+        let after = after.as_ref().map(|id| parse_id("after", id)).transpose().map_err(api)?;
+        let limit = u64::try_from(first).unwrap_or(0).min(MAX_PAGE);
+        let rows = store(ctx)?.merge_log(after, limit).await.map_err(api)?;
+        Ok(rows.into_iter().map(MergeEntry).collect())
+    }
+}
+
+/// Merging and unmerging customers.
+#[derive(Default)]
+pub struct IdentityMutation;
+
+#[Object]
+impl IdentityMutation {
+    /// Merges the customers `ids` into `survivor` (editors): their interactions, ties and
+    /// needs move to it, their identifiers and external ids become its own (aliases), they
+    /// leave their segments, and each merge is logged with who decided. The limits of
+    /// automatic matching do not apply. Returns the merge log entries, which
+    /// `unmergeCustomer` undoes.
+    async fn merge_customers(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        survivor: ID,
+    ) -> ApiResult<Vec<MergeEntry>> {
+        let survivor = parse_id("survivor", &survivor).map_err(api)?;
+        let ids: Vec<i64> =
+            ids.iter().map(|id| parse_id("ids", id)).collect::<Result<_, _>>().map_err(api)?;
+        if !ids.iter().any(|id| *id != survivor) {
+            return Err(api(ApiError::InvalidField {
+                field: "ids",
+                message: "name at least one customer besides the survivor".to_owned(),
+            }));
+        }
+        let merges = store(ctx)?.merge_customers(survivor, &ids, &actor(ctx)).await.map_err(api)?;
+        publish_merges(ctx, &merges);
+        for merge in &merges {
+            tracing::info!(
+                merge_id = merge.entry.id,
+                survivor,
+                absorbed = merge.entry.absorbed_id,
+                "customers merged"
+            );
+        }
+        Ok(merges.into_iter().map(|merge| MergeEntry(merge.entry)).collect())
+    }
+
+    /// Undoes a merge (admins): the absorbed customer comes back with its id, profile and
+    /// identifiers; interactions, ties and needs go back by the external id they arrived under,
+    /// also those that arrived since; the survivor's fields not written since return to their
+    /// values before the merge; segments re-assign both. Refused (CONFLICT) when the merge was
+    /// undone already, when the customer was erased, or while the survivor is itself merged
+    /// into another customer (undo that merge first).
+    async fn unmerge_customer(&self, ctx: &Context<'_>, merge_id: ID) -> ApiResult<UnmergeResult> {
+        let key = parse_id("mergeId", &merge_id).map_err(api)?;
+        let store = store(ctx)?;
+        let unmerged = store.unmerge(key, &actor(ctx)).await.map_err(api)?;
+        if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
+            engine.touched(vec![unmerged.survivor_id, unmerged.restored.id]);
+            let mut by_segment: std::collections::BTreeMap<(i64, String), Vec<i64>> = Default::default();
+            for (segmentation, segment) in &unmerged.static_memberships {
+                by_segment.entry((*segmentation, segment.clone())).or_default().push(unmerged.restored.id);
+            }
+            for ((segmentation, segment), ids) in by_segment {
+                // A static segmentation deleted or made dynamic since is left as it is.
+                if let Err(error) =
+                    engine.edit_members(segmentation, &segment, &ids, kindred_engine::MemberEdit::Add).await
+                {
+                    tracing::warn!(segmentation, %error, "unmerge: static membership not restored");
+                }
+            }
+        }
+        tracing::info!(merge_id = key, restored = unmerged.restored.id, "merge undone");
+        let survivor = store.customer(unmerged.survivor_id).await.map_err(api)?.ok_or_else(|| {
+            api(ApiError::NotFound { what: "customer", key: unmerged.survivor_id.to_string() })
+        })?;
+        Ok(UnmergeResult {
+            merge: MergeEntry(unmerged.entry),
+            survivor: crate::types::Customer(survivor),
+            restored: crate::types::Customer(unmerged.restored),
+        })
+    }
+}

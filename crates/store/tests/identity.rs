@@ -1,0 +1,415 @@
+//! Identity against SQLite and PostgreSQL: records are matched on their identifiers (blocked
+//! values, limits and priorities applied), records that bring customers together merge them
+//! with evidence in the merge log, absorbed external ids stay aliases, an unmerge restores
+//! every row exactly, and consent and erasure follow merges.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use chrono::NaiveDate;
+use kindred_domain::identity::{IdentifierClass, IdentityPolicy, IdentityRules};
+use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft};
+use kindred_store::entity::{customer, customer_identifier, interaction, need, tie};
+use kindred_store::import::{
+    ERASED_REASON, Format, ImportKind, ImportOptions, ImportSummary, RowError, import_with,
+};
+use kindred_store::{Store, StoreError};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+}
+
+async fn run(store: &Store, kind: ImportKind, text: &str) -> (ImportSummary, Vec<RowError>) {
+    let mut errors = Vec::new();
+    let input = std::io::Cursor::new(text.to_owned().into_bytes());
+    let summary =
+        import_with(store, kind, Format::Csv, input, ImportOptions::default(), |e| errors.push(e.clone()))
+            .await
+            .unwrap();
+    (summary, errors)
+}
+
+async fn upsert(store: &Store, draft: CustomerDraft) -> i64 {
+    store.upsert_customer(draft.validate(today()).unwrap()).await.unwrap().0.id
+}
+
+fn person(external_id: &str, email: Option<&str>) -> CustomerDraft {
+    CustomerDraft {
+        external_id: external_id.to_owned(),
+        email: email.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+fn interaction(external_id: &str, day: u32) -> kindred_domain::Interaction {
+    InteractionDraft {
+        customer_external_id: external_id.to_owned(),
+        occurred_at: format!("2026-01-{day:02}"),
+        amount: Some(f64::from(day)),
+        currency: Some("EUR".to_owned()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+fn tie(from: &str, to: &str, kind: &str) -> kindred_domain::Tie {
+    TieDraft {
+        from_external_id: from.to_owned(),
+        to_external_id: to.to_owned(),
+        kind: Some(kind.to_owned()),
+        weight: Some(0.5),
+        mutual: Some(false),
+    }
+    .validate()
+    .unwrap()
+}
+
+fn need(external_id: &str, tag: &str) -> kindred_domain::Need {
+    NeedDraft { customer_external_id: external_id.to_owned(), tag: tag.to_owned(), ..Default::default() }
+        .validate()
+        .unwrap()
+}
+
+/// Every row of the tables a merge touches, as JSON, in id order.
+async fn rows(store: &Store) -> BTreeMap<&'static str, Vec<Json>> {
+    let conn = store.connection();
+    let json = |rows: Vec<Json>| rows;
+    let mut all = BTreeMap::new();
+    all.insert(
+        "customers",
+        json(
+            customer::Entity::find()
+                .order_by_asc(customer::Column::Id)
+                .all(conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap())
+                .collect(),
+        ),
+    );
+    all.insert(
+        "interactions",
+        interaction::Entity::find()
+            .order_by_asc(interaction::Column::Id)
+            .all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    all.insert(
+        "ties",
+        tie::Entity::find()
+            .order_by_asc(tie::Column::Id)
+            .all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    all.insert(
+        "needs",
+        need::Entity::find()
+            .order_by_asc(need::Column::Id)
+            .all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    all.insert(
+        "identifiers",
+        customer_identifier::Entity::find()
+            .order_by_asc(customer_identifier::Column::Id)
+            .all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    all
+}
+
+async fn count_customers(store: &Store) -> u64 {
+    store.count_customers().await.unwrap()
+}
+
+on_both!(records_match_on_identifiers_with_blocked_values_and_limits, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let (summary, errors) = run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,first_name\n\
+             A1,shop,ana@x.org,Ana\n\
+             W1,web,ANA@x.org,Ana B.\n\
+             T1,shop,test@example.com,Tess\n\
+             T2,web,test@example.com,Theo\n\
+             B1,shop,ana@x.org,Bea\n",
+        )
+        .await;
+        assert!(errors.is_empty(), "{errors:?}");
+        // The web record carries the shop customer's email: it is that customer. The test
+        // address is blocked, so Tess and Theo stay two. Bea shares the family email but is a
+        // second shop id: the email (lower priority) is set aside and she is new.
+        assert_eq!(count_customers(&store).await, 4);
+        assert_eq!(summary.identifiers_set_aside, 3, "two blocked emails, one dropped");
+        let ana = store.customer_by_external_id("A1").await.unwrap().unwrap();
+        assert_eq!(ana.first_name.as_deref(), Some("Ana B."), "the web record updated her");
+        let via_web = store.customer_by_external_id("W1").await.unwrap().unwrap();
+        assert_eq!(via_web.id, ana.id, "the web id is an identifier of hers");
+        let kinds: Vec<(String, String, String)> = store
+            .identifiers(ana.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.kind, i.value, i.origin))
+            .collect();
+        assert!(kinds.contains(&("external_id".into(), "W1".into(), "web".into())), "{kinds:?}");
+        assert!(kinds.contains(&("email".into(), "ana@x.org".into(), "shop".into())), "{kinds:?}");
+        let bea = store.customer_by_external_id("B1").await.unwrap().unwrap();
+        assert_ne!(bea.id, ana.id);
+        assert!(store.merge_log(None, 10).await.unwrap().is_empty(), "nothing was merged");
+
+        // Interactions under the web id land on her, remembering the id they came under.
+        run(&store, ImportKind::Interactions, "customer_external_id,occurred_at,amount\nW1,2026-01-05,12\n")
+            .await;
+        let data = store.person_data(ana.id).await.unwrap().unwrap();
+        assert_eq!(data.interactions.len(), 1);
+        assert_eq!(
+            data.interactions[0].arrived_under.as_deref(),
+            Some("W1"),
+            "it remembers the id it came under"
+        );
+
+        // With email first in the priority, the shop id is what is set aside: Bea's next
+        // record goes to Ana.
+        let rules = IdentityRules::new(
+            &kindred_domain::identity::DEFAULT_BLOCKED.map(str::to_owned),
+            &BTreeMap::new(),
+            &[IdentifierClass::Email],
+        )
+        .unwrap();
+        let emails_first = store.clone().with_identity(IdentityPolicy { rules, ..Default::default() });
+        let (_, errors) =
+            run(&emails_first, ImportKind::Customers, "external_id,origin,email\nB2,shop,ana@x.org\n").await;
+        assert!(errors.is_empty());
+        assert_eq!(count_customers(&store).await, 4, "no customer B2");
+        assert!(store.customer_by_external_id("B2").await.unwrap().is_none(), "B2 was not matched on");
+    }
+});
+
+on_both!(a_record_that_bridges_two_customers_merges_them_and_aliases_resolve, |store: &Store| {
+    let store = store.clone();
+    async move {
+        run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,phone,city\nS1,shop,sam@x.org,,Porto\nW9,web,,+351912345678,Lisboa\n",
+        )
+        .await;
+        let sam = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        let web = store.customer_by_external_id("W9").await.unwrap().unwrap();
+        run(
+            &store,
+            ImportKind::Interactions,
+            "customer_external_id,occurred_at,amount\nW9,2026-01-02,5\nS1,2026-01-03,7\n",
+        )
+        .await;
+        // The web shop now sends the phone with the shop's email: one person.
+        let (summary, errors) = run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,phone\nW9,web,sam@x.org,+351912345678\n",
+        )
+        .await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(summary.merged, 1);
+        assert_eq!(count_customers(&store).await, 1);
+        let log = store.merge_log(None, 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        let entry = &log[0];
+        assert_eq!(
+            (entry.survivor_id, entry.absorbed_id),
+            (sam.id, web.id),
+            "the customer known longest stays"
+        );
+        assert_eq!((entry.reason.as_str(), entry.decided_by.as_str()), ("identifier", "import"));
+        assert_eq!(entry.absorbed_external_id, "W9");
+        let shared = entry.evidence["shared"].as_array().unwrap();
+        assert!(shared.iter().any(|s| s["kind"] == "email" && s["value"] == "sam@x.org"), "{shared:?}");
+        // Both interactions are Sam's; later imports and lookups of W9 find Sam.
+        let data = store.person_data(sam.id).await.unwrap().unwrap();
+        assert_eq!(data.interactions.len(), 2);
+        assert_eq!(store.customer_by_external_id("W9").await.unwrap().unwrap().id, sam.id);
+        let (again, _) = run(
+            &store,
+            ImportKind::Interactions,
+            "customer_external_id,occurred_at,amount\nW9,2026-01-09,3\n",
+        )
+        .await;
+        assert_eq!((again.imported, again.customers_created), (1, 0));
+        let data = store.person_data(sam.id).await.unwrap().unwrap();
+        assert_eq!(data.interactions.len(), 3);
+        assert!(data.interactions.iter().filter(|i| i.arrived_under.as_deref() == Some("W9")).count() == 2);
+        // A re-import of the web customer is Sam, not a new customer.
+        run(&store, ImportKind::Customers, "external_id,origin,city\nW9,web,Faro\n").await;
+        assert_eq!(count_customers(&store).await, 1);
+        assert_eq!(store.customer(sam.id).await.unwrap().unwrap().city.as_deref(), Some("Faro"));
+    }
+});
+
+on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let ana = upsert(
+            &store,
+            CustomerDraft {
+                first_name: Some("Ana".into()),
+                city: Some("Porto".into()),
+                ..person("ana", Some("ana@x.org"))
+            },
+        )
+        .await;
+        let bo = upsert(
+            &store,
+            CustomerDraft {
+                first_name: Some("Bo".into()),
+                country: Some("PT".into()),
+                ..person("bo", Some("bo@x.org"))
+            },
+        )
+        .await;
+        upsert(&store, person("cy", None)).await;
+        for day in 1..=3 {
+            store.record_interaction(&interaction("ana", day)).await.unwrap();
+            store.record_interaction(&interaction("bo", day + 10)).await.unwrap();
+        }
+        store.add_tie(&tie("ana", "bo", "friend")).await.unwrap();
+        store.add_tie(&tie("ana", "cy", "friend")).await.unwrap();
+        store.add_tie(&tie("bo", "cy", "friend")).await.unwrap();
+        store.add_tie(&tie("cy", "bo", "colleague")).await.unwrap();
+        store.add_need(&need("ana", "running")).await.unwrap();
+        store.add_need(&need("bo", "running")).await.unwrap();
+        store.add_need(&need("bo", "cooking")).await.unwrap();
+        let before = rows(&store).await;
+
+        let merges = store.merge_customers(ana, &[bo], "editor-key").await.unwrap();
+        assert_eq!(merges.len(), 1);
+        assert!(store.customer(bo).await.unwrap().is_none());
+        let merged = store.customer(ana).await.unwrap().unwrap();
+        assert_eq!(merged.country.as_deref(), Some("PT"), "a field only Bo knew survives");
+        let data = store.person_data(ana).await.unwrap().unwrap();
+        assert_eq!(data.interactions.len(), 6);
+        assert_eq!(data.needs.len(), 2, "running once, cooking");
+        let ends: Vec<(i64, i64, String)> =
+            data.ties.iter().map(|t| (t.tie.from_id, t.tie.to_id, t.tie.kind.clone())).collect();
+        assert_eq!(
+            ends.len(),
+            2,
+            "the tie between them is gone, the duplicate friend tie to cy too: {ends:?}"
+        );
+        assert_eq!(store.merge_history(ana).await.unwrap().len(), 1);
+
+        // Something arrives under Bo's id after the merge, and something under Ana's.
+        store.record_interaction(&interaction("bo", 25)).await.unwrap();
+        store.record_interaction(&interaction("ana", 26)).await.unwrap();
+        let unmerged = store.unmerge(merges[0].entry.id, "admin-key").await.unwrap();
+        assert_eq!(unmerged.restored.id, bo);
+        assert!(store.unmerge(merges[0].entry.id, "admin-key").await.is_err(), "undone once only");
+
+        let mut after = rows(&store).await;
+        let late: Vec<Json> = after["interactions"]
+            .iter()
+            .filter(|i| i["amount"] == 25.0 || i["amount"] == 26.0)
+            .cloned()
+            .collect();
+        after.get_mut("interactions").unwrap().retain(|i| i["amount"] != 25.0 && i["amount"] != 26.0);
+        assert_eq!(after, before, "every row as before the merge");
+        assert_eq!(late.len(), 2);
+        for row in late {
+            let owner = if row["amount"] == 25.0 { bo } else { ana };
+            assert_eq!(row["customer_id"], owner, "routed by the id it arrived under: {row}");
+            assert_eq!(row["arrived_under"], Json::Null);
+        }
+        let history = store.merge_history(bo).await.unwrap();
+        assert_eq!(history[0].unmerged_by.as_deref(), Some("admin-key"));
+    }
+});
+
+on_both!(consent_and_erasure_follow_merges, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let consent = |id: &str, marketing: Option<bool>| CustomerDraft {
+            consent_marketing: marketing,
+            consent_profiling: Some(true),
+            ..person(id, None)
+        };
+        let a = upsert(&store, consent("a", Some(true))).await;
+        let b = upsert(&store, consent("b", Some(false))).await;
+        let c = upsert(&store, consent("c", Some(true))).await;
+        let d = upsert(&store, consent("d", None)).await;
+        store.merge_customers(a, &[b], "ed").await.unwrap();
+        let merged = store.customer(a).await.unwrap().unwrap();
+        assert_eq!(
+            (merged.consent_marketing, merged.consent_profiling),
+            (Some(false), Some(true)),
+            "one refused"
+        );
+        store.merge_customers(c, &[d], "ed").await.unwrap();
+        assert_eq!(store.customer(c).await.unwrap().unwrap().consent_marketing, None, "one was not asked");
+
+        // Merge of merges: c (with d) into a (with b). Erasing a erases all four.
+        let nested = store.merge_customers(a, &[c], "ed").await.unwrap();
+        let dry = store.erase_customer_with(a, true).await.unwrap().unwrap();
+        assert!(dry.dry_run);
+        let mut ids: Vec<&str> = dry.identities.iter().map(|(id, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        assert_eq!(dry.merges.len(), 3);
+        assert!(store.customer(a).await.unwrap().is_some(), "a dry run erases nothing");
+        assert!(!store.is_erased("b").await.unwrap());
+
+        let receipt = store.erase_customer(a).await.unwrap().unwrap();
+        assert_eq!(receipt.identities.len(), 4);
+        for id in ["a", "b", "c", "d"] {
+            assert!(store.is_erased(id).await.unwrap(), "{id} has a tombstone");
+        }
+        let (_, errors) = run(&store, ImportKind::Customers, "external_id\nd\n").await;
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].reason, ERASED_REASON);
+        let log = store.merge_log(None, 10).await.unwrap();
+        assert!(
+            log.iter().all(|entry| entry.snapshot.is_none() && entry.absorbed_external_id == "(erased)"),
+            "{log:?}"
+        );
+        let refused = store.unmerge(nested[0].entry.id, "admin").await.unwrap_err();
+        assert!(matches!(refused, StoreError::Conflict(ref m) if m.contains("erased")), "{refused}");
+    }
+});
+
+on_both!(an_unmerge_waits_for_the_merge_that_absorbed_its_survivor, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let a = upsert(&store, person("a", None)).await;
+        let b = upsert(&store, person("b", None)).await;
+        let c = upsert(&store, person("c", None)).await;
+        let first = store.merge_customers(b, &[c], "ed").await.unwrap();
+        let second = store.merge_customers(a, &[b], "ed").await.unwrap();
+        let refused = store.unmerge(first[0].entry.id, "admin").await.unwrap_err();
+        assert!(refused.to_string().contains(&format!("undo merge {}", second[0].entry.id)), "{refused}");
+        store.unmerge(second[0].entry.id, "admin").await.unwrap();
+        store.unmerge(first[0].entry.id, "admin").await.unwrap();
+        assert_eq!(count_customers(&store).await, 3);
+        assert_eq!(store.customer_by_external_id("c").await.unwrap().unwrap().id, c);
+    }
+});
