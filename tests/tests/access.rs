@@ -75,6 +75,9 @@ fn operations() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("createApiKey", "mutation { createApiKey(name: \"made-by-admin\", role: ANALYST) { key } }".into(), ADMINS),
         ("revokeApiKey", "mutation { revokeApiKey(name: \"nobody\") { name } }".into(), ADMINS),
         ("reloadPlugins", "mutation { reloadPlugins { plugins { name outcome } } }".into(), ADMINS),
+        ("mergeCustomers", "mutation { mergeCustomers(ids: [\"999998\"], survivor: \"999999\") { id } }".into(), MANAGERS),
+        ("unmergeCustomer", "mutation { unmergeCustomer(mergeId: \"999999\") { __typename } }".into(), ADMINS),
+        ("mergeLog", "{ mergeLog(first: 1) { id } }".into(), ADMINS),
     ]
 }
 

@@ -376,3 +376,52 @@ async fn a_degraded_segmentation_says_so_on_the_overview_its_page_and_the_plugin
     browser.assert_no_console_errors("the degraded segmentation's pages").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_page_shows_identifiers_and_merges_and_undoes_one() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""));
+    let server = work.serve(&[]).await;
+    let upsert = "mutation($i: CustomerInput!) { upsertCustomer(input: $i) { id } }";
+    let ana = server
+        .data(upsert, json!({ "i": { "externalId": "shop-ana", "origin": "shop", "email": "ana@x.org", "firstName": "Ana" } }))
+        .await["upsertCustomer"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    server
+        .data(upsert, json!({ "i": { "externalId": "web-ana", "origin": "web", "phone": "+493012345678" } }))
+        .await;
+    // The web shop's record carries the shop's email: the two are merged.
+    server
+        .data(upsert, json!({ "i": { "externalId": "web-ana", "origin": "web", "email": "ana@x.org", "phone": "+493012345678" } }))
+        .await;
+
+    let browser = Browser::start().await;
+    let base = server.base();
+    browser.open(&format!("{base}/#/customers/{ana}")).await;
+    browser.wait_for_text("#identifiers", "web-ana").await;
+    let identifiers = browser.text("#identifiers").await;
+    for expected in ["shop-ana", "ana@x.org", "+493012345678", "alias"] {
+        assert!(identifiers.contains(expected), "{expected} in {identifiers}");
+    }
+    let history = browser.text("#merge-history").await;
+    assert!(
+        history.contains("absorbed web-ana")
+            && history.contains("matched on")
+            && history.contains("email ana@x.org"),
+        "{history}"
+    );
+    browser.screenshot("customer-identity").await;
+    // Undo: asked, then confirmed.
+    browser.find("#merge-history button.secondary").await.click().await.expect("undo");
+    browser.find("#merge-history button.danger").await.click().await.expect("confirm");
+    browser.wait_for_text("#identity .notice", "is a customer of their own again").await;
+    browser.wait_for_text("#merge-history", "undone").await;
+    let identifiers = browser.text("#identifiers").await;
+    assert!(!identifiers.contains("web-ana"), "the web id went back: {identifiers}");
+    let restored = server.data("{ customer(externalId: \"web-ana\") { id phone } }", json!({})).await;
+    assert_ne!(restored["customer"]["id"], json!(ana), "{restored}");
+    browser.assert_no_console_errors("the customer page with merges").await;
+    browser.close().await;
+}

@@ -545,6 +545,36 @@ mod tests {
     }
 
     #[test]
+    fn identity_rules_are_read_and_checked() {
+        use kindred_domain::identity::{IdentifierClass, Survivorship};
+        let settings = load_text(
+            "[identity]\nlimits = { email = 2, external_id = 1 }\npriority = [\"email\"]\n\
+             survivorship = \"origin_priority\"\norigin_priority = [\"CRM\", \"shop\"]\n",
+        )
+        .unwrap();
+        let policy = settings.identity.policy().unwrap();
+        assert_eq!(policy.rules.limit(IdentifierClass::Email), 2);
+        assert_eq!(policy.rules.limit(IdentifierClass::Phone), 5);
+        assert_eq!(policy.rules.rank(IdentifierClass::Email), 0);
+        assert_eq!(policy.survivorship, Survivorship::OriginPriority(vec!["crm".into(), "shop".into()]));
+        let defaults = load_text("").unwrap().identity.policy().unwrap();
+        let test_address = kindred_domain::identity::Identifier {
+            kind: kindred_domain::identity::IdentifierKind::Email,
+            value: "test@example.com".into(),
+        };
+        assert!(defaults.rules.blocked_by(&test_address).is_some(), "the default blocked values apply");
+        for (text, named) in [
+            ("[identity]\nblocked_values = [\"(\"]\n", "identity.blocked_values[0]"),
+            ("[identity]\nlimits = { email = 0 }\n", "identity.limits.email"),
+            ("[identity]\nsurvivorship = \"origin_priority\"\n", "identity.origin_priority"),
+            ("[identity]\nlimits = { fax = 1 }\n", "fax"),
+        ] {
+            let error = format!("{:#}", load_text(text).unwrap_err());
+            assert!(error.contains(named), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn a_webhook_ca_file_that_cannot_be_used_is_named() {
         let missing = load_text("[webhooks]\nca_file = \"/nowhere/ca.pem\"\n").unwrap();
         let error = format!("{:#}", missing.engine().unwrap_err());

@@ -47,8 +47,13 @@ pub async fn import_file(
 
 /// The summary line printed at the end of an import.
 pub fn describe(kind: ImportKind, summary: &ImportSummary) -> String {
+    let identity = if kind == ImportKind::Customers {
+        format!(", merged {}, identifiers set aside {}", summary.merged, summary.identifiers_set_aside)
+    } else {
+        String::new()
+    };
     format!(
-        "{kind}: read {}, imported {}, updated {}, unchanged {}, rejected {}, superseded {}, customers created {}, {:.2} s",
+        "{kind}: read {}, imported {}, updated {}, unchanged {}, rejected {}, superseded {}, customers created {}{identity}, {:.2} s",
         summary.read,
         summary.imported,
         summary.updated,

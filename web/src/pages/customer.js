@@ -1,5 +1,5 @@
-// A customer's full picture: profile, needs, ties, interactions on every channel and
-// memberships with their history.
+// A customer's full picture: profile, needs, ties, interactions on every channel,
+// memberships with their history, and the identifiers and merges that made them one person.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { gql } from '../api.js';
@@ -19,8 +19,12 @@ const CUSTOMER = `query Customer($id: ID, $externalId: String) {
     ties(first: 100) { edges { node { kind weight mutual from { ${PERSON} } to { ${PERSON} } } } }
     memberships { segmentation { id name } segment { label } score since }
     membershipHistory(first: 50) { segmentation { id name } segment { label } change reason at }
+    identifiers { kind value origin firstSeen lastSeen }
+    aliases
+    mergeHistory { id survivorId absorbedId absorbedExternalId reason evidence decidedBy mergedAt unmergedAt unmergedBy canUndo }
   }
 }`;
+const UNMERGE = `mutation Unmerge($mergeId: ID!) { unmergeCustomer(mergeId: $mergeId) { restored { id externalId } } }`;
 const TIMELINE = `query Timeline($id: ID!, $after: String) {
   customer(id: $id) {
     interactions(first: 30, after: $after) {
@@ -143,9 +147,65 @@ function Memberships({ customer }) {
       : html`<p class="empty">No changes recorded.</p>`}`;
 }
 
+/** What a merge was based on, in a few words. */
+function evidenceText(merge) {
+  const shared = merge.evidence?.shared;
+  if (Array.isArray(shared) && shared.length) return `matched on ${shared.map((item) => `${item.kind} ${item.value}`).join(', ')}`;
+  if (merge.evidence?.erased) return 'erased';
+  return merge.reason === 'MANUAL' ? `merged by ${merge.decidedBy}` : merge.reason.toLowerCase();
+}
+
+/** One merge with its undo button (two steps: the undo is asked, then confirmed). */
+function MergeRow({ customer, merge, onUndone }) {
+  const [state, setState] = useState({ asking: false, busy: false, error: null });
+  const undo = async () => {
+    setState({ asking: false, busy: true, error: null });
+    try {
+      const data = await gql(UNMERGE, { mergeId: merge.id });
+      onUndone(`Merge ${merge.id} undone: ${data.unmergeCustomer.restored.externalId} is a customer of their own again.`);
+    } catch (error) {
+      setState({ asking: false, busy: false, error });
+    }
+  };
+  const absorbedHere = merge.survivorId === customer.id;
+  const other = absorbedHere
+    ? merge.absorbedExternalId
+    : html`<a href=${href('customers', merge.survivorId)}>customer ${merge.survivorId}</a>`;
+  return html`<tr data-merge=${merge.id}>
+    <td>${dateTime(merge.mergedAt)}</td>
+    <td>${absorbedHere ? html`absorbed ${other}` : html`merged into ${other}`}</td>
+    <td>${evidenceText(merge)}</td>
+    <td>${merge.decidedBy}</td>
+    <td>${merge.unmergedAt
+      ? html`<span class="meta">undone ${dateTime(merge.unmergedAt)} by ${merge.unmergedBy}</span>`
+      : merge.canUndo && absorbedHere
+        ? state.asking
+          ? html`<span class="confirm">Undo this merge?${' '}
+              <button type="button" class="danger" onClick=${undo}>Confirm undo</button>${' '}
+              <button type="button" class="secondary" onClick=${() => setState({ ...state, asking: false })}>Cancel</button></span>`
+          : html`<button type="button" class="secondary" disabled=${state.busy} onClick=${() => setState({ asking: true, busy: false, error: null })}>Undo merge</button>`
+        : ''}
+      ${state.error && html`<${ErrorBox} error=${state.error} />`}</td>
+  </tr>`;
+}
+
+function Identity({ customer, onUndone }) {
+  return html`
+    <table class="compact" id="identifiers"><thead><tr><th scope="col">Kind</th><th scope="col">Value</th><th scope="col">Origin</th><th scope="col">First seen</th><th scope="col">Last seen</th></tr></thead>
+      <tbody>${customer.identifiers.map((item) => html`<tr>
+        <td>${item.kind.replace('_', ' ')}</td><td>${item.value}${customer.aliases.includes(item.value) ? html` <span class="badge">alias</span>` : ''}</td>
+        <td>${item.origin}</td><td>${dateTime(item.firstSeen)}</td><td>${dateTime(item.lastSeen)}</td></tr>`)}</tbody></table>
+    <h3>Merge history</h3>
+    ${customer.mergeHistory.length
+      ? html`<table class="compact" id="merge-history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Decided by</th><th scope="col"></th></tr></thead>
+          <tbody>${customer.mergeHistory.map((merge) => html`<${MergeRow} key=${merge.id} customer=${customer} merge=${merge} onUndone=${onUndone} />`)}</tbody></table>`
+      : html`<p class="empty">Never merged.</p>`}`;
+}
+
 /** The customer page, by Kindred id or (`external` route) by external id. */
 export function CustomerPage({ id, externalId }) {
-  const { data, error } = useQuery(CUSTOMER, externalId ? { externalId } : { id });
+  const { data, error, reload } = useQuery(CUSTOMER, externalId ? { externalId } : { id });
+  const [notice, setNotice] = useState(null);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} />`;
   const customer = data.customer;
@@ -160,6 +220,10 @@ export function CustomerPage({ id, externalId }) {
       <${Card} title="Ties" id="ties"><${Ties} customer=${customer} ties=${customer.ties.edges.map((edge) => edge.node)} /><//>
       <${Card} title="Segments" id="memberships"><${Memberships} customer=${customer} /><//>
     </div>
+    <${Card} title="Identifiers and merges" id="identity">
+      ${notice && html`<p class="notice" role="status">${notice}</p>`}
+      <${Identity} customer=${customer} onUndone=${(text) => { setNotice(text); reload(); }} />
+    <//>
     <${Card} title="Interactions" id="interactions"><${Timeline} customerId=${customer.id} /><//>
   `;
 }

@@ -1,0 +1,247 @@
+//! Identity end to end, against the real server and behavioral plugin: a record that carries
+//! two customers' identifiers merges them, segments move live (the survivor enters, the
+//! absorbed customer exits), the absorbed external id still finds the survivor, the merge is
+//! explained in the log and the audit log, an admin undoes it and segments move back; an
+//! erasure's dry run lists every identity merged in.
+
+use kindred_e2e::{Subscription, Workspace, plugin_entry, plugin_library};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+const UPSERT: &str = "mutation($i: CustomerInput!) { upsertCustomer(input: $i) { id externalId } }";
+const PURCHASE: &str = "mutation($x: String!, $at: String!, $amount: Float!) { recordInteraction(input: { \
+    customerExternalId: $x, occurredAt: $at, amount: $amount, currency: \"EUR\" }) { id } }";
+const CHANGES: &str = "subscription { membershipChanged { segmentationId customerId segment change } }";
+const CUSTOMER: &str = "query($x: String!) { customer(externalId: $x) { id externalId aliases \
+    identifiers { kind value origin } mergeHistory { id reason evidence decidedBy canUndo } } }";
+const SEGMENTS: &str = "query($id: ID!) { segmentation(id: $id) { status segments { label size } } }";
+
+fn days_ago(days: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339()
+}
+
+fn tiers() -> Value {
+    json!({ "method": "rules", "rules": [
+        { "label": "big spenders", "when": { "agg": "sum", "of": "amount", "within_days": 365, "op": "gt", "value": 1000 } },
+        { "label": "buyers", "when": { "agg": "sum", "of": "amount", "within_days": 365, "op": "gt", "value": 0 } }
+    ] })
+}
+
+/// The next `count` membership events, as (customer id, segment, change), in any order.
+async fn events(live: &mut Subscription, count: usize) -> HashSet<(String, String, String)> {
+    let mut seen = HashSet::new();
+    while seen.len() < count {
+        let event = live.next(Duration::from_secs(15)).await.expect("a membership event");
+        let change = &event["membershipChanged"];
+        seen.insert((
+            change["customerId"].as_str().unwrap_or_default().to_owned(),
+            change["segment"].as_str().unwrap_or_default().to_owned(),
+            change["change"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    seen
+}
+
+fn event(id: &str, segment: &str, change: &str) -> (String, String, String) {
+    (id.to_owned(), segment.to_owned(), change.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_move_segments_live_are_explained_and_undone() {
+    let work = Workspace::new();
+    work.run(&["migrate"]);
+    let admin = work.create_key("admin", "admin-key");
+    let editor = work.create_key("editor", "editor-key");
+    let settings = plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "");
+    work.write("kindred.toml", &format!("[auth]\nenabled = true\n{settings}"));
+    let server = work.serve(&[]).await;
+    let call = |key: &str, query: &str, variables: Value| {
+        let server = &server;
+        let key = key.to_owned();
+        let query = query.to_owned();
+        async move {
+            let (status, _, body) = server.graphql_with_key(Some(&key), &query, variables).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body["errors"].is_null(), "{body}");
+            body["data"].clone()
+        }
+    };
+
+    // The shop knows Sam by email, the web shop by phone; each bought for 600.
+    let sam = call(
+        &editor,
+        UPSERT,
+        json!({ "i": { "externalId": "S-1", "origin": "shop", "email": "sam@x.org" } }),
+    )
+    .await["upsertCustomer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let web = call(
+        &editor,
+        UPSERT,
+        json!({ "i": { "externalId": "W-9", "origin": "web", "phone": "+351 912 345 678" } }),
+    )
+    .await["upsertCustomer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for who in ["S-1", "W-9"] {
+        call(&editor, PURCHASE, json!({ "x": who, "at": days_ago(10), "amount": 600.0 })).await;
+    }
+    let created = call(
+        &editor,
+        "mutation($p: JSON!) { createSegmentation(input: { name: \"tiers\", strategy: \"behavioral\", params: $p }) { id } }",
+        json!({ "p": tiers() }),
+    )
+    .await;
+    let segmentation = created["createSegmentation"]["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    loop {
+        let state = call(&editor, SEGMENTS, json!({ "id": segmentation })).await;
+        if state["segmentation"]["status"] == "READY" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The web shop sends Sam's phone with the shop's email: one person.
+    let mut live = Subscription::open(server.base(), CHANGES, json!({}), json!({ "apiKey": editor })).await;
+    let merged = call(
+        &editor,
+        UPSERT,
+        json!({ "i": { "externalId": "W-9", "origin": "web", "email": "SAM@x.org", "phone": "+351912345678" } }),
+    )
+    .await;
+    assert_eq!(merged["upsertCustomer"]["id"], json!(sam), "the customer known longest stays: {merged}");
+    let moved = events(&mut live, 3).await;
+    assert_eq!(
+        moved,
+        HashSet::from([
+            event(&web, "buyers", "EXITED"),
+            event(&sam, "buyers", "EXITED"),
+            event(&sam, "big spenders", "ENTERED"),
+        ]),
+        "the absorbed customer exits, the survivor (1,200 now) moves up"
+    );
+
+    // The web id is an alias; the merge is explained.
+    let found = call(&editor, CUSTOMER, json!({ "x": "W-9" })).await["customer"].clone();
+    assert_eq!(found["id"], json!(sam), "{found}");
+    assert_eq!(found["aliases"], json!(["W-9"]));
+    let kinds: Vec<String> = found["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                i["kind"].as_str().unwrap(),
+                i["value"].as_str().unwrap(),
+                i["origin"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in
+        ["external_id S-1 shop", "external_id W-9 web", "email sam@x.org shop", "phone +351912345678 web"]
+    {
+        assert!(kinds.iter().any(|k| k == expected), "{expected} in {kinds:?}");
+    }
+    let history = found["mergeHistory"].as_array().unwrap().clone();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (&history[0]["reason"], &history[0]["decidedBy"], &history[0]["canUndo"]),
+        (&json!("IDENTIFIER"), &json!("editor-key"), &json!(true))
+    );
+    let shared = history[0]["evidence"]["shared"].as_array().unwrap();
+    assert!(shared.iter().any(|s| s["kind"] == "email"), "{shared:?}");
+    let merge_id = history[0]["id"].as_str().unwrap().to_owned();
+
+    // Editors may not undo; admins may, and segments move back.
+    let (_, _, refused) = server
+        .graphql_with_key(
+            Some(&editor),
+            "mutation($m: ID!) { unmergeCustomer(mergeId: $m) { restored { id } } }",
+            json!({ "m": merge_id }),
+        )
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    let undone = call(
+        &admin,
+        "mutation($m: ID!) { unmergeCustomer(mergeId: $m) { merge { canUndo } survivor { id } restored { id externalId } } }",
+        json!({ "m": merge_id }),
+    )
+    .await["unmergeCustomer"]
+        .clone();
+    assert_eq!((&undone["restored"]["id"], &undone["restored"]["externalId"]), (&json!(web), &json!("W-9")));
+    assert_eq!(undone["merge"]["canUndo"], false);
+    let back = events(&mut live, 3).await;
+    assert_eq!(
+        back,
+        HashSet::from([
+            event(&sam, "big spenders", "EXITED"),
+            event(&sam, "buyers", "ENTERED"),
+            event(&web, "buyers", "ENTERED"),
+        ])
+    );
+
+    // Merged by hand this time; the audit log names both mutations.
+    call(
+        &editor,
+        "mutation($ids: [ID!]!, $s: ID!) { mergeCustomers(ids: $ids, survivor: $s) { id reason } }",
+        json!({ "ids": [web], "s": sam }),
+    )
+    .await;
+    // The audit log is written in the background: wait for both entries.
+    let started = Instant::now();
+    loop {
+        let audit =
+            call(&admin, "{ auditLog(first: 50) { edges { node { action keyName target } } } }", json!({}))
+                .await;
+        let actions: Vec<String> = audit["auditLog"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["node"]["action"].as_str().unwrap_or_default(),
+                    e["node"]["keyName"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        if actions.iter().any(|a| a == "mergeCustomers editor-key")
+            && actions.iter().any(|a| a == "unmergeCustomer admin-key")
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{actions:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = call(&admin, "{ mergeLog { id reason decidedBy canUndo } }", json!({})).await;
+    assert_eq!(log["mergeLog"].as_array().unwrap().len(), 2, "{log}");
+
+    // Erasing Sam would erase the web identity too: the dry run says so, and erases nothing.
+    let dry = call(
+        &admin,
+        "mutation($id: ID!) { eraseCustomer(id: $id, dryRun: true) { dryRun erasureId identities { externalId origin } merges interactions } }",
+        json!({ "id": sam }),
+    )
+    .await["eraseCustomer"]
+        .clone();
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["erasureId"], Value::Null);
+    assert_eq!(
+        dry["identities"],
+        json!([{ "externalId": "S-1", "origin": "shop" }, { "externalId": "W-9", "origin": "web" }])
+    );
+    assert_eq!(dry["interactions"], 2);
+    let export = call(&admin, "query($id: ID!) { exportCustomerData(id: $id) }", json!({ "id": sam })).await;
+    let document = &export["exportCustomerData"];
+    assert_eq!(document["aliases"], json!(["W-9"]), "{document}");
+    assert_eq!(document["mergeLog"].as_array().unwrap().len(), 2);
+    assert!(document["identifiers"].as_array().unwrap().len() >= 4);
+    assert!(server.terminate(), "clean shutdown");
+}
