@@ -70,7 +70,7 @@ async fn identities_of<C: ConnectionTrait>(
         customer.external_id.clone(),
         rows.iter()
             .find(|row| row.value == customer.external_id)
-            .map_or_else(|| crate::identity::DEFAULT_ORIGIN.to_owned(), |row| row.origin.clone()),
+            .map_or_else(|| crate::identifiers::DEFAULT_ORIGIN.to_owned(), |row| row.origin.clone()),
     )];
     identities.extend(
         rows.into_iter().filter(|row| row.value != customer.external_id).map(|row| (row.value, row.origin)),

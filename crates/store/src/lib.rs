@@ -16,6 +16,7 @@ pub mod entity;
 mod erasure;
 mod error;
 mod group_commit;
+mod identifiers;
 pub mod identity;
 pub mod import;
 mod membership_diff;

@@ -316,7 +316,7 @@ pub(crate) async fn create_customers<C: ConnectionTrait>(
             );
         }
         let made: Vec<(String, i64)> = rows.into_iter().map(|row| (row.external_id, row.id)).collect();
-        crate::identity::attach_bare(conn, &made).await?;
+        crate::identifiers::attach_bare(conn, &made).await?;
         ids.extend(made);
     }
     Ok((ids, created))

@@ -51,10 +51,7 @@ impl Customer {
     }
     /// Every identifier the customer is known by (external ids with their origin, emails,
     /// phones, social handles), with when each was first and last seen.
-    async fn identifiers(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> ApiResult<Vec<crate::identity::Identifier>> {
+    async fn identifiers(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<Vec<super::Identifier>> {
         let rows = super::store(ctx)?.identifiers(self.0.id).await.map_err(api)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -69,12 +66,9 @@ impl Customer {
             .collect())
     }
     /// The merges this customer took part in, as survivor or absorbed, oldest first.
-    async fn merge_history(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> ApiResult<Vec<crate::identity::MergeEntry>> {
+    async fn merge_history(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<Vec<super::MergeEntry>> {
         let rows = super::store(ctx)?.merge_history(self.0.id).await.map_err(api)?;
-        Ok(rows.into_iter().map(crate::identity::MergeEntry).collect())
+        Ok(rows.into_iter().map(super::MergeEntry).collect())
     }
     /// The segments the customer is in now, in every segmentation.
     async fn memberships(

@@ -4,6 +4,7 @@
 
 pub(crate) mod analytics;
 mod customer;
+mod identity;
 mod interaction;
 mod need;
 pub(crate) mod segmentation;
@@ -11,6 +12,7 @@ mod tie;
 pub(crate) mod webhook;
 
 pub(crate) use customer::{Customer, customer_page};
+pub(crate) use identity::{Identifier, MergeEntry};
 pub(crate) use interaction::Interaction;
 pub(crate) use need::Need;
 pub(crate) use tie::Tie;

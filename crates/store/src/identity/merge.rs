@@ -4,10 +4,10 @@
 //! customer leaves its segments and is removed, and the merge log keeps the evidence and a
 //! snapshot from which an unmerge restores both customers exactly.
 
-use super::identifiers::held_by;
 use super::snapshot::{MergeSnapshot, StaticMembership};
 use crate::entity::{customer, membership, merge_log, need, tie};
 use crate::error::{StoreError, StoreResult};
+use crate::identifiers::held_by;
 use crate::memberships::{Member, MembershipDiff};
 use crate::sql::statement;
 use crate::states::ChangeReason;
@@ -133,7 +133,7 @@ fn merged_profile(
 }
 
 /// The origin of a customer's own external id.
-fn own_origin(held: &[super::identifiers::HeldIdentifier], external_id: &str) -> String {
+fn own_origin(held: &[crate::identifiers::HeldIdentifier], external_id: &str) -> String {
     held.iter()
         .find_map(|row| match &row.identifier.kind {
             IdentifierKind::ExternalId { origin } if row.identifier.value == external_id => {
@@ -141,7 +141,7 @@ fn own_origin(held: &[super::identifiers::HeldIdentifier], external_id: &str) ->
             }
             _ => None,
         })
-        .unwrap_or_else(|| super::identifiers::DEFAULT_ORIGIN.to_owned())
+        .unwrap_or_else(|| crate::identifiers::DEFAULT_ORIGIN.to_owned())
 }
 
 /// Merges customer `absorbed` into `survivor` on `conn` (a write transaction).

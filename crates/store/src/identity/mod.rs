@@ -2,15 +2,13 @@
 //! resolution of customer records on every write, merges with their log, and unmerges.
 //! The rules themselves are pure, in [`kindred_domain::identity`].
 
-mod identifiers;
 mod merge;
 mod records;
 mod snapshot;
 mod unmerge;
 mod write;
 
-pub use identifiers::DEFAULT_ORIGIN;
-pub(crate) use identifiers::attach_bare;
+pub use crate::identifiers::DEFAULT_ORIGIN;
 pub(crate) use merge::merge_in;
 pub use merge::{AppliedMerge, MergeReason};
 pub use unmerge::Unmerged;

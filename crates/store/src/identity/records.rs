@@ -3,8 +3,8 @@
 //! it, and written to the customer it belongs to (under that customer's own external id);
 //! records that bring several customers together produce merges to apply after the write.
 
-use super::identifiers::{held_by, identifiers_of, origin_column, owners_of, record_origin};
 use crate::error::StoreResult;
+use crate::identifiers::{held_by, identifiers_of, origin_column, owners_of, record_origin};
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use kindred_domain::identity::{Decision, Identifier, IdentityRules, Outcome, resolve};
 use kindred_domain::{Customer, CustomerId, ExternalId};

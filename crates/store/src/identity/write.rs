@@ -2,11 +2,11 @@
 //! identifiers name, new identifiers are attached, and records that bring customers together
 //! merge them.
 
-use super::identifiers::attach;
 use super::merge::{AppliedMerge, MergeReason, merge_in};
 use super::records::resolve_batch;
 use super::shared_identifiers;
 use crate::error::StoreResult;
+use crate::identifiers::attach;
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use crate::write::{WriteCounts, upsert_customers};
 use kindred_domain::Customer;
