@@ -1,0 +1,227 @@
+//! The Fellegi-Sunter model: for each field and level of agreement, m (how often true matches
+//! agree so) and u (how often non-matches do). u is counted on random pairs (nearly all
+//! non-matches); m and the share of matches among the candidate pairs are estimated by
+//! expectation-maximisation over the candidate pairs' comparison patterns, without labels.
+//! A pair's weight is the sum of log2(m/u) over its known fields; exact agreement on a name
+//! uses that name's own frequency as u, so a common name is weaker evidence than a rare one.
+
+use crate::compare::{Gamma, LEVELS, gamma, unpack};
+use crate::random::SplitMix;
+use crate::record::{FIELDS, Field, MatchRecord};
+use std::collections::HashMap;
+
+/// Probabilities are kept off 0 and 1 by this much, so every weight is finite.
+const FLOOR: f64 = 1e-6;
+
+/// The estimated model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// P(level | match), per field.
+    pub m: [[f64; LEVELS]; FIELDS],
+    /// P(level | non-match), per field.
+    pub u: [[f64; LEVELS]; FIELDS],
+    /// The share of pairs that are matches: among the candidate pairs as [`estimate`] gives
+    /// it, among all pairs once the pass has scaled it (what probabilities start from).
+    pub prior: f64,
+    /// EM iterations run.
+    pub iterations: usize,
+}
+
+/// How often each value of the name fields occurs, for the term-frequency adjustment.
+#[derive(Debug, Default)]
+pub struct TermFrequencies {
+    counts: [HashMap<Box<str>, u32>; FIELDS],
+    records: usize,
+}
+
+/// The fields whose exact agreement is weighed by how common the value is.
+const TF_FIELDS: [Field; 3] = [Field::FirstName, Field::LastName, Field::City];
+
+impl TermFrequencies {
+    /// Counts the values of `records`.
+    pub fn count(records: &[MatchRecord]) -> Self {
+        let mut frequencies = Self { records: records.len(), ..Default::default() };
+        for record in records {
+            for field in TF_FIELDS {
+                if let Some(value) = record.get(field) {
+                    *frequencies.counts[field.index()].entry(value.into()).or_default() += 1;
+                }
+            }
+        }
+        frequencies
+    }
+
+    /// The share of records with `value` in `field`, if the field is adjusted.
+    pub fn share(&self, field: Field, value: &str) -> Option<f64> {
+        if !TF_FIELDS.contains(&field) || self.records == 0 {
+            return None;
+        }
+        let count = self.counts[field.index()].get(value).copied().unwrap_or(1);
+        Some(f64::from(count) / self.records as f64)
+    }
+}
+
+/// Counts the levels of `pairs` random pairs of `records` (u): almost all are non-matches.
+pub fn estimate_u(records: &[MatchRecord], pairs: usize, seed: u64) -> [[f64; LEVELS]; FIELDS] {
+    let mut counts = [[0u64; LEVELS]; FIELDS];
+    if records.len() >= 2 {
+        let mut random = SplitMix::new(seed);
+        for _ in 0..pairs {
+            let a = random.below(records.len());
+            let mut b = random.below(records.len() - 1);
+            if b >= a {
+                b += 1;
+            }
+            for (field, level) in gamma(&records[a], &records[b]).iter().enumerate() {
+                if let Some(level) = level {
+                    counts[field][usize::from(*level)] += 1;
+                }
+            }
+        }
+    }
+    let mut u = [[0.0; LEVELS]; FIELDS];
+    for (field, levels) in counts.iter().enumerate() {
+        let total: u64 = levels.iter().sum();
+        for (level, count) in levels.iter().enumerate() {
+            // Laplace smoothing: a level never seen in the sample is rare, not impossible.
+            u[field][level] =
+                ((*count as f64 + 1.0) / (total as f64 + LEVELS as f64)).clamp(FLOOR, 1.0 - FLOOR);
+        }
+    }
+    u
+}
+
+/// The Bayes factor of one comparison pattern, as a log2 weight.
+fn pattern_weight(m: &[[f64; LEVELS]; FIELDS], u: &[[f64; LEVELS]; FIELDS], gamma: &Gamma) -> f64 {
+    gamma
+        .iter()
+        .enumerate()
+        .filter_map(|(field, level)| {
+            level.map(|level| (m[field][usize::from(level)] / u[field][usize::from(level)]).log2())
+        })
+        .sum()
+}
+
+/// Estimates m and the prior by EM over the candidate pairs' patterns (`patterns`: packed
+/// comparison vector to how many pairs have it), with `u` fixed.
+pub fn estimate(patterns: &HashMap<u32, u64>, u: [[f64; LEVELS]; FIELDS], max_iterations: usize) -> Model {
+    // Start: matches mostly agree exactly, non-matches are as counted.
+    let mut m = [[0.0; LEVELS]; FIELDS];
+    for field in m.iter_mut() {
+        *field = [0.85, 0.08, 0.04, 0.03];
+    }
+    let mut prior: f64 = 0.1;
+    let patterns: Vec<(Gamma, f64)> =
+        patterns.iter().map(|(packed, count)| (unpack(*packed), *count as f64)).collect();
+    let total: f64 = patterns.iter().map(|(_, count)| count).sum();
+    let mut iterations = 0;
+    while iterations < max_iterations && total > 0.0 {
+        iterations += 1;
+        let mut agree = [[0.0; LEVELS]; FIELDS];
+        let mut matched = 0.0;
+        for (gamma, count) in &patterns {
+            let odds = prior / (1.0 - prior) * pattern_weight(&m, &u, gamma).exp2();
+            let posterior = if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 };
+            let weight = posterior * count;
+            matched += weight;
+            for (field, level) in gamma.iter().enumerate() {
+                if let Some(level) = level {
+                    agree[field][usize::from(*level)] += weight;
+                }
+            }
+        }
+        let new_prior = (matched / total).clamp(FLOOR, 1.0 - FLOOR);
+        let mut change = (new_prior - prior).abs();
+        prior = new_prior;
+        for (field, levels) in agree.iter().enumerate() {
+            let known: f64 = levels.iter().sum();
+            if known <= 0.0 {
+                continue;
+            }
+            for (level, value) in levels.iter().enumerate() {
+                let next = (value / known).clamp(FLOOR, 1.0 - FLOOR);
+                change = change.max((next - m[field][level]).abs());
+                m[field][level] = next;
+            }
+        }
+        if change < 1e-5 {
+            break;
+        }
+    }
+    Model { m, u, prior, iterations }
+}
+
+impl Model {
+    /// The weight of each known field of a pair (log2 of m/u), exact names adjusted by how
+    /// common their value is.
+    pub fn field_weights(
+        &self,
+        gamma: &Gamma,
+        a: &MatchRecord,
+        frequencies: &TermFrequencies,
+    ) -> [Option<f64>; FIELDS] {
+        let mut weights = [None; FIELDS];
+        for field in Field::ALL {
+            let Some(level) = gamma[field.index()] else { continue };
+            let level = usize::from(level);
+            let mut u = self.u[field.index()][level];
+            if level == 0
+                && let Some(share) = a.get(field).and_then(|value| frequencies.share(field, value))
+            {
+                u = share.clamp(FLOOR, 1.0 - FLOOR);
+            }
+            weights[field.index()] = Some((self.m[field.index()][level] / u).log2());
+        }
+        weights
+    }
+
+    /// The match probability of a pair of total weight `weight`.
+    pub fn probability(&self, weight: f64) -> f64 {
+        let odds = self.prior / (1.0 - self.prior) * weight.exp2();
+        if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::pack;
+
+    #[test]
+    fn em_learns_that_agreement_marks_matches() {
+        // 100 pairs agreeing on every field (matches), 900 agreeing on nothing.
+        let agree: Gamma = [Some(0); FIELDS];
+        let disagree: Gamma = [Some(3); FIELDS];
+        let patterns = HashMap::from([(pack(&agree), 100), (pack(&disagree), 900)]);
+        let u = [[0.01, 0.02, 0.07, 0.9]; FIELDS];
+        let model = estimate(&patterns, u, 50);
+        assert!((model.prior - 0.1).abs() < 0.01, "{}", model.prior);
+        assert!(model.m[0][0] > 0.95, "{:?}", model.m[0]);
+        let frequencies = TermFrequencies::default();
+        let total: f64 =
+            model.field_weights(&agree, &MatchRecord::new(1), &frequencies).iter().flatten().sum();
+        assert!(model.probability(total) > 0.999);
+        let total: f64 =
+            model.field_weights(&disagree, &MatchRecord::new(1), &frequencies).iter().flatten().sum();
+        assert!(model.probability(total) < 0.001);
+    }
+
+    #[test]
+    fn a_common_name_is_weaker_evidence_than_a_rare_one() {
+        let mut records: Vec<MatchRecord> =
+            (0..99).map(|id| MatchRecord::new(id).with(Field::LastName, Some("smith"))).collect();
+        records.push(MatchRecord::new(99).with(Field::LastName, Some("zaborowski")));
+        let frequencies = TermFrequencies::count(&records);
+        let model = Model {
+            m: [[0.9, 0.05, 0.03, 0.02]; FIELDS],
+            u: [[0.05, 0.05, 0.1, 0.8]; FIELDS],
+            prior: 0.1,
+            iterations: 0,
+        };
+        let mut exact = [None; FIELDS];
+        exact[Field::LastName.index()] = Some(0);
+        let common = model.field_weights(&exact, &records[0], &frequencies)[Field::LastName.index()].unwrap();
+        let rare = model.field_weights(&exact, &records[99], &frequencies)[Field::LastName.index()].unwrap();
+        assert!(rare > common + 5.0, "rare {rare}, common {common}");
+    }
+}

@@ -1,0 +1,253 @@
+//! The whole pass: records to candidate pairs, pairs to comparison patterns, patterns to a
+//! model, pairs to weights and probabilities, strong pairs to clusters (merges) and doubtful
+//! ones to suggestions, each with its field-by-field evidence.
+
+use crate::blocking::{BlockingKey, candidate_pairs};
+use crate::cluster::clusters;
+use crate::compare::{gamma, pack};
+use crate::model::{Model, TermFrequencies, estimate, estimate_u};
+use crate::record::{Field, MatchRecord};
+use std::collections::HashMap;
+
+/// How a pass decides.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Pairs at or above this probability are merged (`identity.auto_merge_probability`).
+    pub auto_merge: f64,
+    /// Pairs at or above this, below `auto_merge`, are suggested for review
+    /// (`identity.review_probability`).
+    pub review: f64,
+    /// Links at or above this may join two clusters; weaker ones only attach a lone record.
+    pub strong: f64,
+    /// The largest cluster merged at once.
+    pub max_cluster: usize,
+    /// Blocks larger than this are not compared.
+    pub max_block: usize,
+    /// Random pairs counted for u.
+    pub u_pairs: usize,
+    /// Most EM iterations.
+    pub em_iterations: usize,
+    /// Seed of the random pairs.
+    pub seed: u64,
+    /// The blocking keys.
+    pub keys: Vec<BlockingKey>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            auto_merge: 0.99,
+            review: 0.8,
+            strong: 0.999,
+            max_cluster: 6,
+            max_block: 64,
+            u_pairs: 200_000,
+            em_iterations: 50,
+            seed: 0x5EED_CAFE,
+            keys: BlockingKey::defaults(),
+        }
+    }
+}
+
+/// One field's part in a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldEvidence {
+    /// The field.
+    pub field: Field,
+    /// 0 exact, 1 close, 2 somewhat, 3 different; `None`: unknown in one of the records.
+    pub level: Option<u8>,
+    /// Its weight (log2 of m/u); 0 when unknown.
+    pub weight: f64,
+}
+
+/// A pair with its probability and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredPair {
+    /// The customer with the lower id.
+    pub a: i64,
+    /// The other.
+    pub b: i64,
+    /// The match probability.
+    pub probability: f64,
+    /// The total weight (log2 Bayes factor).
+    pub weight: f64,
+    /// Field by field.
+    pub fields: Vec<FieldEvidence>,
+}
+
+/// What a pass decided.
+#[derive(Debug, Clone)]
+pub struct Decisions {
+    /// Groups of customers that are one person (ids, sorted), each with the pairs that
+    /// linked it.
+    pub merges: Vec<(Vec<i64>, Vec<ScoredPair>)>,
+    /// Pairs to review: between the two thresholds, or above the merge threshold but kept
+    /// apart by the chaining guard.
+    pub suggestions: Vec<ScoredPair>,
+    /// Candidate pairs compared.
+    pub pairs_compared: usize,
+    /// Blocks too large to compare.
+    pub blocks_skipped: usize,
+    /// The model used.
+    pub model: Model,
+}
+
+fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &MatchRecord) -> ScoredPair {
+    let levels = gamma(a, b);
+    let weights = model.field_weights(&levels, a, frequencies);
+    let weight: f64 = weights.iter().flatten().sum();
+    let (first, second) = if a.id <= b.id { (a.id, b.id) } else { (b.id, a.id) };
+    ScoredPair {
+        a: first,
+        b: second,
+        probability: model.probability(weight),
+        weight,
+        fields: Field::ALL
+            .iter()
+            .map(|field| FieldEvidence {
+                field: *field,
+                level: levels[field.index()],
+                weight: weights[field.index()].unwrap_or(0.0),
+            })
+            .collect(),
+    }
+}
+
+/// Runs the pass over `records`.
+pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
+    let (pairs, blocks_skipped) = candidate_pairs(records, &settings.keys, settings.max_block);
+    let mut patterns: HashMap<u32, u64> = HashMap::new();
+    let packed: Vec<u32> =
+        pairs.iter().map(|(a, b)| pack(&gamma(&records[*a as usize], &records[*b as usize]))).collect();
+    for pattern in &packed {
+        *patterns.entry(*pattern).or_default() += 1;
+    }
+    let u = estimate_u(records, settings.u_pairs, settings.seed);
+    let mut model = estimate(&patterns, u, settings.em_iterations);
+    // EM gives the share of matches among the candidate pairs; a pair's probability starts
+    // from the share among all pairs (blocking only chose which pairs to look at), as many
+    // matches as EM found over every pair there is.
+    let all_pairs = (records.len() as f64) * (records.len().saturating_sub(1) as f64) / 2.0;
+    if all_pairs > 0.0 {
+        model.prior = (model.prior * pairs.len() as f64 / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+    }
+    let frequencies = TermFrequencies::count(records);
+    let mut kept: Vec<ScoredPair> = Vec::new();
+    let mut links: Vec<(u32, u32, f64)> = Vec::new();
+    for (a, b) in &pairs {
+        let pair = scored(&model, &frequencies, &records[*a as usize], &records[*b as usize]);
+        if pair.probability >= settings.auto_merge {
+            links.push((*a, *b, pair.probability));
+        }
+        if pair.probability >= settings.review {
+            kept.push(pair);
+        }
+    }
+    let groups = clusters(records.len(), &links, settings.strong, settings.max_cluster);
+    let mut cluster_of: HashMap<i64, usize> = HashMap::new();
+    for (at, group) in groups.iter().enumerate() {
+        for index in group {
+            cluster_of.insert(records[*index as usize].id, at);
+        }
+    }
+    let mut merges: Vec<(Vec<i64>, Vec<ScoredPair>)> = groups
+        .iter()
+        .map(|group| {
+            let mut ids: Vec<i64> = group.iter().map(|index| records[*index as usize].id).collect();
+            ids.sort_unstable();
+            (ids, Vec::new())
+        })
+        .collect();
+    let mut suggestions = Vec::new();
+    for pair in kept {
+        match (cluster_of.get(&pair.a), cluster_of.get(&pair.b)) {
+            (Some(x), Some(y)) if x == y => merges[*x].1.push(pair),
+            _ => suggestions.push(pair),
+        }
+    }
+    suggestions.sort_by(|x, y| y.probability.total_cmp(&x.probability));
+    Decisions { merges, suggestions, pairs_compared: pairs.len(), blocks_skipped, model }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: i64, first: &str, last: &str, born: &str, email: &str, postcode: &str) -> MatchRecord {
+        MatchRecord::new(id)
+            .with(Field::FirstName, Some(first))
+            .with(Field::LastName, Some(last))
+            .with(Field::BirthDate, Some(born))
+            .with(Field::Email, Some(email))
+            .with(Field::Postcode, Some(postcode))
+    }
+
+    #[test]
+    fn duplicates_with_typos_are_found_and_strangers_are_not() {
+        let firsts = [
+            "ana", "bruno", "carla", "duarte", "eva", "filipe", "gil", "helena", "ines", "joao", "luis",
+            "marta", "nuno", "olga", "paulo", "rita", "sara", "tiago", "vera", "xavier", "beatriz", "miguel",
+            "sofia", "pedro",
+        ];
+        let lasts = [
+            "silva",
+            "santos",
+            "ferreira",
+            "pereira",
+            "oliveira",
+            "costa",
+            "rodrigues",
+            "martins",
+            "jesus",
+            "sousa",
+            "fernandes",
+            "goncalves",
+            "gomes",
+            "lopes",
+            "marques",
+            "alves",
+            "almeida",
+            "ribeiro",
+            "pinto",
+            "carvalho",
+        ];
+        let mut random = crate::random::SplitMix::new(7);
+        let mut records = Vec::new();
+        for i in 0..1000i64 {
+            let first = firsts[random.below(firsts.len())];
+            let last = lasts[random.below(lasts.len())];
+            let born = format!(
+                "19{:02}-{:02}-{:02}",
+                50 + random.below(50),
+                1 + random.below(12),
+                1 + random.below(28)
+            );
+            let postcode = format!("{:04}", 1000 + random.below(8000));
+            records.push(person(i, first, last, &born, &format!("{first}.{last}{i}@mail.pt"), &postcode));
+        }
+        // Every tenth person again: a typo in the family name and another email.
+        for i in (0..1000i64).step_by(10) {
+            let original = records[i as usize].clone();
+            let last = original.get(Field::LastName).unwrap();
+            let typo: String =
+                last.chars().enumerate().map(|(at, c)| if at == 2 { 'x' } else { c }).collect();
+            records.push(person(
+                10_000 + i,
+                original.get(Field::FirstName).unwrap(),
+                &typo,
+                original.get(Field::BirthDate).unwrap(),
+                &format!("other{i}@web.pt"),
+                original.get(Field::Postcode).unwrap(),
+            ));
+        }
+        let decisions = run(&records, &Settings { u_pairs: 50_000, ..Settings::default() });
+        let merged: Vec<Vec<i64>> = decisions.merges.iter().map(|(ids, _)| ids.clone()).collect();
+        let expected: Vec<Vec<i64>> = (0..1000i64).step_by(10).map(|i| vec![i, 10_000 + i]).collect();
+        let found = expected.iter().filter(|pair| merged.contains(pair)).count();
+        let wrong = merged.iter().filter(|group| !expected.contains(group)).count();
+        assert!(found >= 98, "found {found} of 100: {merged:?}");
+        assert_eq!(wrong, 0, "{merged:?}");
+        let (_, evidence) = &decisions.merges[0];
+        assert!(evidence[0].fields.iter().any(|f| f.field == Field::LastName && f.level == Some(1)));
+    }
+}

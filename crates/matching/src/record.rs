@@ -1,0 +1,137 @@
+//! The records compared: a customer's identifying fields, normalised so that spelling,
+//! case, accents-free punctuation and spacing do not count as differences.
+
+/// A field compared between two records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// Given name.
+    FirstName,
+    /// Family name.
+    LastName,
+    /// Date of birth, `YYYY-MM-DD`.
+    BirthDate,
+    /// Email address.
+    Email,
+    /// Phone number (digits and a leading `+`).
+    Phone,
+    /// Postal code.
+    Postcode,
+    /// City.
+    City,
+    /// Street address.
+    Address,
+}
+
+/// How many fields there are.
+pub const FIELDS: usize = 8;
+
+impl Field {
+    /// Every field, in index order.
+    pub const ALL: [Field; FIELDS] = [
+        Field::FirstName,
+        Field::LastName,
+        Field::BirthDate,
+        Field::Email,
+        Field::Phone,
+        Field::Postcode,
+        Field::City,
+        Field::Address,
+    ];
+
+    /// Its position in a record.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// As the API names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::BirthDate => "birth_date",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Postcode => "postcode",
+            Field::City => "city",
+            Field::Address => "address",
+        }
+    }
+}
+
+/// One record to match, with its id (the customer's) and normalised fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchRecord {
+    /// The customer's id.
+    pub id: i64,
+    values: [Option<Box<str>>; FIELDS],
+}
+
+/// Lower case, letters and digits kept, every run of anything else one space, trimmed.
+pub fn normalise(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut gap = false;
+    for c in raw.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+impl MatchRecord {
+    /// A record of customer `id` with no field known.
+    pub fn new(id: i64) -> Self {
+        Self { id, values: Default::default() }
+    }
+
+    /// Sets `field` from `raw` (normalised for its kind; blank is unknown).
+    pub fn with(mut self, field: Field, raw: Option<&str>) -> Self {
+        self.set(field, raw);
+        self
+    }
+
+    /// Sets `field` from `raw` (normalised for its kind; blank is unknown).
+    pub fn set(&mut self, field: Field, raw: Option<&str>) {
+        let value = raw.map(|raw| match field {
+            Field::Email => raw.trim().to_lowercase(),
+            Field::Phone => raw.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect(),
+            Field::BirthDate => raw.trim().chars().take(10).collect(),
+            Field::Postcode => {
+                raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
+            }
+            _ => normalise(raw),
+        });
+        self.values[field.index()] = value.filter(|value| !value.is_empty()).map(String::into_boxed_str);
+    }
+
+    /// The value of `field`, if known.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_normalised_for_their_kind() {
+        let record = MatchRecord::new(1)
+            .with(Field::FirstName, Some("  Anne-Marie "))
+            .with(Field::Phone, Some("+49 (30) 1234-567"))
+            .with(Field::Postcode, Some("sw1a 1aa"))
+            .with(Field::Email, Some(" Ana@X.org "))
+            .with(Field::City, Some("   "));
+        assert_eq!(record.get(Field::FirstName), Some("anne marie"));
+        assert_eq!(record.get(Field::Phone), Some("+49301234567"));
+        assert_eq!(record.get(Field::Postcode), Some("SW1A1AA"));
+        assert_eq!(record.get(Field::Email), Some("ana@x.org"));
+        assert_eq!(record.get(Field::City), None, "blank is unknown");
+    }
+}
