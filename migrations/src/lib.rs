@@ -16,6 +16,7 @@ mod m0008_preview_jobs;
 mod m0009_degraded;
 mod m0010_contact_fields;
 mod m0011_identity;
+mod m0012_duplicate_suggestions;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_degraded::Migration),
             Box::new(m0010_contact_fields::Migration),
             Box::new(m0011_identity::Migration),
+            Box::new(m0012_duplicate_suggestions::Migration),
         ]
     }
 }

@@ -59,7 +59,7 @@ fn arrows_between_crates_only_point_down() {
         ("kindred-matching", &[][..]),
         ("kindred-domain", &[][..]),
         ("kindred-migrations", &[][..]),
-        ("kindred-store", &["kindred-domain", "kindred-migrations"][..]),
+        ("kindred-store", &["kindred-domain", "kindred-migrations", "kindred-matching"][..]),
         ("kindred-plugin-abi", &[][..]),
         ("kindred-plugin-sdk", &["kindred-plugin-abi", "kindred-plugin-output", "kindred-calendar"][..]),
         ("kindred-plugin-output", &["kindred-plugin-abi"][..]),

@@ -31,6 +31,8 @@ pub struct Settings {
     pub seed: u64,
     /// The blocking keys.
     pub keys: Vec<BlockingKey>,
+    /// Pairs of ids (lower first) a person decided are not one person: never linked.
+    pub excluded: std::collections::HashSet<(i64, i64)>,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             em_iterations: 50,
             seed: 0x5EED_CAFE,
             keys: BlockingKey::defaults(),
+            excluded: Default::default(),
         }
     }
 }
@@ -136,6 +139,9 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
     let mut links: Vec<(u32, u32, f64)> = Vec::new();
     for (a, b) in &pairs {
         let pair = scored(&model, &frequencies, &records[*a as usize], &records[*b as usize]);
+        if settings.excluded.contains(&(pair.a, pair.b)) {
+            continue;
+        }
         if pair.probability >= settings.auto_merge {
             links.push((*a, *b, pair.probability));
         }

@@ -271,11 +271,22 @@ impl Store {
             .filter(
                 Condition::any()
                     .add(merge_log::Column::SurvivorId.is_in(involved.clone()))
-                    .add(merge_log::Column::AbsorbedId.is_in(involved)),
+                    .add(merge_log::Column::AbsorbedId.is_in(involved.clone())),
             )
             .exec(conn)
             .await?
             .rows_affected;
+        // Events queued about the identities merged in (their exits at the merge, older
+        // events naming their external ids) go too.
+        let absorbed: Vec<i64> = involved.iter().copied().filter(|other| *other != id).collect();
+        let mut merged_events = 0;
+        if !absorbed.is_empty() {
+            merged_events = webhook_delivery::Entity::delete_many()
+                .filter(webhook_delivery::Column::CustomerId.is_in(absorbed))
+                .exec(conn)
+                .await?
+                .rows_affected;
+        }
         customer::Entity::delete_by_id(id).exec(conn).await?;
         let erased_at = Utc::now();
         for external_id in &external_ids {
@@ -313,7 +324,7 @@ impl Store {
             needs,
             memberships,
             history_events,
-            webhook_events,
+            webhook_events: webhook_events + merged_events,
             sent_webhook_events,
             model_mentions,
             neighbours,

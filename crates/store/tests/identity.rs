@@ -294,6 +294,8 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
             store.record_interaction(&interaction("ana", day)).await.unwrap();
             store.record_interaction(&interaction("bo", day + 10)).await.unwrap();
         }
+        // The same purchase reached both systems: one interaction after the merge.
+        store.record_interaction(&interaction("bo", 2)).await.unwrap();
         store.add_tie(&tie("ana", "bo", "friend")).await.unwrap();
         store.add_tie(&tie("ana", "cy", "friend")).await.unwrap();
         store.add_tie(&tie("bo", "cy", "friend")).await.unwrap();
@@ -309,7 +311,7 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
         let merged = store.customer(ana).await.unwrap().unwrap();
         assert_eq!(merged.country.as_deref(), Some("PT"), "a field only Bo knew survives");
         let data = store.person_data(ana).await.unwrap().unwrap();
-        assert_eq!(data.interactions.len(), 6);
+        assert_eq!(data.interactions.len(), 6, "the shared purchase once");
         assert_eq!(data.needs.len(), 2, "running once, cooking");
         let ends: Vec<(i64, i64, String)> =
             data.ties.iter().map(|t| (t.tie.from_id, t.tie.to_id, t.tie.kind.clone())).collect();
@@ -411,5 +413,57 @@ on_both!(an_unmerge_waits_for_the_merge_that_absorbed_its_survivor, |store: &Sto
         store.unmerge(first[0].entry.id, "admin").await.unwrap();
         assert_eq!(count_customers(&store).await, 3);
         assert_eq!(store.customer_by_external_id("c").await.unwrap().unwrap().id, c);
+    }
+});
+
+on_both!(a_bridging_record_is_given_back_to_its_own_customer_by_an_unmerge, |store: &Store| {
+    let store = store.clone();
+    async move {
+        run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,city,consent_marketing\nS1,shop,sam@x.org,Porto,true\n",
+        )
+        .await;
+        run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,phone,consent_marketing\nW9,web,+351912345678,true\n",
+        )
+        .await;
+        let sam_before = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        // The web record brings the shop's email and a new first name: one person.
+        let (summary, _) = run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,first_name\nW9,web,sam@x.org,Samuel\n",
+        )
+        .await;
+        assert_eq!(summary.merged, 1);
+        let merged = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        assert_eq!(merged.first_name.as_deref(), Some("Samuel"), "the newest value survives");
+        // Sam refuses marketing after the merge, under the web id.
+        let refusal = CustomerDraft {
+            consent_marketing: Some(false),
+            origin: Some("web".into()),
+            ..person("W9", None)
+        };
+        store.upsert_customer(refusal.validate(today()).unwrap()).await.unwrap();
+        let entry = store.merge_log(None, 10).await.unwrap().pop().unwrap();
+        let unmerged = store.unmerge(entry.id, "admin").await.unwrap();
+        assert_eq!(unmerged.restored.external_id, "W9");
+        assert_eq!(
+            unmerged.restored.first_name.as_deref(),
+            Some("Samuel"),
+            "the web record's data is the web customer's"
+        );
+        assert_eq!(
+            unmerged.restored.consent_marketing,
+            Some(false),
+            "a refusal since the merge is kept by both"
+        );
+        let sam = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        assert_eq!(sam.first_name, sam_before.first_name, "Sam as before the web record");
+        assert_eq!(sam.consent_marketing, Some(false));
     }
 });

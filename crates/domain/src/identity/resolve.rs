@@ -128,6 +128,12 @@ pub fn resolve(
             None => incoming.push(identifier.clone()),
         }
     }
+    // The record's own external id, when it names a stored customer.
+    let protected: Option<Identifier> = identifiers
+        .iter()
+        .find(|id| id.class() == IdentifierClass::ExternalId)
+        .filter(|own| owners.contains_key(*own))
+        .cloned();
     loop {
         let matched: BTreeSet<CustomerId> =
             incoming.iter().filter_map(|id| owners.get(id).copied()).collect();
@@ -143,11 +149,24 @@ pub fn resolve(
             };
             return Resolution { outcome, kept: incoming, decisions };
         };
-        // The lowest priority, and among equals the last given, goes first.
-        let Some(position) =
-            (0..incoming.len()).rev().max_by_key(|&index| rules.rank(incoming[index].class()))
-        else {
-            return Resolution { outcome: Outcome::New, kept: incoming, decisions };
+        // Set aside: an identifier that counts under the broken limit or that brings in a
+        // customer, never the record's own external id when it names a stored customer (the
+        // record is that customer's); the lowest priority first, among equals the last given.
+        let counts = |id: &Identifier| limit_key(id) == key || owners.contains_key(id);
+        let candidates: Vec<usize> = (0..incoming.len())
+            .filter(|&at| Some(&incoming[at]) != protected.as_ref())
+            .filter(|&at| counts(&incoming[at]))
+            .collect();
+        let fallback: Vec<usize> =
+            (0..incoming.len()).filter(|&at| Some(&incoming[at]) != protected.as_ref()).collect();
+        let pool = if candidates.is_empty() { fallback } else { candidates };
+        let Some(position) = pool.into_iter().max_by_key(|&at| rules.rank(incoming[at].class())) else {
+            // Nothing may be set aside: the record stays with the customer its own id names.
+            let outcome = match protected.as_ref().and_then(|own| owners.get(own)) {
+                Some(owner) => Outcome::Existing(*owner),
+                None => Outcome::New,
+            };
+            return Resolution { outcome, kept: incoming, decisions };
         };
         let identifier = incoming.remove(position);
         decisions.push(Decision::Dropped { identifier, over: stored_key(&key), count, limit });
@@ -252,6 +271,27 @@ mod tests {
         assert!(
             matches!(&resolution.decisions[..], [Decision::Dropped { over, count: 3, limit: 2, .. }] if over == "email")
         );
+    }
+
+    #[test]
+    fn a_stored_customer_keeps_its_record_and_only_identifiers_that_matter_are_set_aside() {
+        let rules = IdentityRules::default();
+        // B1 is a stored shop customer; its record brings Ana's email: the email goes, the
+        // record stays B1's (not Ana's).
+        let (owners, held) = known(&[(1, vec![shop("A1"), email("ana@x.org")]), (2, vec![shop("B1")])]);
+        let emails_first = IdentityRules::new(&[], &BTreeMap::new(), &[IdentifierClass::Email]).unwrap();
+        let resolution = resolve(&[shop("B1"), email("ana@x.org")], &emails_first, &owners, &held);
+        assert_eq!(resolution.outcome, Outcome::Existing(CustomerId(2)));
+        assert_eq!(resolution.kept, vec![shop("B1")]);
+        // A customer at its email limit: a new email is set aside, not the new phone.
+        let two = BTreeMap::from([(IdentifierClass::Email, 1)]);
+        let one_email = IdentityRules::new(&[], &two, &[]).unwrap();
+        let phone = Identifier { kind: IdentifierKind::Phone, value: "+351912345678".into() };
+        let resolution =
+            resolve(&[shop("A1"), email("new@x.org"), phone.clone()], &one_email, &owners, &held);
+        assert_eq!(resolution.outcome, Outcome::Existing(CustomerId(1)));
+        assert_eq!(resolution.kept, vec![shop("A1"), phone]);
+        let _ = rules;
     }
 
     #[test]

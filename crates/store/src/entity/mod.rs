@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod audit_entry;
 pub mod customer;
 pub mod customer_identifier;
+pub mod duplicate_suggestion;
 pub mod erased_customer;
 pub mod interaction;
 pub mod membership;

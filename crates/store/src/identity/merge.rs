@@ -5,13 +5,14 @@
 //! snapshot from which an unmerge restores both customers exactly.
 
 use super::snapshot::{MergeSnapshot, StaticMembership};
-use crate::entity::{customer, membership, merge_log, need, tie};
+use crate::entity::{customer, interaction, membership, merge_log, need, tie};
 use crate::error::{StoreError, StoreResult};
 use crate::identifiers::held_by;
 use crate::memberships::{Member, MembershipDiff};
 use crate::sql::statement;
 use crate::states::ChangeReason;
 use kindred_domain::identity::{IdentifierKind, IdentityPolicy, Side, merged_consent};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     IntoActiveModel, QueryFilter,
@@ -26,6 +27,9 @@ pub enum MergeReason {
     Identifier,
     /// A person merged them.
     Manual,
+    /// Probabilistic matching found them one person (evidence: each field's comparison and
+    /// the match weight).
+    Probabilistic,
 }
 
 impl MergeReason {
@@ -34,6 +38,7 @@ impl MergeReason {
         match self {
             MergeReason::Identifier => "identifier",
             MergeReason::Manual => "manual",
+            MergeReason::Probabilistic => "probabilistic",
         }
     }
 }
@@ -100,15 +105,18 @@ fn merged_profile(
         return Err(StoreError::ReadTask("a customer row is not an object".to_owned()));
     };
     for field in RULED_FIELDS {
-        if field.starts_with("consent_") {
+        if field.starts_with("consent_") || field == "lon" {
             continue;
         }
         let (ours, other) = (fields.get(field), theirs.get(field));
         if blank(other) || (!blank(ours) && !prefer_other) {
             continue;
         }
-        // Latitude and longitude travel together.
         fields.insert(field.to_owned(), other.cloned().unwrap_or(Json::Null));
+        // Latitude and longitude travel together: a point is one value.
+        if field == "lat" {
+            fields.insert("lon".to_owned(), theirs.get("lon").cloned().unwrap_or(Json::Null));
+        }
     }
     for field in ["social_handles", "attributes"] {
         let mut union: Map<String, Json> = Map::new();
@@ -157,6 +165,7 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
     if survivor_id == absorbed_id {
         return Err(StoreError::Conflict(format!("customer {survivor_id} cannot be merged into itself")));
     }
+    super::lock_identity(conn).await?;
     let not_found = |id: i64| StoreError::NotFound { what: "customer", key: id.to_string() };
     let survivor =
         customer::Entity::find_by_id(survivor_id).one(conn).await?.ok_or_else(|| not_found(survivor_id))?;
@@ -243,6 +252,22 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         vec![survivor_id.into(), gone.clone().into(), absorbed_id.into()],
     )
     .await?;
+    // The same interaction (no source id; same time, kind and amount) from both customers is
+    // one: the survivor's row stays, the absorbed one's is kept in the snapshot.
+    let colliding = interaction::Entity::find()
+        .filter(interaction::Column::CustomerId.eq(absorbed_id))
+        .filter(interaction::Column::SourceId.is_null())
+        // The id is a number: written into the text, it needs no placeholder.
+        .filter(Expr::cust(format!(
+            "EXISTS (SELECT 1 FROM interactions s WHERE s.customer_id = {survivor_id} AND s.source_id IS NULL \
+             AND s.occurred_at = interactions.occurred_at AND s.kind = interactions.kind \
+             AND COALESCE(s.amount, -1) = COALESCE(interactions.amount, -1))"
+        )))
+        .all(conn)
+        .await?;
+    for row in &colliding {
+        interaction::Entity::delete_by_id(row.id).exec(conn).await?;
+    }
     run(
         "UPDATE interactions SET customer_id = ?, arrived_under = COALESCE(arrived_under, ?) WHERE customer_id = ?",
         vec![survivor_id.into(), gone.clone().into(), absorbed_id.into()],
@@ -297,6 +322,7 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         routing,
         removed_ties,
         removed_needs,
+        removed_interactions: colliding,
         static_memberships,
     };
     let entry = merge_log::ActiveModel {

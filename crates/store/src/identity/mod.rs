@@ -3,6 +3,7 @@
 //! The rules themselves are pure, in [`kindred_domain::identity`].
 
 mod merge;
+mod probabilistic;
 mod records;
 mod snapshot;
 mod unmerge;
@@ -11,6 +12,7 @@ mod write;
 pub use crate::identifiers::DEFAULT_ORIGIN;
 pub(crate) use merge::merge_in;
 pub use merge::{AppliedMerge, MergeReason};
+pub use probabilistic::{ResolveReport, evidence};
 pub use unmerge::Unmerged;
 pub use write::CustomersWritten;
 pub(crate) use write::write_customer_records;
@@ -21,6 +23,21 @@ use crate::error::{StoreError, StoreResult};
 use kindred_domain::identity::{Identifier, IdentityPolicy};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
+
+/// The key of the PostgreSQL advisory lock that serialises identity resolution and merges.
+const IDENTITY_LOCK: i64 = 0x4B49_4E44_4944; // "KINDID"
+
+/// Serialises, until `conn`'s transaction ends, every transaction that resolves customer
+/// records or merges customers: two writers must not both decide that an email is new, nor
+/// merge the same customer twice. SQLite has one writer at a time already; on PostgreSQL a
+/// transaction-scoped advisory lock (taken again by the same transaction is free).
+pub(crate) async fn lock_identity<C: sea_orm::ConnectionTrait>(conn: &C) -> StoreResult<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let sql = format!("SELECT pg_advisory_xact_lock({IDENTITY_LOCK})");
+        conn.execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
 
 /// The evidence of a merge on shared identifiers, as the merge log stores it.
 pub(crate) fn shared_identifiers(evidence: &[Identifier]) -> serde_json::Value {

@@ -83,15 +83,23 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
         let resolution = resolve(&identifiers, rules, &owners, &held);
         let record_external_id = customer.external_id.as_str().to_owned();
         batch.decisions.extend(resolution.decisions.into_iter().map(|d| (record_external_id.clone(), d)));
-        let target = match resolution.outcome {
+        // Who the record is in this batch's picture (`target`), and whose row it is written
+        // to (`written_to`): a record that merges customers is written to the one its own
+        // external id names, before the merge, so that an unmerge gives its data back there.
+        let own_owner = identifiers.first().and_then(|own| owners.get(own).copied());
+        let (target, written_to) = match resolution.outcome {
             Outcome::New => {
                 let id = CustomerId(next_new);
                 next_new += 1;
                 own.insert(id, record_external_id.clone());
-                id
+                (id, id)
             }
-            Outcome::Existing(id) => id,
+            Outcome::Existing(id) => (id, id),
             Outcome::Merge { survivor, absorbed, evidence } => {
+                let written_to = match own_owner {
+                    Some(owner) if owner == survivor || absorbed.contains(&owner) => owner,
+                    _ => survivor,
+                };
                 for gone in absorbed {
                     let (Some(survivor_ext), Some(absorbed_ext)) = (own.get(&survivor), own.get(&gone))
                     else {
@@ -110,10 +118,10 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
                     owners.values_mut().filter(|owner| **owner == gone).for_each(|owner| *owner = survivor);
                     held.entry(survivor).or_default().extend(moved);
                 }
-                survivor
+                (survivor, written_to)
             }
         };
-        let target_external_id = own.get(&target).cloned().unwrap_or_else(|| record_external_id.clone());
+        let target_external_id = own.get(&written_to).cloned().unwrap_or_else(|| record_external_id.clone());
         let origin = record_origin(&customer).to_owned();
         for identifier in resolution.kept {
             owners.insert(identifier.clone(), target);

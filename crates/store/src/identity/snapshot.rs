@@ -1,6 +1,6 @@
 //! What a merge log entry keeps so that an unmerge can restore both customers exactly.
 
-use crate::entity::{customer, need, tie};
+use crate::entity::{customer, interaction, need, tie};
 use crate::error::{StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,10 @@ pub(crate) struct MergeSnapshot {
     pub removed_ties: Vec<tie::Model>,
     /// Needs removed: tags the survivor already had.
     pub removed_needs: Vec<need::Model>,
+    /// Interactions removed: the same interaction the survivor had (no source id; same time,
+    /// kind and amount).
+    #[serde(default)]
+    pub removed_interactions: Vec<interaction::Model>,
     /// Memberships in static segmentations, restored by an unmerge.
     pub static_memberships: Vec<StaticMembership>,
 }

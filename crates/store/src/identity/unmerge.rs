@@ -4,7 +4,7 @@
 //! survivor's fields not written since the merge return to their values before it.
 
 use super::snapshot::{MergeSnapshot, StaticMembership};
-use crate::entity::{customer, merge_log, need, tie};
+use crate::entity::{customer, interaction, merge_log, need, tie};
 use crate::error::{StoreError, StoreResult};
 use crate::sql::{marks, statement};
 use sea_orm::sea_query::OnConflict;
@@ -81,6 +81,7 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
     merge_id: i64,
     by: &str,
 ) -> StoreResult<Unmerged> {
+    super::lock_identity(conn).await?;
     let entry = merge_log::Entity::find_by_id(merge_id)
         .one(conn)
         .await?
@@ -110,7 +111,14 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
             }
         }));
     };
-    let restored = snapshot.absorbed.clone();
+    let mut restored = snapshot.absorbed.clone();
+    // A refusal given since the merge may have come from either person: both keep it.
+    if survivor.consent_marketing == Some(false) && snapshot.survivor_after.consent_marketing != Some(false) {
+        restored.consent_marketing = Some(false);
+    }
+    if survivor.consent_profiling == Some(false) && snapshot.survivor_after.consent_profiling != Some(false) {
+        restored.consent_profiling = Some(false);
+    }
     let taken = customer::Entity::find()
         .filter(
             Condition::any()
@@ -148,6 +156,12 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
     }
     for tie in &snapshot.removed_ties {
         tie::Entity::insert(tie.clone().into_active_model().reset_all())
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for row in &snapshot.removed_interactions {
+        interaction::Entity::insert(row.clone().into_active_model().reset_all())
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .exec_without_returning(conn)
             .await?;

@@ -42,18 +42,19 @@ async fn ids_of<C: ConnectionTrait>(conn: &C, external_ids: &[String]) -> StoreR
     Ok(ids)
 }
 
-fn log_decision(record: &str, decision: &Decision) {
+/// Logs why an identifier was not matched on, by kind only: values are personal data that an
+/// erasure could not take back out of the logs.
+fn log_decision(decision: &Decision) {
     match decision {
         Decision::Blocked { identifier, pattern } => {
-            tracing::info!(record, identifier = %identifier, pattern, "identity: blocked value not matched on")
+            tracing::debug!(kind = %identifier.kind, pattern, "identity: blocked value not matched on")
         }
-        Decision::Dropped { identifier, over, count, limit } => tracing::info!(
-            record,
-            identifier = %identifier,
+        Decision::Dropped { identifier, over, count, limit } => tracing::debug!(
+            kind = %identifier.kind,
             over,
             count,
             limit,
-            "identity: identifier dropped, a match would break a limit"
+            "identity: identifier set aside, a match would break a limit"
         ),
     }
 }
@@ -65,8 +66,9 @@ pub(crate) async fn write_customer_records<C: ConnectionTrait>(
     customers: Vec<Customer>,
     by: &str,
 ) -> StoreResult<CustomersWritten> {
+    super::lock_identity(conn).await?;
     let batch = resolve_batch(conn, &policy.rules, customers).await?;
-    batch.decisions.iter().for_each(|(record, decision)| log_decision(record, decision));
+    batch.decisions.iter().for_each(|(_, decision)| log_decision(decision));
     let mut external_ids: Vec<String> =
         batch.customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
     external_ids.sort_unstable();

@@ -539,7 +539,6 @@ async fn write_chunk<C: ConnectionTrait>(
         new.sort_unstable();
         new.dedup();
         let (ids, count) = create_customers(conn, &new).await?;
-        crate::identifiers::attach_bare(conn, &ids).await?;
         cache.created(&ids, count);
         created = count;
     }
