@@ -69,17 +69,16 @@ enum Ties {
     ToArrivedUnder,
 }
 
-/// Copies what identifies existing customers (the first customer holding a value keeps it).
+/// Copies what identifies existing customers into the new (empty) table: each value once,
+/// held by the first customer that has it. Grouped rather than `ON CONFLICT`, which the
+/// table just created has no need of.
 const BACKFILL: [&str; 3] = [
     "INSERT INTO customer_identifiers (customer_id, kind, value, origin) \
-     SELECT id, 'external_id', external_id, 'default' FROM customers ORDER BY id \
-     ON CONFLICT (kind, value) DO NOTHING",
+     SELECT id, 'external_id', external_id, 'default' FROM customers",
     "INSERT INTO customer_identifiers (customer_id, kind, value, origin) \
-     SELECT id, 'email', email, 'default' FROM customers WHERE email IS NOT NULL AND email <> '' ORDER BY id \
-     ON CONFLICT (kind, value) DO NOTHING",
+     SELECT MIN(id), 'email', email, 'default' FROM customers WHERE email IS NOT NULL AND email <> '' GROUP BY email",
     "INSERT INTO customer_identifiers (customer_id, kind, value, origin) \
-     SELECT id, 'phone', phone, 'default' FROM customers WHERE phone IS NOT NULL AND phone <> '' ORDER BY id \
-     ON CONFLICT (kind, value) DO NOTHING",
+     SELECT MIN(id), 'phone', phone, 'default' FROM customers WHERE phone IS NOT NULL AND phone <> '' GROUP BY phone",
 ];
 
 // The trait's signature elides SchemaManager's lifetime; async_trait needs ours to match.

@@ -4,7 +4,7 @@ use crate::DemoError;
 use chrono::{Months, NaiveDate};
 
 /// Settings for one demo data set; the same settings always give the same files.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DemoConfig {
     /// Number of customers.
     pub customers: usize,
@@ -16,6 +16,9 @@ pub struct DemoConfig {
     pub years: u32,
     /// Mean size of the planted communities.
     pub community_size: usize,
+    /// Share of customers that arrive a second time, from another system, with noise (a
+    /// tenth of those a third time); 0 for none. The truth goes to `duplicates.csv`.
+    pub duplicates: f64,
 }
 
 /// The default last day of history.
@@ -26,7 +29,14 @@ const DEFAULT_AS_OF: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 1) {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { customers: 10_000, seed: 42, as_of: DEFAULT_AS_OF, years: 3, community_size: 40 }
+        Self {
+            customers: 10_000,
+            seed: 42,
+            as_of: DEFAULT_AS_OF,
+            years: 3,
+            community_size: 40,
+            duplicates: 0.0,
+        }
     }
 }
 
@@ -65,6 +75,9 @@ impl DemoConfig {
         }
         if !(1..=50).contains(&self.years) {
             return invalid("years must be between 1 and 50");
+        }
+        if !(0.0..=1.0).contains(&self.duplicates) {
+            return invalid("duplicates must be between 0 and 1");
         }
         if self.community_size < 2 {
             return invalid("community_size must be at least 2");

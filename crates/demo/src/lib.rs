@@ -10,6 +10,7 @@
 
 mod behaviour;
 mod config;
+mod duplicates;
 mod graph;
 mod needs;
 mod people;
@@ -23,7 +24,9 @@ mod write;
 mod tests;
 
 pub use config::DemoConfig;
-pub use write::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, PLANTED_COLUMNS, TIE_COLUMNS};
+pub use write::{
+    CUSTOMER_COLUMNS, DUPLICATE_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, PLANTED_COLUMNS, TIE_COLUMNS,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -61,6 +64,9 @@ pub struct DemoFiles {
     pub needs: PathBuf,
     /// The hidden truth: `external_id,community` for every customer (always CSV).
     pub planted: PathBuf,
+    /// The truth about duplicates: `duplicate_external_id,original_external_id,noise` (always
+    /// CSV; only a header when none were asked for).
+    pub duplicates: PathBuf,
 }
 
 impl DemoFiles {
@@ -73,6 +79,7 @@ impl DemoFiles {
             ties: file("ties"),
             needs: file("needs"),
             planted: folder.join("planted_communities.csv"),
+            duplicates: folder.join("duplicates.csv"),
         }
     }
 }
@@ -90,6 +97,8 @@ pub struct DemoStats {
     pub needs: u64,
     /// Planted communities.
     pub communities: u64,
+    /// Duplicate customer records (counted in `customers` too).
+    pub duplicates: u64,
 }
 
 /// Why demo data could not be generated.
@@ -144,6 +153,7 @@ struct Writers {
     ties: TableWriter,
     needs: TableWriter,
     planted: TableWriter,
+    duplicates: TableWriter,
 }
 
 impl Writers {
@@ -154,6 +164,7 @@ impl Writers {
             ties: TableWriter::create(&files.ties, format, &TIE_COLUMNS)?,
             needs: TableWriter::create(&files.needs, format, &NEED_COLUMNS)?,
             planted: TableWriter::create(&files.planted, FileFormat::Csv, &PLANTED_COLUMNS)?,
+            duplicates: TableWriter::create(&files.duplicates, FileFormat::Csv, &DUPLICATE_COLUMNS)?,
         })
     }
 }
@@ -174,6 +185,7 @@ pub fn write_demo(
     let mut out = Writers::create(&files, format)?;
 
     let mut row = Row::default();
+    let (mut copy, mut truth) = (Row::default(), Row::default());
     let mut held = Vec::new();
     let mut events = Vec::new();
     let mut ties = graph::TieScratch::default();
@@ -181,6 +193,16 @@ pub fn write_demo(
         needs::of_customer(&world, customer, &mut held);
         let traits = people::write_customer(&world, customer, &held, &mut row);
         out.customers.write(&row)?;
+        for number in 1..=duplicates::copies(&world, customer, config.duplicates) {
+            let noise = duplicates::write_duplicate(&world, customer, number, &row, &mut copy);
+            out.customers.write(&copy)?;
+            truth.clear();
+            truth
+                .text(&duplicates::duplicate_id(customer, number))
+                .text(&duplicates::original_id(customer))
+                .text(&noise);
+            out.duplicates.write(&truth)?;
+        }
 
         row.clear();
         row.text_fmt(format_args!("{}", CustomerId(customer))).integer(world.communities.of(customer) as u64);
@@ -216,6 +238,7 @@ pub fn write_demo(
         ties: out.ties.finish()?,
         needs: out.needs.finish()?,
         communities: world.communities.len() as u64,
+        duplicates: out.duplicates.finish()?,
     };
     out.planted.finish()?;
     Ok((files, stats))

@@ -23,9 +23,11 @@ pub(crate) enum Purpose {
     Weak,
     /// A customer's interactions.
     Behaviour,
+    /// Duplicate records of a customer and their noise.
+    Duplicates,
 }
 
-const PURPOSES: usize = 7;
+const PURPOSES: usize = 8;
 
 /// The keys of every random stream of one data set.
 #[derive(Debug, Clone)]

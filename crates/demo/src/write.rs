@@ -12,6 +12,10 @@ pub use kindred_domain::{CUSTOMER_COLUMNS, INTERACTION_COLUMNS, NEED_COLUMNS, TI
 /// Columns of the planted communities file (always CSV), in order.
 pub const PLANTED_COLUMNS: [&str; 2] = ["external_id", "community"];
 
+/// Columns of the duplicates truth file (always CSV): which customer record is a copy of
+/// which, and the noise it was given.
+pub const DUPLICATE_COLUMNS: [&str; 3] = ["duplicate_external_id", "original_external_id", "noise"];
+
 /// How a cell is written to NDJSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CellKind {
@@ -111,6 +115,21 @@ impl Row {
     /// A blank cell.
     pub fn empty(&mut self) -> &mut Self {
         self.cell(CellKind::Empty, |_| {})
+    }
+
+    /// The text of every cell, in order.
+    pub fn texts(&self) -> Vec<String> {
+        self.values().map(|(_, text)| text.to_owned()).collect()
+    }
+
+    /// A row of text cells (blank ones empty) from `texts`, the rest written as `kinds` of
+    /// `like` says (numbers stay numbers in NDJSON).
+    pub fn refill(&mut self, like: &Row, texts: &[String]) {
+        self.clear();
+        for ((kind, _), text) in like.cells.iter().zip(texts) {
+            let kind = if text.is_empty() { CellKind::Empty } else { *kind };
+            self.cell(kind, |buffer| buffer.push_str(text));
+        }
     }
 
     fn values(&self) -> impl Iterator<Item = (CellKind, &str)> {

@@ -11,12 +11,16 @@ pub struct BlockingKey(pub Vec<Field>);
 
 impl BlockingKey {
     /// The keys used when none are given: family name with birth date, given name with birth
-    /// date, family name with postcode, email, phone, and both names with city.
+    /// date, birth date with city, birth date with postcode, family name with postcode,
+    /// email, phone, and both names with city. A pair with typos in both names still meets
+    /// under a key of neither.
     pub fn defaults() -> Vec<BlockingKey> {
         use Field::*;
         vec![
             BlockingKey(vec![LastName, BirthDate]),
             BlockingKey(vec![FirstName, BirthDate]),
+            BlockingKey(vec![BirthDate, City]),
+            BlockingKey(vec![BirthDate, Postcode]),
             BlockingKey(vec![LastName, Postcode]),
             BlockingKey(vec![Email]),
             BlockingKey(vec![Phone]),
@@ -35,16 +39,16 @@ impl BlockingKey {
     }
 }
 
-/// The candidate pairs of `records` (indices, lower first, each pair once) and how many
-/// blocks were too large to compare (larger than `max_block`: a value shared by that many is
-/// no evidence of one person).
-pub fn candidate_pairs(
+/// The pairs each key makes (indices, lower first, each once per key) and how many blocks
+/// were too large to compare (larger than `max_block`: a value shared by that many is no
+/// evidence of one person).
+pub fn pairs_by_key(
     records: &[MatchRecord],
     keys: &[BlockingKey],
     max_block: usize,
-) -> (Vec<(u32, u32)>, usize) {
-    let mut pairs: Vec<u64> = Vec::new();
+) -> (Vec<Vec<(u32, u32)>>, usize) {
     let mut skipped = 0;
+    let mut all = Vec::with_capacity(keys.len());
     for key in keys {
         let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
         for (at, record) in records.iter().enumerate() {
@@ -52,6 +56,7 @@ pub fn candidate_pairs(
                 blocks.entry(value).or_default().push(at as u32);
             }
         }
+        let mut pairs: Vec<u64> = Vec::new();
         for members in blocks.values() {
             if members.len() > max_block {
                 skipped += 1;
@@ -64,10 +69,25 @@ pub fn candidate_pairs(
                 }
             }
         }
+        pairs.sort_unstable();
+        pairs.dedup();
+        all.push(pairs.into_iter().map(|pair| ((pair >> 32) as u32, pair as u32)).collect());
     }
+    (all, skipped)
+}
+
+/// The candidate pairs of `records` under any of `keys` (indices, lower first, each pair
+/// once), and how many blocks were too large to compare.
+pub fn candidate_pairs(
+    records: &[MatchRecord],
+    keys: &[BlockingKey],
+    max_block: usize,
+) -> (Vec<(u32, u32)>, usize) {
+    let (by_key, skipped) = pairs_by_key(records, keys, max_block);
+    let mut pairs: Vec<(u32, u32)> = by_key.into_iter().flatten().collect();
     pairs.sort_unstable();
     pairs.dedup();
-    (pairs.into_iter().map(|pair| ((pair >> 32) as u32, pair as u32)).collect(), skipped)
+    (pairs, skipped)
 }
 
 #[cfg(test)]

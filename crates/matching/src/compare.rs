@@ -51,14 +51,11 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             }
         }
         Field::Email => {
-            let (local_a, domain_a) = a.split_once('@').unwrap_or((a, ""));
-            let (local_b, domain_b) = b.split_once('@').unwrap_or((b, ""));
-            if damerau_levenshtein(a, b) <= 1 || (local_a == local_b && !local_a.is_empty()) {
+            // No "somewhat alike" level: the part before the @ is mostly the person's name, so
+            // its likeness would count the name twice.
+            let local = |e: &str| e.split_once('@').map_or(e, |(local, _)| local).to_owned();
+            if damerau_levenshtein(a, b) <= 1 || (local(a) == local(b) && local(a).len() >= 3) {
                 1
-            } else if jaro_winkler(local_a, local_b) >= 0.88
-                || (domain_a == domain_b && jaro_winkler(local_a, local_b) >= 0.8)
-            {
-                2
             } else {
                 3
             }

@@ -102,14 +102,116 @@ fn pattern_weight(m: &[[f64; LEVELS]; FIELDS], u: &[[f64; LEVELS]; FIELDS], gamm
         .sum()
 }
 
-/// Estimates m and the prior by EM over the candidate pairs' patterns (`patterns`: packed
-/// comparison vector to how many pairs have it), with `u` fixed.
-pub fn estimate(patterns: &HashMap<u32, u64>, u: [[f64; LEVELS]; FIELDS], max_iterations: usize) -> Model {
-    // Start: matches mostly agree exactly, non-matches are as counted.
-    let mut m = [[0.0; LEVELS]; FIELDS];
-    for field in m.iter_mut() {
-        *field = [0.85, 0.08, 0.04, 0.03];
+/// Estimates m per field from the pairs of each blocking key apart, as Splink trains: every
+/// pair a key makes agrees on the key's fields, matches and non-matches alike, so those
+/// fields are left out of that key's EM (which then says how matches agree elsewhere), and a
+/// field's m is the mean of the estimates of the keys that leave it out. Each key's EM also
+/// gives how many of its pairs match; the most any key finds, over the candidate pairs
+/// (`candidates`), is the share of matches. `by_key`: each key's fields and its pairs'
+/// patterns.
+pub fn estimate_by_key(
+    by_key: &[(Vec<Field>, HashMap<u32, u64>)],
+    candidates: usize,
+    u: [[f64; LEVELS]; FIELDS],
+    max_iterations: usize,
+) -> Model {
+    let mut sums = [[0.0; LEVELS]; FIELDS];
+    let mut counts = [0usize; FIELDS];
+    let mut iterations = 0;
+    let mut matches: f64 = 0.0;
+    for (fields, patterns) in by_key {
+        let total: u64 = patterns.values().sum();
+        if total < 10 {
+            continue;
+        }
+        // The key's own fields, left out.
+        let mut masked: HashMap<u32, u64> = HashMap::with_capacity(patterns.len());
+        for (packed, count) in patterns {
+            let mut gamma = unpack(*packed);
+            for field in fields {
+                gamma[field.index()] = None;
+            }
+            *masked.entry(crate::compare::pack(&gamma)).or_default() += count;
+        }
+        let start = anchored_m(&masked);
+        let trained = estimate_from(&masked, start, u, max_iterations);
+        iterations += trained.iterations;
+        matches = matches.max(trained.prior * total as f64);
+        for field in Field::ALL.iter().filter(|field| !fields.contains(field)) {
+            // A field no pair of this key knows taught nothing.
+            let known = masked.keys().any(|packed| unpack(*packed)[field.index()].is_some());
+            if known {
+                for (sum, learned) in sums[field.index()].iter_mut().zip(trained.m[field.index()]) {
+                    *sum += learned;
+                }
+                counts[field.index()] += 1;
+            }
+        }
     }
+    let mut m = [[0.85, 0.08, 0.04, 0.03]; FIELDS];
+    for ((field, sum), count) in m.iter_mut().zip(&sums).zip(counts) {
+        if count > 0 {
+            for (value, total) in field.iter_mut().zip(sum) {
+                *value = (total / count as f64).clamp(FLOOR, 1.0 - FLOOR);
+            }
+        }
+    }
+    let prior = if candidates > 0 { (matches / candidates as f64).clamp(FLOOR, 1.0 - FLOOR) } else { FLOOR };
+    Model { m, u, prior, iterations }
+}
+
+/// Whether a pattern is near-certain evidence of one person without looking at `field`: exact
+/// agreement on the email, or on the phone, or on both names and the birth date.
+fn anchors(gamma: &Gamma, field: Field) -> bool {
+    let exact = |f: Field| f != field && gamma[f.index()] == Some(0);
+    exact(Field::Email)
+        || exact(Field::Phone)
+        || (exact(Field::LastName)
+            && exact(Field::BirthDate)
+            && field != Field::FirstName
+            && gamma[Field::FirstName.index()].is_some_and(|l| l <= 1))
+}
+
+/// A starting m for each field: how the field agrees among candidate pairs that are
+/// near-certainly one person by the other fields (see `anchors`). No labels: the anchors are
+/// the data's own strongest agreements. Fields no anchor knows start at a generic guess.
+pub fn anchored_m(patterns: &HashMap<u32, u64>) -> [[f64; LEVELS]; FIELDS] {
+    let mut m = [[0.85, 0.08, 0.04, 0.03]; FIELDS];
+    for field in Field::ALL {
+        let mut counts = [0.0; LEVELS];
+        for (packed, count) in patterns {
+            let gamma = unpack(*packed);
+            if let Some(level) = gamma[field.index()]
+                && anchors(&gamma, field)
+            {
+                counts[usize::from(level)] += *count as f64;
+            }
+        }
+        let total: f64 = counts.iter().sum();
+        if total >= 10.0 {
+            for (value, count) in m[field.index()].iter_mut().zip(counts) {
+                *value = ((count + 0.5) / (total + 2.0)).clamp(FLOOR, 1.0 - FLOOR);
+            }
+        }
+    }
+    m
+}
+
+/// Estimates m and the prior by EM over the candidate pairs' patterns (`patterns`: packed
+/// comparison vector to how many pairs have it), with `u` fixed, starting from the usual
+/// guess (matches mostly agree exactly).
+pub fn estimate(patterns: &HashMap<u32, u64>, u: [[f64; LEVELS]; FIELDS], max_iterations: usize) -> Model {
+    estimate_from(patterns, [[0.85, 0.08, 0.04, 0.03]; FIELDS], u, max_iterations)
+}
+
+/// [`estimate`], starting from `m`.
+pub fn estimate_from(
+    patterns: &HashMap<u32, u64>,
+    m: [[f64; LEVELS]; FIELDS],
+    u: [[f64; LEVELS]; FIELDS],
+    max_iterations: usize,
+) -> Model {
+    let mut m = m;
     let mut prior: f64 = 0.1;
     let patterns: Vec<(Gamma, f64)> =
         patterns.iter().map(|(packed, count)| (unpack(*packed), *count as f64)).collect();

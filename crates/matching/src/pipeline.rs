@@ -2,10 +2,10 @@
 //! model, pairs to weights and probabilities, strong pairs to clusters (merges) and doubtful
 //! ones to suggestions, each with its field-by-field evidence.
 
-use crate::blocking::{BlockingKey, candidate_pairs};
+use crate::blocking::{BlockingKey, pairs_by_key};
 use crate::cluster::clusters;
 use crate::compare::{gamma, pack};
-use crate::model::{Model, TermFrequencies, estimate, estimate_u};
+use crate::model::{Model, TermFrequencies, estimate_by_key, estimate_u};
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
 
@@ -118,15 +118,25 @@ fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &Mat
 
 /// Runs the pass over `records`.
 pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
-    let (pairs, blocks_skipped) = candidate_pairs(records, &settings.keys, settings.max_block);
+    let (by_key, blocks_skipped) = pairs_by_key(records, &settings.keys, settings.max_block);
+    let pattern_of = |(a, b): &(u32, u32)| pack(&gamma(&records[*a as usize], &records[*b as usize]));
+    let mut trained: Vec<(Vec<Field>, HashMap<u32, u64>)> = Vec::with_capacity(by_key.len());
+    for (key, pairs) in settings.keys.iter().zip(&by_key) {
+        let mut patterns: HashMap<u32, u64> = HashMap::new();
+        for pair in pairs {
+            *patterns.entry(pattern_of(pair)).or_default() += 1;
+        }
+        trained.push((key.0.clone(), patterns));
+    }
+    let mut pairs: Vec<(u32, u32)> = by_key.into_iter().flatten().collect();
+    pairs.sort_unstable();
+    pairs.dedup();
     let mut patterns: HashMap<u32, u64> = HashMap::new();
-    let packed: Vec<u32> =
-        pairs.iter().map(|(a, b)| pack(&gamma(&records[*a as usize], &records[*b as usize]))).collect();
-    for pattern in &packed {
-        *patterns.entry(*pattern).or_default() += 1;
+    for pair in &pairs {
+        *patterns.entry(pattern_of(pair)).or_default() += 1;
     }
     let u = estimate_u(records, settings.u_pairs, settings.seed);
-    let mut model = estimate(&patterns, u, settings.em_iterations);
+    let mut model = estimate_by_key(&trained, pairs.len(), u, settings.em_iterations);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.

@@ -467,3 +467,27 @@ on_both!(a_bridging_record_is_given_back_to_its_own_customer_by_an_unmerge, |sto
         assert_eq!(sam.consent_marketing, Some(false));
     }
 });
+
+#[tokio::test]
+async fn the_migration_copies_existing_identifiers_once_each() {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/kindred.db", folder.path().display())).await.unwrap();
+    // The schema as it was before identities, with customers sharing an email.
+    kindred_migrations::Migrator::up(store.connection(), Some(10)).await.unwrap();
+    store
+        .connection()
+        .execute_unprepared(
+            "INSERT INTO customers (external_id, email, phone) VALUES \
+             ('a', 'family@x.org', '+351912345678'), ('b', 'family@x.org', NULL), ('c', NULL, '+351912345678')",
+        )
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let a = store.customer_by_external_id("a").await.unwrap().unwrap();
+    let kinds: Vec<String> = store.identifiers(a.id).await.unwrap().into_iter().map(|i| i.kind).collect();
+    assert_eq!(kinds.len(), 3, "a keeps its external id, the email and the phone: {kinds:?}");
+    let b = store.customer_by_external_id("b").await.unwrap().unwrap();
+    assert_eq!(store.identifiers(b.id).await.unwrap().len(), 1, "only its external id");
+}
