@@ -78,6 +78,10 @@ fn operations() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("mergeCustomers", "mutation { mergeCustomers(ids: [\"999998\"], survivor: \"999999\") { id } }".into(), MANAGERS),
         ("unmergeCustomer", "mutation { unmergeCustomer(mergeId: \"999999\") { __typename } }".into(), ADMINS),
         ("mergeLog", "{ mergeLog(first: 1) { id } }".into(), ADMINS),
+        ("resolveIdentities", "mutation { resolveIdentities(dryRun: true) { customers } }".into(), ADMINS),
+        ("acceptSuggestion", "mutation { acceptSuggestion(id: \"999999\") { id } }".into(), MANAGERS),
+        ("rejectSuggestion", "mutation { rejectSuggestion(id: \"999999\") { id } }".into(), MANAGERS),
+        ("duplicateSuggestions", "{ duplicateSuggestions(first: 1) { id probability } }".into(), READERS),
     ]
 }
 

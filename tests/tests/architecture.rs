@@ -82,6 +82,7 @@ fn arrows_between_crates_only_point_down() {
                 "kindred-store",
                 "kindred-domain",
                 "kindred-demo",
+                "kindred-matching",
             ][..],
         ),
         ("kindred-plugin-demographic", &["kindred-plugin-sdk"][..]),

@@ -245,3 +245,41 @@ async fn merges_move_segments_live_are_explained_and_undone() {
     assert!(document["identifiers"].as_array().unwrap().len() >= 4);
     assert!(server.terminate(), "clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kindred_resolve_finds_the_demo_duplicates_and_the_review_queue_is_served() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""));
+    let loaded = work.run(&["demo", "--customers", "600", "--duplicates", "0.2"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let dry = work.run(&["resolve", "--dry-run"]);
+    let printed = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        dry.status.success() && printed.starts_with("dry run (nothing changed): customers "),
+        "{printed}"
+    );
+    let run = work.run(&["resolve"]);
+    let printed = String::from_utf8_lossy(&run.stdout).into_owned();
+    let merged: usize = printed
+        .split(", ")
+        .find_map(|part| part.strip_prefix("merged "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(merged > 50, "{printed}");
+    let server = work.serve(&[]).await;
+    let log = server.data("{ mergeLog(first: 500) { reason decidedBy evidence } }", json!({})).await;
+    let entries = log["mergeLog"].as_array().unwrap();
+    assert_eq!(entries.len(), merged);
+    assert!(entries.iter().all(|e| e["reason"] == "PROBABILISTIC" && e["decidedBy"] == "resolve"));
+    assert!(entries[0]["evidence"]["fields"].as_array().is_some_and(|f| !f.is_empty()), "{}", entries[0]);
+    let queue = server
+        .data("{ duplicateSuggestions(first: 5) { id probability evidence customerA { id } customerB { id } } }", json!({}))
+        .await;
+    if let Some(first) = queue["duplicateSuggestions"].as_array().and_then(|q| q.first()) {
+        let rejected = server
+            .data("mutation($id: ID!) { rejectSuggestion(id: $id) { status } }", json!({ "id": first["id"] }))
+            .await;
+        assert_eq!(rejected["rejectSuggestion"]["status"], "REJECTED");
+    }
+    assert!(server.terminate(), "clean shutdown");
+}

@@ -68,8 +68,10 @@ pub(crate) fn require(ctx: &async_graphql::Context<'_>, permission: Permission) 
 const INGEST_MUTATIONS: [&str; 6] =
     ["upsertCustomer", "recordInteraction", "addTie", "removeTie", "addNeed", "removeNeed"];
 /// Mutations that manage segmentations.
-const MANAGE_MUTATIONS: [&str; 11] = [
+const MANAGE_MUTATIONS: [&str; 13] = [
     "mergeCustomers",
+    "acceptSuggestion",
+    "rejectSuggestion",
     "createSegmentation",
     "updateSegmentation",
     "deleteSegmentation",

@@ -6,7 +6,8 @@ use crate::context::store;
 use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
 use crate::types::MergeEntry;
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use kindred_store::entity::duplicate_suggestion;
 use kindred_store::identity::AppliedMerge;
 
 /// Most merge log entries one page returns.
@@ -38,12 +39,90 @@ pub(crate) fn publish_merges(ctx: &Context<'_>, merges: &[AppliedMerge]) {
     engine.touched(merges.iter().map(|merge| merge.entry.survivor_id).collect());
 }
 
-/// The merge log, for admins.
+/// A pair of customers probabilistic matching found doubtful, waiting for a person.
+pub(crate) struct Suggestion(pub duplicate_suggestion::Model);
+
+#[Object]
+impl Suggestion {
+    /// Its id, which `acceptSuggestion` and `rejectSuggestion` take.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The match probability.
+    async fn probability(&self) -> f64 {
+        self.0.probability
+    }
+    /// The match weight (log2 of the Bayes factor).
+    async fn weight(&self) -> f64 {
+        self.0.weight
+    }
+    /// Field by field: `{"fields": [{"field", "level": exact|close|somewhat|different|null,
+    /// "weight"}], "probability", "weight"}`.
+    async fn evidence(&self) -> Json<serde_json::Value> {
+        Json(self.0.evidence.clone())
+    }
+    /// `PENDING`, `ACCEPTED` or `REJECTED`.
+    async fn status(&self) -> String {
+        self.0.status.to_uppercase()
+    }
+    /// The customer with the lower id (who stays if the pair is accepted).
+    async fn customer_a(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::types::Customer>> {
+        Ok(store(ctx)?.customer(self.0.customer_a).await.map_err(api)?.map(crate::types::Customer))
+    }
+    /// The other customer.
+    async fn customer_b(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::types::Customer>> {
+        Ok(store(ctx)?.customer(self.0.customer_b).await.map_err(api)?.map(crate::types::Customer))
+    }
+    /// When the pass found it.
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+}
+
+/// What a probabilistic pass did.
+#[derive(SimpleObject)]
+pub(crate) struct ResolveResult {
+    /// Nothing was changed: this is what a pass would do.
+    dry_run: bool,
+    /// Customers read.
+    customers: i64,
+    /// Candidate pairs compared.
+    pairs_compared: i64,
+    /// Groups found to be one person.
+    groups: i64,
+    /// Customers merged into another.
+    merged: i64,
+    /// Pairs queued for review.
+    suggested: i64,
+    /// The merges made (merge log ids).
+    merges: Vec<ID>,
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The merge log, for admins; the review queue.
 #[derive(Default)]
 pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
+    /// Pairs waiting for review, most probable first: `first` (at most 500) after the
+    /// suggestion `after`, at or above `minProbability`.
+    async fn duplicate_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<ID>,
+        #[graphql(default = 0.0)] min_probability: f64,
+    ) -> ApiResult<Vec<Suggestion>> {
+        let after = after.as_ref().map(|id| parse_id("after", id)).transpose().map_err(api)?;
+        let limit = u64::try_from(first).unwrap_or(0).min(MAX_PAGE);
+        let rows = store(ctx)?.duplicate_suggestions(min_probability, after, limit).await.map_err(api)?;
+        Ok(rows.into_iter().map(Suggestion).collect())
+    }
+
     /// Every merge, oldest first: `first` entries (at most 500) after the entry `after`.
     async fn merge_log(
         &self,
@@ -64,6 +143,53 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
+    /// Runs probabilistic matching over every customer (admins): pairs at or above
+    /// `identity.auto_merge_probability` are merged (each field's comparison and the match
+    /// weight in the merge log), pairs at or above `identity.review_probability` are queued
+    /// (`duplicateSuggestions`). With `dryRun: true` nothing changes.
+    async fn resolve_identities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] dry_run: bool,
+    ) -> ApiResult<ResolveResult> {
+        let rules = ctx.data_opt::<crate::InputRules>().copied().unwrap_or_default();
+        let settings = kindred_store::identity::MatchSettings {
+            auto_merge: rules.auto_merge_probability,
+            review: rules.review_probability,
+            ..Default::default()
+        };
+        let report = store(ctx)?.resolve_identities(settings, dry_run, &actor(ctx)).await.map_err(api)?;
+        publish_merges(ctx, &report.merges);
+        Ok(ResolveResult {
+            dry_run,
+            customers: count(report.customers),
+            pairs_compared: count(report.pairs_compared),
+            groups: count(report.groups),
+            merged: count(report.merged),
+            suggested: count(report.suggested),
+            merges: report.merges.iter().map(|merge| ID(merge.entry.id.to_string())).collect(),
+        })
+    }
+
+    /// Accepts a suggestion (editors): the two customers are merged, the lower id staying;
+    /// the merge log keeps the evidence and who accepted.
+    async fn accept_suggestion(&self, ctx: &Context<'_>, id: ID) -> ApiResult<MergeEntry> {
+        let key = parse_id("id", &id).map_err(api)?;
+        let (_, merge) = store(ctx)?.decide_suggestion(key, true, &actor(ctx)).await.map_err(api)?;
+        let merge =
+            merge.ok_or_else(|| api(ApiError::Conflict(format!("suggestion {key} merged nothing"))))?;
+        publish_merges(ctx, std::slice::from_ref(&merge));
+        Ok(MergeEntry(merge.entry))
+    }
+
+    /// Rejects a suggestion (editors): the two are not one person, and the pair is never
+    /// suggested or merged by matching again.
+    async fn reject_suggestion(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Suggestion> {
+        let key = parse_id("id", &id).map_err(api)?;
+        let (decided, _) = store(ctx)?.decide_suggestion(key, false, &actor(ctx)).await.map_err(api)?;
+        Ok(Suggestion(decided))
+    }
+
     /// Merges the customers `ids` into `survivor` (editors): their interactions, ties and
     /// needs move to it, their identifiers and external ids become its own (aliases), they
     /// leave their segments, and each merge is logged with who decided. The limits of

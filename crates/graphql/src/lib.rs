@@ -113,11 +113,20 @@ pub struct InputRules {
     pub max_amount: f64,
     /// The region national phone numbers are read in; none: only international ones.
     pub phone_region: Option<kindred_domain::PhoneRegion>,
+    /// Probabilistic matching merges pairs at or above this probability.
+    pub auto_merge_probability: f64,
+    /// ...and queues for review those at or above this one.
+    pub review_probability: f64,
 }
 
 impl Default for InputRules {
     fn default() -> Self {
-        Self { max_amount: kindred_domain::Plausible::DEFAULT_MAX_AMOUNT, phone_region: None }
+        Self {
+            max_amount: kindred_domain::Plausible::DEFAULT_MAX_AMOUNT,
+            phone_region: None,
+            auto_merge_probability: 0.99,
+            review_probability: 0.8,
+        }
     }
 }
 

@@ -70,6 +70,11 @@ pub struct IdentitySettings {
     pub survivorship: SurvivorshipRule,
     /// Origins in order of trust, for `survivorship = "origin_priority"`.
     pub origin_priority: Vec<String>,
+    /// Probabilistic matching (`kindred resolve`): pairs at or above this match probability
+    /// are merged.
+    pub auto_merge_probability: f64,
+    /// Pairs at or above this, below `auto_merge_probability`, are queued for review.
+    pub review_probability: f64,
 }
 
 /// `identity.survivorship`
@@ -95,11 +100,30 @@ impl Default for IdentitySettings {
             priority: Vec::new(),
             survivorship: SurvivorshipRule::MostRecent,
             origin_priority: Vec::new(),
+            auto_merge_probability: 0.99,
+            review_probability: 0.8,
         }
     }
 }
 
 impl IdentitySettings {
+    /// The settings of probabilistic matching, checked.
+    pub fn matching(&self) -> anyhow::Result<kindred_matching::Settings> {
+        anyhow::ensure!(
+            self.review_probability > 0.0
+                && self.review_probability <= self.auto_merge_probability
+                && self.auto_merge_probability < 1.0,
+            "identity.review_probability and identity.auto_merge_probability: need 0 < review <= auto_merge < 1, not {} and {}",
+            self.review_probability,
+            self.auto_merge_probability
+        );
+        Ok(kindred_matching::Settings {
+            auto_merge: self.auto_merge_probability,
+            review: self.review_probability,
+            ..Default::default()
+        })
+    }
+
     /// The policy the store matches and merges with, checked.
     pub fn policy(&self) -> anyhow::Result<kindred_domain::identity::IdentityPolicy> {
         use kindred_domain::identity::{IdentityPolicy, IdentityRules, Survivorship};
@@ -460,6 +484,7 @@ impl Settings {
         );
         self.identity.phone_region()?;
         self.identity.policy()?;
+        self.identity.matching()?;
         anyhow::ensure!(
             self.server.header_read_timeout_secs > 0,
             "server.header_read_timeout_secs: must be at least 1"

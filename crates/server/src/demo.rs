@@ -18,12 +18,19 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Where to write each customer's planted community, if anywhere.
     pub planted: Option<PathBuf>,
+    /// Share of customers that arrive again with noise (see `kindred demo --duplicates`).
+    pub duplicates: f64,
 }
 
 /// Generates the dataset into a temporary folder and imports it.
 pub async fn load_demo(store: &Store, options: &DemoOptions) -> anyhow::Result<()> {
     let folder = tempfile::tempdir()?;
-    let config = DemoConfig { customers: options.customers, seed: options.seed, ..DemoConfig::default() };
+    let config = DemoConfig {
+        customers: options.customers,
+        seed: options.seed,
+        duplicates: options.duplicates,
+        ..DemoConfig::default()
+    };
     let path = folder.path().to_path_buf();
     tracing::info!(customers = options.customers, seed = options.seed, "generating demo data");
     let (files, stats) =

@@ -110,6 +110,19 @@ enum Command {
         /// Format of the files written with --write-files.
         #[arg(long, value_enum, default_value = "csv")]
         format: FormatArg,
+        /// Share of customers (0 to 1) that arrive again from another system with realistic
+        /// noise (typos, short names, missing fields, moved house, another email); which
+        /// records copy which goes to `duplicates.csv` beside the files.
+        #[arg(long, default_value_t = 0.0)]
+        duplicates: f64,
+    },
+    /// Find customers that are one person although they share no identifier (probabilistic
+    /// matching over every customer): merge those above identity.auto_merge_probability,
+    /// queue those above identity.review_probability for review.
+    Resolve {
+        /// Report what would be merged and suggested, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Runs one plugin library in this process for a server that isolates it (started by
     /// the server, talking on standard input; not for people).
@@ -211,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema | Command::PluginWorker { .. } => {}
         Command::Serve { demo, customers, seed } => {
-            let demo = demo.then_some(DemoOptions { customers, seed, planted: None });
+            let demo = demo.then_some(DemoOptions { customers, seed, planted: None, duplicates: 0.0 });
             serve::serve(settings, demo).await?;
         }
         Command::Plugins { action, server, key } => {
@@ -257,9 +270,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             store.close().await?;
         }
-        Command::Demo { customers, seed, planted, write_files, format } => match write_files {
+        Command::Resolve { dry_run } => {
+            let store = serve::open_store(&settings).await?;
+            let report = store.resolve_identities(settings.identity.matching()?, dry_run, "resolve").await?;
+            println!("{}", identity_report(&report));
+            store.close().await?;
+        }
+        Command::Demo { customers, seed, planted, write_files, format, duplicates } => match write_files {
             Some(folder) => {
-                let config = kindred_demo::DemoConfig { customers, seed, ..Default::default() };
+                let config = kindred_demo::DemoConfig { customers, seed, duplicates, ..Default::default() };
                 std::fs::create_dir_all(&folder)?;
                 let format = match format {
                     FormatArg::Csv => kindred_demo::FileFormat::Csv,
@@ -270,10 +289,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             None => {
                 let store = serve::open_store(&settings).await?;
-                demo::load_demo(&store, &DemoOptions { customers, seed, planted }).await?;
+                demo::load_demo(&store, &DemoOptions { customers, seed, planted, duplicates }).await?;
                 store.close().await?;
             }
         },
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary `kindred resolve` prints.
+fn identity_report(report: &kindred_store::identity::ResolveReport) -> String {
+    let (read, matched, written) = report.seconds;
+    format!(
+        "{}customers {}, pairs compared {}, blocks too large {}, groups {}, merged {}, suggested {}; \
+         read {read:.2} s, matched {matched:.2} s, written {written:.2} s",
+        if report.dry_run { "dry run (nothing changed): " } else { "" },
+        report.customers,
+        report.pairs_compared,
+        report.blocks_skipped,
+        report.groups,
+        report.merged,
+        report.suggested,
+    )
 }

@@ -67,6 +67,8 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
         kindred_graphql::InputRules {
             max_amount: settings.data.max_amount,
             phone_region: settings.identity.phone_region()?,
+            auto_merge_probability: settings.identity.auto_merge_probability,
+            review_probability: settings.identity.review_probability,
         },
         plugin_settings,
     );

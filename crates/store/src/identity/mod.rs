@@ -10,6 +10,7 @@ mod unmerge;
 mod write;
 
 pub use crate::identifiers::DEFAULT_ORIGIN;
+pub use kindred_matching::Settings as MatchSettings;
 pub(crate) use merge::merge_in;
 pub use merge::{AppliedMerge, MergeReason};
 pub use probabilistic::{ResolveReport, evidence};
