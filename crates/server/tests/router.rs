@@ -40,7 +40,7 @@ async fn app(auth: bool, per_second: Option<u32>) -> App {
         None,
         audit,
         heavy.clone(),
-        kindred_graphql::InputRules { max_amount: 1_000_000.0, phone_region: None },
+        kindred_graphql::InputRules { max_amount: 1_000_000.0, ..Default::default() },
         kindred_graphql::plugins::PluginSettingsSource(Arc::new(|| Ok((Vec::new(), ".".into())))),
     );
     let settings = GateSettings {
