@@ -425,3 +425,48 @@ async fn the_customer_page_shows_identifiers_and_merges_and_undoes_one() {
     browser.assert_no_console_errors("the customer page with merges").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_quality_page_reviews_duplicates_by_keyboard() {
+    let work = Workspace::new();
+    // Everything probable is queued for review, nothing merged by itself.
+    let settings = format!(
+        "[identity]\nauto_merge_probability = 0.999999999\nreview_probability = 0.5\n{}",
+        plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "")
+    );
+    work.write("kindred.toml", &settings);
+    let loaded = work.run(&["demo", "--customers", "400", "--duplicates", "0.2"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let resolved = work.run(&["resolve"]);
+    assert!(resolved.status.success(), "{}", String::from_utf8_lossy(&resolved.stderr));
+    let server = work.serve(&[]).await;
+    let pending = |data: &Value| data["dataQuality"]["suggestionsPending"].as_i64().expect("pending");
+    let before = pending(&server.data("{ dataQuality { suggestionsPending } }", json!({})).await);
+    assert!(before >= 2, "{}", String::from_utf8_lossy(&resolved.stdout));
+
+    let browser = Browser::start().await;
+    browser.open(&format!("{}/#/quality", server.base())).await;
+    let first = browser.find("#review").await.attr("data-suggestion").await.expect("attribute").expect("id");
+    let side_by_side = browser.text("#review table").await;
+    assert!(side_by_side.contains("Last name") && side_by_side.contains("exact"), "{side_by_side}");
+    browser.find("#completeness tr[data-field='email']").await;
+    browser.screenshot("data-quality").await;
+    // r: different people.
+    browser.client().active_element().await.expect("focus").send_keys("r").await.expect("press r");
+    browser.wait_for_text("#queue .notice", "Kept apart").await;
+    browser
+        .wait_until(
+            "the next suggestion",
+            &format!("return document.querySelector('#review')?.dataset.suggestion !== '{first}';"),
+        )
+        .await;
+    // a: the same person, merged.
+    browser.client().active_element().await.expect("focus").send_keys("a").await.expect("press a");
+    browser.wait_for_text("#queue .notice", "Merged").await;
+    let after = pending(&server.data("{ dataQuality { suggestionsPending } }", json!({})).await);
+    assert!(after <= before - 2, "{before} -> {after}");
+    let log = server.data("{ mergeLog { reason decidedBy } }", json!({})).await;
+    assert_eq!(log["mergeLog"][0]["reason"], "PROBABILISTIC", "{log}");
+    browser.assert_no_console_errors("the data quality page").await;
+    browser.close().await;
+}

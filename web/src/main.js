@@ -12,11 +12,13 @@ import { OverlapPage } from './pages/overlap.js';
 import { MembersPage } from './pages/members.js';
 import { CustomerPage } from './pages/customer.js';
 import { PluginsPage } from './pages/plugins.js';
+import { QualityPage } from './pages/quality.js';
 import './style.css';
 
 const NAV = [
   { target: '#/', label: 'Overview', matches: (parts) => parts.length === 0 },
   { target: '#/overlap', label: 'Overlap', matches: (parts) => parts[0] === 'overlap' },
+  { target: '#/quality', label: 'Data quality', matches: (parts) => parts[0] === 'quality' },
   { target: '#/plugins', label: 'Plugins', matches: (parts) => parts[0] === 'plugins' },
 ];
 
@@ -31,6 +33,7 @@ function page({ parts, params }) {
   if (section === 'customers' && id === 'external' && sub) return html`<${CustomerPage} externalId=${sub} />`;
   if (section === 'customers' && id) return html`<${CustomerPage} id=${id} />`;
   if (section === 'plugins') return html`<${PluginsPage} />`;
+  if (section === 'quality') return html`<${QualityPage} />`;
   return html`<div class="card"><h1>Not found</h1><p>No page at <code>${location.hash}</code>. <a href="#/">Back to the overview</a>.</p></div>`;
 }
 

@@ -98,6 +98,38 @@ pub(crate) struct ResolveResult {
     merges: Vec<ID>,
 }
 
+/// How many customers know one field.
+#[derive(SimpleObject)]
+pub(crate) struct FieldCompleteness {
+    /// The field, as import files name it.
+    field: String,
+    /// Customers that know it.
+    known: i64,
+    /// Share of customers that know it, 0 to 1.
+    share: f64,
+}
+
+/// Data quality in figures.
+#[derive(SimpleObject)]
+pub(crate) struct DataQualityFigures {
+    /// Customers.
+    customers: i64,
+    /// How complete each profile field is.
+    completeness: Vec<FieldCompleteness>,
+    /// Birth dates after today.
+    born_in_the_future: i64,
+    /// Birth dates more than 120 years ago.
+    older_than_120: i64,
+    /// Customers with no interaction in the last 365 days.
+    inactive_365_days: i64,
+    /// Customers never asked about marketing.
+    marketing_consent_not_asked: i64,
+    /// Customers never asked about profiling.
+    profiling_consent_not_asked: i64,
+    /// Duplicate suggestions waiting for review.
+    suggestions_pending: i64,
+}
+
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -108,6 +140,32 @@ pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
+    /// Data quality: completeness per field, values that cannot be right, customers gone
+    /// quiet for a year, consent never asked, duplicates waiting for review.
+    async fn data_quality(&self, ctx: &Context<'_>) -> ApiResult<DataQualityFigures> {
+        let figures = store(ctx)?.data_quality(chrono::Utc::now()).await.map_err(api)?;
+        let wide = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let customers = figures.customers;
+        Ok(DataQualityFigures {
+            customers: wide(customers),
+            completeness: figures
+                .known
+                .iter()
+                .map(|(field, known)| FieldCompleteness {
+                    field: (*field).to_owned(),
+                    known: wide(*known),
+                    share: if customers == 0 { 0.0 } else { *known as f64 / customers as f64 },
+                })
+                .collect(),
+            born_in_the_future: wide(figures.born_in_the_future),
+            older_than_120: wide(figures.older_than_120),
+            inactive_365_days: wide(figures.inactive_365_days),
+            marketing_consent_not_asked: wide(figures.marketing_consent_not_asked),
+            profiling_consent_not_asked: wide(figures.profiling_consent_not_asked),
+            suggestions_pending: wide(figures.suggestions_pending),
+        })
+    }
+
     /// Pairs waiting for review, most probable first: `first` (at most 500) after the
     /// suggestion `after`, at or above `minProbability`.
     async fn duplicate_suggestions(

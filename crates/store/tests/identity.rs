@@ -491,3 +491,23 @@ async fn the_migration_copies_existing_identifiers_once_each() {
     let b = store.customer_by_external_id("b").await.unwrap().unwrap();
     assert_eq!(store.identifiers(b.id).await.unwrap().len(), 1, "only its external id");
 }
+
+on_both!(data_quality_counts_what_is_missing_or_quiet, |store: &Store| {
+    let store = store.clone();
+    async move {
+        upsert(&store, CustomerDraft { consent_marketing: Some(true), ..person("q1", Some("q1@x.org")) })
+            .await;
+        upsert(&store, person("q2", None)).await;
+        store.record_interaction(&interaction("q1", 1)).await.unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z").unwrap().to_utc();
+        let figures = store.data_quality(now).await.unwrap();
+        assert_eq!(figures.customers, 2);
+        assert_eq!(figures.known.iter().find(|(field, _)| *field == "email").unwrap().1, 1);
+        assert_eq!(figures.marketing_consent_not_asked, 1);
+        assert_eq!(figures.inactive_365_days, 1, "q2 never did anything");
+        assert_eq!(
+            (figures.born_in_the_future, figures.older_than_120, figures.suggestions_pending),
+            (0, 0, 0)
+        );
+    }
+});
