@@ -28,7 +28,11 @@
 #   bench/run.sh hostile    a cheap query's latency while five clients ask for need-based
 #                           previews at once, a request of 300 preview aliases, and SIGTERM
 #                           during previews, on 100,000 demo customers (BENCH_CUSTOMERS)
-#   bench/run.sh            all nine
+#   bench/run.sh matching   probabilistic identity matching on 1,000,000 demo customers with 10%
+#                           noisy duplicates (BENCH_MATCHING_CUSTOMERS): the pass's time, peak
+#                           memory, precision and recall against the generator's truth; then
+#                           kindred resolve applying the merges to a SQLite database
+#   bench/run.sh            all ten
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -261,6 +265,22 @@ bench_communities() {
   /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$need" "${everyone[@]}" --plugin-only
 }
 
+bench_matching() {
+  local customers="${BENCH_MATCHING_CUSTOMERS:-1000000}" folder="$DATA/matching"
+  cargo build --release -p kindred-bench --bin kindred-matching-bench
+  echo "== matching: $customers demo customers, 10% arriving again with noise"
+  rm -rf "$folder"
+  "$KINDRED" demo --write-files "$folder" --customers "$customers" --duplicates 0.1 >/dev/null
+  /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$PWD/target/release/kindred-matching-bench" \
+    --customers-file "$folder/customers.csv" --truth "$folder/duplicates.csv"
+  echo "== matching: kindred resolve, the merges applied to SQLite"
+  export KINDRED__DATABASE__URL="sqlite://$folder/kindred.db"
+  "$KINDRED" migrate >/dev/null
+  "$KINDRED" import customers "$folder/customers.csv" 2>/dev/null | tail -1
+  /usr/bin/time -f "  resolve: wall %e s, peak RSS %M KB" "$KINDRED" resolve
+  unset KINDRED__DATABASE__URL
+}
+
 bench_dashboard() {
   echo "== dashboard: first render of each page"
   cargo build --release -p kindred-bench --bin kindred-dashboard-bench
@@ -277,6 +297,7 @@ case "${1:-all}" in
   dashboard) bench_dashboard ;;
   hostile) bench_hostile ;;
   communities) bench_communities ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|all]" >&2; exit 2 ;;
+  matching) bench_matching ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|all]" >&2; exit 2 ;;
 esac
