@@ -283,3 +283,39 @@ async fn kindred_resolve_finds_the_demo_duplicates_and_the_review_queue_is_serve
     }
     assert!(server.terminate(), "clean shutdown");
 }
+
+#[tokio::test]
+async fn an_import_of_customers_ends_by_matching_the_new_ones() {
+    let work = Workspace::new();
+    let written = work.run(&["demo", "--write-files", "files", "--customers", "500"]);
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    let customers = std::fs::read_to_string(work.path().join("files/customers.csv")).unwrap();
+    let loaded = work.run(&["import", "customers", "files/customers.csv"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let first = String::from_utf8_lossy(&loaded.stdout).into_owned();
+    assert!(first.contains("merged 0, suggested"), "a clean file has no duplicates: {first}");
+    // The third customer again from another system: a new id, a typo in the family name,
+    // no email.
+    let header = customers.lines().next().unwrap();
+    let mut cells: Vec<String> = customers.lines().nth(3).unwrap().split(',').map(str::to_owned).collect();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    cells[at("external_id")] = "web-77".to_owned();
+    cells[at("email")].clear();
+    let last = cells[at("last_name")].clone();
+    let mut letters: Vec<char> = last.chars().collect();
+    letters.swap(1, 2);
+    cells[at("last_name")] = letters.into_iter().collect();
+    work.write("again.csv", &format!("{header}\n{}\n", cells.join(",")));
+    let again = work.run(&["import", "customers", "again.csv"]);
+    let printed = String::from_utf8_lossy(&again.stdout).into_owned();
+    let figure = |name: &str| -> usize {
+        let line = printed.lines().find(|line| line.starts_with("customers ")).unwrap_or_default();
+        line.split([',', ';'])
+            .find_map(|part| part.trim().strip_prefix(&format!("{name} ")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(printed.contains("customers 501, "), "the pass read everyone: {printed}");
+    assert_eq!(figure("merged") + figure("suggested"), 1, "the copy is merged or queued: {printed}");
+}

@@ -72,7 +72,8 @@ fn main() -> anyhow::Result<()> {
     let mut truth: HashMap<String, Vec<String>> = HashMap::new();
     for row in csv::Reader::from_path(&args.truth)?.records() {
         let row = row?;
-        let (duplicate, original) = (row.get(0).unwrap_or_default().to_owned(), row.get(1).unwrap_or_default().to_owned());
+        let (duplicate, original) =
+            (row.get(0).unwrap_or_default().to_owned(), row.get(1).unwrap_or_default().to_owned());
         truth.entry(original.clone()).or_insert_with(|| vec![original]).push(duplicate);
     }
     let expected = pairs_of(&truth.into_values().collect::<Vec<_>>());

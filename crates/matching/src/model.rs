@@ -10,6 +10,9 @@ use crate::random::SplitMix;
 use crate::record::{FIELDS, Field, MatchRecord};
 use std::collections::HashMap;
 
+/// Fewest pairs a blocking key needs for its EM to be used.
+const MIN_TRAINING_PAIRS: u64 = 100;
+
 /// Probabilities are kept off 0 and 1 by this much, so every weight is finite.
 const FLOOR: f64 = 1e-6;
 
@@ -121,7 +124,8 @@ pub fn estimate_by_key(
     let mut matches: f64 = 0.0;
     for (fields, patterns) in by_key {
         let total: u64 = patterns.values().sum();
-        if total < 10 {
+        // EM on a handful of pairs learns noise.
+        if total < MIN_TRAINING_PAIRS {
             continue;
         }
         // The key's own fields, left out.

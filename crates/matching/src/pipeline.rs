@@ -9,6 +9,9 @@ use crate::model::{Model, TermFrequencies, estimate_by_key, estimate_u};
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
 
+/// The share of records assumed to be copies when the data gives EM nothing to learn from.
+const ASSUMED_COPIES: f64 = 0.05;
+
 /// How a pass decides.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -33,6 +36,9 @@ pub struct Settings {
     pub keys: Vec<BlockingKey>,
     /// Pairs of ids (lower first) a person decided are not one person: never linked.
     pub excluded: std::collections::HashSet<(i64, i64)>,
+    /// Only pairs with at least one of these ids are decided (the records an import just
+    /// brought); none: every pair. The model is still estimated on every candidate pair.
+    pub focus: Option<std::collections::HashSet<i64>>,
 }
 
 impl Default for Settings {
@@ -48,6 +54,7 @@ impl Default for Settings {
             seed: 0x5EED_CAFE,
             keys: BlockingKey::defaults(),
             excluded: Default::default(),
+            focus: None,
         }
     }
 }
@@ -140,10 +147,19 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
+    // With too few duplicates to learn from (a first import of a clean file, then a few new
+    // records), EM finds (almost) none: one record in twenty being a copy is assumed instead, and
+    // nothing learned means nothing is merged without a person: pairs are only suggested.
     let all_pairs = (records.len() as f64) * (records.len().saturating_sub(1) as f64) / 2.0;
-    if all_pairs > 0.0 {
-        model.prior = (model.prior * pairs.len() as f64 / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+    let mut matches = model.prior * pairs.len() as f64;
+    let learned = matches >= 5.0;
+    if !learned {
+        matches = ASSUMED_COPIES * records.len() as f64;
     }
+    if all_pairs > 0.0 {
+        model.prior = (matches / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+    }
+    let auto_merge = if learned { settings.auto_merge } else { f64::INFINITY };
     let frequencies = TermFrequencies::count(records);
     let mut kept: Vec<ScoredPair> = Vec::new();
     let mut links: Vec<(u32, u32, f64)> = Vec::new();
@@ -152,7 +168,10 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
         if settings.excluded.contains(&(pair.a, pair.b)) {
             continue;
         }
-        if pair.probability >= settings.auto_merge {
+        if settings.focus.as_ref().is_some_and(|focus| !focus.contains(&pair.a) && !focus.contains(&pair.b)) {
+            continue;
+        }
+        if pair.probability >= auto_merge {
             links.push((*a, *b, pair.probability));
         }
         if pair.probability >= settings.review {

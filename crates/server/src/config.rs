@@ -75,6 +75,9 @@ pub struct IdentitySettings {
     pub auto_merge_probability: f64,
     /// Pairs at or above this, below `auto_merge_probability`, are queued for review.
     pub review_probability: f64,
+    /// `kindred import customers` ends with probabilistic matching of the new customers
+    /// against everyone.
+    pub resolve_after_import: bool,
 }
 
 /// `identity.survivorship`
@@ -102,6 +105,7 @@ impl Default for IdentitySettings {
             origin_priority: Vec::new(),
             auto_merge_probability: 0.99,
             review_probability: 0.8,
+            resolve_after_import: true,
         }
     }
 }

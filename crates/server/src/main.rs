@@ -257,8 +257,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 phone_region: settings.identity.phone_region()?,
                 ..ImportOptions::default()
             };
+            let before = store.last_customer_id().await?;
             let summary = import::import_file(&store, kind, &file, format.map(Format::from), options).await?;
             println!("{}", import::describe(kind, &summary));
+            // New customers may be people already known under no shared identifier.
+            if kind == ImportKind::Customers && settings.identity.resolve_after_import && summary.imported > 0
+            {
+                let report =
+                    store.resolve_new_identities(settings.identity.matching()?, before, "import").await?;
+                println!("{}", identity_report(&report));
+            }
             store.close().await?;
         }
         Command::Export { segmentation, segment, output } => {

@@ -108,6 +108,37 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// The highest customer id (0 when there is none): customers above it after an import
+    /// are the import's new ones.
+    pub async fn last_customer_id(&self) -> StoreResult<i64> {
+        let row = self
+            .connection()
+            .query_one_raw(statement(
+                self.backend(),
+                "SELECT COALESCE(MAX(id), 0) FROM customers",
+                Vec::new(),
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        })
+    }
+
+    /// [`Store::resolve_identities`] for the customers above id `after` (an import's new
+    /// ones): only pairs with one of them are merged or suggested.
+    pub async fn resolve_new_identities(
+        &self,
+        settings: Settings,
+        after: i64,
+        by: &str,
+    ) -> StoreResult<ResolveReport> {
+        let mut settings = settings;
+        let ids = self.match_records().await?.into_iter().map(|record| record.id).filter(|id| *id > after);
+        settings.focus = Some(ids.collect());
+        self.resolve_identities(settings, false, by).await
+    }
+
     /// Runs the probabilistic pass over every customer with `settings`, as `by`: groups above
     /// the merge threshold are merged (each group in a transaction of its own), doubtful
     /// pairs stored for review. With `dry_run`, nothing is written.
