@@ -17,6 +17,7 @@ mod m0009_degraded;
 mod m0010_contact_fields;
 mod m0011_identity;
 mod m0012_duplicate_suggestions;
+mod m0013_merge_exits;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_contact_fields::Migration),
             Box::new(m0011_identity::Migration),
             Box::new(m0012_duplicate_suggestions::Migration),
+            Box::new(m0013_merge_exits::Migration),
         ]
     }
 }

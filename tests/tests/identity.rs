@@ -319,3 +319,49 @@ async fn an_import_of_customers_ends_by_matching_the_new_ones() {
     assert!(printed.contains("customers 501, "), "the pass read everyone: {printed}");
     assert_eq!(figure("merged") + figure("suggested"), 1, "the copy is merged or queued: {printed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_made_by_an_import_beside_the_server_is_heard_live() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""));
+    let server = work.serve(&[]).await;
+    let id_of = |data: &Value| data["upsertCustomer"]["id"].as_str().unwrap().to_owned();
+    let sam = id_of(
+        &server
+            .data(UPSERT, json!({ "i": { "externalId": "S-1", "origin": "shop", "email": "sam@x.org" } }))
+            .await,
+    );
+    let web = id_of(
+        &server
+            .data(UPSERT, json!({ "i": { "externalId": "W-9", "origin": "web", "phone": "+351912345678" } }))
+            .await,
+    );
+    for who in ["S-1", "W-9"] {
+        server.data(PURCHASE, json!({ "x": who, "at": days_ago(10), "amount": 600.0 })).await;
+    }
+    let create = "mutation($p: JSON!) { createSegmentation(input: { name: \"tiers\", strategy: \"behavioral\", params: $p }) { id } }";
+    let segmentation = server.data(create, json!({ "p": tiers() })).await["createSegmentation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = Instant::now();
+    while server.data(SEGMENTS, json!({ "id": segmentation })).await["segmentation"]["status"] != "READY" {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut live = Subscription::open(server.base(), CHANGES, json!({}), json!({})).await;
+    work.write("bridge.csv", "external_id,origin,email,phone\nW-9,web,sam@x.org,+351912345678\n");
+    let imported = work.run(&["import", "customers", "bridge.csv"]);
+    let printed = String::from_utf8_lossy(&imported.stdout).into_owned();
+    assert!(printed.contains("merged 1"), "{printed}");
+    let moved = events(&mut live, 3).await;
+    assert_eq!(
+        moved,
+        HashSet::from([
+            event(&web, "buyers", "EXITED"),
+            event(&sam, "buyers", "EXITED"),
+            event(&sam, "big spenders", "ENTERED"),
+        ])
+    );
+    assert!(server.terminate(), "clean shutdown");
+}

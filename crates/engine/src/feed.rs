@@ -7,6 +7,35 @@ use std::sync::Arc;
 /// Changes read per poll.
 const BATCH: u64 = 10_000;
 
+/// Publishes the segments customers left by being merged into another (written by whichever
+/// process merged them), grouped by segmentation.
+async fn publish_merge_exits(inner: &Inner) {
+    loop {
+        let exits = match inner.store.take_merge_exits(BATCH).await {
+            Ok(exits) => exits,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the exits of merged customers");
+                return;
+            }
+        };
+        let count = exits.len() as u64;
+        let mut by_segmentation: std::collections::BTreeMap<
+            i64,
+            (kindred_store::MembershipDiff, chrono::DateTime<chrono::Utc>),
+        > = std::collections::BTreeMap::new();
+        for (segmentation, member, at) in exits {
+            let entry = by_segmentation.entry(segmentation).or_insert_with(|| (Default::default(), at));
+            entry.0.exited.push(member);
+        }
+        for (segmentation, (diff, at)) in by_segmentation {
+            inner.publish(segmentation, &diff, kindred_store::ChangeReason::Write, at);
+        }
+        if count < BATCH {
+            return;
+        }
+    }
+}
+
 /// Polls the feed for as long as the engine lives.
 pub(crate) async fn follower(inner: Arc<Inner>) {
     // What was written before the start is covered by the refits on start.
@@ -21,6 +50,7 @@ pub(crate) async fn follower(inner: Arc<Inner>) {
         tracing::warn!(%error, "cannot trim the change feed");
     }
     loop {
+        publish_merge_exits(&inner).await;
         match inner.store.changes_after(cursor, BATCH).await {
             Ok((last, customers)) if last > cursor => {
                 if !customers.is_empty() {

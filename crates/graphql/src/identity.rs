@@ -29,13 +29,11 @@ pub(crate) fn actor(ctx: &Context<'_>) -> String {
     ctx.data_opt::<Caller>().and_then(|caller| caller.key_name.clone()).unwrap_or_else(|| "api".to_owned())
 }
 
-/// Tells the engine about merges a write made: each absorbed customer left its segments,
-/// each survivor is re-assigned.
+/// Tells the engine about merges a write made: each survivor is re-assigned. (The segments
+/// the absorbed customers left are published by the engine from `merge_exits`, as for merges
+/// an import makes.)
 pub(crate) fn publish_merges(ctx: &Context<'_>, merges: &[AppliedMerge]) {
     let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() else { return };
-    for merge in merges {
-        engine.customer_deleted(&merge.exited);
-    }
     engine.touched(merges.iter().map(|merge| merge.entry.survivor_id).collect());
 }
 

@@ -72,6 +72,30 @@ impl Store {
         Ok((last, customers))
     }
 
+    /// Takes (and removes) at most `limit` segment exits caused by merges, oldest first: the
+    /// segmentation, the member that left, when.
+    pub async fn take_merge_exits(
+        &self,
+        limit: u64,
+    ) -> StoreResult<Vec<(i64, crate::Member, chrono::DateTime<chrono::Utc>)>> {
+        let sql = "DELETE FROM merge_exits WHERE id IN (SELECT id FROM merge_exits ORDER BY id LIMIT ?) \
+                   RETURNING segmentation_id, customer_id, segment, score, at";
+        let rows = self
+            .connection()
+            .query_all_raw(statement(self.backend(), sql, vec![(limit as i64).into()]))
+            .await?;
+        let mut exits = Vec::with_capacity(rows.len());
+        for row in rows {
+            let member = crate::Member {
+                customer_id: row.try_get_by_index(1)?,
+                segment: row.try_get_by_index(2)?,
+                score: row.try_get_by_index(3)?,
+            };
+            exits.push((row.try_get_by_index(0)?, member, row.try_get_by_index(4)?));
+        }
+        Ok(exits)
+    }
+
     /// Forgets changes up to position `upto`, once they are handled.
     pub async fn forget_changes(&self, upto: i64) -> StoreResult<()> {
         let sql = "DELETE FROM customer_changes WHERE id <= ?";

@@ -281,6 +281,10 @@ impl Store {
         let absorbed: Vec<i64> = involved.iter().copied().filter(|other| *other != id).collect();
         let mut merged_events = 0;
         if !absorbed.is_empty() {
+            let marks = crate::sql::marks(absorbed.len());
+            let values: Vec<Value> = absorbed.iter().map(|other| (*other).into()).collect();
+            let sql = format!("DELETE FROM merge_exits WHERE customer_id IN ({marks})");
+            conn.execute_raw(statement(conn.get_database_backend(), &sql, values)).await?;
             merged_events = webhook_delivery::Entity::delete_many()
                 .filter(webhook_delivery::Column::CustomerId.is_in(absorbed))
                 .exec(conn)

@@ -299,6 +299,20 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         });
     }
     let now = chrono::Utc::now();
+    // For the server to publish live, whichever process this is.
+    for row in &exited {
+        conn.execute_raw(statement(
+            backend,
+            "INSERT INTO merge_exits (segmentation_id, customer_id, segment, score) VALUES (?, ?, ?, ?)",
+            vec![
+                row.segmentation_id.into(),
+                row.customer_id.into(),
+                row.segment.clone().into(),
+                row.score.into(),
+            ],
+        ))
+        .await?;
+    }
     for (segmentation_id, exited) in exits {
         let diff = MembershipDiff { exited, ..Default::default() };
         crate::webhooks::enqueue(conn, segmentation_id, &diff, ChangeReason::Write, now).await?;
