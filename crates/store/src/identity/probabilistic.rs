@@ -60,6 +60,20 @@ pub fn evidence(pair: &ScoredPair) -> serde_json::Value {
     })
 }
 
+/// A pending suggestion's row for `pair`.
+fn suggestion_row(pair: &ScoredPair) -> duplicate_suggestion::ActiveModel {
+    duplicate_suggestion::ActiveModel {
+        customer_a: Set(pair.a),
+        customer_b: Set(pair.b),
+        probability: Set(pair.probability),
+        weight: Set(pair.weight),
+        evidence: Set(evidence(pair)),
+        status: Set("pending".to_owned()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+}
+
 impl Store {
     /// Every customer's identifying fields, for matching.
     pub async fn match_records(&self) -> StoreResult<Vec<MatchRecord>> {
@@ -223,16 +237,7 @@ impl Store {
     /// Stores pairs for review; a pair already there (pending or decided) is left as it is.
     async fn store_suggestions(&self, pairs: &[ScoredPair]) -> StoreResult<()> {
         for chunk in pairs.chunks(1_000) {
-            let rows = chunk.iter().map(|pair| duplicate_suggestion::ActiveModel {
-                customer_a: Set(pair.a),
-                customer_b: Set(pair.b),
-                probability: Set(pair.probability),
-                weight: Set(pair.weight),
-                evidence: Set(evidence(pair)),
-                status: Set("pending".to_owned()),
-                created_at: Set(chrono::Utc::now()),
-                ..Default::default()
-            });
+            let rows = chunk.iter().map(suggestion_row);
             let txn = self.begin_write().await?;
             // A customer deleted since the pass read it makes its pair fail on the foreign
             // key: each pair is then written alone.
@@ -252,17 +257,7 @@ impl Store {
                 Err(_) => {
                     txn.rollback().await?;
                     for pair in chunk {
-                        let row = duplicate_suggestion::ActiveModel {
-                            customer_a: Set(pair.a),
-                            customer_b: Set(pair.b),
-                            probability: Set(pair.probability),
-                            weight: Set(pair.weight),
-                            evidence: Set(evidence(pair)),
-                            status: Set("pending".to_owned()),
-                            created_at: Set(chrono::Utc::now()),
-                            ..Default::default()
-                        };
-                        let _ = duplicate_suggestion::Entity::insert(row)
+                        let _ = duplicate_suggestion::Entity::insert(suggestion_row(pair))
                             .on_conflict(
                                 OnConflict::columns([
                                     duplicate_suggestion::Column::CustomerA,
