@@ -30,8 +30,9 @@
 #                           during previews, on 100,000 demo customers (BENCH_CUSTOMERS)
 #   bench/run.sh matching   probabilistic identity matching on 1,000,000 demo customers with 10%
 #                           noisy duplicates (BENCH_MATCHING_CUSTOMERS): the pass's time, peak
-#                           memory, precision and recall against the generator's truth; then
-#                           kindred resolve applying the merges to a SQLite database
+#                           memory, precision and recall against the generator's truth; the
+#                           same for Python's recordlinkage and Splink (installed in a venv
+#                           under BENCH_DATA); then kindred resolve applying the merges to SQLite
 #   bench/run.sh            all ten
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
@@ -273,6 +274,11 @@ bench_matching() {
   "$KINDRED" demo --write-files "$folder" --customers "$customers" --duplicates 0.1 >/dev/null
   /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$PWD/target/release/kindred-matching-bench" \
     --customers-file "$folder/customers.csv" --truth "$folder/duplicates.csv"
+  echo "== matching: the peers on the same records (recordlinkage with ECM, Splink on DuckDB)"
+  local venv="$DATA/peers-venv"
+  [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q recordlinkage "splink>=4" duckdb pandas; }
+  /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$venv/bin/python" bench/linkage_peers.py \
+    "$folder/customers.csv" "$folder/duplicates.csv"
   echo "== matching: kindred resolve, the merges applied to SQLite"
   export KINDRED__DATABASE__URL="sqlite://$folder/kindred.db"
   "$KINDRED" migrate >/dev/null
