@@ -22,8 +22,8 @@ struct Args {
     /// The truth: `duplicate_external_id,original_external_id,...`.
     #[arg(long)]
     truth: PathBuf,
-    /// Merge threshold.
-    #[arg(long, default_value_t = 0.99)]
+    /// Merge threshold (the default of `identity.auto_merge_probability`).
+    #[arg(long, default_value_t = 0.995)]
     auto_merge: f64,
 }
 
@@ -70,10 +70,17 @@ fn main() -> anyhow::Result<()> {
     }
     let read = started.elapsed().as_secs_f64();
     let mut truth: HashMap<String, Vec<String>> = HashMap::new();
+    let mut noise_of: HashMap<(String, String), String> = HashMap::new();
     for row in csv::Reader::from_path(&args.truth)?.records() {
         let row = row?;
         let (duplicate, original) =
             (row.get(0).unwrap_or_default().to_owned(), row.get(1).unwrap_or_default().to_owned());
+        let pair = if original < duplicate {
+            (original.clone(), duplicate.clone())
+        } else {
+            (duplicate.clone(), original.clone())
+        };
+        noise_of.insert(pair, row.get(2).unwrap_or_default().to_owned());
         truth.entry(original.clone()).or_insert_with(|| vec![original]).push(duplicate);
     }
     let expected = pairs_of(&truth.into_values().collect::<Vec<_>>());
@@ -105,5 +112,19 @@ fn main() -> anyhow::Result<()> {
         right / predicted.len().max(1) as f64,
         right / expected.len().max(1) as f64,
     );
+    // Recall by kind of noise: which copies the pass misses.
+    let mut by_noise: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
+    for (pair, noise) in &noise_of {
+        for kind in noise.split(';') {
+            let entry = by_noise.entry(kind).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(predicted.contains(pair));
+        }
+    }
+    let recalls: Vec<String> = by_noise
+        .iter()
+        .map(|(kind, (all, found))| format!("{kind} {:.3} ({all})", *found as f64 / *all as f64))
+        .collect();
+    println!("recall by noise: {}", recalls.join(", "));
     Ok(())
 }

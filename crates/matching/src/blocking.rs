@@ -5,34 +5,74 @@
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
 
-/// A blocking key: the fields whose values, all known and equal, put two records in one block.
+/// A part of a blocking key: a field's value, or its first characters (the initial of a
+/// name, the year of a birth date), which a typo or a slip later in the value leaves alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The whole value.
+    Whole(Field),
+    /// The first `n` characters.
+    Start(Field, usize),
+}
+
+impl Part {
+    /// The field it reads.
+    pub fn field(self) -> Field {
+        match self {
+            Part::Whole(field) | Part::Start(field, _) => field,
+        }
+    }
+}
+
+/// A blocking key: the parts whose values, all known and equal, put two records in one block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockingKey(pub Vec<Field>);
+pub struct BlockingKey(pub Vec<Part>);
 
 impl BlockingKey {
-    /// The keys used when none are given: family name with birth date, given name with birth
-    /// date, birth date with city, birth date with postcode, family name with postcode,
-    /// email, phone, and both names with city. A pair with typos in both names still meets
-    /// under a key of neither.
+    /// A key of whole fields.
+    pub fn of(fields: &[Field]) -> Self {
+        Self(fields.iter().map(|field| Part::Whole(*field)).collect())
+    }
+
+    /// The fields the key reads (all of whose pairs agree there at least in part).
+    pub fn fields(&self) -> Vec<Field> {
+        self.0.iter().map(|part| part.field()).collect()
+    }
+
+    /// The keys used when none are given. Whole values: family name with birth date, given
+    /// name with birth date, birth date with city, birth date with postcode, family name with
+    /// postcode, email, phone, both names with city. Starts of values, for copies with a typo
+    /// or a slip and no other exact field: both initials with the birth year and the city;
+    /// the given name, the family initial and the city; the given initial, the family name
+    /// and the city; the given initial, the family name and the birth year.
     pub fn defaults() -> Vec<BlockingKey> {
         use Field::*;
+        use Part::{Start, Whole};
         vec![
-            BlockingKey(vec![LastName, BirthDate]),
-            BlockingKey(vec![FirstName, BirthDate]),
-            BlockingKey(vec![BirthDate, City]),
-            BlockingKey(vec![BirthDate, Postcode]),
-            BlockingKey(vec![LastName, Postcode]),
-            BlockingKey(vec![Email]),
-            BlockingKey(vec![Phone]),
-            BlockingKey(vec![FirstName, LastName, City]),
+            BlockingKey::of(&[LastName, BirthDate]),
+            BlockingKey::of(&[FirstName, BirthDate]),
+            BlockingKey::of(&[BirthDate, City]),
+            BlockingKey::of(&[BirthDate, Postcode]),
+            BlockingKey::of(&[LastName, Postcode]),
+            BlockingKey::of(&[Email]),
+            BlockingKey::of(&[Phone]),
+            BlockingKey::of(&[FirstName, LastName, City]),
+            BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
+            BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
+            BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
+            BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
         ]
     }
 
     /// The key's value for `record`, if it knows every field of it.
     fn value(&self, record: &MatchRecord) -> Option<String> {
         let mut key = String::new();
-        for field in &self.0 {
-            key.push_str(record.get(*field)?);
+        for part in &self.0 {
+            let value = record.get(part.field())?;
+            match part {
+                Part::Whole(_) => key.push_str(value),
+                Part::Start(_, n) => key.extend(value.chars().take(*n)),
+            }
             key.push('\u{1f}');
         }
         Some(key)

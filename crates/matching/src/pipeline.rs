@@ -44,7 +44,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            auto_merge: 0.99,
+            auto_merge: 0.995,
             review: 0.8,
             strong: 0.999,
             max_cluster: 6,
@@ -133,7 +133,7 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
         for pair in pairs {
             *patterns.entry(pattern_of(pair)).or_default() += 1;
         }
-        trained.push((key.0.clone(), patterns));
+        trained.push((key.fields(), patterns));
     }
     let mut pairs: Vec<(u32, u32)> = by_key.into_iter().flatten().collect();
     pairs.sort_unstable();

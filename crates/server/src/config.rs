@@ -103,7 +103,7 @@ impl Default for IdentitySettings {
             priority: Vec::new(),
             survivorship: SurvivorshipRule::MostRecent,
             origin_priority: Vec::new(),
-            auto_merge_probability: 0.99,
+            auto_merge_probability: 0.995,
             review_probability: 0.8,
             resolve_after_import: true,
         }
