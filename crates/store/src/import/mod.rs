@@ -8,6 +8,7 @@
 
 mod columns;
 mod csv_records;
+mod id_cache;
 mod reader;
 mod records;
 mod source_ids;
