@@ -287,6 +287,7 @@ async fn kindred_resolve_finds_the_demo_duplicates_and_the_review_queue_is_serve
 #[tokio::test]
 async fn an_import_of_customers_ends_by_matching_the_new_ones() {
     let work = Workspace::new();
+    work.write("kindred.toml", "[identity]\nresolve_after_import = true\n");
     let written = work.run(&["demo", "--write-files", "files", "--customers", "500"]);
     assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
     let customers = std::fs::read_to_string(work.path().join("files/customers.csv")).unwrap();

@@ -76,7 +76,8 @@ pub struct IdentitySettings {
     /// Pairs at or above this, below `auto_merge_probability`, are queued for review.
     pub review_probability: f64,
     /// `kindred import customers` ends with probabilistic matching of the new customers
-    /// against everyone.
+    /// against everyone. Off by default until matching holds its precision on very large
+    /// bases (see BENCHMARKS.md).
     pub resolve_after_import: bool,
 }
 
@@ -105,7 +106,7 @@ impl Default for IdentitySettings {
             origin_priority: Vec::new(),
             auto_merge_probability: 0.995,
             review_probability: 0.8,
-            resolve_after_import: true,
+            resolve_after_import: false,
         }
     }
 }
