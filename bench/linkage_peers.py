@@ -13,13 +13,13 @@ import time
 
 import pandas as pd
 
-FIELDS = ["first_name", "last_name", "birth_date", "email", "city"]
+FIELDS = ["first_name", "last_name", "birth_date", "email", "phone", "postcode", "city", "address_line1"]
 
 
 def load(customers_path, truth_path):
     frame = pd.read_csv(customers_path, dtype=str, keep_default_na=False)
     frame = frame[["external_id"] + FIELDS].replace("", None)
-    for field in ["first_name", "last_name", "city", "email"]:
+    for field in ["first_name", "last_name", "city", "email", "address_line1"]:
         frame[field] = frame[field].str.lower()
     frame = frame.set_index("external_id", drop=False)
     truth = pd.read_csv(truth_path, dtype=str)
@@ -47,7 +47,7 @@ def with_recordlinkage(frame, expected):
     started = time.time()
     indexer = recordlinkage.Index()
     for key in (["last_name", "birth_date"], ["first_name", "birth_date"], ["birth_date", "city"], ["email"],
-                ["first_name", "last_name", "city"]):
+                ["phone"], ["last_name", "postcode"], ["address_line1", "postcode"], ["first_name", "last_name", "city"]):
         indexer.block(left_on=key)
     pairs = indexer.index(frame)
     compare = recordlinkage.Compare()
@@ -55,7 +55,10 @@ def with_recordlinkage(frame, expected):
     compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85, label="last_name")
     compare.exact("birth_date", "birth_date", label="birth_date")
     compare.exact("email", "email", label="email")
+    compare.exact("phone", "phone", label="phone")
+    compare.exact("postcode", "postcode", label="postcode")
     compare.exact("city", "city", label="city")
+    compare.string("address_line1", "address_line1", method="jarowinkler", threshold=0.85, label="address")
     features = compare.compute(pairs, frame)
     model = recordlinkage.ECMClassifier(binarize=0.5)
     links = model.fit_predict(features)
@@ -70,7 +73,8 @@ def with_splink(frame, expected):
 
     started = time.time()
     blocking = [block_on("last_name", "birth_date"), block_on("first_name", "birth_date"),
-                block_on("birth_date", "city"), block_on("email"), block_on("first_name", "last_name", "city")]
+                block_on("birth_date", "city"), block_on("email"), block_on("phone"), block_on("last_name", "postcode"),
+                block_on("address_line1", "postcode"), block_on("first_name", "last_name", "city")]
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="external_id",
@@ -80,7 +84,10 @@ def with_splink(frame, expected):
             cl.JaroWinklerAtThresholds("last_name", [0.92, 0.8]),
             cl.DateOfBirthComparison("birth_date", input_is_string=True),
             cl.ExactMatch("email"),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("postcode"),
             cl.ExactMatch("city"),
+            cl.JaroWinklerAtThresholds("address_line1", [0.92, 0.8]),
         ],
     )
     db_api = DuckDBAPI()

@@ -18,6 +18,7 @@ mod m0010_contact_fields;
 mod m0011_identity;
 mod m0012_duplicate_suggestions;
 mod m0013_merge_exits;
+mod m0014_resolve_jobs;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_identity::Migration),
             Box::new(m0012_duplicate_suggestions::Migration),
             Box::new(m0013_merge_exits::Migration),
+            Box::new(m0014_resolve_jobs::Migration),
         ]
     }
 }

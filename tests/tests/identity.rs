@@ -265,12 +265,15 @@ async fn kindred_resolve_finds_the_demo_duplicates_and_the_review_queue_is_serve
         .find_map(|part| part.strip_prefix("merged "))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{printed}"));
-    assert!(merged > 50, "{printed}");
+    // About 120 copies: those sharing a phone or an email with their original merged on load;
+    // the pass finds the rest.
+    assert!(merged > 10, "{printed}");
     let server = work.serve(&[]).await;
     let log = server.data("{ mergeLog(first: 500) { reason decidedBy evidence } }", json!({})).await;
-    let entries = log["mergeLog"].as_array().unwrap();
+    let entries: Vec<&Value> =
+        log["mergeLog"].as_array().unwrap().iter().filter(|e| e["reason"] == "PROBABILISTIC").collect();
     assert_eq!(entries.len(), merged);
-    assert!(entries.iter().all(|e| e["reason"] == "PROBABILISTIC" && e["decidedBy"] == "resolve"));
+    assert!(entries.iter().all(|e| e["decidedBy"] == "resolve"));
     assert!(entries[0]["evidence"]["fields"].as_array().is_some_and(|f| !f.is_empty()), "{}", entries[0]);
     let queue = server
         .data("{ duplicateSuggestions(first: 5) { id probability evidence customerA { id } customerB { id } } }", json!({}))
@@ -281,6 +284,38 @@ async fn kindred_resolve_finds_the_demo_duplicates_and_the_review_queue_is_serve
             .await;
         assert_eq!(rejected["rejectSuggestion"]["status"], "REJECTED");
     }
+    assert!(server.terminate(), "clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_identities_is_a_job_followed_to_its_end() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &plugin_entry("behavioral", &plugin_library("kindred_behavioral"), ""));
+    let loaded = work.run(&["demo", "--customers", "600", "--duplicates", "0.2"]);
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let server = work.serve(&[]).await;
+    let started = server.data("mutation { resolveIdentities { id status dryRun } }", json!({})).await;
+    let job = &started["resolveIdentities"];
+    assert_eq!((job["status"].as_str(), job["dryRun"].as_bool()), (Some("RUNNING"), Some(false)), "{job}");
+    let follow = "query($id: ID!) { resolveJob(id: $id) { status stage done total error \
+        result { customers merged suggested merges } } }";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ended = loop {
+        let now = server.data(follow, json!({ "id": job["id"] })).await["resolveJob"].clone();
+        if now["status"] != "RUNNING" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the job is still running: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ended["status"], "SUCCEEDED", "{ended}");
+    assert_eq!(ended["stage"], "done");
+    let result = &ended["result"];
+    let merged = result["merged"].as_u64().unwrap();
+    assert!(merged > 10, "{result}");
+    assert_eq!(result["merges"].as_array().map(Vec::len), Some(merged as usize));
+    let jobs = server.data("{ resolveJobs(first: 5) { id } }", json!({})).await;
+    assert_eq!(jobs["resolveJobs"][0]["id"], job["id"]);
     assert!(server.terminate(), "clean shutdown");
 }
 
@@ -296,13 +331,14 @@ async fn an_import_of_customers_ends_by_matching_the_new_ones() {
     let first = String::from_utf8_lossy(&loaded.stdout).into_owned();
     assert!(first.contains("merged 0, suggested"), "a clean file has no duplicates: {first}");
     // The third customer again from another system: a new id, a typo in the family name,
-    // no email.
+    // no email and no phone (either would merge it deterministically, before matching).
     let header = customers.lines().next().unwrap();
     let mut cells: Vec<String> = customers.lines().nth(3).unwrap().split(',').map(str::to_owned).collect();
     let columns: Vec<&str> = header.split(',').collect();
     let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
     cells[at("external_id")] = "web-77".to_owned();
     cells[at("email")].clear();
+    cells[at("phone")].clear();
     let last = cells[at("last_name")].clone();
     let mut letters: Vec<char> = last.chars().collect();
     letters.swap(1, 2);

@@ -7,7 +7,7 @@
 //!   kindred-matching-bench --customers-file customers.csv --truth duplicates.csv
 
 use clap::Parser;
-use kindred_matching::{Field, MatchRecord, Settings, run};
+use kindred_matching::{Field, MatchRecord, Settings, Stage, run_with_progress};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,6 +25,9 @@ struct Args {
     /// Merge threshold (the default of `identity.auto_merge_probability`).
     #[arg(long, default_value_t = 0.995)]
     auto_merge: f64,
+    /// Print this many wrongly merged pairs and missed pairs, both records side by side.
+    #[arg(long, default_value_t = 0)]
+    show_wrong: usize,
 }
 
 /// Every pair (lower first) within each group.
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
     let key = column("external_id").ok_or_else(|| anyhow::anyhow!("no external_id column"))?;
     let mut records = Vec::new();
     let mut names = Vec::new();
+    let mut rows: HashMap<String, String> = HashMap::new();
     for (at, row) in reader.records().enumerate() {
         let row = row?;
         let mut record = MatchRecord::new(at as i64);
@@ -66,6 +70,11 @@ fn main() -> anyhow::Result<()> {
             record.set(field, index.and_then(|index| row.get(index)).filter(|value| !value.is_empty()));
         }
         names.push(row.get(key).unwrap_or_default().to_owned());
+        if args.show_wrong > 0 {
+            let shown =
+                fields.iter().map(|(_, index)| index.and_then(|index| row.get(index)).unwrap_or_default());
+            rows.insert(names[at].clone(), shown.collect::<Vec<_>>().join(" | "));
+        }
         records.push(record);
     }
     let read = started.elapsed().as_secs_f64();
@@ -87,8 +96,22 @@ fn main() -> anyhow::Result<()> {
 
     let matching = Instant::now();
     let settings = Settings { auto_merge: args.auto_merge, ..Settings::default() };
-    let decisions = run(&records, &settings);
+    let stages: std::sync::Mutex<Vec<(Stage, Instant)>> = std::sync::Mutex::new(Vec::new());
+    let decisions = run_with_progress(&records, &settings, &|stage, _, _| {
+        let mut seen = stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.last().is_none_or(|(last, _)| *last != stage) {
+            seen.push((stage, Instant::now()));
+        }
+    });
     let seconds = matching.elapsed().as_secs_f64();
+    let stages = stages.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ends = stages.iter().skip(1).map(|(_, at)| *at).chain([Instant::now()]);
+    let timings: Vec<String> = stages
+        .iter()
+        .zip(ends)
+        .map(|((stage, from), to)| format!("{} {:.1} s", stage.name(), (to - *from).as_secs_f64()))
+        .collect();
+    println!("stages: {}", timings.join(", "));
 
     let found: Vec<Vec<String>> = decisions
         .merges
@@ -126,5 +149,37 @@ fn main() -> anyhow::Result<()> {
         .map(|(kind, (all, found))| format!("{kind} {:.3} ({all})", *found as f64 / *all as f64))
         .collect();
     println!("recall by noise: {}", recalls.join(", "));
+    if args.show_wrong > 0 {
+        let model = &decisions.model;
+        println!("model: prior {:.3e}", model.prior);
+        for field in Field::ALL {
+            let (m, u) = (model.m[field.index()], model.u[field.index()]);
+            let weights: Vec<String> =
+                m.iter().zip(u).map(|(m, u)| format!("{:+.1}", (m / u).log2())).collect();
+            println!("  {:<10} m {m:.3?} u {u:.4?} weights {}", field.name(), weights.join(" "));
+        }
+    }
+    for (a, b) in predicted.difference(&expected).take(args.show_wrong) {
+        println!("wrong: {a} {}\n       {b} {}", rows[a], rows[b]);
+    }
+    let suggested: HashMap<(String, String), String> = decisions
+        .suggestions
+        .iter()
+        .map(|pair| {
+            let (a, b) = (names[pair.a as usize].clone(), names[pair.b as usize].clone());
+            let fields: Vec<String> = pair
+                .fields
+                .iter()
+                .map(|f| format!("{} {:?} {:+.1}", f.field.name(), f.level, f.weight))
+                .collect();
+            (if a < b { (a, b) } else { (b, a) }, format!("{:.4}: {}", pair.probability, fields.join(", ")))
+        })
+        .collect();
+    for pair in expected.difference(&predicted).take(args.show_wrong) {
+        let (a, b) = pair;
+        let probability =
+            suggested.get(pair).map_or("not suggested".to_owned(), |p| format!("suggested at {p}"));
+        println!("missed ({probability}): {a} {}\n        {b} {}", rows[a], rows[b]);
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! of the first name, fields left out, a new address or another email. The truth (which record
 //! copies which) is written beside them.
 
+use crate::contact;
 use crate::places;
 use crate::rng::{self, Purpose, chance};
 use crate::write::Row;
@@ -18,6 +19,11 @@ const REGION: usize = 10;
 const CITY: usize = 11;
 const LAT: usize = 12;
 const LON: usize = 13;
+const COUNTRY: usize = 9;
+const PHONE: usize = 17;
+const ADDRESS_LINE1: usize = 18;
+const ADDRESS_LINE2: usize = 19;
+const POSTCODE: usize = 20;
 
 /// The external id of the `number`-th duplicate (1-based) of `customer`.
 pub(crate) fn duplicate_id(customer: usize, number: usize) -> String {
@@ -110,21 +116,44 @@ pub(crate) fn write_duplicate(
                 cells[EMAIL].clear();
                 noise.push("no email");
             } else {
+                // Unique (the customer's number in it) as a real mailbox is: a shared address
+                // would tie two people together.
                 let mut email = String::new();
                 places::ascii_fold(&cells[FIRST], &mut email);
-                email.push_str(&format!("{}@another.example", rng::index(&mut rng, 10_000)));
+                email.push_str(&format!(".{}{number}@another.example", customer + 1));
                 cells[EMAIL] = email;
                 noise.push("another email");
             }
         }
         if chance(&mut rng, 0.2) {
-            let country = world.communities.profile(world.communities.of(customer)).home.country;
-            let place = places::city_in(&mut rng, country);
+            // Most moves stay in the country (the phone number goes with the person).
+            let home = world.communities.profile(world.communities.of(customer)).home.country;
+            let country = places::COUNTRIES.iter().position(|c| c.code == cells[COUNTRY]);
+            let place = places::city_in(&mut rng, country.map_or(home, |at| at as u8));
+            cells[COUNTRY] = place.country().code.to_owned();
             cells[REGION] = place.region().name.to_owned();
             cells[CITY] = place.city().name.to_owned();
             cells[LAT].clear();
             cells[LON].clear();
+            let home = contact::address(&mut rng, place);
+            cells[ADDRESS_LINE1] = home.line1;
+            cells[ADDRESS_LINE2] = home.line2.unwrap_or_default();
+            cells[POSTCODE] = home.postcode;
             noise.push("moved house");
+        }
+        if !cells[PHONE].is_empty() && chance(&mut rng, 0.15) {
+            if chance(&mut rng, 0.5) {
+                cells[PHONE].clear();
+                noise.push("no phone");
+            } else if let Some(country) = places::COUNTRIES.iter().find(|c| c.code == cells[COUNTRY]) {
+                cells[PHONE].clear();
+                contact::second_phone(country, customer, number, &mut cells[PHONE]);
+                noise.push("another phone");
+            }
+        }
+        if !cells[ADDRESS_LINE1].is_empty() && chance(&mut rng, 0.1) {
+            cells[ADDRESS_LINE1] = typo(&mut rng, &cells[ADDRESS_LINE1]);
+            noise.push("typo in address");
         }
         if chance(&mut rng, 0.15) {
             cells[BORN].clear();

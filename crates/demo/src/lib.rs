@@ -10,6 +10,7 @@
 
 mod behaviour;
 mod config;
+mod contact;
 mod duplicates;
 mod graph;
 mod needs;

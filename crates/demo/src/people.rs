@@ -1,5 +1,6 @@
 //! Demographics: who each customer is and where they live.
 
+use crate::contact;
 use crate::needs::HeldNeed;
 use crate::places::{self, Country, Place};
 use crate::rng::{self, Purpose, chance, normal, uniform};
@@ -181,9 +182,19 @@ pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed],
         .list(lifestyle.iter().copied())
         .boolean(consent_marketing)
         .boolean(consent_profiling);
-    // Phone, address lines and postcode: not generated yet (a valid number needs each
-    // country's numbering plan); the columns are there so files keep one layout.
-    row.empty().empty().empty().empty();
+    // From a stream of their own, so adding them changed none of the other columns.
+    let mut contact_rng = world.seeds.rng(Purpose::Contact, customer as u64);
+    if chance(&mut contact_rng, 0.75) {
+        row.text_with(|out| contact::phone(country, customer as u64, out));
+    } else {
+        row.empty();
+    }
+    if chance(&mut contact_rng, 0.85) {
+        let home = contact::address(&mut contact_rng, place);
+        row.text(&home.line1).text_opt(home.line2.as_deref()).text(&home.postcode);
+    } else {
+        row.empty().empty().empty();
+    }
 
     let income_ratio = known_income.map_or(1.0, |income| (income / country.median_income).clamp(0.1, 10.0));
     Traits { place, income_ratio, consent_marketing }

@@ -25,9 +25,11 @@ pub(crate) enum Purpose {
     Behaviour,
     /// Duplicate records of a customer and their noise.
     Duplicates,
+    /// A customer's phone and address.
+    Contact,
 }
 
-const PURPOSES: usize = 8;
+const PURPOSES: usize = 9;
 
 /// The keys of every random stream of one data set.
 #[derive(Debug, Clone)]

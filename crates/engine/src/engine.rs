@@ -7,7 +7,7 @@ use crate::preview::PreviewRequest;
 use crate::queue::touched_queue;
 use crate::settings::{EngineSettings, PreviewSettings};
 use crate::state::Inner;
-use crate::{diff, feed, preview, realtime, refit, schedule, webhooks};
+use crate::{diff, feed, preview, realtime, refit, resolve, schedule, webhooks};
 use kindred_plugin_host::{PluginConfig, PluginHost, ReloadReport, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
@@ -139,6 +139,13 @@ impl Engine {
             tracing::warn!(
                 previews = interrupted,
                 "previews left running by a stopped server were marked failed"
+            );
+        }
+        let interrupted = inner.store.fail_interrupted_resolve_jobs().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                jobs = interrupted,
+                "resolve jobs left running by a stopped server were marked failed"
             );
         }
         tokio::spawn(realtime::worker(inner.clone(), queue));
@@ -334,6 +341,20 @@ impl Engine {
     ) -> EngineResult<Vec<kindred_store::entity::preview_job::Model>> {
         let since = preview::kept_since(&self.inner.settings.previews);
         Ok(self.inner.store.previews(owner, since, limit).await?)
+    }
+
+    /// Starts the probabilistic identity pass over every customer as a job, as `by`, holding
+    /// `permit` until it ends: merges (unless `dry_run`) and suggestions as
+    /// [`kindred_store::Store::resolve_identities`] makes them, the survivors re-assigned live.
+    /// Refused while another runs.
+    pub async fn start_resolve(
+        &self,
+        settings: kindred_store::identity::MatchSettings,
+        dry_run: bool,
+        by: String,
+        permit: Box<dyn std::any::Any + Send>,
+    ) -> EngineResult<kindred_store::entity::resolve_job::Model> {
+        resolve::start(&self.inner, settings, dry_run, by, permit).await
     }
 
     /// Cancels preview job `id`; false if it was not running.

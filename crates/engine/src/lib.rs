@@ -19,6 +19,7 @@ mod queue;
 mod realtime;
 mod refit;
 mod repair;
+mod resolve;
 mod schedule;
 mod settings;
 mod state;

@@ -86,7 +86,8 @@ const MANAGE_MUTATIONS: [&str; 13] = [
 /// Mutations any reader may run: previews change nothing stored but their own job.
 const READ_MUTATIONS: [&str; 2] = ["startPreview", "cancelPreview"];
 /// Queries only admins may run.
-const ADMIN_QUERIES: [&str; 4] = ["auditLog", "exportCustomerData", "apiKeys", "mergeLog"];
+const ADMIN_QUERIES: [&str; 6] =
+    ["auditLog", "exportCustomerData", "apiKeys", "mergeLog", "resolveJob", "resolveJobs"];
 /// Fields a caller without `Read` may select on what its own mutation returns.
 const WRITER_FIELDS: [&str; 3] = ["id", "externalId", "__typename"];
 

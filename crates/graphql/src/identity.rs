@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult, api};
 use crate::query::parse_id;
 use crate::types::MergeEntry;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
-use kindred_store::entity::duplicate_suggestion;
+use kindred_store::entity::{duplicate_suggestion, resolve_job};
 use kindred_store::identity::AppliedMerge;
 
 /// Most merge log entries one page returns.
@@ -77,7 +77,7 @@ impl Suggestion {
     }
 }
 
-/// What a probabilistic pass did.
+/// What a probabilistic pass did (or, dry, would do).
 #[derive(SimpleObject)]
 pub(crate) struct ResolveResult {
     /// Nothing was changed: this is what a pass would do.
@@ -86,14 +86,111 @@ pub(crate) struct ResolveResult {
     customers: i64,
     /// Candidate pairs compared.
     pairs_compared: i64,
+    /// Blocks of the blocking keys too large to compare.
+    blocks_skipped: i64,
     /// Groups found to be one person.
     groups: i64,
-    /// Customers merged into another.
+    /// Customers merged into another (dry: that would be).
     merged: i64,
     /// Pairs queued for review.
     suggested: i64,
-    /// The merges made (merge log ids).
+    /// The first thousand merges made (merge log ids; `mergeLog` has every one).
     merges: Vec<ID>,
+    /// On a dry run, the first thousand groups that would be merged (customer ids).
+    planned: Vec<Vec<ID>>,
+    /// Seconds reading the customers, matching, and writing merges and suggestions.
+    seconds: Vec<f64>,
+}
+
+impl ResolveResult {
+    /// From a job's stored summary.
+    fn from_summary(summary: &serde_json::Value) -> Self {
+        let number = |key: &str| summary.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let ids = |value: &serde_json::Value| -> Vec<ID> {
+            value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|id| id.as_i64())
+                .map(|id| ID(id.to_string()))
+                .collect()
+        };
+        let seconds = summary.get("seconds");
+        let second = |key: &str| {
+            seconds.and_then(|all| all.get(key)).and_then(serde_json::Value::as_f64).unwrap_or(0.0)
+        };
+        Self {
+            dry_run: summary.get("dry_run").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            customers: number("customers"),
+            pairs_compared: number("pairs_compared"),
+            blocks_skipped: number("blocks_skipped"),
+            groups: number("groups"),
+            merged: number("merged"),
+            suggested: number("suggested"),
+            merges: summary.get("merges").map(ids).unwrap_or_default(),
+            planned: summary
+                .get("planned")
+                .and_then(serde_json::Value::as_array)
+                .map(|groups| groups.iter().map(ids).collect())
+                .unwrap_or_default(),
+            seconds: vec![second("reading"), second("matching"), second("writing")],
+        }
+    }
+}
+
+/// A run of probabilistic matching over every customer, in the background: its stage and
+/// progress while it runs, what it did once it succeeded.
+pub(crate) struct ResolveJob(pub resolve_job::Model);
+
+#[Object]
+impl ResolveJob {
+    /// Its id, which `resolveJob` takes.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Nothing is written: the run says what it would do.
+    async fn dry_run(&self) -> bool {
+        self.0.dry_run
+    }
+    /// `RUNNING`, `SUCCEEDED`, `FAILED` (the server stopped, or the database failed).
+    async fn status(&self) -> crate::types::segmentation::JobStatus {
+        self.0.status.into()
+    }
+    /// The stage it is at: `starting`, `reading` (customers), `blocking`, `comparing` (pairs),
+    /// `estimating`, `scoring` (pairs), `clustering`, `merging` (groups), `suggesting` (pairs),
+    /// `done`.
+    async fn stage(&self) -> &str {
+        &self.0.stage
+    }
+    /// Units of the stage done.
+    async fn done(&self) -> i64 {
+        self.0.done
+    }
+    /// Units of the stage in all (0 where the stage is not counted).
+    async fn total(&self) -> i64 {
+        self.0.total
+    }
+    /// Who started it.
+    async fn started_by(&self) -> Option<&str> {
+        self.0.started_by.as_deref()
+    }
+    /// When it started.
+    async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.started_at
+    }
+    /// When it ended.
+    async fn finished_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.finished_at
+    }
+    /// Why it failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// What it did, once it succeeded.
+    async fn result(&self) -> Option<ResolveResult> {
+        let summary: serde_json::Value = serde_json::from_str(self.0.result.as_deref()?).ok()?;
+        Some(ResolveResult::from_summary(&summary))
+    }
 }
 
 /// How many customers know one field.
@@ -128,10 +225,6 @@ pub(crate) struct DataQualityFigures {
     suggestions_pending: i64,
 }
 
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 /// The merge log, for admins; the review queue.
 #[derive(Default)]
 pub struct IdentityQuery;
@@ -162,6 +255,22 @@ impl IdentityQuery {
             profiling_consent_not_asked: wide(figures.profiling_consent_not_asked),
             suggestions_pending: wide(figures.suggestions_pending),
         })
+    }
+
+    /// Resolve job `id` (admins), if there is one.
+    async fn resolve_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ResolveJob>> {
+        let key = parse_id("id", &id).map_err(api)?;
+        Ok(store(ctx)?.resolve_job(key).await.map_err(api)?.map(ResolveJob))
+    }
+
+    /// The latest resolve jobs (admins), newest first, at most `first` (500).
+    async fn resolve_jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> ApiResult<Vec<ResolveJob>> {
+        let limit = u64::try_from(first).unwrap_or(0).min(MAX_PAGE);
+        Ok(store(ctx)?.resolve_jobs(limit).await.map_err(api)?.into_iter().map(ResolveJob).collect())
     }
 
     /// Pairs waiting for review, most probable first: `first` (at most 500) after the
@@ -199,32 +308,27 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
-    /// Runs probabilistic matching over every customer (admins): pairs at or above
-    /// `identity.auto_merge_probability` are merged (each field's comparison and the match
-    /// weight in the merge log), pairs at or above `identity.review_probability` are queued
-    /// (`duplicateSuggestions`). With `dryRun: true` nothing changes.
+    /// Starts probabilistic matching over every customer as a job (admins): pairs at or
+    /// above `identity.auto_merge_probability` are merged (each field's comparison and the
+    /// match weight in the merge log), pairs at or above `identity.review_probability` are
+    /// queued (`duplicateSuggestions`). With `dryRun: true` nothing changes and the result
+    /// lists the groups that would merge. Follow it with `resolveJob(id)`; one runs at a time
+    /// (CONFLICT while another does). It holds one of the caller's heavy-work permits.
     async fn resolve_identities(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = false)] dry_run: bool,
-    ) -> ApiResult<ResolveResult> {
+    ) -> ApiResult<ResolveJob> {
         let rules = ctx.data_opt::<crate::InputRules>().copied().unwrap_or_default();
         let settings = kindred_store::identity::MatchSettings {
             auto_merge: rules.auto_merge_probability,
             review: rules.review_probability,
             ..Default::default()
         };
-        let report = store(ctx)?.resolve_identities(settings, dry_run, &actor(ctx)).await.map_err(api)?;
-        publish_merges(ctx, &report.merges);
-        Ok(ResolveResult {
-            dry_run,
-            customers: count(report.customers),
-            pairs_compared: count(report.pairs_compared),
-            groups: count(report.groups),
-            merged: count(report.merged),
-            suggested: count(report.suggested),
-            merges: report.merges.iter().map(|merge| ID(merge.entry.id.to_string())).collect(),
-        })
+        let engine = crate::context::engine(ctx)?;
+        let permit = crate::heavy::heavy_permit(ctx).await?;
+        let row = engine.start_resolve(settings, dry_run, actor(ctx), Box::new(permit)).await.map_err(api)?;
+        Ok(ResolveJob(row))
     }
 
     /// Accepts a suggestion (editors): the two customers are merged, the lower id staying;

@@ -41,7 +41,7 @@ impl BlockingKey {
 
     /// The keys used when none are given. Whole values: family name with birth date, given
     /// name with birth date, birth date with city, birth date with postcode, family name with
-    /// postcode, email, phone, both names with city. Starts of values, for copies with a typo
+    /// postcode, email, phone, both names with city, street address with postcode. Starts of values, for copies with a typo
     /// or a slip and no other exact field: both initials with the birth year and the city;
     /// the given name, the family initial and the city; the given initial, the family name
     /// and the city; the given initial, the family name and the birth year.
@@ -57,6 +57,7 @@ impl BlockingKey {
             BlockingKey::of(&[Email]),
             BlockingKey::of(&[Phone]),
             BlockingKey::of(&[FirstName, LastName, City]),
+            BlockingKey::of(&[Address, Postcode]),
             BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
@@ -64,56 +65,76 @@ impl BlockingKey {
         ]
     }
 
-    /// The key's value for `record`, if it knows every field of it.
-    fn value(&self, record: &MatchRecord) -> Option<String> {
-        let mut key = String::new();
+    /// A hash of the key's value for `record`, if it knows every field of it. Two values
+    /// hashing alike only add a candidate pair, which comparison then judges: no harm.
+    fn value(&self, record: &MatchRecord) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
         for part in &self.0 {
             let value = record.get(part.field())?;
             match part {
-                Part::Whole(_) => key.push_str(value),
-                Part::Start(_, n) => key.extend(value.chars().take(*n)),
+                Part::Whole(_) => value.hash(&mut hasher),
+                Part::Start(_, n) => value.chars().take(*n).for_each(|c| c.hash(&mut hasher)),
             }
-            key.push('\u{1f}');
+            0x1fu8.hash(&mut hasher);
         }
-        Some(key)
+        Some(hasher.finish())
     }
 }
 
-/// The pairs each key makes (indices, lower first, each once per key) and how many blocks
-/// were too large to compare (larger than `max_block`: a value shared by that many is no
-/// evidence of one person).
-pub fn pairs_by_key(
+/// A candidate pair: the two records' indices (lower first) and which keys made it (bit `k`
+/// for key `k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// The lower index.
+    pub a: u32,
+    /// The higher index.
+    pub b: u32,
+    /// The keys that made the pair, one bit each.
+    pub keys: u32,
+}
+
+/// The candidate pairs of `records` under any of `keys` (at most 32), each once with the keys
+/// that made it, sorted; and how many blocks were too large to compare (larger than
+/// `max_block`: a value shared by that many is no evidence of one person).
+pub fn candidates(
     records: &[MatchRecord],
     keys: &[BlockingKey],
     max_block: usize,
-) -> (Vec<Vec<(u32, u32)>>, usize) {
+) -> (Vec<Candidate>, usize) {
     let mut skipped = 0;
-    let mut all = Vec::with_capacity(keys.len());
-    for key in keys {
-        let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut tagged: Vec<(u64, u32)> = Vec::new();
+    let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (at_key, key) in keys.iter().enumerate().take(32) {
+        blocks.clear();
         for (at, record) in records.iter().enumerate() {
             if let Some(value) = key.value(record) {
                 blocks.entry(value).or_default().push(at as u32);
             }
         }
-        let mut pairs: Vec<u64> = Vec::new();
         for members in blocks.values() {
             if members.len() > max_block {
                 skipped += 1;
                 continue;
             }
+            // Members are in index order: each pair comes lower first.
             for (i, a) in members.iter().enumerate() {
                 for b in &members[i + 1..] {
-                    let (low, high) = if a < b { (*a, *b) } else { (*b, *a) };
-                    pairs.push(u64::from(low) << 32 | u64::from(high));
+                    tagged.push((u64::from(*a) << 32 | u64::from(*b), 1 << at_key));
                 }
             }
         }
-        pairs.sort_unstable();
-        pairs.dedup();
-        all.push(pairs.into_iter().map(|pair| ((pair >> 32) as u32, pair as u32)).collect());
     }
-    (all, skipped)
+    tagged.sort_unstable_by_key(|(pair, _)| *pair);
+    let mut out: Vec<Candidate> = Vec::with_capacity(tagged.len() / 2);
+    for (pair, key) in tagged {
+        let (a, b) = ((pair >> 32) as u32, pair as u32);
+        match out.last_mut() {
+            Some(last) if last.a == a && last.b == b => last.keys |= key,
+            _ => out.push(Candidate { a, b, keys: key }),
+        }
+    }
+    (out, skipped)
 }
 
 /// The candidate pairs of `records` under any of `keys` (indices, lower first, each pair
@@ -123,11 +144,8 @@ pub fn candidate_pairs(
     keys: &[BlockingKey],
     max_block: usize,
 ) -> (Vec<(u32, u32)>, usize) {
-    let (by_key, skipped) = pairs_by_key(records, keys, max_block);
-    let mut pairs: Vec<(u32, u32)> = by_key.into_iter().flatten().collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    (pairs, skipped)
+    let (found, skipped) = candidates(records, keys, max_block);
+    (found.into_iter().map(|pair| (pair.a, pair.b)).collect(), skipped)
 }
 
 #[cfg(test)]

@@ -2,7 +2,21 @@
 //! letter), 2 somewhat alike, 3 different; `None` when either record does not know the field.
 
 use crate::record::{FIELDS, Field, MatchRecord};
-use strsim::{damerau_levenshtein, jaro_winkler};
+use strsim::{jaro_winkler, osa_distance};
+
+/// The edit distance counting a swap of neighbours as one edit (optimal string alignment: the
+/// restricted Damerau-Levenshtein, which is what a typing slip is, and cheaper than the full
+/// one).
+fn edits(a: &str, b: &str) -> usize {
+    // Lengths far apart are far apart: no need to fill the table.
+    let gap = a.chars().count().abs_diff(b.chars().count());
+    if gap > 2 { gap } else { osa_distance(a, b) }
+}
+
+/// The runs of digits in `text` (house, flat and floor numbers of an address).
+fn numbers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_digit()).filter(|run| !run.is_empty())
+}
 
 /// Levels of agreement a field can have.
 pub const LEVELS: usize = 4;
@@ -18,7 +32,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             // is not caught here, "Alex", "Alexander" is).
             let prefix = a.len().min(b.len()) >= 3 && (a.starts_with(b) || b.starts_with(a));
             let similarity = jaro_winkler(a, b);
-            if similarity >= 0.92 || damerau_levenshtein(a, b) <= 1 {
+            if similarity >= 0.92 || edits(a, b) <= 1 {
                 1
             } else if similarity >= 0.8 || prefix {
                 2
@@ -27,8 +41,13 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             }
         }
         Field::Address => {
+            // Neighbours write nearly the same line: another house number is another home,
+            // however alike the rest reads.
+            if !numbers(a).eq(numbers(b)) {
+                return if jaro_winkler(a, b) >= 0.75 { 2 } else { 3 };
+            }
             let similarity = jaro_winkler(a, b);
-            if similarity >= 0.92 || damerau_levenshtein(a, b) <= 2 {
+            if similarity >= 0.92 || edits(a, b) <= 2 {
                 1
             } else if similarity >= 0.75 {
                 2
@@ -43,9 +62,13 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
                 && a.get(..4).is_some_and(|year| Some(year) == b.get(..4))
                 && a.get(5..7).is_some_and(|month| Some(month) == b.get(8..10))
                 && a.get(8..10).is_some_and(|day| Some(day) == b.get(5..7));
-            match damerau_levenshtein(a, b) {
+            // A day or two off in the same month (a slip, a time zone) is as close as a typo.
+            let day = |d: &str| d.get(8..10).and_then(|day| day.parse::<i32>().ok());
+            let near_day = a.get(..8).is_some_and(|month| Some(month) == b.get(..8))
+                && day(a).zip(day(b)).is_some_and(|(x, y)| (x - y).abs() <= 2);
+            match edits(a, b) {
                 1 => 1,
-                _ if swapped => 1,
+                _ if swapped || near_day => 1,
                 2 => 2,
                 _ => 3,
             }
@@ -54,15 +77,11 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             // No "somewhat alike" level: the part before the @ is mostly the person's name, so
             // its likeness would count the name twice.
             let local = |e: &str| e.split_once('@').map_or(e, |(local, _)| local).to_owned();
-            if damerau_levenshtein(a, b) <= 1 || (local(a) == local(b) && local(a).len() >= 3) {
-                1
-            } else {
-                3
-            }
+            if edits(a, b) <= 1 || (local(a) == local(b) && local(a).len() >= 3) { 1 } else { 3 }
         }
         Field::Phone => {
             let tail = |p: &str| p.chars().rev().take(8).collect::<String>();
-            if damerau_levenshtein(a, b) <= 1 {
+            if edits(a, b) <= 1 {
                 1
             } else if a.len() >= 8 && b.len() >= 8 && tail(a) == tail(b) {
                 2
@@ -71,7 +90,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             }
         }
         Field::Postcode => {
-            if damerau_levenshtein(a, b) <= 1 {
+            if edits(a, b) <= 1 {
                 1
             } else if a.get(..3).is_some_and(|start| Some(start) == b.get(..3)) {
                 2
@@ -128,10 +147,15 @@ mod tests {
         assert_eq!(level(Field::FirstName, "alex", "alexander"), 2, "a short form");
         assert_eq!(level(Field::BirthDate, "1990-04-12", "1990-12-04"), 1, "day and month swapped");
         assert_eq!(level(Field::BirthDate, "1990-04-12", "1990-04-13"), 1);
+        assert_eq!(level(Field::BirthDate, "1990-04-19", "1990-04-20"), 1, "a day off");
+        assert_eq!(level(Field::BirthDate, "1990-04-19", "1990-05-20"), 3);
         assert_eq!(level(Field::BirthDate, "1990-04-12", "1971-08-30"), 3);
         assert_eq!(level(Field::Email, "ana@x.org", "ana@y.com"), 1, "same mailbox name");
         assert_eq!(level(Field::Phone, "+4930123456", "030123456"), 2, "same number, other prefix");
         assert_eq!(level(Field::Postcode, "SW1A1AA", "SW1A2BB"), 2);
+        assert_eq!(level(Field::Address, "12 baker street", "12 bakre street"), 1, "a typo");
+        assert_eq!(level(Field::Address, "12 baker street", "21 baker street"), 2, "a neighbour");
+        assert_eq!(level(Field::Address, "12 baker street", "7 elm road"), 3);
     }
 
     #[test]

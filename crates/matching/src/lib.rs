@@ -4,7 +4,8 @@
 //! Pure: [`MatchRecord`]s in, [`Decisions`] out, no IO. The pipeline ([`run`]):
 //! 1. candidate pairs from several blocking keys, never all pairs ([`blocking`]);
 //! 2. each field of a pair graded (exact, close, somewhat, different, or missing) with
-//!    Jaro-Winkler and Damerau-Levenshtein from `strsim` ([`compare`]);
+//!    Jaro-Winkler and the optimal-string-alignment (restricted Damerau-Levenshtein) distance
+//!    from `strsim`, each pair once, on every core ([`compare`]);
 //! 3. Fellegi-Sunter match weights whose u probabilities come from random pairs and whose m
 //!    probabilities are estimated by EM over the candidate pairs, without labels; exact
 //!    agreement on a common name counts for less than on a rare one ([`model`]);
@@ -20,5 +21,5 @@ mod pipeline;
 mod random;
 pub mod record;
 
-pub use pipeline::{Decisions, FieldEvidence, ScoredPair, Settings, run};
+pub use pipeline::{Decisions, FieldEvidence, Progress, ScoredPair, Settings, Stage, run, run_with_progress};
 pub use record::{Field, MatchRecord};

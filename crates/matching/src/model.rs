@@ -90,8 +90,41 @@ pub fn estimate_u(records: &[MatchRecord], pairs: usize, seed: u64) -> [[f64; LE
             u[field][level] =
                 ((*count as f64 + 1.0) / (total as f64 + LEVELS as f64)).clamp(FLOOR, 1.0 - FLOOR);
         }
+        // Exact agreement is counted over every pair rather than sampled.
+        let exact = exact_agreement(records, Field::ALL[field]);
+        if let Some(exact) = exact {
+            let others = 1.0 - u[field][0];
+            let exact = exact.clamp(FLOOR * FLOOR, 1.0 - FLOOR);
+            u[field][0] = exact;
+            for value in &mut u[field][1..] {
+                *value = (*value / others * (1.0 - exact)).clamp(FLOOR * FLOOR, 1.0 - FLOOR);
+            }
+        }
     }
     u
+}
+
+/// The share of all pairs of records knowing `field` that agree on it exactly, counted from
+/// how often each value occurs (no pair is formed); `None` with fewer than two such records.
+///
+/// Why not sampled like the other levels: a value held by one person, as an email or a phone
+/// is, makes exact agreement so rare among other people that no sample of a few hundred
+/// thousand pairs sees it, and the smoothed estimate would cap the weight of sharing an email
+/// by the sample's size, not by the data's, while a pair's prior falls with the number of all
+/// pairs. Counted, u falls the same way.
+fn exact_agreement(records: &[MatchRecord], field: Field) -> Option<f64> {
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for record in records {
+        if let Some(value) = record.get(field) {
+            *counts.entry(value).or_default() += 1;
+        }
+    }
+    let known: u64 = counts.values().sum();
+    if known < 2 {
+        return None;
+    }
+    let agreeing: f64 = counts.values().map(|count| (count * (count - 1) / 2) as f64).sum();
+    Some(agreeing / ((known * (known - 1) / 2) as f64))
 }
 
 /// The Bayes factor of one comparison pattern, as a log2 weight.
@@ -129,14 +162,7 @@ pub fn estimate_by_key(
             continue;
         }
         // The key's own fields, left out.
-        let mut masked: HashMap<u32, u64> = HashMap::with_capacity(patterns.len());
-        for (packed, count) in patterns {
-            let mut gamma = unpack(*packed);
-            for field in fields {
-                gamma[field.index()] = None;
-            }
-            *masked.entry(crate::compare::pack(&gamma)).or_default() += count;
-        }
+        let masked = without_fields(patterns, fields);
         let start = anchored_m(&masked);
         let trained = estimate_from(&masked, start, u, max_iterations);
         iterations += trained.iterations;
@@ -180,7 +206,13 @@ fn anchors(gamma: &Gamma, field: Field) -> bool {
 /// near-certainly one person by the other fields (see `anchors`). No labels: the anchors are
 /// the data's own strongest agreements. Fields no anchor knows start at a generic guess.
 pub fn anchored_m(patterns: &HashMap<u32, u64>) -> [[f64; LEVELS]; FIELDS] {
+    anchored_m_with_support(patterns).0
+}
+
+/// [`anchored_m`], with how many anchored pairs knew each field.
+pub fn anchored_m_with_support(patterns: &HashMap<u32, u64>) -> ([[f64; LEVELS]; FIELDS], [f64; FIELDS]) {
     let mut m = [[0.85, 0.08, 0.04, 0.03]; FIELDS];
+    let mut support = [0.0; FIELDS];
     for field in Field::ALL {
         let mut counts = [0.0; LEVELS];
         for (packed, count) in patterns {
@@ -192,13 +224,105 @@ pub fn anchored_m(patterns: &HashMap<u32, u64>) -> [[f64; LEVELS]; FIELDS] {
             }
         }
         let total: f64 = counts.iter().sum();
+        support[field.index()] = total;
         if total >= 10.0 {
             for (value, count) in m[field.index()].iter_mut().zip(counts) {
                 *value = ((count + 0.5) / (total + 2.0)).clamp(FLOOR, 1.0 - FLOOR);
             }
         }
     }
-    m
+    (m, support)
+}
+
+/// Fewest anchored pairs (see [`anchored_m`]) that set a field's m directly.
+const MIN_ANCHORED_PAIRS: f64 = 200.0;
+
+/// Replaces EM's m of each field by how the field agrees among the anchored pairs, where
+/// there are enough of them, then re-estimates the share of matches with m held.
+///
+/// Why: EM's two classes assume fields agree independently within each class. Where many
+/// distinct people share a full name, a city and a street (common names in large towns),
+/// such namesakes agree on several fields at once and EM takes them for a second kind of
+/// match, learning that matches often disagree on birth date or phone; that makes those
+/// disagreements weak evidence and merges namesakes. Pairs that share an email, a phone, or
+/// both names and the birth date are one person whatever else they share, so how they agree
+/// on the other fields is m without that confusion; EM keeps the fields anchors cannot speak
+/// for. The share of matches is then re-estimated as [`estimate_by_key`] does, key by key
+/// with the key's own fields left out, with m held.
+pub fn anchor(
+    model: &mut Model,
+    patterns: &HashMap<u32, u64>,
+    by_key: &[(Vec<Field>, HashMap<u32, u64>)],
+    candidates: usize,
+    max_iterations: usize,
+) {
+    let (anchored, support) = anchored_m_with_support(patterns);
+    for field in Field::ALL {
+        if support[field.index()] >= MIN_ANCHORED_PAIRS {
+            model.m[field.index()] = anchored[field.index()];
+        }
+    }
+    let mut matches: f64 = 0.0;
+    for (fields, patterns) in by_key {
+        let total: u64 = patterns.values().sum();
+        if total < MIN_TRAINING_PAIRS {
+            continue;
+        }
+        let masked = without_fields(patterns, fields);
+        let share = estimate_prior(&masked, &model.m, &model.u, model.prior, max_iterations);
+        matches = matches.max(share * total as f64);
+    }
+    if candidates > 0 && matches > 0.0 {
+        model.prior = (matches / candidates as f64).clamp(FLOOR, 1.0 - FLOOR);
+    }
+}
+
+/// `patterns` with `fields` made unknown (merging the patterns that then look alike).
+fn without_fields(patterns: &HashMap<u32, u64>, fields: &[Field]) -> HashMap<u32, u64> {
+    let mut masked: HashMap<u32, u64> = HashMap::with_capacity(patterns.len());
+    for (packed, count) in patterns {
+        let mut gamma = unpack(*packed);
+        for field in fields {
+            gamma[field.index()] = None;
+        }
+        *masked.entry(crate::compare::pack(&gamma)).or_default() += count;
+    }
+    masked
+}
+
+/// The share of matches among pairs with `patterns`, by EM with m and u held.
+fn estimate_prior(
+    patterns: &HashMap<u32, u64>,
+    m: &[[f64; LEVELS]; FIELDS],
+    u: &[[f64; LEVELS]; FIELDS],
+    start: f64,
+    max_iterations: usize,
+) -> f64 {
+    let weights: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|(packed, count)| (pattern_weight(m, u, &unpack(*packed)), *count as f64))
+        .collect();
+    let total: f64 = weights.iter().map(|(_, count)| count).sum();
+    let mut prior = start.clamp(FLOOR, 1.0 - FLOOR);
+    for _ in 0..max_iterations {
+        if total <= 0.0 {
+            break;
+        }
+        let matched: f64 = weights
+            .iter()
+            .map(|(weight, count)| {
+                let odds = prior / (1.0 - prior) * weight.exp2();
+                count * if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
+            })
+            .sum();
+        let next = (matched / total).clamp(FLOOR, 1.0 - FLOOR);
+        let change = (next - prior).abs();
+        prior = next;
+        if change < 1e-7 {
+            break;
+        }
+    }
+    prior
 }
 
 /// Estimates m and the prior by EM over the candidate pairs' patterns (`patterns`: packed
@@ -257,28 +381,72 @@ pub fn estimate_from(
     Model { m, u, prior, iterations }
 }
 
+/// The fields of where a person lives: a move changes them together.
+const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Address];
+
+/// Keeps only the strongest of the location fields' disagreements (the others weigh 0):
+/// someone who moved differs in postcode, city and street at once, one event that the
+/// independence of fields would count three times against them.
+pub fn count_a_move_once(weights: &mut [Option<f64>; FIELDS]) {
+    let against = LOCATION.iter().filter_map(|field| weights[field.index()].map(|weight| (*field, weight)));
+    let Some((strongest, _)) = against.filter(|(_, weight)| *weight < 0.0).min_by(|x, y| x.1.total_cmp(&y.1))
+    else {
+        return;
+    };
+    for field in LOCATION {
+        if field != strongest && weights[field.index()].is_some_and(|weight| weight < 0.0) {
+            weights[field.index()] = Some(0.0);
+        }
+    }
+}
+
 impl Model {
-    /// The weight of each known field of a pair (log2 of m/u), exact names adjusted by how
-    /// common their value is.
+    /// The weight of each known field of a pair (log2 of m/u), names adjusted by how common
+    /// their value is (see [`Model::name_weight`]).
     pub fn field_weights(
         &self,
         gamma: &Gamma,
         a: &MatchRecord,
+        b: &MatchRecord,
         frequencies: &TermFrequencies,
     ) -> [Option<f64>; FIELDS] {
         let mut weights = [None; FIELDS];
         for field in Field::ALL {
             let Some(level) = gamma[field.index()] else { continue };
-            let level = usize::from(level);
-            let mut u = self.u[field.index()][level];
-            if level == 0
-                && let Some(share) = a.get(field).and_then(|value| frequencies.share(field, value))
-            {
-                u = share.clamp(FLOOR, 1.0 - FLOOR);
-            }
-            weights[field.index()] = Some((self.m[field.index()][level] / u).log2());
+            let plain = (self.m[field.index()][usize::from(level)]
+                / self.u[field.index()][usize::from(level)])
+            .log2();
+            weights[field.index()] = Some(self.name_weight(field, level, a, b, frequencies).unwrap_or(plain));
         }
+        count_a_move_once(&mut weights);
         weights
+    }
+
+    /// The weight of a name agreeing at `level`, where its frequency matters: exact agreement
+    /// weighs by how common the value is (u is its share); a near agreement (a typo) never
+    /// weighs more than exact agreement on the more common of the two spellings would, since a
+    /// misspelt "Jones" is as common a person as "Jones". `None` for other fields and levels.
+    pub fn name_weight(
+        &self,
+        field: Field,
+        level: u8,
+        a: &MatchRecord,
+        b: &MatchRecord,
+        frequencies: &TermFrequencies,
+    ) -> Option<f64> {
+        let share =
+            |record: &MatchRecord| record.get(field).and_then(|value| frequencies.share(field, value));
+        match level {
+            0 => share(a).map(|share| (self.m[field.index()][0] / share.clamp(FLOOR, 1.0 - FLOOR)).log2()),
+            1 => {
+                let common = share(a)?.max(share(b)?);
+                let (m_exact, m_near) = (self.m[field.index()][0], self.m[field.index()][1]);
+                let plain = (m_near / self.u[field.index()][1]).log2();
+                let as_exact = (m_exact.max(m_near) / common.clamp(FLOOR, 1.0 - FLOOR)).log2();
+                Some(plain.min(as_exact))
+            }
+            _ => None,
+        }
     }
 
     /// The match probability of a pair of total weight `weight`.
@@ -304,11 +472,17 @@ mod tests {
         assert!((model.prior - 0.1).abs() < 0.01, "{}", model.prior);
         assert!(model.m[0][0] > 0.95, "{:?}", model.m[0]);
         let frequencies = TermFrequencies::default();
-        let total: f64 =
-            model.field_weights(&agree, &MatchRecord::new(1), &frequencies).iter().flatten().sum();
+        let total: f64 = model
+            .field_weights(&agree, &MatchRecord::new(1), &MatchRecord::new(2), &frequencies)
+            .iter()
+            .flatten()
+            .sum();
         assert!(model.probability(total) > 0.999);
-        let total: f64 =
-            model.field_weights(&disagree, &MatchRecord::new(1), &frequencies).iter().flatten().sum();
+        let total: f64 = model
+            .field_weights(&disagree, &MatchRecord::new(1), &MatchRecord::new(2), &frequencies)
+            .iter()
+            .flatten()
+            .sum();
         assert!(model.probability(total) < 0.001);
     }
 
@@ -326,8 +500,12 @@ mod tests {
         };
         let mut exact = [None; FIELDS];
         exact[Field::LastName.index()] = Some(0);
-        let common = model.field_weights(&exact, &records[0], &frequencies)[Field::LastName.index()].unwrap();
-        let rare = model.field_weights(&exact, &records[99], &frequencies)[Field::LastName.index()].unwrap();
+        let common = model.field_weights(&exact, &records[0], &records[1], &frequencies)
+            [Field::LastName.index()]
+        .unwrap();
+        let rare = model.field_weights(&exact, &records[99], &records[99], &frequencies)
+            [Field::LastName.index()]
+        .unwrap();
         assert!(rare > common + 5.0, "rare {rare}, common {common}");
     }
 }

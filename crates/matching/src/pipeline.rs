@@ -2,9 +2,9 @@
 //! model, pairs to weights and probabilities, strong pairs to clusters (merges) and doubtful
 //! ones to suggestions, each with its field-by-field evidence.
 
-use crate::blocking::{BlockingKey, pairs_by_key};
+use crate::blocking::{BlockingKey, candidates};
 use crate::cluster::clusters;
-use crate::compare::{gamma, pack};
+use crate::compare::{gamma, pack, unpack};
 use crate::model::{Model, TermFrequencies, estimate_by_key, estimate_u};
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
@@ -102,9 +102,75 @@ pub struct Decisions {
     pub model: Model,
 }
 
+/// Where a pass is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Grouping records by the blocking keys.
+    Blocking,
+    /// Comparing the candidate pairs field by field (`done` of `total` pairs).
+    Comparing,
+    /// Estimating the model.
+    Estimating,
+    /// Weighing the pairs (`done` of `total` pairs).
+    Scoring,
+    /// Forming clusters.
+    Clustering,
+}
+
+impl Stage {
+    /// As the API names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Blocking => "blocking",
+            Stage::Comparing => "comparing",
+            Stage::Estimating => "estimating",
+            Stage::Scoring => "scoring",
+            Stage::Clustering => "clustering",
+        }
+    }
+}
+
+/// Told how far a pass has come: the stage, and within it units done of a total (0 of 0 for
+/// stages that are not counted).
+pub type Progress<'a> = &'a (dyn Fn(Stage, u64, u64) + Sync);
+
+/// Pairs handled between two progress reports.
+const REPORT_EVERY: usize = 200_000;
+
+/// Runs `work` for every index below `count` in parallel (one thread a core), each thread
+/// writing its part of the output in order, and reports progress as `stage`. Plain scoped threads: the work is
+/// one flat loop that splits evenly, no pool needed.
+fn parallel_map<R: Send + Default + Clone>(
+    count: usize,
+    stage: Stage,
+    progress: Progress<'_>,
+    work: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    let mut out = vec![R::default(); count];
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+    let chunk = count.div_ceil(threads).max(1);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for (at_chunk, output) in out.chunks_mut(chunk).enumerate() {
+            let (work, done) = (&work, &done);
+            scope.spawn(move || {
+                for (at_part, slots) in output.chunks_mut(REPORT_EVERY).enumerate() {
+                    let first = at_chunk * chunk + at_part * REPORT_EVERY;
+                    for (offset, slot) in slots.iter_mut().enumerate() {
+                        *slot = work(first + offset);
+                    }
+                    let now = done.fetch_add(slots.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    progress(stage, now + slots.len() as u64, count as u64);
+                }
+            });
+        }
+    });
+    out
+}
+
 fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &MatchRecord) -> ScoredPair {
     let levels = gamma(a, b);
-    let weights = model.field_weights(&levels, a, frequencies);
+    let weights = model.field_weights(&levels, a, b, frequencies);
     let weight: f64 = weights.iter().flatten().sum();
     let (first, second) = if a.id <= b.id { (a.id, b.id) } else { (b.id, a.id) };
     ScoredPair {
@@ -125,25 +191,38 @@ fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &Mat
 
 /// Runs the pass over `records`.
 pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
-    let (by_key, blocks_skipped) = pairs_by_key(records, &settings.keys, settings.max_block);
-    let pattern_of = |(a, b): &(u32, u32)| pack(&gamma(&records[*a as usize], &records[*b as usize]));
-    let mut trained: Vec<(Vec<Field>, HashMap<u32, u64>)> = Vec::with_capacity(by_key.len());
-    for (key, pairs) in settings.keys.iter().zip(&by_key) {
-        let mut patterns: HashMap<u32, u64> = HashMap::new();
-        for pair in pairs {
-            *patterns.entry(pattern_of(pair)).or_default() += 1;
+    run_with_progress(records, settings, &|_, _, _| {})
+}
+
+/// [`run`], telling `progress` how far it has come (from several threads).
+pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress: Progress<'_>) -> Decisions {
+    progress(Stage::Blocking, 0, 0);
+    let (pairs, blocks_skipped) = candidates(records, &settings.keys, settings.max_block);
+    // Each pair is compared once, however many keys made it.
+    let patterns: Vec<u32> = parallel_map(pairs.len(), Stage::Comparing, progress, |at| {
+        let pair = pairs[at];
+        pack(&gamma(&records[pair.a as usize], &records[pair.b as usize]))
+    });
+    progress(Stage::Estimating, 0, 0);
+    let keys = settings.keys.len().min(32);
+    let mut by_key: Vec<HashMap<u32, u64>> = vec![HashMap::new(); keys];
+    for (pair, pattern) in pairs.iter().zip(&patterns) {
+        let mut bits = pair.keys;
+        while bits != 0 {
+            let key = bits.trailing_zeros() as usize;
+            *by_key[key].entry(*pattern).or_default() += 1;
+            bits &= bits - 1;
         }
-        trained.push((key.fields(), patterns));
     }
-    let mut pairs: Vec<(u32, u32)> = by_key.into_iter().flatten().collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut patterns: HashMap<u32, u64> = HashMap::new();
-    for pair in &pairs {
-        *patterns.entry(pattern_of(pair)).or_default() += 1;
-    }
+    let trained: Vec<(Vec<Field>, HashMap<u32, u64>)> =
+        settings.keys.iter().zip(by_key).map(|(key, patterns)| (key.fields(), patterns)).collect();
     let u = estimate_u(records, settings.u_pairs, settings.seed);
     let mut model = estimate_by_key(&trained, pairs.len(), u, settings.em_iterations);
+    let mut every_pattern: HashMap<u32, u64> = HashMap::new();
+    for pattern in &patterns {
+        *every_pattern.entry(*pattern).or_default() += 1;
+    }
+    crate::model::anchor(&mut model, &every_pattern, &trained, pairs.len(), settings.em_iterations);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
@@ -161,22 +240,44 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
     }
     let auto_merge = if learned { settings.auto_merge } else { f64::INFINITY };
     let frequencies = TermFrequencies::count(records);
+    // Weights of each pattern without the names' frequencies, then per pair only the exact
+    // names are looked up: the probability of most pairs is a sum of a few numbers.
+    let worth_keeping: Vec<bool> = {
+        let weights = PatternWeights::new(&model);
+        parallel_map(pairs.len(), Stage::Scoring, progress, |at| {
+            let pair = pairs[at];
+            let weight = weights.weight(
+                patterns[at],
+                &records[pair.a as usize],
+                &records[pair.b as usize],
+                &frequencies,
+            );
+            model.probability(weight) >= settings.review
+        })
+    };
+    drop(patterns);
+    progress(Stage::Clustering, 0, 0);
     let mut kept: Vec<ScoredPair> = Vec::new();
     let mut links: Vec<(u32, u32, f64)> = Vec::new();
-    for (a, b) in &pairs {
-        let pair = scored(&model, &frequencies, &records[*a as usize], &records[*b as usize]);
-        if settings.excluded.contains(&(pair.a, pair.b)) {
+    for (pair, keep) in pairs.iter().zip(&worth_keeping) {
+        if !keep {
             continue;
         }
-        if settings.focus.as_ref().is_some_and(|focus| !focus.contains(&pair.a) && !focus.contains(&pair.b)) {
+        let scored = scored(&model, &frequencies, &records[pair.a as usize], &records[pair.b as usize]);
+        if settings.excluded.contains(&(scored.a, scored.b)) {
             continue;
         }
-        if pair.probability >= auto_merge {
-            links.push((*a, *b, pair.probability));
+        if settings
+            .focus
+            .as_ref()
+            .is_some_and(|focus| !focus.contains(&scored.a) && !focus.contains(&scored.b))
+        {
+            continue;
         }
-        if pair.probability >= settings.review {
-            kept.push(pair);
+        if scored.probability >= auto_merge {
+            links.push((pair.a, pair.b, scored.probability));
         }
+        kept.push(scored);
     }
     let groups = clusters(records.len(), &links, settings.strong, settings.max_cluster);
     let mut cluster_of: HashMap<i64, usize> = HashMap::new();
@@ -202,6 +303,41 @@ pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
     }
     suggestions.sort_by(|x, y| y.probability.total_cmp(&x.probability));
     Decisions { merges, suggestions, pairs_compared: pairs.len(), blocks_skipped, model }
+}
+
+/// Each field's weight at each level, ready to add up.
+struct PatternWeights<'a> {
+    model: &'a Model,
+    weights: [[f64; crate::compare::LEVELS]; crate::record::FIELDS],
+}
+
+impl<'a> PatternWeights<'a> {
+    fn new(model: &'a Model) -> Self {
+        let mut weights = [[0.0; crate::compare::LEVELS]; crate::record::FIELDS];
+        for (field, levels) in weights.iter_mut().enumerate() {
+            for (level, weight) in levels.iter_mut().enumerate() {
+                *weight = (model.m[field][level] / model.u[field][level]).log2();
+            }
+        }
+        Self { model, weights }
+    }
+
+    /// The total weight of a pair of `a` and `b` with `pattern` (the same sum as
+    /// [`Model::field_weights`] gives).
+    fn weight(&self, pattern: u32, a: &MatchRecord, b: &MatchRecord, frequencies: &TermFrequencies) -> f64 {
+        let levels = unpack(pattern);
+        let mut weights = [None; crate::record::FIELDS];
+        for field in Field::ALL {
+            let Some(level) = levels[field.index()] else { continue };
+            weights[field.index()] = Some(
+                self.model
+                    .name_weight(field, level, a, b, frequencies)
+                    .unwrap_or(self.weights[field.index()][usize::from(level)]),
+            );
+        }
+        crate::model::count_a_move_once(&mut weights);
+        weights.iter().flatten().sum()
+    }
 }
 
 #[cfg(test)]

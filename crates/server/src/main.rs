@@ -280,7 +280,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Resolve { dry_run } => {
             let store = serve::open_store(&settings).await?;
-            let report = store.resolve_identities(settings.identity.matching()?, dry_run, "resolve").await?;
+            // Each stage as it starts, on stderr: a pass over millions takes a while.
+            let last = std::sync::Mutex::new("");
+            let progress: kindred_store::identity::ResolveProgress =
+                std::sync::Arc::new(move |stage, _, total| {
+                    let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if *last != stage {
+                        *last = stage;
+                        if total > 0 {
+                            eprintln!("resolve: {stage} ({total})")
+                        } else {
+                            eprintln!("resolve: {stage}")
+                        }
+                    }
+                });
+            let matching = settings.identity.matching()?;
+            let report = store.resolve_identities_tracked(matching, dry_run, "resolve", progress).await?;
             println!("{}", identity_report(&report));
             store.close().await?;
         }

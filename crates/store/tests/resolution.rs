@@ -11,7 +11,7 @@ use kindred_demo::{DemoConfig, FileFormat, write_demo};
 use kindred_matching::Settings;
 use kindred_store::Store;
 use kindred_store::import::{Format, ImportKind, ImportOptions, import_with};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Every pair (lower external id first) within each group.
 fn pairs_of(groups: &[Vec<String>]) -> BTreeSet<(String, String)> {
@@ -49,28 +49,39 @@ on_both!(the_pass_finds_generated_duplicates_precisely, |store: &Store| {
         import_with(&store, ImportKind::Customers, Format::Csv, input, ImportOptions::default(), |_| {})
             .await
             .unwrap();
-        let mut names = HashMap::new();
+        // Each customer's external ids: its own and those of any copy the import merged into it
+        // on a shared identifier (none here: the copies come from the same system under other
+        // ids, which the one-id-per-origin limit keeps apart, so the import sets their shared
+        // phone or email aside and the pass decides).
+        let mut names: HashMap<i64, Vec<String>> = HashMap::new();
         for record in store.match_records().await.unwrap() {
-            names.insert(record.id, store.customer(record.id).await.unwrap().unwrap().external_id);
+            let ids = store.identifiers(record.id).await.unwrap().into_iter();
+            let ids = ids.filter(|identifier| identifier.kind == "external_id");
+            names.insert(record.id, ids.map(|identifier| identifier.value).collect());
         }
+        let merged_at_import = names.values().filter(|ids| ids.len() > 1).count();
 
         let dry = store.resolve_identities(Settings::default(), true, "test").await.unwrap();
         assert!(dry.merges.is_empty(), "a dry run merges nothing");
-        let found: Vec<Vec<String>> =
-            dry.planned.iter().map(|ids| ids.iter().map(|id| names[id].clone()).collect()).collect();
+        let planned: HashSet<i64> = dry.planned.iter().flatten().copied().collect();
+        let found: Vec<Vec<String>> = dry
+            .planned
+            .iter()
+            .map(|ids| ids.iter().flat_map(|id| names[id].clone()).collect())
+            .chain(names.iter().filter(|(id, _)| !planned.contains(id)).map(|(_, ids)| ids.clone()))
+            .collect();
         let (expected, predicted) = (pairs_of(&truth(&files.duplicates)), pairs_of(&found));
         let right = predicted.intersection(&expected).count() as f64;
         let precision = right / predicted.len().max(1) as f64;
         let recall = right / expected.len() as f64;
         eprintln!(
-            "precision {precision:.4}, recall {recall:.4}, pairs {}, suggested {}",
+            "precision {precision:.4}, recall {recall:.4}, merged at import {merged_at_import}, pairs {}, suggested {}",
             dry.pairs_compared, dry.suggested
         );
         assert!(precision >= 0.99, "precision {precision}");
-        // The demo's customers carry names, birth date, email and city only (no phone, postcode
-        // or address yet): a copy with a new name form, no birth date and another email is
-        // beyond any matcher's reach. Measured: 0.80.
-        assert!(recall >= 0.75, "recall {recall}");
+        // Measured 0.973: the copies missed moved house and lost their email and phone, leaving
+        // names and a birth date that namesakes in the demo's short name lists share too.
+        assert!(recall >= 0.95, "recall {recall}");
 
         let report = store.resolve_identities(Settings::default(), false, "resolver").await.unwrap();
         assert_eq!(report.merged, dry.merged);
@@ -93,5 +104,39 @@ on_both!(the_pass_finds_generated_duplicates_precisely, |store: &Store| {
             assert!(!again.iter().any(|s| pair(s) == pair(&queue[0]) || pair(s) == pair(&queue[1])));
             assert!(store.decide_suggestion(queue[0].id, true, "reviewer").await.is_err(), "decided once");
         }
+    }
+});
+
+on_both!(a_resolve_job_runs_alone_and_records_how_it_ended, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let job = store.start_resolve_job(true, Some("admin")).await.unwrap();
+        assert_eq!((job.status, job.stage.as_str()), (kindred_store::JobStatus::Running, "starting"));
+        let refused = store.start_resolve_job(false, Some("other")).await;
+        assert!(matches!(refused, Err(kindred_store::StoreError::Conflict(_))), "{refused:?}");
+        store.resolve_job_progress(job.id, "comparing", 40, 100).await.unwrap();
+        let running = store.resolve_job(job.id).await.unwrap().unwrap();
+        assert_eq!((running.stage.as_str(), running.done, running.total), ("comparing", 40, 100));
+        store
+            .finish_resolve_job(
+                job.id,
+                kindred_store::JobStatus::Succeeded,
+                Some("{\"merged\":0}".into()),
+                None,
+            )
+            .await
+            .unwrap();
+        store.resolve_job_progress(job.id, "late", 1, 1).await.unwrap();
+        let ended = store.resolve_job(job.id).await.unwrap().unwrap();
+        assert_eq!((ended.status, ended.stage.as_str()), (kindred_store::JobStatus::Succeeded, "done"));
+        assert!(ended.finished_at.is_some() && ended.result.is_some());
+
+        // A job a stopped server left running is failed at the next start; one ended stays.
+        let left = store.start_resolve_job(false, None).await.unwrap();
+        assert_eq!(store.fail_interrupted_resolve_jobs().await.unwrap(), 1);
+        let jobs = store.resolve_jobs(10).await.unwrap();
+        assert_eq!(jobs.iter().map(|job| job.id).collect::<Vec<_>>(), vec![left.id, job.id]);
+        assert_eq!(jobs[0].status, kindred_store::JobStatus::Failed);
+        assert_eq!(jobs[1].status, kindred_store::JobStatus::Succeeded);
     }
 });

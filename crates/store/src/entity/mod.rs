@@ -14,6 +14,7 @@ pub mod membership_event;
 pub mod merge_log;
 pub mod need;
 pub mod preview_job;
+pub mod resolve_job;
 pub mod segmentation;
 pub mod segmentation_job;
 pub mod tie;

@@ -2,6 +2,7 @@
 //! resolution of customer records on every write, merges with their log, and unmerges.
 //! The rules themselves are pure, in [`kindred_domain::identity`].
 
+mod jobs;
 mod merge;
 mod probabilistic;
 mod records;
@@ -13,7 +14,7 @@ pub use crate::identifiers::DEFAULT_ORIGIN;
 pub use kindred_matching::Settings as MatchSettings;
 pub(crate) use merge::merge_in;
 pub use merge::{AppliedMerge, MergeReason};
-pub use probabilistic::{ResolveReport, evidence};
+pub use probabilistic::{ResolveProgress, ResolveReport, evidence};
 pub use unmerge::Unmerged;
 pub use write::CustomersWritten;
 pub(crate) use write::write_customer_records;

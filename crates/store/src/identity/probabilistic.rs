@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Customers read per statement.
@@ -45,6 +46,33 @@ pub struct ResolveReport {
     pub merges: Vec<AppliedMerge>,
     /// The groups (customer ids, lowest first), also on a dry run.
     pub planned: Vec<Vec<i64>>,
+}
+
+/// The most merge ids and planned groups a report's summary lists (the merge log has all).
+const SUMMARY_LISTS: usize = 1_000;
+
+/// Told the stage a pass is at and how far it has come in it (units done, of a total; 0 of 0
+/// where a stage is not counted), from any thread.
+pub type ResolveProgress = Arc<dyn Fn(&'static str, u64, u64) + Send + Sync>;
+
+impl ResolveReport {
+    /// The report as a resolve job keeps it: the counts and times, the first thousand merge
+    /// log ids and (dry run) planned groups, and whether those lists were cut.
+    pub fn summary(&self) -> serde_json::Value {
+        json!({
+            "dry_run": self.dry_run,
+            "customers": self.customers,
+            "pairs_compared": self.pairs_compared,
+            "blocks_skipped": self.blocks_skipped,
+            "groups": self.groups,
+            "merged": self.merged,
+            "suggested": self.suggested,
+            "seconds": { "reading": self.seconds.0, "matching": self.seconds.1, "writing": self.seconds.2 },
+            "merges": self.merges.iter().take(SUMMARY_LISTS).map(|merge| merge.entry.id).collect::<Vec<_>>(),
+            "planned": self.planned.iter().take(SUMMARY_LISTS).collect::<Vec<_>>(),
+            "lists_cut": self.merges.len() > SUMMARY_LISTS || self.planned.len() > SUMMARY_LISTS,
+        })
+    }
 }
 
 /// A pair's evidence as the merge log and the review queue store it.
@@ -77,6 +105,23 @@ fn suggestion_row(pair: &ScoredPair) -> duplicate_suggestion::ActiveModel {
 impl Store {
     /// Every customer's identifying fields, for matching.
     pub async fn match_records(&self) -> StoreResult<Vec<MatchRecord>> {
+        self.match_records_tracked(&|_, _, _| {}).await
+    }
+
+    /// [`Store::match_records`], telling `progress` how many are read (stage `reading`).
+    async fn match_records_tracked(
+        &self,
+        progress: &(dyn Fn(&'static str, u64, u64) + Send + Sync),
+    ) -> StoreResult<Vec<MatchRecord>> {
+        let total = self
+            .connection()
+            .query_one_raw(statement(self.backend(), "SELECT COUNT(*) FROM customers", Vec::new()))
+            .await?
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        progress("reading", 0, total);
         let sql = "SELECT id, first_name, last_name, birth_date, email, phone, postcode, city, address_line1 \
                    FROM customers WHERE id > ? ORDER BY id LIMIT ?";
         let mut records = Vec::new();
@@ -104,6 +149,7 @@ impl Store {
                 after = id;
                 records.push(record);
             }
+            progress("reading", records.len() as u64, total.max(records.len() as u64));
             if (count as i64) < PAGE {
                 return Ok(records);
             }
@@ -148,8 +194,14 @@ impl Store {
         by: &str,
     ) -> StoreResult<ResolveReport> {
         let mut settings = settings;
-        let ids = self.match_records().await?.into_iter().map(|record| record.id).filter(|id| *id > after);
-        settings.focus = Some(ids.collect());
+        let ids: Vec<i64> = crate::entity::customer::Entity::find()
+            .select_only()
+            .column(crate::entity::customer::Column::Id)
+            .filter(crate::entity::customer::Column::Id.gt(after))
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        settings.focus = Some(ids.into_iter().collect());
         self.resolve_identities(settings, false, by).await
     }
 
@@ -162,15 +214,33 @@ impl Store {
         dry_run: bool,
         by: &str,
     ) -> StoreResult<ResolveReport> {
+        self.resolve_identities_tracked(settings, dry_run, by, Arc::new(|_, _, _| {})).await
+    }
+
+    /// [`Store::resolve_identities`], telling `progress` the stage and how far it has come:
+    /// `reading` (customers), the matching stages (`blocking`, `comparing` pairs,
+    /// `estimating`, `scoring` pairs, `clustering`), `merging` (groups), `suggesting` (pairs).
+    pub async fn resolve_identities_tracked(
+        &self,
+        settings: Settings,
+        dry_run: bool,
+        by: &str,
+        progress: ResolveProgress,
+    ) -> StoreResult<ResolveReport> {
         let started = Instant::now();
-        let records = self.match_records().await?;
+        let records = self.match_records_tracked(progress.as_ref()).await?;
         let mut settings = settings;
         settings.excluded = self.decided_pairs().await?;
         let read = started.elapsed().as_secs_f64();
         let customers = records.len();
-        let decisions = tokio::task::spawn_blocking(move || kindred_matching::run(&records, &settings))
-            .await
-            .map_err(|error| StoreError::ReadTask(format!("matching: {error}")))?;
+        let told = progress.clone();
+        let decisions = tokio::task::spawn_blocking(move || {
+            kindred_matching::run_with_progress(&records, &settings, &|stage, done, total| {
+                told(stage.name(), done, total)
+            })
+        })
+        .await
+        .map_err(|error| StoreError::ReadTask(format!("matching: {error}")))?;
         let matched = started.elapsed().as_secs_f64() - read;
         let mut report = ResolveReport {
             customers,
@@ -184,10 +254,14 @@ impl Store {
             ..Default::default()
         };
         if !dry_run {
-            for (ids, pairs) in &decisions.merges {
+            let groups = decisions.merges.len() as u64;
+            for (at, (ids, pairs)) in decisions.merges.iter().enumerate() {
+                if at % 100 == 0 {
+                    progress("merging", at as u64, groups);
+                }
                 report.merges.extend(self.merge_group(ids, pairs, by).await?);
             }
-            self.store_suggestions(&decisions.suggestions).await?;
+            self.store_suggestions(&decisions.suggestions, progress.as_ref()).await?;
         }
         report.seconds = (read, matched, started.elapsed().as_secs_f64() - read - matched);
         Ok(report)
@@ -235,8 +309,13 @@ impl Store {
     }
 
     /// Stores pairs for review; a pair already there (pending or decided) is left as it is.
-    async fn store_suggestions(&self, pairs: &[ScoredPair]) -> StoreResult<()> {
-        for chunk in pairs.chunks(1_000) {
+    async fn store_suggestions(
+        &self,
+        pairs: &[ScoredPair],
+        progress: &(dyn Fn(&'static str, u64, u64) + Send + Sync),
+    ) -> StoreResult<()> {
+        for (at, chunk) in pairs.chunks(1_000).enumerate() {
+            progress("suggesting", (at * 1_000) as u64, pairs.len() as u64);
             let rows = chunk.iter().map(suggestion_row);
             let txn = self.begin_write().await?;
             // A customer deleted since the pass read it makes its pair fail on the foreign
