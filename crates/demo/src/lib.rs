@@ -13,6 +13,7 @@ mod config;
 mod contact;
 mod duplicates;
 mod graph;
+mod names;
 mod needs;
 mod people;
 mod places;

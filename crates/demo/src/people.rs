@@ -1,6 +1,7 @@
 //! Demographics: who each customer is and where they live.
 
 use crate::contact;
+use crate::names;
 use crate::needs::HeldNeed;
 use crate::places::{self, Country, Place};
 use crate::rng::{self, Purpose, chance, normal, uniform};
@@ -130,6 +131,12 @@ pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed],
     let firsts = if female { country.female } else { country.male };
     let first = firsts[rng::index(&mut rng, firsts.len())];
     let last = country.last[rng::index(&mut rng, country.last.len())];
+    // From a stream of their own, so the long tail of names changed none of the other columns.
+    let mut names_rng = world.seeds.rng(Purpose::Names, customer as u64);
+    let first = names::given(&mut names_rng, country.code, female, first);
+    let second = country.last[rng::index(&mut names_rng, country.last.len())];
+    let last = names::family(&mut names_rng, country.code, last, second);
+    let last = last.as_str();
     let age = age(&mut rng);
     // A day of margin keeps the youngest at 18 whatever the leap years.
     let birth_day = world.window.as_of_day - (age * 365.2425).ceil() as i64 - 1;

@@ -27,9 +27,11 @@ pub(crate) enum Purpose {
     Duplicates,
     /// A customer's phone and address.
     Contact,
+    /// A customer's less common given or family name.
+    Names,
 }
 
-const PURPOSES: usize = 9;
+const PURPOSES: usize = 10;
 
 /// The keys of every random stream of one data set.
 #[derive(Debug, Clone)]

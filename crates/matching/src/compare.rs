@@ -13,6 +13,32 @@ fn edits(a: &str, b: &str) -> usize {
     if gap > 2 { gap } else { osa_distance(a, b) }
 }
 
+/// Whether `a` and `b` are at most one edit apart (a letter changed, added, dropped, or two
+/// neighbours swapped): [`edits`] `<= 1` without filling a table, which most pairs, being
+/// far apart, would pay for nothing.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let prefix: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix: usize =
+        a.chars().rev().zip(b.chars().rev()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    let mut left = a.chars();
+    let mut right = b.chars();
+    match (a.chars().count(), b.chars().count()) {
+        (0 | 1, 0 | 1) => true,
+        (2, 2) => {
+            let (x0, x1, y0, y1) = (left.next(), left.next(), right.next(), right.next());
+            x0 == y1 && x1 == y0
+        }
+        _ => false,
+    }
+}
+
+/// The part of an email address before the `@`.
+fn mailbox(email: &str) -> &str {
+    email.split_once('@').map_or(email, |(mailbox, _)| mailbox)
+}
+
 /// The runs of digits in `text` (house, flat and floor numbers of an address).
 fn numbers(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_ascii_digit()).filter(|run| !run.is_empty())
@@ -32,7 +58,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             // is not caught here, "Alex", "Alexander" is).
             let prefix = a.len().min(b.len()) >= 3 && (a.starts_with(b) || b.starts_with(a));
             let similarity = jaro_winkler(a, b);
-            if similarity >= 0.92 || edits(a, b) <= 1 {
+            if similarity >= 0.92 || within_one_edit(a, b) {
                 1
             } else if similarity >= 0.8 || prefix {
                 2
@@ -47,7 +73,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
                 return if jaro_winkler(a, b) >= 0.75 { 2 } else { 3 };
             }
             let similarity = jaro_winkler(a, b);
-            if similarity >= 0.92 || edits(a, b) <= 2 {
+            if similarity >= 0.92 || within_one_edit(a, b) || (similarity >= 0.75 && edits(a, b) <= 2) {
                 1
             } else if similarity >= 0.75 {
                 2
@@ -76,12 +102,11 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
         Field::Email => {
             // No "somewhat alike" level: the part before the @ is mostly the person's name, so
             // its likeness would count the name twice.
-            let local = |e: &str| e.split_once('@').map_or(e, |(local, _)| local).to_owned();
-            if edits(a, b) <= 1 || (local(a) == local(b) && local(a).len() >= 3) { 1 } else { 3 }
+            if within_one_edit(a, b) || (mailbox(a) == mailbox(b) && mailbox(a).len() >= 3) { 1 } else { 3 }
         }
         Field::Phone => {
             let tail = |p: &str| p.chars().rev().take(8).collect::<String>();
-            if edits(a, b) <= 1 {
+            if within_one_edit(a, b) {
                 1
             } else if a.len() >= 8 && b.len() >= 8 && tail(a) == tail(b) {
                 2
@@ -90,7 +115,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             }
         }
         Field::Postcode => {
-            if edits(a, b) <= 1 {
+            if within_one_edit(a, b) {
                 1
             } else if a.get(..3).is_some_and(|start| Some(start) == b.get(..3)) {
                 2
@@ -137,6 +162,19 @@ pub fn unpack(packed: u32) -> Gamma {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_edit_apart_is_what_the_edit_distance_says() {
+        let words = [
+            "", "a", "ab", "ba", "abc", "acb", "abd", "abcd", "bacd", "müller", "muller", "mülller", "smith",
+            "smiht", "smtih", "xyz",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(within_one_edit(a, b), osa_distance(a, b) <= 1, "{a} {b}");
+            }
+        }
+    }
 
     #[test]
     fn typos_swaps_and_differences_are_graded() {

@@ -384,17 +384,17 @@ pub fn estimate_from(
 /// The fields of where a person lives: a move changes them together.
 const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Address];
 
-/// Keeps only the strongest of the location fields' disagreements (the others weigh 0):
-/// someone who moved differs in postcode, city and street at once, one event that the
-/// independence of fields would count three times against them.
-pub fn count_a_move_once(weights: &mut [Option<f64>; FIELDS]) {
-    let against = LOCATION.iter().filter_map(|field| weights[field.index()].map(|weight| (*field, weight)));
-    let Some((strongest, _)) = against.filter(|(_, weight)| *weight < 0.0).min_by(|x, y| x.1.total_cmp(&y.1))
-    else {
-        return;
-    };
+/// Counts where a person lives once: of the location fields' weights, only the strongest
+/// for and the strongest against are kept (the others weigh 0). The fields are not
+/// independent: a postcode names the city and a house number's street, and someone who moved
+/// differs in all three at once; summed, each would count one fact two or three times.
+pub fn count_location_once(weights: &mut [Option<f64>; FIELDS]) {
+    let known = || LOCATION.iter().filter_map(|field| weights[field.index()].map(|weight| (*field, weight)));
+    let strongest_for = known().filter(|(_, weight)| *weight > 0.0).max_by(|x, y| x.1.total_cmp(&y.1));
+    let strongest_against = known().filter(|(_, weight)| *weight < 0.0).min_by(|x, y| x.1.total_cmp(&y.1));
+    let kept = [strongest_for.map(|(field, _)| field), strongest_against.map(|(field, _)| field)];
     for field in LOCATION {
-        if field != strongest && weights[field.index()].is_some_and(|weight| weight < 0.0) {
+        if !kept.contains(&Some(field)) && weights[field.index()].is_some() {
             weights[field.index()] = Some(0.0);
         }
     }
@@ -418,7 +418,7 @@ impl Model {
             .log2();
             weights[field.index()] = Some(self.name_weight(field, level, a, b, frequencies).unwrap_or(plain));
         }
-        count_a_move_once(&mut weights);
+        count_location_once(&mut weights);
         weights
     }
 

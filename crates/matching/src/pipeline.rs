@@ -335,7 +335,7 @@ impl<'a> PatternWeights<'a> {
                     .unwrap_or(self.weights[field.index()][usize::from(level)]),
             );
         }
-        crate::model::count_a_move_once(&mut weights);
+        crate::model::count_location_once(&mut weights);
         weights.iter().flatten().sum()
     }
 }

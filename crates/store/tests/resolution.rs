@@ -79,8 +79,8 @@ on_both!(the_pass_finds_generated_duplicates_precisely, |store: &Store| {
             dry.pairs_compared, dry.suggested
         );
         assert!(precision >= 0.99, "precision {precision}");
-        // Measured 0.973: the copies missed moved house and lost their email and phone, leaving
-        // names and a birth date that namesakes in the demo's short name lists share too.
+        // Measured 0.988: the copies missed moved house and lost their email, phone and birth
+        // date at once.
         assert!(recall >= 0.95, "recall {recall}");
 
         let report = store.resolve_identities(Settings::default(), false, "resolver").await.unwrap();
