@@ -30,7 +30,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"KINDRED1");
 pub const ABI_MAJOR: u16 = 1;
 
 /// Backward-compatible additions bump this; the host refuses a minor older than it needs.
-pub const ABI_MINOR: u16 = 2;
+pub const ABI_MINOR: u16 = 3;
 
 /// Flag: the plugin was built with `panic = "unwind"`, so its entry points can catch panics.
 /// A plugin built with `panic = "abort"` would take the whole server down on a panic; the host
@@ -202,6 +202,14 @@ pub struct FunctionTable {
     /// narrow what the description lists; `None` reads everything the description lists. The
     /// host reads this field only when the descriptor's `size` covers it.
     pub instance_inputs: Option<unsafe extern "C" fn(instance: Instance, out: *mut OwnedBytes) -> Status>,
+    /// Since ABI 1.3. Writes what a fitted instance learned as bytes in the plugin's own format,
+    /// for the host to store and hand to [`FunctionTable::load_state`] after a restart. `None`:
+    /// the plugin cannot save its state, and its segmentations are refitted at every start.
+    pub save_state: Option<unsafe extern "C" fn(instance: Instance, out: *mut OwnedBytes) -> Status>,
+    /// Since ABI 1.3. Loads bytes that `save_state` of the same build wrote into an instance
+    /// fresh from `create` (with the parameters the saved instance had), which is then fitted
+    /// as the saved one was. Present exactly when `save_state` is.
+    pub load_state: Option<unsafe extern "C" fn(instance: Instance, state: *const u8, len: usize) -> Status>,
 }
 
 /// What the exported symbol returns: who the plugin is and how to call it. Lives as long as
@@ -355,6 +363,11 @@ impl TableId {
 pub const DESCRIPTOR_SIZE_1_0: usize = std::mem::offset_of!(StrategyDescriptor, functions)
     + std::mem::offset_of!(FunctionTable, instance_inputs);
 
+/// The size of a descriptor built against ABI 1.1 or 1.2: everything before
+/// [`FunctionTable::save_state`].
+pub const DESCRIPTOR_SIZE_1_1: usize =
+    std::mem::offset_of!(StrategyDescriptor, functions) + std::mem::offset_of!(FunctionTable, save_state);
+
 /// The columns of an `assign` output, in order.
 pub const OUTPUT_COLUMNS: [&str; 3] = ["customer_id", "segment", "score"];
 
@@ -370,8 +383,9 @@ mod tests {
     }
 
     #[test]
-    fn a_1_0_descriptor_ends_where_instance_inputs_begins() {
+    fn older_descriptors_end_where_the_later_functions_begin() {
         let pointer = std::mem::size_of::<usize>();
-        assert_eq!(DESCRIPTOR_SIZE_1_0 + pointer, std::mem::size_of::<StrategyDescriptor>());
+        assert_eq!(DESCRIPTOR_SIZE_1_0 + pointer, DESCRIPTOR_SIZE_1_1);
+        assert_eq!(DESCRIPTOR_SIZE_1_1 + 2 * pointer, std::mem::size_of::<StrategyDescriptor>());
     }
 }

@@ -219,6 +219,39 @@ pub(crate) fn instance_inputs(
     })
 }
 
+/// The fitted state of the instance as bytes, or `None` when the plugin cannot save it
+/// (before ABI 1.3, or not opted in).
+pub(crate) fn save_state(
+    functions: &FunctionTable,
+    instance: kindred_plugin_abi::Instance,
+) -> Result<Option<Vec<u8>>, CallFailure> {
+    let (Some(save), Some(_)) = (functions.save_state, functions.load_state) else {
+        return Ok(None);
+    };
+    let mut out = OwnedBytes::empty();
+    // SAFETY: `instance` is live; `out` is writable.
+    let status = unsafe { save(instance, &mut out) };
+    check(functions, status)?;
+    Ok(Some(take_bytes(functions, out)))
+}
+
+/// Loads `state`, which `save_state` of this build wrote, into a fresh instance.
+pub(crate) fn load_state(
+    functions: &FunctionTable,
+    instance: kindred_plugin_abi::Instance,
+    state: &[u8],
+) -> Result<(), CallFailure> {
+    let (Some(_), Some(load)) = (functions.save_state, functions.load_state) else {
+        return Err(CallFailure {
+            status: Status::ERROR,
+            message: "the plugin cannot load a saved state".to_owned(),
+        });
+    };
+    // SAFETY: `instance` is live; `state` is readable for its length for the call.
+    let status = unsafe { load(instance, state.as_ptr(), state.len()) };
+    check(functions, status)
+}
+
 /// Destroys an instance.
 pub(crate) fn destroy(functions: &FunctionTable, instance: kindred_plugin_abi::Instance) {
     // SAFETY: `instance` came from `create` and is not used again.

@@ -37,6 +37,7 @@ enum Backend {
 pub struct StrategyInstance {
     plugin: String,
     library: StrategyLibrary,
+    params: serde_json::Value,
     requested: Vec<(TableId, Vec<usize>)>,
     backend: Backend,
 }
@@ -69,6 +70,7 @@ impl StrategyInstance {
                 Ok(Self {
                     plugin: plugin.to_owned(),
                     library: library.clone(),
+                    params: params.clone(),
                     requested,
                     backend: Backend::Remote(remote),
                 })
@@ -97,6 +99,7 @@ impl StrategyInstance {
         let mut instance = Self {
             plugin: plugin.to_owned(),
             library: library.clone(),
+            params: params.clone(),
             requested: Vec::new(),
             backend: Backend::Local { functions, handle: Mutex::new(Handle { pointer, disabled: None }) },
         };
@@ -233,6 +236,47 @@ impl StrategyInstance {
         match &self.backend {
             Backend::Local { functions, .. } => self.call("model", |pointer| ffi::model(functions, pointer)),
             Backend::Remote(remote) => self.remote("model", || remote.model()),
+        }
+    }
+
+    /// The parameters it was created with (merged over the operator's defaults).
+    pub fn params(&self) -> &serde_json::Value {
+        &self.params
+    }
+
+    /// The hex SHA-256 of the library build the instance comes from.
+    pub fn library_sha256(&self) -> &str {
+        &self.library.sha256
+    }
+
+    /// Whether the instance can save its fitted state (and a new one load it).
+    pub fn saves_state(&self) -> bool {
+        self.library.saves_state
+    }
+
+    /// The fitted state as bytes, to store and [`StrategyInstance::load_state`] into a new
+    /// instance of the same build with the same parameters; `None` when the plugin cannot
+    /// save it.
+    pub fn save_state(&self) -> Result<Option<Vec<u8>>, PluginError> {
+        if !self.library.saves_state {
+            return Ok(None);
+        }
+        match &self.backend {
+            Backend::Local { functions, .. } => {
+                self.call("save_state", |pointer| ffi::save_state(functions, pointer))
+            }
+            Backend::Remote(remote) => self.remote("save_state", || remote.save_state().map(Some)),
+        }
+    }
+
+    /// Loads `state` (saved by an instance of the same build with the same parameters) into
+    /// this instance, fresh from `create`: it then assigns as the saved one did.
+    pub fn load_state(&self, state: &[u8]) -> Result<(), PluginError> {
+        match &self.backend {
+            Backend::Local { functions, .. } => {
+                self.call("load_state", |pointer| ffi::load_state(functions, pointer, state))
+            }
+            Backend::Remote(remote) => self.remote("load_state", || remote.load_state(state)),
         }
     }
 

@@ -62,6 +62,12 @@ pub struct StrategyLibrary {
     pub abi_version: String,
     /// What it says about itself.
     pub description: StrategyDescription,
+    /// The hex SHA-256 of the file: names the build, so a saved state is only loaded into the
+    /// build that saved it.
+    pub sha256: String,
+    /// Whether its instances can save their fitted state and load it (ABI 1.3 and later, when
+    /// the plugin opts in).
+    pub saves_state: bool,
     /// Where its code runs: loaded here, or in a worker process.
     pub(crate) source: LibrarySource,
     /// Its calls that failed since it was loaded.
@@ -97,16 +103,12 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
     if !path.is_file() {
         return Err(PluginError::Missing { path: path.to_owned() });
     }
-    if let Some(expected) = sha256 {
-        let found = sha256_hex(path)
-            .map_err(|error| PluginError::Open { path: path.to_owned(), message: error.to_string() })?;
-        if !found.eq_ignore_ascii_case(expected.trim()) {
-            return Err(PluginError::Checksum {
-                path: path.to_owned(),
-                expected: expected.to_owned(),
-                found,
-            });
-        }
+    let found = sha256_hex(path)
+        .map_err(|error| PluginError::Open { path: path.to_owned(), message: error.to_string() })?;
+    if let Some(expected) = sha256
+        && !found.eq_ignore_ascii_case(expected.trim())
+    {
+        return Err(PluginError::Checksum { path: path.to_owned(), expected: expected.to_owned(), found });
     }
     // SAFETY: loading a library runs its initialisers. The operator listed this file in the
     // config as a Kindred plugin (and may pin its hash); that trust is the contract.
@@ -187,6 +189,8 @@ pub fn load(path: &Path, sha256: Option<&str>) -> Result<StrategyLibrary, Plugin
         sdk_version,
         abi_version: format!("{}.{}", header.abi_major, header.abi_minor),
         description,
+        sha256: found,
+        saves_state: descriptor.functions.save_state.is_some() && descriptor.functions.load_state.is_some(),
         source: LibrarySource::Loaded(descriptor),
         failures: FailureLog::default(),
     })
@@ -245,6 +249,8 @@ mod tests {
                 free_bytes,
                 destroy,
                 instance_inputs: Some(bytes),
+                save_state: None,
+                load_state: None,
             },
         }));
         // SAFETY: the descriptor is leaked, so it lives for the rest of the process.

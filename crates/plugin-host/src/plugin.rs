@@ -106,6 +106,8 @@ pub(crate) fn start_isolated(
         sdk_version: facts.sdk_version,
         abi_version: facts.abi_version,
         description: facts.description,
+        sha256: sha256.to_owned(),
+        saves_state: facts.saves_state,
         source: LibrarySource::Isolated(isolated),
         failures: FailureLog::default(),
     })

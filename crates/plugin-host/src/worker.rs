@@ -81,6 +81,7 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
         sdk_version: library.sdk_version.clone(),
         abi_version: library.abi_version.clone(),
         description: library.description.clone(),
+        saves_state: library.saves_state,
     };
     write_frame(&mut socket, &Reply::Ready { library: Box::new(facts) }, &[])?;
     let mut instances: HashMap<u64, StrategyInstance> = HashMap::new();
@@ -151,6 +152,22 @@ fn run(options: &WorkerOptions, mut socket: UnixStream) -> io::Result<i32> {
                 None => (unknown(instance), Vec::new()),
                 Some(target) => match target.model() {
                     Ok(model) => (Reply::Model { model }, Vec::new()),
+                    Err(error) => (failed(error), Vec::new()),
+                },
+            },
+            Request::SaveState { instance } => match instances.get(&instance) {
+                None => (unknown(instance), Vec::new()),
+                Some(target) => match target.save_state() {
+                    Ok(Some(state)) => (Reply::State, vec![state]),
+                    Ok(None) => (call_failed("the plugin cannot save its state".to_owned()), Vec::new()),
+                    Err(error) => (failed(error), Vec::new()),
+                },
+            },
+            Request::LoadState { instance } => match (instances.get(&instance), frame.payloads.first()) {
+                (None, _) => (unknown(instance), Vec::new()),
+                (Some(_), None) => (call_failed("no state to load".to_owned()), Vec::new()),
+                (Some(target), Some(state)) => match target.load_state(state) {
+                    Ok(()) => (Reply::Done, Vec::new()),
                     Err(error) => (failed(error), Vec::new()),
                 },
             },

@@ -280,6 +280,45 @@ impl<S: SegmentationStrategy> Entry<S> {
     }
 }
 
+impl<S: SegmentationStrategy + serde::Serialize + serde::de::DeserializeOwned> Entry<S> {
+    /// Writes the instance as bytes: the strategy's own serde form, in MessagePack.
+    ///
+    /// # Safety
+    /// `instance` must be live; `out` valid for writes.
+    pub unsafe extern "C" fn save_state(instance: Instance, out: *mut OwnedBytes) -> Status {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            Self::on_slot(instance, |strategy| {
+                let bytes = crate::state::save(strategy).map_err(strategy_error)?;
+                write_bytes(out, bytes)
+            })
+        }
+    }
+
+    /// Replaces the instance with the one `save_state` wrote as the `len` bytes at `state`.
+    ///
+    /// # Safety
+    /// `instance` must be live; `state` valid for `len` bytes.
+    pub unsafe extern "C" fn load_state(instance: Instance, state: *const u8, len: usize) -> Status {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            Self::on_slot(instance, |strategy| {
+                if state.is_null() && len > 0 {
+                    return Err((Status::INVALID_INPUT, "null state".to_owned()));
+                }
+                let bytes: &[u8] = if len == 0 {
+                    &[]
+                } else {
+                    // SAFETY: checked non-null; the host promises `len` readable bytes.
+                    std::slice::from_raw_parts(state, len)
+                };
+                *strategy = crate::state::load(bytes).map_err(strategy_error)?;
+                Ok(())
+            })
+        }
+    }
+}
+
 /// Writes this thread's last error message.
 ///
 /// # Safety

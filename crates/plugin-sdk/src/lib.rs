@@ -47,6 +47,8 @@
 //!     }
 //! }
 //!
+//! /// What an instance keeps: derived so Kindred can store it and load it after a restart.
+//! #[derive(Serialize, Deserialize)]
 //! pub struct BigSpenders {
 //!     threshold: f64,
 //! }
@@ -86,12 +88,22 @@
 //!     }
 //! }
 //!
-//! export_strategy!(BigSpenders);
+//! export_strategy!(BigSpenders, state);
 //! # fn main() {}
 //! ```
 //!
 //! The SDK checks the example's own behaviour in-process with [`testing::run`]; an author can
 //! do the same in unit tests before building the library.
+//!
+//! # Fitted instances that survive a restart
+//!
+//! Kindred stores what a refit learned and, when the server starts again, loads it instead of
+//! fitting the whole population anew. A strategy opts in with one derive and one word: derive
+//! `Serialize` and `Deserialize` on the strategy type (every field it keeps after `fit`; mark
+//! caches it can rebuild `#[serde(skip)]`) and export it with `export_strategy!(BigSpenders,
+//! state)`. The state is written in MessagePack and read back only by the same build of the
+//! library; a strategy exported without `state` is refitted at every start.
+//! [`testing::run_reloaded`] checks the round trip in a unit test.
 
 pub mod dates;
 mod description;
@@ -103,6 +115,7 @@ mod output;
 pub mod params;
 pub mod positions;
 pub mod rules;
+mod state;
 pub mod testing;
 
 pub use arrow_array;
@@ -166,10 +179,13 @@ pub trait SegmentationStrategy: Sized + Send + 'static {
 
 /// Exports a [`SegmentationStrategy`] as this library's plugin: generates the
 /// `kindred_strategy_v1` symbol and its descriptor (ABI version, name, the crate's version,
-/// the SDK version, and whether panics unwind). Call it once, in a `cdylib` crate.
+/// the SDK version, and whether panics unwind). Call it once, in a `cdylib` crate:
+/// `export_strategy!(MyStrategy)`, or `export_strategy!(MyStrategy, state)` for a strategy
+/// that derives `Serialize` and `Deserialize`, whose fitted instances Kindred then stores and
+/// loads after a restart instead of refitting (see the crate's documentation).
 #[macro_export]
 macro_rules! export_strategy {
-    ($strategy:ty) => {
+    (@descriptor $strategy:ty, $save:expr, $load:expr) => {
         #[doc(hidden)]
         #[allow(unsafe_code)] // the one symbol Kindred looks up; the SDK holds the unsafe parts
         #[unsafe(no_mangle)]
@@ -196,9 +212,21 @@ macro_rules! export_strategy {
                     free_bytes: $crate::export::free_bytes,
                     destroy: $crate::export::Entry::<$strategy>::destroy,
                     instance_inputs: Some($crate::export::Entry::<$strategy>::instance_inputs),
+                    save_state: $save,
+                    load_state: $load,
                 },
             };
             &DESCRIPTOR
         }
+    };
+    ($strategy:ty, state) => {
+        $crate::export_strategy!(
+            @descriptor $strategy,
+            Some($crate::export::Entry::<$strategy>::save_state),
+            Some($crate::export::Entry::<$strategy>::load_state)
+        );
+    };
+    ($strategy:ty) => {
+        $crate::export_strategy!(@descriptor $strategy, None, None);
     };
 }

@@ -7,7 +7,7 @@ const DENSE_SPAN_PER_ID: i64 = 4;
 
 /// Where each id sits in a list of ids: a flat table when the ids are dense (the usual case
 /// for database ids: one array read per lookup), a hash map otherwise.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Positions {
     /// Ids from `first` on, by offset; `u32::MAX` for a gap.
     Dense {

@@ -27,6 +27,32 @@ pub fn run<S: SegmentationStrategy>(
     Ok((output, model))
 }
 
+/// As [`run`], but the instance that assigns is a new one loaded from the state the fitted one
+/// saved, as after a server restart: for a strategy exported with
+/// `export_strategy!(S, state)`, a test that its output equals [`run`]'s shows that nothing
+/// `fit` learned is lost on the way.
+pub fn run_reloaded<S>(
+    params: &serde_json::Value,
+    population: &Input,
+) -> StrategyResult<(RecordBatch, serde_json::Value)>
+where
+    S: SegmentationStrategy + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let fitted = TestInstance::<S>::create(params)?;
+    fitted.fit(population)?;
+    let mut out = OwnedBytes::empty();
+    // SAFETY: the instance is live; `out` is writable.
+    checked(unsafe { Entry::<S>::save_state(fitted.pointer, &mut out) })?;
+    let state = take_bytes(out);
+    drop(fitted);
+    let loaded = TestInstance::<S>::create(params)?;
+    // SAFETY: the instance is live; `state` is readable for its length.
+    checked(unsafe { Entry::<S>::load_state(loaded.pointer, state.as_ptr(), state.len()) })?;
+    let output = loaded.assign(population)?;
+    let model = loaded.model()?;
+    Ok((output, model))
+}
+
 /// Creates `S` from JSON `params` as Kindred does (read into `S::Params`, then `create`), to
 /// call its methods directly in a test; [`run`] is the whole round through the C ABI.
 pub fn create<S: SegmentationStrategy>(params: &serde_json::Value) -> StrategyResult<S> {

@@ -147,7 +147,7 @@ impl Params {
 }
 
 /// The behavioral strategy: one of its methods, and the as-of moment if the params fix one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Behavioral {
     method: Method,
     as_of: Option<i64>,
@@ -156,7 +156,7 @@ pub struct Behavioral {
     ignored: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Method {
     Rfm(Rfm),
     Value(ValueTiers),
@@ -301,4 +301,4 @@ impl SegmentationStrategy for Behavioral {
     }
 }
 
-export_strategy!(Behavioral);
+export_strategy!(Behavioral, state);

@@ -7,7 +7,7 @@ use kindred_plugin_sdk::serde_json::{Value, json};
 use std::cmp::Ordering;
 
 /// A customer's place in a ranking: the ranked value, then the external id as tie-break.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RankKey {
     /// The value ranked.
     pub value: f64,
@@ -22,7 +22,7 @@ impl RankKey {
 }
 
 /// Which way a ranking runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// Smallest value first.
     Ascending,
@@ -55,7 +55,7 @@ fn boundaries_before(direction: Direction, boundaries: &[RankKey], key: (f64, &s
 
 /// `NTILE(tiles) OVER (ORDER BY value, external_id)`: tiles numbered from 1, the first
 /// `n % tiles` of them one customer larger.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tiles {
     direction: Direction,
     boundaries: Vec<RankKey>,
@@ -93,7 +93,7 @@ impl Tiles {
 /// Tiers by cumulative share of a total, largest values first: the customers that make the
 /// first `shares[0]` of the total, the next `shares[1]`, and so on; the last tier holds the
 /// rest, zero included. Negative values are not ranked (the caller labels them).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShareTiers {
     /// Cumulative share at which each tier but the last ends.
     limits: Vec<f64>,

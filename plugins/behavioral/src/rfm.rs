@@ -53,14 +53,14 @@ pub fn segment(recency: u8, frequency_plus_monetary: u8) -> &'static str {
 }
 
 /// The RFM method: its window and, once fitted, the quintile cut points.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rfm {
     /// Days before as-of that count (`None`: all purchases up to as-of).
     pub window_days: Option<i64>,
     fitted: Option<Fitted>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Fitted {
     recency: Tiles,
     frequency: Tiles,

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Tiers: a label per tier and the share of the total each tier but the last makes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TierSpec {
     /// Labels, best tier first.
     pub labels: Vec<String>,

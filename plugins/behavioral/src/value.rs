@@ -12,7 +12,7 @@ use kindred_plugin_sdk::{Assignments, Input, StrategyResult};
 pub const LOSS_MAKING: &str = "Loss-making";
 
 /// The value method.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ValueTiers {
     /// Days before as-of that count.
     pub window_days: i64,

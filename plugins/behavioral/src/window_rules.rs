@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub const OTHER: &str = "other";
 
 /// What an aggregate computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AggKind {
     /// Matching interactions.
     Count,
@@ -58,7 +58,7 @@ impl AggKind {
 }
 
 /// The number an aggregate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Measure {
     /// The interaction's amount.
     Amount,
@@ -67,7 +67,7 @@ pub enum Measure {
 }
 
 /// One aggregate leaf: what, of which interactions, over how many days.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     /// What it computes.
     pub kind: AggKind,
@@ -298,7 +298,7 @@ fn rule_score<'a>(rule: &LabelledRule, computed: &'a HashMap<String, ArrayRef>) 
 }
 
 /// The rules method.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WindowRules {
     rules: Vec<LabelledRule>,
     aggregates: Vec<Aggregate>,

@@ -405,3 +405,27 @@ fn assigning_one_customer_alone_gives_what_the_whole_run_gave() {
         }
     }
 }
+
+/// Runs `params` on `population` twice: fitted, and loaded from the state the fitted instance
+/// saved (as after a restart); both must assign and describe alike.
+fn assert_survives_a_restart(params: Value, population: &Input) {
+    let fitted = testing::run::<Behavioral>(&params, population).unwrap_or_else(|error| panic!("{error}"));
+    let reloaded =
+        testing::run_reloaded::<Behavioral>(&params, population).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(rows(&fitted.0), rows(&reloaded.0), "{params}");
+    assert_eq!(fitted.1, reloaded.1, "{params}");
+}
+
+#[test]
+fn every_method_assigns_alike_from_its_saved_state() {
+    let population = input(&RFM_CUSTOMERS, &rfm_events());
+    assert_survives_a_restart(json!({ "method": "rfm" }), &population);
+    assert_survives_a_restart(json!({ "method": "value", "window_days": 3650 }), &population);
+    let rules = json!({ "method": "rules", "rules": [
+        { "label": "big spenders", "when": {"agg": "sum", "of": "amount", "where": {"kind": "purchase"}, "within_days": 365, "op": "gt", "value": 800} }
+    ]});
+    assert_survives_a_restart(rules, &population);
+    let (customers, events) = simulated_buyers();
+    let customers: Vec<(i64, &str)> = customers.iter().map(|(id, ext)| (*id, ext.as_str())).collect();
+    assert_survives_a_restart(json!({ "method": "clv", "horizon": 52 }), &input(&customers, &events));
+}

@@ -70,7 +70,7 @@ pub struct DimensionCut {
 }
 
 /// How a numeric dimension is cut.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Cuts {
     /// Given edges: a band starts at each.
     Edges(Vec<f64>),
@@ -79,7 +79,7 @@ pub enum Cuts {
 }
 
 /// One dimension.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Dimension {
     /// Age or income.
     Numeric { field: String, cuts: Cuts },
@@ -299,7 +299,7 @@ pub struct Banded {
 }
 
 /// Gives each distinct label a code, allocating once per label.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Interner {
     codes: std::collections::HashMap<String, u32>,
     names: Vec<String>,

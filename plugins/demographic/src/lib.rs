@@ -29,14 +29,14 @@ use std::collections::HashMap;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// What the strategy does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Method {
     Bands(Vec<Dimension>),
     Rules { rules: Vec<LabelledRule>, multi: bool },
 }
 
 /// The demographic strategy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Demographic {
     method: Method,
     /// A fixed as-of moment from the params, in microseconds.
@@ -207,4 +207,4 @@ impl SegmentationStrategy for Demographic {
     }
 }
 
-export_strategy!(Demographic);
+export_strategy!(Demographic, state);

@@ -196,3 +196,12 @@ fn the_schema_is_derived_from_the_params_type() {
     assert_eq!(schema["additionalProperties"], false);
     assert!(!schema.to_string().contains("$ref"), "{schema}");
 }
+
+#[test]
+fn quantile_bands_come_back_from_the_saved_state() {
+    let params = json!({ "dimensions": [{ "field": "income", "quantiles": 2 }, "age"] });
+    let (fitted, model) = testing::run::<Demographic>(&params, &input()).unwrap();
+    let (reloaded, reloaded_model) = testing::run_reloaded::<Demographic>(&params, &input()).unwrap();
+    assert_eq!(fitted, reloaded);
+    assert_eq!(model, reloaded_model);
+}

@@ -65,14 +65,14 @@ pub fn leiden_settings(
 }
 
 /// The need-based strategy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NeedBased {
     settings: Settings,
     fitted: Option<Fitted>,
 }
 
 /// What fit learned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Fitted {
     /// Label of each community (its name, or "small groups").
     labels: Vec<String>,
@@ -302,4 +302,4 @@ impl SegmentationStrategy for NeedBased {
     }
 }
 
-export_strategy!(NeedBased);
+export_strategy!(NeedBased, state);

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 /// Hears needs in text, with the needs it knows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Listener {
     /// Known need tags, by index.
     tags: Vec<String>,

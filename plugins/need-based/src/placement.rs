@@ -18,7 +18,7 @@ pub const NO_COMMUNITY: u32 = u32::MAX;
 const PROFILE_SHARE: f64 = 0.05;
 
 /// What the vote knows: the communities' needs and how ties and needs are weighed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Voter {
     tie_weight: f64,
     need_weight: f64,

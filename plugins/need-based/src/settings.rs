@@ -121,7 +121,7 @@ impl Default for Settings {
 }
 
 /// How needs are heard in what customers write.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListenSettings {
     /// Need tag → words and phrases that signal it (besides the tag's own words).
     pub vocabulary: BTreeMap<String, Vec<String>>,

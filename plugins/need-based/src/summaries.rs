@@ -19,7 +19,7 @@ const TOP_NEEDS: usize = 5;
 const INFLUENCERS: usize = 3;
 
 /// One community's summary.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Its label.
     pub label: String,

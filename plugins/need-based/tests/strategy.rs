@@ -324,3 +324,14 @@ fn circles_are_found_whatever_the_size_of_the_base() {
         assert!(score > 0.95, "{groups} circles: NMI {score}");
     }
 }
+
+#[test]
+fn communities_and_their_labels_come_back_from_the_saved_state() {
+    let (customers, ties, needs) = fixture();
+    let population = input(&customers, &ties, &needs);
+    let params = json!({ "min_size": 5 });
+    let (fitted, model) = testing::run::<NeedBased>(&params, &population).unwrap();
+    let (reloaded, reloaded_model) = testing::run_reloaded::<NeedBased>(&params, &population).unwrap();
+    assert_eq!(fitted, reloaded);
+    assert_eq!(model, reloaded_model);
+}

@@ -377,6 +377,32 @@ impl RemoteInstance {
         }
     }
 
+    /// Its fitted state, as the plugin saves it.
+    pub(crate) fn save_state(&self) -> Result<Vec<u8>, PluginError> {
+        let request = Request::SaveState { instance: self.id };
+        match self.plugin.call(self.generation, "save_state", &request, &[])? {
+            (Reply::State, payloads) => payloads.into_iter().next().ok_or_else(|| {
+                payload_error(
+                    &self.plugin.name,
+                    "save_state",
+                    io::Error::other("a state reply without its state"),
+                )
+            }),
+            (Reply::Failed { error }, _) => Err(reported(&self.plugin.name, "save_state", error)),
+            (other, _) => Err(unexpected(&self.plugin.name, "save_state", &other)),
+        }
+    }
+
+    /// Loads a state the plugin saved.
+    pub(crate) fn load_state(&self, state: &[u8]) -> Result<(), PluginError> {
+        let request = Request::LoadState { instance: self.id };
+        match self.plugin.call(self.generation, "load_state", &request, &[state.to_vec()])? {
+            (Reply::Done, _) => Ok(()),
+            (Reply::Failed { error }, _) => Err(reported(&self.plugin.name, "load_state", error)),
+            (other, _) => Err(unexpected(&self.plugin.name, "load_state", &other)),
+        }
+    }
+
     /// What it learned.
     pub(crate) fn model(&self) -> Result<serde_json::Value, PluginError> {
         match self.plugin.call(self.generation, "model", &Request::Model { instance: self.id }, &[])? {

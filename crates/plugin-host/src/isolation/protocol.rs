@@ -72,6 +72,16 @@ pub(crate) enum Request {
         /// The instance.
         instance: u64,
     },
+    /// The fitted state of instance `instance`; it comes back as the one payload.
+    SaveState {
+        /// The instance.
+        instance: u64,
+    },
+    /// Load the state in the one payload into instance `instance`, fresh from `create`.
+    LoadState {
+        /// The instance.
+        instance: u64,
+    },
     /// Drop instance `instance`.
     Destroy {
         /// The instance.
@@ -92,6 +102,9 @@ pub(crate) struct LibraryFacts {
     pub abi_version: String,
     /// Its description.
     pub description: StrategyDescription,
+    /// Whether its instances save and load their fitted state.
+    #[serde(default)]
+    pub saves_state: bool,
 }
 
 /// A failed call, as the worker reports it.
@@ -138,6 +151,8 @@ pub(crate) enum Reply {
     Done,
     /// The output of assign follows as the one payload.
     Assigned,
+    /// The saved state follows as the one payload.
+    State,
     /// What the instance learned.
     Model {
         /// As JSON.

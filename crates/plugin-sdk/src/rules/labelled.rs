@@ -7,7 +7,7 @@ use arrow_buffer::BooleanBuffer;
 use serde_json::Value;
 
 /// A condition and the segment of the customers it matches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LabelledRule {
     /// The segment.
     pub label: String,

@@ -146,7 +146,7 @@ fn refuse<T>(path: &str, reason: impl Into<String>) -> Result<T, RuleError> {
 }
 
 /// What a leaf tests, with its value parsed for the field's type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Test {
     Exists,
     Missing,
@@ -163,7 +163,7 @@ pub(super) enum Test {
     Within { lat: f64, lon: f64, km: f64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Compare {
     Eq,
     Ne,
@@ -198,7 +198,7 @@ impl Compare {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum TextOp {
     Eq,
     Ne,
@@ -207,7 +207,7 @@ pub(super) enum TextOp {
 }
 
 /// A checked condition tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// Every child holds (true when there are none).
     All(Vec<Condition>),
@@ -226,7 +226,7 @@ pub enum Condition {
 }
 
 /// A leaf's parsed test (opaque).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LeafTest(Test);
 
 fn number(value: &Value, path: &str) -> Result<f64, RuleError> {

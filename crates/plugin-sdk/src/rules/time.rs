@@ -5,7 +5,7 @@ use kindred_calendar::days_from_civil;
 use serde_json::Value;
 
 /// A moment in a rule: fixed, or relative to the as-of moment of each evaluation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Moment {
     /// Microseconds since the Unix epoch.
     Fixed(i64),

@@ -21,7 +21,7 @@ pub struct History {
 }
 
 /// The four parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// Shape of the purchase-rate distribution.
     pub r: f64,
@@ -113,7 +113,7 @@ impl Params {
 }
 
 /// A fitted model.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fit {
     /// The maximum-likelihood parameters.
     pub params: Params,

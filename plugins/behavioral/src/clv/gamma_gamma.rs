@@ -15,7 +15,7 @@ pub struct Spend {
 }
 
 /// The three parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// Shape of each purchase's value.
     pub p: f64,
@@ -54,7 +54,7 @@ impl Params {
 }
 
 /// A fitted model.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fit {
     /// The maximum-likelihood parameters.
     pub params: Params,

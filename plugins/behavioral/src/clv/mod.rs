@@ -22,7 +22,7 @@ pub const LIKELY_LOST: &str = "Likely lost";
 pub const AT_RISK: &str = "At risk";
 
 /// The lifetime-value method's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClvSettings {
     /// Days per time unit (1: day, 7: week).
     pub unit_days: i64,
@@ -67,13 +67,13 @@ impl ClvScore {
 }
 
 /// The lifetime-value method.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Clv {
     settings: ClvSettings,
     fitted: Option<Fitted>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Fitted {
     purchases: bgnbd::Fit,
     spend: Option<gamma_gamma::Fit>,

@@ -44,7 +44,7 @@ impl Objective {
 }
 
 /// Settings of one run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// What is maximised.
     pub objective: Objective,
