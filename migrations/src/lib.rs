@@ -19,6 +19,7 @@ mod m0011_identity;
 mod m0012_duplicate_suggestions;
 mod m0013_merge_exits;
 mod m0014_resolve_jobs;
+mod m0015_durable_queue;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_duplicate_suggestions::Migration),
             Box::new(m0013_merge_exits::Migration),
             Box::new(m0014_resolve_jobs::Migration),
+            Box::new(m0015_durable_queue::Migration),
         ]
     }
 }

@@ -4,7 +4,6 @@
 use crate::error::{EngineError, EngineResult};
 use crate::events::{JobProgress, MembershipChange};
 use crate::preview::PreviewRequest;
-use crate::queue::touched_queue;
 use crate::settings::{EngineSettings, PreviewSettings};
 use crate::state::Inner;
 use crate::{diff, feed, preview, realtime, refit, resolve, schedule, webhooks};
@@ -113,7 +112,6 @@ impl Engine {
     /// `settings`) a refit of every dynamic segmentation. Jobs a stopped server left running
     /// are marked failed. Call inside a tokio runtime.
     pub async fn start(store: Store, host: Arc<PluginHost>, settings: EngineSettings) -> EngineResult<Self> {
-        let (touched, queue) = touched_queue();
         let inner = Arc::new(Inner {
             store,
             host,
@@ -124,7 +122,7 @@ impl Engine {
             jobs: Mutex::new(HashMap::new()),
             previews: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
-            touched,
+            wake: Default::default(),
             repairs: Mutex::new(HashMap::new()),
         });
         let interrupted = inner.store.fail_interrupted_jobs().await?;
@@ -148,22 +146,58 @@ impl Engine {
                 "resolve jobs left running by a stopped server were marked failed"
             );
         }
-        tokio::spawn(realtime::worker(inner.clone(), queue));
+        let engine = Self { inner };
+        for segmentation in engine.inner.store.segmentations().await? {
+            engine.ready_on_start(segmentation).await?;
+        }
+        // Only now: the worker must find every model loaded and every start refit registered,
+        // or it would consume queued customers for segmentations it does not know yet.
+        let inner = &engine.inner;
+        tokio::spawn(realtime::worker(inner.clone()));
         tokio::spawn(preview::purger(inner.clone()));
         tokio::spawn(schedule::scheduler(inner.clone()));
         tokio::spawn(feed::follower(inner.clone()));
         tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
-        let engine = Self { inner };
-        for segmentation in engine.inner.store.segmentations().await? {
-            let dynamic = segmentation.mode == SegmentationMode::Dynamic;
-            if dynamic && engine.inner.settings.refit_on_start {
-                engine.start_refit(segmentation, JobReason::Start).await?;
-            } else if segmentation.status == SegmentationStatus::Degraded {
-                // Left degraded by a stopped server: its repair is still owed.
-                crate::repair::schedule(&engine.inner, segmentation.id, 0);
+        Ok(engine)
+    }
+
+    /// Readies one segmentation at start: a dynamic one loads the model its last refit saved,
+    /// or, where no usable state exists, is refitted (when `refit_on_start`); a degraded one
+    /// has its repair scheduled.
+    async fn ready_on_start(&self, segmentation: segmentation::Model) -> EngineResult<()> {
+        let inner = &self.inner;
+        let id = segmentation.id;
+        if segmentation.mode == SegmentationMode::Dynamic {
+            match crate::models::load(inner, &segmentation).await {
+                Ok(instance) => {
+                    inner.set_live(id, Some(instance));
+                    let interrupted = segmentation.error.as_deref() == Some(kindred_store::INTERRUPTED);
+                    if segmentation.status == SegmentationStatus::Failed && interrupted {
+                        // The refit that a stop interrupted wrote nothing: the loaded model
+                        // is the one its memberships come from.
+                        inner.store.set_segmentation_status(id, SegmentationStatus::Ready, None).await?;
+                    }
+                }
+                Err(why) if inner.settings.refit_on_start => {
+                    tracing::info!(segmentation = id, reason = %why, "refitting at start: no usable saved model");
+                    self.start_refit(segmentation, JobReason::Start).await?;
+                    return Ok(());
+                }
+                Err(why) => {
+                    tracing::warn!(
+                        segmentation = id,
+                        reason = %why,
+                        "no usable saved model and segments.refit_on_start is off: its members are not kept \
+                         up to date until it is refitted"
+                    );
+                }
             }
         }
-        Ok(engine)
+        if segmentation.status == SegmentationStatus::Degraded {
+            // Left degraded by a stopped server: its repair is still owed.
+            crate::repair::schedule(inner, id, 0);
+        }
+        Ok(())
     }
 
     /// The store the engine writes to.
@@ -372,13 +406,11 @@ impl Engine {
         })
     }
 
-    /// Queues customers a write touched, to be re-assigned in every dynamic segmentation.
-    /// Never waits: the write worker does the work.
-    pub fn touched(&self, customer_ids: Vec<i64>) {
-        if !customer_ids.is_empty() {
-            // The worker lives as long as the engine; a send fails only during shutdown.
-            self.inner.touched.send(customer_ids);
-        }
+    /// Wakes the write worker after a write committed: the customers it touched are in the
+    /// store's queue (the write appended them in its own transaction), and are re-assigned in
+    /// every dynamic segmentation at once instead of at the worker's next poll. Never waits.
+    pub fn written(&self) {
+        self.inner.wake.wake();
     }
 
     /// Publishes that a deleted customer left the segments it was in. Their memberships and

@@ -1,5 +1,6 @@
-//! Follows the change feed that imports (run as separate processes) write, and hands the
-//! customers they touched to the write worker, as the API's own writes do.
+//! Publishes the segments customers left by being merged into another, whichever process
+//! merged them (an import runs apart from the server). The customers merges and imports
+//! touched reach the write worker through the store's queue.
 
 use crate::state::Inner;
 use std::sync::Arc;
@@ -36,40 +37,10 @@ async fn publish_merge_exits(inner: &Inner) {
     }
 }
 
-/// Polls the feed for as long as the engine lives.
+/// Publishes merge exits for as long as the engine lives, every poll.
 pub(crate) async fn follower(inner: Arc<Inner>) {
-    // What was written before the start is covered by the refits on start.
-    let mut cursor = match inner.store.last_change().await {
-        Ok(last) => last,
-        Err(error) => {
-            tracing::warn!(%error, "cannot read the change feed");
-            0
-        }
-    };
-    if let Err(error) = inner.store.forget_changes(cursor).await {
-        tracing::warn!(%error, "cannot trim the change feed");
-    }
     loop {
         publish_merge_exits(&inner).await;
-        match inner.store.changes_after(cursor, BATCH).await {
-            Ok((last, customers)) if last > cursor => {
-                if !customers.is_empty() {
-                    tracing::debug!(customers = customers.len(), "imported customers to re-assign");
-                    crate::metrics::feed_customers(customers.len());
-                    if !inner.touched.send(customers) {
-                        return;
-                    }
-                }
-                cursor = last;
-                if let Err(error) = inner.store.forget_changes(cursor).await {
-                    tracing::warn!(%error, "cannot trim the change feed");
-                }
-                // More may be waiting: read on at once.
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "cannot read the change feed"),
-        }
         tokio::time::sleep(inner.settings.change_poll).await;
     }
 }

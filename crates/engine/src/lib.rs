@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod feed;
 pub mod metrics;
+mod models;
 pub mod preview;
 mod queue;
 mod realtime;

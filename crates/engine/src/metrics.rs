@@ -31,13 +31,13 @@ pub fn describe() {
         metrics::Unit::Seconds,
         "Duration of refit jobs, by segmentation id and outcome."
     );
-    describe_gauge!(WRITE_QUEUE, "Customers waiting in the write worker's queue.");
+    describe_gauge!(WRITE_QUEUE, "Rows waiting in the durable queue of touched customers.");
     describe_histogram!(
         WRITE_TO_EVENT_SECONDS,
         metrics::Unit::Seconds,
         "From a write queueing its customers to their re-assignment written and published."
     );
-    describe_counter!(FEED_CUSTOMERS, "Customers handed to the write worker from the import change feed.");
+    describe_counter!(FEED_CUSTOMERS, "Customers the write worker read from the queue of touched customers.");
     describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts that ended, by status.");
     describe_counter!(MEMBERSHIP_CHANGES, "Membership changes (enters and exits) published, by reason.");
     describe_counter!(DEGRADATIONS, "Segmentations that became degraded because re-assignment failed.");
@@ -56,14 +56,9 @@ pub(crate) fn refit_ended(segmentation: i64, outcome: &'static str, elapsed: Dur
         .record(elapsed.as_secs_f64());
 }
 
-/// `customers` joined the write queue.
-pub(crate) fn queued(customers: usize) {
-    gauge!(WRITE_QUEUE).increment(customers as f64);
-}
-
-/// `customers` left the write queue.
-pub(crate) fn dequeued(customers: usize) {
-    gauge!(WRITE_QUEUE).decrement(customers as f64);
+/// `rows` wait in the queue of touched customers (0 once it is drained).
+pub(crate) fn queue_depth(rows: i64) {
+    gauge!(WRITE_QUEUE).set(rows as f64);
 }
 
 /// A write queued `lag` ago has had its events published.

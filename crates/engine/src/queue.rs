@@ -1,59 +1,56 @@
-//! The queue of customers that writes touched, between the writers (API mutations, the import
-//! feed, refits that ran while writes came in) and the write worker. It counts its depth in
-//! customers for the metrics, and each entry carries when it was queued so the worker can
-//! measure the lag from a write to its events.
+//! Waking the write worker. The queue itself is durable, in the store (`customer_changes`):
+//! a write appends the customers it touched in its own transaction, then wakes the worker so
+//! it reads them at once instead of at its next poll. Each wake carries when it happened, so
+//! the worker can measure the lag from a write to its events.
 
-use crate::metrics;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
-/// Customers touched by one write (or one batch of the feed), and when they were queued.
-#[derive(Debug)]
-pub(crate) struct Touched {
-    /// Kindred ids of the customers.
-    pub customers: Vec<i64>,
-    /// When they were queued.
-    pub at: Instant,
+/// Tells the write worker that the queue has grown.
+#[derive(Debug, Default)]
+pub(crate) struct Wake {
+    notify: Notify,
+    /// When each write not yet handled woke the worker.
+    since: Mutex<Vec<Instant>>,
 }
 
-/// The writers' end.
-#[derive(Debug, Clone)]
-pub(crate) struct TouchedSender(mpsc::UnboundedSender<Touched>);
+/// At most this many write times are kept for the lag metric between two rounds.
+const KEPT_TIMES: usize = 100_000;
 
-/// The worker's end.
-#[derive(Debug)]
-pub(crate) struct TouchedReceiver(mpsc::UnboundedReceiver<Touched>);
-
-/// A new queue.
-pub(crate) fn touched_queue() -> (TouchedSender, TouchedReceiver) {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    (TouchedSender(sender), TouchedReceiver(receiver))
-}
-
-impl TouchedSender {
-    /// Queues `customers`; false once the worker has stopped (the engine is shutting down).
-    pub fn send(&self, customers: Vec<i64>) -> bool {
-        let count = customers.len();
-        let sent = self.0.send(Touched { customers, at: Instant::now() }).is_ok();
-        if sent {
-            metrics::queued(count);
+impl Wake {
+    /// A write was committed: wake the worker.
+    pub fn wake(&self) {
+        {
+            let mut since = self.since.lock().unwrap_or_else(PoisonError::into_inner);
+            if since.len() < KEPT_TIMES {
+                since.push(Instant::now());
+            }
         }
-        sent
+        self.notify.notify_one();
+    }
+
+    /// Waits for a wake (one that came while nobody waited counts).
+    pub async fn woken(&self) {
+        self.notify.notified().await;
+    }
+
+    /// The times of the writes that woke the worker since the last call.
+    pub fn take_times(&self) -> Vec<Instant> {
+        std::mem::take(&mut *self.since.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
-impl TouchedReceiver {
-    /// The next entry, waiting for one; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Touched> {
-        let touched = self.0.recv().await?;
-        metrics::dequeued(touched.customers.len());
-        Some(touched)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// The next entry if one is waiting.
-    pub fn try_recv(&mut self) -> Option<Touched> {
-        let touched = self.0.try_recv().ok()?;
-        metrics::dequeued(touched.customers.len());
-        Some(touched)
+    #[tokio::test]
+    async fn a_wake_before_the_wait_is_not_lost() {
+        let wake = Wake::default();
+        wake.wake();
+        tokio::time::timeout(std::time::Duration::from_secs(5), wake.woken()).await.unwrap();
+        assert_eq!(wake.take_times().len(), 1);
+        assert!(wake.take_times().is_empty());
     }
 }

@@ -1,96 +1,138 @@
 //! The write worker: customers touched by writes are re-assigned in every dynamic
-//! segmentation with what its last fit learned. Writes only push to a queue; the worker
-//! drains it in batches, so under load one re-assignment serves many writes. A batch reads
-//! the customers' rows once for all segmentations and writes every segmentation's changes
-//! in one transaction.
+//! segmentation with what its last fit learned. Writes append the customers they touched to
+//! the store's queue in their own transaction and wake the worker; the worker reads the queue
+//! in batches, so under load one re-assignment serves many writes. A batch reads the
+//! customers' rows once for all segmentations and writes every segmentation's changes, with
+//! the removal of the queue rows it consumed, in one transaction: a crash before that commit
+//! leaves the rows queued, to be read again at the next start. Customers touched while a
+//! segmentation is being refitted are set aside for it (`segmentation_pending`) and
+//! re-assigned once its refit has ended.
 
 use crate::diff::diff;
-use crate::queue::TouchedReceiver;
 use crate::state::Inner;
 use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
-use kindred_store::{ChangeReason, Member, MembershipDiff};
+use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, StoreResult};
 use std::sync::{Arc, PoisonError};
 
-/// Runs until the queue closes.
-pub(crate) async fn worker(inner: Arc<Inner>, mut queue: TouchedReceiver) {
-    while let Some(first) = queue.recv().await {
-        let mut customers = first.customers;
-        let mut queued_at = vec![first.at];
-        while customers.len() < inner.settings.write_batch {
-            match queue.try_recv() {
-                Some(more) => {
-                    customers.extend(more.customers);
-                    queued_at.push(more.at);
-                }
-                None => break,
-            }
-        }
-        customers.sort_unstable();
-        customers.dedup();
-        reassign(&inner, &customers).await;
-        for at in queued_at {
+/// Runs for as long as the engine lives: a round whenever a write wakes it, and at every
+/// poll (imports and merges by other processes only append to the queue).
+pub(crate) async fn worker(inner: Arc<Inner>) {
+    loop {
+        let times = inner.wake.take_times();
+        let drained = drain(&inner).await;
+        for at in times {
             crate::metrics::write_published(at.elapsed());
+        }
+        if let Err(error) = drained {
+            tracing::warn!(%error, "re-assigning touched customers failed; they stay queued");
+        }
+        tokio::select! {
+            () = inner.wake.woken() => {}
+            () = tokio::time::sleep(inner.settings.change_poll) => {}
         }
     }
 }
 
-/// Re-assigns `customers` in every dynamic segmentation that has a fitted instance, all
-/// segmentations at once. Those being refitted get them after the refit is written instead.
-pub(crate) async fn reassign(inner: &Arc<Inner>, customers: &[i64]) {
-    let mut live: Vec<(i64, Arc<StrategyInstance>)> = {
-        let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
-        live.iter().map(|(id, instance)| (*id, instance.clone())).collect()
-    };
-    {
-        let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        live.retain(|(id, _)| match jobs.get_mut(id) {
-            Some(job) => {
-                job.touched.extend_from_slice(customers);
-                false
+/// Consumes the queue until it is empty, then what waits for segmentations whose refit has
+/// ended.
+async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
+    let limit = inner.settings.write_batch as u64;
+    loop {
+        let batch = inner.store.queued_changes(limit).await?;
+        if batch.is_empty() {
+            crate::metrics::queue_depth(0);
+            break;
+        }
+        if batch.rows.len() as u64 == limit {
+            crate::metrics::queue_depth(inner.store.queued_change_count().await?);
+        }
+        crate::metrics::feed_customers(batch.customers.len());
+        reassign(inner, batch, None).await?;
+    }
+    for segmentation in inner.store.segmentations_with_pending().await? {
+        let refitting = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation);
+        let live = inner.live.read().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation);
+        if refitting {
+            continue;
+        }
+        loop {
+            let pending = inner.store.pending_for(segmentation, limit).await?;
+            if pending.is_empty() {
+                break;
             }
-            None => true,
-        });
+            if !live {
+                // No model to assign with (the refit failed first time, or the plugin is
+                // gone): its next refit covers these customers.
+                let consumed = Consumed { pending: pending.rows, ..Default::default() };
+                inner.store.apply_membership_diffs(&[], ChangeReason::Write, &consumed).await?;
+                continue;
+            }
+            reassign(inner, pending, Some(segmentation)).await?;
+        }
     }
-    if live.is_empty() {
-        return;
+    Ok(())
+}
+
+/// Re-assigns the customers of `batch` (queue rows, or with `only` the rows waiting for that
+/// segmentation) in every dynamic segmentation that has a fitted instance, all at once, and
+/// consumes the rows in the transaction that writes the differences. Segmentations being
+/// refitted get the customers set aside for after their refit instead.
+async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -> StoreResult<()> {
+    let customers = &batch.customers;
+    let mut consumed = match only {
+        Some(_) => Consumed { pending: batch.rows.clone(), ..Default::default() },
+        None => Consumed { changes: batch.rows.clone(), ..Default::default() },
+    };
+    let refitting: Vec<i64> =
+        inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
+    let mut ids: Vec<i64> = {
+        let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
+        live.keys().copied().filter(|id| only.is_none_or(|only| only == *id)).collect()
+    };
+    if only.is_none() && !customers.is_empty() {
+        consumed.deferred = refitting.iter().map(|id| (*id, customers.clone())).collect();
     }
+    ids.retain(|id| !refitting.contains(id));
     // Locks in id order, so two holders of several never wait on each other.
-    live.sort_unstable_by_key(|(id, _)| *id);
-    let locks: Vec<_> = live.iter().map(|(id, _)| inner.lock_for(*id)).collect();
+    ids.sort_unstable();
+    let locks: Vec<_> = ids.iter().map(|id| inner.lock_for(*id)).collect();
     let mut held = Vec::with_capacity(locks.len());
     for lock in &locks {
         held.push(lock.lock().await);
     }
-    let as_of = chrono::Utc::now().timestamp_micros();
-    let instances: Vec<_> = live.iter().map(|(_, instance)| instance.clone()).collect();
-    let assigned = assign_customers_in_each(&inner.store, &instances, customers, as_of).await;
-    let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
-    let mut old = match inner.store.members_among_each(&ids, customers).await {
-        Ok(old) => old,
-        Err(error) => {
-            tracing::warn!(%error, customers = customers.len(), "reading memberships to re-assign failed");
-            return;
-        }
+    // Read under the locks: a refit that committed meanwhile left its new instance here.
+    let live: Vec<(i64, Arc<StrategyInstance>)> = {
+        let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
+        ids.iter().filter_map(|id| live.get(id).map(|instance| (*id, instance.clone()))).collect()
     };
     let mut diffs = Vec::new();
-    for (id, assigned) in ids.iter().zip(assigned) {
-        match assigned {
-            Ok(assigned) => {
-                let difference = diff(old.remove(id).unwrap_or_default(), members(assigned));
-                if !difference.is_empty() {
-                    diffs.push((*id, difference));
+    if !live.is_empty() && !customers.is_empty() {
+        let as_of = chrono::Utc::now().timestamp_micros();
+        let instances: Vec<_> = live.iter().map(|(_, instance)| instance.clone()).collect();
+        let assigned = assign_customers_in_each(&inner.store, &instances, customers, as_of).await;
+        let ids: Vec<i64> = live.iter().map(|(id, _)| *id).collect();
+        let mut old = inner.store.members_among_each(&ids, customers).await?;
+        for (id, assigned) in ids.iter().zip(assigned) {
+            match assigned {
+                Ok(assigned) => {
+                    let difference = diff(old.remove(id).unwrap_or_default(), members(assigned));
+                    if !difference.is_empty() {
+                        diffs.push((*id, difference));
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(segmentation = id, %error, customers = customers.len(), "re-assigning touched customers failed");
-                crate::repair::degrade(inner, *id, &error.to_string()).await;
+                Err(error) => {
+                    // Degraded: its repair refit covers these customers.
+                    tracing::warn!(segmentation = id, %error, customers = customers.len(), "re-assigning touched customers failed");
+                    crate::repair::degrade(inner, *id, &error.to_string()).await;
+                }
             }
         }
     }
-    write(inner, diffs).await;
+    let written = write(inner, diffs, &consumed).await;
     drop(held);
     // A worker that crashed took every instance it held, not only the one that failed here.
     crate::repair::degrade_gone(inner).await;
+    written
 }
 
 fn members(assigned: Vec<Membership>) -> Vec<Member> {
@@ -100,34 +142,56 @@ fn members(assigned: Vec<Membership>) -> Vec<Member> {
         .collect()
 }
 
-/// Writes the diffs together and publishes them. If that fails (a segmentation deleted
-/// meanwhile refuses its part), each is written alone, so the others still land. Customers
-/// deleted meanwhile are left out by the store, and here from what is published.
-async fn write(inner: &Arc<Inner>, mut diffs: Vec<(i64, MembershipDiff)>) {
-    if diffs.is_empty() {
-        return;
-    }
-    match inner.store.apply_membership_diffs(&diffs, ChangeReason::Write).await {
+/// Writes the diffs together with what they consumed, and publishes them. If that fails (a
+/// segmentation deleted meanwhile refuses its part), each is written alone, so the others
+/// still land, and the rows are consumed after them; a row read again after a crash in
+/// between only re-assigns its customers once more, which changes nothing. Customers deleted
+/// meanwhile are left out by the store, and here from what is published.
+async fn write(
+    inner: &Arc<Inner>,
+    mut diffs: Vec<(i64, MembershipDiff)>,
+    consumed: &Consumed,
+) -> StoreResult<()> {
+    let error = match inner.store.apply_membership_diffs(&diffs, ChangeReason::Write, consumed).await {
         Ok(applied) => {
             for (id, difference) in &mut diffs {
                 difference.drop_customers(&applied.gone);
                 inner.publish(*id, difference, ChangeReason::Write, applied.at);
             }
-            return;
+            return Ok(());
         }
-        Err(error) if diffs.len() == 1 => {
-            tracing::warn!(segmentation = diffs[0].0, %error, "writing re-assigned memberships failed");
-            return;
-        }
-        Err(_) => {}
+        Err(error) => error,
+    };
+    if diffs.len() <= 1 && consumed.deferred.is_empty() {
+        return Err(error);
     }
-    for (id, difference) in &mut diffs {
-        match inner.store.apply_membership_diff(*id, difference, ChangeReason::Write, None, None).await {
+    tracing::debug!(%error, "writing re-assigned memberships together failed; writing each alone");
+    let existing: std::collections::HashSet<i64> =
+        inner.store.segmentations().await?.into_iter().map(|segmentation| segmentation.id).collect();
+    let mut failed = None;
+    for (id, difference) in diffs {
+        let alone = [(id, difference)];
+        match inner.store.apply_membership_diffs(&alone, ChangeReason::Write, &Consumed::default()).await {
             Ok(applied) => {
+                let [(_, mut difference)] = alone;
                 difference.drop_customers(&applied.gone);
-                inner.publish(*id, difference, ChangeReason::Write, applied.at);
+                inner.publish(id, &difference, ChangeReason::Write, applied.at);
             }
-            Err(error) => tracing::warn!(segmentation = id, %error, "writing re-assigned memberships failed"),
+            // A segmentation deleted meanwhile has nothing left to keep true.
+            Err(error) if !existing.contains(&id) => {
+                tracing::debug!(segmentation = id, %error, "a deleted segmentation's memberships were not written")
+            }
+            Err(error) => failed = Some(error),
         }
     }
+    if let Some(error) = failed {
+        // Left queued: the next round re-assigns the customers again.
+        return Err(error);
+    }
+    // Set aside only for segmentations that still exist (one deleted meanwhile refuses its
+    // rows).
+    let mut rest = consumed.clone();
+    rest.deferred.retain(|(id, _)| existing.contains(id));
+    inner.store.apply_membership_diffs(&[], ChangeReason::Write, &rest).await?;
+    Ok(())
 }

@@ -41,7 +41,6 @@ pub(crate) async fn start(
             cancel: cancel.clone(),
             done: done.clone(),
             total: total.clone(),
-            touched: Vec::new(),
             on_end: Vec::new(),
         };
         jobs.insert(id, job);
@@ -122,10 +121,8 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
     }
     observer.publish(status);
     if let Some(ended) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id) {
-        if !ended.touched.is_empty() {
-            // Writes during the job were read or not by its population: re-assign them now.
-            inner.touched.send(ended.touched);
-        }
+        // Customers writes touched during the job were set aside for it: re-assign them now.
+        inner.wake.wake();
         for waiter in ended.on_end {
             let _ = waiter.send(());
         }
@@ -224,6 +221,7 @@ async fn refit(
         .into_iter()
         .map(|m| Member { customer_id: m.customer_id, segment: m.segment, score: m.score })
         .collect();
+    let state = crate::models::saved_state(&fitted.instance, observer.job_id).await;
     let lock = inner.lock_for(segmentation.id);
     let _guard = lock.lock().await;
     if observer.cancelled() {
@@ -231,7 +229,7 @@ async fn refit(
     }
     let old = inner.store.members_of(segmentation.id).await?;
     let mut difference = diff(old, new);
-    let result = RefitResult { model: fitted.output.model };
+    let result = RefitResult { model: fitted.output.model, state };
     let applied = inner
         .store
         .apply_membership_diff(segmentation.id, &difference, reason, Some(observer.job_id), Some(&result))

@@ -54,9 +54,9 @@ async fn run(
         Err(error) => (JobStatus::Failed, None, Some(error.to_string())),
     };
     if let Ok(report) = &outcome {
-        let survivors: Vec<i64> = report.merges.iter().map(|merge| merge.entry.survivor_id).collect();
-        if !survivors.is_empty() {
-            inner.touched.send(survivors);
+        // The merges queued their survivors in the store.
+        if !report.merges.is_empty() {
+            inner.wake.wake();
         }
         tracing::info!(
             job = id,

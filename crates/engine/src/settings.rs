@@ -14,12 +14,14 @@ pub struct EngineSettings {
     pub daily_refit: Duration,
     /// How often the scheduler looks for due refits.
     pub schedule_tick: Duration,
-    /// Refit dynamic segmentations when the engine starts (their fitted models live in
-    /// memory only).
+    /// Refit, when the engine starts, the dynamic segmentations that have no usable saved
+    /// model (none saved, its plugin cannot save one, another build of the plugin, other
+    /// parameters); the others load theirs.
     pub refit_on_start: bool,
     /// How webhooks are sent.
     pub webhooks: crate::webhooks::WebhookSettings,
-    /// How often the change feed of imports is read.
+    /// How often the write worker reads the queue of touched customers when no write of this
+    /// server woke it (imports and merges by other processes), and merge exits are published.
     pub change_poll: Duration,
     /// How previews run.
     pub previews: PreviewSettings,

@@ -4,7 +4,7 @@
 //! feed and the scheduler all work on this state; none of them knows another through it.
 
 use crate::events::{JobProgress, MembershipChange, changes_of};
-use crate::queue::TouchedSender;
+use crate::queue::Wake;
 use crate::settings::EngineSettings;
 use kindred_plugin_host::{PluginHost, StrategyInstance};
 use kindred_store::{ChangeReason, MembershipDiff, Store};
@@ -19,8 +19,6 @@ pub(crate) struct RunningJob {
     pub cancel: Arc<AtomicBool>,
     pub done: Arc<AtomicU64>,
     pub total: Arc<AtomicU64>,
-    /// Customers writes touched while it ran: re-assigned once it is written.
-    pub touched: Vec<i64>,
     /// Told when it has ended (a reload waits so, to refit with the new build).
     pub on_end: Vec<tokio::sync::oneshot::Sender<()>>,
 }
@@ -39,7 +37,8 @@ pub(crate) struct Inner {
     pub previews: Mutex<HashMap<i64, RunningPreview>>,
     /// One lock per segmentation: a diff is read and written under it.
     pub locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    pub touched: TouchedSender,
+    /// Wakes the write worker.
+    pub wake: Wake,
     /// Degraded segmentations with a repair pending, and that repair's attempt (0 first).
     pub repairs: Mutex<HashMap<i64, u32>>,
 }

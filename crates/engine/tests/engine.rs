@@ -114,7 +114,7 @@ async fn refit_then_live_reassignment(store: Store) {
     // A write re-assigns the customer it touched, without a refit, and publishes the enter.
     let mut changes = engine.subscribe_changes();
     let newcomer = add_customer(&store, "newcomer").await;
-    engine.touched(vec![newcomer]);
+    engine.written();
     let event = tokio::time::timeout(DEADLINE, changes.recv()).await.expect("an enter in time").unwrap();
     assert_eq!(
         (event.segmentation_id, event.customer_id, event.segment.as_str(), event.change),
@@ -208,7 +208,7 @@ async fn a_failed_reassignment_degrades_and_a_refit_repairs(store: Store) {
 
     // The fixture panics re-assigning fewer customers than it was fitted on: a write's.
     let newcomer = add_customer(&store, "newcomer").await;
-    engine.touched(vec![newcomer]);
+    engine.written();
     let degraded = until(&store, created.id, "degraded", |s| s.status == SegmentationStatus::Degraded).await;
     let error = degraded.error.clone().unwrap_or_default();
     assert!(error.contains("fixture panics re-assigning"), "{error}");

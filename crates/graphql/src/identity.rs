@@ -34,7 +34,9 @@ pub(crate) fn actor(ctx: &Context<'_>) -> String {
 /// an import makes.)
 pub(crate) fn publish_merges(ctx: &Context<'_>, merges: &[AppliedMerge]) {
     let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() else { return };
-    engine.touched(merges.iter().map(|merge| merge.entry.survivor_id).collect());
+    if !merges.is_empty() {
+        engine.written();
+    }
 }
 
 /// A pair of customers probabilistic matching found doubtful, waiting for a person.
@@ -394,7 +396,7 @@ impl IdentityMutation {
         let store = store(ctx)?;
         let unmerged = store.unmerge(key, &actor(ctx)).await.map_err(api)?;
         if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
-            engine.touched(vec![unmerged.survivor_id, unmerged.restored.id]);
+            engine.written();
             let mut by_segment: std::collections::BTreeMap<(i64, String), Vec<i64>> = Default::default();
             for (segmentation, segment) in &unmerged.static_memberships {
                 by_segment.entry((*segmentation, segment.clone())).or_default().push(unmerged.restored.id);

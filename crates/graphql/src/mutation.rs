@@ -106,11 +106,12 @@ fn erased_as(field_of: impl Fn(&str) -> &'static str) -> impl Fn(StoreError) -> 
     }
 }
 
-/// Tells the segmentation engine (when there is one) which customers a write touched, so
-/// dynamic segments re-assign them. Only a queue push: the write does not wait.
-fn touched(ctx: &async_graphql::Context<'_>, customer_ids: Vec<i64>) {
+/// Wakes the segmentation engine (when there is one) after a write: the store queued the
+/// customers it touched in the write's transaction, and dynamic segments re-assign them. The
+/// write does not wait.
+fn wake_engine(ctx: &async_graphql::Context<'_>) {
     if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
-        engine.touched(customer_ids);
+        engine.written();
     }
 }
 
@@ -161,7 +162,7 @@ impl MutationRoot {
             .await
             .map_err(erased_as(|_| "externalId"))?;
         crate::identity::publish_merges(ctx, &written.merges);
-        touched(ctx, vec![written.customer.id]);
+        wake_engine(ctx);
         Ok(Customer(written.customer))
     }
 
@@ -188,7 +189,7 @@ impl MutationRoot {
             .record_interaction(&interaction)
             .await
             .map_err(erased_as(|_| "customerExternalId"))?;
-        touched(ctx, vec![stored.customer_id]);
+        wake_engine(ctx);
         Ok(Interaction(stored))
     }
 
@@ -205,7 +206,7 @@ impl MutationRoot {
         let tie = draft.validate().map_err(api)?;
         let field_of = |erased: &str| if erased == from { "fromExternalId" } else { "toExternalId" };
         let (stored, _) = store(ctx)?.add_tie(&tie).await.map_err(erased_as(field_of))?;
-        touched(ctx, vec![stored.from_id, stored.to_id]);
+        wake_engine(ctx);
         Ok(Tie(stored))
     }
 
@@ -219,7 +220,7 @@ impl MutationRoot {
     ) -> ApiResult<bool> {
         let kind = TieKind::parse("kind", &kind).map_err(api)?;
         let removed = store(ctx)?.remove_tie(&from_external_id, &to_external_id, kind).await.map_err(api)?;
-        touched(ctx, removed.iter().flat_map(|tie| [tie.from_id, tie.to_id]).collect());
+        wake_engine(ctx);
         Ok(!removed.is_empty())
     }
 
@@ -234,7 +235,7 @@ impl MutationRoot {
         };
         let need = draft.validate().map_err(api)?;
         let (stored, _) = store(ctx)?.add_need(&need).await.map_err(erased_as(|_| "customerExternalId"))?;
-        touched(ctx, vec![stored.customer_id]);
+        wake_engine(ctx);
         Ok(Need(stored))
     }
 
@@ -247,7 +248,7 @@ impl MutationRoot {
     ) -> ApiResult<bool> {
         let tag = Token::parse("tag", &tag).map_err(api)?;
         let removed = store(ctx)?.remove_need(&customer_external_id, &tag).await.map_err(api)?;
-        touched(ctx, removed.iter().map(|need| need.customer_id).collect());
+        wake_engine(ctx);
         Ok(removed.is_some())
     }
 

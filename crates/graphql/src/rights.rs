@@ -300,7 +300,7 @@ impl RightsMutation {
             // The other ends of removed ties may change segments; the erased customer has no
             // rows left to re-assign.
             if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
-                engine.touched(receipt.neighbours.clone());
+                engine.written();
             }
             tracing::info!(
                 customer_id = receipt.customer_id,

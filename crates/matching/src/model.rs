@@ -30,11 +30,26 @@ pub struct Model {
     pub iterations: usize,
 }
 
-/// How often each value of the name fields occurs, for the term-frequency adjustment.
+/// How often each value of the name fields occurs, and each home (street address with its
+/// postcode and city), for the term-frequency adjustment.
 #[derive(Debug, Default)]
 pub struct TermFrequencies {
     counts: [HashMap<Box<str>, u32>; FIELDS],
+    homes: HashMap<u64, u32>,
     records: usize,
+}
+
+/// A hash of where `record` lives: its street address with the postcode and city it gives
+/// (`None` without an address). The same line in another postcode is another home, so an
+/// address is only as rare as the whole of it.
+fn home(record: &MatchRecord) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let address = record.get(Field::Address)?;
+    let mut hasher = std::hash::DefaultHasher::new();
+    address.hash(&mut hasher);
+    record.get(Field::Postcode).hash(&mut hasher);
+    record.get(Field::City).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The fields whose exact agreement is weighed by how common the value is.
@@ -50,8 +65,22 @@ impl TermFrequencies {
                     *frequencies.counts[field.index()].entry(value.into()).or_default() += 1;
                 }
             }
+            if let Some(home) = home(record) {
+                *frequencies.homes.entry(home).or_default() += 1;
+            }
         }
         frequencies
+    }
+
+    /// The share of records living where both `a` and `b` say they live (the same address,
+    /// postcode and city), if they give the same home.
+    pub fn home_share(&self, a: &MatchRecord, b: &MatchRecord) -> Option<f64> {
+        let (home, other) = (home(a)?, home(b)?);
+        if home != other || self.records == 0 {
+            return None;
+        }
+        let count = self.homes.get(&home).copied().unwrap_or(1);
+        Some(f64::from(count) / self.records as f64)
     }
 
     /// The share of records with `value` in `field`, if the field is adjusted.
@@ -425,7 +454,10 @@ impl Model {
     /// The weight of a name agreeing at `level`, where its frequency matters: exact agreement
     /// weighs by how common the value is (u is its share); a near agreement (a typo) never
     /// weighs more than exact agreement on the more common of the two spellings would, since a
-    /// misspelt "Jones" is as common a person as "Jones". `None` for other fields and levels.
+    /// misspelt "Jones" is as common a person as "Jones". The same address weighs by how many
+    /// live at that address, postcode and city (a line shared by many towns' streets, or by a
+    /// block of flats, is weaker evidence than a house of its own). `None` for other fields
+    /// and levels.
     pub fn name_weight(
         &self,
         field: Field,
@@ -434,6 +466,10 @@ impl Model {
         b: &MatchRecord,
         frequencies: &TermFrequencies,
     ) -> Option<f64> {
+        if field == Field::Address {
+            let share = frequencies.home_share(a, b).filter(|_| level == 0)?;
+            return Some((self.m[field.index()][0] / share.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2());
+        }
         let share =
             |record: &MatchRecord| record.get(field).and_then(|value| frequencies.share(field, value));
         match level {

@@ -1,27 +1,37 @@
-//! The change feed: customers written by another process (an import), by external id, for
-//! the running server to re-assign. Written in the transaction of the write it reports.
+//! The durable queue of touched customers: every write (API, import, merge) appends the
+//! customers it touched to `customer_changes` in its own transaction; the write worker reads
+//! rows oldest first and deletes them only in the transaction that writes the difference they
+//! caused ([`Consumed`]). Customers touched while a segmentation is being refitted wait in
+//! `segmentation_pending` until the refit has ended. A crash at any moment loses nothing
+//! acknowledged: what was not consumed is read again at the next start.
 
 use crate::connect::Store;
 use crate::error::StoreResult;
-use crate::sql::statement;
+use crate::sql::{marks, statement};
 use sea_orm::{ConnectionTrait, Value};
 
 /// Rows per statement.
 const CHUNK_ROWS: usize = 5_000;
 
-/// Records that these customers changed (each named once).
-pub(crate) async fn record_changes<C: ConnectionTrait>(conn: &C, external_ids: &[&str]) -> StoreResult<()> {
+/// Inserts `rows` (each a list of values for `columns`) into `table`, a chunk per statement;
+/// the next statement is built while one runs.
+async fn insert_rows<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &str,
+    rows: Vec<Vec<Value>>,
+) -> StoreResult<()> {
     let backend = conn.get_database_backend();
-    let build = |chunk: &[&str]| {
-        let rows = vec!["(?)"; chunk.len()].join(", ");
-        let sql = format!("INSERT INTO customer_changes (external_id) VALUES {rows}");
-        statement(backend, &sql, chunk.iter().map(|id| Value::from(*id)).collect())
+    let width = rows.first().map_or(1, Vec::len);
+    let build = |chunk: &[Vec<Value>]| {
+        let row = format!("({})", marks(width));
+        let sql = format!("INSERT INTO {table} ({columns}) VALUES {}", vec![row; chunk.len()].join(", "));
+        statement(backend, &sql, chunk.iter().flatten().cloned().collect())
     };
-    let chunks: Vec<&[&str]> = external_ids.chunks(CHUNK_ROWS).collect();
+    let chunks: Vec<&[Vec<Value>]> = rows.chunks(CHUNK_ROWS / width.max(1)).collect();
     let mut next = chunks.first().map(|chunk| build(chunk));
     for at in 0..chunks.len() {
         let Some(insert) = next.take() else { break };
-        // The next statement is built while this one runs.
         let (done, built) = futures::future::join(conn.execute_raw(insert), async {
             chunks.get(at + 1).map(|chunk| build(chunk))
         })
@@ -32,44 +42,145 @@ pub(crate) async fn record_changes<C: ConnectionTrait>(conn: &C, external_ids: &
     Ok(())
 }
 
+/// Records that the customers with these external ids changed (imports and merges, which
+/// name customers so).
+pub(crate) async fn record_changes<C: ConnectionTrait>(conn: &C, external_ids: &[&str]) -> StoreResult<()> {
+    let rows = external_ids.iter().map(|id| vec![Value::from(*id)]).collect();
+    insert_rows(conn, "customer_changes", "external_id", rows).await
+}
+
+/// Records that the customers with these ids changed (API writes).
+pub(crate) async fn record_touched<C: ConnectionTrait>(conn: &C, customer_ids: &[i64]) -> StoreResult<()> {
+    let mut ids = customer_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = ids.into_iter().map(|id| vec![Value::from(id)]).collect();
+    insert_rows(conn, "customer_changes", "customer_id", rows).await
+}
+
+/// Queue rows read together, and the customers they name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueuedChanges {
+    /// The rows' ids, to consume once their difference is written.
+    pub rows: Vec<i64>,
+    /// The customers they name, sorted and distinct (rows of customers deleted since name
+    /// none; an external id merged since names the survivor).
+    pub customers: Vec<i64>,
+}
+
+impl QueuedChanges {
+    /// Whether no row was read.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// What a re-assignment consumed from the queue, removed in the transaction that writes its
+/// differences, and what it leaves for segmentations being refitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consumed {
+    /// Rows of `customer_changes` to delete.
+    pub changes: Vec<i64>,
+    /// Rows of `segmentation_pending` to delete.
+    pub pending: Vec<i64>,
+    /// Customers to re-assign in a segmentation once its refit has ended: (segmentation,
+    /// customers).
+    pub deferred: Vec<(i64, Vec<i64>)>,
+}
+
+impl Consumed {
+    /// Whether there is nothing to record.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.pending.is_empty() && self.deferred.iter().all(|(_, c)| c.is_empty())
+    }
+}
+
+/// Deletes rows `ids` of `table`, a chunk per statement.
+async fn delete_rows<C: ConnectionTrait>(conn: &C, table: &str, ids: &[i64]) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    for chunk in ids.chunks(CHUNK_ROWS) {
+        let sql = format!("DELETE FROM {table} WHERE id IN ({})", marks(chunk.len()));
+        conn.execute_raw(statement(backend, &sql, chunk.iter().map(|id| Value::from(*id)).collect())).await?;
+    }
+    Ok(())
+}
+
+/// Records `consumed` on `conn`, inside the transaction that writes its differences.
+pub(crate) async fn record_consumed<C: ConnectionTrait>(conn: &C, consumed: &Consumed) -> StoreResult<()> {
+    delete_rows(conn, "customer_changes", &consumed.changes).await?;
+    delete_rows(conn, "segmentation_pending", &consumed.pending).await?;
+    let rows: Vec<Vec<Value>> = consumed
+        .deferred
+        .iter()
+        .flat_map(|(segmentation, customers)| {
+            customers.iter().map(move |customer| vec![Value::from(*segmentation), Value::from(*customer)])
+        })
+        .collect();
+    if !rows.is_empty() {
+        insert_rows(conn, "segmentation_pending", "segmentation_id, customer_id", rows).await?;
+    }
+    Ok(())
+}
+
+/// Reads rows of (row id, customer id or none) into [`QueuedChanges`].
+fn queued(rows: Vec<sea_orm::QueryResult>) -> StoreResult<QueuedChanges> {
+    let mut queued = QueuedChanges::default();
+    for row in rows {
+        queued.rows.push(row.try_get_by_index(0)?);
+        if let Some(customer) = row.try_get_by_index::<Option<i64>>(1)? {
+            queued.customers.push(customer);
+        }
+    }
+    queued.customers.sort_unstable();
+    queued.customers.dedup();
+    Ok(queued)
+}
+
 impl Store {
-    /// The newest change's position (0 when there is none).
-    pub async fn last_change(&self) -> StoreResult<i64> {
-        let row = self
+    /// The oldest `limit` rows of the queue of touched customers, left in place: consume them
+    /// with [`Store::apply_membership_diffs`] once their difference is computed.
+    pub async fn queued_changes(&self, limit: u64) -> StoreResult<QueuedChanges> {
+        // A row names a customer by id (API writes) or by external id (imports, merges); an
+        // external id merged since names the customer it was merged into.
+        let sql = "SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id) FROM \
+                   (SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?) ch \
+                   LEFT JOIN customers byid ON byid.id = ch.customer_id \
+                   LEFT JOIN customers cu ON ch.customer_id IS NULL AND cu.external_id = ch.external_id \
+                   LEFT JOIN customer_identifiers al ON ch.customer_id IS NULL AND cu.id IS NULL \
+                   AND al.kind = 'external_id' AND al.value = ch.external_id \
+                   ORDER BY ch.id";
+        let rows = self
             .connection()
-            .query_one_raw(statement(
-                self.backend(),
-                "SELECT COALESCE(MAX(id), 0) FROM customer_changes",
-                Vec::new(),
-            ))
+            .query_all_raw(statement(self.backend(), sql, vec![(limit as i64).into()]))
             .await?;
+        queued(rows)
+    }
+
+    /// How many rows wait in the queue of touched customers (for the metrics).
+    pub async fn queued_change_count(&self) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM customer_changes";
+        let row = self.connection().query_one_raw(statement(self.backend(), sql, Vec::new())).await?;
         Ok(match row {
             Some(row) => row.try_get_by_index(0)?,
             None => 0,
         })
     }
 
-    /// Changes after position `after`, at most `limit`: the position and the customer's id
-    /// (customers deleted since are left out). Returns the last position read.
-    pub async fn changes_after(&self, after: i64, limit: u64) -> StoreResult<(i64, Vec<i64>)> {
-        // An external id merged since names the customer it was merged into.
-        let sql = "SELECT ch.id, COALESCE(cu.id, al.customer_id) FROM customer_changes ch \
-                   LEFT JOIN customers cu ON cu.external_id = ch.external_id \
-                   LEFT JOIN customer_identifiers al ON cu.id IS NULL AND al.kind = 'external_id' AND al.value = ch.external_id \
-                   WHERE ch.id > ? ORDER BY ch.id LIMIT ?";
-        let rows = self
-            .connection()
-            .query_all_raw(statement(self.backend(), sql, vec![after.into(), (limit as i64).into()]))
-            .await?;
-        let mut last = after;
-        let mut customers = Vec::with_capacity(rows.len());
-        for row in rows {
-            last = row.try_get_by_index(0)?;
-            if let Some(customer) = row.try_get_by_index::<Option<i64>>(1)? {
-                customers.push(customer);
-            }
-        }
-        Ok((last, customers))
+    /// The segmentations with customers waiting for them since a refit.
+    pub async fn segmentations_with_pending(&self) -> StoreResult<Vec<i64>> {
+        let sql = "SELECT DISTINCT segmentation_id FROM segmentation_pending ORDER BY segmentation_id";
+        let rows = self.connection().query_all_raw(statement(self.backend(), sql, Vec::new())).await?;
+        rows.iter().map(|row| Ok(row.try_get_by_index(0)?)).collect()
+    }
+
+    /// The oldest `limit` customers waiting for segmentation `id` since its refit, left in
+    /// place: consume them with [`Store::apply_membership_diffs`].
+    pub async fn pending_for(&self, segmentation_id: i64, limit: u64) -> StoreResult<QueuedChanges> {
+        let sql = "SELECT id, customer_id FROM segmentation_pending WHERE segmentation_id = ? \
+                   ORDER BY id LIMIT ?";
+        let values = vec![segmentation_id.into(), (limit as i64).into()];
+        let rows = self.connection().query_all_raw(statement(self.backend(), sql, values)).await?;
+        queued(rows)
     }
 
     /// Takes (and removes) at most `limit` segment exits caused by merges, oldest first: the
@@ -94,12 +205,5 @@ impl Store {
             exits.push((row.try_get_by_index(0)?, member, row.try_get_by_index(4)?));
         }
         Ok(exits)
-    }
-
-    /// Forgets changes up to position `upto`, once they are handled.
-    pub async fn forget_changes(&self, upto: i64) -> StoreResult<()> {
-        let sql = "DELETE FROM customer_changes WHERE id <= ?";
-        self.connection().execute_raw(statement(self.backend(), sql, vec![upto.into()])).await?;
-        Ok(())
     }
 }

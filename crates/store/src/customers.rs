@@ -177,6 +177,9 @@ impl Store {
         if let (None, Some(merge)) = (&stored, written.merges.last()) {
             stored = customer::Entity::find_by_id(merge.entry.survivor_id).one(&*txn).await?;
         }
+        if let Some(stored) = &stored {
+            crate::changes::record_touched(&*txn, &[stored.id]).await?;
+        }
         txn.commit().await?;
         let stored =
             stored.ok_or_else(|| crate::StoreError::NotFound { what: "customer", key: own.clone() })?;

@@ -202,6 +202,8 @@ impl Store {
             removed_ties.iter().map(|tie| tie.other_end(id)).filter(|other| *other != id).collect();
         neighbours.sort_unstable();
         neighbours.dedup();
+        // The other ends of removed ties may change segments.
+        crate::changes::record_touched(conn, &neighbours).await?;
         let needs = need::Entity::delete_many()
             .filter(need::Column::CustomerId.eq(id))
             .exec(conn)

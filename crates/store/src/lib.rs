@@ -21,6 +21,7 @@ pub mod identity;
 pub mod import;
 mod membership_diff;
 mod memberships;
+mod model_states;
 mod mutations;
 mod person;
 mod personas;
@@ -41,6 +42,7 @@ mod write_txn;
 mod written;
 
 pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
+pub use changes::{Consumed, QueuedChanges};
 pub use children::InteractionCursor;
 pub use connect::{PoolUsage, Store, StoreOptions};
 pub use consent::StrategyTable;
@@ -49,12 +51,13 @@ pub use customers::{CustomerFilter, CustomerWritten};
 pub use erasure::{ErasureReceipt, external_id_hash};
 pub use error::{StoreError, StoreResult};
 pub use membership_diff::{AppliedDiff, Member, MembershipDiff, RefitResult};
+pub use model_states::ModelState;
 pub use person::{PersonData, PersonTie};
 pub use personas::{Count, NeedLift, Persona};
 pub use previews::NewPreview;
 pub use quality::{COUNTED_FIELDS, DataQuality};
 pub use segment_stats::{Bucket, OverlapCell, SegmentLink, SizesAt};
-pub use segmentations::{JobOutcome, NewSegmentation, SegmentationChanges};
+pub use segmentations::{INTERRUPTED, JobOutcome, NewSegmentation, SegmentationChanges};
 pub use sqlite_direct::{Cell, RowSink};
 pub use states::{
     ChangeReason, DeliveryStatus, JobReason, JobStatus, Permission, Role, SegmentationMode,

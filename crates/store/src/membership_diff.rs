@@ -78,4 +78,7 @@ pub struct AppliedDiff {
 pub struct RefitResult {
     /// What fit learned, as JSON.
     pub model: serde_json::Value,
+    /// The fitted instance's state, when its plugin can save it: stored with the difference,
+    /// replacing the one before (which is removed when there is none).
+    pub state: Option<crate::ModelState>,
 }

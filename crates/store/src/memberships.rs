@@ -2,6 +2,7 @@
 //! refit or a write makes, written with its events in one transaction, and the queries over
 //! them.
 
+pub use crate::changes::Consumed;
 use crate::connect::Store;
 use crate::entity::{customer, membership, membership_event, segmentation};
 use crate::error::{StoreError, StoreResult};
@@ -113,17 +114,18 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Writes `diffs` with [`apply`], and a refit's model, on `txn`.
+/// Writes `diffs` with [`apply`], what they consumed from the queue, and a refit's model and
+/// state, on `txn`.
 async fn write_once<C: ConnectionTrait>(
     txn: &C,
     diffs: &[(i64, &MembershipDiff)],
-    reason: ChangeReason,
-    job_id: Option<i64>,
-    refit: Option<(i64, &RefitResult)>,
+    written: &Written<'_>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    apply(txn, diffs, reason, job_id, at).await?;
-    if let Some((segmentation_id, refit)) = refit {
+    apply(txn, diffs, written.reason, written.job_id, at).await?;
+    crate::changes::record_consumed(txn, written.consumed).await?;
+    if let Some((segmentation_id, refit)) = written.refit {
+        crate::model_states::save(txn, segmentation_id, refit.state.as_ref(), at).await?;
         segmentation::Entity::update_many()
             .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
             .col_expr(segmentation::Column::Status, Expr::value(crate::states::SegmentationStatus::Ready))
@@ -136,6 +138,14 @@ async fn write_once<C: ConnectionTrait>(
             .await?;
     }
     Ok(())
+}
+
+/// What is written besides the differences.
+struct Written<'a> {
+    reason: ChangeReason,
+    job_id: Option<i64>,
+    refit: Option<(i64, &'a RefitResult)>,
+    consumed: &'a Consumed,
 }
 
 /// Which of `ids` (sorted, distinct) are no customer's: one query per chunk.
@@ -222,13 +232,18 @@ impl Store {
     /// Writes the diffs of several segmentations and their events in one transaction, all
     /// or nothing. Entries of customers who no longer exist are left out (see
     /// [`AppliedDiff::gone`]); any other failure writes nothing.
+    ///
+    /// `consumed` is what the write worker took from the queue of touched customers to
+    /// compute them: recorded in the same transaction, so a crash before the commit leaves it
+    /// queued and one after leaves nothing to do again.
     pub async fn apply_membership_diffs(
         &self,
         diffs: &[(i64, MembershipDiff)],
         reason: ChangeReason,
+        consumed: &Consumed,
     ) -> StoreResult<AppliedDiff> {
         let diffs: Vec<(i64, &MembershipDiff)> = diffs.iter().map(|(id, diff)| (*id, diff)).collect();
-        self.write_diffs(&diffs, reason, None, None).await
+        self.write_diffs(&diffs, &Written { reason, job_id: None, refit: None, consumed }).await
     }
 
     /// Writes `diff` and its events in one transaction; with `refit`, also stores the model,
@@ -243,7 +258,8 @@ impl Store {
         refit: Option<&RefitResult>,
     ) -> StoreResult<AppliedDiff> {
         let refit = refit.map(|refit| (segmentation_id, refit));
-        self.write_diffs(&[(segmentation_id, diff)], reason, job_id, refit).await
+        let consumed = &Consumed::default();
+        self.write_diffs(&[(segmentation_id, diff)], &Written { reason, job_id, refit, consumed }).await
     }
 
     /// Writes `diffs` (and a refit's model) in one transaction.
@@ -260,10 +276,9 @@ impl Store {
     async fn write_diffs(
         &self,
         diffs: &[(i64, &MembershipDiff)],
-        reason: ChangeReason,
-        job_id: Option<i64>,
-        refit: Option<(i64, &RefitResult)>,
+        written: &Written<'_>,
     ) -> StoreResult<AppliedDiff> {
+        let reason = written.reason;
         let mut gone: BTreeSet<i64> = BTreeSet::new();
         let mut failure: Option<StoreError> = None;
         let mut attempt = 1;
@@ -290,7 +305,7 @@ impl Store {
                 kept = diffs.iter().map(|(id, diff)| (*id, diff.without(&gone))).collect();
                 kept.iter().map(|(id, diff)| (*id, diff)).collect()
             };
-            match write_once(&*txn, &current, reason, job_id, refit, at).await {
+            match write_once(&*txn, &current, written, at).await {
                 Ok(()) => {
                     txn.commit().await?;
                     if !gone.is_empty() {

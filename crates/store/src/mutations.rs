@@ -15,6 +15,7 @@ impl Store {
         let resolved = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
         let (from, to) = (resolved.ids[tie.from().as_str()], resolved.ids[tie.to().as_str()]);
         let counts = upsert_ties(&*txn, &[(from, to, tie)], &resolved.aliases).await?;
+        crate::changes::record_touched(&*txn, &[from, to]).await?;
         let stored = tie::Entity::find()
             .filter(tie::Column::FromId.eq(from))
             .filter(tie::Column::ToId.eq(to))
@@ -43,6 +44,9 @@ impl Store {
         let txn = self.begin_write().await?;
         let removed = tie::Entity::find().filter(matching.clone()).all(&*txn).await?;
         tie::Entity::delete_many().filter(matching).exec(&*txn).await?;
+        if !removed.is_empty() {
+            crate::changes::record_touched(&*txn, &[a.id, b.id]).await?;
+        }
         txn.commit().await?;
         Ok(removed)
     }
@@ -54,6 +58,7 @@ impl Store {
         let resolved = resolve_customers(&*txn, &[external_id]).await?;
         let customer_id = resolved.ids[external_id];
         let counts = upsert_needs(&*txn, &[(customer_id, need)], &resolved.aliases).await?;
+        crate::changes::record_touched(&*txn, &[customer_id]).await?;
         let stored = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer_id))
             .filter(need::Column::Tag.eq(need.tag.as_str()))
@@ -73,14 +78,17 @@ impl Store {
         tag: &NeedTag,
     ) -> StoreResult<Option<need::Model>> {
         let customer = self.existing_customer(customer_external_id).await?;
+        let txn = self.begin_write().await?;
         let found = need::Entity::find()
             .filter(need::Column::CustomerId.eq(customer.id))
             .filter(need::Column::Tag.eq(tag.as_str()))
-            .one(self.connection())
+            .one(&*txn)
             .await?;
         if let Some(need) = &found {
-            need::Entity::delete_by_id(need.id).exec(self.connection()).await?;
+            need::Entity::delete_by_id(need.id).exec(&*txn).await?;
+            crate::changes::record_touched(&*txn, &[customer.id]).await?;
         }
+        txn.commit().await?;
         Ok(found)
     }
 }

@@ -64,6 +64,8 @@ impl Store {
             let rows = interaction::Entity::find().filter(wanted).all(&*txn).await?;
             stored = rows.into_iter().map(|row| (Key::of_row(&row), row)).collect();
         }
+        let touched: Vec<i64> = rows.iter().map(|(customer_id, _)| *customer_id).collect();
+        crate::changes::record_touched(&*txn, &touched).await?;
         txn.commit().await?;
         let mut counted = HashSet::new();
         Ok(rows
@@ -92,6 +94,7 @@ impl Store {
         let external_id = interaction.customer_external_id.as_str();
         let resolved = resolve_customers(&*txn, &[external_id]).await?;
         let customer_id = resolved.ids[external_id];
+        crate::changes::record_touched(&*txn, &[customer_id]).await?;
         if let Some(row) =
             insert_interactions_returning(&*txn, &[(customer_id, interaction)], &resolved.aliases)
                 .await?

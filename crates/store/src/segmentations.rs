@@ -61,6 +61,9 @@ fn name_taken(error: StoreError, name: &str) -> StoreError {
     }
 }
 
+/// Why a job (and its segmentation) left running by a server that stopped was failed.
+pub const INTERRUPTED: &str = "the server stopped while this job ran";
+
 impl Store {
     /// Creates a segmentation with status `running` (its first refit starts at once).
     pub async fn create_segmentation(&self, new: &NewSegmentation) -> StoreResult<segmentation::Model> {
@@ -239,7 +242,7 @@ impl Store {
 
     /// Marks jobs left `running` by a stopped server as failed, and their segmentations too.
     pub async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
-        let message = "the server stopped while this job ran";
+        let message = INTERRUPTED;
         let jobs = segmentation_job::Entity::update_many()
             .col_expr(segmentation_job::Column::Status, Expr::value(JobStatus::Failed))
             .col_expr(segmentation_job::Column::Error, Expr::value(message))

@@ -69,7 +69,7 @@ on_both!(a_refit_naming_customers_deleted_meanwhile_writes_the_rest, |store: &St
         let pending_before = store.delivery_counts(hook.id).await.unwrap().pending;
 
         let job = store.start_job(id, kindred_store::JobReason::Refit).await.unwrap();
-        let model = RefitResult { model: serde_json::json!({ "cut": 7 }) };
+        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None };
         let applied = store
             .apply_membership_diff(id, &refit, ChangeReason::Refit, Some(job.id), Some(&model))
             .await
@@ -127,7 +127,8 @@ on_both!(a_write_batch_naming_a_deleted_customer_writes_every_segmentation, |sto
             (second, MembershipDiff { entered: vec![member(bo, "b", Some(0.5))], ..Default::default() }),
         ];
         assert!(store.delete_customer(bo).await.unwrap());
-        let applied = store.apply_membership_diffs(&diffs, ChangeReason::Write).await.unwrap();
+        let applied =
+            store.apply_membership_diffs(&diffs, ChangeReason::Write, &Default::default()).await.unwrap();
         assert_eq!(applied.gone, BTreeSet::from([bo]));
         assert_eq!(store.members_of(first).await.unwrap(), [member(ana, "a", None)]);
         assert!(store.members_of(second).await.unwrap().is_empty());
@@ -139,7 +140,8 @@ on_both!(a_write_batch_naming_a_deleted_customer_writes_every_segmentation, |sto
             (first, MembershipDiff { entered: vec![member(carol, "a", None)], ..Default::default() }),
             (second, MembershipDiff { entered: vec![member(carol, "b", None)], ..Default::default() }),
         ];
-        let error = store.apply_membership_diffs(&diffs, ChangeReason::Write).await.unwrap_err();
+        let error =
+            store.apply_membership_diffs(&diffs, ChangeReason::Write, &Default::default()).await.unwrap_err();
         assert!(error.to_string().contains("database error"), "{error}");
         assert_eq!(store.members_of(first).await.unwrap(), [member(ana, "a", None)]);
     }

@@ -53,7 +53,16 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             ],
             ..Default::default()
         };
-        let refit = RefitResult { model: serde_json::json!({ "cut": 1000 }) };
+        // Binary bytes with a zero and high bytes: stored as they are on both databases.
+        let state = kindred_store::ModelState {
+            job_id: job.id,
+            library_sha256: "ab".repeat(32),
+            params: serde_json::json!({ "threshold": 1000, "labels": ["gold", "silver"] }),
+            bytes: vec![0x93, 0x00, 0xff, 0x10, 0x00],
+            saved_at: None,
+        };
+        assert!(store.model_state(created.id).await.unwrap().is_none());
+        let refit = RefitResult { model: serde_json::json!({ "cut": 1000 }), state: Some(state.clone()) };
         store
             .apply_membership_diff(created.id, &first, ChangeReason::Refit, Some(job.id), Some(&refit))
             .await
@@ -72,6 +81,9 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             .unwrap();
         let ready = store.segmentation(created.id).await.unwrap().unwrap();
         assert_eq!(ready.status.as_str(), "ready");
+        let saved = store.model_state(created.id).await.unwrap().unwrap();
+        assert!(saved.saved_at.is_some());
+        assert_eq!(kindred_store::ModelState { saved_at: None, ..saved }, state);
         assert!(ready.last_refreshed_at.is_some() && ready.model.as_deref() == Some(r#"{"cut":1000}"#));
         assert_eq!(
             store.segment_sizes(created.id).await.unwrap(),

@@ -1,0 +1,79 @@
+//! Fitted models that survive restarts: the state a refit saves with its difference, and
+//! loading it into a new instance when the server starts, instead of refitting.
+
+use crate::state::Inner;
+use kindred_plugin_host::{StrategyInstance, create_instance};
+use kindred_store::ModelState;
+use kindred_store::entity::segmentation;
+use std::sync::Arc;
+
+/// The state of `instance`, fitted by job `job_id`, to store with the refit; `None` when its
+/// plugin cannot save one or saving failed (then the next start refits, as before states).
+pub(crate) async fn saved_state(instance: &Arc<StrategyInstance>, job_id: i64) -> Option<ModelState> {
+    if !instance.saves_state() {
+        return None;
+    }
+    let saving = instance.clone();
+    let bytes = match tokio::task::spawn_blocking(move || saving.save_state()).await {
+        Ok(Ok(bytes)) => bytes?,
+        Ok(Err(error)) => {
+            tracing::warn!(plugin = instance.plugin(), %error, "the fitted state could not be saved; the next start refits");
+            return None;
+        }
+        Err(error) => {
+            tracing::warn!(plugin = instance.plugin(), %error, "saving the fitted state stopped; the next start refits");
+            return None;
+        }
+    };
+    Some(ModelState {
+        job_id,
+        library_sha256: instance.library_sha256().to_owned(),
+        params: instance.params().clone(),
+        bytes,
+        saved_at: None,
+    })
+}
+
+/// The model of `segmentation` loaded from its saved state, or why there is none usable: no
+/// state, a plugin that cannot save one, another build of the library, other parameters, or
+/// a state the plugin refused.
+pub(crate) async fn load(
+    inner: &Inner,
+    segmentation: &segmentation::Model,
+) -> Result<Arc<StrategyInstance>, String> {
+    let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
+    let instance = create_instance(&inner.host, &segmentation.strategy, Some(&params))
+        .await
+        .map_err(|error| format!("the plugin cannot create it: {error}"))?;
+    if !instance.saves_state() {
+        return Err("its plugin cannot save a fitted state".to_owned());
+    }
+    let state = inner
+        .store
+        .model_state(segmentation.id)
+        .await
+        .map_err(|error| format!("its state cannot be read: {error}"))?
+        .ok_or_else(|| "no state was saved".to_owned())?;
+    if state.library_sha256 != instance.library_sha256() {
+        return Err(format!(
+            "its state was saved by another build of the plugin (SHA-256 {}, now {})",
+            state.library_sha256,
+            instance.library_sha256()
+        ));
+    }
+    if state.params != *instance.params() {
+        return Err("its state was saved with other parameters (the plugin's defaults changed)".to_owned());
+    }
+    let instance = Arc::new(instance);
+    let loading = instance.clone();
+    tokio::task::spawn_blocking(move || loading.load_state(&state.bytes))
+        .await
+        .map_err(|error| format!("loading its state stopped: {error}"))?
+        .map_err(|error| format!("the plugin refused its saved state: {error}"))?;
+    tracing::info!(
+        segmentation = segmentation.id,
+        job = state.job_id,
+        "fitted model loaded from the state its last refit saved"
+    );
+    Ok(instance)
+}
