@@ -97,12 +97,15 @@ pub fn real_plugins() -> String {
     .concat()
 }
 
-/// A folder with a SQLite database that `kindred` commands share.
+/// A folder with a database (SQLite in the folder, or a PostgreSQL database of its own) that
+/// `kindred` commands share.
 pub struct Workspace {
     folder: tempfile::TempDir,
     database_url: String,
     /// The loopback port its server listens on, which its commands reach it at.
     port: u16,
+    /// The PostgreSQL database created for it, dropped with it: (server URL, database).
+    postgres: Option<(String, String)>,
 }
 
 impl Default for Workspace {
@@ -116,7 +119,31 @@ impl Workspace {
     pub fn new() -> Self {
         let folder = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}/data/kindred.db", folder.path().display());
-        Self { folder, database_url, port: free_port() }
+        Self { folder, database_url, port: free_port(), postgres: None }
+    }
+
+    /// A fresh folder whose commands use a new PostgreSQL database on the server of
+    /// `KINDRED_TEST_POSTGRES_URL` (dropped with the workspace), or `None` when it is not set
+    /// (said on standard error; CI requires it).
+    pub async fn on_postgres(test: &str) -> Option<Self> {
+        use sea_orm::ConnectionTrait;
+        let url = databases::postgres_url(test)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!(
+            "kindred_e2e_{}_{}_{nanos}",
+            test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            std::process::id()
+        );
+        let admin = sea_orm::Database::connect(&url).await.expect("connect to PostgreSQL");
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create a database");
+        let (server, _) = url.rsplit_once('/').expect("a PostgreSQL URL names a database");
+        let mut workspace = Self::new();
+        workspace.database_url = format!("{server}/{name}");
+        workspace.postgres = Some((url, name));
+        Some(workspace)
     }
 
     /// The folder.
@@ -265,6 +292,15 @@ impl Server {
         response["data"].clone()
     }
 
+    /// Kills the process with SIGKILL, as a crash or `kill -9` does (nothing runs after),
+    /// and waits for it to be gone.
+    pub fn kill_hard(mut self) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-KILL", &pid]).status();
+        assert!(killed.is_ok_and(|status| status.success()), "kill -9 {pid} failed");
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
@@ -277,6 +313,25 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let Some((url, name)) = self.postgres.take() else { return };
+        // A runtime of its own on a thread of its own: a drop may run inside a test's runtime.
+        let dropped = std::thread::spawn(move || {
+            use sea_orm::ConnectionTrait;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = sea_orm::Database::connect(&url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        });
+        let _ = dropped.join();
     }
 }
 

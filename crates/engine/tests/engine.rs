@@ -236,6 +236,50 @@ async fn degraded_then_repaired_on_postgres() {
     database.remove().await;
 }
 
+async fn a_write_during_a_refit_is_set_aside_then_reassigned(store: Store) {
+    add_customer(&store, "first").await;
+    let engine = engine(&store).await;
+    let created = engine.create(segmentation_of("slow")).await.unwrap();
+    assert_eq!(settled(&store, created.id).await.status, SegmentationStatus::Ready);
+    // A second refit reads the population, then fits for three seconds; a customer written
+    // meanwhile is not in its population.
+    engine.refresh(created.id).await.unwrap();
+    let newcomer = add_customer(&store, "newcomer").await;
+    engine.written();
+    let started = Instant::now();
+    while !store.segmentations_with_pending().await.unwrap().contains(&created.id) {
+        assert!(engine.job(created.id).is_some(), "the refit ended before the write was set aside");
+        assert!(started.elapsed() < DEADLINE, "the write was not set aside for the refit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.queued_change_count().await.unwrap(), 0, "consumed from the queue");
+    // Once the refit is written, the newcomer is re-assigned with its model.
+    let started = Instant::now();
+    while !members(&store, created.id).await.contains(&(newcomer, "slow".to_owned())) {
+        assert!(started.elapsed() < DEADLINE, "the newcomer was not re-assigned after the refit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    while !store.segmentations_with_pending().await.unwrap().is_empty() {
+        assert!(started.elapsed() < DEADLINE, "what was set aside is consumed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_during_refit_on_sqlite() {
+    let (store, database) = Database::sqlite().await;
+    a_write_during_a_refit_is_set_aside_then_reassigned(store).await;
+    database.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_during_refit_on_postgres() {
+    let Some((store, database)) = Database::postgres("write_during_refit").await else { return };
+    a_write_during_a_refit_is_set_aside_then_reassigned(store).await;
+    database.remove().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refit_and_live_reassignment_on_sqlite() {
     let (store, database) = Database::sqlite().await;

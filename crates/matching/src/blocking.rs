@@ -44,7 +44,9 @@ impl BlockingKey {
     /// postcode, email, phone, both names with city, street address with postcode. Starts of values, for copies with a typo
     /// or a slip and no other exact field: both initials with the birth year and the city;
     /// the given name, the family initial and the city; the given initial, the family name
-    /// and the city; the given initial, the family name and the birth year.
+    /// and the city; the given initial, the family name and the birth year. For copies that
+    /// moved (every place differs) with a slip elsewhere: both initials with the birth date;
+    /// the given name, the family initial and the birth year.
     pub fn defaults() -> Vec<BlockingKey> {
         use Field::*;
         use Part::{Start, Whole};
@@ -62,6 +64,8 @@ impl BlockingKey {
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
+            BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(BirthDate)]),
+            BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
         ]
     }
 
@@ -172,5 +176,19 @@ mod tests {
         let (pairs, skipped) = candidate_pairs(&records, &BlockingKey::defaults(), 2);
         assert_eq!(pairs, vec![(0, 1)], "the email block of three is too large");
         assert_eq!(skipped, 1);
+    }
+
+    #[test]
+    fn a_copy_that_moved_with_a_slip_in_each_name_is_a_candidate() {
+        let person = |id: i64, first: &str, last: &str, city: &str| {
+            MatchRecord::new(id)
+                .with(Field::FirstName, Some(first))
+                .with(Field::LastName, Some(last))
+                .with(Field::BirthDate, Some("1957-02-12"))
+                .with(Field::City, Some(city))
+        };
+        let records = vec![person(1, "margaux", "lamoux", "lyon"), person(2, "margaxu", "lamouux", "paris")];
+        let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
+        assert_eq!(pairs, vec![(0, 1)], "both initials and the birth date");
     }
 }

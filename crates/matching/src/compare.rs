@@ -16,7 +16,7 @@ fn edits(a: &str, b: &str) -> usize {
 /// Whether `a` and `b` are at most one edit apart (a letter changed, added, dropped, or two
 /// neighbours swapped): [`edits`] `<= 1` without filling a table, which most pairs, being
 /// far apart, would pay for nothing.
-fn within_one_edit(a: &str, b: &str) -> bool {
+pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
     let prefix: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
     let (a, b) = (&a[prefix..], &b[prefix..]);
     let suffix: usize =

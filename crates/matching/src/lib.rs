@@ -16,6 +16,7 @@
 pub mod blocking;
 pub mod cluster;
 pub mod compare;
+mod frequency;
 pub mod model;
 mod pipeline;
 mod random;

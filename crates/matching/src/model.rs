@@ -5,7 +5,7 @@
 //! A pair's weight is the sum of log2(m/u) over its known fields; exact agreement on a name
 //! uses that name's own frequency as u, so a common name is weaker evidence than a rare one.
 
-use crate::compare::{Gamma, LEVELS, gamma, unpack};
+use crate::compare::{Gamma, LEVELS, gamma, unpack, within_one_edit};
 use crate::random::SplitMix;
 use crate::record::{FIELDS, Field, MatchRecord};
 use std::collections::HashMap;
@@ -30,68 +30,7 @@ pub struct Model {
     pub iterations: usize,
 }
 
-/// How often each value of the name fields occurs, and each home (street address with its
-/// postcode and city), for the term-frequency adjustment.
-#[derive(Debug, Default)]
-pub struct TermFrequencies {
-    counts: [HashMap<Box<str>, u32>; FIELDS],
-    homes: HashMap<u64, u32>,
-    records: usize,
-}
-
-/// A hash of where `record` lives: its street address with the postcode and city it gives
-/// (`None` without an address). The same line in another postcode is another home, so an
-/// address is only as rare as the whole of it.
-fn home(record: &MatchRecord) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let address = record.get(Field::Address)?;
-    let mut hasher = std::hash::DefaultHasher::new();
-    address.hash(&mut hasher);
-    record.get(Field::Postcode).hash(&mut hasher);
-    record.get(Field::City).hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// The fields whose exact agreement is weighed by how common the value is.
-const TF_FIELDS: [Field; 3] = [Field::FirstName, Field::LastName, Field::City];
-
-impl TermFrequencies {
-    /// Counts the values of `records`.
-    pub fn count(records: &[MatchRecord]) -> Self {
-        let mut frequencies = Self { records: records.len(), ..Default::default() };
-        for record in records {
-            for field in TF_FIELDS {
-                if let Some(value) = record.get(field) {
-                    *frequencies.counts[field.index()].entry(value.into()).or_default() += 1;
-                }
-            }
-            if let Some(home) = home(record) {
-                *frequencies.homes.entry(home).or_default() += 1;
-            }
-        }
-        frequencies
-    }
-
-    /// The share of records living where both `a` and `b` say they live (the same address,
-    /// postcode and city), if they give the same home.
-    pub fn home_share(&self, a: &MatchRecord, b: &MatchRecord) -> Option<f64> {
-        let (home, other) = (home(a)?, home(b)?);
-        if home != other || self.records == 0 {
-            return None;
-        }
-        let count = self.homes.get(&home).copied().unwrap_or(1);
-        Some(f64::from(count) / self.records as f64)
-    }
-
-    /// The share of records with `value` in `field`, if the field is adjusted.
-    pub fn share(&self, field: Field, value: &str) -> Option<f64> {
-        if !TF_FIELDS.contains(&field) || self.records == 0 {
-            return None;
-        }
-        let count = self.counts[field.index()].get(value).copied().unwrap_or(1);
-        Some(f64::from(count) / self.records as f64)
-    }
-}
+pub use crate::frequency::TermFrequencies;
 
 /// Counts the levels of `pairs` random pairs of `records` (u): almost all are non-matches.
 pub fn estimate_u(records: &[MatchRecord], pairs: usize, seed: u64) -> [[f64; LEVELS]; FIELDS] {
@@ -452,9 +391,12 @@ impl Model {
     }
 
     /// The weight of a name agreeing at `level`, where its frequency matters: exact agreement
-    /// weighs by how common the value is (u is its share); a near agreement (a typo) never
-    /// weighs more than exact agreement on the more common of the two spellings would, since a
-    /// misspelt "Jones" is as common a person as "Jones". The same address weighs by how many
+    /// weighs by how common the value is (u is its share). A slip of one edit weighs by how
+    /// many records are one edit away from the more common of the two spellings (u is their
+    /// share: a stranger's "Jones" is rarely misspelt, while "Jon" and "John" are both
+    /// common), never more than exact agreement on the rarer spelling would. Other near
+    /// agreement never weighs more than exact agreement on the more common spelling would,
+    /// since a misspelt "Jones" is as common a person as "Jones". The same address weighs by how many
     /// live at that address, postcode and city (a line shared by many towns' streets, or by a
     /// block of flats, is weaker evidence than a house of its own). `None` for other fields
     /// and levels.
@@ -467,7 +409,10 @@ impl Model {
         frequencies: &TermFrequencies,
     ) -> Option<f64> {
         if field == Field::Address {
-            let share = frequencies.home_share(a, b).filter(|_| level == 0)?;
+            if level != 0 {
+                return None;
+            }
+            let share = frequencies.home_share(a, b)?;
             return Some((self.m[field.index()][0] / share.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2());
         }
         let share =
@@ -475,8 +420,18 @@ impl Model {
         match level {
             0 => share(a).map(|share| (self.m[field.index()][0] / share.clamp(FLOOR, 1.0 - FLOOR)).log2()),
             1 => {
-                let common = share(a)?.max(share(b)?);
                 let (m_exact, m_near) = (self.m[field.index()][0], self.m[field.index()][1]);
+                let (x, y) = (a.get(field)?, b.get(field)?);
+                let (share_x, share_y) = (share(a)?, share(b)?);
+                if within_one_edit(x, y) {
+                    let (common, rare) = if share_x >= share_y { (x, share_y) } else { (y, share_x) };
+                    if let Some(near) = frequencies.near_share(field, common) {
+                        let slip = (m_near / near.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2();
+                        let as_rare = (m_exact.max(m_near) / rare.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2();
+                        return Some(slip.min(as_rare));
+                    }
+                }
+                let common = share_x.max(share_y);
                 let plain = (m_near / self.u[field.index()][1]).log2();
                 let as_exact = (m_exact.max(m_near) / common.clamp(FLOOR, 1.0 - FLOOR)).log2();
                 Some(plain.min(as_exact))
@@ -543,5 +498,31 @@ mod tests {
             [Field::LastName.index()]
         .unwrap();
         assert!(rare > common + 5.0, "rare {rare}, common {common}");
+    }
+
+    #[test]
+    fn a_slip_of_a_name_strangers_rarely_share_outweighs_a_common_alternative() {
+        let named = |id: i64, last: &str| MatchRecord::new(id).with(Field::LastName, Some(last));
+        let mut records: Vec<MatchRecord> = (0..20).map(|id| named(id, "jones")).collect();
+        records.push(named(20, "jnoes"));
+        records.extend((21..71).map(|id| named(id, "jon")));
+        records.extend((71..121).map(|id| named(id, "john")));
+        let frequencies = TermFrequencies::count(&records);
+        let model = Model {
+            m: [[0.6, 0.35, 0.03, 0.02]; FIELDS],
+            u: [[0.05, 0.01, 0.1, 0.84]; FIELDS],
+            prior: 0.1,
+            iterations: 0,
+        };
+        let weight = |a: &MatchRecord, b: &MatchRecord, level: u8| {
+            model.name_weight(Field::LastName, level, a, b, &frequencies).unwrap()
+        };
+        let exact = weight(&records[0], &records[1], 0);
+        let slip = weight(&records[0], &records[20], 1);
+        let alternative = weight(&records[21], &records[71], 1);
+        assert!(slip > exact, "a stranger's jones is rarely misspelt: slip {slip}, exact {exact}");
+        assert!(alternative < exact, "jon and john are both common: {alternative}, exact {exact}");
+        // Never more than exact agreement on the rarer spelling (held by one record).
+        assert!(slip <= (0.6f64 * 121.0).log2() + 1e-9, "{slip}");
     }
 }

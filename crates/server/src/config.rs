@@ -256,7 +256,8 @@ pub struct SegmentSettings {
     pub slow_job_secs: u64,
     /// Most customers the write worker re-assigns in one batch.
     pub write_batch: usize,
-    /// Refit dynamic segmentations at start (their fitted models live in memory).
+    /// Refit at start the dynamic segmentations with no usable saved model (none saved, a
+    /// plugin that cannot save one, another build, other parameters); the others load theirs.
     pub refit_on_start: bool,
     /// The most customers `previewSegmentation` covers; larger previews are preview jobs.
     pub sync_preview_max_customers: u64,
