@@ -33,7 +33,10 @@
 #                           memory, precision and recall against the generator's truth; the
 #                           same for Python's recordlinkage and Splink (installed in a venv
 #                           under BENCH_DATA); then kindred resolve applying the merges to SQLite
-#   bench/run.sh            all ten
+#   bench/run.sh restarts   start to ready at 1,000,000 demo customers (BENCH_RESTART_CUSTOMERS)
+#                           with the demo's four segmentations (three strategies): refitting
+#                           them at start against loading the models their last refits saved
+#   bench/run.sh            all eleven
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -42,7 +45,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -p kindred-server -p kindred-bench -p kindred-plugin-demographic \
-  -p kindred-plugin-behavioral -p kindred-fixture-misbehaving
+  -p kindred-plugin-behavioral -p kindred-plugin-need-based -p kindred-fixture-misbehaving
 KINDRED="$PWD/target/release/kindred"
 LOADGEN="$PWD/target/release/kindred-loadgen"
 DATA="${BENCH_DATA:-$PWD/bench-data}"
@@ -172,6 +175,76 @@ bench_adaptive() {
     --rate "${BENCH_RATE:-1000}" --seconds "${BENCH_SECONDS:-20}"
   kill -TERM "$server"
   wait "$server" || true
+}
+
+# Seconds (to a tenth) from $1 (epoch seconds with fractions) to now.
+since() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
+
+# Waits until every segmentation of the server at $1 is READY; prints their statuses on failure.
+until_all_ready() {
+  local query='{"query":"{ segmentations { status } }"}'
+  for _ in $(seq 1 6000); do
+    local answer
+    answer=$(curl -sf -H 'content-type: application/json' -d "$query" "$1/graphql" || true)
+    if [ -n "$answer" ] && python3 -c "import json, sys
+s = json.loads(sys.argv[1])['data']['segmentations']
+sys.exit(0 if s and all(x['status'] == 'READY' for x in s) else 1)" "$answer"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "  not all READY: $answer"
+  return 1
+}
+
+bench_restarts() {
+  local customers="${BENCH_RESTART_CUSTOMERS:-1000000}"
+  local folder="$DATA/restarts-$customers"
+  local url="sqlite://$folder/kindred.db"
+  local port=18093
+  local base="http://127.0.0.1:$port"
+  mkdir -p "$folder"
+  {
+    for plugin in demographic behavioral need_based; do
+      printf '[[plugins]]\nname = "%s"\npath = "%s"\n' "${plugin/_/-}" "$PWD/target/release/libkindred_$plugin.so"
+    done
+  } > "$folder/kindred.toml"
+  stop_restart() { # prints the server's peak memory, then stops it
+    echo "  server peak memory: $(awk '/VmHWM/ {printf "%.2f GB", $2 / 1e6}' "/proc/$server/status")"
+    kill -TERM "$server"; wait "$server" || true
+  }
+  serve_restart() { # extra serve arguments; sets $server and $started
+    started=$(date +%s.%N)
+    KINDRED__DATABASE__URL="$url" KINDRED__SERVER__BIND="127.0.0.1:$port" \
+      "$KINDRED" --config "$folder/kindred.toml" serve "$@" &
+    server=$!
+    for _ in $(seq 1 36000); do curl -sf "$base/ready" >/dev/null && break; sleep 0.05; done
+  }
+  if [ ! -f "$folder/kindred.db" ]; then
+    echo "== restarts: loading $customers demo customers and fitting the demo's segmentations"
+    serve_restart --demo --customers "$customers"
+    until_all_ready "$base"
+    echo "  demo loaded and fitted in $(since "$started") s"
+    stop_restart
+  fi
+  echo "== restarts: start with no saved model (every segmentation refitted at start)"
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM segmentation_states'); c.commit()" \
+    "$folder/kindred.db"
+  serve_restart
+  echo "  answering (/ready) after $(since "$started") s"
+  until_all_ready "$base"
+  echo "  every segmentation READY after $(since "$started") s"
+  stop_restart
+  echo "== restarts: start loading the models the refits saved"
+  serve_restart
+  echo "  answering (/ready) after $(since "$started") s"
+  until_all_ready "$base"
+  echo "  every segmentation READY after $(since "$started") s"
+  python3 -c "import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for name, size in c.execute('SELECT s.name, length(t.state) FROM segmentation_states t JOIN segmentations s ON s.id = t.segmentation_id'):
+    print(f'  saved state of {name}: {size / 1e6:.1f} MB')" "$folder/kindred.db"
+  stop_restart
 }
 
 bench_hostile() {
@@ -304,6 +377,7 @@ case "${1:-all}" in
   hostile) bench_hostile ;;
   communities) bench_communities ;;
   matching) bench_matching ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching ;;
+  restarts) bench_restarts ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching; bench_restarts ;;
   *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|all]" >&2; exit 2 ;;
 esac

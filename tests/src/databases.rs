@@ -32,15 +32,7 @@ impl TestDatabase {
     /// URL fails the test.
     pub async fn postgres(test: &str) -> Option<(Store, TestDatabase)> {
         let url = postgres_url(test)?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| since.subsec_nanos())
-            .unwrap_or_default();
-        let schema = format!(
-            "kindred_test_{}_{}_{nanos}",
-            test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-            std::process::id()
-        );
+        let schema = unique_name("kindred_test", test);
         let options = StoreOptions { schema: Some(schema.clone()), max_connections: 4, ..Default::default() };
         let store = Store::connect_with(&url, &options).await.expect("connect to PostgreSQL");
         store.migrate().await.expect("migrate PostgreSQL");
@@ -59,6 +51,17 @@ impl TestDatabase {
                 .expect("drop the schema");
         }
     }
+}
+
+/// A PostgreSQL identifier for `test` that no other run uses at the same time: `prefix`, the
+/// test's name, the process and the clock.
+pub fn unique_name(prefix: &str, test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.subsec_nanos())
+        .unwrap_or_default();
+    let test = test.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    format!("{prefix}_{test}_{}_{nanos}", std::process::id())
 }
 
 /// `KINDRED_TEST_POSTGRES_URL`, or `None` after saying that `test` skips PostgreSQL.

@@ -128,15 +128,7 @@ impl Workspace {
     pub async fn on_postgres(test: &str) -> Option<Self> {
         use sea_orm::ConnectionTrait;
         let url = databases::postgres_url(test)?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| since.subsec_nanos())
-            .unwrap_or_default();
-        let name = format!(
-            "kindred_e2e_{}_{}_{nanos}",
-            test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-            std::process::id()
-        );
+        let name = databases::unique_name("kindred_e2e", test);
         let admin = sea_orm::Database::connect(&url).await.expect("connect to PostgreSQL");
         admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create a database");
         let (server, _) = url.rsplit_once('/').expect("a PostgreSQL URL names a database");

@@ -13,14 +13,19 @@ use std::time::{Duration, Instant};
 
 const CREATE: &str = "mutation($i: CreateSegmentationInput!) { createSegmentation(input: $i) { id } }";
 const STATE: &str = "query($id: ID!) { segmentation(id: $id) { status error segments { label size } \
-    job { status reason } } }";
+    job { status reason } modelVersion { jobId librarySha256 stateBytes } } }";
 const RECORD: &str = "mutation($i: InteractionInput!) { recordInteraction(input: $i) { id } }";
 
 /// How long a condition may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(90);
 
 fn settings(refit_on_start: bool) -> String {
-    let plugin = plugin_entry("behavioral", &plugin_library("kindred_behavioral"), "");
+    settings_with(refit_on_start, "")
+}
+
+/// As [`settings`], with `extra` lines in the plugin's entry.
+fn settings_with(refit_on_start: bool, extra: &str) -> String {
+    let plugin = plugin_entry("behavioral", &plugin_library("kindred_behavioral"), extra);
     format!("{plugin}\n[segments]\nrefit_on_start = {refit_on_start}\n")
 }
 
@@ -76,6 +81,12 @@ async fn demo_with_big_spenders(work: &Workspace) -> (Server, String, i64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!((&ready["status"], &ready["job"]["reason"]), (&json!("READY"), &json!("create")), "{ready}");
+    let version = &ready["modelVersion"];
+    assert!(
+        version["stateBytes"].as_i64().is_some_and(|bytes| bytes > 0),
+        "the refit saved its model: {ready}"
+    );
+    assert_eq!(version["librarySha256"].as_str().map(str::len), Some(64), "{ready}");
     let before = big_spenders(&ready);
     (server, id, before)
 }
@@ -98,6 +109,7 @@ async fn an_import_while_stopped_is_applied_at_the_next_start(work: Workspace) {
     let server = work.serve(&[]).await;
     let ready = until_big_spenders(&server, &id, before + newcomers).await;
     assert_eq!(ready["job"]["reason"], "create", "no refit ran at start: {ready}");
+    let saved_by = ready["modelVersion"]["jobId"].clone();
     server.kill_hard();
 
     // With refit_on_start on, a usable saved model still means no refit.
@@ -105,6 +117,7 @@ async fn an_import_while_stopped_is_applied_at_the_next_start(work: Workspace) {
     let server = work.serve(&[]).await;
     let ready = until_big_spenders(&server, &id, before + newcomers).await;
     assert_eq!(ready["job"]["reason"], "create", "a usable saved model is loaded, not refitted: {ready}");
+    assert_eq!(ready["modelVersion"]["jobId"], saved_by, "the same model version: {ready}");
     assert!(server.terminate(), "a clean stop");
 }
 
@@ -130,6 +143,23 @@ async fn acknowledged_writes_survive_a_kill(work: Workspace) {
 
     let server = work.serve(&[]).await;
     let ready = until_big_spenders(&server, &id, before + writes as i64).await;
+    assert_eq!(ready["job"]["reason"], "create", "no refit ran at start: {ready}");
+    assert!(server.terminate(), "a clean stop");
+}
+
+/// An isolated plugin's worker saves and loads the state too: after a kill, the new server's
+/// worker loads the saved model and re-assigns a write with it, without a refit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolated_plugin_loads_its_saved_model_after_a_kill() {
+    let work = Workspace::new();
+    work.write("kindred.toml", &settings_with(false, "isolation = \"process\""));
+    let (server, id, before) = demo_with_big_spenders(&work).await;
+    server.kill_hard();
+    let server = work.serve(&[]).await;
+    let purchase = json!({ "i": { "customerExternalId": "after-restart", "occurredAt": yesterday(),
+        "kind": "purchase", "amount": 1500.0, "currency": "EUR", "channel": "store" } });
+    server.data(RECORD, purchase).await;
+    let ready = until_big_spenders(&server, &id, before + 1).await;
     assert_eq!(ready["job"]["reason"], "create", "no refit ran at start: {ready}");
     assert!(server.terminate(), "a clean stop");
 }

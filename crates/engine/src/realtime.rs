@@ -43,7 +43,7 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
             crate::metrics::queue_depth(0);
             break;
         }
-        if batch.rows.len() as u64 == limit {
+        if batch.customers.len() as u64 >= limit {
             crate::metrics::queue_depth(inner.store.queued_change_count().await?);
         }
         crate::metrics::feed_customers(batch.customers.len());

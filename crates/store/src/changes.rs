@@ -122,24 +122,36 @@ pub(crate) async fn record_consumed<C: ConnectionTrait>(conn: &C, consumed: &Con
     Ok(())
 }
 
-/// Reads rows of (row id, customer id or none) into [`QueuedChanges`].
-fn queued(rows: Vec<sea_orm::QueryResult>) -> StoreResult<QueuedChanges> {
+/// Reads rows of (row id, customer id or none), oldest first, into [`QueuedChanges`]: as
+/// many as name at most `customers` distinct customers (an import names the same customer in
+/// many chunks, so rows far outnumber customers).
+fn queued(rows: Vec<sea_orm::QueryResult>, customers: usize) -> StoreResult<QueuedChanges> {
     let mut queued = QueuedChanges::default();
+    let mut seen = std::collections::HashSet::new();
     for row in rows {
-        queued.rows.push(row.try_get_by_index(0)?);
+        let id: i64 = row.try_get_by_index(0)?;
         if let Some(customer) = row.try_get_by_index::<Option<i64>>(1)? {
-            queued.customers.push(customer);
+            if !seen.contains(&customer) && seen.len() == customers {
+                break;
+            }
+            seen.insert(customer);
         }
+        queued.rows.push(id);
     }
+    queued.customers = seen.into_iter().collect();
     queued.customers.sort_unstable();
-    queued.customers.dedup();
     Ok(queued)
 }
 
+/// Rows read per batch for each customer a batch may hold.
+const ROWS_PER_CUSTOMER: u64 = 8;
+
 impl Store {
-    /// The oldest `limit` rows of the queue of touched customers, left in place: consume them
-    /// with [`Store::apply_membership_diffs`] once their difference is computed.
-    pub async fn queued_changes(&self, limit: u64) -> StoreResult<QueuedChanges> {
+    /// The oldest rows of the queue of touched customers that name at most `customers`
+    /// distinct customers, left in place: consume them with [`Store::apply_membership_diffs`]
+    /// once their difference is computed.
+    pub async fn queued_changes(&self, customers: u64) -> StoreResult<QueuedChanges> {
+        let limit = customers.max(1).saturating_mul(ROWS_PER_CUSTOMER);
         // A row names a customer by id (API writes) or by external id (imports, merges); an
         // external id merged since names the customer it was merged into.
         let sql = "SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id) FROM \
@@ -153,7 +165,7 @@ impl Store {
             .connection()
             .query_all_raw(statement(self.backend(), sql, vec![(limit as i64).into()]))
             .await?;
-        queued(rows)
+        queued(rows, customers.max(1) as usize)
     }
 
     /// How many rows wait in the queue of touched customers (for the metrics).
@@ -180,7 +192,7 @@ impl Store {
                    ORDER BY id LIMIT ?";
         let values = vec![segmentation_id.into(), (limit as i64).into()];
         let rows = self.connection().query_all_raw(statement(self.backend(), sql, values)).await?;
-        queued(rows)
+        queued(rows, limit as usize)
     }
 
     /// Takes (and removes) at most `limit` segment exits caused by merges, oldest first: the

@@ -51,7 +51,7 @@ pub use customers::{CustomerFilter, CustomerWritten};
 pub use erasure::{ErasureReceipt, external_id_hash};
 pub use error::{StoreError, StoreResult};
 pub use membership_diff::{AppliedDiff, Member, MembershipDiff, RefitResult};
-pub use model_states::ModelState;
+pub use model_states::{ModelState, ModelVersion};
 pub use person::{PersonData, PersonTie};
 pub use personas::{Count, NeedLift, Persona};
 pub use previews::NewPreview;

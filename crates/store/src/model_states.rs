@@ -50,7 +50,38 @@ pub(crate) async fn save<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The model version a segmentation's members are kept with, without the state's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    /// The refit job that fitted it.
+    pub job_id: i64,
+    /// The hex SHA-256 of the library build that saved it.
+    pub library_sha256: String,
+    /// The size of the saved state in bytes.
+    pub state_bytes: i64,
+    /// When it was saved.
+    pub saved_at: DateTime<Utc>,
+}
+
 impl Store {
+    /// The version of segmentation `id`'s saved model, if its plugin could save one (reads
+    /// no state bytes).
+    pub async fn model_version(&self, segmentation_id: i64) -> StoreResult<Option<ModelVersion>> {
+        let sql = "SELECT job_id, library_sha256, CAST(length(state) AS BIGINT), saved_at FROM segmentation_states \
+                   WHERE segmentation_id = ?";
+        let row = self
+            .connection()
+            .query_one_raw(statement(self.backend(), sql, vec![segmentation_id.into()]))
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ModelVersion {
+            job_id: row.try_get_by_index(0)?,
+            library_sha256: row.try_get_by_index(1)?,
+            state_bytes: row.try_get_by_index::<Option<i64>>(2)?.unwrap_or(0),
+            saved_at: row.try_get_by_index(3)?,
+        }))
+    }
+
     /// The state saved by segmentation `id`'s last refit, if its plugin could save one.
     pub async fn model_state(&self, segmentation_id: i64) -> StoreResult<Option<ModelState>> {
         let sql = "SELECT job_id, library_sha256, params, state, saved_at FROM segmentation_states \

@@ -84,6 +84,11 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         let saved = store.model_state(created.id).await.unwrap().unwrap();
         assert!(saved.saved_at.is_some());
         assert_eq!(kindred_store::ModelState { saved_at: None, ..saved }, state);
+        let version = store.model_version(created.id).await.unwrap().unwrap();
+        assert_eq!(
+            (version.job_id, version.library_sha256.as_str(), version.state_bytes),
+            (job.id, "ab".repeat(32).as_str(), 5)
+        );
         assert!(ready.last_refreshed_at.is_some() && ready.model.as_deref() == Some(r#"{"cut":1000}"#));
         assert_eq!(
             store.segment_sizes(created.id).await.unwrap(),

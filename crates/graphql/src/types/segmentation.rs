@@ -14,6 +14,19 @@ use kindred_store::entity::{membership, membership_event, segmentation, segmenta
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use std::collections::HashMap;
 
+/// A saved model: what a server loads at start instead of refitting.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ModelVersion {
+    /// The refit job that fitted it.
+    pub job_id: ID,
+    /// The hex SHA-256 of the plugin library that saved it; another build refits.
+    pub library_sha256: String,
+    /// The size of the saved state, in bytes.
+    pub state_bytes: i64,
+    /// When it was saved (the refit's commit).
+    pub saved_at: DateTime<Utc>,
+}
+
 /// How a segmentation follows the data.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "kindred_store::SegmentationMode")]
@@ -284,6 +297,19 @@ impl Segmentation {
     /// What the last fit learned (cut points, communities, fitted parameters).
     async fn model(&self) -> Option<Json<serde_json::Value>> {
         self.0.model.as_deref().and_then(|text| serde_json::from_str(text).ok()).map(Json)
+    }
+    /// The saved model its members are kept with, which a restarted server loads instead of
+    /// refitting: the refit job that fitted it and the plugin build that saved it. None when
+    /// its plugin cannot save its state (it is refitted at every start) or before its first
+    /// refit.
+    async fn model_version(&self, ctx: &Context<'_>) -> ApiResult<Option<ModelVersion>> {
+        let version = store(ctx)?.model_version(self.0.id).await.map_err(api)?;
+        Ok(version.map(|version| ModelVersion {
+            job_id: ID(version.job_id.to_string()),
+            library_sha256: version.library_sha256,
+            state_bytes: version.state_bytes,
+            saved_at: version.saved_at,
+        }))
     }
     /// Its segments with their sizes now, largest first.
     async fn segments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Segment>> {
