@@ -61,7 +61,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     for name in ["demographic", "behavioral", "need-based"] {
         let plugin = by_name(&plugins, name);
         assert_eq!(plugin["status"], "LOADED", "{plugin}");
-        assert_eq!(plugin["abiVersion"], "1.2");
+        assert_eq!(plugin["abiVersion"], "1.3");
         assert!(plugin["paramsSchema"].is_object(), "{plugin}");
     }
     let refused = |name: &str, needle: &str| {
@@ -73,7 +73,7 @@ async fn real_plugins_load_and_wrong_ones_are_refused() {
     refused("ghost", "libghost.so: no such file");
     refused("pinned", "sha256 expected 0000");
     refused("no-symbol", "no symbol kindred_strategy_v1");
-    refused("future", "ABI major version: expected 1 (ABI 1.2), found 2 (ABI 2.0)");
+    refused("future", "ABI major version: expected 1 (ABI 1.3), found 2 (ABI 2.0)");
     // Operator mistakes are refused at load, not at the first client call.
     refused(
         "bad-defaults",

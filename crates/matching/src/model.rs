@@ -394,9 +394,10 @@ impl Model {
     /// weighs by how common the value is (u is its share). A slip of one edit weighs by how
     /// many records are one edit away from the more common of the two spellings (u is their
     /// share: a stranger's "Jones" is rarely misspelt, while "Jon" and "John" are both
-    /// common), never more than exact agreement on the rarer spelling would. Other near
-    /// agreement never weighs more than exact agreement on the more common spelling would,
-    /// since a misspelt "Jones" is as common a person as "Jones". The same address weighs by how many
+    /// common), never more than exact agreement on the rarer spelling would, nor less than
+    /// the rule for other near agreement gives. Other near agreement never weighs more than
+    /// exact agreement on the more common spelling would, since a misspelt "Jones" is as
+    /// common a person as "Jones". The same address weighs by how many
     /// live at that address, postcode and city (a line shared by many towns' streets, or by a
     /// block of flats, is weaker evidence than a house of its own). `None` for other fields
     /// and levels.
@@ -423,18 +424,21 @@ impl Model {
                 let (m_exact, m_near) = (self.m[field.index()][0], self.m[field.index()][1]);
                 let (x, y) = (a.get(field)?, b.get(field)?);
                 let (share_x, share_y) = (share(a)?, share(b)?);
+                let common = share_x.max(share_y);
+                let plain = (m_near / self.u[field.index()][1]).log2();
+                let as_exact = (m_exact.max(m_near) / common.clamp(FLOOR, 1.0 - FLOOR)).log2();
+                let capped = plain.min(as_exact);
                 if within_one_edit(x, y) {
                     let (common, rare) = if share_x >= share_y { (x, share_y) } else { (y, share_x) };
                     if let Some(near) = frequencies.near_share(field, common) {
                         let slip = (m_near / near.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2();
                         let as_rare = (m_exact.max(m_near) / rare.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2();
-                        return Some(slip.min(as_rare));
+                        // Counted slips know no share below one record in all: among few
+                        // records the average over all pairs knows better.
+                        return Some(slip.min(as_rare).max(capped));
                     }
                 }
-                let common = share_x.max(share_y);
-                let plain = (m_near / self.u[field.index()][1]).log2();
-                let as_exact = (m_exact.max(m_near) / common.clamp(FLOOR, 1.0 - FLOOR)).log2();
-                Some(plain.min(as_exact))
+                Some(capped)
             }
             _ => None,
         }

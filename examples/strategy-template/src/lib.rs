@@ -29,7 +29,10 @@ impl Default for Params {
     }
 }
 
-/// The strategy's state: its parameters (it learns nothing in fit).
+/// The strategy's state: its parameters (it learns nothing in fit). `Serialize` and
+/// `Deserialize`, with `state` in `export_strategy!` below, let Kindred save a fitted instance
+/// and load it after a restart instead of refitting.
+#[derive(Serialize, Deserialize)]
 pub struct FavouriteChannel {
     window_days: i64,
 }
@@ -85,7 +88,7 @@ impl SegmentationStrategy for FavouriteChannel {
     }
 }
 
-export_strategy!(FavouriteChannel);
+export_strategy!(FavouriteChannel, state);
 
 #[cfg(test)]
 mod tests {
@@ -120,8 +123,11 @@ mod tests {
             ),
         ]);
         let input = Input::new(tables, 100 * day);
-        let (output, _) = testing::run::<FavouriteChannel>(&json!({ "window_days": 30 }), &input).unwrap();
+        let params = json!({ "window_days": 30 });
+        let (output, model) = testing::run::<FavouriteChannel>(&params, &input).unwrap();
         let segments: Vec<&str> = output.column(1).as_string::<i32>().iter().flatten().collect();
         assert_eq!(segments, ["web", "no interactions"]);
+        // Loaded from its saved state, as after a restart, it assigns alike.
+        assert_eq!(testing::run_reloaded::<FavouriteChannel>(&params, &input).unwrap(), (output, model));
     }
 }
