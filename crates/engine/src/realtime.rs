@@ -40,7 +40,6 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
     loop {
         let batch = inner.store.queued_changes(limit).await?;
         if batch.is_empty() {
-            crate::metrics::queue_depth(0);
             break;
         }
         if batch.customers.len() as u64 >= limit {
@@ -67,9 +66,11 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
                 inner.store.apply_membership_diffs(&[], ChangeReason::Write, &consumed).await?;
                 continue;
             }
+            crate::metrics::queue_depth(inner.store.queued_change_count().await?);
             reassign(inner, pending, Some(segmentation)).await?;
         }
     }
+    crate::metrics::queue_depth(0);
     Ok(())
 }
 

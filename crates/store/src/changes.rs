@@ -168,9 +168,11 @@ impl Store {
         queued(rows, customers.max(1) as usize)
     }
 
-    /// How many rows wait in the queue of touched customers (for the metrics).
+    /// How many rows wait in the queue of touched customers, and set aside for
+    /// segmentations being refitted (for the metrics).
     pub async fn queued_change_count(&self) -> StoreResult<i64> {
-        let sql = "SELECT COUNT(*) FROM customer_changes";
+        let sql =
+            "SELECT (SELECT COUNT(*) FROM customer_changes) + (SELECT COUNT(*) FROM segmentation_pending)";
         let row = self.connection().query_one_raw(statement(self.backend(), sql, Vec::new())).await?;
         Ok(match row {
             Some(row) => row.try_get_by_index(0)?,
