@@ -5,7 +5,8 @@
 //!   deleted only in the transaction that writes the difference it caused.
 //! - `segmentation_pending`: customers touched while a segmentation was being refitted,
 //!   re-assigned in it once the refit has ended (with the new model, or the old one if the
-//!   refit failed).
+//!   refit failed), with the queue row that named them: a refit that succeeds removes those it
+//!   covered.
 //! - `segmentation_states`: the fitted state of each dynamic segmentation's strategy, saved
 //!   when a refit commits, under the model version that made it (the job, the library's
 //!   SHA-256 and the parameters): a server starting loads it instead of refitting.
@@ -37,6 +38,7 @@ enum SegmentationPending {
     Id,
     SegmentationId,
     CustomerId,
+    ChangeId,
 }
 
 #[derive(DeriveIden)]
@@ -44,6 +46,7 @@ enum SegmentationStates {
     Table,
     SegmentationId,
     JobId,
+    CoveredChange,
     LibrarySha256,
     Params,
     State,
@@ -84,6 +87,9 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(SegmentationPending::Id))
                     .col(big_integer(SegmentationPending::SegmentationId))
                     .col(big_integer(SegmentationPending::CustomerId))
+                    // The newest queue row that named the customer: a refit that read the
+                    // data after it covers it.
+                    .col(big_integer(SegmentationPending::ChangeId))
                     .foreign_key(
                         ForeignKey::create()
                             .from(SegmentationPending::Table, SegmentationPending::SegmentationId)
@@ -109,6 +115,8 @@ impl MigrationTrait for Migration {
                     .table(SegmentationStates::Table)
                     .col(big_integer(SegmentationStates::SegmentationId).primary_key())
                     .col(big_integer(SegmentationStates::JobId))
+                    // The newest queue row committed before the refit read its population.
+                    .col(big_integer(SegmentationStates::CoveredChange))
                     .col(string(SegmentationStates::LibrarySha256))
                     .col(text(SegmentationStates::Params))
                     .col(blob(SegmentationStates::State))

@@ -123,6 +123,7 @@ impl Engine {
             previews: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             wake: Default::default(),
+            covered: Mutex::new(HashMap::new()),
             repairs: Mutex::new(HashMap::new()),
         });
         let interrupted = inner.store.fail_interrupted_jobs().await?;
@@ -169,7 +170,8 @@ impl Engine {
         let id = segmentation.id;
         if segmentation.mode == SegmentationMode::Dynamic {
             match crate::models::load(inner, &segmentation).await {
-                Ok(instance) => {
+                Ok((instance, covered)) => {
+                    inner.set_covered(id, covered);
                     inner.set_live(id, Some(instance));
                     let interrupted = segmentation.error.as_deref() == Some(kindred_store::INTERRUPTED);
                     if segmentation.status == SegmentationStatus::Failed && interrupted {

@@ -30,17 +30,18 @@ pub(crate) async fn saved_state(instance: &Arc<StrategyInstance>, job_id: i64) -
         library_sha256: instance.library_sha256().to_owned(),
         params: instance.params().clone(),
         bytes,
+        covered_change: 0,
         saved_at: None,
     })
 }
 
 /// The model of `segmentation` loaded from its saved state, or why there is none usable: no
 /// state, a plugin that cannot save one, another build of the library, other parameters, or
-/// a state the plugin refused.
+/// a state the plugin refused. With the model, the queue position its refit covered.
 pub(crate) async fn load(
     inner: &Inner,
     segmentation: &segmentation::Model,
-) -> Result<Arc<StrategyInstance>, String> {
+) -> Result<(Arc<StrategyInstance>, i64), String> {
     let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
     let instance = create_instance(&inner.host, &segmentation.strategy, Some(&params))
         .await
@@ -75,5 +76,5 @@ pub(crate) async fn load(
         job = state.job_id,
         "fitted model loaded from the state its last refit saved"
     );
-    Ok(instance)
+    Ok((instance, state.covered_change))
 }

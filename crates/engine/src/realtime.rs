@@ -12,6 +12,7 @@ use crate::diff::diff;
 use crate::state::Inner;
 use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
 use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, StoreResult};
+use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 
 /// Runs for as long as the engine lives: a round whenever a write wakes it, and at every
@@ -79,7 +80,6 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
 /// consumes the rows in the transaction that writes the differences. Segmentations being
 /// refitted get the customers set aside for after their refit instead.
 async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -> StoreResult<()> {
-    let customers = &batch.customers;
     let mut consumed = match only {
         Some(_) => Consumed { pending: batch.rows.clone(), ..Default::default() },
         None => Consumed { changes: batch.rows.clone(), ..Default::default() },
@@ -90,8 +90,13 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
         live.keys().copied().filter(|id| only.is_none_or(|only| only == *id)).collect()
     };
-    if only.is_none() && !customers.is_empty() {
-        consumed.deferred = refitting.iter().map(|id| (*id, customers.clone())).collect();
+    if only.is_none() {
+        // Customers whose data the model being replaced already covers need nothing.
+        consumed.deferred = refitting
+            .iter()
+            .map(|id| (*id, batch.after(inner.covered(*id))))
+            .filter(|(_, customers)| !customers.is_empty())
+            .collect();
     }
     ids.retain(|id| !refitting.contains(id));
     // Locks in id order, so two holders of several never wait on each other.
@@ -106,8 +111,18 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
         ids.iter().filter_map(|id| live.get(id).map(|instance| (*id, instance.clone()))).collect()
     };
+    // Each segmentation re-assigns the customers its model does not cover yet (all of them,
+    // but after a refit or a bulk import); those that need the same ones do it together.
+    let mut groups: BTreeMap<Vec<i64>, Vec<(i64, Arc<StrategyInstance>)>> = BTreeMap::new();
+    for (id, instance) in live {
+        let customers: Vec<i64> =
+            batch.after(inner.covered(id)).into_iter().map(|(customer, _)| customer).collect();
+        if !customers.is_empty() {
+            groups.entry(customers).or_default().push((id, instance));
+        }
+    }
     let mut diffs = Vec::new();
-    if !live.is_empty() && !customers.is_empty() {
+    for (customers, live) in &groups {
         let as_of = chrono::Utc::now().timestamp_micros();
         let instances: Vec<_> = live.iter().map(|(_, instance)| instance.clone()).collect();
         let assigned = assign_customers_in_each(&inner.store, &instances, customers, as_of).await;

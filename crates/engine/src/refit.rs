@@ -204,6 +204,9 @@ async fn refit(
 ) -> EngineResult<((i64, i64, i64), i64)> {
     let params: serde_json::Value = serde_json::from_str(&segmentation.params).unwrap_or_default();
     let as_of = chrono::Utc::now().timestamp_micros();
+    // Taken before the population is read: every customer the queue named up to here is in
+    // what the refit reads.
+    let covered = inner.store.queue_position().await?;
     let fitted = run_observed(
         &inner.store,
         &inner.host,
@@ -229,7 +232,7 @@ async fn refit(
     }
     let old = inner.store.members_of(segmentation.id).await?;
     let mut difference = diff(old, new);
-    let result = RefitResult { model: fitted.output.model, state };
+    let result = RefitResult { model: fitted.output.model, state, covered_change: covered };
     let applied = inner
         .store
         .apply_membership_diff(segmentation.id, &difference, reason, Some(observer.job_id), Some(&result))
@@ -240,6 +243,7 @@ async fn refit(
     let at = applied.at;
     let current = inner.store.segmentation(segmentation.id).await?;
     let dynamic = current.as_ref().is_some_and(|s| s.mode == SegmentationMode::Dynamic);
+    inner.set_covered(segmentation.id, covered);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
     inner.publish(segmentation.id, &difference, reason, at);
     let counts =

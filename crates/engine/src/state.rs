@@ -39,6 +39,9 @@ pub(crate) struct Inner {
     pub locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Wakes the write worker.
     pub wake: Wake,
+    /// The queue position each dynamic segmentation's model covers: its refit read the data
+    /// of every customer the queue named up to it.
+    pub covered: Mutex<HashMap<i64, i64>>,
     /// Degraded segmentations with a repair pending, and that repair's attempt (0 first).
     pub repairs: Mutex<HashMap<i64, u32>>,
 }
@@ -66,6 +69,16 @@ impl Inner {
             // No listener is not an error: everything is stored too.
             let _ = self.changes.send(change);
         }
+    }
+
+    /// The queue position segmentation `id`'s model covers (0: none known).
+    pub fn covered(&self, id: i64) -> i64 {
+        self.covered.lock().unwrap_or_else(PoisonError::into_inner).get(&id).copied().unwrap_or(0)
+    }
+
+    /// Records that segmentation `id`'s model covers the queue up to `position`.
+    pub fn set_covered(&self, id: i64, position: i64) {
+        self.covered.lock().unwrap_or_else(PoisonError::into_inner).insert(id, position);
     }
 
     pub fn set_live(&self, id: i64, instance: Option<Arc<StrategyInstance>>) {

@@ -66,12 +66,25 @@ pub struct QueuedChanges {
     /// The customers they name, sorted and distinct (rows of customers deleted since name
     /// none; an external id merged since names the survivor).
     pub customers: Vec<i64>,
+    /// For each of `customers`, the newest queue row that named it: a refit that read its
+    /// population after that row was committed covers the customer.
+    pub latest: Vec<i64>,
 }
 
 impl QueuedChanges {
     /// Whether no row was read.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The customers named after queue position `covered` (a refit's), with the newest row
+    /// that named each.
+    pub fn after(&self, covered: i64) -> Vec<(i64, i64)> {
+        let named = self.customers.iter().zip(&self.latest);
+        named
+            .filter(|(_, latest)| **latest > covered)
+            .map(|(customer, latest)| (*customer, *latest))
+            .collect()
     }
 }
 
@@ -84,8 +97,8 @@ pub struct Consumed {
     /// Rows of `segmentation_pending` to delete.
     pub pending: Vec<i64>,
     /// Customers to re-assign in a segmentation once its refit has ended: (segmentation,
-    /// customers).
-    pub deferred: Vec<(i64, Vec<i64>)>,
+    /// (customer, the newest queue row that named it)).
+    pub deferred: Vec<(i64, Vec<(i64, i64)>)>,
 }
 
 impl Consumed {
@@ -113,33 +126,53 @@ pub(crate) async fn record_consumed<C: ConnectionTrait>(conn: &C, consumed: &Con
         .deferred
         .iter()
         .flat_map(|(segmentation, customers)| {
-            customers.iter().map(move |customer| vec![Value::from(*segmentation), Value::from(*customer)])
+            customers.iter().map(move |(customer, change)| {
+                vec![Value::from(*segmentation), Value::from(*customer), Value::from(*change)]
+            })
         })
         .collect();
     if !rows.is_empty() {
-        insert_rows(conn, "segmentation_pending", "segmentation_id, customer_id", rows).await?;
+        insert_rows(conn, "segmentation_pending", "segmentation_id, customer_id, change_id", rows).await?;
     }
     Ok(())
 }
 
-/// Reads rows of (row id, customer id or none), oldest first, into [`QueuedChanges`]: as
-/// many as name at most `customers` distinct customers (an import names the same customer in
-/// many chunks, so rows far outnumber customers).
+/// Removes what waited for segmentation `id` that its refit covered: customers named by
+/// queue rows up to position `covered`, whose data the refit read.
+pub(crate) async fn forget_covered<C: ConnectionTrait>(
+    conn: &C,
+    segmentation_id: i64,
+    covered: i64,
+) -> StoreResult<()> {
+    let sql = "DELETE FROM segmentation_pending WHERE segmentation_id = ? AND change_id <= ?";
+    conn.execute_raw(statement(
+        conn.get_database_backend(),
+        sql,
+        vec![segmentation_id.into(), covered.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Reads rows of (row id, customer id or none, queue position), oldest first, into
+/// [`QueuedChanges`]: as many as name at most `customers` distinct customers (an import names
+/// the same customer in many chunks, so rows far outnumber customers).
 fn queued(rows: Vec<sea_orm::QueryResult>, customers: usize) -> StoreResult<QueuedChanges> {
     let mut queued = QueuedChanges::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut latest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for row in rows {
         let id: i64 = row.try_get_by_index(0)?;
         if let Some(customer) = row.try_get_by_index::<Option<i64>>(1)? {
-            if !seen.contains(&customer) && seen.len() == customers {
+            if !latest.contains_key(&customer) && latest.len() == customers {
                 break;
             }
-            seen.insert(customer);
+            let position: i64 = row.try_get_by_index(2)?;
+            let newest = latest.entry(customer).or_insert(position);
+            *newest = (*newest).max(position);
         }
         queued.rows.push(id);
     }
-    queued.customers = seen.into_iter().collect();
-    queued.customers.sort_unstable();
+    (queued.customers, queued.latest) = latest.into_iter().unzip();
     Ok(queued)
 }
 
@@ -154,7 +187,7 @@ impl Store {
         let limit = customers.max(1).saturating_mul(ROWS_PER_CUSTOMER);
         // A row names a customer by id (API writes) or by external id (imports, merges); an
         // external id merged since names the customer it was merged into.
-        let sql = "SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id) FROM \
+        let sql = "SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id), ch.id FROM \
                    (SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?) ch \
                    LEFT JOIN customers byid ON byid.id = ch.customer_id \
                    LEFT JOIN customers cu ON ch.customer_id IS NULL AND cu.external_id = ch.external_id \
@@ -166,6 +199,29 @@ impl Store {
             .query_all_raw(statement(self.backend(), sql, vec![(limit as i64).into()]))
             .await?;
         queued(rows, customers.max(1) as usize)
+    }
+
+    /// The queue's position now: the newest row, every row up to it committed. A refit takes
+    /// it before reading its population, which then covers every customer those rows name.
+    /// On PostgreSQL, row ids are handed out before their transactions commit, so it waits
+    /// for the writes appending to the queue at that moment (a share lock on the table,
+    /// held only for the read); on SQLite, writers take turns, so ids commit in order.
+    pub async fn queue_position(&self) -> StoreResult<i64> {
+        let read = "SELECT COALESCE(MAX(id), 0) FROM customer_changes";
+        let row = if self.backend() == sea_orm::DbBackend::Postgres {
+            use sea_orm::TransactionTrait;
+            let txn = self.connection().begin().await?;
+            txn.execute_unprepared("LOCK TABLE customer_changes IN SHARE MODE").await?;
+            let row = txn.query_one_raw(statement(self.backend(), read, Vec::new())).await?;
+            txn.commit().await?;
+            row
+        } else {
+            self.connection().query_one_raw(statement(self.backend(), read, Vec::new())).await?
+        };
+        Ok(match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        })
     }
 
     /// How many rows wait in the queue of touched customers, and set aside for
@@ -190,7 +246,7 @@ impl Store {
     /// The oldest `limit` customers waiting for segmentation `id` since its refit, left in
     /// place: consume them with [`Store::apply_membership_diffs`].
     pub async fn pending_for(&self, segmentation_id: i64, limit: u64) -> StoreResult<QueuedChanges> {
-        let sql = "SELECT id, customer_id FROM segmentation_pending WHERE segmentation_id = ? \
+        let sql = "SELECT id, customer_id, change_id FROM segmentation_pending WHERE segmentation_id = ? \
                    ORDER BY id LIMIT ?";
         let values = vec![segmentation_id.into(), (limit as i64).into()];
         let rows = self.connection().query_all_raw(statement(self.backend(), sql, values)).await?;

@@ -81,4 +81,8 @@ pub struct RefitResult {
     /// The fitted instance's state, when its plugin can save it: stored with the difference,
     /// replacing the one before (which is removed when there is none).
     pub state: Option<crate::ModelState>,
+    /// The queue position taken before the refit read its population
+    /// ([`Store::queue_position`](crate::Store::queue_position)): customers set aside for the
+    /// segmentation up to it are covered by the refit and removed with its commit.
+    pub covered_change: i64,
 }

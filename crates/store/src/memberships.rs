@@ -125,7 +125,9 @@ async fn write_once<C: ConnectionTrait>(
     apply(txn, diffs, written.reason, written.job_id, at).await?;
     crate::changes::record_consumed(txn, written.consumed).await?;
     if let Some((segmentation_id, refit)) = written.refit {
-        crate::model_states::save(txn, segmentation_id, refit.state.as_ref(), at).await?;
+        crate::model_states::save(txn, segmentation_id, refit.state.as_ref(), refit.covered_change, at)
+            .await?;
+        crate::changes::forget_covered(txn, segmentation_id, refit.covered_change).await?;
         segmentation::Entity::update_many()
             .col_expr(segmentation::Column::Model, Expr::value(refit.model.to_string()))
             .col_expr(segmentation::Column::Status, Expr::value(crate::states::SegmentationStatus::Ready))

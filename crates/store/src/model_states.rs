@@ -19,6 +19,8 @@ pub struct ModelState {
     pub params: serde_json::Value,
     /// The plugin's bytes.
     pub bytes: Vec<u8>,
+    /// The queue position its refit covered (set by the store from the refit's result).
+    pub covered_change: i64,
     /// When it was saved (set by the store).
     pub saved_at: Option<DateTime<Utc>>,
 }
@@ -29,6 +31,7 @@ pub(crate) async fn save<C: ConnectionTrait>(
     conn: &C,
     segmentation_id: i64,
     state: Option<&ModelState>,
+    covered_change: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let backend = conn.get_database_backend();
@@ -36,10 +39,12 @@ pub(crate) async fn save<C: ConnectionTrait>(
     conn.execute_raw(statement(backend, delete, vec![segmentation_id.into()])).await?;
     if let Some(state) = state {
         let insert = "INSERT INTO segmentation_states \
-                      (segmentation_id, job_id, library_sha256, params, state, saved_at) VALUES (?, ?, ?, ?, ?, ?)";
+                      (segmentation_id, job_id, covered_change, library_sha256, params, state, saved_at) \
+                      VALUES (?, ?, ?, ?, ?, ?, ?)";
         let values: Vec<Value> = vec![
             segmentation_id.into(),
             state.job_id.into(),
+            covered_change.into(),
             state.library_sha256.clone().into(),
             state.params.to_string().into(),
             state.bytes.clone().into(),
@@ -84,7 +89,7 @@ impl Store {
 
     /// The state saved by segmentation `id`'s last refit, if its plugin could save one.
     pub async fn model_state(&self, segmentation_id: i64) -> StoreResult<Option<ModelState>> {
-        let sql = "SELECT job_id, library_sha256, params, state, saved_at FROM segmentation_states \
+        let sql = "SELECT job_id, library_sha256, params, state, saved_at, covered_change FROM segmentation_states \
                    WHERE segmentation_id = ?";
         let row = self
             .connection()
@@ -98,6 +103,7 @@ impl Store {
             params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
             bytes: row.try_get_by_index(3)?,
             saved_at: row.try_get_by_index(4)?,
+            covered_change: row.try_get_by_index(5)?,
         }))
     }
 }

@@ -69,7 +69,7 @@ on_both!(a_refit_naming_customers_deleted_meanwhile_writes_the_rest, |store: &St
         let pending_before = store.delivery_counts(hook.id).await.unwrap().pending;
 
         let job = store.start_job(id, kindred_store::JobReason::Refit).await.unwrap();
-        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None };
+        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None, covered_change: 0 };
         let applied = store
             .apply_membership_diff(id, &refit, ChangeReason::Refit, Some(job.id), Some(&model))
             .await

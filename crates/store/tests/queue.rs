@@ -8,7 +8,7 @@ mod common;
 
 use chrono::NaiveDate;
 use kindred_domain::{CustomerDraft, NeedTag};
-use kindred_store::{ChangeReason, Consumed, NewSegmentation, Store};
+use kindred_store::{ChangeReason, Consumed, MembershipDiff, NewSegmentation, RefitResult, Store};
 
 async fn customer(store: &Store, external_id: &str) -> i64 {
     let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
@@ -63,17 +63,31 @@ on_both!(writes_queue_their_customers_until_consumed, |store: &Store| {
             refresh_interval_seconds: None,
         };
         let segmentation = store.create_segmentation(&new).await.unwrap().id;
-        consume(&store, Consumed { deferred: vec![(segmentation, vec![ana, bo])], ..Default::default() })
-            .await;
+        let deferred = vec![(segmentation, vec![(ana, 3), (bo, 9)])];
+        consume(&store, Consumed { deferred, ..Default::default() }).await;
         assert_eq!(store.segmentations_with_pending().await.unwrap(), [segmentation]);
         let pending = store.pending_for(segmentation, 1).await.unwrap();
-        assert_eq!(pending.customers, [ana]);
+        assert_eq!((pending.customers, pending.latest), (vec![ana], vec![3]));
+        // A refit that read the data after queue position 5 covers ana, not bo.
+        let refit = RefitResult { model: serde_json::json!({}), state: None, covered_change: 5 };
+        let nothing = MembershipDiff::default();
+        store
+            .apply_membership_diff(segmentation, &nothing, ChangeReason::Refit, None, Some(&refit))
+            .await
+            .unwrap();
         let pending = store.pending_for(segmentation, 10).await.unwrap();
-        assert_eq!(pending.customers, [ana, bo]);
+        assert_eq!((pending.customers.clone(), pending.latest.clone()), (vec![bo], vec![9]));
+        assert_eq!(pending.after(8), [(bo, 9)]);
+        assert!(pending.after(9).is_empty());
         consume(&store, Consumed { pending: pending.rows, ..Default::default() }).await;
         assert!(store.segmentations_with_pending().await.unwrap().is_empty());
+        // The queue's position is its newest row.
+        customer(&store, "cy").await;
+        let newest = store.queued_changes(10).await.unwrap().latest;
+        assert_eq!(store.queue_position().await.unwrap(), *newest.iter().max().unwrap());
         // A deleted segmentation takes what waited for it.
-        consume(&store, Consumed { deferred: vec![(segmentation, vec![ana])], ..Default::default() }).await;
+        consume(&store, Consumed { deferred: vec![(segmentation, vec![(ana, 1)])], ..Default::default() })
+            .await;
         store.delete_segmentation(segmentation).await.unwrap();
         assert!(store.segmentations_with_pending().await.unwrap().is_empty());
     }

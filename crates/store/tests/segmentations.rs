@@ -59,10 +59,15 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             library_sha256: "ab".repeat(32),
             params: serde_json::json!({ "threshold": 1000, "labels": ["gold", "silver"] }),
             bytes: vec![0x93, 0x00, 0xff, 0x10, 0x00],
+            covered_change: 7,
             saved_at: None,
         };
         assert!(store.model_state(created.id).await.unwrap().is_none());
-        let refit = RefitResult { model: serde_json::json!({ "cut": 1000 }), state: Some(state.clone()) };
+        let refit = RefitResult {
+            model: serde_json::json!({ "cut": 1000 }),
+            state: Some(state.clone()),
+            covered_change: 7,
+        };
         store
             .apply_membership_diff(created.id, &first, ChangeReason::Refit, Some(job.id), Some(&refit))
             .await
