@@ -20,6 +20,7 @@ mod m0012_duplicate_suggestions;
 mod m0013_merge_exits;
 mod m0014_resolve_jobs;
 mod m0015_durable_queue;
+mod m0016_replicas;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_merge_exits::Migration),
             Box::new(m0014_resolve_jobs::Migration),
             Box::new(m0015_durable_queue::Migration),
+            Box::new(m0016_replicas::Migration),
         ]
     }
 }

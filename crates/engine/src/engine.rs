@@ -6,7 +6,7 @@ use crate::events::{JobProgress, MembershipChange};
 use crate::preview::PreviewRequest;
 use crate::settings::{EngineSettings, PreviewSettings};
 use crate::state::Inner;
-use crate::{diff, feed, preview, realtime, refit, resolve, schedule, webhooks};
+use crate::{diff, feed, models, preview, realtime, refit, resolve, schedule, takeover, webhooks};
 use kindred_plugin_host::{PluginConfig, PluginHost, ReloadReport, create_instance};
 use kindred_store::entity::segmentation;
 use kindred_store::{
@@ -109,8 +109,9 @@ fn check_interval(interval: Option<i64>) -> EngineResult<()> {
 
 impl Engine {
     /// Starts the engine over `store` and `host`: its write worker, its scheduler, and (per
-    /// `settings`) a refit of every dynamic segmentation. Jobs a stopped server left running
-    /// are marked failed. Call inside a tokio runtime.
+    /// `settings`) a refit of every dynamic segmentation without a usable saved model. Jobs a
+    /// stopped server left running (their lease expired) are marked failed; jobs other
+    /// servers sharing the database run are left to them. Call inside a tokio runtime.
     pub async fn start(store: Store, host: Arc<PluginHost>, settings: EngineSettings) -> EngineResult<Self> {
         let inner = Arc::new(Inner {
             store,
@@ -125,22 +126,28 @@ impl Engine {
             wake: Default::default(),
             covered: Mutex::new(HashMap::new()),
             repairs: Mutex::new(HashMap::new()),
+            feed_wake: Default::default(),
+            models_wake: Default::default(),
+            versions: Mutex::new(HashMap::new()),
         });
-        let interrupted = inner.store.fail_interrupted_jobs().await?;
+        // Before anything is written: every event committed from here on is published.
+        let (events, exits) = inner.store.feed_start().await?;
+        let now = chrono::Utc::now();
+        let interrupted = inner.store.fail_interrupted_jobs(now).await?;
         if interrupted > 0 {
             tracing::warn!(
                 jobs = interrupted,
                 "refit jobs left running by a stopped server were marked failed"
             );
         }
-        let interrupted = inner.store.fail_interrupted_previews().await?;
+        let interrupted = inner.store.fail_interrupted_previews(now).await?;
         if interrupted > 0 {
             tracing::warn!(
                 previews = interrupted,
                 "previews left running by a stopped server were marked failed"
             );
         }
-        let interrupted = inner.store.fail_interrupted_resolve_jobs().await?;
+        let interrupted = inner.store.fail_interrupted_resolve_jobs(now).await?;
         if interrupted > 0 {
             tracing::warn!(
                 jobs = interrupted,
@@ -157,7 +164,10 @@ impl Engine {
         tokio::spawn(realtime::worker(inner.clone()));
         tokio::spawn(preview::purger(inner.clone()));
         tokio::spawn(schedule::scheduler(inner.clone()));
-        tokio::spawn(feed::follower(inner.clone()));
+        tokio::spawn(feed::follower(inner.clone(), feed::Positions { events, exits }));
+        tokio::spawn(models::follower(inner.clone()));
+        tokio::spawn(takeover::watcher(inner.clone()));
+        tokio::spawn(takeover::listener(inner.clone()));
         tokio::spawn(webhooks::dispatcher(inner.store.clone(), inner.settings.webhooks.clone()));
         Ok(engine)
     }
@@ -170,9 +180,10 @@ impl Engine {
         let id = segmentation.id;
         if segmentation.mode == SegmentationMode::Dynamic {
             match crate::models::load(inner, &segmentation).await {
-                Ok((instance, covered)) => {
+                Ok((instance, covered, job_id)) => {
                     inner.set_covered(id, covered);
                     inner.set_live(id, Some(instance));
+                    inner.set_version(id, Some(job_id));
                     let interrupted = segmentation.error.as_deref() == Some(kindred_store::INTERRUPTED);
                     if segmentation.status == SegmentationStatus::Failed && interrupted {
                         // The refit that a stop interrupted wrote nothing: the loaded model
@@ -182,7 +193,12 @@ impl Engine {
                 }
                 Err(why) if inner.settings.refit_on_start => {
                     tracing::info!(segmentation = id, reason = %why, "refitting at start: no usable saved model");
-                    self.start_refit(segmentation, JobReason::Start).await?;
+                    match self.start_refit(segmentation, JobReason::Start).await {
+                        Ok(_) => {}
+                        // Another server sharing the database refits it already.
+                        Err(EngineError::Conflict(why)) => tracing::info!(segmentation = id, %why, "not refitted at start"),
+                        Err(error) => return Err(error),
+                    }
                     return Ok(());
                 }
                 Err(why) => {
@@ -428,7 +444,7 @@ impl Engine {
                 }],
                 ..Default::default()
             };
-            self.inner.publish(membership.segmentation_id, &diff, ChangeReason::Write, now);
+            self.inner.broadcast(membership.segmentation_id, &diff, ChangeReason::Write, now);
         }
     }
 

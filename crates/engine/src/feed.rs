@@ -1,46 +1,125 @@
-//! Publishes the segments customers left by being merged into another, whichever process
-//! merged them (an import runs apart from the server). The customers merges and imports
-//! touched reach the write worker through the store's queue.
+//! Publishes membership changes to this server's subscribers from the store, whichever
+//! server (or import process) wrote them: membership events, and the exits of customers
+//! merged into another, read in commit order. Woken by this server's writes, by the
+//! database's notifications of other servers' writes (PostgreSQL), and by a poll.
 
+use crate::events::{Change, MembershipChange};
 use crate::state::Inner;
+use kindred_store::{ChangeReason, FeedPosition};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Changes read per poll.
+/// Rows read per query.
 const BATCH: u64 = 10_000;
+/// The first wait before reading again while rows wait behind a transaction still open; it
+/// doubles up to the poll.
+const BLOCKED_RETRY: Duration = Duration::from_millis(2);
 
-/// Publishes the segments customers left by being merged into another (written by whichever
-/// process merged them), grouped by segmentation.
-async fn publish_merge_exits(inner: &Inner) {
+/// Where the reader stands in each feed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Positions {
+    pub events: FeedPosition,
+    pub exits: FeedPosition,
+}
+
+/// Reads and publishes everything committed after `positions`; returns the new positions and
+/// whether rows wait behind a transaction still open (read again soon).
+async fn publish_new(inner: &Inner, mut positions: Positions) -> (Positions, bool) {
+    let mut blocked = false;
     loop {
-        let exits = match inner.store.take_merge_exits(BATCH).await {
-            Ok(exits) => exits,
+        match inner.store.events_after(positions.events, BATCH).await {
+            Ok((events, position, waiting)) => {
+                let count = events.len() as u64;
+                positions.events = position;
+                blocked |= waiting;
+                for event in events {
+                    let change = if event.change == "entered" { Change::Entered } else { Change::Exited };
+                    send(inner, MembershipChange {
+                        segmentation_id: event.segmentation_id,
+                        customer_id: event.customer_id,
+                        segment: event.segment,
+                        change,
+                        score: event.score,
+                        reason: event.reason,
+                        at: event.at,
+                    });
+                }
+                if count < BATCH {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read membership events to publish");
+                break;
+            }
+        }
+    }
+    loop {
+        match inner.store.merge_exits_after(positions.exits, BATCH).await {
+            Ok((exits, position, waiting)) => {
+                let count = exits.len() as u64;
+                positions.exits = position;
+                blocked |= waiting;
+                for (segmentation_id, member, at) in exits {
+                    send(inner, MembershipChange {
+                        segmentation_id,
+                        customer_id: member.customer_id,
+                        segment: member.segment,
+                        change: Change::Exited,
+                        score: member.score,
+                        reason: ChangeReason::Write,
+                        at,
+                    });
+                }
+                if count < BATCH {
+                    break;
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot read the exits of merged customers");
-                return;
+                break;
             }
+        }
+    }
+    (positions, blocked)
+}
+
+fn send(inner: &Inner, change: MembershipChange) {
+    // No listener is not an error: everything is stored too.
+    if inner.changes.receiver_count() > 0 {
+        let _ = inner.changes.send(change);
+    }
+}
+
+/// Publishes for as long as the engine lives, from `positions` (the feeds' ends when the
+/// engine started).
+pub(crate) async fn follower(inner: Arc<Inner>, mut positions: Positions) {
+    let mut retry = BLOCKED_RETRY;
+    loop {
+        let blocked;
+        (positions, blocked) = publish_new(&inner, positions).await;
+        let wait = if blocked {
+            retry = (retry * 2).min(inner.settings.change_poll);
+            retry / 2
+        } else {
+            retry = BLOCKED_RETRY;
+            inner.settings.change_poll
         };
-        let count = exits.len() as u64;
-        let mut by_segmentation: std::collections::BTreeMap<
-            i64,
-            (kindred_store::MembershipDiff, chrono::DateTime<chrono::Utc>),
-        > = std::collections::BTreeMap::new();
-        for (segmentation, member, at) in exits {
-            let entry = by_segmentation.entry(segmentation).or_insert_with(|| (Default::default(), at));
-            entry.0.exited.push(member);
-        }
-        for (segmentation, (diff, at)) in by_segmentation {
-            inner.publish(segmentation, &diff, kindred_store::ChangeReason::Write, at);
-        }
-        if count < BATCH {
-            return;
+        tokio::select! {
+            () = inner.feed_wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }
 
-/// Publishes merge exits for as long as the engine lives, every poll.
-pub(crate) async fn follower(inner: Arc<Inner>) {
-    loop {
-        publish_merge_exits(&inner).await;
-        tokio::time::sleep(inner.settings.change_poll).await;
+/// Deletes merge exits every server has read, for as long as the engine lives (run by the
+/// schedule's leader).
+pub(crate) async fn purge_merge_exits(inner: &Inner) {
+    // Far longer than any server takes to read them.
+    const KEPT_SECONDS: i64 = 60 * 60;
+    match inner.store.purge_merge_exits(KEPT_SECONDS).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::debug!(purged, "merge exits read by every server purged"),
+        Err(error) => tracing::warn!(%error, "could not purge merge exits"),
     }
 }

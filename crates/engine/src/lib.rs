@@ -24,6 +24,7 @@ mod resolve;
 mod schedule;
 mod settings;
 mod state;
+mod takeover;
 mod tracker;
 mod webhooks;
 
@@ -34,5 +35,5 @@ pub use events::{Change, JobKind, JobProgress, MembershipChange, changes_of};
 pub use kindred_store::{JobStatus, SegmentationMode};
 /// A certificate to trust for `https` webhook receivers ([`WebhookSettings::trusted_roots`]).
 pub use reqwest::Certificate;
-pub use settings::EngineSettings;
+pub use settings::{EngineSettings, default_server_id};
 pub use webhooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSettings, backoff, random_secret, signature};

@@ -153,7 +153,33 @@ pub(crate) async fn start(
         sample: request.sample.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         owner: owner.clone(),
     };
-    let row = inner.store.start_preview(&new).await?;
+    let row = inner.store.start_preview(&new, &inner.settings.lease_from_now()).await?;
+    launch(inner, row.clone(), request, owner, permit);
+    Ok(row)
+}
+
+/// Runs preview job `id` again, taken over from a server that died (its lease expired).
+pub(crate) async fn resume(inner: &Arc<Inner>, id: i64) -> EngineResult<()> {
+    let Some(row) = inner.store.preview_row(id).await? else { return Ok(()) };
+    let request = PreviewRequest {
+        strategy: row.strategy.clone(),
+        params: serde_json::from_str(&row.params).ok(),
+        sample: row.sample.map(|sample| sample.max(0) as u64),
+    };
+    tracing::info!(preview = id, "taking over a preview whose server stopped");
+    let owner = row.owner.clone();
+    launch(inner, row, request, owner, Box::new(()));
+    Ok(())
+}
+
+/// Runs stored preview `row` in the background.
+fn launch(
+    inner: &Arc<Inner>,
+    row: preview_job::Model,
+    request: PreviewRequest,
+    owner: Option<String>,
+    permit: Box<dyn Any + Send>,
+) {
     let cancel = Arc::new(AtomicBool::new(false));
     inner
         .previews
@@ -169,7 +195,6 @@ pub(crate) async fn start(
         total: Arc::new(AtomicU64::new(0)),
     };
     tokio::spawn(run_job(Arc::new(observer), request, permit));
-    Ok(row)
 }
 
 async fn run_job(observer: Arc<JobTracker>, request: PreviewRequest, permit: Box<dyn Any + Send>) {

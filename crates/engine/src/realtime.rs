@@ -6,12 +6,13 @@
 //! the removal of the queue rows it consumed, in one transaction: a crash before that commit
 //! leaves the rows queued, to be read again at the next start. Customers touched while a
 //! segmentation is being refitted are set aside for it (`segmentation_pending`) and
-//! re-assigned once its refit has ended.
+//! re-assigned once its refit has ended. Servers sharing one PostgreSQL share the queue: each
+//! claims the batches it reads, and writes under the segmentations' database lock.
 
 use crate::diff::diff;
 use crate::state::Inner;
 use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
-use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, StoreResult};
+use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, SegmentationLock, StoreResult};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 
@@ -34,12 +35,20 @@ pub(crate) async fn worker(inner: Arc<Inner>) {
     }
 }
 
-/// Consumes the queue until it is empty, then what waits for segmentations whose refit has
-/// ended.
+/// The window a batch is claimed for: from now, for a lease (other servers skip its rows
+/// until then, and take them over after, should this one die meanwhile).
+fn claim_window(inner: &Inner) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let lease = inner.settings.lease_from_now();
+    (chrono::Utc::now(), lease.until)
+}
+
+/// Consumes the queue until it is empty (of rows no other server claimed), then what waits
+/// for segmentations whose refit has ended.
 async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
     let limit = inner.settings.write_batch as u64;
     loop {
-        let batch = inner.store.queued_changes(limit).await?;
+        let (now, until) = claim_window(inner);
+        let batch = inner.store.claim_queued_changes(limit, now, until).await?;
         if batch.is_empty() {
             break;
         }
@@ -55,20 +64,30 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
         if refitting {
             continue;
         }
+        if !live {
+            let modelled = inner.store.segmentation(segmentation).await?.and_then(|s| s.model_job_id);
+            if modelled.is_some() {
+                // Another server holds its model (one this server could not load).
+                continue;
+            }
+        }
         loop {
-            let pending = inner.store.pending_for(segmentation, limit).await?;
+            let pending = inner.store.pending_for(segmentation, limit, Some(claim_window(inner))).await?;
             if pending.is_empty() {
                 break;
             }
             if !live {
-                // No model to assign with (the refit failed first time, or the plugin is
+                // No model anywhere to assign with (its first refit failed, or the plugin is
                 // gone): its next refit covers these customers.
                 let consumed = Consumed { pending: pending.rows, ..Default::default() };
                 inner.store.apply_membership_diffs(&[], ChangeReason::Write, &consumed).await?;
                 continue;
             }
             crate::metrics::queue_depth(inner.store.queued_change_count().await?);
-            reassign(inner, pending, Some(segmentation)).await?;
+            if !reassign(inner, pending, Some(segmentation)).await? {
+                // Being refitted, or its model changed, elsewhere: left for later.
+                break;
+            }
         }
     }
     crate::metrics::queue_depth(0);
@@ -78,27 +97,20 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
 /// Re-assigns the customers of `batch` (queue rows, or with `only` the rows waiting for that
 /// segmentation) in every dynamic segmentation that has a fitted instance, all at once, and
 /// consumes the rows in the transaction that writes the differences. Segmentations being
-/// refitted get the customers set aside for after their refit instead.
-async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -> StoreResult<()> {
+/// refitted (on any server), and those whose current model this server does not hold yet,
+/// get the customers set aside for later instead. Everything from reading the customers to
+/// the commit happens under the segmentations' database lock, so servers sharing the queue
+/// write one after the other, each from what the one before committed. Returns false when
+/// `only` could not be re-assigned here (nothing was consumed).
+async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -> StoreResult<bool> {
     let mut consumed = match only {
         Some(_) => Consumed { pending: batch.rows.clone(), ..Default::default() },
         None => Consumed { changes: batch.rows.clone(), ..Default::default() },
     };
-    let refitting: Vec<i64> =
-        inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
     let mut ids: Vec<i64> = {
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
         live.keys().copied().filter(|id| only.is_none_or(|only| only == *id)).collect()
     };
-    if only.is_none() {
-        // Customers whose data the model being replaced already covers need nothing.
-        consumed.deferred = refitting
-            .iter()
-            .map(|id| (*id, batch.after(inner.covered(*id))))
-            .filter(|(_, customers)| !customers.is_empty())
-            .collect();
-    }
-    ids.retain(|id| !refitting.contains(id));
     // Locks in id order, so two holders of several never wait on each other.
     ids.sort_unstable();
     let locks: Vec<_> = ids.iter().map(|id| inner.lock_for(*id)).collect();
@@ -106,6 +118,34 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
     for lock in &locks {
         held.push(lock.lock().await);
     }
+    let locked = inner.store.lock_segmentations(&ids).await?;
+    let mut waiting: Vec<i64> = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
+    waiting.extend(locked.refitting.iter().copied());
+    // A model another server's refit replaced: loaded by the model follower, woken here.
+    let stale: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| matches!(locked.versions.get(id), Some(Some(current)) if inner.version(*id) != Some(*current)))
+        .collect();
+    if !stale.is_empty() {
+        inner.models_wake.notify_one();
+    }
+    waiting.extend(stale.iter().copied());
+    waiting.sort_unstable();
+    waiting.dedup();
+    if let Some(only) = only {
+        if waiting.contains(&only) {
+            return Ok(false);
+        }
+    } else {
+        // Customers whose data the model being replaced already covers need nothing.
+        consumed.deferred = waiting
+            .iter()
+            .map(|id| (*id, batch.after(inner.covered(*id))))
+            .filter(|(_, customers)| !customers.is_empty())
+            .collect();
+    }
+    ids.retain(|id| !waiting.contains(id));
     // Read under the locks: a refit that committed meanwhile left its new instance here.
     let live: Vec<(i64, Arc<StrategyInstance>)> = {
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
@@ -144,11 +184,11 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
             }
         }
     }
-    let written = write(inner, diffs, &consumed).await;
+    let written = write(inner, locked, diffs, &consumed).await;
     drop(held);
     // A worker that crashed took every instance it held, not only the one that failed here.
     crate::repair::degrade_gone(inner).await;
-    written
+    written.map(|()| true)
 }
 
 fn members(assigned: Vec<Membership>) -> Vec<Member> {
@@ -165,10 +205,11 @@ fn members(assigned: Vec<Membership>) -> Vec<Member> {
 /// meanwhile are left out by the store, and here from what is published.
 async fn write(
     inner: &Arc<Inner>,
+    locked: SegmentationLock,
     mut diffs: Vec<(i64, MembershipDiff)>,
     consumed: &Consumed,
 ) -> StoreResult<()> {
-    let error = match inner.store.apply_membership_diffs(&diffs, ChangeReason::Write, consumed).await {
+    let error = match inner.store.apply_membership_diffs_locked(locked, &diffs, ChangeReason::Write, consumed).await {
         Ok(applied) => {
             for (id, difference) in &mut diffs {
                 difference.drop_customers(&applied.gone);

@@ -16,37 +16,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-/// Registers a job for `segmentation`, stores it, marks the segmentation running and runs
-/// the job in the background; returns the job's id.
+/// Registers a job for `segmentation`, stores it (under this server's lease: one running job
+/// per segmentation, whichever server asks), marks the segmentation running and runs the job
+/// in the background; returns the job's id.
 pub(crate) async fn start(
     inner: &Arc<Inner>,
     segmentation: segmentation::Model,
     reason: JobReason,
 ) -> EngineResult<i64> {
     let id = segmentation.id;
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    {
-        let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(job) = jobs.get(&id) {
-            return Err(EngineError::Conflict(format!(
-                "segmentation {id} is already being refitted (job {})",
-                job.job_id
-            )));
-        }
-        // Held before the job is stored, so two requests cannot both start one; its id is
-        // filled in below.
-        let job = RunningJob {
-            job_id: 0,
-            cancel: cancel.clone(),
-            done: done.clone(),
-            total: total.clone(),
-            on_end: Vec::new(),
-        };
-        jobs.insert(id, job);
-    }
+    let running = register(inner, id)?;
     let stored = async {
-        let job = inner.store.start_job(id, reason).await?;
+        let job = inner.store.start_job(id, reason, &inner.settings.lease_from_now()).await.map_err(|error| {
+            if error.is_conflict() { EngineError::Conflict(error.to_string()) } else { error.into() }
+        })?;
         // A repair leaves the segmentation DEGRADED until it succeeds: its job shows it runs.
         if reason != JobReason::Repair {
             inner.store.set_segmentation_status(id, SegmentationStatus::Running, None).await?;
@@ -61,13 +44,62 @@ pub(crate) async fn start(
             return Err(error);
         }
     };
+    launch(inner, segmentation, reason, job_id, running);
+    Ok(job_id)
+}
+
+/// Runs job `job_id`, taken over from a server that died (its lease expired): its
+/// segmentation is refitted here from the start; its memberships were never touched by the
+/// job that died, which writes only when it commits.
+pub(crate) async fn resume(inner: &Arc<Inner>, job_id: i64) -> EngineResult<()> {
+    let job = inner.store.job(job_id).await?.ok_or_else(|| EngineError::Conflict(format!("job {job_id} is gone")))?;
+    let Some(segmentation) = inner.store.segmentation(job.segmentation_id).await? else {
+        let outcome = JobOutcome {
+            status: JobStatus::Failed,
+            counts: (0, 0, 0),
+            excluded: 0,
+            error: Some("its segmentation was deleted".to_owned()),
+        };
+        inner.store.finish_job(job_id, &inner.settings.server_id, &outcome).await?;
+        return Ok(());
+    };
+    let running = register(inner, segmentation.id)?;
+    tracing::info!(segmentation = segmentation.id, job = job_id, "taking over a refit whose server stopped");
+    launch(inner, segmentation, job.reason, job_id, running);
+    Ok(())
+}
+
+/// What a running job's queries and its run share.
+type Running = (Arc<AtomicBool>, Arc<AtomicU64>, Arc<AtomicU64>);
+
+/// Registers a job of segmentation `id` in this process (its id filled in by [`launch`]); a
+/// conflict if one is running here.
+fn register(inner: &Inner, id: i64) -> EngineResult<Running> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(job) = jobs.get(&id) {
+        return Err(EngineError::Conflict(format!(
+            "segmentation {id} is already being refitted (job {})",
+            job.job_id
+        )));
+    }
+    // Held before the job is stored, so two requests here cannot both start one.
+    let job = RunningJob { job_id: 0, cancel: cancel.clone(), done: done.clone(), total: total.clone(), on_end: Vec::new() };
+    jobs.insert(id, job);
+    Ok((cancel, done, total))
+}
+
+/// Runs registered job `job_id` of `segmentation` in the background.
+fn launch(inner: &Arc<Inner>, segmentation: segmentation::Model, reason: JobReason, job_id: i64, running: Running) {
+    let id = segmentation.id;
     if let Some(job) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
         job.job_id = job_id;
     }
+    let (cancel, done, total) = running;
     let kind = JobKind::Refit { segmentation_id: id };
     let observer = JobTracker { inner: inner.clone(), job_id, kind, cancel, done, total };
     tokio::spawn(run(observer, segmentation, reason));
-    Ok(job_id)
 }
 
 async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: JobReason) {
@@ -89,7 +121,10 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
     let recorded = async {
         observer.record().await?;
         let outcome = JobOutcome { status, counts, excluded, error: error.clone() };
-        store.finish_job(job_id, &outcome).await?;
+        if !store.finish_job(job_id, &inner.settings.server_id, &outcome).await? {
+            // Taken over by another server after this one's lease expired: its to finish.
+            return Ok(());
+        }
         match status {
             // A repair that did not repair leaves the segmentation degraded (its repair task
             // schedules the next attempt).
@@ -230,12 +265,19 @@ async fn refit(
     if observer.cancelled() {
         return Err(PluginError::Cancelled.into());
     }
+    // Every server's re-assignments of it wait from here to the commit.
+    let locked = inner.store.lock_segmentations(&[segmentation.id]).await?;
     let old = inner.store.members_of(segmentation.id).await?;
     let mut difference = diff(old, new);
-    let result = RefitResult { model: fitted.output.model, state, covered_change: covered };
+    let result = RefitResult {
+        model: fitted.output.model,
+        state,
+        covered_change: covered,
+        runner: Some(inner.settings.server_id.clone()),
+    };
     let applied = inner
         .store
-        .apply_membership_diff(segmentation.id, &difference, reason, Some(observer.job_id), Some(&result))
+        .apply_refit_locked(locked, segmentation.id, &difference, reason, observer.job_id, &result)
         .await?;
     // Customers deleted or erased while the job ran were left out of what was written: leave
     // them out of what is published and counted too.
@@ -245,6 +287,7 @@ async fn refit(
     let dynamic = current.as_ref().is_some_and(|s| s.mode == SegmentationMode::Dynamic);
     inner.set_covered(segmentation.id, covered);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
+    inner.set_version(segmentation.id, dynamic.then_some(observer.job_id));
     inner.publish(segmentation.id, &difference, reason, at);
     let counts =
         (difference.entered.len() as i64, difference.exited.len() as i64, difference.rescored.len() as i64);

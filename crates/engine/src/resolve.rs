@@ -1,6 +1,8 @@
 //! Resolve jobs: the probabilistic identity pass over every customer, run in the background
 //! as a job whose stage and progress are recorded on its row (twice a second at most), and
-//! whose merges re-assign the survivors live once it ends. One runs at a time.
+//! whose merges re-assign the survivors live once it ends. One runs at a time, across
+//! servers; its lease is renewed while it runs, and a job whose server died is marked failed
+//! by another once the lease has expired (the groups merged before stay merged).
 
 use crate::error::EngineResult;
 use crate::state::Inner;
@@ -27,7 +29,7 @@ pub(crate) async fn start(
     by: String,
     permit: Box<dyn Any + Send>,
 ) -> EngineResult<resolve_job::Model> {
-    let row = inner.store.start_resolve_job(dry_run, Some(&by)).await?;
+    let row = inner.store.start_resolve_job(dry_run, Some(&by), &inner.settings.lease_from_now()).await?;
     tokio::spawn(run(inner.clone(), row.id, settings, dry_run, by, permit));
     Ok(row)
 }
@@ -77,8 +79,19 @@ async fn run(
 async fn record_progress(inner: Arc<Inner>, id: i64, position: Position, finished: Arc<AtomicBool>) {
     let mut written = ("", u64::MAX, u64::MAX);
     let mut tick = tokio::time::interval(RECORD_EVERY);
+    let renew_every = (inner.settings.lease / 3).max(RECORD_EVERY);
+    let mut renewed = std::time::Instant::now();
     while !finished.load(Ordering::SeqCst) {
         tick.tick().await;
+        if renewed.elapsed() >= renew_every {
+            renewed = std::time::Instant::now();
+            // A pass cannot be stopped half way; a lost lease only lets another server fail
+            // the job's row, which this run's end then leaves as it is.
+            let lease = inner.settings.lease_from_now();
+            if let Err(error) = inner.store.renew_job_lease(kindred_store::LeasedJobs::Resolve, id, &lease).await {
+                tracing::warn!(%error, job = id, "could not renew a resolve job's lease");
+            }
+        }
         let now = *position.lock().unwrap_or_else(PoisonError::into_inner);
         if now != written && !finished.load(Ordering::SeqCst) {
             if let Err(error) = inner.store.resolve_job_progress(id, now.0, now.1, now.2).await {

@@ -30,6 +30,32 @@ pub struct EngineSettings {
     pub repair_backoff: Duration,
     /// The longest wait between two repair refits.
     pub repair_backoff_max: Duration,
+    /// This server's name among the servers sharing one database: it holds job leases and
+    /// the schedule's lead under it. Unique per running server.
+    pub server_id: String,
+    /// How long a job, a claimed batch of the queue or the schedule's lead is held without
+    /// renewal: when its server dies, another takes over after this long. Renewed every third
+    /// of it.
+    pub lease: Duration,
+    /// How often a server checks, besides being told, whether a refit on another server
+    /// committed a new model.
+    pub model_poll: Duration,
+}
+
+impl EngineSettings {
+    /// A lease for this server from now.
+    pub(crate) fn lease_from_now(&self) -> kindred_store::Lease {
+        kindred_store::Lease {
+            holder: self.server_id.clone(),
+            until: chrono::Utc::now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30)),
+        }
+    }
+}
+
+/// A name for this process that no other server shares: host, process id and a random part.
+pub fn default_server_id() -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|host| !host.is_empty()).unwrap_or_else(|| "kindred".to_owned());
+    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
 impl Default for EngineSettings {
@@ -45,6 +71,9 @@ impl Default for EngineSettings {
             previews: PreviewSettings::default(),
             repair_backoff: Duration::from_secs(5),
             repair_backoff_max: Duration::from_secs(10 * 60),
+            server_id: default_server_id(),
+            lease: Duration::from_secs(30),
+            model_poll: Duration::from_secs(5),
         }
     }
 }

@@ -44,6 +44,12 @@ pub(crate) struct Inner {
     pub covered: Mutex<HashMap<i64, i64>>,
     /// Degraded segmentations with a repair pending, and that repair's attempt (0 first).
     pub repairs: Mutex<HashMap<i64, u32>>,
+    /// Wakes the feed reader: events were committed (here, or on another server).
+    pub feed_wake: tokio::sync::Notify,
+    /// Wakes the model reloader: a refit on another server committed a new model.
+    pub models_wake: tokio::sync::Notify,
+    /// The refit job whose model each live instance is (its model version).
+    pub versions: Mutex<HashMap<i64, i64>>,
 }
 
 impl Inner {
@@ -53,8 +59,25 @@ impl Inner {
         locks.entry(id).or_default().clone()
     }
 
-    /// Publishes the events of a written diff.
+    /// Counts the events of a written diff and tells the feed reader, which publishes them
+    /// from the store (so subscribers on every server hear them, in commit order).
     pub fn publish(
+        &self,
+        _segmentation_id: i64,
+        diff: &MembershipDiff,
+        reason: ChangeReason,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let count = diff.entered.len() + diff.exited.len();
+        crate::metrics::membership_changes(reason.as_str(), count);
+        if count > 0 {
+            self.feed_wake.notify_one();
+        }
+    }
+
+    /// Publishes events straight to this server's subscribers: for changes whose rows are
+    /// gone with their customer, so no feed can carry them.
+    pub fn broadcast(
         &self,
         segmentation_id: i64,
         diff: &MembershipDiff,
@@ -69,6 +92,20 @@ impl Inner {
             // No listener is not an error: everything is stored too.
             let _ = self.changes.send(change);
         }
+    }
+
+    /// The model version (refit job) of segmentation `id`'s live instance.
+    pub fn version(&self, id: i64) -> Option<i64> {
+        self.versions.lock().unwrap_or_else(PoisonError::into_inner).get(&id).copied()
+    }
+
+    /// Records that segmentation `id`'s live instance is the model of refit job `job_id`.
+    pub fn set_version(&self, id: i64, job_id: Option<i64>) {
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        match job_id {
+            Some(job_id) => versions.insert(id, job_id),
+            None => versions.remove(&id),
+        };
     }
 
     /// The queue position segmentation `id`'s model covers (0: none known).

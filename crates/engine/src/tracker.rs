@@ -5,7 +5,7 @@
 use crate::events::{JobKind, JobProgress};
 use crate::state::Inner;
 use kindred_plugin_host::RunObserver;
-use kindred_store::JobStatus;
+use kindred_store::{JobStatus, LeasedJobs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -61,16 +61,37 @@ impl RunObserver for JobTracker {
     }
 }
 
-/// Writes the job's progress to its row every second, when it changed, until `finished`.
+/// Writes the job's progress to its row every second, when it changed, and renews the job's
+/// lease every third of it, until `finished`. A lease that cannot be renewed (another server
+/// took the job over, or it was cancelled from elsewhere) stops the job here.
 pub(crate) async fn record_progress(tracker: Arc<JobTracker>, finished: Arc<AtomicBool>) {
     let mut last = (u64::MAX, u64::MAX);
+    let renew_every = (tracker.inner.settings.lease / 3).max(Duration::from_millis(100));
+    let mut renewed = std::time::Instant::now();
     while !finished.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_secs(1).min(renew_every)).await;
         let now = tracker.counts();
         if now != last && !finished.load(Ordering::SeqCst) {
             last = now;
             if let Err(error) = tracker.record().await {
                 tracing::warn!(%error, job = tracker.job_id, "could not record job progress");
+            }
+        }
+        if renewed.elapsed() >= renew_every && !finished.load(Ordering::SeqCst) {
+            renewed = std::time::Instant::now();
+            let jobs = match tracker.kind {
+                JobKind::Refit { .. } => LeasedJobs::Refit,
+                JobKind::Preview { .. } => LeasedJobs::Preview,
+            };
+            let lease = tracker.inner.settings.lease_from_now();
+            match tracker.inner.store.renew_job_lease(jobs, tracker.job_id, &lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job = tracker.job_id, "the job is no longer this server's (taken over, or ended elsewhere): stopping it");
+                    tracker.cancel.store(true, Ordering::SeqCst);
+                }
+                // Kept trying: the lease outlives a few failed renewals.
+                Err(error) => tracing::warn!(%error, job = tracker.job_id, "could not renew a job's lease"),
             }
         }
     }

@@ -1,5 +1,7 @@
 //! Sending webhooks. Each webhook has its own sender task, so a slow or dead receiver delays
-//! only its own deliveries. A sender posts its due deliveries in batches, signed with
+//! only its own deliveries. Servers sharing one database share the outbox: each batch is
+//! claimed by one server, so every event is posted once (again only if that server died
+//! before recording the answer). A sender posts its due deliveries in batches, signed with
 //! HMAC-SHA256; a failed batch is retried with exponential backoff until the last attempt,
 //! then marked failed, visible in the API.
 
@@ -150,7 +152,11 @@ async fn send_due(
     hook: &webhook::Model,
     settings: &WebhookSettings,
 ) -> bool {
-    let due = match store.due_deliveries(hook.id, Utc::now(), settings.batch).await {
+    // Claimed for longer than a request may take: another server sends them only if this one
+    // died before recording how it went.
+    let now = Utc::now();
+    let claimed_until = now + chrono::Duration::from_std(settings.timeout * 3).unwrap_or(chrono::Duration::minutes(1));
+    let due = match store.due_deliveries(hook.id, now, claimed_until, settings.batch).await {
         Ok(due) => due,
         Err(error) => {
             tracing::warn!(%error, webhook = hook.id, "cannot read due deliveries");

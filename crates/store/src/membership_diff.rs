@@ -85,4 +85,8 @@ pub struct RefitResult {
     /// ([`Store::queue_position`](crate::Store::queue_position)): customers set aside for the
     /// segmentation up to it are covered by the refit and removed with its commit.
     pub covered_change: i64,
+    /// The server whose lease the job runs under: the write is refused if the job is no
+    /// longer its own (another server took it over after the lease expired). `None` writes
+    /// without that check.
+    pub runner: Option<String>,
 }

@@ -7,6 +7,7 @@ use crate::connect::Store;
 use crate::entity::{customer, membership, membership_event, segmentation};
 use crate::error::{StoreError, StoreResult};
 pub use crate::membership_diff::{AppliedDiff, Member, MembershipDiff, RefitResult};
+use crate::segmentation_lock::SegmentationLock;
 use crate::sql::{like_escape, marks};
 use crate::states::ChangeReason;
 use chrono::{DateTime, Utc};
@@ -104,6 +105,9 @@ async fn apply<C: ConnectionTrait>(
         });
         membership_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
+    if !events.is_empty() {
+        crate::feed::notify(conn, crate::feed::EVENTS_CHANNEL, "").await?;
+    }
     let ids: Vec<i64> = diffs.iter().map(|(id, _)| *id).collect();
     let hooked = crate::webhooks::segmentations_with_webhooks(conn, &ids).await?;
     for (segmentation_id, diff) in diffs {
@@ -125,6 +129,9 @@ async fn write_once<C: ConnectionTrait>(
     apply(txn, diffs, written.reason, written.job_id, at).await?;
     crate::changes::record_consumed(txn, written.consumed).await?;
     if let Some((segmentation_id, refit)) = written.refit {
+        if let (Some(runner), Some(job_id)) = (&refit.runner, written.job_id) {
+            still_running(txn, job_id, runner).await?;
+        }
         crate::model_states::save(txn, segmentation_id, refit.state.as_ref(), refit.covered_change, at)
             .await?;
         crate::changes::forget_covered(txn, segmentation_id, refit.covered_change).await?;
@@ -135,11 +142,29 @@ async fn write_once<C: ConnectionTrait>(
             .col_expr(segmentation::Column::DegradedSince, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(segmentation::Column::LastRefreshedAt, Expr::value(Some(at)))
             .col_expr(segmentation::Column::UpdatedAt, Expr::value(at))
+            .col_expr(segmentation::Column::ModelJobId, Expr::value(written.job_id))
             .filter(segmentation::Column::Id.eq(segmentation_id))
             .exec(txn)
             .await?;
+        if let Some(job_id) = written.job_id {
+            let payload = format!("{segmentation_id}:{job_id}");
+            crate::feed::notify(txn, crate::feed::MODELS_CHANNEL, &payload).await?;
+        }
     }
     Ok(())
+}
+
+/// Refuses a refit's write unless job `job_id` still runs under `runner`'s lease: a job
+/// taken over by another server after its lease expired is that server's to finish.
+async fn still_running<C: ConnectionTrait>(txn: &C, job_id: i64, runner: &str) -> StoreResult<()> {
+    let sql = "UPDATE segmentation_jobs SET runner = runner WHERE id = ? AND runner = ? AND status = 'running'";
+    let values = vec![job_id.into(), runner.into()];
+    let done = txn.execute_raw(crate::sql::statement(txn.get_database_backend(), sql, values)).await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!("job {job_id} is no longer this server's: another server took it over")))
+    }
 }
 
 /// What is written besides the differences.
@@ -245,7 +270,36 @@ impl Store {
         consumed: &Consumed,
     ) -> StoreResult<AppliedDiff> {
         let diffs: Vec<(i64, &MembershipDiff)> = diffs.iter().map(|(id, diff)| (*id, diff)).collect();
-        self.write_diffs(&diffs, &Written { reason, job_id: None, refit: None, consumed }).await
+        self.write_diffs(&diffs, &Written { reason, job_id: None, refit: None, consumed }, None).await
+    }
+
+    /// [`Store::apply_membership_diffs`] in the transaction of `lock`, which the caller took
+    /// before reading what the diffs were computed from: committing them releases it.
+    pub async fn apply_membership_diffs_locked(
+        &self,
+        lock: SegmentationLock,
+        diffs: &[(i64, MembershipDiff)],
+        reason: ChangeReason,
+        consumed: &Consumed,
+    ) -> StoreResult<AppliedDiff> {
+        let diffs: Vec<(i64, &MembershipDiff)> = diffs.iter().map(|(id, diff)| (*id, diff)).collect();
+        self.write_diffs(&diffs, &Written { reason, job_id: None, refit: None, consumed }, Some(lock)).await
+    }
+
+    /// A refit's [`Store::apply_membership_diff`] in the transaction of `lock`, taken before
+    /// the old members were read.
+    pub async fn apply_refit_locked(
+        &self,
+        lock: SegmentationLock,
+        segmentation_id: i64,
+        diff: &MembershipDiff,
+        reason: ChangeReason,
+        job_id: i64,
+        refit: &RefitResult,
+    ) -> StoreResult<AppliedDiff> {
+        let refit = Some((segmentation_id, refit));
+        let written = Written { reason, job_id: Some(job_id), refit, consumed: &Consumed::default() };
+        self.write_diffs(&[(segmentation_id, diff)], &written, Some(lock)).await
     }
 
     /// Writes `diff` and its events in one transaction; with `refit`, also stores the model,
@@ -261,7 +315,7 @@ impl Store {
     ) -> StoreResult<AppliedDiff> {
         let refit = refit.map(|refit| (segmentation_id, refit));
         let consumed = &Consumed::default();
-        self.write_diffs(&[(segmentation_id, diff)], &Written { reason, job_id, refit, consumed }).await
+        self.write_diffs(&[(segmentation_id, diff)], &Written { reason, job_id, refit, consumed }, None).await
     }
 
     /// Writes `diffs` (and a refit's model) in one transaction.
@@ -279,14 +333,28 @@ impl Store {
         &self,
         diffs: &[(i64, &MembershipDiff)],
         written: &Written<'_>,
+        mut held: Option<SegmentationLock>,
     ) -> StoreResult<AppliedDiff> {
         let reason = written.reason;
+        let locked: Vec<i64> = {
+            let mut ids: Vec<i64> = diffs.iter().map(|(id, _)| *id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
         let mut gone: BTreeSet<i64> = BTreeSet::new();
         let mut failure: Option<StoreError> = None;
         let mut attempt = 1;
         loop {
             let at = Utc::now();
-            let txn = self.begin_write().await?;
+            let txn = match held.as_mut().and_then(|lock| lock.txn.take()) {
+                Some(txn) => txn,
+                None => {
+                    let txn = self.begin_write().await?;
+                    crate::segmentation_lock::advisory_locks(&*txn, &locked).await?;
+                    txn
+                }
+            };
             if let Some(error) = failure.take() {
                 let named: Vec<i64> = {
                     let mut named: Vec<i64> = diffs.iter().flat_map(|(_, diff)| diff.customers()).collect();

@@ -32,8 +32,8 @@ fn kept_since(since: DateTime<Utc>) -> Condition {
 }
 
 impl Store {
-    /// Stores a running preview job.
-    pub async fn start_preview(&self, new: &NewPreview) -> StoreResult<preview_job::Model> {
+    /// Stores a running preview job, run by `lease.holder` under `lease`.
+    pub async fn start_preview(&self, new: &NewPreview, lease: &crate::Lease) -> StoreResult<preview_job::Model> {
         let row = preview_job::ActiveModel {
             strategy: Set(new.strategy.clone()),
             params: Set(new.params.to_string()),
@@ -46,6 +46,8 @@ impl Store {
             result: Set(None),
             started_at: Set(Utc::now()),
             finished_at: Set(None),
+            runner: Set(Some(lease.holder.clone())),
+            lease_until: Set(Some(lease.until)),
             ..Default::default()
         };
         Ok(row.insert(self.connection()).await?)
@@ -111,16 +113,16 @@ impl Store {
         Ok(query.order_by_desc(preview_job::Column::Id).limit(limit).all(self.connection()).await?)
     }
 
-    /// Marks previews left running by a stopped server as failed; returns how many.
-    pub async fn fail_interrupted_previews(&self) -> StoreResult<u64> {
-        let updated = preview_job::Entity::update_many()
-            .col_expr(preview_job::Column::Status, Expr::value("failed"))
-            .col_expr(preview_job::Column::Error, Expr::value("the server stopped while this preview ran"))
-            .col_expr(preview_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .filter(preview_job::Column::Status.eq(JobStatus::Running))
-            .exec(self.connection())
-            .await?;
-        Ok(updated.rows_affected)
+    /// Marks failed the previews left running by a stopped server (their lease expired
+    /// before `now`); returns how many.
+    pub async fn fail_interrupted_previews(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let message = "the server stopped while this preview ran";
+        Ok(self.fail_expired_jobs(crate::LeasedJobs::Preview, now, message).await?.len() as u64)
+    }
+
+    /// Preview `id` as stored, whatever its state.
+    pub async fn preview_row(&self, id: i64) -> StoreResult<Option<preview_job::Model>> {
+        Ok(preview_job::Entity::find_by_id(id).one(self.connection()).await?)
     }
 
     /// Deletes previews that finished before `before`; returns how many.

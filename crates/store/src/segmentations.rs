@@ -6,7 +6,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::states::{JobReason, JobStatus, SegmentationMode, SegmentationStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// A segmentation to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,11 +178,15 @@ impl Store {
             .await?)
     }
 
-    /// Starts a job for segmentation `id`.
+    /// Starts a refit job for segmentation `id`, run by `lease.holder` under `lease`. At most
+    /// one runs per segmentation, whichever server asks: a conflict naming the running one
+    /// otherwise. Taken under the segmentation's lock, so a re-assignment on any server
+    /// either committed before (and the refit reads what it wrote) or sees the job running.
     pub async fn start_job(
         &self,
         segmentation_id: i64,
         reason: JobReason,
+        lease: &crate::Lease,
     ) -> StoreResult<segmentation_job::Model> {
         let row = segmentation_job::ActiveModel {
             segmentation_id: Set(segmentation_id),
@@ -196,9 +200,49 @@ impl Store {
             error: Set(None),
             started_at: Set(Utc::now()),
             finished_at: Set(None),
+            runner: Set(Some(lease.holder.clone())),
+            lease_until: Set(Some(lease.until)),
             ..Default::default()
         };
-        Ok(row.insert(self.connection()).await?)
+        let txn = self.begin_write().await?;
+        crate::segmentation_lock::advisory_locks(&*txn, &[segmentation_id]).await?;
+        let inserted = row.insert(&*txn).await;
+        match inserted {
+            Ok(job) => {
+                txn.commit().await?;
+                Ok(job)
+            }
+            Err(error) => {
+                txn.rollback().await?;
+                let error = StoreError::from(error);
+                if !error.is_conflict() {
+                    return Err(error);
+                }
+                let running = segmentation_job::Entity::find()
+                    .filter(segmentation_job::Column::SegmentationId.eq(segmentation_id))
+                    .filter(segmentation_job::Column::Status.eq(JobStatus::Running))
+                    .one(self.connection())
+                    .await?;
+                let job = running.map_or_else(|| "another job".to_owned(), |job| format!("job {}", job.id));
+                Err(StoreError::Conflict(format!(
+                    "segmentation {segmentation_id} is already being refitted ({job})"
+                )))
+            }
+        }
+    }
+
+    /// The refit job `id`.
+    pub async fn job(&self, id: i64) -> StoreResult<Option<segmentation_job::Model>> {
+        Ok(segmentation_job::Entity::find_by_id(id).one(self.connection()).await?)
+    }
+
+    /// The running refit job of segmentation `id`, whichever server runs it.
+    pub async fn running_job(&self, segmentation_id: i64) -> StoreResult<Option<segmentation_job::Model>> {
+        Ok(segmentation_job::Entity::find()
+            .filter(segmentation_job::Column::SegmentationId.eq(segmentation_id))
+            .filter(segmentation_job::Column::Status.eq(JobStatus::Running))
+            .one(self.connection())
+            .await?)
     }
 
     /// Records how far a job has come.
@@ -212,10 +256,11 @@ impl Store {
         Ok(())
     }
 
-    /// Records how a job ended.
-    pub async fn finish_job(&self, job_id: i64, outcome: &JobOutcome) -> StoreResult<()> {
+    /// Records how a job ended, unless `runner` no longer runs it (another server took it
+    /// over after its lease expired); returns whether it did.
+    pub async fn finish_job(&self, job_id: i64, runner: &str, outcome: &JobOutcome) -> StoreResult<bool> {
         let (entered, exited, rescored) = outcome.counts;
-        segmentation_job::Entity::update_many()
+        let updated = segmentation_job::Entity::update_many()
             .col_expr(segmentation_job::Column::Status, Expr::value(outcome.status))
             .col_expr(segmentation_job::Column::Entered, Expr::value(entered))
             .col_expr(segmentation_job::Column::Exited, Expr::value(exited))
@@ -223,10 +268,13 @@ impl Store {
             .col_expr(segmentation_job::Column::Excluded, Expr::value(outcome.excluded))
             .col_expr(segmentation_job::Column::Error, Expr::value(outcome.error.clone()))
             .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
+            .col_expr(segmentation_job::Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .filter(segmentation_job::Column::Id.eq(job_id))
+            .filter(segmentation_job::Column::Runner.eq(runner))
+            .filter(segmentation_job::Column::Status.eq(JobStatus::Running))
             .exec(self.connection())
             .await?;
-        Ok(())
+        Ok(updated.rows_affected == 1)
     }
 
     /// A segmentation's jobs, newest first, at most `limit`.
@@ -240,22 +288,18 @@ impl Store {
             .await?)
     }
 
-    /// Marks jobs left `running` by a stopped server as failed, and their segmentations too.
-    pub async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
+    /// Marks failed the refit jobs left running by a stopped server (their lease expired
+    /// before `now`), and their segmentations too; jobs another server holds a live lease on
+    /// are left running. Returns how many jobs.
+    pub async fn fail_interrupted_jobs(&self, now: chrono::DateTime<Utc>) -> StoreResult<u64> {
         let message = INTERRUPTED;
-        let jobs = segmentation_job::Entity::update_many()
-            .col_expr(segmentation_job::Column::Status, Expr::value(JobStatus::Failed))
-            .col_expr(segmentation_job::Column::Error, Expr::value(message))
-            .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .filter(segmentation_job::Column::Status.eq(JobStatus::Running))
-            .exec(self.connection())
+        let failed = self.fail_expired_jobs(crate::LeasedJobs::Refit, now, message).await?;
+        // Running with no running job: its job was just failed, or it was left so by a stop.
+        let sql = "UPDATE segmentations SET status = 'failed', error = ? WHERE status = 'running' AND NOT EXISTS \
+                   (SELECT 1 FROM segmentation_jobs j WHERE j.segmentation_id = segmentations.id AND j.status = 'running')";
+        self.connection()
+            .execute_raw(crate::sql::statement(self.backend(), sql, vec![message.into()]))
             .await?;
-        segmentation::Entity::update_many()
-            .col_expr(segmentation::Column::Status, Expr::value(SegmentationStatus::Failed))
-            .col_expr(segmentation::Column::Error, Expr::value(message))
-            .filter(segmentation::Column::Status.eq(SegmentationStatus::Running))
-            .exec(self.connection())
-            .await?;
-        Ok(jobs.rows_affected)
+        Ok(failed.len() as u64)
     }
 }

@@ -180,25 +180,40 @@ impl Store {
         Ok(query.order_by_asc(webhook::Column::Id).all(self.connection()).await?)
     }
 
-    /// A webhook's pending deliveries due by `now`, oldest first, at most `limit`, split by
-    /// consent: deliveries about customers whose `consent_marketing` is now FALSE are
-    /// [`DueDeliveries::withheld`], the rest are to send. Consent is read with one query for
-    /// the whole batch (and none when nothing is due); a customer deleted since keeps their
-    /// exit events, which were queued while they could still be reached.
+    /// A webhook's pending deliveries due by `now`, oldest first, at most `limit`, claimed
+    /// for the caller until `claimed_until`: other servers skip them until then (so each is
+    /// sent by one server), and take them over after, should the caller die before it
+    /// records how sending went. Split by consent: deliveries about customers whose
+    /// `consent_marketing` is now FALSE are [`DueDeliveries::withheld`], the rest are to
+    /// send. Consent is read with one query for the whole batch (and none when nothing is
+    /// due); a customer deleted since keeps their exit events, which were queued while they
+    /// could still be reached.
     pub async fn due_deliveries(
         &self,
         webhook_id: i64,
         now: DateTime<Utc>,
+        claimed_until: DateTime<Utc>,
         limit: u64,
     ) -> StoreResult<DueDeliveries> {
-        let due = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-            .order_by_asc(webhook_delivery::Column::Id)
-            .limit(limit)
-            .all(self.connection())
-            .await?;
+        let sql = format!(
+            "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN (SELECT id FROM webhook_deliveries \
+             WHERE webhook_id = ? AND status = 'pending' AND next_attempt_at <= ? \
+             AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?{}) RETURNING id",
+            crate::leases::skip_locked(self.backend())
+        );
+        let values =
+            vec![claimed_until.into(), webhook_id.into(), now.into(), now.into(), (limit as i64).into()];
+        let rows = self.connection().query_all_raw(crate::sql::statement(self.backend(), &sql, values)).await?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
+        let due = if ids.is_empty() {
+            Vec::new()
+        } else {
+            webhook_delivery::Entity::find()
+                .filter(webhook_delivery::Column::Id.is_in(ids))
+                .order_by_asc(webhook_delivery::Column::Id)
+                .all(self.connection())
+                .await?
+        };
         if due.is_empty() {
             return Ok(DueDeliveries::default());
         }
@@ -249,6 +264,7 @@ impl Store {
                 )
                 .col_expr(webhook_delivery::Column::LastError, Expr::value(Option::<String>::None))
                 .col_expr(webhook_delivery::Column::DeliveredAt, Expr::value(Some(at)))
+                .col_expr(webhook_delivery::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
                 .filter(webhook_delivery::Column::Id.is_in(chunk.iter().copied()))
                 .exec(self.connection())
                 .await?;
@@ -271,7 +287,8 @@ impl Store {
                     webhook_delivery::Column::Attempts,
                     Expr::col(webhook_delivery::Column::Attempts).add(1),
                 )
-                .col_expr(webhook_delivery::Column::LastError, Expr::value(Some(error.to_owned())));
+                .col_expr(webhook_delivery::Column::LastError, Expr::value(Some(error.to_owned())))
+                .col_expr(webhook_delivery::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None));
             if let Some(retry_at) = retry_at {
                 update = update.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(retry_at));
             }

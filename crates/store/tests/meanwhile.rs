@@ -68,8 +68,8 @@ on_both!(a_refit_naming_customers_deleted_meanwhile_writes_the_rest, |store: &St
         assert!(store.erase_customer(di).await.unwrap().is_some());
         let pending_before = store.delivery_counts(hook.id).await.unwrap().pending;
 
-        let job = store.start_job(id, kindred_store::JobReason::Refit).await.unwrap();
-        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None, covered_change: 0 };
+        let job = store.start_job(id, kindred_store::JobReason::Refit, &test_lease()).await.unwrap();
+        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None, covered_change: 0, runner: None };
         let applied = store
             .apply_membership_diff(id, &refit, ChangeReason::Refit, Some(job.id), Some(&model))
             .await
@@ -172,7 +172,7 @@ on_both!(queued_events_of_customers_who_refused_marketing_since_are_withheld, |s
         customer(&store, "bo", Some(false)).await;
         assert!(store.delete_customer(cy).await.unwrap());
 
-        let due = store.due_deliveries(hook.id, Utc::now(), 100).await.unwrap();
+        let due = store.due_deliveries(hook.id, Utc::now(), Utc::now(), 100).await.unwrap();
         let sent: Vec<i64> = due.send.iter().map(|d| d.customer_id).collect();
         assert_eq!(sent, [ana, cy, cy], "ana's and cy's events (cy's exit too) are still sent");
         assert_eq!(due.withheld.len(), 2);
@@ -180,7 +180,7 @@ on_both!(queued_events_of_customers_who_refused_marketing_since_are_withheld, |s
         assert!(all.iter().filter(|d| due.withheld.contains(&d.id)).all(|d| d.customer_id == bo));
 
         // The batch limit counts withheld ones; a smaller batch splits the same way.
-        let first = store.due_deliveries(hook.id, Utc::now(), 2).await.unwrap();
+        let first = store.due_deliveries(hook.id, Utc::now(), Utc::now(), 2).await.unwrap();
         assert_eq!(first.send.len() + first.withheld.len(), 2);
 
         store.mark_withheld(&due.withheld).await.unwrap();
@@ -194,6 +194,11 @@ on_both!(queued_events_of_customers_who_refused_marketing_since_are_withheld, |s
             store.deliveries(hook.id, Some(kindred_store::DeliveryStatus::Withheld), 100).await.unwrap();
         assert_eq!(withheld.len(), 2);
         assert!(withheld.iter().all(|d| d.customer_id == bo && d.delivered_at.is_none() && d.attempts == 0));
-        assert!(store.due_deliveries(hook.id, Utc::now(), 100).await.unwrap().is_empty());
+        assert!(store.due_deliveries(hook.id, Utc::now(), Utc::now(), 100).await.unwrap().is_empty());
     }
 });
+
+/// A lease held by these tests for five minutes.
+fn test_lease() -> kindred_store::Lease {
+    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+}

@@ -23,7 +23,7 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
     let store = store.clone();
     async move {
         let long_ago = Utc::now() - Duration::days(1);
-        let first = store.start_preview(&new(Some("alice"))).await.unwrap();
+        let first = store.start_preview(&new(Some("alice")), &test_lease()).await.unwrap();
         assert_eq!(
             (first.status.as_str(), first.sample, first.owner.as_deref()),
             ("running", Some(10), Some("alice"))
@@ -53,7 +53,7 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         assert!(row.finished_at.is_some());
 
         // A cancelled preview stays cancelled when its run ends later.
-        let second = store.start_preview(&new(Some("bob"))).await.unwrap();
+        let second = store.start_preview(&new(Some("bob")), &test_lease()).await.unwrap();
         assert!(store.cancel_preview(second.id).await.unwrap());
         assert!(!store.cancel_preview(second.id).await.unwrap());
         assert!(
@@ -64,7 +64,7 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         );
         assert_eq!(store.preview(second.id, long_ago).await.unwrap().unwrap().status.as_str(), "cancelled");
 
-        let third = store.start_preview(&new(None)).await.unwrap();
+        let third = store.start_preview(&new(None), &test_lease()).await.unwrap();
         let mine = store.previews(Some(Some("alice")), long_ago, 10).await.unwrap();
         assert_eq!(mine.iter().map(|p| p.id).collect::<Vec<_>>(), vec![first.id]);
         let open = store.previews(Some(None), long_ago, 10).await.unwrap();
@@ -80,7 +80,7 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         assert!(store.preview(first.id, long_ago).await.unwrap().is_none(), "purged");
 
         // A stopped server left the third running.
-        assert_eq!(store.fail_interrupted_previews().await.unwrap(), 1);
+        assert_eq!(store.fail_interrupted_previews(chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 1);
         let failed = store.preview(third.id, long_ago).await.unwrap().unwrap();
         assert_eq!(failed.status.as_str(), "failed");
         assert!(failed.error.unwrap().contains("stopped"));
@@ -105,3 +105,8 @@ on_both!(the_profiled_population_is_counted_and_listed, |store: &Store| {
         assert_eq!(store.profiled_customer_ids().await.unwrap(), vec![ids[0], ids[1], ids[3]]);
     }
 });
+
+/// A lease held by these tests for five minutes.
+fn test_lease() -> kindred_store::Lease {
+    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+}

@@ -110,9 +110,9 @@ on_both!(the_pass_finds_generated_duplicates_precisely, |store: &Store| {
 on_both!(a_resolve_job_runs_alone_and_records_how_it_ended, |store: &Store| {
     let store = store.clone();
     async move {
-        let job = store.start_resolve_job(true, Some("admin")).await.unwrap();
+        let job = store.start_resolve_job(true, Some("admin"), &test_lease()).await.unwrap();
         assert_eq!((job.status, job.stage.as_str()), (kindred_store::JobStatus::Running, "starting"));
-        let refused = store.start_resolve_job(false, Some("other")).await;
+        let refused = store.start_resolve_job(false, Some("other"), &test_lease()).await;
         assert!(matches!(refused, Err(kindred_store::StoreError::Conflict(_))), "{refused:?}");
         store.resolve_job_progress(job.id, "comparing", 40, 100).await.unwrap();
         let running = store.resolve_job(job.id).await.unwrap().unwrap();
@@ -132,11 +132,16 @@ on_both!(a_resolve_job_runs_alone_and_records_how_it_ended, |store: &Store| {
         assert!(ended.finished_at.is_some() && ended.result.is_some());
 
         // A job a stopped server left running is failed at the next start; one ended stays.
-        let left = store.start_resolve_job(false, None).await.unwrap();
-        assert_eq!(store.fail_interrupted_resolve_jobs().await.unwrap(), 1);
+        let left = store.start_resolve_job(false, None, &test_lease()).await.unwrap();
+        assert_eq!(store.fail_interrupted_resolve_jobs(chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 1);
         let jobs = store.resolve_jobs(10).await.unwrap();
         assert_eq!(jobs.iter().map(|job| job.id).collect::<Vec<_>>(), vec![left.id, job.id]);
         assert_eq!(jobs[0].status, kindred_store::JobStatus::Failed);
         assert_eq!(jobs[1].status, kindred_store::JobStatus::Succeeded);
     }
 });
+
+/// A lease held by these tests for five minutes.
+fn test_lease() -> kindred_store::Lease {
+    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+}

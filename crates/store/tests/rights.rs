@@ -120,7 +120,7 @@ async fn world(store: &Store) -> (i64, i64, i64, i64, i64) {
             &first,
             ChangeReason::Refit,
             None,
-            Some(&RefitResult { model, state: None, covered_change: 0 }),
+            Some(&RefitResult { model, state: None, covered_change: 0, runner: None }),
         )
         .await
         .unwrap();

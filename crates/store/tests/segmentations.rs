@@ -43,7 +43,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         let again = store.create_segmentation(&new).await.unwrap_err();
         assert!(again.is_conflict() && again.to_string().contains("big spenders"), "{again}");
 
-        let job = store.start_job(created.id, kindred_store::JobReason::Refit).await.unwrap();
+        let job = store.start_job(created.id, kindred_store::JobReason::Refit, &test_lease()).await.unwrap();
         store.job_progress(job.id, 5, 5).await.unwrap();
         let first = MembershipDiff {
             entered: vec![
@@ -67,6 +67,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
             model: serde_json::json!({ "cut": 1000 }),
             state: Some(state.clone()),
             covered_change: 7,
+            runner: None,
         };
         store
             .apply_membership_diff(created.id, &first, ChangeReason::Refit, Some(job.id), Some(&refit))
@@ -75,6 +76,7 @@ on_both!(segmentations_memberships_and_history, |store: &Store| {
         store
             .finish_job(
                 job.id,
+                "test",
                 &JobOutcome {
                     status: kindred_store::JobStatus::Succeeded,
                     counts: (3, 0, 0),
@@ -401,3 +403,8 @@ on_both!(counts_are_read_in_one_statement, |store: &Store| {
         assert_eq!(counts, kindred_store::RowCounts { customers: 3, interactions: 1, ties: 1, needs: 3 });
     }
 });
+
+/// A lease held by these tests for five minutes.
+fn test_lease() -> kindred_store::Lease {
+    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+}

@@ -26,6 +26,8 @@ pub struct Model {
     pub degraded_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The refit job whose model is current (none before the first refit).
+    pub model_job_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,10 @@ pub struct Model {
     pub error: Option<String>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// The server running it (its `server.id`), while it runs.
+    pub runner: Option<String>,
+    /// Until when its runner holds it; another server takes it over after.
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub next_attempt_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
+    /// Until when a server sending it holds it.
+    pub claimed_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ impl Store {
         &self,
         dry_run: bool,
         by: Option<&str>,
+        lease: &crate::Lease,
     ) -> StoreResult<resolve_job::Model> {
         let txn = self.begin_write().await?;
         super::lock_identity(&*txn).await?;
@@ -43,6 +44,8 @@ impl Store {
             result: Set(None),
             started_at: Set(Utc::now()),
             finished_at: Set(None),
+            runner: Set(Some(lease.holder.clone())),
+            lease_until: Set(Some(lease.until)),
             ..Default::default()
         }
         .insert(&*txn)
@@ -100,17 +103,8 @@ impl Store {
 
     /// Marks resolve jobs left running by a stopped server as failed; returns how many. What
     /// such a run merged stays merged (each group was its own transaction, in the merge log).
-    pub async fn fail_interrupted_resolve_jobs(&self) -> StoreResult<u64> {
-        let updated = resolve_job::Entity::update_many()
-            .col_expr(resolve_job::Column::Status, Expr::value(JobStatus::Failed))
-            .col_expr(
-                resolve_job::Column::Error,
-                Expr::value("the server stopped while this job ran; the groups merged before stay merged"),
-            )
-            .col_expr(resolve_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .filter(resolve_job::Column::Status.eq(JobStatus::Running))
-            .exec(self.connection())
-            .await?;
-        Ok(updated.rows_affected)
+    pub async fn fail_interrupted_resolve_jobs(&self, now: chrono::DateTime<Utc>) -> StoreResult<u64> {
+        let message = "the server stopped while this job ran; the groups merged before stay merged";
+        Ok(self.fail_expired_jobs(crate::LeasedJobs::Resolve, now, message).await?.len() as u64)
     }
 }

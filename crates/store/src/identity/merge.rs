@@ -313,6 +313,9 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         ))
         .await?;
     }
+    if !exited.is_empty() {
+        crate::feed::notify(conn, crate::feed::EVENTS_CHANNEL, "").await?;
+    }
     for (segmentation_id, exited) in exits {
         let diff = MembershipDiff { exited, ..Default::default() };
         crate::webhooks::enqueue(conn, segmentation_id, &diff, ChangeReason::Write, now).await?;
