@@ -194,6 +194,24 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Starts another `kindred serve` on the workspace's database, on a port of its own, with
+    /// `env` set (say `KINDRED__CLUSTER__SERVER_ID`), and waits until it is ready: one of
+    /// several servers sharing one PostgreSQL.
+    pub async fn serve_replica(&self, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut command = self.command(&["serve"]);
+        command.env("KINDRED__SERVER__BIND", format!("127.0.0.1:{port}"));
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start kindred serve");
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        server.wait_ready(Duration::from_secs(60)).await;
+        server
+    }
+}
+
 pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Who may call the API.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Several servers on one PostgreSQL.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
     /// What data is plausible.
     #[serde(default)]
     pub data: DataSettings,
@@ -248,6 +251,33 @@ pub struct AuthSettings {
     pub enabled: Option<bool>,
 }
 
+/// `[cluster]`: several servers sharing one PostgreSQL database act as one; they coordinate
+/// only through it, with leases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// This server's name among those sharing the database (shown as the runner of its
+    /// jobs). Unset: host name, process id and a random part. Must differ between servers.
+    pub server_id: Option<String>,
+    /// Seconds a job, a claimed batch or the schedule's lead is held without renewal: when a
+    /// server dies, another takes its work over after this long. Renewed every third of it.
+    pub lease_secs: f64,
+    /// Seconds between two checks for a model another server's refit committed, besides
+    /// being told by the database at once.
+    pub model_poll_secs: f64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self { server_id: None, lease_secs: 30.0, model_poll_secs: 5.0 }
+    }
+}
+
+/// Seconds as a duration, at least `min` (and a garbled value is `min`).
+fn seconds(secs: f64, min: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs.max(min)).unwrap_or(std::time::Duration::from_secs_f64(min))
+}
+
 /// `[segments]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -346,6 +376,12 @@ impl Settings {
             repair_backoff_max: std::time::Duration::from_secs(
                 self.segments.repair_backoff_max_secs.max(self.segments.repair_backoff_secs).max(1),
             ),
+            server_id: match &self.cluster.server_id {
+                Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+                _ => kindred_engine::default_server_id(),
+            },
+            lease: seconds(self.cluster.lease_secs, 0.5),
+            model_poll: seconds(self.cluster.model_poll_secs, 0.1),
             ..Default::default()
         })
     }

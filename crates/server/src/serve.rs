@@ -27,9 +27,41 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store.with_identity(settings.identity.policy()?))
 }
 
+/// Makes sure this is the only server on a SQLite file: holds an exclusive lock on
+/// `<file>.serve.lock` for the life of the process (the system releases it when the process
+/// ends, however it ends). SQLite lets one server keep its segments true; several servers
+/// need PostgreSQL. `kindred import`, `export` and `keys` do not take it, so they run beside
+/// the server. Nothing to hold for PostgreSQL.
+fn hold_sqlite_file(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(path) = kindred_store::sqlite_path(url) else { return Ok(None) };
+    let lock_path = std::path::PathBuf::from(format!("{path}.serve.lock"));
+    if let Some(folder) = lock_path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `kindred serve` is already running on the SQLite file {path} (it holds {}): SQLite serves \
+             one server; stop the other, give this one another database.url, or run several servers on one \
+             PostgreSQL (`kindred import`, `export` and `keys` work beside the running server)",
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Result<()> {
     crate::metrics::install();
+    let _only_server = hold_sqlite_file(&settings.database.url)?;
     // The port first: a port in use is reported at once, not after migrations and demo data.
     let listener = bind(&settings.server.bind).await?;
     let store = open_store(&settings).await?;
@@ -108,6 +140,7 @@ pub async fn serve(settings: Settings, demo: Option<DemoOptions>) -> anyhow::Res
     let header_read_timeout = Duration::from_secs(settings.server.header_read_timeout_secs);
     crate::listen::serve(listener, app, header_read_timeout, grace, stopping).await;
     tracing::info!("shutting down");
+    engine.leave().await;
     audit_writer.finish().await;
     store.close().await?;
     Ok(())

@@ -77,8 +77,9 @@ fn count_statements(db: &mut DatabaseConnection, statements: &Arc<AtomicU64>, sl
     });
 }
 
-/// The path of the SQLite file in a `sqlite://` URL, without any query string.
-fn sqlite_path(url: &str) -> Option<&str> {
+/// The path of the SQLite file in a `sqlite://` URL, without any query string (none for an
+/// in-memory database or another database).
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then_some(path)

@@ -47,7 +47,7 @@ mod written;
 pub use access::{AuditFilter, NewApiKey, NewAuditEntry};
 pub use changes::{Consumed, QueuedChanges};
 pub use children::InteractionCursor;
-pub use connect::{PoolUsage, Store, StoreOptions};
+pub use connect::{PoolUsage, Store, StoreOptions, sqlite_path};
 pub use consent::StrategyTable;
 pub use counts::RowCounts;
 pub use customers::{CustomerFilter, CustomerWritten};

@@ -160,6 +160,11 @@ impl Job {
     async fn excluded(&self) -> i64 {
         self.0.excluded
     }
+    /// The server that runs it, or ran it last (its `cluster.server_id`): another one when a
+    /// server died and another took the job over.
+    async fn runner(&self) -> Option<&str> {
+        self.0.runner.as_deref()
+    }
     /// Why it failed.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
