@@ -61,7 +61,9 @@ impl MigrationTrait for Migration {
         for table in LEASED {
             // One column per statement: SQLite alters one at a time.
             manager
-                .alter_table(Table::alter().table(Alias::new(table)).add_column(string_null(Lease::Runner)).to_owned())
+                .alter_table(
+                    Table::alter().table(Alias::new(table)).add_column(string_null(Lease::Runner)).to_owned(),
+                )
                 .await?;
             manager
                 .alter_table(
@@ -107,7 +109,10 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .alter_table(
-                Table::alter().table(Segmentations::Table).add_column(big_integer_null(Segmentations::ModelJobId)).to_owned(),
+                Table::alter()
+                    .table(Segmentations::Table)
+                    .add_column(big_integer_null(Segmentations::ModelJobId))
+                    .to_owned(),
             )
             .await?;
         if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
@@ -120,7 +125,8 @@ impl MigrationTrait for Migration {
                     "ALTER TABLE {table} ADD COLUMN txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)"
                 ))
                 .await?;
-                db.execute_unprepared(&format!("CREATE INDEX idx_{table}_txid ON {table} (txid, id)")).await?;
+                db.execute_unprepared(&format!("CREATE INDEX idx_{table}_txid ON {table} (txid, id)"))
+                    .await?;
             }
         }
         // The model each dynamic segmentation holds now: its saved state's, or its last

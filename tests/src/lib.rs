@@ -205,7 +205,8 @@ impl Workspace {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start kindred serve");
+        let child =
+            command.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start kindred serve");
         let server = Server { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
         server.wait_ready(Duration::from_secs(60)).await;
         server

@@ -196,7 +196,9 @@ impl Engine {
                     match self.start_refit(segmentation, JobReason::Start).await {
                         Ok(_) => {}
                         // Another server sharing the database refits it already.
-                        Err(EngineError::Conflict(why)) => tracing::info!(segmentation = id, %why, "not refitted at start"),
+                        Err(EngineError::Conflict(why)) => {
+                            tracing::info!(segmentation = id, %why, "not refitted at start")
+                        }
                         Err(error) => return Err(error),
                     }
                     return Ok(());
@@ -221,7 +223,9 @@ impl Engine {
     /// Gives up what this server leads for the servers sharing its database (the schedule),
     /// so another takes it at once rather than when the lease expires: call when stopping.
     pub async fn leave(&self) {
-        if let Err(error) = self.inner.store.release_lease(schedule::LEAD, &self.inner.settings.server_id).await {
+        if let Err(error) =
+            self.inner.store.release_lease(schedule::LEAD, &self.inner.settings.server_id).await
+        {
             tracing::warn!(%error, "could not give up the schedule's lead");
         }
     }

@@ -34,15 +34,18 @@ async fn publish_new(inner: &Inner, mut positions: Positions) -> (Positions, boo
                 blocked |= waiting;
                 for event in events {
                     let change = if event.change == "entered" { Change::Entered } else { Change::Exited };
-                    send(inner, MembershipChange {
-                        segmentation_id: event.segmentation_id,
-                        customer_id: event.customer_id,
-                        segment: event.segment,
-                        change,
-                        score: event.score,
-                        reason: event.reason,
-                        at: event.at,
-                    });
+                    send(
+                        inner,
+                        MembershipChange {
+                            segmentation_id: event.segmentation_id,
+                            customer_id: event.customer_id,
+                            segment: event.segment,
+                            change,
+                            score: event.score,
+                            reason: event.reason,
+                            at: event.at,
+                        },
+                    );
                 }
                 if count < BATCH {
                     break;
@@ -61,15 +64,18 @@ async fn publish_new(inner: &Inner, mut positions: Positions) -> (Positions, boo
                 positions.exits = position;
                 blocked |= waiting;
                 for (segmentation_id, member, at) in exits {
-                    send(inner, MembershipChange {
-                        segmentation_id,
-                        customer_id: member.customer_id,
-                        segment: member.segment,
-                        change: Change::Exited,
-                        score: member.score,
-                        reason: ChangeReason::Write,
-                        at,
-                    });
+                    send(
+                        inner,
+                        MembershipChange {
+                            segmentation_id,
+                            customer_id: member.customer_id,
+                            segment: member.segment,
+                            change: Change::Exited,
+                            score: member.score,
+                            reason: ChangeReason::Write,
+                            at,
+                        },
+                    );
                 }
                 if count < BATCH {
                     break;

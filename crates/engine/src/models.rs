@@ -102,7 +102,8 @@ pub(crate) async fn catch_up(inner: &Inner, unloadable: &mut std::collections::H
         {
             continue;
         }
-        if inner.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&segmentation.id) {
+        if inner.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&segmentation.id)
+        {
             continue;
         }
         match load(inner, &segmentation).await {
@@ -113,7 +114,11 @@ pub(crate) async fn catch_up(inner: &Inner, unloadable: &mut std::collections::H
                 inner.set_live(segmentation.id, Some(instance));
                 inner.set_version(segmentation.id, Some(job_id));
                 loaded += 1;
-                tracing::info!(segmentation = segmentation.id, job = job_id, "loaded the model another server's refit committed");
+                tracing::info!(
+                    segmentation = segmentation.id,
+                    job = job_id,
+                    "loaded the model another server's refit committed"
+                );
             }
             // Saved by a refit committed since: the next round loads it.
             Ok(_) => {}

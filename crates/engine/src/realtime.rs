@@ -12,7 +12,9 @@
 use crate::diff::diff;
 use crate::state::Inner;
 use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
-use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, SegmentationLock, StoreResult};
+use kindred_store::{
+    ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, SegmentationLock, StoreResult,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 
@@ -119,7 +121,8 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
         held.push(lock.lock().await);
     }
     let locked = inner.store.lock_segmentations(&ids).await?;
-    let mut waiting: Vec<i64> = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
+    let mut waiting: Vec<i64> =
+        inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
     waiting.extend(locked.refitting.iter().copied());
     // A model another server's refit replaced: loaded by the model follower, woken here.
     let stale: Vec<i64> = ids
@@ -209,7 +212,11 @@ async fn write(
     mut diffs: Vec<(i64, MembershipDiff)>,
     consumed: &Consumed,
 ) -> StoreResult<()> {
-    let error = match inner.store.apply_membership_diffs_locked(locked, &diffs, ChangeReason::Write, consumed).await {
+    let error = match inner
+        .store
+        .apply_membership_diffs_locked(locked, &diffs, ChangeReason::Write, consumed)
+        .await
+    {
         Ok(applied) => {
             for (id, difference) in &mut diffs {
                 difference.drop_customers(&applied.gone);

@@ -27,9 +27,10 @@ pub(crate) async fn start(
     let id = segmentation.id;
     let running = register(inner, id)?;
     let stored = async {
-        let job = inner.store.start_job(id, reason, &inner.settings.lease_from_now()).await.map_err(|error| {
-            if error.is_conflict() { EngineError::Conflict(error.to_string()) } else { error.into() }
-        })?;
+        let job =
+            inner.store.start_job(id, reason, &inner.settings.lease_from_now()).await.map_err(|error| {
+                if error.is_conflict() { EngineError::Conflict(error.to_string()) } else { error.into() }
+            })?;
         // A repair leaves the segmentation DEGRADED until it succeeds: its job shows it runs.
         if reason != JobReason::Repair {
             inner.store.set_segmentation_status(id, SegmentationStatus::Running, None).await?;
@@ -52,7 +53,11 @@ pub(crate) async fn start(
 /// segmentation is refitted here from the start; its memberships were never touched by the
 /// job that died, which writes only when it commits.
 pub(crate) async fn resume(inner: &Arc<Inner>, job_id: i64) -> EngineResult<()> {
-    let job = inner.store.job(job_id).await?.ok_or_else(|| EngineError::Conflict(format!("job {job_id} is gone")))?;
+    let job = inner
+        .store
+        .job(job_id)
+        .await?
+        .ok_or_else(|| EngineError::Conflict(format!("job {job_id} is gone")))?;
     let Some(segmentation) = inner.store.segmentation(job.segmentation_id).await? else {
         let outcome = JobOutcome {
             status: JobStatus::Failed,
@@ -85,13 +90,25 @@ fn register(inner: &Inner, id: i64) -> EngineResult<Running> {
         )));
     }
     // Held before the job is stored, so two requests here cannot both start one.
-    let job = RunningJob { job_id: 0, cancel: cancel.clone(), done: done.clone(), total: total.clone(), on_end: Vec::new() };
+    let job = RunningJob {
+        job_id: 0,
+        cancel: cancel.clone(),
+        done: done.clone(),
+        total: total.clone(),
+        on_end: Vec::new(),
+    };
     jobs.insert(id, job);
     Ok((cancel, done, total))
 }
 
 /// Runs registered job `job_id` of `segmentation` in the background.
-fn launch(inner: &Arc<Inner>, segmentation: segmentation::Model, reason: JobReason, job_id: i64, running: Running) {
+fn launch(
+    inner: &Arc<Inner>,
+    segmentation: segmentation::Model,
+    reason: JobReason,
+    job_id: i64,
+    running: Running,
+) {
     let id = segmentation.id;
     if let Some(job) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
         job.job_id = job_id;

@@ -88,7 +88,9 @@ async fn record_progress(inner: Arc<Inner>, id: i64, position: Position, finishe
             // A pass cannot be stopped half way; a lost lease only lets another server fail
             // the job's row, which this run's end then leaves as it is.
             let lease = inner.settings.lease_from_now();
-            if let Err(error) = inner.store.renew_job_lease(kindred_store::LeasedJobs::Resolve, id, &lease).await {
+            if let Err(error) =
+                inner.store.renew_job_lease(kindred_store::LeasedJobs::Resolve, id, &lease).await
+            {
                 tracing::warn!(%error, job = id, "could not renew a resolve job's lease");
             }
         }

@@ -66,7 +66,9 @@ async fn run_due(inner: &Arc<Inner>) -> Result<(), kindred_store::StoreError> {
             match refit::start(inner, segmentation, kindred_store::JobReason::Schedule).await {
                 Ok(_) => {}
                 // Started meanwhile by a request, here or on another server.
-                Err(crate::EngineError::Conflict(why)) => tracing::debug!(segmentation = id, %why, "scheduled refit not needed"),
+                Err(crate::EngineError::Conflict(why)) => {
+                    tracing::debug!(segmentation = id, %why, "scheduled refit not needed")
+                }
                 Err(error) => tracing::warn!(segmentation = id, %error, "could not start a scheduled refit"),
             }
         }

@@ -47,14 +47,18 @@ impl EngineSettings {
     pub(crate) fn lease_from_now(&self) -> kindred_store::Lease {
         kindred_store::Lease {
             holder: self.server_id.clone(),
-            until: chrono::Utc::now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30)),
+            until: chrono::Utc::now()
+                + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30)),
         }
     }
 }
 
 /// A name for this process that no other server shares: host, process id and a random part.
 pub fn default_server_id() -> String {
-    let host = std::env::var("HOSTNAME").ok().filter(|host| !host.is_empty()).unwrap_or_else(|| "kindred".to_owned());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "kindred".to_owned());
     format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 

@@ -82,7 +82,9 @@ pub(crate) async fn listener(inner: Arc<Inner>) {
         inner.models_wake.notify_one();
         loop {
             match listener.recv().await {
-                Ok(notification) if notification.channel() == MODELS_CHANNEL => inner.models_wake.notify_one(),
+                Ok(notification) if notification.channel() == MODELS_CHANNEL => {
+                    inner.models_wake.notify_one()
+                }
                 Ok(_) => inner.feed_wake.notify_one(),
                 Err(error) => {
                     tracing::warn!(%error, "the connection listening for other servers' commits was lost");

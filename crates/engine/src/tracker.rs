@@ -87,7 +87,10 @@ pub(crate) async fn record_progress(tracker: Arc<JobTracker>, finished: Arc<Atom
             match tracker.inner.store.renew_job_lease(jobs, tracker.job_id, &lease).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(job = tracker.job_id, "the job is no longer this server's (taken over, or ended elsewhere): stopping it");
+                    tracing::warn!(
+                        job = tracker.job_id,
+                        "the job is no longer this server's (taken over, or ended elsewhere): stopping it"
+                    );
                     tracker.cancel.store(true, Ordering::SeqCst);
                 }
                 // Kept trying: the lease outlives a few failed renewals.

@@ -155,7 +155,8 @@ async fn send_due(
     // Claimed for longer than a request may take: another server sends them only if this one
     // died before recording how it went.
     let now = Utc::now();
-    let claimed_until = now + chrono::Duration::from_std(settings.timeout * 3).unwrap_or(chrono::Duration::minutes(1));
+    let claimed_until =
+        now + chrono::Duration::from_std(settings.timeout * 3).unwrap_or(chrono::Duration::minutes(1));
     let due = match store.due_deliveries(hook.id, now, claimed_until, settings.batch).await {
         Ok(due) => due,
         Err(error) => {

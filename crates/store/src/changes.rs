@@ -201,13 +201,19 @@ impl Store {
         self.read_queue(customers, Some((now, until))).await
     }
 
-    async fn read_queue(&self, customers: u64, claim: Option<(DateTime<Utc>, DateTime<Utc>)>) -> StoreResult<QueuedChanges> {
+    async fn read_queue(
+        &self,
+        customers: u64,
+        claim: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> StoreResult<QueuedChanges> {
         let limit = customers.max(1).saturating_mul(ROWS_PER_CUSTOMER);
         let claim = claim.filter(|_| self.backend() == sea_orm::DbBackend::Postgres);
         // A row names a customer by id (API writes) or by external id (imports, merges); an
         // external id merged since names the customer it was merged into.
         let (rows_sql, mut values): (&str, Vec<Value>) = match claim {
-            None => ("SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?", Vec::new()),
+            None => {
+                ("SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?", Vec::new())
+            }
             Some((now, until)) => (
                 "UPDATE customer_changes SET claimed_until = ? WHERE id IN (SELECT id FROM customer_changes \
                  WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) \

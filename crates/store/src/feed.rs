@@ -119,7 +119,9 @@ impl Store {
         if self.backend() == DbBackend::Postgres && (rows.len() as u64) < limit {
             let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {later} AND txid >= {xmin})");
             let values = vec![position.txid.into(), position.txid.into(), position.id.into()];
-            if let Some(row) = self.connection().query_one_raw(statement(self.backend(), &sql, values)).await? {
+            if let Some(row) =
+                self.connection().query_one_raw(statement(self.backend(), &sql, values)).await?
+            {
                 waiting = row.try_get_by_index(0)?;
             }
         }
@@ -169,13 +171,17 @@ impl Store {
             DbBackend::Postgres => "DELETE FROM merge_exits WHERE at < now() - make_interval(secs => ?)",
             _ => "DELETE FROM merge_exits WHERE at < datetime('now', '-' || ? || ' seconds')",
         };
-        let done = self.connection().execute_raw(statement(self.backend(), sql, vec![seconds.into()])).await?;
+        let done =
+            self.connection().execute_raw(statement(self.backend(), sql, vec![seconds.into()])).await?;
         Ok(done.rows_affected())
     }
 
     /// A listener for `channels` on PostgreSQL (none on SQLite, which has one server): each
     /// notification names its channel and carries a payload of ids.
-    pub async fn listen(&self, channels: &[&str]) -> StoreResult<Option<sea_orm::sqlx::postgres::PgListener>> {
+    pub async fn listen(
+        &self,
+        channels: &[&str],
+    ) -> StoreResult<Option<sea_orm::sqlx::postgres::PgListener>> {
         if self.backend() != DbBackend::Postgres {
             return Ok(None);
         }

@@ -157,13 +157,16 @@ async fn write_once<C: ConnectionTrait>(
 /// Refuses a refit's write unless job `job_id` still runs under `runner`'s lease: a job
 /// taken over by another server after its lease expired is that server's to finish.
 async fn still_running<C: ConnectionTrait>(txn: &C, job_id: i64, runner: &str) -> StoreResult<()> {
-    let sql = "UPDATE segmentation_jobs SET runner = runner WHERE id = ? AND runner = ? AND status = 'running'";
+    let sql =
+        "UPDATE segmentation_jobs SET runner = runner WHERE id = ? AND runner = ? AND status = 'running'";
     let values = vec![job_id.into(), runner.into()];
     let done = txn.execute_raw(crate::sql::statement(txn.get_database_backend(), sql, values)).await?;
     if done.rows_affected() == 1 {
         Ok(())
     } else {
-        Err(StoreError::Conflict(format!("job {job_id} is no longer this server's: another server took it over")))
+        Err(StoreError::Conflict(format!(
+            "job {job_id} is no longer this server's: another server took it over"
+        )))
     }
 }
 

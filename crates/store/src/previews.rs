@@ -33,7 +33,11 @@ fn kept_since(since: DateTime<Utc>) -> Condition {
 
 impl Store {
     /// Stores a running preview job, run by `lease.holder` under `lease`.
-    pub async fn start_preview(&self, new: &NewPreview, lease: &crate::Lease) -> StoreResult<preview_job::Model> {
+    pub async fn start_preview(
+        &self,
+        new: &NewPreview,
+        lease: &crate::Lease,
+    ) -> StoreResult<preview_job::Model> {
         let row = preview_job::ActiveModel {
             strategy: Set(new.strategy.clone()),
             params: Set(new.params.to_string()),

@@ -6,7 +6,9 @@ use crate::error::{StoreError, StoreResult};
 use crate::states::{JobReason, JobStatus, SegmentationMode, SegmentationStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 /// A segmentation to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,7 +270,10 @@ impl Store {
             .col_expr(segmentation_job::Column::Excluded, Expr::value(outcome.excluded))
             .col_expr(segmentation_job::Column::Error, Expr::value(outcome.error.clone()))
             .col_expr(segmentation_job::Column::FinishedAt, Expr::value(Some(Utc::now())))
-            .col_expr(segmentation_job::Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(
+                segmentation_job::Column::LeaseUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
             .filter(segmentation_job::Column::Id.eq(job_id))
             .filter(segmentation_job::Column::Runner.eq(runner))
             .filter(segmentation_job::Column::Status.eq(JobStatus::Running))

@@ -203,7 +203,8 @@ impl Store {
         );
         let values =
             vec![claimed_until.into(), webhook_id.into(), now.into(), now.into(), (limit as i64).into()];
-        let rows = self.connection().query_all_raw(crate::sql::statement(self.backend(), &sql, values)).await?;
+        let rows =
+            self.connection().query_all_raw(crate::sql::statement(self.backend(), &sql, values)).await?;
         let ids: Vec<i64> = rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
         let due = if ids.is_empty() {
             Vec::new()

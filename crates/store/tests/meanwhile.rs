@@ -69,7 +69,12 @@ on_both!(a_refit_naming_customers_deleted_meanwhile_writes_the_rest, |store: &St
         let pending_before = store.delivery_counts(hook.id).await.unwrap().pending;
 
         let job = store.start_job(id, kindred_store::JobReason::Refit, &test_lease()).await.unwrap();
-        let model = RefitResult { model: serde_json::json!({ "cut": 7 }), state: None, covered_change: 0, runner: None };
+        let model = RefitResult {
+            model: serde_json::json!({ "cut": 7 }),
+            state: None,
+            covered_change: 0,
+            runner: None,
+        };
         let applied = store
             .apply_membership_diff(id, &refit, ChangeReason::Refit, Some(job.id), Some(&model))
             .await
@@ -200,5 +205,8 @@ on_both!(queued_events_of_customers_who_refused_marketing_since_are_withheld, |s
 
 /// A lease held by these tests for five minutes.
 fn test_lease() -> kindred_store::Lease {
-    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+    kindred_store::Lease {
+        holder: "test".to_owned(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(5),
+    }
 }

@@ -80,7 +80,10 @@ on_both!(preview_jobs_from_start_to_purge, |store: &Store| {
         assert!(store.preview(first.id, long_ago).await.unwrap().is_none(), "purged");
 
         // A stopped server left the third running.
-        assert_eq!(store.fail_interrupted_previews(chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 1);
+        assert_eq!(
+            store.fail_interrupted_previews(chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap(),
+            1
+        );
         let failed = store.preview(third.id, long_ago).await.unwrap().unwrap();
         assert_eq!(failed.status.as_str(), "failed");
         assert!(failed.error.unwrap().contains("stopped"));
@@ -108,5 +111,8 @@ on_both!(the_profiled_population_is_counted_and_listed, |store: &Store| {
 
 /// A lease held by these tests for five minutes.
 fn test_lease() -> kindred_store::Lease {
-    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+    kindred_store::Lease {
+        holder: "test".to_owned(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(5),
+    }
 }

@@ -69,7 +69,8 @@ on_both!(writes_queue_their_customers_until_consumed, |store: &Store| {
         let pending = store.pending_for(segmentation, 1, None).await.unwrap();
         assert_eq!((pending.customers, pending.latest), (vec![ana], vec![3]));
         // A refit that read the data after queue position 5 covers ana, not bo.
-        let refit = RefitResult { model: serde_json::json!({}), state: None, covered_change: 5, runner: None };
+        let refit =
+            RefitResult { model: serde_json::json!({}), state: None, covered_change: 5, runner: None };
         let nothing = MembershipDiff::default();
         store
             .apply_membership_diff(segmentation, &nothing, ChangeReason::Refit, None, Some(&refit))

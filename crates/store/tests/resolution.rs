@@ -133,7 +133,13 @@ on_both!(a_resolve_job_runs_alone_and_records_how_it_ended, |store: &Store| {
 
         // A job a stopped server left running is failed at the next start; one ended stays.
         let left = store.start_resolve_job(false, None, &test_lease()).await.unwrap();
-        assert_eq!(store.fail_interrupted_resolve_jobs(chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .fail_interrupted_resolve_jobs(chrono::Utc::now() + chrono::Duration::hours(1))
+                .await
+                .unwrap(),
+            1
+        );
         let jobs = store.resolve_jobs(10).await.unwrap();
         assert_eq!(jobs.iter().map(|job| job.id).collect::<Vec<_>>(), vec![left.id, job.id]);
         assert_eq!(jobs[0].status, kindred_store::JobStatus::Failed);
@@ -143,5 +149,8 @@ on_both!(a_resolve_job_runs_alone_and_records_how_it_ended, |store: &Store| {
 
 /// A lease held by these tests for five minutes.
 fn test_lease() -> kindred_store::Lease {
-    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+    kindred_store::Lease {
+        holder: "test".to_owned(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(5),
+    }
 }

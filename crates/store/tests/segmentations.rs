@@ -406,5 +406,8 @@ on_both!(counts_are_read_in_one_statement, |store: &Store| {
 
 /// A lease held by these tests for five minutes.
 fn test_lease() -> kindred_store::Lease {
-    kindred_store::Lease { holder: "test".to_owned(), until: chrono::Utc::now() + chrono::Duration::minutes(5) }
+    kindred_store::Lease {
+        holder: "test".to_owned(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(5),
+    }
 }
