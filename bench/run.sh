@@ -36,7 +36,11 @@
 #   bench/run.sh restarts   start to ready at 1,000,000 demo customers (BENCH_RESTART_CUSTOMERS)
 #                           with the demo's four segmentations (three strategies): refitting
 #                           them at start against loading the models their last refits saved
-#   bench/run.sh            all eleven
+#   bench/run.sh replicas   two servers on one PostgreSQL with 100,000 demo customers
+#                           (BENCH_REPLICA_CUSTOMERS) and three dynamic segmentations: time from
+#                           recordInteraction on one to membershipChanged on the other at 500
+#                           writes/s (BENCH_RATE), and, in the same run, on the same server
+#   bench/run.sh            all twelve
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -360,6 +364,38 @@ bench_matching() {
   unset KINDRED__DATABASE__URL
 }
 
+bench_replicas() {
+  local customers="${BENCH_REPLICA_CUSTOMERS:-100000}" rate="${BENCH_RATE:-500}" seconds="${BENCH_SECONDS:-20}"
+  local db="kindred_bench_replicas"
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  local url="${PG_ADMIN%/*}/$db"
+  rm -rf "$DATA/replicas" && mkdir -p "$DATA/replicas"
+  printf '[[plugins]]\nname = "behavioral"\npath = "%s"\n' "$PWD/target/release/libkindred_behavioral.so" \
+    > "$DATA/replicas/kindred.toml"
+  echo "== replicas: $customers demo customers on PostgreSQL"
+  KINDRED__DATABASE__URL="$url" "$KINDRED" demo --customers "$customers" --seed 7 >/dev/null
+  local a=18091 b=18092
+  KINDRED__DATABASE__URL="$url" KINDRED__SERVER__BIND="127.0.0.1:$a" KINDRED__CLUSTER__SERVER_ID=a \
+    "$KINDRED" --config "$DATA/replicas/kindred.toml" serve &
+  local first=$!
+  KINDRED__DATABASE__URL="$url" KINDRED__SERVER__BIND="127.0.0.1:$b" KINDRED__CLUSTER__SERVER_ID=b \
+    "$KINDRED" --config "$DATA/replicas/kindred.toml" serve &
+  local second=$!
+  trap 'kill $first $second 2>/dev/null || true' RETURN
+  for port in $a $b; do
+    for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  done
+  echo "== replicas: recordInteraction on a -> membershipChanged on b, $rate writes/s"
+  "$PWD/target/release/kindred-adaptive-bench" latency --base "http://127.0.0.1:$a" \
+    --listen "http://127.0.0.1:$b" --rate "$rate" --seconds "$seconds"
+  echo "== replicas: recordInteraction on a -> membershipChanged on a, $rate writes/s (same run)"
+  "$PWD/target/release/kindred-adaptive-bench" latency --base "http://127.0.0.1:$a" \
+    --rate "$rate" --seconds "$seconds"
+  kill -TERM "$first" "$second"
+  wait "$first" "$second" || true
+  psql "$PG_ADMIN" -qc "DROP DATABASE $db" >/dev/null
+}
+
 bench_dashboard() {
   echo "== dashboard: first render of each page"
   cargo build --release -p kindred-bench --bin kindred-dashboard-bench
@@ -378,6 +414,7 @@ case "${1:-all}" in
   communities) bench_communities ;;
   matching) bench_matching ;;
   restarts) bench_restarts ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching; bench_restarts ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|all]" >&2; exit 2 ;;
+  replicas) bench_replicas ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching; bench_restarts; bench_replicas ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|restarts|replicas|all]" >&2; exit 2 ;;
 esac

@@ -74,6 +74,10 @@ enum Command {
         /// How long to write, in seconds.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Another server on the same database to hold the subscription on (write on one,
+        /// hear on the other); none: the subscription is on `base` too.
+        #[arg(long)]
+        listen: Option<String>,
     },
 }
 
@@ -252,7 +256,7 @@ fn report(name: &str, latencies: &mut [u32], missing: u64, elapsed: Duration) {
     );
 }
 
-async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
+async fn latency(base: &str, listen: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let create = "mutation($i: CreateSegmentationInput!) { createSegmentation(input: $i) { id } }";
     let purchases = json!({ "kind": "purchase" });
@@ -305,9 +309,14 @@ async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!("queued backlog drained after {:.1} s", started.elapsed().as_secs_f64());
+    if listen != base {
+        // Whichever server claims a write's batch assigns it; the events reach the listening
+        // server from the database.
+        println!("writing on {base}, listening on {listen}");
+    }
     println!("three dynamic segmentations ready; writing {rate}/s for {seconds} s");
     let changes = "subscription { membershipChanged { segmentationId customerId change } }";
-    let mut subscription = Subscription::open(base, changes, json!({}), json!({})).await;
+    let mut subscription = Subscription::open(listen, changes, json!({}), json!({})).await;
     // Events as they arrive: (customer id, segmentation id, when).
     let events: Arc<Mutex<Vec<(String, String, Instant)>>> = Arc::default();
     let listener = {
@@ -402,7 +411,9 @@ async fn latency(base: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Refit { database, libraries, again } => refit(&database, &libraries, again).await,
-        Command::Latency { base, rate, seconds } => latency(&base, rate, seconds).await,
+        Command::Latency { base, rate, seconds, listen } => {
+            latency(&base, listen.as_deref().unwrap_or(&base), rate, seconds).await
+        }
         Command::Isolation { database, libraries, worker, runs } => {
             isolation(&database, &libraries, &worker, runs).await
         }
