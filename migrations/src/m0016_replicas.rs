@@ -40,6 +40,7 @@ enum Segmentations {
 
 #[derive(DeriveIden)]
 enum Lease {
+    CancelRequested,
     Runner,
     LeaseUntil,
     ClaimedUntil,
@@ -74,6 +75,15 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // Asked of a server that does not run the refit: its runner sees it at its next renewal.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("segmentation_jobs"))
+                    .add_column(boolean(Lease::CancelRequested).default(false))
+                    .to_owned(),
+            )
+            .await?;
         for table in CLAIMED {
             manager
                 .alter_table(

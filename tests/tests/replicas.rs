@@ -5,6 +5,7 @@
 //! - `refreshSegmentation` asked of both at once runs one job;
 //! - a refit whose server is killed (`kill -9`) is finished by the other after the lease, and
 //!   the memberships are whole;
+//! - a refit is cancelled from the server that does not run it;
 //! - a webhook receiver gets each event once;
 //! - a restarted server assigns new writes as before it stopped;
 //! - a revoked key stops working on every server within five seconds;
@@ -149,6 +150,17 @@ async fn a_refit_whose_server_dies_is_finished_by_the_other(a: Server, b: Server
     assert_eq!(Some(size(&done, "slow") + refused_profiling), customers, "every customer, once: {done}");
 }
 
+async fn a_refit_is_cancelled_from_the_other_server(a: Server, b: Server) {
+    let input = json!({ "i": { "name": "slow", "strategy": "misbehaving", "params": { "mode": "slow" }, "mode": "STATIC" } });
+    let id = a.data(CREATE, input).await["createSegmentation"]["id"].as_str().expect("id").to_owned();
+    let cancel = "mutation($id: ID!) { cancelRefresh(id: $id) }";
+    let asked = b.data(cancel, json!({ "id": id })).await;
+    assert_eq!(asked["cancelRefresh"], true, "{asked}");
+    let done = until(&a, &id, "the refit on a stops", |s| s["jobs"][0]["status"] != "RUNNING").await;
+    assert_eq!(done["jobs"][0]["status"], "CANCELLED", "{done}");
+    assert_eq!(size(&done, "slow"), 0, "nothing written: {done}");
+}
+
 async fn a_webhook_receiver_gets_each_event_once(a: Server, b: Server) {
     let (id, _) = big_spenders_on_both(&a, &b).await;
     let mut receiver = Receiver::start(Vec::new()).await;
@@ -237,6 +249,7 @@ on_two_servers!(write_on_one_event_on_the_other, a_write_on_one_server_is_an_eve
 on_two_servers!(one_refit_for_two_requests, a_refresh_asked_of_both_at_once_runs_one_job);
 on_two_servers!(refit_taken_over_after_a_kill, a_refit_whose_server_dies_is_finished_by_the_other);
 on_two_servers!(webhook_events_once, a_webhook_receiver_gets_each_event_once);
+on_two_servers!(refit_cancelled_from_the_other_server, a_refit_is_cancelled_from_the_other_server);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_server_assigns_as_before() {

@@ -297,7 +297,14 @@ impl Engine {
             SegmentationMode::Static => self.inner.set_live(id, None),
             SegmentationMode::Dynamic if changes.params.is_some() || became_dynamic => {
                 if self.job(id).is_none() {
-                    self.start_refit(updated.clone(), JobReason::Update).await?;
+                    match self.start_refit(updated.clone(), JobReason::Update).await {
+                        Ok(_) => {}
+                        // Another server refits it now, as when a refit runs here.
+                        Err(EngineError::Conflict(why)) => {
+                            tracing::info!(segmentation = id, %why, "no refit after the update")
+                        }
+                        Err(error) => return Err(error),
+                    }
                 }
             }
             SegmentationMode::Dynamic => {}
@@ -307,7 +314,7 @@ impl Engine {
 
     /// Deletes a segmentation with its memberships and history, cancelling its refit.
     pub async fn delete(&self, id: i64) -> EngineResult<bool> {
-        self.cancel(id);
+        self.cancel(id).await?;
         self.inner.set_live(id, None);
         Ok(self.inner.store.delete_segmentation(id).await?)
     }
@@ -352,16 +359,17 @@ impl Engine {
         refit::start(&self.inner, segmentation, reason).await
     }
 
-    /// Asks the running refit of segmentation `id` to stop; false if none is running.
-    pub fn cancel(&self, id: i64) -> bool {
-        let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        match jobs.get(&id) {
-            Some(job) => {
+    /// Asks the running refit of segmentation `id` to stop, here at once, or, when another
+    /// server runs it, at its runner's next lease renewal; false if none is running.
+    pub async fn cancel(&self, id: i64) -> EngineResult<bool> {
+        {
+            let jobs = self.inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(job) = jobs.get(&id) {
                 job.cancel.store(true, Ordering::SeqCst);
-                true
+                return Ok(true);
             }
-            None => false,
         }
+        Ok(self.inner.store.request_job_cancel(id).await?.is_some())
     }
 
     /// Asks every running refit and preview to stop (at its next check, between plugin
@@ -480,11 +488,15 @@ impl Engine {
         }
         let lock = self.inner.lock_for(id);
         let _guard = lock.lock().await;
-        // A refit under way would write its own members over the edit when it ends.
-        if let Some(job) = self.job(id) {
+        // A refit under way (on any server) would write its own members over the edit when
+        // it ends.
+        let running = match self.job(id) {
+            Some(job) => Some(job.job_id),
+            None => self.inner.store.running_job(id).await?.map(|job| job.id),
+        };
+        if let Some(job) = running {
             return Err(EngineError::Conflict(format!(
-                "segmentation {id} is being refitted (job {}): edit its members once the job has ended, or cancel it",
-                job.job_id
+                "segmentation {id} is being refitted (job {job}): edit its members once the job has ended, or cancel it"
             )));
         }
         let old: Vec<Member> = match edit {

@@ -5,7 +5,7 @@
 use crate::events::{JobKind, JobProgress};
 use crate::state::Inner;
 use kindred_plugin_host::RunObserver;
-use kindred_store::{JobStatus, LeasedJobs};
+use kindred_store::{JobStatus, LeasedJobs, Renewal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -85,8 +85,12 @@ pub(crate) async fn record_progress(tracker: Arc<JobTracker>, finished: Arc<Atom
             };
             let lease = tracker.inner.settings.lease_from_now();
             match tracker.inner.store.renew_job_lease(jobs, tracker.job_id, &lease).await {
-                Ok(true) => {}
-                Ok(false) => {
+                Ok(Renewal::Held) => {}
+                Ok(Renewal::CancelRequested) => {
+                    tracing::info!(job = tracker.job_id, "cancel asked on another server: stopping the job");
+                    tracker.cancel.store(true, Ordering::SeqCst);
+                }
+                Ok(Renewal::Lost) => {
                     tracing::warn!(
                         job = tracker.job_id,
                         "the job is no longer this server's (taken over, or ended elsewhere): stopping it"

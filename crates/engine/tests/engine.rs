@@ -130,7 +130,7 @@ async fn cancelled_refit_writes_nothing(store: Store) {
     // `slow` sleeps three seconds in fit: the cancel arrives while it runs.
     let created = engine.create(segmentation_of("slow")).await.unwrap();
     assert!(engine.job(created.id).is_some(), "the refit is registered when create returns");
-    assert!(engine.cancel(created.id));
+    assert!(engine.cancel(created.id).await.unwrap());
     settled(&store, created.id).await;
     assert_eq!(last_job(&store, created.id).await.status, JobStatus::Cancelled);
     assert!(members(&store, created.id).await.is_empty());

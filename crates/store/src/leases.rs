@@ -31,6 +31,17 @@ impl LeasedJobs {
     }
 }
 
+/// What renewing a job's lease found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// Renewed: the job is still this server's.
+    Held,
+    /// Renewed, and someone asked that the job stop.
+    CancelRequested,
+    /// Not renewed: the job ended, or another server took it over.
+    Lost,
+}
+
 /// Who holds a lease, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -47,16 +58,21 @@ pub(crate) fn skip_locked(backend: DbBackend) -> &'static str {
 }
 
 impl Store {
-    /// Renews `lease` on job `id` of `jobs`; false when the job is no longer running under
-    /// this holder (it ended, or another server took it over after the lease expired).
-    pub async fn renew_job_lease(&self, jobs: LeasedJobs, id: i64, lease: &Lease) -> StoreResult<bool> {
+    /// Renews `lease` on job `id` of `jobs`: whether it is still held, and whether someone
+    /// asked that it stop ([`Store::request_job_cancel`]).
+    pub async fn renew_job_lease(&self, jobs: LeasedJobs, id: i64, lease: &Lease) -> StoreResult<Renewal> {
+        let asked = if jobs == LeasedJobs::Refit { "cancel_requested" } else { "FALSE" };
         let sql = format!(
-            "UPDATE {} SET lease_until = ? WHERE id = ? AND runner = ? AND status = 'running'",
+            "UPDATE {} SET lease_until = ? WHERE id = ? AND runner = ? AND status = 'running' RETURNING {asked}",
             jobs.table()
         );
         let values = vec![lease.until.into(), id.into(), lease.holder.clone().into()];
-        let done = self.connection().execute_raw(statement(self.backend(), &sql, values)).await?;
-        Ok(done.rows_affected() == 1)
+        let row = self.connection().query_one_raw(statement(self.backend(), &sql, values)).await?;
+        Ok(match row {
+            None => Renewal::Lost,
+            Some(row) if row.try_get_by_index::<bool>(0)? => Renewal::CancelRequested,
+            Some(_) => Renewal::Held,
+        })
     }
 
     /// Takes over the running jobs of `jobs` whose lease expired before `now` (their runner

@@ -54,7 +54,7 @@ pub use customers::{CustomerFilter, CustomerWritten};
 pub use erasure::{ErasureReceipt, external_id_hash};
 pub use error::{StoreError, StoreResult};
 pub use feed::{EVENTS_CHANNEL, FeedPosition, MODELS_CHANNEL};
-pub use leases::{Lease, LeasedJobs};
+pub use leases::{Lease, LeasedJobs, Renewal};
 pub use membership_diff::{AppliedDiff, Member, MembershipDiff, RefitResult};
 pub use model_states::{ModelState, ModelVersion};
 pub use person::{PersonData, PersonTie};

@@ -204,6 +204,7 @@ impl Store {
             finished_at: Set(None),
             runner: Set(Some(lease.holder.clone())),
             lease_until: Set(Some(lease.until)),
+            cancel_requested: Set(false),
             ..Default::default()
         };
         let txn = self.begin_write().await?;
@@ -231,6 +232,21 @@ impl Store {
                 )))
             }
         }
+    }
+
+    /// Asks the running refit of segmentation `id` to stop, whichever server runs it (its
+    /// runner sees it when it next renews its lease); returns the job, or `None` when none runs.
+    pub async fn request_job_cancel(&self, segmentation_id: i64) -> StoreResult<Option<i64>> {
+        let sql = "UPDATE segmentation_jobs SET cancel_requested = TRUE WHERE segmentation_id = ? AND status = 'running' \
+                   RETURNING id";
+        let row = self
+            .connection()
+            .query_one_raw(crate::sql::statement(self.backend(), sql, vec![segmentation_id.into()]))
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get_by_index(0)?),
+            None => None,
+        })
     }
 
     /// The refit job `id`.

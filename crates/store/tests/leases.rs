@@ -10,7 +10,8 @@ mod common;
 use chrono::{Duration, NaiveDate, Utc};
 use kindred_domain::CustomerDraft;
 use kindred_store::{
-    ChangeReason, JobReason, Lease, LeasedJobs, Member, MembershipDiff, NewSegmentation, RefitResult, Store,
+    ChangeReason, JobReason, Lease, LeasedJobs, Member, MembershipDiff, NewSegmentation, RefitResult,
+    Renewal, Store,
 };
 
 fn lease(holder: &str, seconds: i64) -> Lease {
@@ -45,8 +46,20 @@ on_both!(one_refit_runs_per_segmentation_and_leases_pass_on, |store: &Store| {
             "{refused}"
         );
         // Live: renewed by its runner only, not taken over, not failed by a starting server.
-        assert!(store.renew_job_lease(LeasedJobs::Refit, job.id, &lease("a", 60)).await.unwrap());
-        assert!(!store.renew_job_lease(LeasedJobs::Refit, job.id, &lease("b", 60)).await.unwrap());
+        assert_eq!(
+            store.renew_job_lease(LeasedJobs::Refit, job.id, &lease("a", 60)).await.unwrap(),
+            Renewal::Held
+        );
+        assert_eq!(
+            store.renew_job_lease(LeasedJobs::Refit, job.id, &lease("b", 60)).await.unwrap(),
+            Renewal::Lost
+        );
+        // A cancel asked of any server reaches its runner at its next renewal.
+        assert_eq!(store.request_job_cancel(id).await.unwrap(), Some(job.id));
+        assert_eq!(
+            store.renew_job_lease(LeasedJobs::Refit, job.id, &lease("a", 60)).await.unwrap(),
+            Renewal::CancelRequested
+        );
         assert!(
             store
                 .take_over_expired_jobs(LeasedJobs::Refit, Utc::now(), &lease("b", 60), 5)

@@ -180,7 +180,7 @@ impl SegmentationMutation {
     /// was running.
     async fn cancel_refresh(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let id = parse_id("id", &id).map_err(api)?;
-        Ok(engine(ctx)?.cancel(id))
+        engine(ctx)?.cancel(id).await.map_err(api)
     }
 
     /// Puts customers (by external id) into a segment of a static segmentation; returns how

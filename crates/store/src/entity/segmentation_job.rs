@@ -26,6 +26,8 @@ pub struct Model {
     pub runner: Option<String>,
     /// Until when its runner holds it; another server takes it over after.
     pub lease_until: Option<DateTimeUtc>,
+    /// Someone asked (of any server) that it stop.
+    pub cancel_requested: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
