@@ -39,7 +39,7 @@ enum Segmentations {
 }
 
 #[derive(DeriveIden)]
-enum Lease {
+enum Leased {
     CancelRequested,
     Runner,
     LeaseUntil,
@@ -63,14 +63,14 @@ impl MigrationTrait for Migration {
             // One column per statement: SQLite alters one at a time.
             manager
                 .alter_table(
-                    Table::alter().table(Alias::new(table)).add_column(string_null(Lease::Runner)).to_owned(),
+                    Table::alter().table(Alias::new(table)).add_column(string_null(Leased::Runner)).to_owned(),
                 )
                 .await?;
             manager
                 .alter_table(
                     Table::alter()
                         .table(Alias::new(table))
-                        .add_column(timestamp_with_time_zone_null(Lease::LeaseUntil))
+                        .add_column(timestamp_with_time_zone_null(Leased::LeaseUntil))
                         .to_owned(),
                 )
                 .await?;
@@ -80,7 +80,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Alias::new("segmentation_jobs"))
-                    .add_column(boolean(Lease::CancelRequested).default(false))
+                    .add_column(boolean(Leased::CancelRequested).default(false))
                     .to_owned(),
             )
             .await?;
@@ -89,7 +89,7 @@ impl MigrationTrait for Migration {
                 .alter_table(
                     Table::alter()
                         .table(Alias::new(table))
-                        .add_column(timestamp_with_time_zone_null(Lease::ClaimedUntil))
+                        .add_column(timestamp_with_time_zone_null(Leased::ClaimedUntil))
                         .to_owned(),
                 )
                 .await?;
