@@ -63,7 +63,10 @@ impl MigrationTrait for Migration {
             // One column per statement: SQLite alters one at a time.
             manager
                 .alter_table(
-                    Table::alter().table(Alias::new(table)).add_column(string_null(Leased::Runner)).to_owned(),
+                    Table::alter()
+                        .table(Alias::new(table))
+                        .add_column(string_null(Leased::Runner))
+                        .to_owned(),
                 )
                 .await?;
             manager

@@ -354,3 +354,14 @@ impl Drop for Server {
         }
     }
 }
+
+/// Creates the DYNAMIC behavioral segmentation "big spenders" (customers who spent over 1,000
+/// on purchases in the last year) on `server`; returns its id.
+pub async fn create_big_spenders(server: &Server) -> String {
+    let params = json!({ "method": "rules", "rules": [{ "label": "big spenders", "when": {
+        "agg": "sum", "of": "amount", "where": { "kind": "purchase" }, "within_days": 365, "op": "gt", "value": 1000 } }] });
+    let input = json!({ "i": { "name": "big spenders", "strategy": "behavioral", "params": params, "mode": "DYNAMIC" } });
+    let create = "mutation($i: CreateSegmentationInput!) { createSegmentation(input: $i) { id } }";
+    let created = server.data(create, input).await;
+    created["createSegmentation"]["id"].as_str().expect("id").to_owned()
+}

@@ -7,11 +7,10 @@
 //! - every acknowledged write of a stream is in the segment after the server is killed right
 //!   after the last acknowledgement and started again.
 
-use kindred_e2e::{Server, Workspace, plugin_entry, plugin_library};
+use kindred_e2e::{Server, Workspace, create_big_spenders, plugin_entry, plugin_library};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const CREATE: &str = "mutation($i: CreateSegmentationInput!) { createSegmentation(input: $i) { id } }";
 const STATE: &str = "query($id: ID!) { segmentation(id: $id) { status error segments { label size } \
     job { status reason } modelVersion { jobId librarySha256 stateBytes } } }";
 const RECORD: &str = "mutation($i: InteractionInput!) { recordInteraction(input: $i) { id } }";
@@ -31,15 +30,6 @@ fn settings_with(refit_on_start: bool, extra: &str) -> String {
 
 fn yesterday() -> String {
     (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339()
-}
-
-/// Customers who spent over 1,000 in the last year.
-async fn create_big_spenders(server: &Server) -> String {
-    let params = json!({ "method": "rules", "rules": [{ "label": "big spenders", "when": {
-        "agg": "sum", "of": "amount", "where": { "kind": "purchase" }, "within_days": 365, "op": "gt", "value": 1000 } }] });
-    let input = json!({ "i": { "name": "big spenders", "strategy": "behavioral", "params": params, "mode": "DYNAMIC" } });
-    let created = server.data(CREATE, input).await;
-    created["createSegmentation"]["id"].as_str().expect("id").to_owned()
 }
 
 async fn state(server: &Server, id: &str) -> Value {

@@ -55,7 +55,14 @@ fn segmentation_of(mode: &str) -> NewSegmentation {
 
 /// Waits until segmentation `id` is no longer running.
 async fn settled(store: &Store, id: i64) -> segmentation::Model {
-    until(store, id, "settled", |current| current.status != SegmentationStatus::Running).await
+    let settled = until(store, id, "settled", |current| current.status != SegmentationStatus::Running).await;
+    // The job's row is finished just after the refit's commit.
+    let started = Instant::now();
+    while store.running_job(id).await.unwrap().is_some() {
+        assert!(started.elapsed() < DEADLINE, "the job did not end");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    settled
 }
 
 /// Waits until segmentation `id` is as `wanted` says.
