@@ -12,8 +12,11 @@ use std::time::Duration;
 /// Rows read per query.
 const BATCH: u64 = 10_000;
 /// The first wait before reading again while rows wait behind a transaction still open; it
-/// doubles up to the poll.
-const BLOCKED_RETRY: Duration = Duration::from_millis(2);
+/// doubles up to [`BLOCKED_RETRY_MAX`]. Transactions that hold rows back are short (a write,
+/// a re-assignment), and nothing tells when they end, so the reader looks again soon.
+const BLOCKED_RETRY: Duration = Duration::from_millis(1);
+/// The longest wait between two reads while rows wait behind an open transaction.
+const BLOCKED_RETRY_MAX: Duration = Duration::from_millis(16);
 
 /// Where the reader stands in each feed.
 #[derive(Debug, Clone, Copy)]
@@ -105,8 +108,9 @@ pub(crate) async fn follower(inner: Arc<Inner>, mut positions: Positions) {
         let blocked;
         (positions, blocked) = publish_new(&inner, positions).await;
         let wait = if blocked {
-            retry = (retry * 2).min(inner.settings.change_poll);
-            retry / 2
+            let wait = retry;
+            retry = (retry * 2).min(BLOCKED_RETRY_MAX).min(inner.settings.change_poll);
+            wait
         } else {
             retry = BLOCKED_RETRY;
             inner.settings.change_poll

@@ -96,14 +96,15 @@ impl Store {
         limit: u64,
     ) -> StoreResult<(Vec<sea_orm::QueryResult>, FeedPosition, bool)> {
         let (table, columns) = (feed.table(), feed.columns());
-        let later = "(txid > ? OR (txid = ? AND id > ?))";
+        // A row comparison, which the index on (txid, id) serves as a range.
+        let later = "(txid, id) > (?, ?)";
         let xmin = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
         let (sql, values) = match self.backend() {
             DbBackend::Postgres => (
                 format!(
                     "SELECT {columns}, txid FROM {table} WHERE {later} AND txid < {xmin} ORDER BY txid, id LIMIT ?"
                 ),
-                vec![after.txid.into(), after.txid.into(), after.id.into(), (limit as i64).into()],
+                vec![after.txid.into(), after.id.into(), (limit as i64).into()],
             ),
             _ => (
                 format!("SELECT {columns}, 0 AS txid FROM {table} WHERE id > ? ORDER BY id LIMIT ?"),
@@ -118,7 +119,7 @@ impl Store {
         let mut waiting = false;
         if self.backend() == DbBackend::Postgres && (rows.len() as u64) < limit {
             let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {later} AND txid >= {xmin})");
-            let values = vec![position.txid.into(), position.txid.into(), position.id.into()];
+            let values = vec![position.txid.into(), position.id.into()];
             if let Some(row) =
                 self.connection().query_one_raw(statement(self.backend(), &sql, values)).await?
             {
