@@ -14,9 +14,9 @@ const BATCH: u64 = 10_000;
 /// The first wait before reading again while rows wait behind a transaction still open; it
 /// doubles up to [`BLOCKED_RETRY_MAX`]. Transactions that hold rows back are short (a write,
 /// a re-assignment), and nothing tells when they end, so the reader looks again soon.
-const BLOCKED_RETRY: Duration = Duration::from_millis(1);
+const BLOCKED_RETRY: Duration = Duration::from_millis(2);
 /// The longest wait between two reads while rows wait behind an open transaction.
-const BLOCKED_RETRY_MAX: Duration = Duration::from_millis(16);
+const BLOCKED_RETRY_MAX: Duration = Duration::from_millis(32);
 
 /// Where the reader stands in each feed.
 #[derive(Debug, Clone, Copy)]
@@ -25,9 +25,10 @@ pub(crate) struct Positions {
     pub exits: FeedPosition,
 }
 
-/// Reads and publishes everything committed after `positions`; returns the new positions and
-/// whether rows wait behind a transaction still open (read again soon).
-async fn publish_new(inner: &Inner, mut positions: Positions) -> (Positions, bool) {
+/// Reads and publishes everything committed after `positions` (merge exits too unless
+/// `events_only`); returns the new positions and whether events wait behind a transaction
+/// still open (read again soon).
+async fn publish_new(inner: &Inner, mut positions: Positions, events_only: bool) -> (Positions, bool) {
     let mut blocked = false;
     loop {
         match inner.store.events_after(positions.events, BATCH).await {
@@ -60,12 +61,16 @@ async fn publish_new(inner: &Inner, mut positions: Positions) -> (Positions, boo
             }
         }
     }
+    // Merges are rare: their exits are read when woken and at each poll, not while events
+    // wait behind an open transaction.
+    if events_only {
+        return (positions, blocked);
+    }
     loop {
         match inner.store.merge_exits_after(positions.exits, BATCH).await {
-            Ok((exits, position, waiting)) => {
+            Ok((exits, position, _)) => {
                 let count = exits.len() as u64;
                 positions.exits = position;
-                blocked |= waiting;
                 for (segmentation_id, member, at) in exits {
                     send(
                         inner,
@@ -104,9 +109,10 @@ fn send(inner: &Inner, change: MembershipChange) {
 /// engine started).
 pub(crate) async fn follower(inner: Arc<Inner>, mut positions: Positions) {
     let mut retry = BLOCKED_RETRY;
+    let mut events_only = false;
     loop {
         let blocked;
-        (positions, blocked) = publish_new(&inner, positions).await;
+        (positions, blocked) = publish_new(&inner, positions, events_only).await;
         let wait = if blocked {
             let wait = retry;
             retry = (retry * 2).min(BLOCKED_RETRY_MAX).min(inner.settings.change_poll);
@@ -115,10 +121,10 @@ pub(crate) async fn follower(inner: Arc<Inner>, mut positions: Positions) {
             retry = BLOCKED_RETRY;
             inner.settings.change_poll
         };
-        tokio::select! {
-            () = inner.feed_wake.notified() => {}
-            () = tokio::time::sleep(wait) => {}
-        }
+        events_only = tokio::select! {
+            () = inner.feed_wake.notified() => false,
+            () = tokio::time::sleep(wait) => blocked,
+        };
     }
 }
 
