@@ -41,12 +41,19 @@ pub(crate) async fn advisory_locks<C: ConnectionTrait>(conn: &C, ids: &[i64]) ->
     if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // One statement, its calls evaluated in the order written (the ids' order).
+    let calls = vec!["pg_advisory_xact_lock(?, ?)"; ids.len()].join(", ");
+    let mut values = Vec::with_capacity(ids.len() * 2);
     for id in ids {
         // Ids beyond 2^31 share a key with a smaller one: that only makes them wait together.
         let key = (*id % i64::from(i32::MAX)) as i32;
-        let sql = "SELECT pg_advisory_xact_lock(?, ?)";
-        conn.execute_raw(statement(DbBackend::Postgres, sql, vec![LOCK_CLASS.into(), key.into()])).await?;
+        values.push(LOCK_CLASS.into());
+        values.push(key.into());
     }
+    conn.execute_raw(statement(DbBackend::Postgres, &format!("SELECT {calls}"), values)).await?;
     Ok(())
 }
 
