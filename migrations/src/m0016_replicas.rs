@@ -9,8 +9,10 @@
 //!   with another model leaves its customers for one that holds it.
 //! - `membership_events` and `merge_exits` (PostgreSQL): the transaction that wrote each row,
 //!   so every server can follow them in commit order.
-//! - `customer_changes`, `segmentation_pending` and `webhook_deliveries` rows are claimed by
-//!   one server until `claimed_until`, so servers share the queue and the outbox.
+//! - `webhook_deliveries` rows are claimed by one server until `claimed_until` (a request to a
+//!   receiver outlives any transaction), so servers share the outbox. The queue's rows need no
+//!   column: a worker holds them with `FOR UPDATE SKIP LOCKED` in the transaction that
+//!   consumes them.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -48,8 +50,8 @@ enum Leased {
 
 /// Tables whose jobs run under a lease.
 const LEASED: [&str; 3] = ["segmentation_jobs", "preview_jobs", "resolve_jobs"];
-/// Tables whose rows are claimed by one server at a time.
-const CLAIMED: [&str; 3] = ["customer_changes", "segmentation_pending", "webhook_deliveries"];
+/// Tables whose rows are claimed by one server at a time, beyond one transaction.
+const CLAIMED: [&str; 1] = ["webhook_deliveries"];
 
 /// Tables every server reads as a feed of what happened.
 const FEEDS: [&str; 2] = ["membership_events", "merge_exits"];

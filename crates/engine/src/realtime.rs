@@ -12,9 +12,7 @@
 use crate::diff::diff;
 use crate::state::Inner;
 use kindred_plugin_host::{Membership, StrategyInstance, assign_customers_in_each};
-use kindred_store::{
-    ChangeReason, Consumed, Member, MembershipDiff, QueuedChanges, SegmentationLock, StoreResult,
-};
+use kindred_store::{ChangeReason, Consumed, Member, MembershipDiff, SegmentationLock, StoreResult};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 
@@ -37,29 +35,11 @@ pub(crate) async fn worker(inner: Arc<Inner>) {
     }
 }
 
-/// The window a batch is claimed for: from now, for a lease (other servers skip its rows
-/// until then, and take them over after, should this one die meanwhile).
-fn claim_window(inner: &Inner) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
-    let lease = inner.settings.lease_from_now();
-    (chrono::Utc::now(), lease.until)
-}
-
-/// Consumes the queue until it is empty (of rows no other server claimed), then what waits
-/// for segmentations whose refit has ended.
+/// Consumes the queue until it is empty (of rows no other server holds), then what waits for
+/// segmentations whose refit has ended.
 async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
     let limit = inner.settings.write_batch as u64;
-    loop {
-        let (now, until) = claim_window(inner);
-        let batch = inner.store.claim_queued_changes(limit, now, until).await?;
-        if batch.is_empty() {
-            break;
-        }
-        if batch.customers.len() as u64 >= limit {
-            crate::metrics::queue_depth(inner.store.queued_change_count().await?);
-        }
-        crate::metrics::feed_customers(batch.customers.len());
-        reassign(inner, batch, None).await?;
-    }
+    while reassign(inner, None).await? == Round::Done {}
     for segmentation in inner.store.segmentations_with_pending().await? {
         let refitting = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation);
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner).contains_key(&segmentation);
@@ -72,48 +52,52 @@ async fn drain(inner: &Arc<Inner>) -> StoreResult<()> {
                 // Another server holds its model (one this server could not load).
                 continue;
             }
-        }
-        loop {
-            let pending = inner.store.pending_for(segmentation, limit, Some(claim_window(inner))).await?;
-            if pending.is_empty() {
-                break;
-            }
-            if !live {
-                // No model anywhere to assign with (its first refit failed, or the plugin is
-                // gone): its next refit covers these customers.
+            // No model anywhere to assign with (its first refit failed, or the plugin is
+            // gone): its next refit covers these customers.
+            loop {
+                let pending = inner.store.pending_for(segmentation, limit).await?;
+                if pending.is_empty() {
+                    break;
+                }
                 let consumed = Consumed { pending: pending.rows, ..Default::default() };
                 inner.store.apply_membership_diffs(&[], ChangeReason::Write, &consumed).await?;
-                continue;
             }
-            crate::metrics::queue_depth(inner.store.queued_change_count().await?);
-            if !reassign(inner, pending, Some(segmentation)).await? {
-                // Being refitted, or its model changed, elsewhere: left for later.
-                break;
-            }
+            continue;
         }
+        // Until empty, or left for later (being refitted, or its model changed, elsewhere).
+        while reassign(inner, Some(segmentation)).await? == Round::Done {}
     }
     crate::metrics::queue_depth(0);
     Ok(())
 }
 
-/// Re-assigns the customers of `batch` (queue rows, or with `only` the rows waiting for that
-/// segmentation) in every dynamic segmentation that has a fitted instance, all at once, and
-/// consumes the rows in the transaction that writes the differences. Segmentations being
-/// refitted (on any server), and those whose current model this server does not hold yet,
-/// get the customers set aside for later instead. Everything from reading the customers to
-/// the commit happens under the segmentations' database lock, so servers sharing the queue
-/// write one after the other, each from what the one before committed. Returns false when
-/// `only` could not be re-assigned here (nothing was consumed).
-async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -> StoreResult<bool> {
-    let mut consumed = match only {
-        Some(_) => Consumed { pending: batch.rows.clone(), ..Default::default() },
-        None => Consumed { changes: batch.rows.clone(), ..Default::default() },
-    };
+/// What one round of [`reassign`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// A batch was re-assigned and consumed.
+    Done,
+    /// Nothing to read.
+    Empty,
+    /// `only` cannot be re-assigned here now; nothing was consumed.
+    Left,
+}
+
+/// Claims a batch of the queue (or with `only` of the rows waiting for that segmentation) and
+/// re-assigns its customers in every dynamic segmentation that has a fitted instance, all at
+/// once, consuming the rows in the transaction that writes the differences. Segmentations
+/// being refitted (on any server), and those whose current model this server does not hold
+/// yet, get the customers set aside for later instead. Everything from claiming the rows to
+/// the commit happens in one transaction holding the segmentations' database locks, so
+/// servers sharing the queue write one after the other, each from what the one before
+/// committed, and never read the same rows.
+async fn reassign(inner: &Arc<Inner>, only: Option<i64>) -> StoreResult<Round> {
+    let limit = inner.settings.write_batch as u64;
     let mut ids: Vec<i64> = {
         let live = inner.live.read().unwrap_or_else(PoisonError::into_inner);
         live.keys().copied().filter(|id| only.is_none_or(|only| only == *id)).collect()
     };
-    // Locks in id order, so two holders of several never wait on each other.
+    // Locks in id order, so two holders of several never wait on each other; this process's
+    // locks before the database's, as a refit takes them.
     ids.sort_unstable();
     let locks: Vec<_> = ids.iter().map(|id| inner.lock_for(*id)).collect();
     let mut held = Vec::with_capacity(locks.len());
@@ -121,6 +105,24 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
         held.push(lock.lock().await);
     }
     let locked = inner.store.lock_segmentations(&ids).await?;
+    let batch = match only {
+        None => inner.store.claim_queued_changes(&locked, limit).await?,
+        Some(segmentation) => inner.store.claim_pending(&locked, segmentation, limit).await?,
+    };
+    if batch.is_empty() {
+        locked.release().await?;
+        return Ok(Round::Empty);
+    }
+    if batch.customers.len() as u64 >= limit || only.is_some() {
+        crate::metrics::queue_depth(inner.store.queued_change_count().await?);
+    }
+    if only.is_none() {
+        crate::metrics::feed_customers(batch.customers.len());
+    }
+    let mut consumed = match only {
+        Some(_) => Consumed { pending: batch.rows.clone(), ..Default::default() },
+        None => Consumed { changes: batch.rows.clone(), ..Default::default() },
+    };
     let mut waiting: Vec<i64> =
         inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
     waiting.extend(locked.refitting.iter().copied());
@@ -138,7 +140,8 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
     waiting.dedup();
     if let Some(only) = only {
         if waiting.contains(&only) {
-            return Ok(false);
+            locked.release().await?;
+            return Ok(Round::Left);
         }
     } else {
         // Customers whose data the model being replaced already covers need nothing.
@@ -191,7 +194,7 @@ async fn reassign(inner: &Arc<Inner>, batch: QueuedChanges, only: Option<i64>) -
     drop(held);
     // A worker that crashed took every instance it held, not only the one that failed here.
     crate::repair::degrade_gone(inner).await;
-    written.map(|()| true)
+    written.map(|()| Round::Done)
 }
 
 fn members(assigned: Vec<Membership>) -> Vec<Member> {

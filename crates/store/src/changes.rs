@@ -7,8 +7,8 @@
 
 use crate::connect::Store;
 use crate::error::StoreResult;
+use crate::segmentation_lock::SegmentationLock;
 use crate::sql::{marks, statement};
-use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Value};
 
 /// Rows per statement.
@@ -177,6 +177,44 @@ fn queued(rows: Vec<sea_orm::QueryResult>, customers: usize) -> StoreResult<Queu
     Ok(queued)
 }
 
+/// Reads the queue's oldest rows on `conn` (see [`Store::queued_changes`]); `claim` locks them
+/// for the transaction on `conn`, skipping rows other transactions hold.
+async fn read_queue<C: ConnectionTrait>(conn: &C, customers: u64, claim: bool) -> StoreResult<QueuedChanges> {
+    let limit = customers.max(1).saturating_mul(ROWS_PER_CUSTOMER);
+    let locking = if claim { " FOR UPDATE SKIP LOCKED" } else { "" };
+    // A row names a customer by id (API writes) or by external id (imports, merges); an
+    // external id merged since names the customer it was merged into.
+    let sql = format!(
+        "WITH ch AS (SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?{locking}) \
+         SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id), ch.id FROM ch \
+         LEFT JOIN customers byid ON byid.id = ch.customer_id \
+         LEFT JOIN customers cu ON ch.customer_id IS NULL AND cu.external_id = ch.external_id \
+         LEFT JOIN customer_identifiers al ON ch.customer_id IS NULL AND cu.id IS NULL \
+         AND al.kind = 'external_id' AND al.value = ch.external_id \
+         ORDER BY ch.id"
+    );
+    let rows =
+        conn.query_all_raw(statement(conn.get_database_backend(), &sql, vec![(limit as i64).into()])).await?;
+    queued(rows, customers.max(1) as usize)
+}
+
+/// Reads the oldest `limit` rows waiting for segmentation `id` on `conn`; `claim` as in
+/// [`read_queue`].
+async fn read_pending<C: ConnectionTrait>(
+    conn: &C,
+    segmentation_id: i64,
+    limit: u64,
+    claim: bool,
+) -> StoreResult<QueuedChanges> {
+    let locking = if claim { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "SELECT id, customer_id, change_id FROM segmentation_pending WHERE segmentation_id = ? ORDER BY id LIMIT ?{locking}"
+    );
+    let values = vec![segmentation_id.into(), (limit as i64).into()];
+    let rows = conn.query_all_raw(statement(conn.get_database_backend(), &sql, values)).await?;
+    queued(rows, limit as usize)
+}
+
 /// Rows read per batch for each customer a batch may hold.
 const ROWS_PER_CUSTOMER: u64 = 8;
 
@@ -185,68 +223,22 @@ impl Store {
     /// distinct customers, left in place: consume them with [`Store::apply_membership_diffs`]
     /// once their difference is computed.
     pub async fn queued_changes(&self, customers: u64) -> StoreResult<QueuedChanges> {
-        self.read_queue(customers, None).await
+        read_queue(self.connection(), customers, false).await
     }
 
-    /// [`Store::queued_changes`] claimed until `until` for this server: on PostgreSQL, rows
-    /// another server claimed (and has not let expire before `now`) are skipped, and those
-    /// read are skipped by the others until then, so servers share the queue. Rows read but
-    /// beyond the batch are let go at once.
+    /// [`Store::queued_changes`] claimed in the transaction of `lock` (PostgreSQL): rows
+    /// another server's transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), and those
+    /// read are held until `lock`'s transaction ends, the one that consumes them. So servers
+    /// share the queue without writing claims. On SQLite, with one server, a plain read.
     pub async fn claim_queued_changes(
         &self,
+        lock: &SegmentationLock,
         customers: u64,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
     ) -> StoreResult<QueuedChanges> {
-        self.read_queue(customers, Some((now, until))).await
-    }
-
-    async fn read_queue(
-        &self,
-        customers: u64,
-        claim: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> StoreResult<QueuedChanges> {
-        let limit = customers.max(1).saturating_mul(ROWS_PER_CUSTOMER);
-        let claim = claim.filter(|_| self.backend() == sea_orm::DbBackend::Postgres);
-        // A row names a customer by id (API writes) or by external id (imports, merges); an
-        // external id merged since names the customer it was merged into.
-        let (rows_sql, mut values): (&str, Vec<Value>) = match claim {
-            None => {
-                ("SELECT id, customer_id, external_id FROM customer_changes ORDER BY id LIMIT ?", Vec::new())
-            }
-            Some((now, until)) => (
-                "UPDATE customer_changes SET claimed_until = ? WHERE id IN (SELECT id FROM customer_changes \
-                 WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, customer_id, external_id",
-                vec![until.into(), now.into()],
-            ),
-        };
-        values.push((limit as i64).into());
-        let sql = format!(
-            "WITH ch AS ({rows_sql}) SELECT ch.id, COALESCE(byid.id, cu.id, al.customer_id), ch.id FROM ch \
-             LEFT JOIN customers byid ON byid.id = ch.customer_id \
-             LEFT JOIN customers cu ON ch.customer_id IS NULL AND cu.external_id = ch.external_id \
-             LEFT JOIN customer_identifiers al ON ch.customer_id IS NULL AND cu.id IS NULL \
-             AND al.kind = 'external_id' AND al.value = ch.external_id \
-             ORDER BY ch.id"
-        );
-        let rows = self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?;
-        let all: Vec<i64> = rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
-        let queued = queued(rows, customers.max(1) as usize)?;
-        if claim.is_some() && all.len() > queued.rows.len() {
-            self.release_claims("customer_changes", &all[queued.rows.len()..]).await?;
+        match &lock.txn {
+            Some(txn) => read_queue(&**txn, customers, true).await,
+            None => self.queued_changes(customers).await,
         }
-        Ok(queued)
-    }
-
-    /// Lets go of claimed rows `ids` of `table` that were read but not taken.
-    async fn release_claims(&self, table: &str, ids: &[i64]) -> StoreResult<()> {
-        for chunk in ids.chunks(CHUNK_ROWS) {
-            let sql = format!("UPDATE {table} SET claimed_until = NULL WHERE id IN ({})", marks(chunk.len()));
-            let values = chunk.iter().map(|id| Value::from(*id)).collect();
-            self.connection().execute_raw(statement(self.backend(), &sql, values)).await?;
-        }
-        Ok(())
     }
 
     /// The queue's position now: the newest row, every row up to it committed. A refit takes
@@ -292,38 +284,22 @@ impl Store {
     }
 
     /// The oldest `limit` customers waiting for segmentation `id` since its refit, left in
-    /// place: consume them with [`Store::apply_membership_diffs`]. With `claim` (now, until),
-    /// on PostgreSQL, claimed as [`Store::claim_queued_changes`] claims.
-    pub async fn pending_for(
+    /// place: consume them with [`Store::apply_membership_diffs`].
+    pub async fn pending_for(&self, segmentation_id: i64, limit: u64) -> StoreResult<QueuedChanges> {
+        read_pending(self.connection(), segmentation_id, limit, false).await
+    }
+
+    /// [`Store::pending_for`] claimed in the transaction of `lock`, as
+    /// [`Store::claim_queued_changes`] claims.
+    pub async fn claim_pending(
         &self,
+        lock: &SegmentationLock,
         segmentation_id: i64,
         limit: u64,
-        claim: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> StoreResult<QueuedChanges> {
-        let claim = claim.filter(|_| self.backend() == sea_orm::DbBackend::Postgres);
-        let (sql, values): (&str, Vec<Value>) = match claim {
-            None => (
-                "SELECT id, customer_id, change_id FROM segmentation_pending WHERE segmentation_id = ? \
-                 ORDER BY id LIMIT ?",
-                vec![segmentation_id.into(), (limit as i64).into()],
-            ),
-            Some((now, until)) => (
-                "UPDATE segmentation_pending SET claimed_until = ? WHERE id IN (SELECT id FROM segmentation_pending \
-                 WHERE segmentation_id = ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ? \
-                 FOR UPDATE SKIP LOCKED) RETURNING id, customer_id, change_id",
-                vec![until.into(), segmentation_id.into(), now.into(), (limit as i64).into()],
-            ),
-        };
-        let mut rows = self.connection().query_all_raw(statement(self.backend(), sql, values)).await?;
-        if claim.is_some() {
-            // RETURNING gives no order.
-            let mut keyed = Vec::with_capacity(rows.len());
-            for row in rows {
-                keyed.push((row.try_get_by_index::<i64>(0)?, row));
-            }
-            keyed.sort_by_key(|(id, _)| *id);
-            rows = keyed.into_iter().map(|(_, row)| row).collect();
+        match &lock.txn {
+            Some(txn) => read_pending(&**txn, segmentation_id, limit, true).await,
+            None => self.pending_for(segmentation_id, limit).await,
         }
-        queued(rows, limit as usize)
     }
 }

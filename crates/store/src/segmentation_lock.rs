@@ -29,6 +29,17 @@ pub struct SegmentationLock {
     pub refitting: HashSet<i64>,
 }
 
+impl SegmentationLock {
+    /// Lets the locks go without writing (rolls the transaction back now; dropping the lock
+    /// does too, but only once its connection is next used).
+    pub async fn release(mut self) -> StoreResult<()> {
+        match self.txn.take() {
+            Some(txn) => txn.rollback().await,
+            None => Ok(()),
+        }
+    }
+}
+
 impl std::fmt::Debug for SegmentationLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SegmentationLock").field("ids", &self.ids).finish_non_exhaustive()
@@ -59,8 +70,8 @@ pub(crate) async fn advisory_locks<C: ConnectionTrait>(conn: &C, ids: &[i64]) ->
 
 impl Store {
     /// Locks segmentations `ids` for writing their memberships: pass the lock to
-    /// [`Store::apply_membership_diffs`], which writes in its transaction and so releases it.
-    /// Dropping it unused releases it too.
+    /// [`Store::apply_membership_diffs_locked`], which writes in its transaction and so
+    /// releases it, or let it go with [`SegmentationLock::release`].
     pub async fn lock_segmentations(&self, ids: &[i64]) -> StoreResult<SegmentationLock> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();

@@ -112,7 +112,7 @@ on_both!(one_refit_runs_per_segmentation_and_leases_pass_on, |store: &Store| {
         let lock = store.lock_segmentations(&[id]).await.unwrap();
         assert_eq!(lock.versions.get(&id), Some(&Some(job.id)));
         assert!(!lock.refitting.contains(&id));
-        drop(lock);
+        lock.release().await.unwrap();
         // A job whose lease expired is failed by a server that starts; its segmentation too.
         let second = store.start_job(id, JobReason::Refit, &lease("a", 60)).await.unwrap();
         store.set_segmentation_status(id, kindred_store::SegmentationStatus::Running, None).await.unwrap();
@@ -219,13 +219,19 @@ on_both!(deliveries_and_queue_batches_are_claimed_by_one_server, |store: &Store|
             store.due_deliveries(hook.id, later, later + Duration::seconds(30), 10).await.unwrap().send.len(),
             1
         );
-        // The queue: on PostgreSQL a claimed batch is skipped by the others until it expires.
-        let batch = store.claim_queued_changes(10, now, now + Duration::seconds(30)).await.unwrap();
+        // The queue: on PostgreSQL a batch claimed in one server's transaction is skipped by
+        // the others until that transaction ends.
+        let first = store.lock_segmentations(&[id]).await.unwrap();
+        let batch = store.claim_queued_changes(&first, 10).await.unwrap();
         assert_eq!(batch.customers, [ana]);
-        let again = store.claim_queued_changes(10, now, now + Duration::seconds(30)).await.unwrap();
+        let second = store.lock_segmentations(&[]).await.unwrap();
+        let again = store.claim_queued_changes(&second, 10).await.unwrap();
         if store.backend() == sea_orm::DbBackend::Postgres {
             assert!(again.is_empty(), "{again:?}");
-            assert_eq!(store.claim_queued_changes(10, later, later).await.unwrap().customers, [ana]);
+            first.release().await.unwrap();
+            second.release().await.unwrap();
+            let third = store.lock_segmentations(&[]).await.unwrap();
+            assert_eq!(store.claim_queued_changes(&third, 10).await.unwrap().customers, [ana], "let go");
         } else {
             // SQLite has one server: nothing to skip.
             assert_eq!(again.customers, [ana]);

@@ -66,7 +66,7 @@ on_both!(writes_queue_their_customers_until_consumed, |store: &Store| {
         let deferred = vec![(segmentation, vec![(ana, 3), (bo, 9)])];
         consume(&store, Consumed { deferred, ..Default::default() }).await;
         assert_eq!(store.segmentations_with_pending().await.unwrap(), [segmentation]);
-        let pending = store.pending_for(segmentation, 1, None).await.unwrap();
+        let pending = store.pending_for(segmentation, 1).await.unwrap();
         assert_eq!((pending.customers, pending.latest), (vec![ana], vec![3]));
         // A refit that read the data after queue position 5 covers ana, not bo.
         let refit =
@@ -76,7 +76,7 @@ on_both!(writes_queue_their_customers_until_consumed, |store: &Store| {
             .apply_membership_diff(segmentation, &nothing, ChangeReason::Refit, None, Some(&refit))
             .await
             .unwrap();
-        let pending = store.pending_for(segmentation, 10, None).await.unwrap();
+        let pending = store.pending_for(segmentation, 10).await.unwrap();
         assert_eq!((pending.customers.clone(), pending.latest.clone()), (vec![bo], vec![9]));
         assert_eq!(pending.after(8), [(bo, 9)]);
         assert!(pending.after(9).is_empty());
