@@ -96,35 +96,38 @@ impl Store {
         limit: u64,
     ) -> StoreResult<(Vec<sea_orm::QueryResult>, FeedPosition, bool)> {
         let (table, columns) = (feed.table(), feed.columns());
-        // A row comparison, which the index on (txid, id) serves as a range.
-        let later = "(txid, id) > (?, ?)";
-        let xmin = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
-        let (sql, values) = match self.backend() {
-            DbBackend::Postgres => (
-                format!(
-                    "SELECT {columns}, txid FROM {table} WHERE {later} AND txid < {xmin} ORDER BY txid, id LIMIT ?"
-                ),
-                vec![after.txid.into(), after.id.into(), (limit as i64).into()],
-            ),
-            _ => (
-                format!("SELECT {columns}, 0 AS txid FROM {table} WHERE id > ? ORDER BY id LIMIT ?"),
-                vec![after.id.into(), (limit as i64).into()],
-            ),
+        let rows = match self.backend() {
+            // A row comparison, which the index on (txid, id) serves as a range; each row says
+            // whether every transaction older than it has ended (only then is it read).
+            DbBackend::Postgres => {
+                let sql = format!(
+                    "SELECT {columns}, txid, txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS ready \
+                     FROM {table} WHERE (txid, id) > (?, ?) ORDER BY txid, id LIMIT ?"
+                );
+                let values = vec![after.txid.into(), after.id.into(), (limit as i64).into()];
+                self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?
+            }
+            _ => {
+                let sql = format!("SELECT {columns}, 0 AS txid, TRUE AS ready FROM {table} WHERE id > ? ORDER BY id LIMIT ?");
+                let values = vec![after.id.into(), (limit as i64).into()];
+                self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?
+            }
         };
-        let rows = self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?;
+        let mut ready = Vec::with_capacity(rows.len());
+        let mut waiting = false;
+        for row in rows {
+            if row.try_get::<bool>("", "ready")? {
+                ready.push(row);
+            } else {
+                // Rows are in commit order: none after this one is read before it.
+                waiting = true;
+                break;
+            }
+        }
+        let rows = ready;
         let mut position = after;
         if let Some(last) = rows.last() {
             position = FeedPosition { txid: last.try_get("", "txid")?, id: last.try_get("", "id")? };
-        }
-        let mut waiting = false;
-        if self.backend() == DbBackend::Postgres && (rows.len() as u64) < limit {
-            let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {later} AND txid >= {xmin})");
-            let values = vec![position.txid.into(), position.id.into()];
-            if let Some(row) =
-                self.connection().query_one_raw(statement(self.backend(), &sql, values)).await?
-            {
-                waiting = row.try_get_by_index(0)?;
-            }
         }
         Ok((rows, position, waiting))
     }

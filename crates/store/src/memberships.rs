@@ -242,6 +242,18 @@ impl Store {
         if segmentation_ids.is_empty() {
             return Ok(members);
         }
+        if self.backend() == sea_orm::DbBackend::Postgres {
+            // Both lists as text parameters: one statement text whatever their sizes.
+            let list = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let sql = "SELECT * FROM memberships WHERE segmentation_id = ANY(CAST(string_to_array(?, ',') AS bigint[])) \
+                       AND customer_id = ANY(CAST(string_to_array(?, ',') AS bigint[]))";
+            let values = vec![list(segmentation_ids).into(), list(customer_ids).into()];
+            for row in self.read_rows::<membership::Model>(sql.to_owned(), values, usize::MAX).await? {
+                let member = Member { customer_id: row.customer_id, segment: row.segment, score: row.score };
+                members.entry(row.segmentation_id).or_default().push(member);
+            }
+            return Ok(members);
+        }
         let segmentations = segmentation_ids.iter().map(|id| sea_orm::Value::from(*id));
         for chunk in customer_ids.chunks(CHUNK_ROWS) {
             let sql = format!(

@@ -139,6 +139,17 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let mut rows = Vec::new();
+        if self.backend() == sea_orm::DbBackend::Postgres {
+            // The ids as one text parameter: one statement text whatever their number, so it
+            // is prepared and planned once, not for every size of batch.
+            let sql = sql.replace("IN ({ids})", "= ANY(CAST(string_to_array(?, ',') AS bigint[]))");
+            let list: String = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let values: Vec<Value> = (0..lists).map(|_| Value::from(list.clone())).collect();
+            if !ids.is_empty() {
+                rows.extend(self.read_rows::<T>(sql, values, usize::MAX).await?);
+            }
+            return Ok(rows);
+        }
         for chunk in ids.chunks(MAX_IDS / lists) {
             let sql = sql.replace("{ids}", &marks(chunk.len()));
             let values: Vec<Value> =
