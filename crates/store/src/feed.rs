@@ -108,7 +108,9 @@ impl Store {
                 self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?
             }
             _ => {
-                let sql = format!("SELECT {columns}, 0 AS txid, TRUE AS ready FROM {table} WHERE id > ? ORDER BY id LIMIT ?");
+                let sql = format!(
+                    "SELECT {columns}, 0 AS txid, TRUE AS ready FROM {table} WHERE id > ? ORDER BY id LIMIT ?"
+                );
                 let values = vec![after.id.into(), (limit as i64).into()];
                 self.connection().query_all_raw(statement(self.backend(), &sql, values)).await?
             }
