@@ -5,6 +5,7 @@
 //! - `refreshSegmentation` asked of both at once runs one job;
 //! - a refit whose server is killed (`kill -9`) is finished by the other after the lease, and
 //!   the memberships are whole;
+//! - a preview whose server is killed is finished by the other;
 //! - a refit is cancelled from the server that does not run it;
 //! - a webhook receiver gets each event once;
 //! - a restarted server assigns new writes as before it stopped;
@@ -158,6 +159,26 @@ async fn a_refit_whose_server_dies_is_finished_by_the_other(a: Server, b: Server
     assert_eq!(Some(size(&done, "slow") + refused_profiling), customers, "every customer, once: {done}");
 }
 
+async fn a_preview_whose_server_dies_is_finished_by_the_other(a: Server, b: Server) {
+    let start =
+        "mutation { startPreview(strategy: \"misbehaving\", params: { mode: \"slow\" }) { id status } }";
+    let started = a.data(start, json!({})).await;
+    let id = started["startPreview"]["id"].as_str().expect("id").to_owned();
+    a.kill_hard();
+    let query = format!("{{ preview(id: \"{id}\") {{ status result {{ customers }} }} }}");
+    let began = Instant::now();
+    let done = loop {
+        let preview = b.data(&query, json!({})).await["preview"].clone();
+        if preview["status"] != "RUNNING" {
+            break preview;
+        }
+        assert!(began.elapsed() < DEADLINE, "still running: {preview}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert!(done["result"]["customers"].as_i64().is_some_and(|n| n > 0), "{done}");
+}
+
 async fn a_refit_is_cancelled_from_the_other_server(a: Server, b: Server) {
     let input = json!({ "i": { "name": "slow", "strategy": "misbehaving", "params": { "mode": "slow" }, "mode": "STATIC" } });
     let id = a.data(CREATE, input).await["createSegmentation"]["id"].as_str().expect("id").to_owned();
@@ -256,6 +277,7 @@ on_two_servers!(one_refit_for_two_requests, a_refresh_asked_of_both_at_once_runs
 on_two_servers!(refit_taken_over_after_a_kill, a_refit_whose_server_dies_is_finished_by_the_other);
 on_two_servers!(webhook_events_once, a_webhook_receiver_gets_each_event_once);
 on_two_servers!(refit_cancelled_from_the_other_server, a_refit_is_cancelled_from_the_other_server);
+on_two_servers!(preview_taken_over_after_a_kill, a_preview_whose_server_dies_is_finished_by_the_other);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_server_assigns_as_before() {

@@ -139,7 +139,7 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
         observer.record().await?;
         let outcome = JobOutcome { status, counts, excluded, error: error.clone() };
         if !store.finish_job(job_id, &inner.settings.server_id, &outcome).await? {
-            // Taken over by another server after this one's lease expired: its to finish.
+            // Taken over by another server after this one's lease expired: the other finishes it.
             return Ok(());
         }
         match status {
