@@ -97,8 +97,9 @@ async fn next_event(subscription: &mut Subscription, what: &str) -> Value {
 }
 
 /// Writes a big purchase of `who` on `writer` and waits for `who` entering "big spenders" on
-/// `subscription` (events of earlier commits, such as the refit's, may come first).
-async fn heard_entering(writer: &Server, who: &str, subscription: &mut Subscription) {
+/// `subscription` (events of earlier commits, such as the refit's, may come first); returns
+/// the customer's id.
+async fn heard_entering(writer: &Server, who: &str, subscription: &mut Subscription) -> Value {
     let recorded = "mutation($i: InteractionInput!) { recordInteraction(input: $i) { customer { id } } }";
     let written = writer.data(recorded, purchase(who, 5_000.0)).await;
     let customer = written["recordInteraction"]["customer"]["id"].clone();
@@ -111,7 +112,7 @@ async fn heard_entering(writer: &Server, who: &str, subscription: &mut Subscript
                 (&json!("ENTERED"), &json!("big spenders")),
                 "{event}"
             );
-            return;
+            return customer;
         }
     }
 }
@@ -122,8 +123,17 @@ async fn a_write_on_one_server_is_an_event_on_the_other(a: Server, b: Server) {
     heard_entering(&a, "written-on-a", &mut on_b).await;
     // And the other way round.
     let mut on_a = Subscription::open(a.base(), CHANGES, json!({ "id": id }), json!({})).await;
-    heard_entering(&b, "written-on-b", &mut on_a).await;
+    let customer = heard_entering(&b, "written-on-b", &mut on_a).await;
     until(&a, &id, "both writes in the segment", |s| size(s, "big spenders") == before + 2).await;
+    // A customer deleted on b leaves the segment on a's subscription too.
+    b.data("mutation($id: ID!) { deleteCustomer(id: $id) }", json!({ "id": customer })).await;
+    loop {
+        let event = next_event(&mut on_a, "a deletion on b, heard on a").await;
+        let change = &event["membershipChanged"];
+        if change["customerId"] == customer && change["change"] == "EXITED" {
+            break;
+        }
+    }
 }
 
 async fn a_refresh_asked_of_both_at_once_runs_one_job(a: Server, b: Server) {

@@ -451,21 +451,10 @@ impl Engine {
         self.inner.wake.wake();
     }
 
-    /// Publishes that a deleted customer left the segments it was in. Their memberships and
-    /// history went with them; only the events remain.
-    pub fn customer_deleted(&self, memberships: &[kindred_store::entity::membership::Model]) {
-        let now = chrono::Utc::now();
-        for membership in memberships {
-            let diff = MembershipDiff {
-                exited: vec![Member {
-                    customer_id: membership.customer_id,
-                    segment: membership.segment.clone(),
-                    score: membership.score,
-                }],
-                ..Default::default()
-            };
-            self.inner.broadcast(membership.segmentation_id, &diff, ChangeReason::Write, now);
-        }
+    /// Tells the feed reader that a deleted customer's exits were committed (the store keeps
+    /// them for every server's subscribers), so they are published at once. Never waits.
+    pub fn customer_deleted(&self) {
+        self.inner.feed_wake.notify_one();
     }
 
     /// Edits a segment of a static segmentation by hand: adds the listed customers, removes

@@ -3,7 +3,7 @@
 //! and the channels events are published on. The engine, jobs, the write worker, the change
 //! feed and the scheduler all work on this state; none of them knows another through it.
 
-use crate::events::{JobProgress, MembershipChange, changes_of};
+use crate::events::{JobProgress, MembershipChange};
 use crate::queue::Wake;
 use crate::settings::EngineSettings;
 use kindred_plugin_host::{PluginHost, StrategyInstance};
@@ -72,25 +72,6 @@ impl Inner {
         crate::metrics::membership_changes(reason.as_str(), count);
         if count > 0 {
             self.feed_wake.notify_one();
-        }
-    }
-
-    /// Publishes events straight to this server's subscribers: for changes whose rows are
-    /// gone with their customer, so no feed can carry them.
-    pub fn broadcast(
-        &self,
-        segmentation_id: i64,
-        diff: &MembershipDiff,
-        reason: ChangeReason,
-        at: chrono::DateTime<chrono::Utc>,
-    ) {
-        crate::metrics::membership_changes(reason.as_str(), diff.entered.len() + diff.exited.len());
-        if self.changes.receiver_count() == 0 {
-            return;
-        }
-        for change in changes_of(segmentation_id, diff, reason, at) {
-            // No listener is not an error: everything is stored too.
-            let _ = self.changes.send(change);
         }
     }
 

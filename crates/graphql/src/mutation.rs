@@ -257,10 +257,10 @@ impl MutationRoot {
     async fn delete_customer(&self, ctx: &async_graphql::Context<'_>, id: ID) -> ApiResult<ID> {
         let key = parse_id("id", &id).map_err(api)?;
         let store = store(ctx)?;
-        let memberships = store.customer_memberships(key).await.map_err(api)?;
         if store.delete_customer(key).await.map_err(api)? {
+            // The exits it queued are published from the store, on every server.
             if let Some(engine) = ctx.data_opt::<kindred_engine::Engine>() {
-                engine.customer_deleted(&memberships);
+                engine.customer_deleted();
             }
             Ok(id)
         } else {

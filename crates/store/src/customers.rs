@@ -7,7 +7,7 @@ use crate::sql::{like_escape, marks};
 use crate::write::WriteCounts;
 use kindred_domain::Customer;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// What writing one customer record did.
 #[derive(Debug, Clone)]
@@ -186,7 +186,8 @@ impl Store {
         Ok(CustomerWritten { customer: stored, counts: written.counts, merges: written.merges })
     }
 
-    /// Deletes a customer with its interactions, ties and needs. Returns whether it existed.
+    /// Deletes a customer with its interactions, ties and needs; the segments they leave are
+    /// queued for webhooks and for every server's subscribers. Returns whether it existed.
     pub async fn delete_customer(&self, id: i64) -> StoreResult<bool> {
         use crate::memberships::{Member, MembershipDiff};
         use crate::states::ChangeReason;
@@ -201,6 +202,23 @@ impl Store {
             exits.entry(row.segmentation_id).or_default().push(member);
         }
         let now = chrono::Utc::now();
+        // Their membership events go with them: the exits every server publishes are kept
+        // with those of merged customers, which outlive their customer the same way.
+        for (segmentation_id, exited) in &exits {
+            for member in exited {
+                let sql = "INSERT INTO merge_exits (segmentation_id, customer_id, segment, score) VALUES (?, ?, ?, ?)";
+                let values = vec![
+                    (*segmentation_id).into(),
+                    member.customer_id.into(),
+                    member.segment.clone().into(),
+                    member.score.into(),
+                ];
+                txn.execute_raw(crate::sql::statement(self.backend(), sql, values)).await?;
+            }
+        }
+        if !exits.is_empty() {
+            crate::feed::notify(&*txn, crate::feed::EVENTS_CHANNEL, "").await?;
+        }
         for (segmentation_id, exited) in exits {
             let diff = MembershipDiff { exited, ..Default::default() };
             crate::webhooks::enqueue(&*txn, segmentation_id, &diff, ChangeReason::Write, now).await?;
