@@ -51,11 +51,13 @@ impl ColumnBuilder {
             (Self::Boolean(builder), Cell::Null) => builder.append_null(),
             (Self::Boolean(builder), Cell::Integer(number)) => builder.append_value(number != 0),
             (Self::Date32(builder), Cell::Null) => builder.append_null(),
+            (Self::Date32(builder), Cell::Date(days)) => builder.append_value(days),
             (Self::Date32(builder), Cell::Text(text)) => match parse_date(text) {
                 Some(days) => builder.append_value(days),
                 None => return wrong("a YYYY-MM-DD date"),
             },
             (Self::Timestamp(builder), Cell::Null) => builder.append_null(),
+            (Self::Timestamp(builder), Cell::Time(micros)) => builder.append_value(micros),
             (Self::Timestamp(builder), Cell::Text(text)) => match parse_time_micros(text) {
                 Some(micros) => builder.append_value(micros),
                 None => return wrong("an RFC 3339 time"),

@@ -199,7 +199,8 @@ fn id_ranges(first: i64, last: i64, parts: i64, min_span: i64) -> Vec<Option<(i6
         .collect()
 }
 
-/// Every row of `table` read column by column from SQLite, in parallel id ranges, in id order.
+/// Every row of `table` streamed column by column (SQLite's direct reads, PostgreSQL's binary
+/// `COPY`), in parallel id ranges, in id order.
 async fn streamed(
     store: &Store,
     table: TableId,
@@ -220,7 +221,8 @@ async fn streamed(
 }
 
 /// Streams every row of the tables asked for from the store, `BATCH_ROWS` rows per batch:
-/// column by column on a SQLite file, a page of models at a time elsewhere. Customers who
+/// column by column on a SQLite file and PostgreSQL, a page of models at a time on an
+/// in-memory database. Customers who
 /// refused profiling are left out, with their interactions, needs and every tie touching them.
 pub async fn population(
     store: &Store,

@@ -27,9 +27,11 @@ mod model_states;
 mod mutations;
 mod person;
 mod personas;
+mod pg_copy;
 mod previews;
 mod quality;
 mod recording;
+mod row_sink;
 mod scan;
 mod segment_stats;
 mod segmentation_lock;
@@ -61,10 +63,10 @@ pub use person::{PersonData, PersonTie};
 pub use personas::{Count, NeedLift, Persona};
 pub use previews::NewPreview;
 pub use quality::{COUNTED_FIELDS, DataQuality};
+pub use row_sink::{Cell, RowSink};
 pub use segment_stats::{Bucket, OverlapCell, SegmentLink, SizesAt};
 pub use segmentation_lock::SegmentationLock;
 pub use segmentations::{INTERRUPTED, JobOutcome, NewSegmentation, SegmentationChanges};
-pub use sqlite_direct::{Cell, RowSink};
 pub use states::{
     ChangeReason, DeliveryStatus, JobReason, JobStatus, Permission, Role, SegmentationMode,
     SegmentationStatus, UnknownRole,

@@ -1,32 +1,46 @@
-//! Whole tables streamed column by column on SQLite, for segmentation runs that read millions
-//! of rows: the query a strategy's read needs (its consent condition included), run by the
-//! direct read path ([`crate::sqlite_direct`]).
+//! Whole tables streamed column by column, for segmentation runs that read millions of rows:
+//! the query a strategy's read needs (its consent condition included), run by SQLite's direct
+//! read path ([`crate::sqlite_direct`]) or through PostgreSQL's binary `COPY`
+//! ([`crate::pg_copy`]).
 
 use crate::connect::Store;
 use crate::consent::StrategyTable;
 use crate::error::{StoreError, StoreResult};
-use crate::sqlite_direct::{MAX_COLUMNS, RowSink};
+use crate::row_sink::RowSink;
+use crate::sqlite_direct::MAX_COLUMNS;
+use sea_orm::{DbBackend, FromQueryResult, Statement};
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'_')
 }
 
 impl Store {
-    /// Whether [`Store::stream_table`] can run here: on a SQLite file, not on PostgreSQL or
+    /// Whether [`Store::stream_table`] can run here: on a SQLite file or PostgreSQL, not on
     /// an in-memory database.
     pub fn can_stream(&self) -> bool {
-        self.reads.is_some()
+        self.reads.is_some() || self.backend() == DbBackend::Postgres
     }
 
-    /// The smallest and largest id of `table`, if it has rows (SQLite files only).
+    /// The smallest and largest id of `table`, if it has rows (where streams can run).
     pub async fn id_bounds(&self, table: &str) -> StoreResult<Option<(i64, i64)>> {
-        let Some(reads) = self.reads.clone() else {
-            return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
-        };
         let table = StrategyTable::named(table)?.name();
-        let sql = format!("SELECT MIN(id), MAX(id) FROM {table}");
-        let (first, last) = reads.integer_pair(sql).await?;
-        Ok(first.zip(last))
+        let sql = format!("SELECT MIN(id) AS first, MAX(id) AS last FROM {table}");
+        if let Some(reads) = self.reads.clone() {
+            let (first, last) = reads.integer_pair(sql).await?;
+            return Ok(first.zip(last));
+        }
+        if self.backend() != DbBackend::Postgres {
+            return Err(no_stream());
+        }
+        #[derive(FromQueryResult)]
+        struct Bounds {
+            first: Option<i64>,
+            last: Option<i64>,
+        }
+        let bounds = Bounds::find_by_statement(Statement::from_string(DbBackend::Postgres, sql))
+            .one(self.connection())
+            .await?;
+        Ok(bounds.and_then(|bounds| bounds.first.zip(bounds.last)))
     }
 
     /// Streams `columns` of every row of `table` (customers, interactions, ties or needs) that
@@ -41,9 +55,6 @@ impl Store {
         ids: Option<(i64, i64)>,
         sink: S,
     ) -> StoreResult<S> {
-        let Some(reads) = self.reads.clone() else {
-            return Err(StoreError::ReadTask("streaming needs a SQLite database file".to_owned()));
-        };
         let table = StrategyTable::named(table)?;
         if columns.is_empty() || columns.len() > MAX_COLUMNS {
             return Err(StoreError::ReadTask(format!(
@@ -61,6 +72,17 @@ impl Store {
             columns.join(", "),
             table.name()
         );
-        reads.stream(sql, columns.len(), sink).await
+        match self.reads.clone() {
+            Some(reads) => reads.stream(sql, columns.len(), sink).await,
+            None if self.backend() == DbBackend::Postgres => {
+                crate::pg_copy::stream(self.connection().get_postgres_connection_pool(), &sql, sink).await
+            }
+            None => Err(no_stream()),
+        }
     }
+}
+
+/// Why a stream cannot run on an in-memory SQLite database.
+fn no_stream() -> StoreError {
+    StoreError::ReadTask("streaming needs a SQLite database file or PostgreSQL".to_owned())
 }

@@ -94,7 +94,7 @@ on_both!(strategies_never_read_customers_who_refused_profiling, |store: &Store| 
         assert_eq!(ties.iter().map(|t| pair(t.from_id, t.to_id)).collect::<Vec<_>>(), [pair(yes, unset)]);
         assert!(store.all_ties_of(&[no]).await.unwrap().is_empty());
 
-        // Streamed column by column (SQLite files only).
+        // Streamed column by column (a SQLite file, PostgreSQL).
         if store.can_stream() {
             let streamed = |table: &'static str, columns: &'static [&'static str]| {
                 let store = store.clone();

@@ -10,4 +10,3 @@ mod stream;
 pub(crate) use reads::SqliteReads;
 pub(crate) use rows::FromSqliteRow;
 pub(crate) use stream::MAX_COLUMNS;
-pub use stream::{Cell, RowSink};

@@ -3,31 +3,12 @@
 
 use super::reads::SqliteReads;
 use crate::error::{StoreError, StoreResult};
+use crate::row_sink::{Cell, RowSink};
 use rusqlite::types::ValueRef;
 use std::sync::Arc;
 
 /// Most columns one stream reads (every table has fewer).
 pub(crate) const MAX_COLUMNS: usize = 32;
-
-/// One cell of a streamed row, borrowed from the database for the length of the call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'a> {
-    /// SQL NULL.
-    Null,
-    /// An integer (also booleans, stored as 0 and 1).
-    Integer(i64),
-    /// A real number.
-    Real(f64),
-    /// Text (also times and dates, stored as ISO 8601 text).
-    Text(&'a str),
-}
-
-/// Receives the rows of a streamed table, one call per row.
-pub trait RowSink: Send + 'static {
-    /// Takes one row, its cells in the order the columns were asked for. An error stops the
-    /// stream and is returned by [`crate::Store::stream_table`].
-    fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), String>;
-}
 
 impl SqliteReads {
     /// The two integers of the one row `sql` returns (either may be NULL), on the blocking pool.
