@@ -21,6 +21,7 @@ mod m0013_merge_exits;
 mod m0014_resolve_jobs;
 mod m0015_durable_queue;
 mod m0016_replicas;
+mod m0017_bulk_paths;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_resolve_jobs::Migration),
             Box::new(m0015_durable_queue::Migration),
             Box::new(m0016_replicas::Migration),
+            Box::new(m0017_bulk_paths::Migration),
         ]
     }
 }

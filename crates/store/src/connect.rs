@@ -9,10 +9,11 @@ use crate::write_txn::{WriteGate, WriteTransaction};
 use crate::written::Recorded;
 use kindred_domain::Interaction;
 use kindred_migrations::Migrator;
+use sea_orm::sqlx::postgres::PgPoolOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, FromQueryResult,
-    RuntimeErr, SqlxSqliteConnector, Value,
+    RuntimeErr, SqlxPostgresConnector, SqlxSqliteConnector, Value,
 };
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct Store {
     write_gate: Option<WriteGate>,
     /// Interactions recorded by the API, written in groups.
     pub(crate) recordings: Arc<GroupCommit<Interaction, Recorded>>,
+    /// PostgreSQL only: the schema worked in, when not the default.
+    schema: Option<String>,
     /// How customer records are matched and merged (`[identity]`).
     pub(crate) identity: Arc<kindred_domain::identity::IdentityPolicy>,
     /// Background work for this store runs while a clone of it exists.
@@ -157,6 +160,7 @@ impl Store {
         }
         let reads = reads_from.map(|path| Arc::new(SqliteReads::new(path, statements.clone(), slow)));
         let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(WriteGate::default);
+        let schema = options.schema.clone().filter(|_| db.get_database_backend() == DbBackend::Postgres);
         Ok(Self {
             db,
             statements,
@@ -164,6 +168,7 @@ impl Store {
             reads,
             write_gate,
             recordings: Arc::default(),
+            schema,
             identity: Arc::default(),
             _alive: alive,
         })
@@ -219,8 +224,43 @@ impl Store {
         Ok(Some(db))
     }
 
+    /// A pool of exactly one PostgreSQL connection for a bulk import: what it stages in a
+    /// temporary table (`import/staging.rs`) is seen by the transactions it then runs on the
+    /// same connection. The connection is never closed for being idle or old; if it is lost
+    /// anyway, a new one has no staging table and the import fails rather than write less.
+    /// `None` on SQLite.
+    pub(crate) async fn single_connection(&self) -> StoreResult<Option<DatabaseConnection>> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let options = self.db.get_postgres_connection_pool().connect_options().as_ref().clone();
+        let search_path =
+            self.schema.as_ref().map(|schema| format!("SET search_path = \"{}\"", schema.replace('"', "")));
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                let search_path = search_path.clone();
+                Box::pin(async move {
+                    if let Some(sql) = search_path {
+                        use sea_orm::sqlx::Executor;
+                        conn.execute(sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(sql))).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?;
+        let mut db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+        count_statements(&mut db, &self.statements, self.slow);
+        Ok(Some(db))
+    }
+
     /// [`begin_write`](Self::begin_write) on `conn`, a connection to this store's database
-    /// from [`unchecked_writer`](Self::unchecked_writer), in this process's turn to write.
+    /// from [`unchecked_writer`](Self::unchecked_writer) or
+    /// [`single_connection`](Self::single_connection), in this process's turn to write.
     pub(crate) async fn begin_write_on(&self, conn: &DatabaseConnection) -> StoreResult<WriteTransaction> {
         use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let options = TransactionOptions {

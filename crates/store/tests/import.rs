@@ -66,6 +66,66 @@ on_both!(interactions_import_creates_customers_and_dedupes, |store: &Store| {
     }
 });
 
+on_both!(every_field_of_an_interaction_arrives_as_read_across_chunks, |store: &Store| {
+    let store = store.clone();
+    async move {
+        // More rows than one chunk holds, so several chunks (on PostgreSQL, several COPYs
+        // into the staging table) are written; text with a tab, a quote, a newline and a
+        // backslash; every optional field set on some rows and empty on others.
+        let mut text = String::from(
+            "customer_external_id,occurred_at,channel,kind,amount,currency,cost_to_serve,text,source_id\n",
+        );
+        let rows = 20_003;
+        for n in 0..rows {
+            let customer = format!("cust-{}", n % 997);
+            let at = format!(
+                "2025-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                n % 12 + 1,
+                n % 28 + 1,
+                n % 24,
+                n % 60,
+                n % 59,
+                n % 1000
+            );
+            if n % 3 == 0 {
+                text.push_str(&format!(
+                    "{customer},{at},web,purchase,{}.25,EUR,1.5,\"tab\there \"\"quoted\"\"\nback\\slash é {n}\",src-{n}\n",
+                    n % 500
+                ));
+            } else {
+                text.push_str(&format!("{customer},{at},,visit,,,,,\n"));
+            }
+        }
+        let (summary, errors) = run(&store, ImportKind::Interactions, Format::Csv, &text).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((summary.read, summary.imported, summary.customers_created), (rows, rows, 997));
+        let stored = store.scan_interactions(i64::MIN, 100_000).await.unwrap();
+        assert_eq!(stored.len() as u64, rows);
+        let first = &stored[0];
+        assert_eq!(first.occurred_at.to_rfc3339(), "2025-01-01T00:00:00+00:00");
+        assert_eq!((first.channel.as_deref(), first.kind.as_str()), (Some("web"), "purchase"));
+        assert_eq!(
+            (first.amount, first.currency.as_deref(), first.cost_to_serve),
+            (Some(0.25), Some("EUR"), Some(1.5))
+        );
+        assert_eq!(first.text.as_deref(), Some("tab\there \"quoted\"\nback\\slash é 0"));
+        assert_eq!((first.source_id.as_deref(), first.arrived_under.as_deref()), (Some("src-0"), None));
+        let second = &stored[1];
+        assert_eq!(second.occurred_at.to_rfc3339(), "2025-02-02T01:01:01.001+00:00");
+        assert_eq!((second.channel.as_deref(), second.kind.as_str()), (None, "visit"));
+        assert_eq!((second.amount, second.currency.as_deref(), second.cost_to_serve), (None, None, None));
+        assert_eq!((second.text.as_deref(), second.source_id.as_deref()), (None, None));
+        // Ids follow the file's order, and each row is its customer's.
+        assert!(stored.windows(2).all(|pair| pair[0].id < pair[1].id));
+        let last = stored.last().unwrap();
+        let customer = store.customer(last.customer_id).await.unwrap().unwrap();
+        assert_eq!(customer.external_id, format!("cust-{}", (rows - 1) % 997));
+
+        let (again, _) = run(&store, ImportKind::Interactions, Format::Csv, &text).await;
+        assert_eq!((again.imported, again.unchanged, again.customers_created), (0, rows, 0));
+    }
+});
+
 on_both!(ndjson_ties_and_needs, |store: &Store| {
     let store = store.clone();
     async move {

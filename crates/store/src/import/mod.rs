@@ -12,6 +12,7 @@ mod id_cache;
 mod reader;
 mod records;
 mod source_ids;
+mod staging;
 mod writer;
 
 pub use columns::ImportKind;

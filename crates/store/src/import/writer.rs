@@ -5,6 +5,7 @@ use super::id_cache::{ID_CACHE_LIMIT, IdCache, PRELOAD_MISSES};
 use super::reader::{Chunk, Format, read_all};
 use super::records::Record;
 use super::source_ids::screen_source_ids;
+use super::staging::{Staging, insert_staged_interactions};
 use super::{ImportError, RowError};
 use crate::changes::record_changes;
 use crate::connect::Store;
@@ -98,6 +99,11 @@ pub async fn import_with<R: Read + Send + 'static>(
     // Customers are written through the pool; rows that name customers through a connection
     // of the import's own on SQLite (see `IdCache`).
     let unchecked = if kind == ImportKind::Customers { None } else { store.unchecked_writer().await? };
+    // Interactions reach PostgreSQL by COPY, through a connection of the import's own.
+    let staging = match kind {
+        ImportKind::Interactions => store.single_connection().await?.map(Staging::new),
+        _ => None,
+    };
     let mut failure = None;
     while let Some(chunk) = receiver.recv().await {
         match chunk {
@@ -114,9 +120,15 @@ pub async fn import_with<R: Read + Send + 'static>(
                     report_rows(&options, summary.read);
                     continue;
                 }
-                let written =
-                    write_in_turn(store, unchecked.as_ref(), &mut cache, records, options.allow_erased)
-                        .await?;
+                let written = write_in_turn(
+                    store,
+                    unchecked.as_ref(),
+                    staging.as_ref(),
+                    &mut cache,
+                    records,
+                    options.allow_erased,
+                )
+                .await?;
                 summary.rejected += written.refused.len() as u64;
                 written.refused.iter().for_each(&mut on_error);
                 summary.imported += written.counts.inserted;
@@ -133,6 +145,9 @@ pub async fn import_with<R: Read + Send + 'static>(
     if let Some(conn) = unchecked {
         conn.close().await.map_err(crate::StoreError::from)?;
     }
+    if let Some(staging) = staging {
+        staging.close().await?;
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     match failure {
         Some(error) => Err(error),
@@ -140,13 +155,15 @@ pub async fn import_with<R: Read + Send + 'static>(
     }
 }
 
-/// Writes one chunk in a transaction of its own, through `unchecked` when there is one. Where
-/// foreign keys are checked (PostgreSQL), a customer deleted since its id was cached makes the
-/// database refuse the chunk: it is then written again once, with the cache emptied, as a
-/// fresh import would write it (the customer is created anew).
+/// Writes one chunk in a transaction of its own, through `unchecked` when there is one, or
+/// staged first and then written on `staging`'s connection. Where foreign keys are checked
+/// (PostgreSQL), a customer deleted since its id was cached makes the database refuse the
+/// chunk: it is then written again once, with the cache emptied, as a fresh import would write
+/// it (the customer is created anew).
 async fn write_in_turn(
     store: &Store,
     unchecked: Option<&sea_orm::DatabaseConnection>,
+    staging: Option<&Staging>,
     cache: &mut IdCache,
     records: Vec<(u64, Record)>,
     allow_erased: bool,
@@ -155,20 +172,16 @@ async fn write_in_turn(
     loop {
         // Only ids cached in earlier transactions can have gone stale.
         let again = (unchecked.is_none() && !cache.ids.is_empty()).then(|| records.clone());
-        let txn = match unchecked {
-            Some(conn) => store.begin_write_on(conn).await?,
-            None => store.begin_write().await?,
+        let txn = match (unchecked, staging) {
+            (Some(conn), _) => store.begin_write_on(conn).await?,
+            (None, Some(staging)) => {
+                staging.stage(&records).await?;
+                store.begin_write_on(staging.connection()).await?
+            }
+            (None, None) => store.begin_write().await?,
         };
-        let written = match write_chunk(
-            &*txn,
-            &store.identity,
-            cache,
-            records,
-            allow_erased,
-            unchecked.is_some(),
-        )
-        .await
-        {
+        let how = How { unchecked: unchecked.is_some(), staged: staging.is_some() };
+        let written = match write_chunk(&*txn, &store.identity, cache, records, allow_erased, how).await {
             Ok(written) => txn.commit().await.map(|()| written),
             Err(error) => {
                 txn.rollback().await?;
@@ -257,21 +270,29 @@ struct Written {
     set_aside: u64,
 }
 
-/// Screens and writes one chunk (all of one kind) in the transaction `conn` (`unchecked`: on
-/// a connection that does not check foreign keys), and records the customers it changed in
-/// the change feed.
+/// How a chunk's transaction writes.
+#[derive(Debug, Clone, Copy, Default)]
+struct How {
+    /// On a connection that does not check foreign keys (SQLite).
+    unchecked: bool,
+    /// Its interactions were staged on the transaction's connection (PostgreSQL).
+    staged: bool,
+}
+
+/// Screens and writes one chunk (all of one kind) in the transaction `conn`, and records the
+/// customers it changed in the change feed.
 async fn write_chunk<C: ConnectionTrait>(
     conn: &C,
     identity: &kindred_domain::identity::IdentityPolicy,
     cache: &mut IdCache,
     records: Vec<(u64, Record)>,
     allow_erased: bool,
-    unchecked: bool,
+    how: How,
 ) -> StoreResult<Written> {
     if matches!(records.first(), Some((_, Record::Customer(_)))) {
         return write_customers(conn, identity, records, allow_erased).await;
     }
-    cache.check(conn, unchecked).await?;
+    cache.check(conn, how.unchecked).await?;
     // The customer id of every external id the rows name, in order, from the cache; then
     // those not cached are looked up (all customers at once, on the first large miss).
     let mut ends = ends_of(&records, cache);
@@ -315,18 +336,25 @@ async fn write_chunk<C: ConnectionTrait>(
         })
         .collect::<StoreResult<_>>()?;
     let mut interactions = Vec::new();
+    let mut staged = Vec::new();
     let mut ties = Vec::new();
     let mut needs = Vec::new();
     let mut next = ids.iter().copied();
-    for (_, record) in &records {
+    for (line, record) in &records {
         match record {
+            Record::Interaction(i) if how.staged => staged.extend(
+                next.next()
+                    .map(|id| (*line, id, cache.ids.aliases.contains(i.customer_external_id.as_str()))),
+            ),
             Record::Interaction(i) => interactions.extend(next.next().map(|id| (id, i))),
             Record::Tie(t) => ties.extend(next.next().zip(next.next()).map(|(from, to)| (from, to, t))),
             Record::Need(n) => needs.extend(next.next().map(|id| (id, n))),
             Record::Customer(_) => {}
         }
     }
-    let counts = if !interactions.is_empty() {
+    let counts = if !staged.is_empty() {
+        insert_staged_interactions(conn, &staged).await?
+    } else if !interactions.is_empty() {
         insert_interactions(conn, &interactions, &cache.ids.aliases).await?
     } else if !ties.is_empty() {
         upsert_ties(conn, &ties, &cache.ids.aliases).await?
@@ -435,7 +463,8 @@ mod tests {
         ties: Vec<(u64, Record)>,
     ) -> Written {
         let txn = store.begin_write_on(conn).await.expect("begin");
-        let written = write_chunk(&*txn, &Default::default(), cache, ties, false, true).await.expect("write");
+        let how = How { unchecked: true, staged: false };
+        let written = write_chunk(&*txn, &Default::default(), cache, ties, false, how).await.expect("write");
         txn.commit().await.expect("commit");
         written
     }

@@ -3,8 +3,11 @@
 //! into a staging table (`copy_in`).
 
 mod binary;
+mod copy_in;
 mod copy_out;
 
+pub(crate) use binary::BinaryWriter;
+pub(crate) use copy_in::copy_in;
 pub(crate) use copy_out::stream;
 
 use crate::error::StoreError;
@@ -14,4 +17,9 @@ use std::sync::Arc;
 /// A failed read of sqlx's, as the store reports database errors.
 fn query_error(error: sea_orm::sqlx::Error) -> StoreError {
     StoreError::Database(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))
+}
+
+/// A failed write of sqlx's, as the store reports database errors.
+pub(crate) fn exec_error(error: sea_orm::sqlx::Error) -> StoreError {
+    StoreError::Database(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
 }

@@ -1,0 +1,51 @@
+//! PostgreSQL's bulk paths.
+//!
+//! - An interaction's source id is unique where it is set: the unique index holds only the
+//!   rows that have one (most have none), so a bulk import maintains one index fewer of the
+//!   size of the table. SQLite keeps its column constraint (dropping it means rebuilding the
+//!   table); its unique index lets NULLs repeat as well.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// Narrows the interactions' source id index to the rows that have one.
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0017_bulk_paths"
+    }
+}
+
+// The trait's signature elides SchemaManager's lifetime; async_trait needs ours to match.
+#[allow(elided_lifetimes_in_paths)]
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let conn = manager.get_connection();
+        conn.execute_unprepared(
+            "CREATE UNIQUE INDEX idx_interactions_source_id ON interactions (source_id) \
+             WHERE source_id IS NOT NULL",
+        )
+        .await?;
+        conn.execute_unprepared("ALTER TABLE interactions DROP CONSTRAINT interactions_source_id_key")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let conn = manager.get_connection();
+        conn.execute_unprepared(
+            "ALTER TABLE interactions ADD CONSTRAINT interactions_source_id_key UNIQUE (source_id)",
+        )
+        .await?;
+        conn.execute_unprepared("DROP INDEX idx_interactions_source_id").await?;
+        Ok(())
+    }
+}
