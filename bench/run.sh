@@ -40,7 +40,10 @@
 #                           (BENCH_REPLICA_CUSTOMERS) and three dynamic segmentations: time from
 #                           recordInteraction on one to membershipChanged on the other at 500
 #                           writes/s (BENCH_RATE), and, in the same run, on the same server
-#   bench/run.sh            all twelve
+#   bench/run.sh databases  SQLite against PostgreSQL on the same demo files (200,000 customers,
+#                           BENCH_DB_CUSTOMERS): import rows/s of each file, then RFM and
+#                           need-based refits through the engine, database to memberships
+#   bench/run.sh            all thirteen
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
 # BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -396,6 +399,35 @@ bench_replicas() {
   psql "$PG_ADMIN" -qc "DROP DATABASE $db" >/dev/null
 }
 
+bench_databases() {
+  local customers="${BENCH_DB_CUSTOMERS:-200000}"
+  local files="$DATA/demo-$customers"
+  if [ ! -f "$files/needs.csv" ]; then
+    echo "generating $customers demo customers into $files"
+    "$KINDRED" demo --write-files "$files" --customers "$customers" --seed 42 >/dev/null
+  fi
+  echo "files: $(wc -l < "$files/customers.csv") customer lines, $(wc -l < "$files/interactions.csv") interaction lines, $(wc -l < "$files/ties.csv") tie lines, $(wc -l < "$files/needs.csv") need lines"
+  rm -rf "$DATA/databases" && mkdir -p "$DATA/databases"
+  local sqlite="sqlite://$DATA/databases/kindred.db"
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS kindred_bench" -c "CREATE DATABASE kindred_bench" >/dev/null
+  local url
+  for url in "$sqlite" "$PG_BENCH"; do
+    echo "== import into ${url%%:*}"
+    KINDRED__DATABASE__URL="$url" "$KINDRED" migrate >/dev/null
+    for kind in customers interactions ties needs; do
+      timed_import "$url" "$kind" "$files/$kind.csv"
+    done
+  done
+  for url in "$sqlite" "$PG_BENCH"; do
+    echo "== refits on ${url%%:*}"
+    /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" refit \
+      --database "$url" --libraries "$PWD/target/release" --strategy rfm --again 2
+    /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" refit \
+      --database "$url" --libraries "$PWD/target/release" --strategy need-based --again 1
+  done
+  psql "$PG_ADMIN" -qc "DROP DATABASE kindred_bench" >/dev/null
+}
+
 bench_dashboard() {
   echo "== dashboard: first render of each page"
   cargo build --release -p kindred-bench --bin kindred-dashboard-bench
@@ -415,6 +447,7 @@ case "${1:-all}" in
   matching) bench_matching ;;
   restarts) bench_restarts ;;
   replicas) bench_replicas ;;
-  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching; bench_restarts; bench_replicas ;;
-  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|restarts|replicas|all]" >&2; exit 2 ;;
+  databases) bench_databases ;;
+  all) bench_import; bench_api; bench_plugins; bench_behavioral; bench_adaptive; bench_communities; bench_isolation; bench_dashboard; bench_hostile; bench_matching; bench_restarts; bench_replicas; bench_databases ;;
+  *) echo "usage: bench/run.sh [import|api|plugins|behavioral|adaptive|isolation|communities|dashboard|hostile|matching|restarts|replicas|databases|all]" >&2; exit 2 ;;
 esac

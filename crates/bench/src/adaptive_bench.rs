@@ -1,9 +1,9 @@
 //! `kindred-adaptive-bench`: the speed of adaptive segments.
 //!
-//! * `refit`: a full refit and diff of an RFM segmentation through the engine, as the server
-//!   runs it (read the population, fit, assign, diff against the stored memberships, write
-//!   the difference and its history in one transaction): the first refit writes everyone,
-//!   later ones find what changed.
+//! * `refit`: a full refit and diff of an RFM (or need-based) segmentation through the engine,
+//!   as the server runs it (read the population, fit, assign, diff against the stored
+//!   memberships, write the difference and its history in one transaction): the first refit
+//!   writes everyone, later ones find what changed.
 //! * `isolation`: the same refit of a demographic segmentation with the plugin in process and
 //!   isolated in a worker process, one after the other on the same database; then the plugin
 //!   calls alone (fit, and assign in batches of 10,000, on tables already read) both ways; and
@@ -36,14 +36,17 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Full refit and diff of RFM through the engine.
+    /// Full refit and diff of RFM (or need-based communities) through the engine.
     Refit {
-        /// The database, with customers and purchases imported.
+        /// The database, with customers and purchases (or ties and needs) imported.
         #[arg(long)]
         database: String,
-        /// The folder holding libkindred_behavioral.so.
+        /// The folder holding libkindred_behavioral.so (or libkindred_need_based.so).
         #[arg(long)]
         libraries: std::path::PathBuf,
+        /// The strategy: `rfm` (behavioral) or `need-based` (its defaults).
+        #[arg(long, default_value = "rfm")]
+        strategy: String,
         /// Refits after the first.
         #[arg(long, default_value_t = 2)]
         again: usize,
@@ -106,22 +109,32 @@ async fn wait_for_job(engine: &Engine, store: &Store, id: i64) -> anyhow::Result
     Ok(())
 }
 
-async fn refit(database: &str, libraries: &std::path::Path, again: usize) -> anyhow::Result<()> {
+async fn refit(
+    database: &str,
+    libraries: &std::path::Path,
+    strategy: &str,
+    again: usize,
+) -> anyhow::Result<()> {
+    let (plugin, library, params) = match strategy {
+        "rfm" => ("behavioral", "libkindred_behavioral.so", json!({ "method": "rfm" })),
+        "need-based" => ("need-based", "libkindred_need_based.so", json!({})),
+        other => anyhow::bail!("unknown strategy {other:?}: rfm or need-based"),
+    };
     let store = Store::connect(database).await?;
     store.migrate().await?;
-    let config = PluginConfig::new("behavioral".to_owned(), libraries.join("libkindred_behavioral.so"));
+    let config = PluginConfig::new(plugin.to_owned(), libraries.join(library));
     let host = Arc::new(PluginHost::load(&[config], libraries));
-    host.loaded("behavioral")?;
+    host.loaded(plugin)?;
     let settings = EngineSettings { refit_on_start: false, ..Default::default() };
     let engine = Engine::start(store.clone(), host, settings).await?;
     for old in store.segmentations().await? {
         engine.delete(old.id).await?;
     }
-    println!("RFM refit and diff, {} customers", store.count_customers().await?);
+    println!("{strategy} refit and diff, {} customers", store.count_customers().await?);
     let new = NewSegmentation {
-        name: "rfm".to_owned(),
-        strategy: "behavioral".to_owned(),
-        params: json!({ "method": "rfm" }),
+        name: strategy.to_owned(),
+        strategy: plugin.to_owned(),
+        params,
         mode: kindred_store::SegmentationMode::Dynamic,
         refresh_interval_seconds: None,
     };
@@ -410,7 +423,9 @@ async fn latency(base: &str, listen: &str, rate: u64, seconds: u64) -> anyhow::R
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Command::Refit { database, libraries, again } => refit(&database, &libraries, again).await,
+        Command::Refit { database, libraries, strategy, again } => {
+            refit(&database, &libraries, &strategy, again).await
+        }
         Command::Latency { base, rate, seconds, listen } => {
             latency(&base, listen.as_deref().unwrap_or(&base), rate, seconds).await
         }

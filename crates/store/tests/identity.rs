@@ -190,6 +190,21 @@ on_both!(records_match_on_identifiers_with_blocked_values_and_limits, |store: &S
             Some("W1"),
             "it remembers the id it came under"
         );
+        // So do ties and needs (on PostgreSQL these travel through staging tables).
+        run(&store, ImportKind::Ties, "from_external_id,to_external_id,kind\nW1,B1,friend\nB1,A1,follows\n")
+            .await;
+        run(&store, ImportKind::Needs, "customer_external_id,tag,kind\nW1,coffee,passion\n").await;
+        let data = store.person_data(ana.id).await.unwrap().unwrap();
+        assert_eq!(data.needs.len(), 1);
+        assert_eq!(data.needs[0].arrived_under.as_deref(), Some("W1"));
+        let mut ends: Vec<(Option<&str>, Option<&str>)> = data
+            .ties
+            .iter()
+            .map(|t| (t.tie.from_arrived_under.as_deref(), t.tie.to_arrived_under.as_deref()))
+            .collect();
+        ends.sort();
+        // A friendship is mutual, its ends put in order (B1 before W1): W1 is its `to` end.
+        assert_eq!(ends, [(None, None), (None, Some("W1"))], "only the end named by the alias");
 
         // With email first in the priority, the shop id is what is set aside: Bea's next
         // record goes to Ana.

@@ -5,13 +5,16 @@ use super::id_cache::{ID_CACHE_LIMIT, IdCache, PRELOAD_MISSES};
 use super::reader::{Chunk, Format, read_all};
 use super::records::Record;
 use super::source_ids::screen_source_ids;
-use super::staging::{Staging, insert_staged_interactions};
+use super::staging::{
+    StagedTie, Staging, insert_staged_interactions, upsert_staged_needs, upsert_staged_ties,
+};
 use super::{ImportError, RowError};
 use crate::changes::record_changes;
 use crate::connect::Store;
 use crate::erasure::{erased_among, forget_erased};
 use crate::error::StoreResult;
 use crate::write::{WriteCounts, create_customers, insert_interactions, upsert_needs, upsert_ties};
+use kindred_domain::ExternalId;
 use sea_orm::ConnectionTrait;
 use std::io::Read;
 use std::sync::Arc;
@@ -99,10 +102,11 @@ pub async fn import_with<R: Read + Send + 'static>(
     // Customers are written through the pool; rows that name customers through a connection
     // of the import's own on SQLite (see `IdCache`).
     let unchecked = if kind == ImportKind::Customers { None } else { store.unchecked_writer().await? };
-    // Interactions reach PostgreSQL by COPY, through a connection of the import's own.
+    // Interactions, ties and needs reach PostgreSQL by COPY, through a connection of the
+    // import's own.
     let staging = match kind {
-        ImportKind::Interactions => store.single_connection().await?.map(Staging::new),
-        _ => None,
+        ImportKind::Customers => None,
+        _ => store.single_connection().await?.map(Staging::new),
     };
     let mut failure = None;
     while let Some(chunk) = receiver.recv().await {
@@ -275,7 +279,8 @@ struct Written {
 struct How {
     /// On a connection that does not check foreign keys (SQLite).
     unchecked: bool,
-    /// Its interactions were staged on the transaction's connection (PostgreSQL).
+    /// Its interactions, ties or needs were staged on the transaction's connection
+    /// (PostgreSQL).
     staged: bool,
 }
 
@@ -336,32 +341,54 @@ async fn write_chunk<C: ConnectionTrait>(
         })
         .collect::<StoreResult<_>>()?;
     let mut interactions = Vec::new();
-    let mut staged = Vec::new();
     let mut ties = Vec::new();
     let mut needs = Vec::new();
     let mut next = ids.iter().copied();
     for (line, record) in &records {
         match record {
-            Record::Interaction(i) if how.staged => staged.extend(
-                next.next()
-                    .map(|id| (*line, id, cache.ids.aliases.contains(i.customer_external_id.as_str()))),
-            ),
-            Record::Interaction(i) => interactions.extend(next.next().map(|id| (id, i))),
-            Record::Tie(t) => ties.extend(next.next().zip(next.next()).map(|(from, to)| (from, to, t))),
-            Record::Need(n) => needs.extend(next.next().map(|id| (id, n))),
+            Record::Interaction(i) => interactions.extend(next.next().map(|id| (*line, id, i))),
+            Record::Tie(t) => {
+                ties.extend(next.next().zip(next.next()).map(|(from, to)| (*line, from, to, t)))
+            }
+            Record::Need(n) => needs.extend(next.next().map(|id| (*line, id, n))),
             Record::Customer(_) => {}
         }
     }
-    let counts = if !staged.is_empty() {
-        insert_staged_interactions(conn, &staged).await?
-    } else if !interactions.is_empty() {
-        insert_interactions(conn, &interactions, &cache.ids.aliases).await?
-    } else if !ties.is_empty() {
-        upsert_ties(conn, &ties, &cache.ids.aliases).await?
-    } else if !needs.is_empty() {
-        upsert_needs(conn, &needs, &cache.ids.aliases).await?
-    } else {
-        WriteCounts::default()
+    let aliases = &cache.ids.aliases;
+    let alias = |name: &ExternalId| aliases.contains(name.as_str());
+    let counts = match (how.staged, interactions.is_empty(), ties.is_empty(), needs.is_empty()) {
+        (true, false, _, _) => {
+            let rows: Vec<_> = interactions
+                .iter()
+                .map(|(line, id, i)| (*line, *id, alias(&i.customer_external_id)))
+                .collect();
+            insert_staged_interactions(conn, &rows).await?
+        }
+        (false, false, _, _) => {
+            let rows: Vec<_> = interactions.iter().map(|(_, id, i)| (*id, *i)).collect();
+            insert_interactions(conn, &rows, aliases).await?
+        }
+        (true, _, false, _) => {
+            let rows: Vec<StagedTie<'_>> = ties
+                .iter()
+                .map(|(line, from, to, t)| (*line, *from, *to, *t, alias(t.from()), alias(t.to())))
+                .collect();
+            upsert_staged_ties(conn, &rows).await?
+        }
+        (false, _, false, _) => {
+            let rows: Vec<_> = ties.iter().map(|(_, from, to, t)| (*from, *to, *t)).collect();
+            upsert_ties(conn, &rows, aliases).await?
+        }
+        (true, _, _, false) => {
+            let rows: Vec<_> =
+                needs.iter().map(|(line, id, n)| (*line, *id, *n, alias(&n.customer_external_id))).collect();
+            upsert_staged_needs(conn, &rows).await?
+        }
+        (false, _, _, false) => {
+            let rows: Vec<_> = needs.iter().map(|(_, id, n)| (*id, *n)).collect();
+            upsert_needs(conn, &rows, aliases).await?
+        }
+        _ => WriteCounts::default(),
     };
     if counts.inserted + counts.updated > 0 {
         // Each customer once, told apart by id (cheaper to sort than external ids).

@@ -279,6 +279,11 @@ impl BinaryWriter {
         }
     }
 
+    /// A `boolean`.
+    pub(crate) fn bool(&mut self, value: bool) {
+        self.field(&[u8::from(value)]);
+    }
+
     /// A `timestamptz`, from microseconds since 1970-01-01 UTC.
     pub(crate) fn time(&mut self, micros: i64) {
         self.field(&micros.saturating_sub(EPOCH_MICROS).to_be_bytes());
@@ -363,7 +368,7 @@ mod tests {
         writer.float8(Some(10.5));
         writer.text(Some("café"));
         writer.field(&1_i32.to_be_bytes());
-        writer.field(&[1]);
+        writer.bool(true);
         writer.row(6);
         writer.int8(8);
         writer.null();
