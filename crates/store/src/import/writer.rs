@@ -184,7 +184,7 @@ async fn write_in_turn(
             }
             (None, None) => store.begin_write().await?,
         };
-        let how = How { unchecked: unchecked.is_some(), staged: staging.is_some() };
+        let how = How { unchecked: unchecked.is_some(), staging };
         let written = match write_chunk(&*txn, &store.identity, cache, records, allow_erased, how).await {
             Ok(written) => txn.commit().await.map(|()| written),
             Err(error) => {
@@ -275,13 +275,13 @@ struct Written {
 }
 
 /// How a chunk's transaction writes.
-#[derive(Debug, Clone, Copy, Default)]
-struct How {
+#[derive(Clone, Copy, Default)]
+struct How<'a> {
     /// On a connection that does not check foreign keys (SQLite).
     unchecked: bool,
-    /// Its interactions, ties or needs were staged on the transaction's connection
+    /// Where its interactions, ties or needs were staged, on the transaction's connection
     /// (PostgreSQL).
-    staged: bool,
+    staging: Option<&'a Staging>,
 }
 
 /// Screens and writes one chunk (all of one kind) in the transaction `conn`, and records the
@@ -292,7 +292,7 @@ async fn write_chunk<C: ConnectionTrait>(
     cache: &mut IdCache,
     records: Vec<(u64, Record)>,
     allow_erased: bool,
-    how: How,
+    how: How<'_>,
 ) -> StoreResult<Written> {
     if matches!(records.first(), Some((_, Record::Customer(_)))) {
         return write_customers(conn, identity, records, allow_erased).await;
@@ -356,13 +356,13 @@ async fn write_chunk<C: ConnectionTrait>(
     }
     let aliases = &cache.ids.aliases;
     let alias = |name: &ExternalId| aliases.contains(name.as_str());
-    let counts = match (how.staged, interactions.is_empty(), ties.is_empty(), needs.is_empty()) {
+    let counts = match (how.staging.is_some(), interactions.is_empty(), ties.is_empty(), needs.is_empty()) {
         (true, false, _, _) => {
             let rows: Vec<_> = interactions
                 .iter()
                 .map(|(line, id, i)| (*line, *id, alias(&i.customer_external_id)))
                 .collect();
-            insert_staged_interactions(conn, &rows).await?
+            insert_staged_interactions(conn, &rows, how.staging.map(|staging| &staging.conflicts)).await?
         }
         (false, false, _, _) => {
             let rows: Vec<_> = interactions.iter().map(|(_, id, i)| (*id, *i)).collect();
@@ -490,7 +490,7 @@ mod tests {
         ties: Vec<(u64, Record)>,
     ) -> Written {
         let txn = store.begin_write_on(conn).await.expect("begin");
-        let how = How { unchecked: true, staged: false };
+        let how = How { unchecked: true, staging: None };
         let written = write_chunk(&*txn, &Default::default(), cache, ties, false, how).await.expect("write");
         txn.commit().await.expect("commit");
         written

@@ -1,12 +1,12 @@
 //! Interactions through a staging table.
 
-use super::{StagingTable, array, flags};
+use super::{Conflicts, StagingTable, array, flags};
 use crate::error::StoreResult;
 use crate::pg_copy::BinaryWriter;
 use crate::sql::statement;
 use crate::written::WriteCounts;
 use kindred_domain::Interaction;
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::{ConnectionTrait, DbBackend, SqlErr};
 
 /// The staging table of interactions.
 const TABLE: StagingTable = StagingTable {
@@ -37,8 +37,9 @@ pub(super) fn write(writer: &mut BinaryWriter, line: i64, i: &Interaction) -> &'
 
 /// Moves the rows kept from the staging table into `interactions`: each line with the id of
 /// its customer and whether it named them by an alias (then the name is kept as the external
-/// id it arrived under). In file order, so ids follow the file as multi-row inserts do; a
-/// row already stored (same source id, or same customer, time, kind and amount) is skipped.
+/// id it arrived under). In file order, so ids follow the file as multi-row inserts do. With
+/// [`SKIP_STORED`], a row already stored (same source id, or same customer, time, kind and
+/// amount) is skipped; without, it fails the statement.
 const INSERT: &str = "INSERT INTO interactions (customer_id, occurred_at, channel, kind, amount, \
      currency, cost_to_serve, text, source_id, arrived_under) \
      SELECT k.customer_id, s.occurred_at, s.channel, s.kind, s.amount, s.currency, s.cost_to_serve, \
@@ -46,14 +47,18 @@ const INSERT: &str = "INSERT INTO interactions (customer_id, occurred_at, channe
      FROM unnest(CAST(string_to_array(?, ',') AS bigint[]), CAST(string_to_array(?, ',') AS bigint[]), \
      CAST(string_to_array(?, ',') AS boolean[])) AS k(line, customer_id, alias) \
      JOIN import_interactions s ON s.line = k.line \
-     ORDER BY s.line \
-     ON CONFLICT DO NOTHING";
+     ORDER BY s.line";
+
+/// What [`INSERT`] ends with to skip rows already stored.
+const SKIP_STORED: &str = " ON CONFLICT DO NOTHING";
 
 /// Inserts the staged interactions of these lines, each for its customer id and marked when
-/// it named them by an alias, in the chunk's transaction `conn` on the staging connection.
+/// it named them by an alias, in the chunk's transaction `conn` on the staging connection;
+/// plainly first unless `conflicts` says rows were met stored lately.
 pub(crate) async fn insert_staged_interactions<C: ConnectionTrait>(
     conn: &C,
     rows: &[(u64, i64, bool)],
+    conflicts: Option<&Conflicts>,
 ) -> StoreResult<WriteCounts> {
     if rows.is_empty() {
         return Ok(WriteCounts::default());
@@ -63,6 +68,23 @@ pub(crate) async fn insert_staged_interactions<C: ConnectionTrait>(
         array(rows.iter().map(|row| row.1)).into(),
         flags(rows.iter().map(|row| row.2)).into(),
     ];
-    let inserted = conn.execute_raw(statement(DbBackend::Postgres, INSERT, values)).await?.rows_affected();
-    Ok(WriteCounts { inserted, updated: 0, unchanged: rows.len() as u64 - inserted })
+    let counts =
+        |inserted: u64| WriteCounts { inserted, updated: 0, unchanged: rows.len() as u64 - inserted };
+    if let Some(conflicts) = conflicts.filter(|conflicts| conflicts.try_plain()) {
+        conn.execute_unprepared("SAVEPOINT plain_insert").await?;
+        match conn.execute_raw(statement(DbBackend::Postgres, INSERT, values.clone())).await {
+            Ok(done) => {
+                conn.execute_unprepared("RELEASE SAVEPOINT plain_insert").await?;
+                return Ok(counts(done.rows_affected()));
+            }
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                conn.execute_unprepared("ROLLBACK TO SAVEPOINT plain_insert").await?;
+                conflicts.met();
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let insert = format!("{INSERT}{SKIP_STORED}");
+    let inserted = conn.execute_raw(statement(DbBackend::Postgres, &insert, values)).await?.rows_affected();
+    Ok(counts(inserted))
 }

@@ -31,13 +31,44 @@ use std::fmt::Write as _;
 /// An import's connection to PostgreSQL, with its staging tables.
 pub(crate) struct Staging {
     conn: DatabaseConnection,
+    /// Whether interactions met stored ones lately (see [`Conflicts`]).
+    pub(crate) conflicts: Conflicts,
+}
+
+/// Whether the last chunks of interactions met stored ones. A chunk is first inserted without
+/// `ON CONFLICT` (its arbiter checks cost about a third of the insert), in a savepoint; if
+/// a row is already stored, the chunk is inserted again with `ON CONFLICT DO NOTHING`, and
+/// so are the next few chunks (a file imported again conflicts throughout) before the plain
+/// insert is tried again.
+#[derive(Debug, Default)]
+pub(crate) struct Conflicts {
+    /// Chunks left to insert with `ON CONFLICT` straight away.
+    skip_plain: std::sync::atomic::AtomicU32,
+}
+
+impl Conflicts {
+    /// Chunks inserted with `ON CONFLICT` after one that conflicted.
+    const SKIPPED_AFTER_CONFLICT: u32 = 8;
+
+    /// Whether this chunk tries the plain insert first.
+    pub(crate) fn try_plain(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.skip_plain
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+            .is_err()
+    }
+
+    /// Notes that a chunk's plain insert met a stored row.
+    pub(crate) fn met(&self) {
+        self.skip_plain.store(Self::SKIPPED_AFTER_CONFLICT, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Staging {
     /// Stages through `conn`, a pool of one connection
     /// ([`crate::Store::single_connection`]).
     pub(crate) fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+        Self { conn, conflicts: Conflicts::default() }
     }
 
     /// The connection the chunks' transactions run on.
