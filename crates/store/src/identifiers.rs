@@ -2,11 +2,11 @@
 //! the origin of external ids out, so an external id is one value whatever system named it),
 //! who holds which identifiers, and attaching new ones.
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use kindred_domain::identity::{Identifier, IdentifierKind};
 use kindred_domain::{Customer, CustomerId};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
 use std::collections::HashMap;
 
 /// The origin of records whose file or call named none.
@@ -55,6 +55,9 @@ pub(crate) fn identifiers_of(customer: &Customer) -> Vec<Identifier> {
     identifiers
 }
 
+/// Identifiers looked up per statement.
+const IDENTIFIERS_PER_LOOKUP: usize = 50_000;
+
 /// The customer holding each of `identifiers` that someone holds (external ids whatever
 /// their origin), keyed by the identifier as asked.
 pub(crate) async fn owners_of<C: ConnectionTrait>(
@@ -64,22 +67,35 @@ pub(crate) async fn owners_of<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let mut asked: HashMap<(String, String), &Identifier> =
         identifiers.iter().map(|id| ((kind_column(id), id.value.clone()), id)).collect();
-    let keys: Vec<(String, String)> = asked.keys().cloned().collect();
+    let keys: Vec<(&str, &str)> = asked.keys().map(|(kind, value)| (kind.as_str(), value.as_str())).collect();
     let mut owners = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(MAX_PARAMETERS / 2) {
-        let pairs = vec!["(?, ?)"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT kind, value, customer_id FROM customer_identifiers WHERE (kind, value) IN (VALUES {pairs})"
-        );
-        let values: Vec<Value> =
-            chunk.iter().flat_map(|(kind, value)| [kind.clone().into(), value.clone().into()]).collect();
-        for row in conn.query_all_raw(statement(backend, &sql, values)).await? {
+    // One probe of the (kind, value) index per pair asked, the pairs sent as one JSON array:
+    // a row-value `IN (VALUES ...)` list makes SQLite scan every identifier, and a long list
+    // can tempt PostgreSQL into a scan too.
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT ci.kind, ci.value, ci.customer_id FROM json_array_elements(CAST(? AS json)) AS j(pair) \
+             CROSS JOIN LATERAL (SELECT kind, value, customer_id FROM customer_identifiers \
+             WHERE kind = j.pair ->> 0 AND value = j.pair ->> 1) AS ci"
+        }
+        _ => {
+            "SELECT ci.kind, ci.value, ci.customer_id FROM json_each(?) AS j \
+             JOIN customer_identifiers ci ON ci.kind = j.value ->> 0 AND ci.value = j.value ->> 1"
+        }
+    };
+    let mut found = Vec::new();
+    for chunk in keys.chunks(IDENTIFIERS_PER_LOOKUP) {
+        let pairs = serde_json::to_string(chunk).map_err(|error| StoreError::ReadTask(error.to_string()))?;
+        for row in conn.query_all_raw(statement(backend, sql, vec![pairs.into()])).await? {
             let kind: String = row.try_get_by_index(0)?;
             let value: String = row.try_get_by_index(1)?;
             let customer: i64 = row.try_get_by_index(2)?;
-            if let Some(identifier) = asked.remove(&(kind, value)) {
-                owners.insert(identifier.clone(), CustomerId(customer));
-            }
+            found.push((kind, value, customer));
+        }
+    }
+    for (kind, value, customer) in found {
+        if let Some(identifier) = asked.remove(&(kind, value)) {
+            owners.insert(identifier.clone(), CustomerId(customer));
         }
     }
     Ok(owners)
