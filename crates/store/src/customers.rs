@@ -1,7 +1,7 @@
 //! Reading, listing, writing and deleting customers.
 
 use crate::connect::Store;
-use crate::entity::{customer, membership, need};
+use crate::entity::{customer, interaction, membership, need};
 use crate::error::StoreResult;
 use crate::sql::{like_escape, marks};
 use crate::write::WriteCounts;
@@ -192,6 +192,8 @@ impl Store {
         use crate::memberships::{Member, MembershipDiff};
         use crate::states::ChangeReason;
         let txn = self.begin_write().await?;
+        // Writers of interactions for them finish first; later ones find them gone.
+        crate::customer_locks::lock_for_removal(&*txn, &[id]).await?;
         // The customer leaves every segment: webhooks hear it, with the external id the
         // customer still has inside this transaction.
         let memberships =
@@ -223,8 +225,10 @@ impl Store {
             let diff = MembershipDiff { exited, ..Default::default() };
             crate::webhooks::enqueue(&*txn, segmentation_id, &diff, ChangeReason::Write, now).await?;
         }
-        // Foreign keys cascade to interactions, ties (both ends), needs, memberships and
-        // their history.
+        // Foreign keys cascade to ties (both ends), needs, memberships and their history, and
+        // on SQLite to interactions; on PostgreSQL they go here, once writers holding the
+        // customer have finished (see `customer_locks`).
+        interaction::Entity::delete_many().filter(interaction::Column::CustomerId.eq(id)).exec(&*txn).await?;
         let result = customer::Entity::delete_by_id(id).exec(&*txn).await?;
         txn.commit().await?;
         Ok(result.rows_affected > 0)

@@ -190,6 +190,8 @@ impl Store {
             return Ok(None);
         };
         let conn = &*txn;
+        // Writers of interactions for them finish first; later ones find them gone.
+        crate::customer_locks::lock_for_removal(conn, &[id]).await?;
         let interactions = interaction::Entity::delete_many()
             .filter(interaction::Column::CustomerId.eq(id))
             .exec(conn)

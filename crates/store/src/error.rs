@@ -44,6 +44,13 @@ pub enum StoreError {
         /// The erased external id, as the caller gave it (to name the field at fault).
         external_id: String,
     },
+    /// Rows were to be written for customers deleted or merged away meanwhile (PostgreSQL,
+    /// where the store, not a foreign key, keeps interactions with their customer).
+    #[error("{count} customer(s) the write names no longer exist")]
+    CustomersGone {
+        /// How many of them.
+        count: usize,
+    },
     /// A record that does not exist.
     #[error("{what} {key:?} not found")]
     NotFound {
@@ -61,16 +68,17 @@ impl StoreError {
     /// Whether the database refused the write because a foreign key names a row that does not
     /// exist (or no longer does).
     pub(crate) fn is_foreign_key(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(error)
-                if matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
-        )
+        matches!(self, StoreError::CustomersGone { .. })
+            || matches!(
+                self,
+                StoreError::Database(error)
+                    if matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+            )
     }
 
     /// Whether the database refused the write because it clashes with a stored row.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, StoreError::Conflict(_))
+        matches!(self, StoreError::Conflict(_) | StoreError::CustomersGone { .. })
             || matches!(
                 self,
                 StoreError::Database(error) if matches!(

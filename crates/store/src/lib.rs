@@ -11,6 +11,7 @@ mod children;
 mod connect;
 mod consent;
 mod counts;
+mod customer_locks;
 mod customers;
 pub mod entity;
 mod erasure;

@@ -329,6 +329,7 @@ pub async fn insert_interactions<C: ConnectionTrait>(
     rows: &[(i64, &Interaction)],
     aliases: &HashSet<String>,
 ) -> StoreResult<WriteCounts> {
+    crate::customer_locks::hold_customers(conn, rows.iter().map(|(id, _)| *id)).await?;
     let mut counts = WriteCounts::default();
     for chunk in rows.chunks(MAX_PARAMETERS / 10) {
         let inserted = conn.execute(&interactions_insert(chunk, aliases)).await?.rows_affected();
@@ -343,6 +344,7 @@ pub(crate) async fn insert_interactions_returning<C: ConnectionTrait>(
     rows: &[(i64, &Interaction)],
     aliases: &HashSet<String>,
 ) -> StoreResult<Vec<interaction::Model>> {
+    crate::customer_locks::hold_customers(conn, rows.iter().map(|(id, _)| *id)).await?;
     let mut inserted = Vec::new();
     for chunk in rows.chunks(MAX_PARAMETERS / 10) {
         let mut insert = interactions_insert(chunk, aliases);

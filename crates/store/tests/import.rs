@@ -324,7 +324,8 @@ async fn import_around(
     let (resume, wait) = std::sync::mpsc::channel();
     let input = Paused { data: text.into_bytes(), at: 0, pause_at, resume: Some(wait) };
     let rows_done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let options = ImportOptions { rows_done: Some(rows_done.clone()), ..Default::default() };
+    let options =
+        ImportOptions { rows_done: Some(rows_done.clone()), chunk_rows: Some(10_000), ..Default::default() };
     let task = {
         let store = store.clone();
         tokio::spawn(async move {

@@ -167,6 +167,8 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
     }
     super::lock_identity(conn).await?;
     let not_found = |id: i64| StoreError::NotFound { what: "customer", key: id.to_string() };
+    // Writers of interactions for the absorbed customer finish first; later ones find it gone.
+    crate::customer_locks::lock_for_removal(conn, &[absorbed_id]).await?;
     let survivor =
         customer::Entity::find_by_id(survivor_id).one(conn).await?.ok_or_else(|| not_found(survivor_id))?;
     let absorbed =

@@ -50,10 +50,15 @@ pub(crate) const CHUNK_ROWS: usize = 10_000;
 /// more rows.
 pub(crate) const TIE_CHUNK_ROWS: usize = 300_000;
 
-/// Records per chunk (and so per transaction) for `kind`.
-fn chunk_rows(kind: ImportKind) -> usize {
+/// Interactions and needs per chunk when they are staged by `COPY` (PostgreSQL): each chunk
+/// pays for emptying its staging table and committing, which larger chunks spread thinner.
+pub(crate) const STAGED_CHUNK_ROWS: usize = 50_000;
+
+/// Records per chunk (and so per transaction) for `kind`, `staged` by `COPY` or not.
+pub(crate) fn chunk_rows(kind: ImportKind, staged: bool) -> usize {
     match kind {
         ImportKind::Ties => TIE_CHUNK_ROWS,
+        ImportKind::Interactions | ImportKind::Needs if staged => STAGED_CHUNK_ROWS,
         _ => CHUNK_ROWS,
     }
 }
@@ -180,17 +185,19 @@ impl Batcher {
     }
 }
 
-/// Reads the whole input, sending chunks until it ends, fails or the writer stops listening.
+/// Reads the whole input, sending chunks of `rows` records until it ends, fails or the writer
+/// stops listening.
 pub(crate) fn read_all(
     kind: ImportKind,
     format: Format,
     input: impl Read,
     rules: RowRules,
+    rows: usize,
     sender: mpsc::Sender<Chunk>,
 ) {
     let mut batcher = Batcher {
         kind,
-        rows: chunk_rows(kind),
+        rows,
         seen: HashSet::new(),
         superseded: 0,
         rules,
@@ -344,8 +351,9 @@ mod tests {
     /// Reads `input` whole; returns the rows read, the lines imported and the lines refused.
     fn read(kind: ImportKind, format: Format, input: Vec<u8>) -> (u64, Vec<u64>, Vec<u64>) {
         let (sender, mut receiver) = mpsc::channel(1_024);
-        let reader =
-            std::thread::spawn(move || read_all(kind, format, input.as_slice(), RowRules::default(), sender));
+        let reader = std::thread::spawn(move || {
+            read_all(kind, format, input.as_slice(), RowRules::default(), chunk_rows(kind, false), sender)
+        });
         let (mut read, mut kept, mut refused) = (0, Vec::new(), Vec::new());
         while let Some(chunk) = receiver.blocking_recv() {
             if let Chunk::Rows { records, rejected, read: more, .. } = chunk {

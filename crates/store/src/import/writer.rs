@@ -2,7 +2,7 @@
 
 use super::columns::ImportKind;
 use super::id_cache::{ID_CACHE_LIMIT, IdCache, PRELOAD_MISSES};
-use super::reader::{Chunk, Format, read_all};
+use super::reader::{Chunk, Format, chunk_rows, read_all};
 use super::records::Record;
 use super::source_ids::screen_source_ids;
 use super::staging::{
@@ -63,6 +63,8 @@ pub struct ImportOptions {
     /// The region national phone numbers are read in (`identity.default_phone_region`);
     /// none: only international numbers are accepted.
     pub phone_region: Option<kindred_domain::PhoneRegion>,
+    /// Rows written per transaction; none: what suits the kind and the database.
+    pub chunk_rows: Option<usize>,
 }
 
 /// The reason given for a row naming an erased customer.
@@ -96,7 +98,7 @@ pub async fn import_with<R: Read + Send + 'static>(
     );
     let (sender, mut receiver) = mpsc::channel(2);
     let rules = super::records::RowRules { plausible, phone_region: options.phone_region };
-    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, rules, sender));
+
     let mut summary = ImportSummary::default();
     let mut cache = IdCache::new(ID_CACHE_LIMIT);
     // Customers are written through the pool; rows that name customers through a connection
@@ -108,6 +110,8 @@ pub async fn import_with<R: Read + Send + 'static>(
         ImportKind::Customers => None,
         _ => store.single_connection().await?.map(Staging::new),
     };
+    let rows = options.chunk_rows.unwrap_or_else(|| chunk_rows(kind, staging.is_some())).max(1);
+    let reader = tokio::task::spawn_blocking(move || read_all(kind, format, input, rules, rows, sender));
     let mut failure = None;
     while let Some(chunk) = receiver.recv().await {
         match chunk {
