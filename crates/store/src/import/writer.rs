@@ -177,9 +177,11 @@ async fn write_in_turn(
     allow_erased: bool,
 ) -> StoreResult<Written> {
     let mut records = records;
+    let mut plain = staging.is_some_and(|staging| staging.conflicts.try_plain());
     loop {
-        // Only ids cached in earlier transactions can have gone stale.
-        let again = (unchecked.is_none() && !cache.ids.is_empty()).then(|| records.clone());
+        // Only ids cached in earlier transactions can have gone stale; a chunk written the
+        // plain way may meet stored rows.
+        let again = (plain || (unchecked.is_none() && !cache.ids.is_empty())).then(|| records.clone());
         let txn = match (unchecked, staging) {
             (Some(conn), _) => store.begin_write_on(conn).await?,
             (None, Some(staging)) => {
@@ -188,20 +190,35 @@ async fn write_in_turn(
             }
             (None, None) => store.begin_write().await?,
         };
-        let how = How { unchecked: unchecked.is_some(), staging };
+        let how = How { unchecked: unchecked.is_some(), staging, plain };
         let written = match write_chunk(&*txn, &store.identity, cache, records, allow_erased, how).await {
-            Ok(written) => txn.commit().await.map(|()| written),
+            Ok(Some(written)) => txn.commit().await.map(|()| Some(written)),
+            Ok(None) => txn.rollback().await.map(|()| None),
             Err(error) => {
                 txn.rollback().await?;
                 Err(error)
             }
         };
         match (written, again) {
+            (Ok(None), Some(chunk)) => {
+                if let Some(staging) = staging {
+                    staging.conflicts.met();
+                }
+                plain = false;
+                cache.forget();
+                records = chunk;
+            }
             (Err(error), Some(chunk)) if error.is_foreign_key() => {
                 cache.forget();
                 records = chunk;
             }
-            (written, _) => return written,
+            (Ok(Some(written)), _) => return Ok(written),
+            (Ok(None), None) => {
+                return Err(crate::StoreError::ReadTask(
+                    "a chunk met stored rows and was not kept".to_owned(),
+                ));
+            }
+            (Err(error), _) => return Err(error),
         }
     }
 }
@@ -286,10 +303,14 @@ struct How<'a> {
     /// Where its interactions, ties or needs were staged, on the transaction's connection
     /// (PostgreSQL).
     staging: Option<&'a Staging>,
+    /// Staged interactions are written without screening their source ids against stored
+    /// ones and without `ON CONFLICT` (see `staging::Conflicts`).
+    plain: bool,
 }
 
 /// Screens and writes one chunk (all of one kind) in the transaction `conn`, and records the
-/// customers it changed in the change feed.
+/// customers it changed in the change feed. `None` when a chunk written the plain way met a
+/// stored row: the transaction is aborted, and the chunk must be written again.
 async fn write_chunk<C: ConnectionTrait>(
     conn: &C,
     identity: &kindred_domain::identity::IdentityPolicy,
@@ -297,9 +318,9 @@ async fn write_chunk<C: ConnectionTrait>(
     records: Vec<(u64, Record)>,
     allow_erased: bool,
     how: How<'_>,
-) -> StoreResult<Written> {
+) -> StoreResult<Option<Written>> {
     if matches!(records.first(), Some((_, Record::Customer(_)))) {
-        return write_customers(conn, identity, records, allow_erased).await;
+        return write_customers(conn, identity, records, allow_erased).await.map(Some);
     }
     cache.check(conn, how.unchecked).await?;
     // The customer id of every external id the rows name, in order, from the cache; then
@@ -322,7 +343,8 @@ async fn write_chunk<C: ConnectionTrait>(
     let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
     let read = records.len();
     let (records, mut refused) = screen_erased(conn, records, &unknown, allow_erased).await?;
-    let (records, conflicts) = screen_source_ids(conn, records).await?;
+    let (records, conflicts) =
+        if how.plain { (records, Vec::new()) } else { screen_source_ids(conn, records).await? };
     refused.extend(conflicts);
     if records.len() != read {
         ends = ends_of(&records, cache);
@@ -366,7 +388,10 @@ async fn write_chunk<C: ConnectionTrait>(
                 .iter()
                 .map(|(line, id, i)| (*line, *id, alias(&i.customer_external_id)))
                 .collect();
-            insert_staged_interactions(conn, &rows, how.staging.map(|staging| &staging.conflicts)).await?
+            match insert_staged_interactions(conn, &rows, how.plain).await? {
+                Some(counts) => counts,
+                None => return Ok(None),
+            }
         }
         (false, false, _, _) => {
             let rows: Vec<_> = interactions.iter().map(|(_, id, i)| (*id, *i)).collect();
@@ -402,7 +427,7 @@ async fn write_chunk<C: ConnectionTrait>(
         let external_ids: Vec<&str> = touched.into_iter().map(|(_, name)| name).collect();
         record_changes(conn, &external_ids).await?;
     }
-    Ok(Written { counts, created, refused, merged: 0, set_aside: 0 })
+    Ok(Some(Written { counts, created, refused, merged: 0, set_aside: 0 }))
 }
 
 /// Every external id the records name, in order (two for a tie).
@@ -494,8 +519,11 @@ mod tests {
         ties: Vec<(u64, Record)>,
     ) -> Written {
         let txn = store.begin_write_on(conn).await.expect("begin");
-        let how = How { unchecked: true, staging: None };
-        let written = write_chunk(&*txn, &Default::default(), cache, ties, false, how).await.expect("write");
+        let how = How { unchecked: true, staging: None, plain: false };
+        let written = write_chunk(&*txn, &Default::default(), cache, ties, false, how)
+            .await
+            .expect("write")
+            .expect("kept");
         txn.commit().await.expect("commit");
         written
     }

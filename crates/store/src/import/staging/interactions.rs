@@ -1,6 +1,6 @@
 //! Interactions through a staging table.
 
-use super::{Conflicts, StagingTable, array, flags};
+use super::{StagingTable, array, flags};
 use crate::error::StoreResult;
 use crate::pg_copy::BinaryWriter;
 use crate::sql::statement;
@@ -53,38 +53,31 @@ const INSERT: &str = "INSERT INTO interactions (customer_id, occurred_at, channe
 const SKIP_STORED: &str = " ON CONFLICT DO NOTHING";
 
 /// Inserts the staged interactions of these lines, each for its customer id and marked when
-/// it named them by an alias, in the chunk's transaction `conn` on the staging connection;
-/// plainly first unless `conflicts` says rows were met stored lately.
+/// it named them by an alias, in the chunk's transaction `conn` on the staging connection.
+/// `plain`: without `ON CONFLICT`, for a chunk whose rows were not screened against stored
+/// ones; `None` if one was stored already (the transaction is then aborted: the chunk must be
+/// written again, screened).
 pub(crate) async fn insert_staged_interactions<C: ConnectionTrait>(
     conn: &C,
     rows: &[(u64, i64, bool)],
-    conflicts: Option<&Conflicts>,
-) -> StoreResult<WriteCounts> {
+    plain: bool,
+) -> StoreResult<Option<WriteCounts>> {
     if rows.is_empty() {
-        return Ok(WriteCounts::default());
+        return Ok(Some(WriteCounts::default()));
     }
+    crate::customer_locks::hold_customers(conn, rows.iter().map(|row| row.1)).await?;
     let values = vec![
         array(rows.iter().map(|row| row.0)).into(),
         array(rows.iter().map(|row| row.1)).into(),
         flags(rows.iter().map(|row| row.2)).into(),
     ];
-    let counts =
-        |inserted: u64| WriteCounts { inserted, updated: 0, unchanged: rows.len() as u64 - inserted };
-    if let Some(conflicts) = conflicts.filter(|conflicts| conflicts.try_plain()) {
-        conn.execute_unprepared("SAVEPOINT plain_insert").await?;
-        match conn.execute_raw(statement(DbBackend::Postgres, INSERT, values.clone())).await {
-            Ok(done) => {
-                conn.execute_unprepared("RELEASE SAVEPOINT plain_insert").await?;
-                return Ok(counts(done.rows_affected()));
-            }
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                conn.execute_unprepared("ROLLBACK TO SAVEPOINT plain_insert").await?;
-                conflicts.met();
-            }
-            Err(error) => return Err(error.into()),
+    let insert = if plain { INSERT.to_owned() } else { format!("{INSERT}{SKIP_STORED}") };
+    let inserted = match conn.execute_raw(statement(DbBackend::Postgres, &insert, values)).await {
+        Ok(done) => done.rows_affected(),
+        Err(error) if plain && matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(None);
         }
-    }
-    let insert = format!("{INSERT}{SKIP_STORED}");
-    let inserted = conn.execute_raw(statement(DbBackend::Postgres, &insert, values)).await?.rows_affected();
-    Ok(counts(inserted))
+        Err(error) => return Err(error.into()),
+    };
+    Ok(Some(WriteCounts { inserted, updated: 0, unchanged: rows.len() as u64 - inserted }))
 }

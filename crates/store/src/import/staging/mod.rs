@@ -35,11 +35,12 @@ pub(crate) struct Staging {
     pub(crate) conflicts: Conflicts,
 }
 
-/// Whether the last chunks of interactions met stored ones. A chunk is first inserted without
-/// `ON CONFLICT` (its arbiter checks cost about a third of the insert), in a savepoint; if
-/// a row is already stored, the chunk is inserted again with `ON CONFLICT DO NOTHING`, and
-/// so are the next few chunks (a file imported again conflicts throughout) before the plain
-/// insert is tried again.
+/// Whether the last chunks of interactions met stored ones. A chunk of new rows needs neither
+/// the screen of its source ids against stored ones nor `ON CONFLICT` (whose checks cost about
+/// a third of the insert), so a chunk is first written without both; if a row turns out to be
+/// stored already, the insert fails, the transaction is rolled back and the chunk written
+/// again, screened and with `ON CONFLICT DO NOTHING`, as are the next few chunks (a file
+/// imported again meets stored rows throughout) before the plain way is tried again.
 #[derive(Debug, Default)]
 pub(crate) struct Conflicts {
     /// Chunks left to insert with `ON CONFLICT` straight away.
@@ -50,7 +51,7 @@ impl Conflicts {
     /// Chunks inserted with `ON CONFLICT` after one that conflicted.
     const SKIPPED_AFTER_CONFLICT: u32 = 8;
 
-    /// Whether this chunk tries the plain insert first.
+    /// Whether this chunk is written the plain way first.
     pub(crate) fn try_plain(&self) -> bool {
         use std::sync::atomic::Ordering;
         self.skip_plain
@@ -58,7 +59,7 @@ impl Conflicts {
             .is_err()
     }
 
-    /// Notes that a chunk's plain insert met a stored row.
+    /// Notes that a chunk written the plain way met a stored row.
     pub(crate) fn met(&self) {
         self.skip_plain.store(Self::SKIPPED_AFTER_CONFLICT, std::sync::atomic::Ordering::Relaxed);
     }
