@@ -126,6 +126,33 @@ on_both!(every_field_of_an_interaction_arrives_as_read_across_chunks, |store: &S
     }
 });
 
+on_both!(a_source_id_of_another_customer_is_refused_with_its_line, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let first = "customer_external_id,occurred_at,kind,source_id\na,2025-01-01,visit,src-1\n";
+        run(&store, ImportKind::Interactions, Format::Csv, first).await;
+        // New rows around a row whose source id is a's: on PostgreSQL the chunk is first
+        // written unscreened, meets the stored row, and is written again screened.
+        let second = "customer_external_id,occurred_at,kind,source_id\n\
+                      c,2025-01-02,visit,src-2\n\
+                      b,2025-01-03,visit,src-1\n\
+                      a,2025-01-01,visit,src-1\n\
+                      c,2025-01-04,visit,\n";
+        let (summary, errors) = run(&store, ImportKind::Interactions, Format::Csv, second).await;
+        assert_eq!((summary.read, summary.imported, summary.unchanged, summary.rejected), (4, 2, 1, 1));
+        assert_eq!(summary.customers_created, 1, "c only: b's one row was refused");
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column.as_deref()), (3, Some("source_id")));
+        assert_eq!(errors[0].reason, kindred_store::import::SOURCE_ID_CONFLICT);
+        assert!(store.customer_by_external_id("b").await.unwrap().is_none());
+        // A fresh file afterwards is written the fast way again, and in full.
+        let third = "customer_external_id,occurred_at,kind,source_id\nd,2025-01-05,visit,src-3\n";
+        let (summary, errors) = run(&store, ImportKind::Interactions, Format::Csv, third).await;
+        assert!(errors.is_empty());
+        assert_eq!(summary.imported, 1);
+    }
+});
+
 on_both!(ndjson_ties_and_needs, |store: &Store| {
     let store = store.clone();
     async move {
