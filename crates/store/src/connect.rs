@@ -224,11 +224,11 @@ impl Store {
         Ok(Some(db))
     }
 
-    /// A pool of exactly one PostgreSQL connection for a bulk import: what it stages in a
-    /// temporary table (`import/staging.rs`) is seen by the transactions it then runs on the
-    /// same connection. The connection is never closed for being idle or old; if it is lost
-    /// anyway, a new one has no staging table and the import fails rather than write less.
-    /// `None` on SQLite.
+    /// A pool of exactly one PostgreSQL connection for a bulk import, on which it begins and
+    /// ends its transactions by hand, so that its `COPY`s run inside them (`import/staging`).
+    /// The connection is never closed for being idle or old, and the pool never opens a
+    /// second: if the connection is lost, PostgreSQL rolls back the transaction in flight and
+    /// every later statement fails, rather than run outside it. `None` on SQLite.
     pub(crate) async fn single_connection(&self) -> StoreResult<Option<DatabaseConnection>> {
         if self.backend() != DbBackend::Postgres {
             return Ok(None);
@@ -236,13 +236,21 @@ impl Store {
         let options = self.db.get_postgres_connection_pool().connect_options().as_ref().clone();
         let search_path =
             self.schema.as_ref().map(|schema| format!("SET search_path = \"{}\"", schema.replace('"', "")));
+        let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 let search_path = search_path.clone();
+                let again = opened.swap(true, Ordering::SeqCst);
                 Box::pin(async move {
+                    if again {
+                        return Err(sea_orm::sqlx::Error::Protocol(
+                            "the import's connection was lost; its transaction was rolled back".to_owned(),
+                        ));
+                    }
                     if let Some(sql) = search_path {
                         use sea_orm::sqlx::Executor;
                         conn.execute(sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(sql))).await?;

@@ -6,7 +6,7 @@ use super::reader::{Chunk, Format, chunk_rows, read_all};
 use super::records::Record;
 use super::source_ids::screen_source_ids;
 use super::staging::{
-    StagedTie, Staging, insert_staged_interactions, upsert_staged_needs, upsert_staged_ties,
+    StagedTie, Staging, upsert_staged_needs, upsert_staged_ties, write_staged_interactions,
 };
 use super::{ImportError, RowError};
 use crate::changes::record_changes;
@@ -163,8 +163,8 @@ pub async fn import_with<R: Read + Send + 'static>(
     }
 }
 
-/// Writes one chunk in a transaction of its own, through `unchecked` when there is one, or
-/// staged first and then written on `staging`'s connection. Where foreign keys are checked
+/// Writes one chunk in a transaction of its own, through `unchecked` when there is one, or on
+/// `staging`'s connection by `COPY`. Where foreign keys are checked
 /// (PostgreSQL), a customer deleted since its id was cached makes the database refuse the
 /// chunk: it is then written again once, with the cache emptied, as a fresh import would write
 /// it (the customer is created anew).
@@ -182,21 +182,32 @@ async fn write_in_turn(
         // Only ids cached in earlier transactions can have gone stale; a chunk written the
         // plain way may meet stored rows.
         let again = (plain || (unchecked.is_none() && !cache.ids.is_empty())).then(|| records.clone());
-        let txn = match (unchecked, staging) {
-            (Some(conn), _) => store.begin_write_on(conn).await?,
-            (None, Some(staging)) => {
-                staging.stage(&records).await?;
-                store.begin_write_on(staging.connection()).await?
-            }
-            (None, None) => store.begin_write().await?,
-        };
         let how = How { unchecked: unchecked.is_some(), staging, plain };
-        let written = match write_chunk(&*txn, &store.identity, cache, records, allow_erased, how).await {
-            Ok(Some(written)) => txn.commit().await.map(|()| Some(written)),
-            Ok(None) => txn.rollback().await.map(|()| None),
-            Err(error) => {
-                txn.rollback().await?;
-                Err(error)
+        let written = match (unchecked, staging) {
+            (None, Some(staging)) => {
+                // By hand, so that the chunk's COPYs run in its transaction (see `staging`).
+                staging.begin().await?;
+                let conn = staging.connection();
+                match write_chunk(conn, &store.identity, cache, records, allow_erased, how).await {
+                    Ok(written) => staging.end(written.is_some()).await.map(|()| written),
+                    Err(error) => {
+                        staging.end(false).await?;
+                        Err(error)
+                    }
+                }
+            }
+            _ => {
+                let txn = match unchecked {
+                    Some(conn) => store.begin_write_on(conn).await?,
+                    None => store.begin_write().await?,
+                };
+                match write_chunk(&*txn, &store.identity, cache, records, allow_erased, how).await {
+                    Ok(written) => txn.commit().await.map(|()| written),
+                    Err(error) => {
+                        txn.rollback().await?;
+                        Err(error)
+                    }
+                }
             }
         };
         match (written, again) {
@@ -382,38 +393,38 @@ async fn write_chunk<C: ConnectionTrait>(
     }
     let aliases = &cache.ids.aliases;
     let alias = |name: &ExternalId| aliases.contains(name.as_str());
-    let counts = match (how.staging.is_some(), interactions.is_empty(), ties.is_empty(), needs.is_empty()) {
-        (true, false, _, _) => {
+    let counts = match (how.staging, interactions.is_empty(), ties.is_empty(), needs.is_empty()) {
+        (Some(staging), false, _, _) => {
             let rows: Vec<_> = interactions
                 .iter()
-                .map(|(line, id, i)| (*line, *id, alias(&i.customer_external_id)))
+                .map(|(line, id, i)| (*line, *id, *i, alias(&i.customer_external_id)))
                 .collect();
-            match insert_staged_interactions(conn, &rows, how.plain).await? {
+            match write_staged_interactions(conn, staging, &rows, how.plain).await? {
                 Some(counts) => counts,
                 None => return Ok(None),
             }
         }
-        (false, false, _, _) => {
+        (None, false, _, _) => {
             let rows: Vec<_> = interactions.iter().map(|(_, id, i)| (*id, *i)).collect();
             insert_interactions(conn, &rows, aliases).await?
         }
-        (true, _, false, _) => {
+        (Some(staging), _, false, _) => {
             let rows: Vec<StagedTie<'_>> = ties
                 .iter()
-                .map(|(line, from, to, t)| (*line, *from, *to, *t, alias(t.from()), alias(t.to())))
+                .map(|(_, from, to, t)| (*from, *to, *t, alias(t.from()), alias(t.to())))
                 .collect();
-            upsert_staged_ties(conn, &rows).await?
+            upsert_staged_ties(conn, staging, &rows).await?
         }
-        (false, _, false, _) => {
+        (None, _, false, _) => {
             let rows: Vec<_> = ties.iter().map(|(_, from, to, t)| (*from, *to, *t)).collect();
             upsert_ties(conn, &rows, aliases).await?
         }
-        (true, _, _, false) => {
+        (Some(staging), _, _, false) => {
             let rows: Vec<_> =
                 needs.iter().map(|(line, id, n)| (*line, *id, *n, alias(&n.customer_external_id))).collect();
-            upsert_staged_needs(conn, &rows).await?
+            upsert_staged_needs(conn, staging, &rows).await?
         }
-        (false, _, _, false) => {
+        (None, _, _, false) => {
             let rows: Vec<_> = needs.iter().map(|(_, id, n)| (*id, *n)).collect();
             upsert_needs(conn, &rows, aliases).await?
         }

@@ -1,54 +1,63 @@
 //! Interactions, ties and needs imported into PostgreSQL travel by `COPY`.
 //!
-//! A chunk's rows are sent in PostgreSQL's binary `COPY` format into a temporary table of the
-//! import's own connection (one statement, no SQL to parse per row), before the chunk's
-//! transaction begins. The transaction then runs as on SQLite (customers found or created,
-//! erased customers and source id conflicts refused, the change feed written) on the same
-//! connection, and moves the rows it keeps from the staging table into their table with one
-//! `INSERT ... SELECT` (two for an upsert: insert the new, then update those that differ),
-//! joined by line to the customer ids it resolved. So the rows imported, the lines refused and
-//! the counts are the same as through multi-row inserts, and a chunk is still written whole or
-//! not at all. The staging tables are temporary: never logged, seen by no one else, gone with
-//! the connection.
+//! The import has a connection of its own: a pool of exactly one
+//! ([`crate::Store::single_connection`]), on which each chunk's transaction is begun and ended
+//! by hand, so that sea-orm's statements and the `COPY`s of the chunk run in the same
+//! transaction on the same session. The transaction runs as on SQLite (customers found or
+//! created, erased customers and source id conflicts refused, the change feed written); then
+//! the rows it keeps, with the customer ids it resolved, are sent in PostgreSQL's binary `COPY`
+//! format (one statement, no SQL to parse per row):
+//!
+//! - A chunk of interactions expected to be new goes straight into `interactions` with
+//!   `COPY interactions FROM STDIN`, PostgreSQL's fastest way in, unscreened (see
+//!   [`Conflicts`]); if a row turns out to be stored already, the transaction is rolled back
+//!   and the chunk written again the careful way.
+//! - The careful way, and every chunk of ties and needs: `COPY` into a temporary staging table
+//!   (`ON COMMIT DELETE ROWS`: emptied when the transaction ends), then one
+//!   `INSERT ... SELECT ... ON CONFLICT` into the table (two for an upsert: insert the new,
+//!   then update those that differ).
+//!
+//! So the rows imported, the lines refused and the counts are those of multi-row inserts, and
+//! a chunk is still written whole or not at all. If the connection is lost, PostgreSQL rolls
+//! the chunk back and the pool opens no other (see `single_connection`): the import fails
+//! rather than write part of a chunk outside its transaction.
 
 mod interactions;
 mod needs;
 mod ties;
 
-pub(crate) use interactions::insert_staged_interactions;
+pub(crate) use interactions::write_staged_interactions;
 pub(crate) use needs::upsert_staged_needs;
 pub(crate) use ties::{StagedTie, upsert_staged_ties};
 
-use super::records::Record;
 use crate::error::{StoreError, StoreResult};
-use crate::pg_copy::{BinaryWriter, copy_in};
+use crate::pg_copy::{BinaryWriter, copy_in, exec_error};
 use crate::sql::statement;
 use crate::written::WriteCounts;
 use sea_orm::sqlx::{AssertSqlSafe, Executor, raw_sql};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use std::fmt::Write as _;
 
-/// An import's connection to PostgreSQL, with its staging tables.
+/// An import's connection to PostgreSQL, on which its chunks are written.
 pub(crate) struct Staging {
     conn: DatabaseConnection,
-    /// Whether interactions met stored ones lately (see [`Conflicts`]).
+    /// Whether interactions met stored ones lately.
     pub(crate) conflicts: Conflicts,
 }
 
 /// Whether the last chunks of interactions met stored ones. A chunk of new rows needs neither
 /// the screen of its source ids against stored ones nor `ON CONFLICT` (whose checks cost about
-/// a third of the insert), so a chunk is first written without both; if a row turns out to be
-/// stored already, the insert fails, the transaction is rolled back and the chunk written
-/// again, screened and with `ON CONFLICT DO NOTHING`, as are the next few chunks (a file
-/// imported again meets stored rows throughout) before the plain way is tried again.
+/// a third of an insert), so a chunk is first written without both; if a row turns out to be
+/// stored already, the transaction is rolled back and the chunk written again, screened and
+/// with `ON CONFLICT DO NOTHING`, as are the next few chunks (a file imported again meets
+/// stored rows throughout) before the plain way is tried again.
 #[derive(Debug, Default)]
 pub(crate) struct Conflicts {
-    /// Chunks left to insert with `ON CONFLICT` straight away.
+    /// Chunks left to write the careful way straight away.
     skip_plain: std::sync::atomic::AtomicU32,
 }
 
 impl Conflicts {
-    /// Chunks inserted with `ON CONFLICT` after one that conflicted.
+    /// Chunks written the careful way after one that met stored rows.
     const SKIPPED_AFTER_CONFLICT: u32 = 8;
 
     /// Whether this chunk is written the plain way first.
@@ -65,9 +74,15 @@ impl Conflicts {
     }
 }
 
+/// A staging table: how it is made (once per connection; emptied when each transaction
+/// ends), and the `COPY` that fills it with the columns in the order its rows are written.
+pub(super) struct StagingTable {
+    create: &'static str,
+    copy: &'static str,
+}
+
 impl Staging {
-    /// Stages through `conn`, a pool of one connection
-    /// ([`crate::Store::single_connection`]).
+    /// Writes through `conn`, a pool of one connection ([`crate::Store::single_connection`]).
     pub(crate) fn new(conn: DatabaseConnection) -> Self {
         Self { conn, conflicts: Conflicts::default() }
     }
@@ -77,66 +92,46 @@ impl Staging {
         &self.conn
     }
 
-    /// Sends the interactions, ties or needs among `records` (a chunk holds one kind) into
-    /// their staging table, in place of the last chunk's. Customers are not staged: they go
-    /// through identity resolution as on SQLite.
-    pub(crate) async fn stage(&self, records: &[(u64, Record)]) -> StoreResult<()> {
-        let mut writer = BinaryWriter::new(records.len(), 120);
-        let mut staged = 0;
-        let mut table = None;
-        for (line, record) in records {
-            let line = *line as i64;
-            table = Some(match record {
-                Record::Interaction(interaction) => interactions::write(&mut writer, line, interaction),
-                Record::Tie(tie) => ties::write(&mut writer, line, tie),
-                Record::Need(need) => needs::write(&mut writer, line, need),
-                Record::Customer(_) => continue,
-            });
-            staged += 1;
+    /// Begins a chunk's transaction on the connection.
+    pub(crate) async fn begin(&self) -> StoreResult<()> {
+        Ok(self.conn.execute_unprepared("BEGIN").await.map(drop)?)
+    }
+
+    /// Commits the chunk's transaction, or rolls it back.
+    pub(crate) async fn end(&self, commit: bool) -> StoreResult<()> {
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        Ok(self.conn.execute_unprepared(end).await.map(drop)?)
+    }
+
+    /// Sends `rows` rows written by `writer` with the `COPY ... FROM STDIN` statement `copy`,
+    /// in the chunk's transaction, after running `before` (if any) on the same connection.
+    async fn copy(
+        &self,
+        before: Option<&str>,
+        copy: &str,
+        writer: BinaryWriter,
+        rows: u64,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn.get_postgres_connection_pool().acquire().await.map_err(exec_error)?;
+        if let Some(sql) = before {
+            (&mut *conn).execute(raw_sql(AssertSqlSafe(sql.to_owned()))).await.map_err(exec_error)?;
         }
-        let Some(table) = table else { return Ok(()) };
-        let mut conn =
-            self.conn.get_postgres_connection_pool().acquire().await.map_err(crate::pg_copy::exec_error)?;
-        (&mut *conn)
-            .execute(raw_sql(AssertSqlSafe(table.prepare)))
-            .await
-            .map_err(crate::pg_copy::exec_error)?;
-        let copied = copy_in(&mut conn, table.copy, &writer.finish()).await?;
-        if copied != staged {
-            return Err(StoreError::ReadTask(format!("{copied} of {staged} rows were staged")));
+        let copied = copy_in(&mut conn, copy, &writer.finish()).await?;
+        if copied != rows {
+            return Err(StoreError::ReadTask(format!("{copied} of {rows} rows were copied")));
         }
         Ok(())
     }
 
-    /// Closes the connection (and so drops the staging table).
+    /// Fills `table` (made if missing) with `rows` rows written by `writer`.
+    async fn stage(&self, table: &StagingTable, writer: BinaryWriter, rows: u64) -> StoreResult<()> {
+        self.copy(Some(table.create), table.copy, writer, rows).await
+    }
+
+    /// Closes the connection (and so drops the staging tables).
     pub(crate) async fn close(self) -> StoreResult<()> {
         Ok(self.conn.close().await?)
     }
-}
-
-/// A staging table: how it is made (once per connection) and emptied, and the `COPY` that
-/// fills it with the columns in the order its rows are written.
-pub(super) struct StagingTable {
-    prepare: &'static str,
-    copy: &'static str,
-}
-
-/// `rows` joined as PostgreSQL reads them with `string_to_array(?, ',')`.
-pub(super) fn array<T: std::fmt::Display>(rows: impl Iterator<Item = T>) -> String {
-    let mut joined = String::new();
-    for (at, value) in rows.enumerate() {
-        if at > 0 {
-            joined.push(',');
-        }
-        // Writing to a String cannot fail.
-        let _ = write!(joined, "{value}");
-    }
-    joined
-}
-
-/// Flags as PostgreSQL reads them with `CAST(string_to_array(?, ',') AS boolean[])`.
-pub(super) fn flags(rows: impl Iterator<Item = bool>) -> String {
-    array(rows.map(|flag| if flag { 't' } else { 'f' }))
 }
 
 /// Runs `insert`, an `INSERT ... SELECT` of `rows` rows from a staging table, first with
@@ -147,16 +142,21 @@ async fn upsert<C: ConnectionTrait>(
     insert: &str,
     key: &str,
     update: &str,
-    values: Vec<sea_orm::Value>,
     rows: u64,
 ) -> StoreResult<WriteCounts> {
     let first = format!("{insert} ON CONFLICT ({key}) DO NOTHING");
     let inserted =
-        conn.execute_raw(statement(DbBackend::Postgres, &first, values.clone())).await?.rows_affected();
+        conn.execute_raw(statement(DbBackend::Postgres, &first, Vec::new())).await?.rows_affected();
     if inserted == rows {
         return Ok(WriteCounts { inserted, updated: 0, unchanged: 0 });
     }
     let second = format!("{insert} ON CONFLICT ({key}) {update}");
-    let updated = conn.execute_raw(statement(DbBackend::Postgres, &second, values)).await?.rows_affected();
+    let updated =
+        conn.execute_raw(statement(DbBackend::Postgres, &second, Vec::new())).await?.rows_affected();
     Ok(WriteCounts { inserted, updated, unchanged: rows - inserted - updated })
+}
+
+/// Text of `value` when `alias` (the external id a row arrived under), none otherwise.
+fn arrived_under(value: &str, alias: bool) -> Option<&str> {
+    alias.then_some(value)
 }
