@@ -41,8 +41,9 @@
 #                           recordInteraction on one to membershipChanged on the other at 500
 #                           writes/s (BENCH_RATE), and, in the same run, on the same server
 #   bench/run.sh databases  SQLite against PostgreSQL on the same demo files (200,000 customers,
-#                           BENCH_DB_CUSTOMERS): import rows/s of each file, then RFM and
-#                           need-based refits through the engine, database to memberships
+#                           BENCH_DB_CUSTOMERS): import rows/s of each file, PostgreSQL's own
+#                           INSERT ... SELECT of the same interactions (its ceiling), then RFM
+#                           and need-based refits through the engine, database to memberships
 #   bench/run.sh            all thirteen
 #
 # Environment: BENCH_DATA (folder for generated files, default bench-data),
@@ -418,6 +419,17 @@ bench_databases() {
       timed_import "$url" "$kind" "$files/$kind.csv"
     done
   done
+  echo "== PostgreSQL's own ceiling: the same interactions copied table to table inside the server"
+  psql "$PG_BENCH" -q <<'SQL'
+\timing on
+CREATE UNLOGGED TABLE ceiling AS SELECT customer_id, occurred_at, channel, kind, amount, currency,
+  cost_to_serve, text, source_id, arrived_under FROM interactions ORDER BY id;
+CREATE TABLE ceiling_target (LIKE interactions INCLUDING ALL);
+CHECKPOINT;
+INSERT INTO ceiling_target (customer_id, occurred_at, channel, kind, amount, currency, cost_to_serve,
+  text, source_id, arrived_under) SELECT * FROM ceiling;
+DROP TABLE ceiling, ceiling_target;
+SQL
   for url in "$sqlite" "$PG_BENCH"; do
     echo "== refits on ${url%%:*}"
     /usr/bin/time -f "  peak RSS %M KB" "$PWD/target/release/kindred-adaptive-bench" refit \

@@ -38,6 +38,7 @@ impl MigrationTrait for Migration {
         .await?;
         conn.execute_unprepared("ALTER TABLE interactions DROP CONSTRAINT interactions_source_id_key")
             .await?;
+        conn.execute_unprepared("ALTER TABLE interactions DROP CONSTRAINT fk_interactions_customer").await?;
         Ok(())
     }
 
