@@ -13,15 +13,27 @@ pub enum Part {
     Whole(Field),
     /// The first `n` characters.
     Start(Field, usize),
+    /// Both names, in whichever order a record gives them: a copy whose given and family
+    /// names were swapped meets the original.
+    Names,
 }
 
 impl Part {
-    /// The field it reads.
-    pub fn field(self) -> Field {
+    /// The fields it reads.
+    pub fn fields(self) -> &'static [Field] {
         match self {
-            Part::Whole(field) | Part::Start(field, _) => field,
+            Part::Whole(field) | Part::Start(field, _) => std::slice::from_ref(field_ref(field)),
+            Part::Names => &[Field::FirstName, Field::LastName],
         }
     }
+}
+
+/// Every field, where a reference to one lives for ever (for [`Part::fields`]).
+static FIELDS_IN_ORDER: [Field; crate::record::FIELDS] = Field::ALL;
+
+/// `field` as a reference that lives for ever.
+fn field_ref(field: Field) -> &'static Field {
+    &FIELDS_IN_ORDER[field.index()]
 }
 
 /// A blocking key: the parts whose values, all known and equal, put two records in one block.
@@ -36,15 +48,17 @@ impl BlockingKey {
 
     /// The fields the key reads (all of whose pairs agree there at least in part).
     pub fn fields(&self) -> Vec<Field> {
-        self.0.iter().map(|part| part.field()).collect()
+        self.0.iter().flat_map(|part| part.fields().iter().copied()).collect()
     }
 
     /// The keys used when none are given. Whole values: family name with birth date, given
     /// name with birth date, birth date with city, birth date with postcode, family name with
-    /// postcode, email, phone, both names with city, street address with postcode. Starts of values, for copies with a typo
+    /// postcode, email, phone, both names (in either order) with city, and with postcode, street
+    /// address with postcode. Starts of values, for copies with a typo
     /// or a slip and no other exact field: both initials with the birth year and the city;
     /// the given name, the family initial and the city; the given initial, the family name
-    /// and the city; the given initial, the family name and the birth year. For copies that
+    /// and the city; the given initial, the family name and the birth year; both initials
+    /// with the postcode (a slip in each name and no birth date). For copies that
     /// moved (every place differs) with a slip elsewhere: both initials with the birth date;
     /// the given name, the family initial and the birth year.
     pub fn defaults() -> Vec<BlockingKey> {
@@ -58,13 +72,15 @@ impl BlockingKey {
             BlockingKey::of(&[LastName, Postcode]),
             BlockingKey::of(&[Email]),
             BlockingKey::of(&[Phone]),
-            BlockingKey::of(&[FirstName, LastName, City]),
+            BlockingKey(vec![Part::Names, Whole(City)]),
+            BlockingKey(vec![Part::Names, Whole(Postcode)]),
             BlockingKey::of(&[Address, Postcode]),
             BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
             BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(BirthDate)]),
+            BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(Postcode)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
         ]
     }
@@ -75,10 +91,16 @@ impl BlockingKey {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
         for part in &self.0 {
-            let value = record.get(part.field())?;
             match part {
-                Part::Whole(_) => value.hash(&mut hasher),
-                Part::Start(_, n) => value.chars().take(*n).for_each(|c| c.hash(&mut hasher)),
+                Part::Whole(field) => record.get(*field)?.hash(&mut hasher),
+                Part::Start(field, n) => record.get(*field)?.chars().take(*n).for_each(|c| c.hash(&mut hasher)),
+                Part::Names => {
+                    let (first, last) = (record.get(Field::FirstName)?, record.get(Field::LastName)?);
+                    let (x, y) = if first <= last { (first, last) } else { (last, first) };
+                    x.hash(&mut hasher);
+                    0x1eu8.hash(&mut hasher);
+                    y.hash(&mut hasher);
+                }
             }
             0x1fu8.hash(&mut hasher);
         }
@@ -190,5 +212,18 @@ mod tests {
         let records = vec![person(1, "margaux", "lamoux", "lyon"), person(2, "margaxu", "lamouux", "paris")];
         let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
         assert_eq!(pairs, vec![(0, 1)], "both initials and the birth date");
+    }
+
+    #[test]
+    fn a_copy_with_its_names_swapped_is_a_candidate() {
+        let person = |id: i64, first: &str, last: &str| {
+            MatchRecord::new(id)
+                .with(Field::FirstName, Some(first))
+                .with(Field::LastName, Some(last))
+                .with(Field::Postcode, Some("3350"))
+        };
+        let records = vec![person(1, "kale", "tschirn"), person(2, "tschirn", "kale"), person(3, "kale", "smith")];
+        let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
+        assert_eq!(pairs, vec![(0, 1)]);
     }
 }

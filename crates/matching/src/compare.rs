@@ -44,6 +44,11 @@ fn numbers(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_ascii_digit()).filter(|run| !run.is_empty())
 }
 
+/// `text` without its digits, each run of other characters kept, spaces trimmed.
+fn without_numbers(text: &str) -> String {
+    text.split(|c: char| c.is_ascii_digit()).map(str::trim).filter(|run| !run.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 /// Levels of agreement a field can have.
 pub const LEVELS: usize = 4;
 
@@ -67,6 +72,20 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
             }
         }
         Field::Address => {
+            let (numbered_a, numbered_b) = (numbers(a).next().is_some(), numbers(b).next().is_some());
+            if numbered_a != numbered_b {
+                // One line leaves the number out: the number is unknown, not another one,
+                // so the streets alone are compared, and at best they are close.
+                let (street_a, street_b) = (without_numbers(a), without_numbers(b));
+                let similarity = jaro_winkler(&street_a, &street_b);
+                return if similarity >= 0.92 || within_one_edit(&street_a, &street_b) {
+                    1
+                } else if similarity >= 0.75 {
+                    2
+                } else {
+                    3
+                };
+            }
             // Neighbours write nearly the same line: another house number is another home,
             // however alike the rest reads.
             if !numbers(a).eq(numbers(b)) {
@@ -126,6 +145,27 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
     }
 }
 
+/// Whether `b` gives `a`'s names the other way round: its given name is (within a typo)
+/// `a`'s family name and its family name `a`'s given name, while neither agrees where it
+/// stands. Forms, imports and people swap the two often; compared as written, such a copy
+/// would count two disagreeing names against itself.
+pub fn names_swapped(a: &MatchRecord, b: &MatchRecord) -> bool {
+    let (Some(first_a), Some(last_a), Some(first_b), Some(last_b)) =
+        (a.get(Field::FirstName), a.get(Field::LastName), b.get(Field::FirstName), b.get(Field::LastName))
+    else {
+        return false;
+    };
+    // Most pairs agree on one name as written: nothing more to look at.
+    if first_a == first_b
+        || last_a == last_b
+        || level(Field::FirstName, first_a, first_b) <= 1
+        || level(Field::LastName, last_a, last_b) <= 1
+    {
+        return false;
+    }
+    level(Field::FirstName, first_a, last_b) <= 1 && level(Field::LastName, last_a, first_b) <= 1
+}
+
 /// The level of every field for a pair: `None` where either record does not know it.
 pub type Gamma = [Option<u8>; FIELDS];
 
@@ -138,6 +178,18 @@ pub fn gamma(a: &MatchRecord, b: &MatchRecord) -> Gamma {
         }
     }
     out
+}
+
+/// Compares two records field by field, with `b`'s names turned round where it gives them
+/// the other way round (see [`names_swapped`]); says whether they were.
+pub fn gamma_oriented(a: &MatchRecord, b: &MatchRecord) -> (Gamma, bool) {
+    let direct = gamma(a, b);
+    let disagree = |field: Field| direct[field.index()].is_some_and(|level| level >= 2);
+    if disagree(Field::FirstName) && disagree(Field::LastName) && names_swapped(a, b) {
+        (gamma(a, &b.with_names_swapped()), true)
+    } else {
+        (direct, false)
+    }
 }
 
 /// A comparison vector packed into a number (3 bits a field, 4 for missing), to count how
@@ -194,6 +246,21 @@ mod tests {
         assert_eq!(level(Field::Address, "12 baker street", "12 bakre street"), 1, "a typo");
         assert_eq!(level(Field::Address, "12 baker street", "21 baker street"), 2, "a neighbour");
         assert_eq!(level(Field::Address, "12 baker street", "7 elm road"), 3);
+        assert_eq!(level(Field::Address, "32 yerralee road", "yerralee road"), 1, "no number is no other number");
+        assert_eq!(level(Field::Address, "32 yerralee road", "yerralee raod"), 1);
+        assert_eq!(level(Field::Address, "32 yerralee road", "elm street"), 3);
+    }
+
+    #[test]
+    fn names_given_the_other_way_round_are_seen() {
+        let named = |first: &str, last: &str| {
+            MatchRecord::new(1).with(Field::FirstName, Some(first)).with(Field::LastName, Some(last))
+        };
+        assert!(names_swapped(&named("kale", "tschirn"), &named("tschirn", "kale")));
+        assert!(names_swapped(&named("kyra", "george"), &named("georte", "kyra")), "with a typo");
+        assert!(!names_swapped(&named("kale", "tschirn"), &named("kale", "tschirn")));
+        assert!(!names_swapped(&named("thomas", "james"), &named("james", "smith")), "one name only");
+        assert!(!names_swapped(&named("kale", "tschirn"), &MatchRecord::new(2).with(Field::FirstName, Some("tschirn"))));
     }
 
     #[test]

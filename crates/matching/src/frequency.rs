@@ -1,6 +1,6 @@
 //! How common each value is, for the term-frequency adjustment of weights: a name's share of
-//! the records, the share of records one slip (one edit) away from it, and the share living
-//! at each home (street address, postcode and city together).
+//! the records, the share of records one slip (one edit) away from it, and the share giving
+//! each street address line.
 
 use crate::compare::within_one_edit;
 use crate::record::{FIELDS, Field, MatchRecord};
@@ -22,24 +22,19 @@ struct Count {
 }
 
 /// How often each value of the name fields occurs (and how often a value one edit away
-/// does), and each home, for the term-frequency adjustment.
+/// does), and each street address line, for the term-frequency adjustment.
 #[derive(Debug, Default)]
 pub struct TermFrequencies {
     counts: [HashMap<Box<str>, Count>; FIELDS],
-    homes: HashMap<u64, u32>,
+    lines: HashMap<u64, u32>,
     records: usize,
 }
 
-/// A hash of where `record` lives: its street address with the postcode and city it gives
-/// (`None` without an address). The same line in another postcode is another home, so an
-/// address is only as rare as the whole of it.
-fn home(record: &MatchRecord) -> Option<u64> {
-    let address = record.get(Field::Address)?;
-    let mut hasher = std::hash::DefaultHasher::new();
-    address.hash(&mut hasher);
-    record.get(Field::Postcode).hash(&mut hasher);
-    record.get(Field::City).hash(&mut hasher);
-    Some(hasher.finish())
+/// A hash of `record`'s street address line (`None` without one). What the postcode and
+/// city add to it is weighed apart, by how much they say beyond the line among different
+/// people (see `LocationDependence`).
+fn line(record: &MatchRecord) -> Option<u64> {
+    record.get(Field::Address).map(hash_of)
 }
 
 fn hash_of(text: &str) -> u64 {
@@ -103,8 +98,8 @@ impl TermFrequencies {
                     frequencies.counts[field.index()].entry(value.into()).or_default().exact += 1;
                 }
             }
-            if let Some(home) = home(record) {
-                *frequencies.homes.entry(home).or_default() += 1;
+            if let Some(line) = line(record) {
+                *frequencies.lines.entry(line).or_default() += 1;
             }
         }
         for field in NEAR_FIELDS {
@@ -133,14 +128,14 @@ impl TermFrequencies {
         Some(f64::from(count) / self.records as f64)
     }
 
-    /// The share of records living where both `a` and `b` say they live (the same address,
-    /// postcode and city), if they give the same home.
-    pub fn home_share(&self, a: &MatchRecord, b: &MatchRecord) -> Option<f64> {
-        let (home, other) = (home(a)?, home(b)?);
-        if home != other || self.records == 0 {
+    /// The share of records giving the street address line both `a` and `b` give, if they
+    /// give the same one.
+    pub fn line_share(&self, a: &MatchRecord, b: &MatchRecord) -> Option<f64> {
+        let (line, other) = (line(a)?, line(b)?);
+        if line != other || self.records == 0 {
             return None;
         }
-        let count = self.homes.get(&home).copied().unwrap_or(1).max(1);
+        let count = self.lines.get(&line).copied().unwrap_or(1).max(1);
         Some(f64::from(count) / self.records as f64)
     }
 }
@@ -171,16 +166,11 @@ mod tests {
     }
 
     #[test]
-    fn a_home_is_the_address_in_its_postcode_and_city() {
-        let at = |id: i64, postcode: &str| {
-            MatchRecord::new(id)
-                .with(Field::Address, Some("12 main street"))
-                .with(Field::Postcode, Some(postcode))
-                .with(Field::City, Some("springfield"))
-        };
-        let records = [at(0, "1000"), at(1, "1000"), at(2, "1000"), at(3, "2000")];
+    fn an_address_line_is_as_common_as_the_records_giving_it() {
+        let at = |id: i64, line: &str| MatchRecord::new(id).with(Field::Address, Some(line));
+        let records = [at(0, "12 main street"), at(1, "12 main street"), at(2, "12 main street"), at(3, "7 elm road")];
         let frequencies = TermFrequencies::count(&records);
-        assert_eq!(frequencies.home_share(&records[0], &records[1]), Some(0.75));
-        assert_eq!(frequencies.home_share(&records[0], &records[3]), None, "another postcode");
+        assert_eq!(frequencies.line_share(&records[0], &records[1]), Some(0.75));
+        assert_eq!(frequencies.line_share(&records[0], &records[3]), None, "another line");
     }
 }

@@ -17,6 +17,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod compare;
 mod frequency;
+mod location;
 pub mod model;
 mod pipeline;
 mod random;

@@ -28,7 +28,12 @@ pub struct Model {
     pub prior: f64,
     /// EM iterations run.
     pub iterations: usize,
+    /// How much agreeing on one place field says about agreeing on another among different
+    /// people (see [`LocationDependence`]).
+    pub location: LocationDependence,
 }
+
+pub use crate::location::LocationDependence;
 
 pub use crate::frequency::TermFrequencies;
 
@@ -155,7 +160,7 @@ pub fn estimate_by_key(
         }
     }
     let prior = if candidates > 0 { (matches / candidates as f64).clamp(FLOOR, 1.0 - FLOOR) } else { FLOOR };
-    Model { m, u, prior, iterations }
+    Model { m, u, prior, iterations, location: LocationDependence::default() }
 }
 
 /// Whether a pattern is near-certain evidence of one person without looking at `field`: exact
@@ -346,26 +351,7 @@ pub fn estimate_from(
             break;
         }
     }
-    Model { m, u, prior, iterations }
-}
-
-/// The fields of where a person lives: a move changes them together.
-const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Address];
-
-/// Counts where a person lives once: of the location fields' weights, only the strongest
-/// for and the strongest against are kept (the others weigh 0). The fields are not
-/// independent: a postcode names the city and a house number's street, and someone who moved
-/// differs in all three at once; summed, each would count one fact two or three times.
-pub fn count_location_once(weights: &mut [Option<f64>; FIELDS]) {
-    let known = || LOCATION.iter().filter_map(|field| weights[field.index()].map(|weight| (*field, weight)));
-    let strongest_for = known().filter(|(_, weight)| *weight > 0.0).max_by(|x, y| x.1.total_cmp(&y.1));
-    let strongest_against = known().filter(|(_, weight)| *weight < 0.0).min_by(|x, y| x.1.total_cmp(&y.1));
-    let kept = [strongest_for.map(|(field, _)| field), strongest_against.map(|(field, _)| field)];
-    for field in LOCATION {
-        if !kept.contains(&Some(field)) && weights[field.index()].is_some() {
-            weights[field.index()] = Some(0.0);
-        }
-    }
+    Model { m, u, prior, iterations, location: LocationDependence::default() }
 }
 
 impl Model {
@@ -386,7 +372,7 @@ impl Model {
             .log2();
             weights[field.index()] = Some(self.name_weight(field, level, a, b, frequencies).unwrap_or(plain));
         }
-        count_location_once(&mut weights);
+        self.location.weigh(&mut weights);
         weights
     }
 
@@ -397,10 +383,10 @@ impl Model {
     /// common), never more than exact agreement on the rarer spelling would, nor less than
     /// the rule for other near agreement gives. Other near agreement never weighs more than
     /// exact agreement on the more common spelling would, since a misspelt "Jones" is as
-    /// common a person as "Jones". The same address weighs by how many
-    /// live at that address, postcode and city (a line shared by many towns' streets, or by a
-    /// block of flats, is weaker evidence than a house of its own). `None` for other fields
-    /// and levels.
+    /// common a person as "Jones". The same street address weighs by how many
+    /// records give that line (a line shared by many towns' streets, or by a block of flats,
+    /// is weaker evidence than a house of its own; the postcode and city add what they say
+    /// beyond it, see [`LocationDependence`]). `None` for other fields and levels.
     pub fn name_weight(
         &self,
         field: Field,
@@ -413,7 +399,7 @@ impl Model {
             if level != 0 {
                 return None;
             }
-            let share = frequencies.home_share(a, b)?;
+            let share = frequencies.line_share(a, b)?;
             return Some((self.m[field.index()][0] / share.clamp(FLOOR * FLOOR, 1.0 - FLOOR)).log2());
         }
         let share =
@@ -492,6 +478,7 @@ mod tests {
             u: [[0.05, 0.05, 0.1, 0.8]; FIELDS],
             prior: 0.1,
             iterations: 0,
+            location: LocationDependence::default(),
         };
         let mut exact = [None; FIELDS];
         exact[Field::LastName.index()] = Some(0);
@@ -517,6 +504,7 @@ mod tests {
             u: [[0.05, 0.01, 0.1, 0.84]; FIELDS],
             prior: 0.1,
             iterations: 0,
+            location: LocationDependence::default(),
         };
         let weight = |a: &MatchRecord, b: &MatchRecord, level: u8| {
             model.name_weight(Field::LastName, level, a, b, &frequencies).unwrap()

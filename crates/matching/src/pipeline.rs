@@ -4,7 +4,7 @@
 
 use crate::blocking::{BlockingKey, candidates};
 use crate::cluster::clusters;
-use crate::compare::{gamma, pack, unpack};
+use crate::compare::{Gamma, gamma_oriented, names_swapped, pack, unpack};
 use crate::model::{Model, TermFrequencies, estimate_by_key, estimate_u};
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
@@ -83,6 +83,9 @@ pub struct ScoredPair {
     pub weight: f64,
     /// Field by field.
     pub fields: Vec<FieldEvidence>,
+    /// Whether one record gives the names the other way round (given name as family name
+    /// and family as given); the names were then compared crosswise.
+    pub names_swapped: bool,
 }
 
 /// What a pass decided.
@@ -168,8 +171,26 @@ fn parallel_map<R: Send + Default + Clone>(
     out
 }
 
+/// `b` as compared with `a`: with its names turned round when a pair of comparison pattern
+/// `levels` (both names close) gives them the other way round.
+fn oriented<'r>(levels: &Gamma, a: &MatchRecord, b: &'r MatchRecord) -> std::borrow::Cow<'r, MatchRecord> {
+    let close = |field: Field| levels[field.index()].is_some_and(|level| level <= 1);
+    if close(Field::FirstName) && close(Field::LastName) && names_swapped(a, b) {
+        std::borrow::Cow::Owned(b.with_names_swapped())
+    } else {
+        std::borrow::Cow::Borrowed(b)
+    }
+}
+
 fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &MatchRecord) -> ScoredPair {
-    let levels = gamma(a, b);
+    let (levels, names_swapped) = gamma_oriented(a, b);
+    let swapped;
+    let b = if names_swapped {
+        swapped = b.with_names_swapped();
+        &swapped
+    } else {
+        b
+    };
     let weights = model.field_weights(&levels, a, b, frequencies);
     let weight: f64 = weights.iter().flatten().sum();
     let (first, second) = if a.id <= b.id { (a.id, b.id) } else { (b.id, a.id) };
@@ -186,6 +207,7 @@ fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &Mat
                 weight: weights[field.index()].unwrap_or(0.0),
             })
             .collect(),
+        names_swapped,
     }
 }
 
@@ -201,7 +223,7 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     // Each pair is compared once, however many keys made it.
     let patterns: Vec<u32> = parallel_map(pairs.len(), Stage::Comparing, progress, |at| {
         let pair = pairs[at];
-        pack(&gamma(&records[pair.a as usize], &records[pair.b as usize]))
+        pack(&gamma_oriented(&records[pair.a as usize], &records[pair.b as usize]).0)
     });
     progress(Stage::Estimating, 0, 0);
     let keys = settings.keys.len().min(32);
@@ -223,6 +245,7 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
         *every_pattern.entry(*pattern).or_default() += 1;
     }
     crate::model::anchor(&mut model, &every_pattern, &trained, pairs.len(), settings.em_iterations);
+    model.location = crate::model::LocationDependence::estimate(records, &model.u, settings.u_pairs, settings.seed);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
@@ -246,12 +269,9 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
         let weights = PatternWeights::new(&model);
         parallel_map(pairs.len(), Stage::Scoring, progress, |at| {
             let pair = pairs[at];
-            let weight = weights.weight(
-                patterns[at],
-                &records[pair.a as usize],
-                &records[pair.b as usize],
-                &frequencies,
-            );
+            let (a, b) = (&records[pair.a as usize], &records[pair.b as usize]);
+            let b = oriented(&unpack(patterns[at]), a, b);
+            let weight = weights.weight(patterns[at], a, &b, &frequencies);
             model.probability(weight) >= settings.review
         })
     };
@@ -335,7 +355,7 @@ impl<'a> PatternWeights<'a> {
                     .unwrap_or(self.weights[field.index()][usize::from(level)]),
             );
         }
-        crate::model::count_location_once(&mut weights);
+        self.model.location.weigh(&mut weights);
         weights.iter().flatten().sum()
     }
 }

@@ -126,6 +126,14 @@ impl MatchRecord {
         self.spans = spans;
     }
 
+    /// The same record with its given and family names the other way round (how a copy
+    /// whose form had them swapped is compared with the original).
+    pub fn with_names_swapped(&self) -> Self {
+        let mut swapped = self.clone();
+        swapped.spans.swap(Field::FirstName.index(), Field::LastName.index());
+        swapped
+    }
+
     /// The value of `field`, if known.
     pub fn get(&self, field: Field) -> Option<&str> {
         let (start, len) = self.spans[field.index()];
@@ -150,5 +158,18 @@ mod tests {
         assert_eq!(record.get(Field::Postcode), Some("SW1A1AA"));
         assert_eq!(record.get(Field::Email), Some("ana@x.org"));
         assert_eq!(record.get(Field::City), None, "blank is unknown");
+    }
+
+    #[test]
+    fn names_swap_and_nothing_else_moves() {
+        let record = MatchRecord::new(7)
+            .with(Field::FirstName, Some("Kale"))
+            .with(Field::LastName, Some("Tschirn"))
+            .with(Field::City, Some("Bayswater"));
+        let swapped = record.with_names_swapped();
+        assert_eq!(swapped.get(Field::FirstName), Some("tschirn"));
+        assert_eq!(swapped.get(Field::LastName), Some("kale"));
+        assert_eq!(swapped.get(Field::City), Some("bayswater"));
+        assert_eq!(swapped.with_names_swapped(), record);
     }
 }

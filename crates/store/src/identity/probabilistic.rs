@@ -80,6 +80,7 @@ pub fn evidence(pair: &ScoredPair) -> serde_json::Value {
     json!({
         "probability": pair.probability,
         "weight": pair.weight,
+        "names_swapped": pair.names_swapped,
         "fields": pair.fields.iter().map(|f| json!({
             "field": f.field.name(),
             "level": f.level.map(|level| ["exact", "close", "somewhat", "different"][usize::from(level.min(3))]),

@@ -1,0 +1,237 @@
+//! Where a person lives is told by three fields at once, the postcode, the city and the
+//! street address line, and how much they say about each other depends on the data: in most
+//! countries a postcode names its city, so agreeing on both is one fact, not two; in other
+//! data (or another country's postcodes) they are nearly independent, and agreeing on all
+//! three is far rarer among strangers than any one of them. Summing their weights would count
+//! one fact two or three times in the first case; keeping only the strongest would throw
+//! evidence away in the second. So the data says which: among pairs of different people who
+//! agree on one place field, how often they also agree on another is counted, and a second
+//! agreeing field adds only what it says beyond the first.
+
+use crate::compare::{level, names_swapped};
+use crate::compare::LEVELS;
+use crate::random::SplitMix;
+use crate::record::{FIELDS, Field, MatchRecord};
+use std::collections::HashMap;
+
+/// The fields of where a person lives.
+pub(crate) const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Address];
+
+/// For each two place fields, by how much agreeing on one makes agreeing on the other more
+/// likely among different people: P(both agree) / (P(one agrees) P(other agrees)), at least
+/// 1 (independent). The default takes every place field as saying the same thing (infinitely
+/// dependent: only the strongest agreement counts), which is what a pass assumes before it
+/// has measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationDependence {
+    factor: [[f64; FIELDS]; FIELDS],
+}
+
+impl Default for LocationDependence {
+    fn default() -> Self {
+        Self { factor: [[f64::INFINITY; FIELDS]; FIELDS] }
+    }
+}
+
+/// Whether two records are likely one person by their other fields: such pairs are left out
+/// of the count, which is about strangers.
+fn likely_same_person(a: &MatchRecord, b: &MatchRecord) -> bool {
+    let close = |field: Field| match (a.get(field), b.get(field)) {
+        (Some(x), Some(y)) => level(field, x, y) <= 1,
+        _ => false,
+    };
+    (close(Field::FirstName) && close(Field::LastName))
+        || close(Field::BirthDate)
+        || close(Field::Email)
+        || close(Field::Phone)
+        || names_swapped(a, b)
+}
+
+/// Fewest pairs of strangers agreeing on a field that make a measured dependence trusted
+/// over the assumption that place fields say the same thing.
+const MIN_PAIRS: f64 = 50.0;
+
+impl LocationDependence {
+    /// Measures the dependence on `records`: for each place field, `samples` random pairs of
+    /// records agreeing on it exactly (strangers only) are checked for exact agreement on the
+    /// other two; `u` gives each field's exact agreement among all pairs. A pair of fields
+    /// takes the measure from the field whose agreeing pairs told more; with too few such
+    /// pairs it stays dependent.
+    pub fn estimate(records: &[MatchRecord], u: &[[f64; LEVELS]; FIELDS], samples: usize, seed: u64) -> Self {
+        let mut known = [[0.0f64; FIELDS]; FIELDS];
+        let mut agree = [[0.0f64; FIELDS]; FIELDS];
+        let mut random = SplitMix::new(seed ^ 0x10CA_7104);
+        for given in LOCATION {
+            let mut groups: HashMap<&str, Vec<u32>> = HashMap::new();
+            for (at, record) in records.iter().enumerate() {
+                if let Some(value) = record.get(given) {
+                    groups.entry(value).or_default().push(at as u32);
+                }
+            }
+            let groups: Vec<Vec<u32>> = groups.into_values().filter(|members| members.len() >= 2).collect();
+            // Pairs up to each group, so a pair is drawn uniformly among all agreeing pairs.
+            let mut ends = Vec::with_capacity(groups.len());
+            let mut total: u64 = 0;
+            for members in &groups {
+                let n = members.len() as u64;
+                total += n * (n - 1) / 2;
+                ends.push(total);
+            }
+            if total == 0 {
+                continue;
+            }
+            for _ in 0..samples {
+                let draw = random.next_u64() % total;
+                let group = &groups[ends.partition_point(|end| *end <= draw)];
+                let x = random.below(group.len());
+                let mut y = random.below(group.len() - 1);
+                if y >= x {
+                    y += 1;
+                }
+                let (a, b) = (&records[group[x] as usize], &records[group[y] as usize]);
+                if likely_same_person(a, b) {
+                    continue;
+                }
+                for other in LOCATION.into_iter().filter(|other| *other != given) {
+                    if let (Some(p), Some(q)) = (a.get(other), b.get(other)) {
+                        known[given.index()][other.index()] += 1.0;
+                        if p == q {
+                            agree[given.index()][other.index()] += 1.0;
+                        }
+                    }
+                }
+            }
+        }
+        let mut dependence = Self::default();
+        for first in LOCATION {
+            for second in LOCATION.into_iter().filter(|second| *second != first) {
+                // P(second | first) / u(second), or the other way round: the same quantity.
+                let measured = |given: Field, other: Field| {
+                    let pairs = known[given.index()][other.index()];
+                    // One agreeing pair assumed: a few samples never make fields independent.
+                    let share = (agree[given.index()][other.index()] + 1.0) / (pairs + 1.0);
+                    (pairs, (share / u[other.index()][0]).max(1.0))
+                };
+                let (one, other) = (measured(first, second), measured(second, first));
+                let (pairs, factor) = if one.0 >= other.0 { one } else { other };
+                if pairs >= MIN_PAIRS {
+                    dependence.factor[first.index()][second.index()] = factor;
+                }
+            }
+        }
+        dependence
+    }
+
+    /// The dependence factor of two fields (infinite: they say the same thing).
+    pub fn factor(&self, a: Field, b: Field) -> f64 {
+        self.factor[a.index()][b.index()]
+    }
+
+    /// Corrects a pair's place weights for what the fields say about each other: the
+    /// strongest agreement counts in full, each further agreeing field only what it says
+    /// beyond the ones counted (its weight less log2 of the dependence, never below 0); of the
+    /// disagreements only the strongest counts, since someone who moved differs in all at
+    /// once.
+    pub fn weigh(&self, weights: &mut [Option<f64>; FIELDS]) {
+        let mut agreeing: Vec<(Field, f64)> = LOCATION
+            .iter()
+            .filter_map(|field| weights[field.index()].filter(|weight| *weight > 0.0).map(|weight| (*field, weight)))
+            .collect();
+        agreeing.sort_by(|x, y| y.1.total_cmp(&x.1));
+        let mut counted: Vec<Field> = Vec::with_capacity(3);
+        for (field, weight) in agreeing {
+            let factor = counted.iter().map(|other| self.factor(field, *other)).fold(1.0, f64::max);
+            weights[field.index()] = Some((weight - factor.log2()).clamp(0.0, weight));
+            counted.push(field);
+        }
+        let strongest_against = LOCATION
+            .iter()
+            .filter_map(|field| weights[field.index()].filter(|weight| *weight < 0.0).map(|weight| (*field, weight)))
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(field, _)| field);
+        for field in LOCATION {
+            if Some(field) != strongest_against && weights[field.index()].is_some_and(|weight| weight < 0.0) {
+                weights[field.index()] = Some(0.0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(id: i64, postcode: &str, city: &str) -> MatchRecord {
+        MatchRecord::new(id).with(Field::Postcode, Some(postcode)).with(Field::City, Some(city))
+    }
+
+    fn weights_of(postcode: f64, city: f64) -> [Option<f64>; FIELDS] {
+        let mut weights = [None; FIELDS];
+        weights[Field::Postcode.index()] = Some(postcode);
+        weights[Field::City.index()] = Some(city);
+        weights
+    }
+
+    #[test]
+    fn a_postcode_that_names_its_city_leaves_the_city_nothing_to_add() {
+        // Each city has ten postcodes; every postcode lies in one city.
+        let records: Vec<MatchRecord> = (0..4000)
+            .map(|id| {
+                let postcode = id % 400;
+                place(id, &format!("{postcode:04}"), &format!("city{}", postcode / 10))
+            })
+            .collect();
+        let u = crate::model::estimate_u(&records, 20_000, 1);
+        let dependence = LocationDependence::estimate(&records, &u, 20_000, 1);
+        let mut weights = weights_of(8.0, 5.0);
+        dependence.weigh(&mut weights);
+        assert_eq!(weights[Field::Postcode.index()], Some(8.0));
+        assert!(weights[Field::City.index()].unwrap() < 0.5, "{weights:?}");
+    }
+
+    #[test]
+    fn independent_place_fields_each_count() {
+        // Postcodes and cities drawn apart, as in data where they were never checked.
+        let mut random = SplitMix::new(3);
+        let records: Vec<MatchRecord> = (0..4000)
+            .map(|id| {
+                let (postcode, city) = (random.below(400), random.below(40));
+                place(id, &format!("{postcode:04}"), &format!("city{city}"))
+            })
+            .collect();
+        let u = crate::model::estimate_u(&records, 20_000, 1);
+        let dependence = LocationDependence::estimate(&records, &u, 20_000, 1);
+        let mut weights = weights_of(8.0, 5.0);
+        dependence.weigh(&mut weights);
+        assert_eq!(weights[Field::Postcode.index()], Some(8.0));
+        assert!(weights[Field::City.index()].unwrap() > 4.0, "{weights:?}");
+    }
+
+    #[test]
+    fn the_same_person_is_not_counted_as_strangers() {
+        let person = |id: i64, last: &str| {
+            MatchRecord::new(id)
+                .with(Field::FirstName, Some("ana"))
+                .with(Field::LastName, Some(last))
+                .with(Field::BirthDate, Some("1990-01-02"))
+        };
+        assert!(likely_same_person(&person(1, "lima"), &person(2, "lmia")));
+        assert!(!likely_same_person(&person(1, "lima"), &MatchRecord::new(2).with(Field::LastName, Some("lima"))));
+    }
+
+    #[test]
+    fn unmeasured_fields_say_the_same_thing_and_a_move_counts_once() {
+        let dependence = LocationDependence::default();
+        let mut weights = weights_of(8.0, 5.0);
+        dependence.weigh(&mut weights);
+        assert_eq!(weights[Field::City.index()], Some(0.0));
+        let mut weights = weights_of(-4.0, -3.0);
+        weights[Field::Address.index()] = Some(-2.0);
+        dependence.weigh(&mut weights);
+        assert_eq!(weights, {
+            let mut expected = weights_of(-4.0, 0.0);
+            expected[Field::Address.index()] = Some(0.0);
+            expected
+        });
+    }
+}
