@@ -431,14 +431,34 @@ mod tests {
                 original.get(Field::Postcode).unwrap(),
             ));
         }
+        // And every tenth from the fifth with the names given the other way round.
+        for i in (5..1000i64).step_by(10) {
+            let original = records[i as usize].clone();
+            records.push(person(
+                10_000 + i,
+                original.get(Field::LastName).unwrap(),
+                original.get(Field::FirstName).unwrap(),
+                original.get(Field::BirthDate).unwrap(),
+                &format!("other{i}@web.pt"),
+                original.get(Field::Postcode).unwrap(),
+            ));
+        }
         let decisions = run(&records, &Settings { u_pairs: 50_000, ..Settings::default() });
         let merged: Vec<Vec<i64>> = decisions.merges.iter().map(|(ids, _)| ids.clone()).collect();
-        let expected: Vec<Vec<i64>> = (0..1000i64).step_by(10).map(|i| vec![i, 10_000 + i]).collect();
+        let expected: Vec<Vec<i64>> = (0..1000i64).step_by(5).map(|i| vec![i, 10_000 + i]).collect();
         let found = expected.iter().filter(|pair| merged.contains(pair)).count();
         let wrong = merged.iter().filter(|group| !expected.contains(group)).count();
-        assert!(found >= 98, "found {found} of 100: {merged:?}");
+        assert!(found >= 196, "found {found} of 200: {merged:?}");
         assert_eq!(wrong, 0, "{merged:?}");
-        let (_, evidence) = &decisions.merges[0];
-        assert!(evidence[0].fields.iter().any(|f| f.field == Field::LastName && f.level == Some(1)));
+        let evidence = |id: i64| {
+            let (_, pairs) = decisions.merges.iter().find(|(ids, _)| ids[0] == id).expect("merged");
+            pairs[0].clone()
+        };
+        let typo = evidence(0);
+        assert!(typo.fields.iter().any(|f| f.field == Field::LastName && f.level == Some(1)));
+        assert!(!typo.names_swapped);
+        let swapped = evidence(5);
+        assert!(swapped.names_swapped, "{swapped:?}");
+        assert!(swapped.fields.iter().any(|f| f.field == Field::LastName && f.level == Some(0)));
     }
 }

@@ -66,6 +66,7 @@ function Review({ suggestion, onDecided }) {
   if (!a || !b) return html`<p class="empty">One of the two customers is gone.</p>`;
   return html`<div id="review" data-suggestion=${suggestion.id}>
     <p>Probability <strong>${share(suggestion.probability)}</strong> that these are one person.</p>
+    ${suggestion.evidence?.names_swapped && html`<p id="names-swapped" class="meta">One record gives the given and family names the other way round; they were compared crosswise.</p>`}
     <table class="compact side-by-side"><thead><tr><th scope="col"></th>
       <th scope="col"><a href=${href('customers', a.id)}>${a.externalId}</a></th>
       <th scope="col"><a href=${href('customers', b.id)}>${b.externalId}</a></th>
