@@ -159,22 +159,23 @@ fn main() -> anyhow::Result<()> {
             println!("  {:<10} m {m:.3?} u {u:.4?} weights {}", field.name(), weights.join(" "));
         }
     }
-    for (a, b) in predicted.difference(&expected).take(args.show_wrong) {
-        println!("wrong: {a} {}\n       {b} {}", rows[a], rows[b]);
+    let explain = |pair: &kindred_matching::ScoredPair| {
+        let (a, b) = (names[pair.a as usize].clone(), names[pair.b as usize].clone());
+        let fields: Vec<String> = pair
+            .fields
+            .iter()
+            .map(|f| format!("{} {:?} {:+.1}", f.field.name(), f.level, f.weight))
+            .collect();
+        (if a < b { (a, b) } else { (b, a) }, format!("{:.4}: {}", pair.probability, fields.join(", ")))
+    };
+    let linked: HashMap<(String, String), String> =
+        decisions.merges.iter().flat_map(|(_, pairs)| pairs.iter().map(explain)).collect();
+    for pair in predicted.difference(&expected).take(args.show_wrong) {
+        let (a, b) = pair;
+        let why = linked.get(pair).map_or("linked through others", String::as_str);
+        println!("wrong ({why}): {a} {}\n       {b} {}", rows[a], rows[b]);
     }
-    let suggested: HashMap<(String, String), String> = decisions
-        .suggestions
-        .iter()
-        .map(|pair| {
-            let (a, b) = (names[pair.a as usize].clone(), names[pair.b as usize].clone());
-            let fields: Vec<String> = pair
-                .fields
-                .iter()
-                .map(|f| format!("{} {:?} {:+.1}", f.field.name(), f.level, f.weight))
-                .collect();
-            (if a < b { (a, b) } else { (b, a) }, format!("{:.4}: {}", pair.probability, fields.join(", ")))
-        })
-        .collect();
+    let suggested: HashMap<(String, String), String> = decisions.suggestions.iter().map(explain).collect();
     for pair in expected.difference(&predicted).take(args.show_wrong) {
         let (a, b) = pair;
         let probability =

@@ -3,7 +3,6 @@
 //! with a typo in one field still meets its duplicate under a key that leaves that field out.
 
 use crate::record::{Field, MatchRecord};
-use std::collections::HashMap;
 
 /// A part of a blocking key: a field's value, or its first characters (the initial of a
 /// name, the year of a birth date), which a typo or a slip later in the value leaves alone.
@@ -53,12 +52,11 @@ impl BlockingKey {
 
     /// The keys used when none are given. Whole values: family name with birth date, given
     /// name with birth date, birth date with city, birth date with postcode, family name with
-    /// postcode, email, phone, both names (in either order) with city, and with postcode, street
-    /// address with postcode. Starts of values, for copies with a typo
+    /// postcode, email, phone, both names (in either order) with city, street address with
+    /// postcode. Starts of values, for copies with a typo
     /// or a slip and no other exact field: both initials with the birth year and the city;
     /// the given name, the family initial and the city; the given initial, the family name
-    /// and the city; the given initial, the family name and the birth year; both initials
-    /// with the postcode (a slip in each name and no birth date). For copies that
+    /// and the city; the given initial, the family name and the birth year. For copies that
     /// moved (every place differs) with a slip elsewhere: both initials with the birth date;
     /// the given name, the family initial and the birth year.
     pub fn defaults() -> Vec<BlockingKey> {
@@ -73,14 +71,12 @@ impl BlockingKey {
             BlockingKey::of(&[Email]),
             BlockingKey::of(&[Phone]),
             BlockingKey(vec![Part::Names, Whole(City)]),
-            BlockingKey(vec![Part::Names, Whole(Postcode)]),
             BlockingKey::of(&[Address, Postcode]),
             BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
             BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(BirthDate)]),
-            BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(Postcode)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
         ]
     }
@@ -93,7 +89,9 @@ impl BlockingKey {
         for part in &self.0 {
             match part {
                 Part::Whole(field) => record.get(*field)?.hash(&mut hasher),
-                Part::Start(field, n) => record.get(*field)?.chars().take(*n).for_each(|c| c.hash(&mut hasher)),
+                Part::Start(field, n) => {
+                    record.get(*field)?.chars().take(*n).for_each(|c| c.hash(&mut hasher))
+                }
                 Part::Names => {
                     let (first, last) = (record.get(Field::FirstName)?, record.get(Field::LastName)?);
                     let (x, y) = if first <= last { (first, last) } else { (last, first) };
@@ -130,22 +128,26 @@ pub fn candidates(
 ) -> (Vec<Candidate>, usize) {
     let mut skipped = 0;
     let mut tagged: Vec<(u64, u32)> = Vec::new();
-    let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
+    // Each record's key value beside its index, sorted: a block is a run of equal values,
+    // its members in index order, with no map of vectors to build.
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(records.len());
     for (at_key, key) in keys.iter().enumerate().take(32) {
-        blocks.clear();
-        for (at, record) in records.iter().enumerate() {
-            if let Some(value) = key.value(record) {
-                blocks.entry(value).or_default().push(at as u32);
-            }
-        }
-        for members in blocks.values() {
+        keyed.clear();
+        keyed.extend(
+            records
+                .iter()
+                .enumerate()
+                .filter_map(|(at, record)| key.value(record).map(|value| (value, at as u32))),
+        );
+        keyed.sort_unstable();
+        for members in keyed.chunk_by(|x, y| x.0 == y.0) {
             if members.len() > max_block {
                 skipped += 1;
                 continue;
             }
             // Members are in index order: each pair comes lower first.
-            for (i, a) in members.iter().enumerate() {
-                for b in &members[i + 1..] {
+            for (i, (_, a)) in members.iter().enumerate() {
+                for (_, b) in &members[i + 1..] {
                     tagged.push((u64::from(*a) << 32 | u64::from(*b), 1 << at_key));
                 }
             }
@@ -220,9 +222,10 @@ mod tests {
             MatchRecord::new(id)
                 .with(Field::FirstName, Some(first))
                 .with(Field::LastName, Some(last))
-                .with(Field::Postcode, Some("3350"))
+                .with(Field::City, Some("bayswater"))
         };
-        let records = vec![person(1, "kale", "tschirn"), person(2, "tschirn", "kale"), person(3, "kale", "smith")];
+        let records =
+            vec![person(1, "kale", "tschirn"), person(2, "tschirn", "kale"), person(3, "kale", "smith")];
         let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
         assert_eq!(pairs, vec![(0, 1)]);
     }

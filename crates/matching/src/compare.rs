@@ -46,7 +46,11 @@ fn numbers(text: &str) -> impl Iterator<Item = &str> {
 
 /// `text` without its digits, each run of other characters kept, spaces trimmed.
 fn without_numbers(text: &str) -> String {
-    text.split(|c: char| c.is_ascii_digit()).map(str::trim).filter(|run| !run.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(|c: char| c.is_ascii_digit())
+        .map(str::trim)
+        .filter(|run| !run.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Levels of agreement a field can have.
@@ -163,7 +167,22 @@ pub fn names_swapped(a: &MatchRecord, b: &MatchRecord) -> bool {
     {
         return false;
     }
-    level(Field::FirstName, first_a, last_b) <= 1 && level(Field::LastName, last_a, first_b) <= 1
+    names_cross(first_a, last_a, first_b, last_b)
+}
+
+/// Whether `a`'s given name is close to `b`'s family name and `a`'s family name to `b`'s
+/// given name (each within a typo).
+fn names_cross(first_a: &str, last_a: &str, first_b: &str, last_b: &str) -> bool {
+    // Close names (a typo, a swap of letters) are of nearly one length and keep their first
+    // or last letter: most pairs fail this before any similarity is computed.
+    let maybe_close = |x: &str, y: &str| {
+        x.len().abs_diff(y.len()) <= 2
+            && (x.chars().next() == y.chars().next() || x.chars().next_back() == y.chars().next_back())
+    };
+    maybe_close(first_a, last_b)
+        && maybe_close(last_a, first_b)
+        && level(Field::FirstName, first_a, last_b) <= 1
+        && level(Field::LastName, last_a, first_b) <= 1
 }
 
 /// The level of every field for a pair: `None` where either record does not know it.
@@ -185,7 +204,18 @@ pub fn gamma(a: &MatchRecord, b: &MatchRecord) -> Gamma {
 pub fn gamma_oriented(a: &MatchRecord, b: &MatchRecord) -> (Gamma, bool) {
     let direct = gamma(a, b);
     let disagree = |field: Field| direct[field.index()].is_some_and(|level| level >= 2);
-    if disagree(Field::FirstName) && disagree(Field::LastName) && names_swapped(a, b) {
+    let crossed = || match (
+        a.get(Field::FirstName),
+        a.get(Field::LastName),
+        b.get(Field::FirstName),
+        b.get(Field::LastName),
+    ) {
+        (Some(first_a), Some(last_a), Some(first_b), Some(last_b)) => {
+            names_cross(first_a, last_a, first_b, last_b)
+        }
+        _ => false,
+    };
+    if disagree(Field::FirstName) && disagree(Field::LastName) && crossed() {
         (gamma(a, &b.with_names_swapped()), true)
     } else {
         (direct, false)
@@ -246,7 +276,11 @@ mod tests {
         assert_eq!(level(Field::Address, "12 baker street", "12 bakre street"), 1, "a typo");
         assert_eq!(level(Field::Address, "12 baker street", "21 baker street"), 2, "a neighbour");
         assert_eq!(level(Field::Address, "12 baker street", "7 elm road"), 3);
-        assert_eq!(level(Field::Address, "32 yerralee road", "yerralee road"), 1, "no number is no other number");
+        assert_eq!(
+            level(Field::Address, "32 yerralee road", "yerralee road"),
+            1,
+            "no number is no other number"
+        );
         assert_eq!(level(Field::Address, "32 yerralee road", "yerralee raod"), 1);
         assert_eq!(level(Field::Address, "32 yerralee road", "elm street"), 3);
     }
@@ -260,7 +294,10 @@ mod tests {
         assert!(names_swapped(&named("kyra", "george"), &named("georte", "kyra")), "with a typo");
         assert!(!names_swapped(&named("kale", "tschirn"), &named("kale", "tschirn")));
         assert!(!names_swapped(&named("thomas", "james"), &named("james", "smith")), "one name only");
-        assert!(!names_swapped(&named("kale", "tschirn"), &MatchRecord::new(2).with(Field::FirstName, Some("tschirn"))));
+        assert!(!names_swapped(
+            &named("kale", "tschirn"),
+            &MatchRecord::new(2).with(Field::FirstName, Some("tschirn"))
+        ));
     }
 
     #[test]

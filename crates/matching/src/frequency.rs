@@ -37,7 +37,8 @@ fn line(record: &MatchRecord) -> Option<u64> {
     record.get(Field::Address).map(hash_of)
 }
 
-fn hash_of(text: &str) -> u64 {
+/// A hash of `text` (grouping values without keeping them).
+pub(crate) fn hash_of(text: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     text.hash(&mut hasher);
     hasher.finish()
@@ -168,7 +169,8 @@ mod tests {
     #[test]
     fn an_address_line_is_as_common_as_the_records_giving_it() {
         let at = |id: i64, line: &str| MatchRecord::new(id).with(Field::Address, Some(line));
-        let records = [at(0, "12 main street"), at(1, "12 main street"), at(2, "12 main street"), at(3, "7 elm road")];
+        let records =
+            [at(0, "12 main street"), at(1, "12 main street"), at(2, "12 main street"), at(3, "7 elm road")];
         let frequencies = TermFrequencies::count(&records);
         assert_eq!(frequencies.line_share(&records[0], &records[1]), Some(0.75));
         assert_eq!(frequencies.line_share(&records[0], &records[3]), None, "another line");

@@ -8,11 +8,10 @@
 //! agree on one place field, how often they also agree on another is counted, and a second
 //! agreeing field adds only what it says beyond the first.
 
-use crate::compare::{level, names_swapped};
-use crate::compare::LEVELS;
+use crate::compare::{LEVELS, level, names_swapped};
+use crate::frequency::hash_of;
 use crate::random::SplitMix;
 use crate::record::{FIELDS, Field, MatchRecord};
-use std::collections::HashMap;
 
 /// The fields of where a person lives.
 pub(crate) const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Address];
@@ -53,8 +52,8 @@ const MIN_PAIRS: f64 = 50.0;
 
 impl LocationDependence {
     /// Measures the dependence on `records`: for each place field, `samples` random pairs of
-    /// records agreeing on it exactly (strangers only) are checked for exact agreement on the
-    /// other two; `u` gives each field's exact agreement among all pairs. A pair of fields
+    /// records agreeing on it exactly (or all such pairs, if there are no more), strangers
+    /// only, are checked for exact agreement on the other two; `u` gives each field's exact agreement among all pairs. A pair of fields
     /// takes the measure from the field whose agreeing pairs told more; with too few such
     /// pairs it stays dependent.
     pub fn estimate(records: &[MatchRecord], u: &[[f64; LEVELS]; FIELDS], samples: usize, seed: u64) -> Self {
@@ -62,13 +61,15 @@ impl LocationDependence {
         let mut agree = [[0.0f64; FIELDS]; FIELDS];
         let mut random = SplitMix::new(seed ^ 0x10CA_7104);
         for given in LOCATION {
-            let mut groups: HashMap<&str, Vec<u32>> = HashMap::new();
-            for (at, record) in records.iter().enumerate() {
-                if let Some(value) = record.get(given) {
-                    groups.entry(value).or_default().push(at as u32);
-                }
-            }
-            let groups: Vec<Vec<u32>> = groups.into_values().filter(|members| members.len() >= 2).collect();
+            // Records by the hash of their value, sorted: groups without a map of vectors.
+            let mut keyed: Vec<(u64, u32)> = records
+                .iter()
+                .enumerate()
+                .filter_map(|(at, record)| record.get(given).map(|value| (hash_of(value), at as u32)))
+                .collect();
+            keyed.sort_unstable();
+            let groups: Vec<&[(u64, u32)]> =
+                keyed.chunk_by(|x, y| x.0 == y.0).filter(|members| members.len() >= 2).collect();
             // Pairs up to each group, so a pair is drawn uniformly among all agreeing pairs.
             let mut ends = Vec::with_capacity(groups.len());
             let mut total: u64 = 0;
@@ -80,17 +81,10 @@ impl LocationDependence {
             if total == 0 {
                 continue;
             }
-            for _ in 0..samples {
-                let draw = random.next_u64() % total;
-                let group = &groups[ends.partition_point(|end| *end <= draw)];
-                let x = random.below(group.len());
-                let mut y = random.below(group.len() - 1);
-                if y >= x {
-                    y += 1;
-                }
-                let (a, b) = (&records[group[x] as usize], &records[group[y] as usize]);
-                if likely_same_person(a, b) {
-                    continue;
+            let mut count = |a: &MatchRecord, b: &MatchRecord| {
+                // Two values hashing alike are no agreement.
+                if a.get(given) != b.get(given) || likely_same_person(a, b) {
+                    return;
                 }
                 for other in LOCATION.into_iter().filter(|other| *other != given) {
                     if let (Some(p), Some(q)) = (a.get(other), b.get(other)) {
@@ -100,6 +94,27 @@ impl LocationDependence {
                         }
                     }
                 }
+            };
+            if total <= samples as u64 {
+                // Few enough to look at every agreeing pair.
+                for group in &groups {
+                    for (at, (_, x)) in group.iter().enumerate() {
+                        for (_, y) in &group[at + 1..] {
+                            count(&records[*x as usize], &records[*y as usize]);
+                        }
+                    }
+                }
+                continue;
+            }
+            for _ in 0..samples {
+                let draw = random.next_u64() % total;
+                let group = &groups[ends.partition_point(|end| *end <= draw)];
+                let x = random.below(group.len());
+                let mut y = random.below(group.len() - 1);
+                if y >= x {
+                    y += 1;
+                }
+                count(&records[group[x].1 as usize], &records[group[y].1 as usize]);
             }
         }
         let mut dependence = Self::default();
@@ -135,7 +150,9 @@ impl LocationDependence {
     pub fn weigh(&self, weights: &mut [Option<f64>; FIELDS]) {
         let mut agreeing: Vec<(Field, f64)> = LOCATION
             .iter()
-            .filter_map(|field| weights[field.index()].filter(|weight| *weight > 0.0).map(|weight| (*field, weight)))
+            .filter_map(|field| {
+                weights[field.index()].filter(|weight| *weight > 0.0).map(|weight| (*field, weight))
+            })
             .collect();
         agreeing.sort_by(|x, y| y.1.total_cmp(&x.1));
         let mut counted: Vec<Field> = Vec::with_capacity(3);
@@ -146,7 +163,9 @@ impl LocationDependence {
         }
         let strongest_against = LOCATION
             .iter()
-            .filter_map(|field| weights[field.index()].filter(|weight| *weight < 0.0).map(|weight| (*field, weight)))
+            .filter_map(|field| {
+                weights[field.index()].filter(|weight| *weight < 0.0).map(|weight| (*field, weight))
+            })
             .min_by(|x, y| x.1.total_cmp(&y.1))
             .map(|(field, _)| field);
         for field in LOCATION {
@@ -216,7 +235,10 @@ mod tests {
                 .with(Field::BirthDate, Some("1990-01-02"))
         };
         assert!(likely_same_person(&person(1, "lima"), &person(2, "lmia")));
-        assert!(!likely_same_person(&person(1, "lima"), &MatchRecord::new(2).with(Field::LastName, Some("lima"))));
+        assert!(!likely_same_person(
+            &person(1, "lima"),
+            &MatchRecord::new(2).with(Field::LastName, Some("lima"))
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::blocking::{BlockingKey, candidates};
 use crate::cluster::clusters;
-use crate::compare::{Gamma, gamma_oriented, names_swapped, pack, unpack};
+use crate::compare::{gamma_oriented, pack, unpack};
 use crate::model::{Model, TermFrequencies, estimate_by_key, estimate_u};
 use crate::record::{Field, MatchRecord};
 use std::collections::HashMap;
@@ -171,11 +171,21 @@ fn parallel_map<R: Send + Default + Clone>(
     out
 }
 
-/// `b` as compared with `a`: with its names turned round when a pair of comparison pattern
-/// `levels` (both names close) gives them the other way round.
-fn oriented<'r>(levels: &Gamma, a: &MatchRecord, b: &'r MatchRecord) -> std::borrow::Cow<'r, MatchRecord> {
-    let close = |field: Field| levels[field.index()].is_some_and(|level| level <= 1);
-    if close(Field::FirstName) && close(Field::LastName) && names_swapped(a, b) {
+/// The bit of a packed comparison pattern (above the fields' bits) that says the pair's
+/// names were compared crosswise.
+const SWAPPED: u32 = 1 << 31;
+
+/// A pair's packed comparison pattern, with [`SWAPPED`] set when `b` gives the names the
+/// other way round.
+fn compared(a: &MatchRecord, b: &MatchRecord) -> u32 {
+    let (levels, swapped) = gamma_oriented(a, b);
+    pack(&levels) | if swapped { SWAPPED } else { 0 }
+}
+
+/// `b` as a pair of pattern `pattern` compared it with `a`: with its names turned round
+/// where [`SWAPPED`] says so.
+fn oriented(pattern: u32, b: &MatchRecord) -> std::borrow::Cow<'_, MatchRecord> {
+    if pattern & SWAPPED != 0 {
         std::borrow::Cow::Owned(b.with_names_swapped())
     } else {
         std::borrow::Cow::Borrowed(b)
@@ -223,7 +233,7 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     // Each pair is compared once, however many keys made it.
     let patterns: Vec<u32> = parallel_map(pairs.len(), Stage::Comparing, progress, |at| {
         let pair = pairs[at];
-        pack(&gamma_oriented(&records[pair.a as usize], &records[pair.b as usize]).0)
+        compared(&records[pair.a as usize], &records[pair.b as usize])
     });
     progress(Stage::Estimating, 0, 0);
     let keys = settings.keys.len().min(32);
@@ -232,7 +242,7 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
         let mut bits = pair.keys;
         while bits != 0 {
             let key = bits.trailing_zeros() as usize;
-            *by_key[key].entry(*pattern).or_default() += 1;
+            *by_key[key].entry(*pattern & !SWAPPED).or_default() += 1;
             bits &= bits - 1;
         }
     }
@@ -242,10 +252,11 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     let mut model = estimate_by_key(&trained, pairs.len(), u, settings.em_iterations);
     let mut every_pattern: HashMap<u32, u64> = HashMap::new();
     for pattern in &patterns {
-        *every_pattern.entry(*pattern).or_default() += 1;
+        *every_pattern.entry(*pattern & !SWAPPED).or_default() += 1;
     }
     crate::model::anchor(&mut model, &every_pattern, &trained, pairs.len(), settings.em_iterations);
-    model.location = crate::model::LocationDependence::estimate(records, &model.u, settings.u_pairs, settings.seed);
+    model.location =
+        crate::model::LocationDependence::estimate(records, &model.u, settings.u_pairs, settings.seed);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
@@ -270,8 +281,8 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
         parallel_map(pairs.len(), Stage::Scoring, progress, |at| {
             let pair = pairs[at];
             let (a, b) = (&records[pair.a as usize], &records[pair.b as usize]);
-            let b = oriented(&unpack(patterns[at]), a, b);
-            let weight = weights.weight(patterns[at], a, &b, &frequencies);
+            let b = oriented(patterns[at], b);
+            let weight = weights.weight(patterns[at] & !SWAPPED, a, &b, &frequencies);
             model.probability(weight) >= settings.review
         })
     };
