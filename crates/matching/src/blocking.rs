@@ -15,13 +15,18 @@ pub enum Part {
     /// Both names, in whichever order a record gives them: a copy whose given and family
     /// names were swapped meets the original.
     Names,
+    /// The numbers in a field (a house or flat number), which a typo in the street's name
+    /// leaves alone; unknown when the value has none.
+    Numbers(Field),
 }
 
 impl Part {
     /// The fields it reads.
     pub fn fields(self) -> &'static [Field] {
         match self {
-            Part::Whole(field) | Part::Start(field, _) => std::slice::from_ref(field_ref(field)),
+            Part::Whole(field) | Part::Start(field, _) | Part::Numbers(field) => {
+                std::slice::from_ref(field_ref(field))
+            }
             Part::Names => &[Field::FirstName, Field::LastName],
         }
     }
@@ -52,8 +57,8 @@ impl BlockingKey {
 
     /// The keys used when none are given. Whole values: family name with birth date, given
     /// name with birth date, birth date with city, birth date with postcode, family name with
-    /// postcode, email, phone, both names (in either order) with city, street address with
-    /// postcode. Starts of values, for copies with a typo
+    /// postcode, email, phone, both names (in either order) with city or with birth date, street
+    /// address with postcode, the house number with the postcode (a typo in the street). Starts of values, for copies with a typo
     /// or a slip and no other exact field: both initials with the birth year and the city;
     /// the given name, the family initial and the city; the given initial, the family name
     /// and the city; the given initial, the family name and the birth year. For copies that
@@ -71,6 +76,8 @@ impl BlockingKey {
             BlockingKey::of(&[Email]),
             BlockingKey::of(&[Phone]),
             BlockingKey(vec![Part::Names, Whole(City)]),
+            BlockingKey(vec![Part::Names, Whole(BirthDate)]),
+            BlockingKey(vec![Part::Numbers(Address), Whole(Postcode)]),
             BlockingKey::of(&[Address, Postcode]),
             BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
@@ -91,6 +98,13 @@ impl BlockingKey {
                 Part::Whole(field) => record.get(*field)?.hash(&mut hasher),
                 Part::Start(field, n) => {
                     record.get(*field)?.chars().take(*n).for_each(|c| c.hash(&mut hasher))
+                }
+                Part::Numbers(field) => {
+                    let value = record.get(*field)?;
+                    let mut numbers =
+                        value.split(|c: char| !c.is_ascii_digit()).filter(|run| !run.is_empty()).peekable();
+                    numbers.peek()?;
+                    numbers.for_each(|run| run.hash(&mut hasher));
                 }
                 Part::Names => {
                     let (first, last) = (record.get(Field::FirstName)?, record.get(Field::LastName)?);
@@ -214,6 +228,24 @@ mod tests {
         let records = vec![person(1, "margaux", "lamoux", "lyon"), person(2, "margaxu", "lamouux", "paris")];
         let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
         assert_eq!(pairs, vec![(0, 1)], "both initials and the birth date");
+    }
+
+    #[test]
+    fn a_copy_with_a_slip_in_every_name_and_its_street_meets_by_house_number() {
+        let person = |id: i64, first: &str, last: &str, line: &str| {
+            MatchRecord::new(id)
+                .with(Field::FirstName, Some(first))
+                .with(Field::LastName, Some(last))
+                .with(Field::Address, Some(line))
+                .with(Field::Postcode, Some("5171"))
+        };
+        let records = vec![
+            person(1, "ellie", "fearnall", "31 fishburn street"),
+            person(2, "elpie", "fearnull", "31 fishbunestreet"),
+            person(3, "kale", "tschirn", "fishburn street"),
+        ];
+        let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
+        assert_eq!(pairs, vec![(0, 1)], "a line without a number has no house number to share");
     }
 
     #[test]
