@@ -18,6 +18,24 @@ impl PhoneRegion {
     }
 }
 
+/// How many compiled patterns of the numbering plans are kept. The plan library keeps 100,
+/// fewer than the patterns of the thirty-odd countries a customer file mixes: numbers from
+/// many countries then evict each other's patterns and every number recompiles some (an
+/// import of 30,000 customers took 13.9 s with phones against 2.5 s without). Every
+/// pattern of every country is a few thousand; this bounds the memory of those in use.
+const PLAN_PATTERNS_KEPT: usize = 4096;
+
+/// Widens the plan library's pattern cache once (see [`PLAN_PATTERNS_KEPT`]).
+fn keep_plan_patterns() {
+    static WIDENED: std::sync::Once = std::sync::Once::new();
+    WIDENED.call_once(|| {
+        let cache = phonenumber::metadata::DATABASE.cache();
+        let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // `RegexCache` is an LRU cache underneath; only its capacity changes.
+        cache.set_capacity(PLAN_PATTERNS_KEPT);
+    });
+}
+
 /// A valid phone number in E.164 form (`+4930123456`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Phone(String);
@@ -38,6 +56,7 @@ impl Phone {
         if trimmed.is_empty() || trimmed.chars().any(|c| c.is_alphabetic()) || trimmed.len() > 40 {
             return Err(invalid());
         }
+        keep_plan_patterns();
         let number = phonenumber::parse(region.map(|region| region.0), trimmed).map_err(|_| invalid())?;
         if !phonenumber::is_valid(&number) {
             return Err(invalid());
