@@ -154,9 +154,7 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
 /// stands. Forms, imports and people swap the two often; compared as written, such a copy
 /// would count two disagreeing names against itself.
 pub fn names_swapped(a: &MatchRecord, b: &MatchRecord) -> bool {
-    let (Some(first_a), Some(last_a), Some(first_b), Some(last_b)) =
-        (a.get(Field::FirstName), a.get(Field::LastName), b.get(Field::FirstName), b.get(Field::LastName))
-    else {
+    let (Some((first_a, last_a)), Some((first_b, last_b))) = (names(a), names(b)) else {
         return false;
     };
     // Most pairs agree on one name as written: nothing more to look at.
@@ -167,12 +165,20 @@ pub fn names_swapped(a: &MatchRecord, b: &MatchRecord) -> bool {
     {
         return false;
     }
-    names_cross(first_a, last_a, first_b, last_b)
+    names_cross(a, b)
+}
+
+/// A record's given and family names, if it knows both.
+fn names(record: &MatchRecord) -> Option<(&str, &str)> {
+    Some((record.get(Field::FirstName)?, record.get(Field::LastName)?))
 }
 
 /// Whether `a`'s given name is close to `b`'s family name and `a`'s family name to `b`'s
 /// given name (each within a typo).
-fn names_cross(first_a: &str, last_a: &str, first_b: &str, last_b: &str) -> bool {
+fn names_cross(a: &MatchRecord, b: &MatchRecord) -> bool {
+    let (Some((first_a, last_a)), Some((first_b, last_b))) = (names(a), names(b)) else {
+        return false;
+    };
     // Close names (a typo, a swap of letters) are of nearly one length and keep their first
     // or last letter: most pairs fail this before any similarity is computed.
     let maybe_close = |x: &str, y: &str| {
@@ -204,18 +210,7 @@ pub fn gamma(a: &MatchRecord, b: &MatchRecord) -> Gamma {
 pub fn gamma_oriented(a: &MatchRecord, b: &MatchRecord) -> (Gamma, bool) {
     let direct = gamma(a, b);
     let disagree = |field: Field| direct[field.index()].is_some_and(|level| level >= 2);
-    let crossed = || match (
-        a.get(Field::FirstName),
-        a.get(Field::LastName),
-        b.get(Field::FirstName),
-        b.get(Field::LastName),
-    ) {
-        (Some(first_a), Some(last_a), Some(first_b), Some(last_b)) => {
-            names_cross(first_a, last_a, first_b, last_b)
-        }
-        _ => false,
-    };
-    if disagree(Field::FirstName) && disagree(Field::LastName) && crossed() {
+    if disagree(Field::FirstName) && disagree(Field::LastName) && names_cross(a, b) {
         (gamma(a, &b.with_names_swapped()), true)
     } else {
         (direct, false)
