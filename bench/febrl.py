@@ -8,8 +8,8 @@ Kindred customer files, and the `recordlinkage` reference pipeline on the same r
 `write` puts `customers.csv` (Kindred's import columns) and `duplicates.csv` (the truth, the
 format of `kindred demo --write-files`) in DIR. FEBRL's fields map to Kindred's: given name
 and surname, `date_of_birth` (YYYYMMDD, written as YYYY-MM-DD; an impossible date is left
-out, as the import would refuse it), street number and `address_1` as `address_line1`,
-`address_2` as `address_line2`, `suburb` as the city, `postcode`, `state` as the region.
+out, as `kindred import --blank-invalid-fields` would), street number and `address_1` as
+`address_line1`, `address_2` as `address_line2`, `suburb` as the city, `postcode`, `state` as the region.
 FEBRL's social security number has no Kindred field and is left out; so are email and phone,
 which FEBRL does not have.
 """

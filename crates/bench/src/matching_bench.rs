@@ -176,10 +176,41 @@ fn main() -> anyhow::Result<()> {
         println!("wrong ({why}): {a} {}\n       {b} {}", rows[a], rows[b]);
     }
     let suggested: HashMap<(String, String), String> = decisions.suggestions.iter().map(explain).collect();
+    // A missed pair not suggested was either never a candidate or scored below review: say
+    // which, with the score it would have had.
+    let (candidates, index_of) = if args.show_wrong > 0 {
+        let (pairs, _) =
+            kindred_matching::blocking::candidate_pairs(&records, &settings.keys, settings.max_block);
+        let index_of: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(at, name)| (name.as_str(), at)).collect();
+        (pairs.into_iter().collect::<std::collections::HashSet<_>>(), index_of)
+    } else {
+        Default::default()
+    };
+    let frequencies = kindred_matching::model::TermFrequencies::count(&records);
+    let below = |a: &str, b: &str| {
+        let (x, y) = (index_of[a], index_of[b]);
+        let candidate = candidates.contains(&(x.min(y) as u32, x.max(y) as u32));
+        let (levels, swapped) = kindred_matching::compare::gamma_oriented(&records[x], &records[y]);
+        let other = if swapped { records[y].with_names_swapped() } else { records[y].clone() };
+        let weights = decisions.model.field_weights(&levels, &records[x], &other, &frequencies);
+        let weight: f64 = weights.iter().flatten().sum();
+        let shown: Vec<String> = Field::ALL
+            .iter()
+            .map(|f| format!("{:?}{:+.1}", levels[f.index()], weights[f.index()].unwrap_or(0.0)))
+            .collect();
+        format!(
+            "{}, would score {:.4} ({})",
+            if candidate { "candidate" } else { "never a candidate" },
+            decisions.model.probability(weight),
+            shown.join(" ")
+        )
+    };
     for pair in expected.difference(&predicted).take(args.show_wrong) {
         let (a, b) = pair;
-        let probability =
-            suggested.get(pair).map_or("not suggested".to_owned(), |p| format!("suggested at {p}"));
+        let probability = suggested
+            .get(pair)
+            .map_or_else(|| format!("not suggested: {}", below(a, b)), |p| format!("suggested at {p}"));
         println!("missed ({probability}): {a} {}\n        {b} {}", rows[a], rows[b]);
     }
     Ok(())

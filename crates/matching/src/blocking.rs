@@ -57,13 +57,18 @@ impl BlockingKey {
 
     /// The keys used when none are given. Whole values: family name with birth date, given
     /// name with birth date, birth date with city, birth date with postcode, family name with
-    /// postcode, email, phone, both names (in either order) with city or with birth date, street
-    /// address with postcode, the house number with the postcode (a typo in the street). Starts of values, for copies with a typo
-    /// or a slip and no other exact field: both initials with the birth year and the city;
-    /// the given name, the family initial and the city; the given initial, the family name
-    /// and the city; the given initial, the family name and the birth year. For copies that
-    /// moved (every place differs) with a slip elsewhere: both initials with the birth date;
-    /// the given name, the family initial and the birth year.
+    /// postcode, email, phone, both names (in either order) with city or with birth date,
+    /// street address with postcode, the house number with the postcode (a typo in the
+    /// street). Starts of values, for copies with a typo or a slip and no other exact field:
+    /// both initials with the birth year and the city; the given name, the family initial and
+    /// the city; the given initial, the family name and the city; the given initial, the
+    /// family name and the birth year. For copies that moved (every place differs) with a slip
+    /// elsewhere: the family initial with the birth date; the given name, the family initial
+    /// and the birth year. For copies rewritten in most fields (as some registers and the
+    /// FEBRL benchmarks do): both names alone, the street line alone, the given name with the
+    /// postcode, the family name with the city. A value shared by more than `max_block`
+    /// records makes no block (see [`candidates`]), so a key of one field only pairs the
+    /// holders of an uncommon value.
     pub fn defaults() -> Vec<BlockingKey> {
         use Field::*;
         use Part::{Start, Whole};
@@ -83,8 +88,12 @@ impl BlockingKey {
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
             BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
-            BlockingKey(vec![Start(FirstName, 1), Start(LastName, 1), Whole(BirthDate)]),
             BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
+            BlockingKey(vec![Part::Names]),
+            BlockingKey::of(&[Address]),
+            BlockingKey(vec![Start(LastName, 1), Whole(BirthDate)]),
+            BlockingKey::of(&[FirstName, Postcode]),
+            BlockingKey::of(&[LastName, City]),
         ]
     }
 
@@ -246,6 +255,47 @@ mod tests {
         ];
         let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
         assert_eq!(pairs, vec![(0, 1)], "a line without a number has no house number to share");
+    }
+
+    #[test]
+    fn copies_rewritten_in_most_fields_meet_by_what_is_left() {
+        let record = |id: i64, fields: &[(Field, &str)]| {
+            fields
+                .iter()
+                .fold(MatchRecord::new(id), |record, (field, value)| record.with(*field, Some(value)))
+        };
+        use Field::*;
+        let records = vec![
+            // Both names alone: moved, no birth date.
+            record(0, &[(FirstName, "briony"), (LastName, "dudley"), (City, "allawah"), (Postcode, "3138")]),
+            record(1, &[(FirstName, "briony"), (LastName, "dudley"), (City, "allwaah"), (Postcode, "3128")]),
+            // The street line alone: the names and the town rewritten.
+            record(2, &[(LastName, "della-verde"), (Address, "113 rivett street"), (Postcode, "2606")]),
+            record(3, &[(LastName, "della-veede"), (Address, "113 rivett street"), (Postcode, "2660")]),
+            // The family name's initial and the birth date: the given name replaced, the family
+            // name misspelt, the town too.
+            record(
+                4,
+                &[(FirstName, "gianni"), (LastName, "wiseman"), (BirthDate, "1965-10-30"), (City, "cooroy")],
+            ),
+            record(
+                5,
+                &[
+                    (FirstName, "isabelle"),
+                    (LastName, "wixeman"),
+                    (BirthDate, "1965-10-30"),
+                    (City, "cooro y"),
+                ],
+            ),
+            // The given name and the postcode: the family name misspelt, the town left out.
+            record(6, &[(FirstName, "isabella"), (LastName, "elferkh"), (Postcode, "3044")]),
+            record(7, &[(FirstName, "isabella"), (LastName, "elferih"), (Postcode, "3044"), (City, "dural")]),
+            // The family name and the town: no given name, the postcode's digits swapped.
+            record(8, &[(LastName, "campton"), (City, "coolbellup"), (Postcode, "4171")]),
+            record(9, &[(LastName, "campton"), (City, "coolbellup"), (Postcode, "4711")]),
+        ];
+        let (pairs, _) = candidate_pairs(&records, &BlockingKey::defaults(), 10);
+        assert_eq!(pairs, vec![(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]);
     }
 
     #[test]

@@ -48,7 +48,10 @@ pub async fn import_file(
 /// The summary line printed at the end of an import.
 pub fn describe(kind: ImportKind, summary: &ImportSummary) -> String {
     let identity = if kind == ImportKind::Customers {
-        format!(", merged {}, identifiers set aside {}", summary.merged, summary.identifiers_set_aside)
+        format!(
+            ", merged {}, identifiers set aside {}, invalid values left blank {}",
+            summary.merged, summary.identifiers_set_aside, summary.fields_blanked
+        )
     } else {
         String::new()
     };

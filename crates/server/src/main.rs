@@ -60,6 +60,11 @@ enum Command {
         /// of refusing their rows.
         #[arg(long)]
         allow_erased: bool,
+        /// Import a customer row whose faults are all in optional fields (a birth date that
+        /// does not exist, a phone number that is not one) with those fields blank, instead of
+        /// refusing it; each value left out is still reported.
+        #[arg(long)]
+        blank_invalid_fields: bool,
     },
     /// Write a segment's members (or a whole segmentation's) as CSV.
     Export {
@@ -244,7 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::open_store(&settings).await?.close().await?;
             println!("migrations applied to {}", settings.database.url);
         }
-        Command::Import { kind, file, format, allow_erased } => {
+        Command::Import { kind, file, format, allow_erased, blank_invalid_fields } => {
             // An import writes through one connection at a time; a small pool keeps SQLite's
             // per-connection page caches (and so memory) bounded.
             let mut settings = settings;
@@ -253,6 +258,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kind = ImportKind::from(kind);
             let options = ImportOptions {
                 allow_erased,
+                blank_invalid_fields,
                 max_amount: Some(settings.data.max_amount),
                 phone_region: settings.identity.phone_region()?,
                 ..ImportOptions::default()

@@ -453,3 +453,43 @@ on_both!(contact_fields_are_imported_normalised_with_the_default_phone_region, |
         assert_eq!(errors.len(), 1, "{errors:?}");
     }
 });
+
+on_both!(invalid_optional_fields_can_be_left_blank_keeping_the_row, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let file = "external_id,first_name,birth_date,phone,lat,lon\n\
+            b1,Ana,1956-02-31,+44 20 7946 0958,,\n\
+            b2,Ben,1970-01-01,12,91.5,3.2\n\
+            ,Cy,1980-01-01,,,\n\
+            b4,Dee,1990-05-06,,,\n";
+        // As before: a row with any invalid value is refused.
+        let (summary, errors) = run(&store, ImportKind::Customers, Format::Csv, file).await;
+        assert_eq!((summary.imported, summary.rejected, summary.fields_blanked), (1, 3, 0), "{errors:?}");
+        // Asked to, the faulty optional values are left out and the rows kept; a row without
+        // an external id is still refused.
+        let options = ImportOptions { blank_invalid_fields: true, ..ImportOptions::default() };
+        let mut errors = Vec::new();
+        let input = std::io::Cursor::new(file.as_bytes().to_vec());
+        let summary = import_with(&store, ImportKind::Customers, Format::Csv, input, options, |e| {
+            errors.push(e.to_string())
+        })
+        .await
+        .unwrap();
+        assert_eq!((summary.imported, summary.unchanged, summary.rejected), (2, 1, 1), "{errors:?}");
+        assert_eq!(summary.fields_blanked, 3, "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 2, column birth_date:") && e.contains("left blank"))
+        );
+        assert!(errors.iter().any(|e| e.starts_with("line 3, column phone:") && e.contains("left blank")));
+        assert!(errors.iter().any(|e| e.starts_with("line 3, column lat:") && e.contains("left blank")));
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 4, column external_id:") && !e.contains("left blank"))
+        );
+        let ana = store.customer_by_external_id("b1").await.unwrap().unwrap();
+        assert_eq!((ana.first_name.as_deref(), ana.birth_date), (Some("Ana"), None));
+        assert_eq!(ana.phone.as_deref(), Some("+442079460958"));
+        let ben = store.customer_by_external_id("b2").await.unwrap().unwrap();
+        assert_eq!((ben.phone.as_deref(), ben.lat, ben.lon), (None, None, None));
+        assert_eq!(ben.birth_date.map(|d| d.to_string()).as_deref(), Some("1970-01-01"));
+    }
+});

@@ -2,7 +2,7 @@
 
 use super::columns::ImportKind;
 use super::csv_records::{CsvItem, CsvRecords, MAX_RECORD_BYTES};
-use super::records::{Fields, Record, RowRules, parse_record};
+use super::records::{Fields, Record, RowRules, parse_record_keeping};
 use super::{ImportError, RowError};
 use kindred_domain::{Reason, ValidationError};
 use std::borrow::Cow;
@@ -36,7 +36,14 @@ impl Format {
 /// What the reader hands the writer.
 pub(crate) enum Chunk {
     /// Valid records with their line numbers, and the rows refused since the last chunk.
-    Rows { records: Vec<(u64, Record)>, rejected: Vec<RowError>, read: u64, superseded: u64 },
+    Rows {
+        records: Vec<(u64, Record)>,
+        rejected: Vec<RowError>,
+        /// Invalid values of rows kept with those fields blank.
+        blanked: Vec<RowError>,
+        read: u64,
+        superseded: u64,
+    },
     /// The input cannot be read further.
     Failed(ImportError),
 }
@@ -137,6 +144,7 @@ struct Batcher {
     rules: RowRules,
     records: Vec<(u64, Record)>,
     rejected: Vec<RowError>,
+    blanked: Vec<RowError>,
     read: u64,
     sender: mpsc::Sender<Chunk>,
 }
@@ -144,8 +152,13 @@ struct Batcher {
 impl Batcher {
     fn row(&mut self, line: u64, fields: &impl Fields) -> bool {
         self.read += 1;
-        match parse_record(self.kind, fields, &self.rules) {
-            Ok(record) => {
+        match parse_record_keeping(self.kind, fields, &self.rules) {
+            Ok((record, blanked)) => {
+                self.blanked.extend(blanked.into_iter().map(|error| RowError {
+                    line,
+                    column: Some(error.field.to_owned()),
+                    reason: format!("{:?} {}; left blank, the row was imported", error.value, error.reason),
+                }));
                 if let Record::Customer(customer) = &record
                     && !self.seen.insert(hash_of(customer.external_id.as_str()))
                 {
@@ -173,6 +186,7 @@ impl Batcher {
         let chunk = Chunk::Rows {
             records: std::mem::take(&mut self.records),
             rejected: std::mem::take(&mut self.rejected),
+            blanked: std::mem::take(&mut self.blanked),
             read: std::mem::take(&mut self.read),
             superseded: std::mem::take(&mut self.superseded),
         };
@@ -203,6 +217,7 @@ pub(crate) fn read_all(
         rules,
         records: Vec::new(),
         rejected: Vec::new(),
+        blanked: Vec::new(),
         read: 0,
         sender,
     };

@@ -52,6 +52,62 @@ pub(crate) struct RowRules {
     pub plausible: Plausible,
     /// `identity.default_phone_region`.
     pub phone_region: Option<PhoneRegion>,
+    /// Customer rows whose only faults are in optional fields are kept with those fields
+    /// left blank (see [`parse_record_keeping`]).
+    pub blank_invalid_fields: bool,
+}
+
+/// `fields` with some columns left blank.
+struct Blanked<'a, F> {
+    fields: &'a F,
+    blank: Vec<&'static str>,
+}
+
+impl<F: Fields> Fields for Blanked<'_, F> {
+    fn get(&self, column: &'static str) -> Option<Cow<'_, str>> {
+        if self.blank.contains(&column) { None } else { self.fields.get(column) }
+    }
+
+    fn problems(&self) -> Vec<ValidationError> {
+        self.fields.problems().into_iter().filter(|problem| !self.blank.contains(&problem.field)).collect()
+    }
+}
+
+/// Columns a customer row cannot do without: a fault there refuses the row whatever the
+/// rules say.
+const KEY_COLUMNS: [&str; 2] = ["external_id", "origin"];
+
+/// [`parse_record`], and where `rules.blank_invalid_fields` is set, a customer row whose
+/// faults are all in optional fields (a birth date that does not exist, a phone number
+/// that is not one) is kept with those fields blank: the record, and the faults set aside.
+/// Registers and exports carry such values often, and refusing the row would lose the
+/// valid name and address with them.
+pub(crate) fn parse_record_keeping(
+    kind: ImportKind,
+    fields: &impl Fields,
+    rules: &RowRules,
+) -> Result<(Record, Vec<ValidationError>), Vec<ValidationError>> {
+    match parse_record(kind, fields, rules) {
+        Ok(record) => Ok((record, Vec::new())),
+        Err(errors)
+            if rules.blank_invalid_fields
+                && kind == ImportKind::Customers
+                && errors.iter().all(|error| !KEY_COLUMNS.contains(&error.field)) =>
+        {
+            let mut blank: Vec<&'static str> = errors.iter().map(|error| error.field).collect();
+            // A coordinate is only valid with its pair: both go.
+            if blank.iter().any(|column| matches!(*column, "lat" | "lon")) {
+                blank.extend(["lat", "lon"]);
+            }
+            blank.sort_unstable();
+            blank.dedup();
+            match parse_record(kind, &Blanked { fields, blank }, rules) {
+                Ok(record) => Ok((record, errors)),
+                Err(_) => Err(errors),
+            }
+        }
+        Err(errors) => Err(errors),
+    }
 }
 
 /// Parses and validates a row of `kind`; every problem is reported.

@@ -45,6 +45,9 @@ pub struct ImportSummary {
     /// Identifiers of rows not matched on: blocked values, or dropped because a match would
     /// break a limit (each logged).
     pub identifiers_set_aside: u64,
+    /// Invalid values left blank in customer rows that were imported without them
+    /// ([`ImportOptions::blank_invalid_fields`]; each reported like a refusal).
+    pub fields_blanked: u64,
     /// How long the import took.
     pub seconds: f64,
 }
@@ -65,6 +68,11 @@ pub struct ImportOptions {
     pub phone_region: Option<kindred_domain::PhoneRegion>,
     /// Rows written per transaction; none: what suits the kind and the database.
     pub chunk_rows: Option<usize>,
+    /// A customer row whose faults are all in optional fields (a birth date that does not
+    /// exist, a phone number that is not one, an unknown gender) is imported with those
+    /// fields blank rather than refused; each value left out is still reported. The
+    /// external id and the origin are never left out. Other kinds ignore it.
+    pub blank_invalid_fields: bool,
 }
 
 /// The reason given for a row naming an erased customer.
@@ -97,7 +105,11 @@ pub async fn import_with<R: Read + Send + 'static>(
         options.max_amount.unwrap_or(kindred_domain::Plausible::DEFAULT_MAX_AMOUNT),
     );
     let (sender, mut receiver) = mpsc::channel(2);
-    let rules = super::records::RowRules { plausible, phone_region: options.phone_region };
+    let rules = super::records::RowRules {
+        plausible,
+        phone_region: options.phone_region,
+        blank_invalid_fields: options.blank_invalid_fields,
+    };
 
     let mut summary = ImportSummary::default();
     let mut cache = IdCache::new(ID_CACHE_LIMIT);
@@ -116,8 +128,10 @@ pub async fn import_with<R: Read + Send + 'static>(
     while let Some(chunk) = receiver.recv().await {
         match chunk {
             Chunk::Failed(error) => failure = Some(error),
-            Chunk::Rows { records, rejected, read, superseded } => {
+            Chunk::Rows { records, rejected, blanked, read, superseded } => {
                 summary.read += read;
+                summary.fields_blanked += blanked.len() as u64;
+                blanked.iter().for_each(&mut on_error);
                 summary.superseded += superseded;
                 summary.rejected += rejected.len() as u64;
                 let mut lines: Vec<u64> = rejected.iter().map(|e| e.line).collect();
