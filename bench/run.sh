@@ -368,6 +368,7 @@ bench_matching() {
       --customers-file "$DATA/$dataset/customers.csv" --truth "$DATA/$dataset/duplicates.csv"
     "$venv/bin/python" bench/febrl.py peer "$dataset"
   done
+  "$venv/bin/python" bench/febrl.py peer febrl4-link
   echo "== matching: kindred resolve, the merges applied to SQLite"
   export KINDRED__DATABASE__URL="sqlite://$folder/kindred.db"
   "$KINDRED" migrate >/dev/null

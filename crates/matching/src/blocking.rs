@@ -42,17 +42,33 @@ fn field_ref(field: Field) -> &'static Field {
 
 /// A blocking key: the parts whose values, all known and equal, put two records in one block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockingKey(pub Vec<Part>);
+pub struct BlockingKey {
+    /// The parts.
+    pub parts: Vec<Part>,
+    /// The largest block the key compares, where it is smaller than the pass's: a key that
+    /// says little (both names alone) is only worth its pairs where few share its value.
+    pub max_block: Option<usize>,
+}
 
 impl BlockingKey {
+    /// A key of `parts`.
+    pub fn new(parts: Vec<Part>) -> Self {
+        Self { parts, max_block: None }
+    }
+
     /// A key of whole fields.
     pub fn of(fields: &[Field]) -> Self {
-        Self(fields.iter().map(|field| Part::Whole(*field)).collect())
+        Self::new(fields.iter().map(|field| Part::Whole(*field)).collect())
+    }
+
+    /// The key, comparing no block larger than `max_block`.
+    pub fn at_most(self, max_block: usize) -> Self {
+        Self { max_block: Some(max_block), ..self }
     }
 
     /// The fields the key reads (all of whose pairs agree there at least in part).
     pub fn fields(&self) -> Vec<Field> {
-        self.0.iter().flat_map(|part| part.fields().iter().copied()).collect()
+        self.parts.iter().flat_map(|part| part.fields().iter().copied()).collect()
     }
 
     /// The keys used when none are given. Whole values: family name with birth date, given
@@ -63,13 +79,15 @@ impl BlockingKey {
     /// both initials with the birth year and the city; the given name, the family initial and
     /// the city; the given initial, the family name and the city; the given initial, the
     /// family name and the birth year. For copies that moved (every place differs) with a slip
-    /// elsewhere: the family initial with the birth date; the given name, the family initial
-    /// and the birth year. For copies rewritten in most fields (as some registers and the
-    /// FEBRL benchmarks do): both names alone, the street line alone, the given name with the
-    /// postcode, the family name with the city. A value shared by more than `max_block`
-    /// records makes no block (see [`candidates`]), so a key of one field only pairs the
-    /// holders of an uncommon value.
+    /// elsewhere: both initials with the birth date; the given name, the family initial and
+    /// the birth year. For copies rewritten in most fields (as some registers and the FEBRL
+    /// benchmarks do), keys that say little on their own and so only pair the few records
+    /// (at most eight) sharing their value: both names alone, the street line alone, the
+    /// family initial with the birth date, the given name with the postcode, the family name
+    /// with the city, both initials with the postcode.
     pub fn defaults() -> Vec<BlockingKey> {
+        // A key that says little on its own pairs only the few records sharing its value.
+        const RARE: usize = 8;
         use Field::*;
         use Part::{Start, Whole};
         vec![
@@ -80,20 +98,22 @@ impl BlockingKey {
             BlockingKey::of(&[LastName, Postcode]),
             BlockingKey::of(&[Email]),
             BlockingKey::of(&[Phone]),
-            BlockingKey(vec![Part::Names, Whole(City)]),
-            BlockingKey(vec![Part::Names, Whole(BirthDate)]),
-            BlockingKey(vec![Part::Numbers(Address), Whole(Postcode)]),
+            BlockingKey::new(vec![Part::Names, Whole(City)]),
+            BlockingKey::new(vec![Part::Names, Whole(BirthDate)]),
+            BlockingKey::new(vec![Part::Numbers(Address), Whole(Postcode)]),
             BlockingKey::of(&[Address, Postcode]),
-            BlockingKey(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
-            BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
-            BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
-            BlockingKey(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
-            BlockingKey(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
-            BlockingKey(vec![Part::Names]),
-            BlockingKey::of(&[Address]),
-            BlockingKey(vec![Start(LastName, 1), Whole(BirthDate)]),
-            BlockingKey::of(&[FirstName, Postcode]),
-            BlockingKey::of(&[LastName, City]),
+            BlockingKey::new(vec![Start(LastName, 1), Start(FirstName, 1), Start(BirthDate, 4), Whole(City)]),
+            BlockingKey::new(vec![Whole(FirstName), Start(LastName, 1), Whole(City)]),
+            BlockingKey::new(vec![Start(FirstName, 1), Whole(LastName), Whole(City)]),
+            BlockingKey::new(vec![Start(FirstName, 1), Whole(LastName), Start(BirthDate, 4)]),
+            BlockingKey::new(vec![Whole(FirstName), Start(LastName, 1), Start(BirthDate, 4)]),
+            BlockingKey::new(vec![Start(FirstName, 1), Start(LastName, 1), Whole(BirthDate)]),
+            BlockingKey::new(vec![Part::Names]).at_most(RARE),
+            BlockingKey::of(&[Address]).at_most(RARE),
+            BlockingKey::new(vec![Start(LastName, 1), Whole(BirthDate)]).at_most(RARE),
+            BlockingKey::of(&[FirstName, Postcode]).at_most(RARE),
+            BlockingKey::of(&[LastName, City]).at_most(RARE),
+            BlockingKey::new(vec![Start(FirstName, 1), Start(LastName, 1), Whole(Postcode)]).at_most(RARE),
         ]
     }
 
@@ -102,7 +122,7 @@ impl BlockingKey {
     fn value(&self, record: &MatchRecord) -> Option<u64> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
-        for part in &self.0 {
+        for part in &self.parts {
             match part {
                 Part::Whole(field) => record.get(*field)?.hash(&mut hasher),
                 Part::Start(field, n) => {
@@ -143,7 +163,8 @@ pub struct Candidate {
 
 /// The candidate pairs of `records` under any of `keys` (at most 32), each once with the keys
 /// that made it, sorted; and how many blocks were too large to compare (larger than
-/// `max_block`: a value shared by that many is no evidence of one person).
+/// `max_block`, or than the key's own limit: a value shared by that many is no evidence of
+/// one person).
 pub fn candidates(
     records: &[MatchRecord],
     keys: &[BlockingKey],
@@ -164,7 +185,7 @@ pub fn candidates(
         );
         keyed.sort_unstable();
         for members in keyed.chunk_by(|x, y| x.0 == y.0) {
-            if members.len() > max_block {
+            if members.len() > key.max_block.map_or(max_block, |own| own.min(max_block)) {
                 skipped += 1;
                 continue;
             }

@@ -91,8 +91,10 @@ pub fn level(field: Field, a: &str, b: &str) -> u8 {
                 };
             }
             // Neighbours write nearly the same line: another house number is another home,
-            // however alike the rest reads.
-            if !numbers(a).eq(numbers(b)) {
+            // however alike the rest reads. The same digits split or joined otherwise
+            // ("Müllerweg 18", "Müllerweg1 8") are a slip of spacing, not another number.
+            let digits = |text: &str| text.chars().filter(char::is_ascii_digit).collect::<String>();
+            if !numbers(a).eq(numbers(b)) && digits(a) != digits(b) {
                 return if jaro_winkler(a, b) >= 0.75 { 2 } else { 3 };
             }
             let similarity = jaro_winkler(a, b);
@@ -270,6 +272,11 @@ mod tests {
         assert_eq!(level(Field::Postcode, "SW1A1AA", "SW1A2BB"), 2);
         assert_eq!(level(Field::Address, "12 baker street", "12 bakre street"), 1, "a typo");
         assert_eq!(level(Field::Address, "12 baker street", "21 baker street"), 2, "a neighbour");
+        assert_eq!(
+            level(Field::Address, "mullerweg 18", "mullerweg1 8"),
+            1,
+            "the same digits split by a slip"
+        );
         assert_eq!(level(Field::Address, "12 baker street", "7 elm road"), 3);
         assert_eq!(
             level(Field::Address, "32 yerralee road", "yerralee road"),

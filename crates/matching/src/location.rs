@@ -21,15 +21,46 @@ pub(crate) const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Ad
 /// 1 (independent). The default takes every place field as saying the same thing (infinitely
 /// dependent: only the strongest agreement counts), which is what a pass assumes before it
 /// has measured.
+///
+/// It also weighs the street line of a pair that agrees on its area (postcode or city) but
+/// not on the line, by how lines compare within one area: among strangers agreeing on a
+/// postcode (often one street), another house number is the rule, while a person's copy
+/// that keeps the postcode nearly always keeps the line. Weighed apart, the postcode's
+/// agreement would count for the pair and the other house would hardly count against it,
+/// which merges neighbours with alike names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationDependence {
     factor: [[f64; FIELDS]; FIELDS],
+    /// For pairs agreeing exactly on each area field ([`AREAS`]): how the street line
+    /// compares, among strangers (u) and among one person's records (m); `None` until both
+    /// are measured on enough pairs.
+    line_in_area: [Option<LineInArea>; 2],
 }
+
+/// How the street lines of pairs agreeing on one area compare, level by level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LineInArea {
+    /// P(line level | one person, same area).
+    m: [f64; LEVELS],
+    /// P(line level | strangers, same area).
+    u: [f64; LEVELS],
+}
+
+/// The place fields that name an area, finest first: the street line of a pair agreeing on
+/// one is weighed by how lines compare within it.
+pub(crate) const AREAS: [Field; 2] = [Field::Postcode, Field::City];
 
 impl Default for LocationDependence {
     fn default() -> Self {
-        Self { factor: [[f64::INFINITY; FIELDS]; FIELDS] }
+        Self { factor: [[f64::INFINITY; FIELDS]; FIELDS], line_in_area: [None; 2] }
     }
+}
+
+/// Level counts made into shares, each level given half a pair so none is impossible;
+/// `None` with fewer than [`MIN_PAIRS`] pairs.
+fn shares(counts: &[f64; LEVELS]) -> Option<[f64; LEVELS]> {
+    let total: f64 = counts.iter().sum();
+    (total >= MIN_PAIRS).then(|| counts.map(|count| (count + 0.5) / (total + 0.5 * LEVELS as f64)))
 }
 
 /// Whether two records are likely one person by their other fields: such pairs are left out
@@ -59,6 +90,7 @@ impl LocationDependence {
     pub fn estimate(records: &[MatchRecord], u: &[[f64; LEVELS]; FIELDS], samples: usize, seed: u64) -> Self {
         let mut known = [[0.0f64; FIELDS]; FIELDS];
         let mut agree = [[0.0f64; FIELDS]; FIELDS];
+        let mut lines = [[0.0f64; LEVELS]; 2];
         let mut random = SplitMix::new(seed ^ 0x10CA_7104);
         for given in LOCATION {
             // Records by the hash of their value, sorted: groups without a map of vectors.
@@ -92,6 +124,11 @@ impl LocationDependence {
                         if p == q {
                             agree[given.index()][other.index()] += 1.0;
                         }
+                        if other == Field::Address
+                            && let Some(area) = AREAS.iter().position(|area| *area == given)
+                        {
+                            lines[area][usize::from(level(Field::Address, p, q))] += 1.0;
+                        }
                     }
                 }
             };
@@ -118,6 +155,11 @@ impl LocationDependence {
             }
         }
         let mut dependence = Self::default();
+        // The match side comes later, from pairs known to be one person
+        // ([`Self::measure_matches`]); until then only strangers are known, kept as u.
+        for (area, counts) in lines.iter().enumerate() {
+            dependence.line_in_area[area] = shares(counts).map(|u| LineInArea { m: [f64::NAN; LEVELS], u });
+        }
         for first in LOCATION {
             for second in LOCATION.into_iter().filter(|second| *second != first) {
                 // P(second | first) / u(second), or the other way round: the same quantity.
@@ -137,6 +179,39 @@ impl LocationDependence {
         dependence
     }
 
+    /// Completes the street-line-within-an-area measure with how the line compares among
+    /// pairs that agree on an area and are near-certainly one person by their other fields
+    /// (`anchored`: comparison patterns to counts, see `model::anchors`). An area measured
+    /// on too few of such pairs, or on too few strangers, keeps the plain weights.
+    pub fn measure_matches(&mut self, patterns: &std::collections::HashMap<u32, u64>) {
+        let mut counts = [[0.0f64; LEVELS]; 2];
+        for (packed, count) in patterns {
+            let gamma = crate::compare::unpack(*packed);
+            let Some(line) = gamma[Field::Address.index()] else { continue };
+            if !crate::model::anchors(&gamma, Field::Address) {
+                continue;
+            }
+            for (area, field) in AREAS.iter().enumerate() {
+                if gamma[field.index()] == Some(0) {
+                    counts[area][usize::from(line)] += *count as f64;
+                }
+            }
+        }
+        for (area, counts) in counts.iter().enumerate() {
+            self.line_in_area[area] = match (self.line_in_area[area], shares(counts)) {
+                (Some(LineInArea { u, .. }), Some(m)) => Some(LineInArea { m, u }),
+                _ => None,
+            };
+        }
+    }
+
+    /// The weight of a street line at `level` for a pair agreeing exactly on the area field
+    /// `area`, where both sides were measured.
+    fn line_weight(&self, area: usize, level: u8) -> Option<f64> {
+        let measured = self.line_in_area[area].filter(|line| line.m.iter().all(|m| m.is_finite()))?;
+        Some((measured.m[usize::from(level)] / measured.u[usize::from(level)]).log2())
+    }
+
     /// The dependence factor of two fields (infinite: they say the same thing).
     pub fn factor(&self, a: Field, b: Field) -> f64 {
         self.factor[a.index()][b.index()]
@@ -147,7 +222,28 @@ impl LocationDependence {
     /// beyond the ones counted (its weight less log2 of the dependence, never below 0); of the
     /// disagreements only the strongest counts, since someone who moved differs in all at
     /// once.
-    pub fn weigh(&self, weights: &mut [Option<f64>; FIELDS]) {
+    ///
+    /// A street line that differs (a slip, another house, another street) in a pair agreeing
+    /// exactly on an area (`levels`: the pair's comparison) weighs instead by how lines
+    /// compare within one area (see [`LocationDependence`]), apart from the rest.
+    pub fn weigh(&self, levels: &crate::compare::Gamma, weights: &mut [Option<f64>; FIELDS]) {
+        let line = levels[Field::Address.index()].filter(|level| *level > 0);
+        let in_area = line.and_then(|line| {
+            AREAS
+                .iter()
+                .enumerate()
+                .filter(|(_, area)| levels[area.index()] == Some(0))
+                .find_map(|(area, _)| self.line_weight(area, line))
+        });
+        let address = in_area.map(|weight| (weights[Field::Address.index()].take(), weight));
+        self.weigh_places(weights);
+        if let Some((_, weight)) = address {
+            weights[Field::Address.index()] = Some(weight);
+        }
+    }
+
+    /// [`Self::weigh`] without the street line in its area.
+    fn weigh_places(&self, weights: &mut [Option<f64>; FIELDS]) {
         let mut agreeing: Vec<(Field, f64)> = LOCATION
             .iter()
             .filter_map(|field| {
@@ -197,7 +293,7 @@ mod tests {
         let u = crate::model::estimate_u(records, 20_000, 1);
         let dependence = LocationDependence::estimate(records, &u, 20_000, 1);
         let mut weights = weights_of(8.0, 5.0);
-        dependence.weigh(&mut weights);
+        dependence.weigh(&[None; FIELDS], &mut weights);
         assert_eq!(weights[Field::Postcode.index()], Some(8.0), "the strongest counts in full");
         weights[Field::City.index()].expect("the city's weight")
     }
@@ -228,6 +324,48 @@ mod tests {
     }
 
     #[test]
+    fn another_house_in_the_same_postcode_counts_against_a_pair() {
+        // Each postcode is one street of ten houses.
+        let records: Vec<MatchRecord> = (0..4000)
+            .map(|id| {
+                let postcode = id % 400;
+                place(id, &format!("{postcode:04}"), &format!("city{}", postcode / 10))
+                    .with(Field::Address, Some(&format!("{} street{postcode}", id / 400 + 1)))
+            })
+            .collect();
+        let u = crate::model::estimate_u(&records, 20_000, 1);
+        let mut dependence = LocationDependence::estimate(&records, &u, 20_000, 1);
+        // One person's records (sharing an email) that keep the postcode keep the line, but
+        // for a slip now and then.
+        let pattern = |line: u8| {
+            let mut gamma = [None; FIELDS];
+            gamma[Field::Email.index()] = Some(0);
+            gamma[Field::Postcode.index()] = Some(0);
+            gamma[Field::Address.index()] = Some(line);
+            gamma
+        };
+        let patterns = std::collections::HashMap::from([
+            (crate::compare::pack(&pattern(0)), 300),
+            (crate::compare::pack(&pattern(1)), 30),
+            (crate::compare::pack(&pattern(2)), 3),
+        ]);
+        let weigh = |dependence: &LocationDependence, line: u8| {
+            let mut weights = weights_of(8.0, 0.0);
+            weights[Field::Address.index()] = Some(1.0);
+            dependence.weigh(&pattern(line), &mut weights);
+            (weights[Field::Postcode.index()], weights[Field::Address.index()].unwrap())
+        };
+        // Strangers alone measured: the plain weights.
+        assert_eq!(weigh(&dependence, 2), (Some(8.0), 0.0));
+        dependence.measure_matches(&patterns);
+        let (postcode, neighbour) = weigh(&dependence, 2);
+        assert_eq!(postcode, Some(8.0), "the area counts in full");
+        assert!(neighbour < -3.0, "another house of the street: {neighbour}");
+        let (_, slip) = weigh(&dependence, 1);
+        assert!(slip > 3.0, "a slip in the line strangers of one street never make: {slip}");
+    }
+
+    #[test]
     fn the_same_person_is_not_counted_as_strangers() {
         let person = |id: i64, last: &str| {
             MatchRecord::new(id)
@@ -246,11 +384,11 @@ mod tests {
     fn unmeasured_fields_say_the_same_thing_and_a_move_counts_once() {
         let dependence = LocationDependence::default();
         let mut weights = weights_of(8.0, 5.0);
-        dependence.weigh(&mut weights);
+        dependence.weigh(&[None; FIELDS], &mut weights);
         assert_eq!(weights[Field::City.index()], Some(0.0));
         let mut weights = weights_of(-4.0, -3.0);
         weights[Field::Address.index()] = Some(-2.0);
-        dependence.weigh(&mut weights);
+        dependence.weigh(&[None; FIELDS], &mut weights);
         assert_eq!(weights, {
             let mut expected = weights_of(-4.0, 0.0);
             expected[Field::Address.index()] = Some(0.0);

@@ -165,7 +165,7 @@ pub fn estimate_by_key(
 
 /// Whether a pattern is near-certain evidence of one person without looking at `field`: exact
 /// agreement on the email, or on the phone, or on both names and the birth date.
-fn anchors(gamma: &Gamma, field: Field) -> bool {
+pub(crate) fn anchors(gamma: &Gamma, field: Field) -> bool {
     let exact = |f: Field| f != field && gamma[f.index()] == Some(0);
     exact(Field::Email)
         || exact(Field::Phone)
@@ -372,7 +372,7 @@ impl Model {
             .log2();
             weights[field.index()] = Some(self.name_weight(field, level, a, b, frequencies).unwrap_or(plain));
         }
-        self.location.weigh(&mut weights);
+        self.location.weigh(gamma, &mut weights);
         weights
     }
 

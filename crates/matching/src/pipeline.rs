@@ -257,6 +257,7 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     crate::model::anchor(&mut model, &every_pattern, &trained, pairs.len(), settings.em_iterations);
     model.location =
         crate::model::LocationDependence::estimate(records, &model.u, settings.u_pairs, settings.seed);
+    model.location.measure_matches(&every_pattern);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
@@ -366,7 +367,7 @@ impl<'a> PatternWeights<'a> {
                     .unwrap_or(self.weights[field.index()][usize::from(level)]),
             );
         }
-        self.model.location.weigh(&mut weights);
+        self.model.location.weigh(&levels, &mut weights);
         weights.iter().flatten().sum()
     }
 }
