@@ -149,6 +149,39 @@ fn main() -> anyhow::Result<()> {
         .map(|(kind, (all, found))| format!("{kind} {:.3} ({all})", *found as f64 / *all as f64))
         .collect();
     println!("recall by noise: {}", recalls.join(", "));
+    // Calibration: of the pairs the pass scored (those that linked a merge, and the
+    // suggestions), by band of probability, how many are truly one person.
+    let bands = [0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 1.0 + f64::EPSILON];
+    let mut tally = vec![(0usize, 0.0f64, 0usize); bands.len() - 1];
+    let scored_pairs =
+        decisions.merges.iter().flat_map(|(_, pairs)| pairs.iter()).chain(&decisions.suggestions);
+    for pair in scored_pairs {
+        let Some(band) =
+            bands.windows(2).position(|edge| pair.probability >= edge[0] && pair.probability < edge[1])
+        else {
+            continue;
+        };
+        let (a, b) = (&names[pair.a as usize], &names[pair.b as usize]);
+        let key = if a < b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+        tally[band].0 += 1;
+        tally[band].1 += pair.probability;
+        tally[band].2 += usize::from(expected.contains(&key));
+    }
+    let calibration: Vec<String> = tally
+        .iter()
+        .zip(bands.windows(2))
+        .filter(|((count, _, _), _)| *count > 0)
+        .map(|((count, sum, right), edge)| {
+            format!(
+                "[{:.3}, {:.3}) {count} pairs, mean probability {:.4}, truly one person {:.4}",
+                edge[0],
+                edge[1].min(1.0),
+                sum / *count as f64,
+                *right as f64 / *count as f64
+            )
+        })
+        .collect();
+    println!("calibration: {}", calibration.join("; "));
     if args.show_wrong > 0 {
         let model = &decisions.model;
         println!("model: prior {:.3e}", model.prior);

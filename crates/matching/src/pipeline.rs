@@ -221,6 +221,42 @@ fn scored(model: &Model, frequencies: &TermFrequencies, a: &MatchRecord, b: &Mat
     }
 }
 
+/// The share of matches among all pairs: the fixed point of "as many matches as the
+/// candidate pairs' probabilities add up to", starting from the model's. A pair's
+/// probability with the prior over all pairs is its probability as a candidate too (blocking
+/// chose it for the fields it agrees on, which its weight counts), so summing them over the
+/// candidates counts the matches, and pairs no key made are taken as non-matches.
+fn matches_everywhere(model: &Model, patterns: &HashMap<u32, u64>, all_pairs: f64, iterations: usize) -> f64 {
+    let nobody = MatchRecord::new(0);
+    let frequencies = TermFrequencies::default();
+    let weights: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|(packed, count)| {
+            let levels = unpack(*packed);
+            let weight: f64 =
+                model.field_weights(&levels, &nobody, &nobody, &frequencies).iter().flatten().sum();
+            (weight, *count as f64)
+        })
+        .collect();
+    let mut prior = model.prior;
+    for _ in 0..iterations {
+        let matches: f64 = weights
+            .iter()
+            .map(|(weight, count)| {
+                let odds = prior / (1.0 - prior) * weight.exp2();
+                count * if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
+            })
+            .sum();
+        let next = (matches / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+        let change = (next - prior).abs() / prior;
+        prior = next;
+        if change < 1e-6 {
+            break;
+        }
+    }
+    prior
+}
+
 /// Runs the pass over `records`.
 pub fn run(records: &[MatchRecord], settings: &Settings) -> Decisions {
     run_with_progress(records, settings, &|_, _, _| {})
@@ -272,6 +308,9 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     }
     if all_pairs > 0.0 {
         model.prior = (matches / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+    }
+    if learned && all_pairs > 0.0 {
+        model.prior = matches_everywhere(&model, &every_pattern, all_pairs, settings.em_iterations);
     }
     let auto_merge = if learned { settings.auto_merge } else { f64::INFINITY };
     let frequencies = TermFrequencies::count(records);
@@ -383,6 +422,20 @@ mod tests {
             .with(Field::BirthDate, Some(born))
             .with(Field::Email, Some(email))
             .with(Field::Postcode, Some(postcode))
+    }
+
+    #[test]
+    fn the_share_of_matches_is_what_the_candidates_add_up_to() {
+        // 100 candidate pairs agreeing on every field, 10,000 disagreeing on every field,
+        // among a million pairs: 100 matches, whatever the share the pass started from.
+        let mut model = crate::model::estimate(&HashMap::new(), [[0.01, 0.01, 0.01, 0.97]; 8], 0);
+        model.m = [[0.9, 0.05, 0.03, 0.02]; 8];
+        model.prior = 1e-8;
+        let agree = pack(&[Some(0); 8]);
+        let disagree = pack(&[Some(3); 8]);
+        let patterns = HashMap::from([(agree, 100), (disagree, 10_000)]);
+        let prior = matches_everywhere(&model, &patterns, 1e6, 50);
+        assert!((prior / 1e-4 - 1.0).abs() < 0.01, "{prior}");
     }
 
     #[test]
