@@ -61,6 +61,14 @@ impl BlockingKey {
         Self::new(fields.iter().map(|field| Part::Whole(*field)).collect())
     }
 
+    /// Whether m is estimated on the key's pairs (see `model::estimate_by_key`). Not for a
+    /// key with a block limit of its own: it says little alone, its pairs are mostly
+    /// strangers, and on data with few copies EM would take a kind of stranger for the
+    /// matches.
+    pub fn trains(&self) -> bool {
+        self.max_block.is_none()
+    }
+
     /// The key, comparing no block larger than `max_block`.
     pub fn at_most(self, max_block: usize) -> Self {
         Self { max_block: Some(max_block), ..self }

@@ -219,6 +219,18 @@ pub fn gamma_oriented(a: &MatchRecord, b: &MatchRecord) -> (Gamma, bool) {
     }
 }
 
+/// Whether a pattern is near-certain evidence of one person without looking at `field`: exact
+/// agreement on the email, or on the phone, or on both names and the birth date.
+pub(crate) fn anchors(gamma: &Gamma, field: Field) -> bool {
+    let exact = |f: Field| f != field && gamma[f.index()] == Some(0);
+    exact(Field::Email)
+        || exact(Field::Phone)
+        || (exact(Field::LastName)
+            && exact(Field::BirthDate)
+            && field != Field::FirstName
+            && gamma[Field::FirstName.index()].is_some_and(|l| l <= 1))
+}
+
 /// A comparison vector packed into a number (3 bits a field, 4 for missing), to count how
 /// often each pattern occurs.
 pub fn pack(gamma: &Gamma) -> u32 {

@@ -181,14 +181,14 @@ impl LocationDependence {
 
     /// Completes the street-line-within-an-area measure with how the line compares among
     /// pairs that agree on an area and are near-certainly one person by their other fields
-    /// (`anchored`: comparison patterns to counts, see `model::anchors`). An area measured
+    /// (`patterns`: comparison patterns to counts, see `compare::anchors`). An area measured
     /// on too few of such pairs, or on too few strangers, keeps the plain weights.
     pub fn measure_matches(&mut self, patterns: &std::collections::HashMap<u32, u64>) {
         let mut counts = [[0.0f64; LEVELS]; 2];
         for (packed, count) in patterns {
             let gamma = crate::compare::unpack(*packed);
             let Some(line) = gamma[Field::Address.index()] else { continue };
-            if !crate::model::anchors(&gamma, Field::Address) {
+            if !crate::compare::anchors(&gamma, Field::Address) {
                 continue;
             }
             for (area, field) in AREAS.iter().enumerate() {
@@ -298,16 +298,19 @@ mod tests {
         weights[Field::City.index()].expect("the city's weight")
     }
 
-    #[test]
-    fn a_postcode_that_names_its_city_leaves_the_city_nothing_to_add() {
-        // Each city has ten postcodes; every postcode lies in one city.
-        let records: Vec<MatchRecord> = (0..4000)
+    /// 4,000 records in 400 postcodes, each lying in one of 40 cities (ten to a city).
+    fn postcodes_naming_cities() -> Vec<MatchRecord> {
+        (0..4000)
             .map(|id| {
                 let postcode = id % 400;
                 place(id, &format!("{postcode:04}"), &format!("city{}", postcode / 10))
             })
-            .collect();
-        assert!(city_after_postcode(&records) < 0.5);
+            .collect()
+    }
+
+    #[test]
+    fn a_postcode_that_names_its_city_leaves_the_city_nothing_to_add() {
+        assert!(city_after_postcode(&postcodes_naming_cities()) < 0.5);
     }
 
     #[test]
@@ -326,11 +329,11 @@ mod tests {
     #[test]
     fn another_house_in_the_same_postcode_counts_against_a_pair() {
         // Each postcode is one street of ten houses.
-        let records: Vec<MatchRecord> = (0..4000)
-            .map(|id| {
-                let postcode = id % 400;
-                place(id, &format!("{postcode:04}"), &format!("city{}", postcode / 10))
-                    .with(Field::Address, Some(&format!("{} street{postcode}", id / 400 + 1)))
+        let records: Vec<MatchRecord> = postcodes_naming_cities()
+            .into_iter()
+            .map(|record| {
+                let (id, postcode) = (record.id, record.id % 400);
+                record.with(Field::Address, Some(&format!("{} street{postcode}", id / 400 + 1)))
             })
             .collect();
         let u = crate::model::estimate_u(&records, 20_000, 1);

@@ -5,7 +5,7 @@
 //! A pair's weight is the sum of log2(m/u) over its known fields; exact agreement on a name
 //! uses that name's own frequency as u, so a common name is weaker evidence than a rare one.
 
-use crate::compare::{Gamma, LEVELS, gamma, unpack, within_one_edit};
+use crate::compare::{Gamma, LEVELS, anchors, gamma, unpack, within_one_edit};
 use crate::random::SplitMix;
 use crate::record::{FIELDS, Field, MatchRecord};
 use std::collections::HashMap;
@@ -163,18 +163,6 @@ pub fn estimate_by_key(
     Model { m, u, prior, iterations, location: LocationDependence::default() }
 }
 
-/// Whether a pattern is near-certain evidence of one person without looking at `field`: exact
-/// agreement on the email, or on the phone, or on both names and the birth date.
-pub(crate) fn anchors(gamma: &Gamma, field: Field) -> bool {
-    let exact = |f: Field| f != field && gamma[f.index()] == Some(0);
-    exact(Field::Email)
-        || exact(Field::Phone)
-        || (exact(Field::LastName)
-            && exact(Field::BirthDate)
-            && field != Field::FirstName
-            && gamma[Field::FirstName.index()].is_some_and(|l| l <= 1))
-}
-
 /// A starting m for each field: how the field agrees among candidate pairs that are
 /// near-certainly one person by the other fields (see `anchors`). No labels: the anchors are
 /// the data's own strongest agreements. Fields no anchor knows start at a generic guess.
@@ -263,6 +251,18 @@ fn without_fields(patterns: &HashMap<u32, u64>, fields: &[Field]) -> HashMap<u32
     masked
 }
 
+/// How many of the pairs in `weights` (each a log2 Bayes factor and how many pairs have it)
+/// are matches, if a share `prior` of pairs is.
+pub(crate) fn expected_matches(weights: &[(f64, f64)], prior: f64) -> f64 {
+    weights
+        .iter()
+        .map(|(weight, count)| {
+            let odds = prior / (1.0 - prior) * weight.exp2();
+            count * if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
+        })
+        .sum()
+}
+
 /// The share of matches among pairs with `patterns`, by EM with m and u held.
 fn estimate_prior(
     patterns: &HashMap<u32, u64>,
@@ -281,14 +281,7 @@ fn estimate_prior(
         if total <= 0.0 {
             break;
         }
-        let matched: f64 = weights
-            .iter()
-            .map(|(weight, count)| {
-                let odds = prior / (1.0 - prior) * weight.exp2();
-                count * if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
-            })
-            .sum();
-        let next = (matched / total).clamp(FLOOR, 1.0 - FLOOR);
+        let next = (expected_matches(&weights, prior) / total).clamp(FLOOR, 1.0 - FLOOR);
         let change = (next - prior).abs();
         prior = next;
         if change < 1e-7 {

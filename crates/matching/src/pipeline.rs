@@ -240,14 +240,7 @@ fn matches_everywhere(model: &Model, patterns: &HashMap<u32, u64>, all_pairs: f6
         .collect();
     let mut prior = model.prior;
     for _ in 0..iterations {
-        let matches: f64 = weights
-            .iter()
-            .map(|(weight, count)| {
-                let odds = prior / (1.0 - prior) * weight.exp2();
-                count * if odds.is_finite() { odds / (1.0 + odds) } else { 1.0 }
-            })
-            .sum();
-        let next = (matches / all_pairs).clamp(1e-12, 1.0 - 1e-6);
+        let next = (crate::model::expected_matches(&weights, prior) / all_pairs).clamp(1e-12, 1.0 - 1e-6);
         let change = (next - prior).abs() / prior;
         prior = next;
         if change < 1e-6 {
@@ -282,8 +275,13 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
             bits &= bits - 1;
         }
     }
-    let trained: Vec<(Vec<Field>, HashMap<u32, u64>)> =
-        settings.keys.iter().zip(by_key).map(|(key, patterns)| (key.fields(), patterns)).collect();
+    let trained: Vec<(Vec<Field>, HashMap<u32, u64>)> = settings
+        .keys
+        .iter()
+        .zip(by_key)
+        .filter(|(key, _)| key.trains())
+        .map(|(key, patterns)| (key.fields(), patterns))
+        .collect();
     let u = estimate_u(records, settings.u_pairs, settings.seed);
     let mut model = estimate_by_key(&trained, pairs.len(), u, settings.em_iterations);
     let mut every_pattern: HashMap<u32, u64> = HashMap::new();
