@@ -31,19 +31,11 @@ pub(crate) const LOCATION: [Field; 3] = [Field::Postcode, Field::City, Field::Ad
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationDependence {
     factor: [[f64; FIELDS]; FIELDS],
-    /// For pairs agreeing exactly on each area field ([`AREAS`]): how the street line
-    /// compares, among strangers (u) and among one person's records (m); `None` until both
-    /// are measured on enough pairs.
-    line_in_area: [Option<LineInArea>; 2],
-}
-
-/// How the street lines of pairs agreeing on one area compare, level by level.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct LineInArea {
-    /// P(line level | one person, same area).
-    m: [f64; LEVELS],
-    /// P(line level | strangers, same area).
-    u: [f64; LEVELS],
+    /// For pairs of strangers agreeing exactly on each area field ([`AREAS`]): the share
+    /// whose street lines compare at each level; `None` until measured on enough pairs.
+    line_u: [Option<[f64; LEVELS]>; 2],
+    /// The same among one person's records ([`Self::measure_matches`]).
+    line_m: [Option<[f64; LEVELS]>; 2],
 }
 
 /// The place fields that name an area, finest first: the street line of a pair agreeing on
@@ -52,7 +44,7 @@ pub(crate) const AREAS: [Field; 2] = [Field::Postcode, Field::City];
 
 impl Default for LocationDependence {
     fn default() -> Self {
-        Self { factor: [[f64::INFINITY; FIELDS]; FIELDS], line_in_area: [None; 2] }
+        Self { factor: [[f64::INFINITY; FIELDS]; FIELDS], line_u: [None; 2], line_m: [None; 2] }
     }
 }
 
@@ -155,11 +147,7 @@ impl LocationDependence {
             }
         }
         let mut dependence = Self::default();
-        // The match side comes later, from pairs known to be one person
-        // ([`Self::measure_matches`]); until then only strangers are known, kept as u.
-        for (area, counts) in lines.iter().enumerate() {
-            dependence.line_in_area[area] = shares(counts).map(|u| LineInArea { m: [f64::NAN; LEVELS], u });
-        }
+        dependence.line_u = lines.map(|counts| shares(&counts));
         for first in LOCATION {
             for second in LOCATION.into_iter().filter(|second| *second != first) {
                 // P(second | first) / u(second), or the other way round: the same quantity.
@@ -197,19 +185,14 @@ impl LocationDependence {
                 }
             }
         }
-        for (area, counts) in counts.iter().enumerate() {
-            self.line_in_area[area] = match (self.line_in_area[area], shares(counts)) {
-                (Some(LineInArea { u, .. }), Some(m)) => Some(LineInArea { m, u }),
-                _ => None,
-            };
-        }
+        self.line_m = counts.map(|counts| shares(&counts));
     }
 
     /// The weight of a street line at `level` for a pair agreeing exactly on the area field
     /// `area`, where both sides were measured.
     fn line_weight(&self, area: usize, level: u8) -> Option<f64> {
-        let measured = self.line_in_area[area].filter(|line| line.m.iter().all(|m| m.is_finite()))?;
-        Some((measured.m[usize::from(level)] / measured.u[usize::from(level)]).log2())
+        let (m, u) = (self.line_m[area]?, self.line_u[area]?);
+        Some((m[usize::from(level)] / u[usize::from(level)]).log2())
     }
 
     /// The dependence factor of two fields (infinite: they say the same thing).
@@ -235,9 +218,11 @@ impl LocationDependence {
                 .filter(|(_, area)| levels[area.index()] == Some(0))
                 .find_map(|(area, _)| self.line_weight(area, line))
         });
-        let address = in_area.map(|weight| (weights[Field::Address.index()].take(), weight));
+        if in_area.is_some() {
+            weights[Field::Address.index()] = None;
+        }
         self.weigh_places(weights);
-        if let Some((_, weight)) = address {
+        if let Some(weight) = in_area {
             weights[Field::Address.index()] = Some(weight);
         }
     }
