@@ -146,8 +146,7 @@ impl LocationDependence {
                 count(&records[group[x].1 as usize], &records[group[y].1 as usize]);
             }
         }
-        let mut dependence = Self::default();
-        dependence.line_u = lines.map(|counts| shares(&counts));
+        let mut dependence = Self { line_u: lines.map(|counts| shares(&counts)), ..Self::default() };
         for first in LOCATION {
             for second in LOCATION.into_iter().filter(|second| *second != first) {
                 // P(second | first) / u(second), or the other way round: the same quantity.
