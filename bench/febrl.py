@@ -70,24 +70,16 @@ def write(dataset, folder):
     --blank-invalid-fields`), and the truth."""
     frame = load(dataset)
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "customers-as-given.csv"), "w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["external_id", "first_name", "last_name", "birth_date", "address_line1",
-                         "address_line2", "city", "postcode", "region", "country"])
-        for rec_id, row in frame.iterrows():
-            street = " ".join(part for part in (text(row["street_number"]), text(row["address_1"])) if part)
-            writer.writerow([rec_id, text(row["given_name"]), text(row["surname"]), text(row["date_of_birth"]),
-                             street, text(row["address_2"]), text(row["suburb"]), text(row["postcode"]),
-                             text(row["state"]), "AU"])
-    with open(os.path.join(folder, "customers.csv"), "w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["external_id", "first_name", "last_name", "birth_date", "address_line1",
-                         "address_line2", "city", "postcode", "region", "country"])
-        for rec_id, row in frame.iterrows():
-            street = " ".join(part for part in (text(row["street_number"]), text(row["address_1"])) if part)
-            writer.writerow([rec_id, text(row["given_name"]), text(row["surname"]), birth_date(row["date_of_birth"]),
-                             street, text(row["address_2"]), text(row["suburb"]), text(row["postcode"]),
-                             text(row["state"]), "AU"])
+    for name, date in (("customers-as-given.csv", text), ("customers.csv", birth_date)):
+        with open(os.path.join(folder, name), "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["external_id", "first_name", "last_name", "birth_date", "address_line1",
+                             "address_line2", "city", "postcode", "region", "country"])
+            for rec_id, row in frame.iterrows():
+                street = " ".join(part for part in (text(row["street_number"]), text(row["address_1"])) if part)
+                writer.writerow([rec_id, text(row["given_name"]), text(row["surname"]), date(row["date_of_birth"]),
+                                 street, text(row["address_2"]), text(row["suburb"]), text(row["postcode"]),
+                                 text(row["state"]), "AU"])
     with open(os.path.join(folder, "duplicates.csv"), "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["duplicate_external_id", "original_external_id", "noise"])
