@@ -25,6 +25,10 @@ struct Args {
     /// Merge threshold (the default of `identity.auto_merge_probability`).
     #[arg(long, default_value_t = 0.995)]
     auto_merge: f64,
+    /// Other merge thresholds to report precision and recall at, from the same scored pairs
+    /// (clustered as the pass clusters).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.999, 0.99, 0.98, 0.95, 0.9])]
+    also_at: Vec<f64>,
     /// Print this many wrongly merged pairs and missed pairs, both records side by side.
     #[arg(long, default_value_t = 0)]
     show_wrong: usize,
@@ -135,6 +139,28 @@ fn main() -> anyhow::Result<()> {
         right / predicted.len().max(1) as f64,
         right / expected.len().max(1) as f64,
     );
+    // The same pairs at other thresholds: which would link, clustered as the pass does.
+    let every_scored: Vec<&kindred_matching::ScoredPair> =
+        decisions.merges.iter().flat_map(|(_, pairs)| pairs.iter()).chain(&decisions.suggestions).collect();
+    for threshold in &args.also_at {
+        let links: Vec<(u32, u32, f64)> = every_scored
+            .iter()
+            .filter(|pair| pair.probability >= *threshold)
+            .map(|pair| (pair.a as u32, pair.b as u32, pair.probability))
+            .collect();
+        let groups =
+            kindred_matching::cluster::clusters(records.len(), &links, settings.strong, settings.max_cluster);
+        let named: Vec<Vec<String>> =
+            groups.iter().map(|group| group.iter().map(|at| names[*at as usize].clone()).collect()).collect();
+        let linked = pairs_of(&named);
+        let right = linked.intersection(&expected).count() as f64;
+        println!(
+            "at {threshold}: {} pairs merged, precision {:.4}, recall {:.4}",
+            linked.len(),
+            right / linked.len().max(1) as f64,
+            right / expected.len().max(1) as f64
+        );
+    }
     // Recall by kind of noise: which copies the pass misses.
     let mut by_noise: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
     for (pair, noise) in &noise_of {

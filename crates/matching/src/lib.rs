@@ -13,12 +13,14 @@
 //!    single record and no cluster grows past a size, so no long chain of weak links forms
 //!    ([`cluster`]).
 
+mod agreeing;
 pub mod blocking;
 pub mod cluster;
 pub mod compare;
 mod frequency;
 mod location;
 pub mod model;
+mod name_dependence;
 mod pipeline;
 mod random;
 pub mod record;

@@ -9,7 +9,6 @@
 //! agreeing field adds only what it says beyond the first.
 
 use crate::compare::{LEVELS, level, names_swapped};
-use crate::frequency::hash_of;
 use crate::random::SplitMix;
 use crate::record::{FIELDS, Field, MatchRecord};
 
@@ -85,29 +84,8 @@ impl LocationDependence {
         let mut lines = [[0.0f64; LEVELS]; 2];
         let mut random = SplitMix::new(seed ^ 0x10CA_7104);
         for given in LOCATION {
-            // Records by the hash of their value, sorted: groups without a map of vectors.
-            let mut keyed: Vec<(u64, u32)> = records
-                .iter()
-                .enumerate()
-                .filter_map(|(at, record)| record.get(given).map(|value| (hash_of(value), at as u32)))
-                .collect();
-            keyed.sort_unstable();
-            let groups: Vec<&[(u64, u32)]> =
-                keyed.chunk_by(|x, y| x.0 == y.0).filter(|members| members.len() >= 2).collect();
-            // Pairs up to each group, so a pair is drawn uniformly among all agreeing pairs.
-            let mut ends = Vec::with_capacity(groups.len());
-            let mut total: u64 = 0;
-            for members in &groups {
-                let n = members.len() as u64;
-                total += n * (n - 1) / 2;
-                ends.push(total);
-            }
-            if total == 0 {
-                continue;
-            }
-            let mut count = |a: &MatchRecord, b: &MatchRecord| {
-                // Two values hashing alike are no agreement.
-                if a.get(given) != b.get(given) || likely_same_person(a, b) {
+            crate::agreeing::for_agreeing_pairs(records, given, samples, &mut random, |a, b| {
+                if likely_same_person(a, b) {
                     return;
                 }
                 for other in LOCATION.into_iter().filter(|other| *other != given) {
@@ -123,28 +101,7 @@ impl LocationDependence {
                         }
                     }
                 }
-            };
-            if total <= samples as u64 {
-                // Few enough to look at every agreeing pair.
-                for group in &groups {
-                    for (at, (_, x)) in group.iter().enumerate() {
-                        for (_, y) in &group[at + 1..] {
-                            count(&records[*x as usize], &records[*y as usize]);
-                        }
-                    }
-                }
-                continue;
-            }
-            for _ in 0..samples {
-                let draw = random.next_u64() % total;
-                let group = &groups[ends.partition_point(|end| *end <= draw)];
-                let x = random.below(group.len());
-                let mut y = random.below(group.len() - 1);
-                if y >= x {
-                    y += 1;
-                }
-                count(&records[group[x].1 as usize], &records[group[y].1 as usize]);
-            }
+            });
         }
         let mut dependence = Self { line_u: lines.map(|counts| shares(&counts)), ..Self::default() };
         for first in LOCATION {

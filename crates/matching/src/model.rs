@@ -31,9 +31,14 @@ pub struct Model {
     /// How much agreeing on one place field says about agreeing on another among different
     /// people (see [`LocationDependence`]).
     pub location: LocationDependence,
+    /// What sharing a name says about agreeing on the other fields among different people
+    /// (see [`NameDependence`]).
+    pub names: NameDependence,
 }
 
 pub use crate::location::LocationDependence;
+
+pub use crate::name_dependence::NameDependence;
 
 pub use crate::frequency::TermFrequencies;
 
@@ -160,7 +165,14 @@ pub fn estimate_by_key(
         }
     }
     let prior = if candidates > 0 { (matches / candidates as f64).clamp(FLOOR, 1.0 - FLOOR) } else { FLOOR };
-    Model { m, u, prior, iterations, location: LocationDependence::default() }
+    Model {
+        m,
+        u,
+        prior,
+        iterations,
+        location: LocationDependence::default(),
+        names: NameDependence::default(),
+    }
 }
 
 /// A starting m for each field: how the field agrees among candidate pairs that are
@@ -344,7 +356,14 @@ pub fn estimate_from(
             break;
         }
     }
-    Model { m, u, prior, iterations, location: LocationDependence::default() }
+    Model {
+        m,
+        u,
+        prior,
+        iterations,
+        location: LocationDependence::default(),
+        names: NameDependence::default(),
+    }
 }
 
 impl Model {
@@ -365,6 +384,7 @@ impl Model {
             .log2();
             weights[field.index()] = Some(self.name_weight(field, level, a, b, frequencies).unwrap_or(plain));
         }
+        self.names.correct(gamma, &mut weights);
         self.location.weigh(gamma, &mut weights);
         weights
     }
@@ -472,6 +492,7 @@ mod tests {
             prior: 0.1,
             iterations: 0,
             location: LocationDependence::default(),
+            names: NameDependence::default(),
         };
         let mut exact = [None; FIELDS];
         exact[Field::LastName.index()] = Some(0);
@@ -498,6 +519,7 @@ mod tests {
             prior: 0.1,
             iterations: 0,
             location: LocationDependence::default(),
+            names: NameDependence::default(),
         };
         let weight = |a: &MatchRecord, b: &MatchRecord, level: u8| {
             model.name_weight(Field::LastName, level, a, b, &frequencies).unwrap()

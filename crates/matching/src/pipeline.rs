@@ -292,6 +292,8 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     model.location =
         crate::model::LocationDependence::estimate(records, &model.u, settings.u_pairs, settings.seed);
     model.location.measure_matches(&every_pattern);
+    model.names =
+        crate::model::NameDependence::estimate(records, &model.u, settings.u_pairs / 2, settings.seed);
     // EM gives the share of matches among the candidate pairs; a pair's probability starts
     // from the share among all pairs (blocking only chose which pairs to look at), as many
     // matches as EM found over every pair there is.
@@ -404,6 +406,7 @@ impl<'a> PatternWeights<'a> {
                     .unwrap_or(self.weights[field.index()][usize::from(level)]),
             );
         }
+        self.model.names.correct(&levels, &mut weights);
         self.model.location.weigh(&levels, &mut weights);
         weights.iter().flatten().sum()
     }
