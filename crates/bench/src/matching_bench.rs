@@ -23,7 +23,7 @@ struct Args {
     #[arg(long)]
     truth: PathBuf,
     /// Merge threshold (the default of `identity.auto_merge_probability`).
-    #[arg(long, default_value_t = 0.995)]
+    #[arg(long, default_value_t = 0.95)]
     auto_merge: f64,
     /// Other merge thresholds to report precision and recall at, from the same scored pairs
     /// (clustered as the pass clusters).

@@ -1,12 +1,17 @@
-//! Names as varied as a real customer base's: each country's ten most common given and family
-//! names (in `places.rs`) carry about half of its people, as the most common names do; the
-//! others get a less common given name, or a family name from the long tail, built from the
-//! parts the country's surnames are made of. Spanish and Portuguese people carry two family
-//! names. Without the tail, a million customers share a few hundred full names and no matcher
-//! could tell namesakes from copies; with it, namesakes are as common as they are in life.
+//! Names as varied as a real customer base's. Each country's ten most common family names (in
+//! `places.rs`) are carried by the share of its people national statistics give them (a few
+//! percent in most countries, a sixth in Spain, two fifths in Portugal), the others by a long
+//! tail built from the parts the country's surnames are made of, a few hundred shorter names
+//! each fairly common and thousands of longer ones each rare. Given names likewise: a fifth of
+//! people carry one of the ten most common, three in ten one of fifteen less common, the rest
+//! one of a tail built from the country's name parts. Spanish and Portuguese people carry two
+//! family names. Namesakes (the same full name, another person) are then about as common as
+//! in life: with every family name among a few hundred, as an earlier generator had them, a
+//! million customers held tens of times more namesakes than a real million do.
 
 use crate::rng::{self, chance};
 use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
 
 /// Less common given names of the country `code` (women, men).
 fn more_given(code: &str) -> (&'static [&'static str], &'static [&'static str]) {
@@ -311,28 +316,148 @@ fn surname_parts(code: &str) -> (&'static [&'static str], &'static [&'static str
     }
 }
 
-/// A given name for someone of the country `code`: `common` (one of its ten most common,
-/// already drawn) for about half of them, a less common one for the others.
-pub(crate) fn given(rng: &mut ChaCha8Rng, code: &str, female: bool, common: &'static str) -> &'static str {
-    if chance(rng, 0.5) {
-        return common;
+/// Parts of the country's rarer given names: starts, then women's and men's endings.
+fn given_parts(code: &str) -> (&'static [&'static str], &'static [&'static str], &'static [&'static str]) {
+    match code {
+        "US" => (
+            &[
+                "Ja", "Ma", "Ka", "Da", "Ra", "Ro", "Jo", "Ca", "Sha", "Bra", "Tre", "De", "Ke", "Ty", "Le",
+                "Al",
+            ],
+            &["lyn", "na", "ra", "leigh", "nna", "ssa", "rie", "nie", "ne", "lia", "ya", "sha"],
+            &["son", "den", "ron", "vin", "ton", "rell", "dan", "ley", "lan", "rick", "ven", "mon"],
+        ),
+        "DE" => (
+            &[
+                "Ul", "Ger", "Hel", "Ber", "Wil", "Ru", "Die", "Hein", "Fri", "Gu", "Wal", "Al", "Ot", "Ma",
+                "Ka", "Jo",
+            ],
+            &["rike", "trud", "ga", "ta", "linde", "na", "ke", "tje", "ra", "line", "wina", "lie"],
+            &["rich", "bert", "helm", "mar", "old", "fried", "hard", "mund", "win", "ko", "bald", "ger"],
+        ),
+        "FR" => (
+            &[
+                "Ma", "Jo", "Ga", "Lu", "Ro", "Cé", "Mi", "Ré", "Lo", "Ber", "Fa", "Do", "Sé", "Au", "É",
+                "Cla",
+            ],
+            &["rine", "lie", "ette", "ine", "elle", "nique", "line", "ise", "rence", "die", "sette", "ane"],
+            &["rice", "el", "ien", "rent", "bert", "ric", "nard", "tien", "ger", "min", "çois", "ard"],
+        ),
+        "IT" => (
+            &[
+                "Ga", "Ma", "Lo", "Ro", "Fra", "Gio", "Lu", "Sa", "Ste", "Ri", "Vi", "Ca", "Ele", "Bea",
+                "Fe", "Do",
+            ],
+            &["ella", "ina", "etta", "ara", "ia", "ilda", "ena", "ola", "ora", "iana", "isa", "ica"],
+            &["ello", "ino", "etto", "aro", "io", "ardo", "ando", "iano", "ele", "enzo", "ero", "ico"],
+        ),
+        "ES" => (
+            &[
+                "Ma", "Jo", "Ro", "Lu", "Car", "Pi", "Fe", "Al", "Ra", "Gua", "Mer", "In", "Ar", "Bea", "Vi",
+                "Eu",
+            ],
+            &["ría", "sefa", "sario", "cía", "men", "lar", "lisa", "ba", "quel", "nela", "cedes", "na"],
+            &[
+                "rio", "sé", "berto", "cas", "los", "nando", "fonso", "fael", "mando", "lentín", "genio",
+                "turo",
+            ],
+        ),
+        "NL" => (
+            &[
+                "Ja", "Wi", "Hen", "Ger", "Pie", "Kor", "Bas", "Ma", "Ri", "Jo", "Wou", "Ti", "An", "Lo",
+                "Ke", "Ev",
+            ],
+            &["nneke", "lma", "drika", "da", "tje", "neke", "ke", "rieke", "lijn", "ien", "je", "lies"],
+            &["n", "llem", "drik", "rit", "ter", "nelis", "tiaan", "rten", "k", "ris", "mer", "jmen"],
+        ),
+        "IE" => (
+            &[
+                "Sea", "Cia", "Eo", "Dar", "Ao", "Nia", "Cai", "Róis", "Ca", "Ní", "Mai", "Or", "Bri", "Fio",
+                "Ea", "Úa",
+            ],
+            &["ghan", "ra", "ín", "cha", "fe", "mh", "de", "neach", "bhe", "le", "sín", "ith"],
+            &["n", "rán", "ghal", "ragh", "dh", "ll", "mhín", "rbre", "lum", "ach", "dan", "gus"],
+        ),
+        _ => (
+            &[
+                "Jo", "Ma", "An", "Ru", "Fi", "Gon", "Ro", "Tia", "Lu", "Bea", "Ine", "Ca", "Lei", "Ar",
+                "Dio", "Af",
+            ],
+            &["ana", "rta", "ia", "tilde", "ssa", "ira", "nda", "lia", "riz", "uda", "ena", "ília"],
+            &["ão", "rio", "tónio", "i", "ipe", "çalo", "drigo", "go", "ís", "nuel", "ogo", "onso"],
+        ),
     }
-    let (women, men) = more_given(code);
-    let names = if female { women } else { men };
-    names[rng::index(rng, names.len())]
 }
 
-/// One family name: `common` for 45%, else one from the long tail of the country's names.
+/// A given name for someone of the country `code`: `common` (one of its ten most common,
+/// already drawn) for a fifth of them, one of fifteen less common for three in ten, and one
+/// built from the country's name parts for the rest.
+pub(crate) fn given(
+    rng: &mut ChaCha8Rng,
+    code: &str,
+    female: bool,
+    common: &'static str,
+) -> Cow<'static, str> {
+    if chance(rng, 0.2) {
+        return Cow::Borrowed(common);
+    }
+    if chance(rng, 0.375) {
+        let (women, men) = more_given(code);
+        let names = if female { women } else { men };
+        return Cow::Borrowed(names[rng::index(rng, names.len())]);
+    }
+    let (starts, women, men) = given_parts(code);
+    let ends = if female { women } else { men };
+    let (start, end) = (starts[rng::index(rng, starts.len())], ends[rng::index(rng, ends.len())]);
+    Cow::Owned(format!("{start}{end}"))
+}
+
+/// The share of a country's people whose family name is one of its ten most common, as
+/// national statistics put it (roughly): 5% in the United States (2010 census), 1 to 2% in
+/// Germany, France and Italy, 4% in the Netherlands, 7% in Ireland, 17% in Spain (first
+/// surname) and 40% in Portugal.
+fn common_family_share(code: &str) -> f64 {
+    match code {
+        "US" => 0.05,
+        "DE" => 0.02,
+        "FR" => 0.015,
+        "IT" => 0.01,
+        "NL" => 0.04,
+        "IE" => 0.07,
+        "ES" => 0.17,
+        _ => 0.40,
+    }
+}
+
+/// A start of a surname, lower-cased, to join to another: `Stein` + `ober` + `mann`.
+fn joined(part: &str, out: &mut String) {
+    out.extend(part.chars().flat_map(char::to_lowercase));
+}
+
+/// One family name: `common` for the country's share of its ten most common, else one of
+/// its long tail: a start and an ending (a few hundred names) for two in five, a start,
+/// another start and an ending (thousands) for the others. The Dutch join a second name to
+/// the first after the particle (`van Bergbroek`); the longer Irish names are English-made.
 fn one_family_name(rng: &mut ChaCha8Rng, code: &str, common: &str, out: &mut String) {
-    if chance(rng, 0.45) {
+    if chance(rng, common_family_share(code)) {
         out.push_str(common);
         return;
     }
+    let long = chance(rng, 0.6);
+    let code = if code == "IE" && long { "US" } else { code };
     let (starts, ends) = surname_parts(code);
     let (start, end) = (starts[rng::index(rng, starts.len())], ends[rng::index(rng, ends.len())]);
     out.push_str(start);
-    if matches!(code, "NL") {
+    if code == "NL" {
         out.push(' ');
+        out.push_str(end);
+        if long {
+            joined(ends[rng::index(rng, ends.len())], out);
+        }
+        return;
+    }
+    if long {
+        joined(starts[rng::index(rng, starts.len())], out);
     }
     out.push_str(end);
 }
@@ -358,19 +483,33 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn a_country_has_hundreds_of_family_names_and_keeps_its_common_ones() {
+    fn a_country_has_thousands_of_family_names_and_its_common_ones_their_share() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for country in COUNTRIES {
-            let names: Vec<String> = (0..5_000)
+            let names: Vec<String> = (0..20_000)
                 .map(|_| family(&mut rng, country.code, country.last[0], country.last[1]))
                 .collect();
             let distinct: HashSet<&String> = names.iter().collect();
-            assert!(distinct.len() > 100, "{}: {} names", country.code, distinct.len());
-            let common = names.iter().filter(|name| name.starts_with(country.last[0])).count();
-            assert!((1_500..3_000).contains(&common), "{}: {common}", country.code);
+            assert!(distinct.len() > 2_000, "{}: {} names", country.code, distinct.len());
+            let common = names.iter().filter(|name| name.starts_with(country.last[0])).count() as f64;
+            let expected = common_family_share(country.code) * 20_000.0;
+            assert!((common - expected).abs() < 0.2 * expected + 30.0, "{}: {common}", country.code);
             assert!(names.iter().all(|name| !name.trim().is_empty() && name.trim() == name));
         }
         let spanish = family(&mut rng, "ES", "García", "López");
         assert_eq!(spanish.split(' ').count(), 2, "{spanish}");
+    }
+
+    #[test]
+    fn a_fifth_carry_a_common_given_name_and_the_rest_hundreds_of_others() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for country in COUNTRIES {
+            let names: Vec<Cow<'static, str>> =
+                (0..20_000).map(|_| given(&mut rng, country.code, true, country.female[0])).collect();
+            let common = names.iter().filter(|name| *name == country.female[0]).count();
+            assert!((3_600..4_400).contains(&common), "{}: {common}", country.code);
+            let distinct: HashSet<&str> = names.iter().map(AsRef::as_ref).collect();
+            assert!(distinct.len() > 150, "{}: {}", country.code, distinct.len());
+        }
     }
 }

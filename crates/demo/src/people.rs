@@ -134,6 +134,7 @@ pub(crate) fn write_customer(world: &World, customer: usize, needs: &[HeldNeed],
     // From a stream of their own, so the long tail of names changed none of the other columns.
     let mut names_rng = world.seeds.rng(Purpose::Names, customer as u64);
     let first = names::given(&mut names_rng, country.code, female, first);
+    let first = first.as_ref();
     let second = country.last[rng::index(&mut names_rng, country.last.len())];
     let last = names::family(&mut names_rng, country.code, last, second);
     let last = last.as_str();

@@ -124,7 +124,7 @@ impl Default for InputRules {
         Self {
             max_amount: kindred_domain::Plausible::DEFAULT_MAX_AMOUNT,
             phone_region: None,
-            auto_merge_probability: 0.995,
+            auto_merge_probability: 0.95,
             review_probability: 0.8,
         }
     }

@@ -175,6 +175,23 @@ pub fn estimate_by_key(
     }
 }
 
+/// Estimates m and the share of matches over every candidate pair together (`patterns`), for
+/// when no blocking key made enough pairs to learn from on its own (a small file with few
+/// namesakes, where each key pairs a few dozen records, most of them copies). The keys'
+/// fields are not left out: pooled, no field agrees on every pair. With fewer than
+/// [`MIN_TRAINING_PAIRS`] pairs in all, nothing is learned (the share stays at its floor).
+pub fn estimate_pooled(
+    patterns: &HashMap<u32, u64>,
+    u: [[f64; LEVELS]; FIELDS],
+    max_iterations: usize,
+) -> Model {
+    let total: u64 = patterns.values().sum();
+    if total < MIN_TRAINING_PAIRS {
+        return estimate_by_key(&[], 0, u, max_iterations);
+    }
+    estimate_from(patterns, anchored_m(patterns), u, max_iterations)
+}
+
 /// A starting m for each field: how the field agrees among candidate pairs that are
 /// near-certainly one person by the other fields (see `anchors`). No labels: the anchors are
 /// the data's own strongest agreements. Fields no anchor knows start at a generic guess.
@@ -478,6 +495,20 @@ mod tests {
             .flatten()
             .sum();
         assert!(model.probability(total) < 0.001);
+    }
+
+    #[test]
+    fn pooled_pairs_teach_what_no_key_alone_could() {
+        // 120 pairs agreeing on every field (copies), 60 agreeing on nothing: too few for a
+        // key, enough together.
+        let agree: Gamma = [Some(0); FIELDS];
+        let disagree: Gamma = [Some(3); FIELDS];
+        let u = [[0.01, 0.02, 0.07, 0.9]; FIELDS];
+        let patterns = HashMap::from([(pack(&agree), 120), (pack(&disagree), 60)]);
+        let model = estimate_pooled(&patterns, u, 50);
+        assert!((model.prior - 120.0 / 180.0).abs() < 0.02, "{}", model.prior);
+        let few = HashMap::from([(pack(&agree), 40), (pack(&disagree), 20)]);
+        assert!(estimate_pooled(&few, u, 50).prior < 1e-5, "too few pairs: nothing learned");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            auto_merge: 0.995,
+            auto_merge: 0.95,
             review: 0.8,
             strong: 0.999,
             max_cluster: 6,
@@ -287,6 +287,10 @@ pub fn run_with_progress(records: &[MatchRecord], settings: &Settings, progress:
     let mut every_pattern: HashMap<u32, u64> = HashMap::new();
     for pattern in &patterns {
         *every_pattern.entry(*pattern & !SWAPPED).or_default() += 1;
+    }
+    if model.iterations == 0 {
+        // No key made enough pairs on its own: every candidate pair together.
+        model = crate::model::estimate_pooled(&every_pattern, u, settings.em_iterations);
     }
     crate::model::anchor(&mut model, &every_pattern, &trained, pairs.len(), settings.em_iterations);
     model.location =

@@ -107,7 +107,7 @@ impl Default for IdentitySettings {
             priority: Vec::new(),
             survivorship: SurvivorshipRule::MostRecent,
             origin_priority: Vec::new(),
-            auto_merge_probability: 0.995,
+            auto_merge_probability: 0.95,
             review_probability: 0.8,
             resolve_after_import: false,
         }
