@@ -25,9 +25,9 @@ const CORRECTED: [Field; 5] =
 /// different on any of them (nor on the other name, unless that is what is counted).
 const PERSONAL: [Field; 3] = [Field::BirthDate, Field::Email, Field::Phone];
 
-/// Of these, a pair counted as strangers differs outright on at least two (other than the
-/// name shared and the field counted): a copy rewritten in one field, as benchmarks make
-/// them, is then still kept out of the count.
+/// Fields that tell people apart: a pair counted as strangers differs outright on at least
+/// two of them (other than the name shared and the field counted), so a copy rewritten in one
+/// field, as benchmarks make them, is still kept out of the count.
 const TELLING_APART: [Field; 6] =
     [Field::BirthDate, Field::Email, Field::Phone, Field::FirstName, Field::LastName, Field::Address];
 
@@ -96,7 +96,8 @@ impl NameDependence {
         dependence
     }
 
-    /// The correction of `field` at `level` for a pair sharing name `NAMES[condition]`.
+    /// The correction of `field` at `level` for a pair sharing `name` (0 for a field that is
+    /// not one of the names looked at).
     pub fn correction(&self, name: Field, field: Field, level: u8) -> f64 {
         NAMES
             .iter()
