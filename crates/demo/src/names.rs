@@ -429,7 +429,8 @@ fn common_family_share(code: &str) -> f64 {
     }
 }
 
-/// A start of a surname, lower-cased, to join to another: `Stein` + `ober` + `mann`.
+/// A surname part, lower-cased, joined to the name being built (`Stein` + `ober` + `mann`,
+/// `van Berg` + `broek`).
 fn joined(part: &str, out: &mut String) {
     out.extend(part.chars().flat_map(char::to_lowercase));
 }
