@@ -22,6 +22,7 @@ mod m0014_resolve_jobs;
 mod m0015_durable_queue;
 mod m0016_replicas;
 mod m0017_bulk_paths;
+mod m0018_alias_writes;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_durable_queue::Migration),
             Box::new(m0016_replicas::Migration),
             Box::new(m0017_bulk_paths::Migration),
+            Box::new(m0018_alias_writes::Migration),
         ]
     }
 }

@@ -49,7 +49,17 @@ fn event(id: &str, segment: &str, change: &str) -> (String, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merges_move_segments_live_are_explained_and_undone() {
-    let work = Workspace::new();
+    merges_move_segments_live_are_explained_and_undone_on(Workspace::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_move_segments_live_are_explained_and_undone_on_postgres() {
+    if let Some(work) = Workspace::on_postgres("identity_live").await {
+        merges_move_segments_live_are_explained_and_undone_on(work).await;
+    }
+}
+
+async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) {
     work.run(&["migrate"]);
     let admin = work.create_key("admin", "admin-key");
     let editor = work.create_key("editor", "editor-key");
@@ -206,14 +216,18 @@ async fn merges_move_segments_live_are_explained_and_undone() {
             .iter()
             .map(|e| {
                 format!(
-                    "{} {}",
+                    "{} {} {}",
                     e["node"]["action"].as_str().unwrap_or_default(),
-                    e["node"]["keyName"].as_str().unwrap_or_default()
+                    e["node"]["keyName"].as_str().unwrap_or_default(),
+                    e["node"]["target"].as_str().unwrap_or_default()
                 )
             })
             .collect();
-        if actions.iter().any(|a| a == "mergeCustomers editor-key")
-            && actions.iter().any(|a| a == "unmergeCustomer admin-key")
+        // The merge names the survivor and whom it absorbed; the unmerge names the merge.
+        if actions
+            .iter()
+            .any(|a| *a == format!("mergeCustomers editor-key customer {sam} absorbing customers {web}"))
+            && actions.iter().any(|a| a.starts_with("unmergeCustomer admin-key merge "))
         {
             break;
         }

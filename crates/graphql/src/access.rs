@@ -184,23 +184,57 @@ const TARGET_ARGUMENTS: [(&str, &str); 5] = [
 impl AccessCheck {
     /// `<what> <id>` from the mutation's id argument, if it has one.
     fn argument_target(&self, info: &ResolveInfo<'_>) -> Option<String> {
-        TARGET_ARGUMENTS.iter().find_map(|(argument, what)| {
-            let (_, value) = info.field.arguments.iter().find(|(name, _)| name.node == *argument)?;
-            let variables = self.variables.lock().ok()?;
-            let value =
-                value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()?;
-            let id = match value {
-                Value::String(text) => text,
-                Value::Number(number) => number.to_string(),
-                _ => return None,
-            };
-            let what = if *what == "id" {
-                ID_TARGETS.iter().find(|(action, _)| *action == info.name).map(|(_, what)| *what)?.to_owned()
-            } else {
-                (*what).to_owned()
-            };
-            Some(format!("{what} {id}"))
-        })
+        TARGET_ARGUMENTS
+            .iter()
+            .find_map(|(argument, what)| {
+                let (_, value) = info.field.arguments.iter().find(|(name, _)| name.node == *argument)?;
+                let variables = self.variables.lock().ok()?;
+                let value = value
+                    .node
+                    .clone()
+                    .into_const_with(|name| variables.get(&name).cloned().ok_or(()))
+                    .ok()?;
+                let id = match value {
+                    Value::String(text) => text,
+                    Value::Number(number) => number.to_string(),
+                    _ => return None,
+                };
+                let what = if *what == "id" {
+                    ID_TARGETS
+                        .iter()
+                        .find(|(action, _)| *action == info.name)
+                        .map(|(_, what)| *what)?
+                        .to_owned()
+                } else {
+                    (*what).to_owned()
+                };
+                Some(format!("{what} {id}"))
+            })
+            .map(|target| match self.merged_ids(info) {
+                Some(ids) => format!("{target} absorbing customers {ids}"),
+                None => target,
+            })
+    }
+
+    /// The customers a merge names (`ids`, the survivor among them or not), comma-separated.
+    fn merged_ids(&self, info: &ResolveInfo<'_>) -> Option<String> {
+        if info.name != "mergeCustomers" {
+            return None;
+        }
+        let (_, value) = info.field.arguments.iter().find(|(name, _)| name.node == "ids")?;
+        let variables = self.variables.lock().ok()?;
+        let value =
+            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()?;
+        let Value::List(ids) = value else { return None };
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter_map(|id| match id {
+                Value::String(text) => Some(text),
+                Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            })
+            .collect();
+        Some(ids.join(", "))
     }
 }
 

@@ -209,6 +209,7 @@ fn document(
                 "origin": i.origin,
                 "firstSeen": i.first_seen,
                 "lastSeen": i.last_seen,
+                "arrivedUnder": i.arrived_under,
             })
         })
         .collect();
@@ -231,6 +232,7 @@ fn document(
                 "mergedAt": m.merged_at,
                 "unmergedAt": m.unmerged_at,
                 "unmergedBy": m.unmerged_by,
+                "keptForUnmerge": m.snapshot,
             })
         })
         .collect();
@@ -260,7 +262,8 @@ impl RightsQuery {
     /// id), `needs` (declared and inferred), `memberships` (now), `membershipHistory` (every
     /// enter and exit), `pendingWebhookEvents` (not yet sent), `identifiers` (every one the
     /// customer is known by), `aliases` (external ids of customers merged into them),
-    /// `mergeLog` (every merge they took part in, with its evidence) and `exportedAt`. An
+    /// `mergeLog` (every merge they and the customers merged into them took part in, with
+    /// its evidence and what it keeps to be undone) and `exportedAt`. An
     /// unknown id is NOT_FOUND.
     async fn export_customer_data(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Json<Value>> {
         let key = parse_id("id", &id).map_err(api)?;
@@ -268,7 +271,7 @@ impl RightsQuery {
         let data = store.person_data(key).await.map_err(api)?;
         let data = data.ok_or_else(|| api(ApiError::NotFound { what: "customer", key: id.to_string() }))?;
         let identifiers = store.identifiers(key).await.map_err(api)?;
-        let merges = store.merge_history(key).await.map_err(api)?;
+        let merges = store.merge_history_with_absorbed(key).await.map_err(api)?;
         Ok(Json(document(data, &identifiers, &merges, Utc::now())))
     }
 }

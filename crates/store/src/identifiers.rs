@@ -138,30 +138,47 @@ pub(crate) async fn held_by<C: ConnectionTrait>(
     Ok(held)
 }
 
-/// Records that `customer` is known by each identifier (with the origin it came from); one
-/// already held by anyone only has its last sighting moved to now.
-pub(crate) async fn attach<C: ConnectionTrait>(
-    conn: &C,
-    rows: &[(i64, Identifier, String)],
-) -> StoreResult<()> {
+/// An identifier to record for a customer.
+#[derive(Debug, Clone)]
+pub(crate) struct Sighting {
+    /// The customer's id.
+    pub customer: i64,
+    /// What it is known by.
+    pub identifier: Identifier,
+    /// The system it came from.
+    pub origin: String,
+    /// The external id of the record that brought it, when that record was written to this
+    /// customer under another id.
+    pub arrived_under: Option<String>,
+}
+
+/// Records that each customer is known by its identifier (with the origin it came from); one
+/// already held by anyone only has its last sighting moved to now, and its origin named if it
+/// was the default (a customer first seen bare, then in a file that names its system).
+pub(crate) async fn attach<C: ConnectionTrait>(conn: &C, rows: &[Sighting]) -> StoreResult<()> {
     let backend = conn.get_database_backend();
     let mut seen = std::collections::HashSet::new();
-    let rows: Vec<&(i64, Identifier, String)> =
-        rows.iter().filter(|(_, id, _)| seen.insert((kind_column(id), id.value.clone()))).collect();
-    for chunk in rows.chunks(MAX_PARAMETERS / 4) {
-        let tuples = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+    let rows: Vec<&Sighting> = rows
+        .iter()
+        .filter(|row| seen.insert((kind_column(&row.identifier), row.identifier.value.clone())))
+        .collect();
+    for chunk in rows.chunks(MAX_PARAMETERS / 5) {
+        let tuples = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
-            "INSERT INTO customer_identifiers (customer_id, kind, value, origin) VALUES {tuples} \
-             ON CONFLICT (kind, value) DO UPDATE SET last_seen = CURRENT_TIMESTAMP"
+            "INSERT INTO customer_identifiers (customer_id, kind, value, origin, arrived_under) VALUES {tuples} \
+             ON CONFLICT (kind, value) DO UPDATE SET last_seen = CURRENT_TIMESTAMP, \
+             origin = CASE WHEN customer_identifiers.origin = '{DEFAULT_ORIGIN}' THEN excluded.origin \
+             ELSE customer_identifiers.origin END"
         );
         let values: Vec<Value> = chunk
             .iter()
-            .flat_map(|(customer, identifier, origin)| {
+            .flat_map(|row| {
                 [
-                    (*customer).into(),
-                    kind_column(identifier).into(),
-                    identifier.value.clone().into(),
-                    origin.clone().into(),
+                    row.customer.into(),
+                    kind_column(&row.identifier).into(),
+                    row.identifier.value.clone().into(),
+                    row.origin.clone().into(),
+                    row.arrived_under.clone().into(),
                 ]
             })
             .collect();
@@ -173,10 +190,13 @@ pub(crate) async fn attach<C: ConnectionTrait>(
 /// Gives each customer created bare (an interaction, tie or need named an unknown external
 /// id) its external id as an identifier of the default origin.
 pub(crate) async fn attach_bare<C: ConnectionTrait>(conn: &C, created: &[(String, i64)]) -> StoreResult<()> {
-    let rows: Vec<(i64, Identifier, String)> = created
+    let rows: Vec<Sighting> = created
         .iter()
-        .map(|(external_id, id)| {
-            (*id, Identifier::external_id(DEFAULT_ORIGIN, external_id), DEFAULT_ORIGIN.to_owned())
+        .map(|(external_id, id)| Sighting {
+            customer: *id,
+            identifier: Identifier::external_id(DEFAULT_ORIGIN, external_id),
+            origin: DEFAULT_ORIGIN.to_owned(),
+            arrived_under: None,
         })
         .collect();
     attach(conn, &rows).await

@@ -104,6 +104,35 @@ fn customer_values(c: &Customer) -> [Value; CUSTOMER_VALUES] {
     ]
 }
 
+/// The [`profile_columns`] a customer record sets (knows a value for), in their order.
+pub(crate) fn known_profile_columns(c: &Customer) -> Vec<&'static str> {
+    let known = [
+        c.email.is_some(),
+        c.first_name.is_some(),
+        c.last_name.is_some(),
+        c.birth_date.is_some(),
+        c.gender.is_some(),
+        c.income.is_some(),
+        c.education.is_some(),
+        c.occupation.is_some(),
+        c.country.is_some(),
+        c.region.is_some(),
+        c.city.is_some(),
+        c.location.is_some(),
+        c.location.is_some(),
+        !c.lifestyle.is_empty(),
+        c.consent_marketing.is_some(),
+        c.consent_profiling.is_some(),
+        c.phone.is_some(),
+        c.address_line1.is_some(),
+        c.address_line2.is_some(),
+        c.postcode.is_some(),
+        !c.social_handles.is_empty(),
+        !c.attributes.is_empty(),
+    ];
+    profile_columns().into_iter().zip(known).filter_map(|(column, known)| known.then_some(column)).collect()
+}
+
 /// Folds later records for the same key into earlier ones, so one statement never touches
 /// a row twice; later known values win.
 fn merge_customer(into: &mut Customer, later: Customer) {

@@ -9,7 +9,7 @@ mod common;
 use chrono::NaiveDate;
 use kindred_domain::identity::{IdentifierClass, IdentityPolicy, IdentityRules};
 use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft};
-use kindred_store::entity::{customer, customer_identifier, interaction, need, tie};
+use kindred_store::entity::{alias_write, customer, customer_identifier, interaction, need, tie};
 use kindred_store::import::{
     ERASED_REASON, Format, ImportKind, ImportOptions, ImportSummary, RowError, import_with,
 };
@@ -363,6 +363,110 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
     }
 });
 
+on_both!(what_arrives_under_an_absorbed_id_after_a_merge_goes_back_with_it, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let ana = upsert(
+            &store,
+            CustomerDraft {
+                city: Some("Porto".into()),
+                consent_marketing: Some(true),
+                ..person("ana", Some("ana@x.org"))
+            },
+        )
+        .await;
+        let bo = upsert(
+            &store,
+            CustomerDraft {
+                first_name: Some("Bo".into()),
+                consent_marketing: Some(true),
+                ..person("bo", Some("bo@x.org"))
+            },
+        )
+        .await;
+        let merges = store.merge_customers(ana, &[bo], "ed").await.unwrap();
+        // Under Bo's id: a new first name, a new email, a refusal. Under Ana's: a new city.
+        upsert(
+            &store,
+            CustomerDraft {
+                first_name: Some("Bob".into()),
+                consent_marketing: Some(false),
+                ..person("bo", Some("bob@new.org"))
+            },
+        )
+        .await;
+        upsert(&store, CustomerDraft { city: Some("Lisboa".into()), ..person("ana", None) }).await;
+        let merged = store.customer(ana).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                merged.first_name.as_deref(),
+                merged.email.as_deref(),
+                merged.consent_marketing,
+                merged.city.as_deref()
+            ),
+            (Some("Bob"), Some("bob@new.org"), Some(false), Some("Lisboa"))
+        );
+
+        store.unmerge(merges[0].entry.id, "admin").await.unwrap();
+        let bo_now = store.customer(bo).await.unwrap().unwrap();
+        assert_eq!(
+            (bo_now.first_name.as_deref(), bo_now.email.as_deref(), bo_now.consent_marketing),
+            (Some("Bob"), Some("bob@new.org"), Some(false)),
+            "what came under Bo's id is Bo's"
+        );
+        let ana_now = store.customer(ana).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                ana_now.first_name.as_deref(),
+                ana_now.email.as_deref(),
+                ana_now.consent_marketing,
+                ana_now.city.as_deref()
+            ),
+            (None, Some("ana@x.org"), Some(true), Some("Lisboa")),
+            "Ana as before, with what came under her own id"
+        );
+        let emails = |id: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .identifiers(id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|i| i.kind == "email")
+                    .map(|i| i.value)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(emails(ana).await, ["ana@x.org"]);
+        assert_eq!(emails(bo).await, ["bo@x.org", "bob@new.org"]);
+        let kept = alias_write::Entity::find().all(store.connection()).await.unwrap();
+        assert!(kept.is_empty(), "nothing is kept once no merge is left to undo: {kept:?}");
+    }
+});
+
+on_both!(writes_under_an_alias_follow_merges_of_merges_back, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let a = upsert(&store, person("a", None)).await;
+        let b = upsert(&store, CustomerDraft { city: Some("Braga".into()), ..person("b", None) }).await;
+        let c = upsert(&store, person("c", None)).await;
+        let first = store.merge_customers(b, &[c], "ed").await.unwrap();
+        let second = store.merge_customers(a, &[b], "ed").await.unwrap();
+        // c's id now reaches a; the write is c's.
+        upsert(&store, CustomerDraft { city: Some("Coimbra".into()), ..person("c", Some("c@x.org")) }).await;
+        assert_eq!(store.customer(a).await.unwrap().unwrap().city.as_deref(), Some("Coimbra"));
+        store.unmerge(second[0].entry.id, "admin").await.unwrap();
+        assert_eq!(store.customer(a).await.unwrap().unwrap().city, None, "a never lived anywhere");
+        assert_eq!(store.customer(b).await.unwrap().unwrap().city.as_deref(), Some("Coimbra"));
+        store.unmerge(first[0].entry.id, "admin").await.unwrap();
+        assert_eq!(store.customer(b).await.unwrap().unwrap().city.as_deref(), Some("Braga"), "b as it was");
+        let c_now = store.customer(c).await.unwrap().unwrap();
+        assert_eq!((c_now.city.as_deref(), c_now.email.as_deref()), (Some("Coimbra"), Some("c@x.org")));
+        assert_eq!(store.identifiers(c).await.unwrap().iter().filter(|i| i.kind == "email").count(), 1);
+    }
+});
+
 on_both!(consent_and_erasure_follow_merges, |store: &Store| {
     let store = store.clone();
     async move {
@@ -475,11 +579,11 @@ on_both!(a_bridging_record_is_given_back_to_its_own_customer_by_an_unmerge, |sto
         assert_eq!(
             unmerged.restored.consent_marketing,
             Some(false),
-            "a refusal since the merge is kept by both"
+            "the refusal came under the web id: the web customer's"
         );
         let sam = store.customer_by_external_id("S1").await.unwrap().unwrap();
         assert_eq!(sam.first_name, sam_before.first_name, "Sam as before the web record");
-        assert_eq!(sam.consent_marketing, Some(false));
+        assert_eq!(sam.consent_marketing, Some(true), "Sam never refused");
     }
 });
 

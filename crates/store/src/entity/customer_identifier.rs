@@ -16,6 +16,10 @@ pub struct Model {
     pub origin: String,
     pub first_seen: DateTimeUtc,
     pub last_seen: DateTimeUtc,
+    /// The external id of the record that brought it, when that record was written to this
+    /// customer under another id (an alias's, or one its identifiers matched); `None` for the
+    /// customer's own.
+    pub arrived_under: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

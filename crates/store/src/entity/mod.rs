@@ -2,6 +2,7 @@
 //! macros; each table's module documents what its rows are.
 #![allow(missing_docs, rust_2018_idioms)]
 
+pub mod alias_write;
 pub mod api_key;
 pub mod audit_entry;
 pub mod customer;

@@ -280,6 +280,12 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         vec![survivor_id.into(), absorbed_id.into()],
     )
     .await?;
+    // Writes the absorbed customer keeps for its own unmerges come along (all under its ids).
+    run(
+        "UPDATE alias_writes SET customer_id = ? WHERE customer_id = ?",
+        vec![survivor_id.into(), absorbed_id.into()],
+    )
+    .await?;
 
     // The absorbed customer leaves its segments: webhooks hear it now, subscribers from the
     // caller; members of static segmentations come back with an unmerge.

@@ -2,6 +2,7 @@
 //! resolution of customer records on every write, merges with their log, and unmerges.
 //! The rules themselves are pure, in [`kindred_domain::identity`].
 
+mod alias_writes;
 mod jobs;
 mod merge;
 mod probabilistic;
@@ -130,6 +131,31 @@ impl Store {
             .order_by_asc(merge_log::Column::Id)
             .all(self.connection())
             .await?)
+    }
+
+    /// The merges of customer `id` and of every customer merged into it (following merges of
+    /// merges still in force), oldest first: what an export of the person shows.
+    pub async fn merge_history_with_absorbed(&self, id: i64) -> StoreResult<Vec<merge_log::Model>> {
+        let mut people = vec![id];
+        let mut entries: Vec<merge_log::Model> = Vec::new();
+        let mut next = 0;
+        while next < people.len() {
+            let person = people[next];
+            next += 1;
+            for entry in self.merge_history(person).await? {
+                if entry.survivor_id == person
+                    && entry.unmerged_at.is_none()
+                    && !people.contains(&entry.absorbed_id)
+                {
+                    people.push(entry.absorbed_id);
+                }
+                if !entries.iter().any(|known| known.id == entry.id) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by_key(|entry| entry.id);
+        Ok(entries)
     }
 
     /// One merge log entry.

@@ -28,9 +28,13 @@ pub(crate) struct PendingMerge {
 pub(crate) struct ResolvedBatch {
     /// The records, each under the own external id of the customer it belongs to.
     pub customers: Vec<Customer>,
+    /// The external id each record arrived under, where it was written under another
+    /// (parallel to `customers`).
+    pub arrived_under: Vec<Option<String>>,
     /// Identifiers to attach: the own external id of their customer, the identifier, its
-    /// origin.
-    pub attach: Vec<(String, Identifier, String)>,
+    /// origin, the external id of the record that brought it when that record was written
+    /// under another.
+    pub attach: Vec<(String, Identifier, String, Option<String>)>,
     /// Merges to apply, in order.
     pub merges: Vec<PendingMerge>,
     /// Identifiers blocked or dropped, by the external id of the record that carried them.
@@ -123,6 +127,7 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
         };
         let target_external_id = own.get(&written_to).cloned().unwrap_or_else(|| record_external_id.clone());
         let origin = record_origin(&customer).to_owned();
+        let arrived_under = (target_external_id != record_external_id).then(|| record_external_id.clone());
         for identifier in resolution.kept {
             owners.insert(identifier.clone(), target);
             let list = held.entry(target).or_default();
@@ -130,13 +135,14 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
                 list.push(identifier.clone());
             }
             let origin = origin_column(&identifier, &origin);
-            batch.attach.push((target_external_id.clone(), identifier, origin));
+            batch.attach.push((target_external_id.clone(), identifier, origin, arrived_under.clone()));
         }
         if target_external_id != record_external_id {
             customer.external_id = ExternalId::parse("external_id", &target_external_id)
                 .map_err(|error| crate::StoreError::Invalid(kindred_domain::ValidationErrors(vec![error])))?;
         }
         batch.customers.push(customer);
+        batch.arrived_under.push(arrived_under);
     }
     Ok(batch)
 }

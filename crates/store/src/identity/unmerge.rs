@@ -1,10 +1,12 @@
 //! Undoing a merge: the absorbed customer comes back as it was (same id, same row), with the
 //! identifiers it held; interactions, ties and needs go back by the external id they arrived
-//! under (also those that arrived since the merge); what the merge removed is put back; the
-//! survivor's fields not written since the merge return to their values before it.
+//! under (also those that arrived since the merge, profile writes and identifiers included);
+//! what the merge removed is put back; the survivor's fields not written since the merge
+//! return to their values before it.
 
+use super::alias_writes;
 use super::snapshot::{MergeSnapshot, StaticMembership};
-use crate::entity::{customer, interaction, merge_log, need, tie};
+use crate::entity::{alias_write, customer, interaction, merge_log, need, tie};
 use crate::error::{StoreError, StoreResult};
 use crate::sql::{marks, statement};
 use sea_orm::sea_query::OnConflict;
@@ -75,6 +77,27 @@ async fn route_back<C: ConnectionTrait>(
     Ok(conn.execute_raw(statement(conn.get_database_backend(), &sql, values)).await?.rows_affected())
 }
 
+/// Who customer `id` is now: itself, or the customer it was merged into (by merges not
+/// undone); `None` when it is gone otherwise.
+async fn current_id<C: ConnectionTrait>(conn: &C, mut id: i64) -> StoreResult<Option<i64>> {
+    // Each hop follows a merge made later than the last: the chain is short and ends.
+    for _ in 0..1_000 {
+        if customer::Entity::find_by_id(id).one(conn).await?.is_some() {
+            return Ok(Some(id));
+        }
+        let into = merge_log::Entity::find()
+            .filter(merge_log::Column::AbsorbedId.eq(id))
+            .filter(merge_log::Column::UnmergedAt.is_null())
+            .one(conn)
+            .await?;
+        match into {
+            Some(entry) => id = entry.survivor_id,
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// Undoes merge `merge_id` on `conn` (a write transaction), as `by`.
 pub(crate) async fn unmerge_in<C: ConnectionTrait>(
     conn: &C,
@@ -111,14 +134,19 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
             }
         }));
     };
-    let mut restored = snapshot.absorbed.clone();
-    // A refusal given since the merge may have come from either person: both keep it.
-    if survivor.consent_marketing == Some(false) && snapshot.survivor_after.consent_marketing != Some(false) {
-        restored.consent_marketing = Some(false);
-    }
-    if survivor.consent_profiling == Some(false) && snapshot.survivor_after.consent_profiling != Some(false) {
-        restored.consent_profiling = Some(false);
-    }
+    // What arrived since the merge under the absorbed customer's ids is its own.
+    let (mut back, _stay): (Vec<alias_write::Model>, Vec<alias_write::Model>) =
+        alias_writes::of_customer(conn, survivor.id)
+            .await?
+            .into_iter()
+            .partition(|write| snapshot.routing.contains(&write.arrived_under));
+    // As the survivor saw them: what is taken back off it.
+    let taken_back = back.clone();
+    let mut restored_columns = alias_writes::columns_of(&snapshot.absorbed)?;
+    alias_writes::replay(&mut restored_columns, &mut back);
+    // Consent given or refused since the merge is like any field: the person whose id it
+    // came under keeps it.
+    let restored = alias_writes::model_of(restored_columns)?;
     let taken = customer::Entity::find()
         .filter(
             Condition::any()
@@ -151,11 +179,24 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
         ("needs", "customer_id", "arrived_under"),
         ("ties", "from_id", "from_arrived_under"),
         ("ties", "to_id", "to_arrived_under"),
+        ("customer_identifiers", "customer_id", "arrived_under"),
     ] {
         route_back(conn, target, survivor.id, &restored, &snapshot.routing).await?;
     }
     for tie in &snapshot.removed_ties {
-        tie::Entity::insert(tie.clone().into_active_model().reset_all())
+        // A tie to someone merged into another since goes to them; to someone erased or
+        // deleted since, nowhere.
+        let (Some(from), Some(to)) =
+            (current_id(conn, tie.from_id).await?, current_id(conn, tie.to_id).await?)
+        else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        let mut tie = tie.clone();
+        (tie.from_id, tie.to_id) = (from, to);
+        tie::Entity::insert(tie.into_active_model().reset_all())
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .exec_without_returning(conn)
             .await?;
@@ -172,8 +213,27 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    let survivor_now = restored_survivor(&survivor, &snapshot.survivor_before, &snapshot.survivor_after)?;
+    let mut survivor_columns = alias_writes::columns_of(&survivor)?;
+    alias_writes::take_back(&mut survivor_columns, &taken_back);
+    let survivor_now = restored_survivor(
+        &alias_writes::model_of(survivor_columns)?,
+        &snapshot.survivor_before,
+        &snapshot.survivor_after,
+    )?;
     survivor_now.into_active_model().reset_all().update(conn).await?;
+    // The writes given back now belong to the restored customer: kept while it may still be
+    // unmerged itself (they arrived under ids of customers it absorbed), else done with.
+    for write in back {
+        if write.arrived_under == restored.external_id {
+            alias_write::Entity::delete_by_id(write.id).exec(conn).await?;
+        } else {
+            let mut moved = write.clone().into_active_model();
+            moved.customer_id = Set(restored.id);
+            moved.fields = Set(write.fields);
+            moved.update(conn).await?;
+        }
+    }
+    alias_writes::forget_unneeded(conn, &[survivor.id, restored.id]).await?;
     let mut undone = entry.into_active_model();
     undone.unmerged_at = Set(Some(chrono::Utc::now()));
     undone.unmerged_by = Set(Some(by.to_owned()));

@@ -2,17 +2,18 @@
 //! identifiers name, new identifiers are attached, and records that bring customers together
 //! merge them.
 
+use super::alias_writes::{survivors_among, write_to_survivor};
 use super::merge::{AppliedMerge, MergeReason, merge_in};
 use super::records::resolve_batch;
 use super::shared_identifiers;
 use crate::error::StoreResult;
-use crate::identifiers::attach;
+use crate::identifiers::{Sighting, attach};
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use crate::write::{WriteCounts, upsert_customers};
 use kindred_domain::Customer;
 use kindred_domain::identity::{Decision, IdentityPolicy};
 use sea_orm::{ConnectionTrait, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What writing a batch of customer records did.
 #[derive(Debug, Default)]
@@ -73,16 +74,37 @@ pub(crate) async fn write_customer_records<C: ConnectionTrait>(
         batch.customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
     external_ids.sort_unstable();
     external_ids.dedup();
-    let counts = upsert_customers(conn, batch.customers).await?;
+    // Records for survivors of merges are written one by one, in order, so that what each
+    // brings under an alias is known field by field (for an unmerge); the rest in bulk.
+    let under_alias: Vec<String> = batch
+        .customers
+        .iter()
+        .zip(&batch.arrived_under)
+        .filter(|(_, arrived)| arrived.is_some())
+        .map(|(customer, _)| customer.external_id.as_str().to_owned())
+        .collect();
+    let survivors =
+        if under_alias.is_empty() { HashSet::new() } else { survivors_among(conn, &under_alias).await? };
+    let (watched, rest): (Vec<_>, Vec<_>) = batch
+        .customers
+        .into_iter()
+        .zip(batch.arrived_under)
+        .partition(|(customer, _)| survivors.contains(customer.external_id.as_str()));
+    let mut counts = upsert_customers(conn, rest.into_iter().map(|(customer, _)| customer).collect()).await?;
+    for (customer, arrived_under) in watched {
+        counts += write_to_survivor(conn, customer, arrived_under).await?;
+    }
     let mut named: Vec<String> = external_ids.clone();
     named.extend(batch.merges.iter().flat_map(|m| [m.survivor.clone(), m.absorbed.clone()]));
     named.sort_unstable();
     named.dedup();
     let ids = ids_of(conn, &named).await?;
-    let rows: Vec<_> = batch
+    let rows: Vec<Sighting> = batch
         .attach
         .into_iter()
-        .filter_map(|(owner, identifier, origin)| Some((*ids.get(&owner)?, identifier, origin)))
+        .filter_map(|(owner, identifier, origin, arrived_under)| {
+            Some(Sighting { customer: *ids.get(&owner)?, identifier, origin, arrived_under })
+        })
         .collect();
     attach(conn, &rows).await?;
     let mut merges = Vec::with_capacity(batch.merges.len());
