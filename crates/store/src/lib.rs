@@ -26,6 +26,7 @@ mod membership_diff;
 mod memberships;
 mod model_states;
 mod mutations;
+mod mutual_ties;
 mod person;
 mod personas;
 mod pg_copy;

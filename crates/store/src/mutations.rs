@@ -15,10 +15,15 @@ impl Store {
         let resolved = resolve_customers(&*txn, &[tie.from().as_str(), tie.to().as_str()]).await?;
         let (from, to) = (resolved.ids[tie.from().as_str()], resolved.ids[tie.to().as_str()]);
         let counts = upsert_ties(&*txn, &[(from, to, tie)], &resolved.aliases).await?;
+        if tie.mutual() && !resolved.aliases.is_empty() {
+            crate::mutual_ties::order_mutual_ties(&*txn, &[from, to]).await?;
+        }
         crate::changes::record_touched(&*txn, &[from, to]).await?;
+        let ends = Condition::any().add(tie::Column::FromId.eq(from).and(tie::Column::ToId.eq(to))).add(
+            tie::Column::FromId.eq(to).and(tie::Column::ToId.eq(from)).and(tie::Column::Mutual.eq(true)),
+        );
         let stored = tie::Entity::find()
-            .filter(tie::Column::FromId.eq(from))
-            .filter(tie::Column::ToId.eq(to))
+            .filter(ends)
             .filter(tie::Column::Kind.eq(tie.kind().as_str()))
             .one(&*txn)
             .await?;

@@ -574,4 +574,27 @@ mod tests {
     fn a_customer_row_binds_one_value_per_column() {
         assert_eq!(profile_columns().len() + 1, CUSTOMER_VALUES, "the key, then every profile column");
     }
+
+    #[test]
+    fn a_record_sets_the_columns_it_knows() {
+        let draft = kindred_domain::CustomerDraft {
+            external_id: "a".into(),
+            email: Some("a@x.org".into()),
+            lat: Some(41.1),
+            lon: Some(-8.6),
+            consent_marketing: Some(false),
+            ..Default::default()
+        };
+        let record = draft.validate(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()).unwrap();
+        assert_eq!(known_profile_columns(&record), ["email", "lat", "lon", "consent_marketing"]);
+        // Every column is known by some record: the list lines up with the columns.
+        let values = customer_values(&record);
+        let known: Vec<&str> = profile_columns()
+            .into_iter()
+            .zip(&values[1..])
+            .filter(|(_, value)| !format!("{value:?}").contains("(None)"))
+            .map(|(column, _)| column)
+            .collect();
+        assert_eq!(known, known_profile_columns(&record));
+    }
 }

@@ -203,8 +203,9 @@ on_both!(records_match_on_identifiers_with_blocked_values_and_limits, |store: &S
             .map(|t| (t.tie.from_arrived_under.as_deref(), t.tie.to_arrived_under.as_deref()))
             .collect();
         ends.sort();
-        // A friendship is mutual, its ends put in order (B1 before W1): W1 is its `to` end.
-        assert_eq!(ends, [(None, None), (None, Some("W1"))], "only the end named by the alias");
+        // A friendship is mutual, its ends put in order of the customers' own ids (Ana's A1
+        // before B1): W1 names its `from` end.
+        assert_eq!(ends, [(None, None), (Some("W1"), None)], "only the end named by the alias");
 
         // With email first in the priority, the shop id is what is set aside: Bea's next
         // record goes to Ana.
@@ -299,7 +300,7 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
             &store,
             CustomerDraft {
                 first_name: Some("Bo".into()),
-                country: Some("PT".into()),
+                occupation: Some("nurse".into()),
                 ..person("bo", Some("bo@x.org"))
             },
         )
@@ -324,7 +325,7 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
         assert_eq!(merges.len(), 1);
         assert!(store.customer(bo).await.unwrap().is_none());
         let merged = store.customer(ana).await.unwrap().unwrap();
-        assert_eq!(merged.country.as_deref(), Some("PT"), "a field only Bo knew survives");
+        assert_eq!(merged.occupation.as_deref(), Some("nurse"), "a field only Bo knew survives");
         let data = store.person_data(ana).await.unwrap().unwrap();
         assert_eq!(data.interactions.len(), 6, "the shared purchase once");
         assert_eq!(data.needs.len(), 2, "running once, cooking");
@@ -464,6 +465,50 @@ on_both!(writes_under_an_alias_follow_merges_of_merges_back, |store: &Store| {
         let c_now = store.customer(c).await.unwrap().unwrap();
         assert_eq!((c_now.city.as_deref(), c_now.email.as_deref()), (Some("Coimbra"), Some("c@x.org")));
         assert_eq!(store.identifiers(c).await.unwrap().iter().filter(|i| i.kind == "email").count(), 1);
+    }
+});
+
+on_both!(a_mutual_tie_stays_one_row_through_aliases_merges_and_unmerges, |store: &Store| {
+    let store = store.clone();
+    async move {
+        run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email\nm,shop,\na,shop,ana@x.org\nk,shop,\nw,web,ANA@x.org\n",
+        )
+        .await;
+        let ties_now = |store: Store| async move {
+            tie::Entity::find()
+                .order_by_asc(tie::Column::Id)
+                .all(store.connection())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.from_id, t.to_id, t.from_arrived_under, t.to_arrived_under))
+                .collect::<Vec<_>>()
+        };
+        let id = |external_id: &'static str| {
+            let store = store.clone();
+            async move { store.customer_by_external_id(external_id).await.unwrap().unwrap().id }
+        };
+        let (m, a, k) = (id("m").await, id("a").await, id("k").await);
+        assert_eq!(id("w").await, a, "w is one of Ana's ids");
+        run(&store, ImportKind::Ties, "from_external_id,to_external_id\na,k\n").await;
+        assert_eq!(ties_now(store.clone()).await, [(a, k, None, None)]);
+        // The same friendship named through Ana's other id ("k" < "w" puts it the other way).
+        run(&store, ImportKind::Ties, "from_external_id,to_external_id,weight\nw,k,0.5\n").await;
+        let before = ties_now(store.clone()).await;
+        assert_eq!(before, [(a, k, Some("w".to_owned()), None)], "one friendship, one row, in order");
+        let weight = tie::Entity::find().one(store.connection()).await.unwrap().unwrap().weight;
+        assert_eq!(weight, 0.5, "the newest row stands for it");
+
+        // Ana merged into m: the tie is now m's, from k ("k" < "m"), and a re-import finds it.
+        let merges = store.merge_customers(m, &[a], "ed").await.unwrap();
+        assert_eq!(ties_now(store.clone()).await, [(k, m, None, Some("w".to_owned()))]);
+        run(&store, ImportKind::Ties, "from_external_id,to_external_id\nm,k\n").await;
+        assert_eq!(tie::Entity::find().all(store.connection()).await.unwrap().len(), 1);
+        store.unmerge(merges[0].entry.id, "admin").await.unwrap();
+        assert_eq!(ties_now(store.clone()).await, before, "as it was");
     }
 });
 

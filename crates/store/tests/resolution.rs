@@ -154,3 +154,21 @@ fn test_lease() -> kindred_store::Lease {
         until: chrono::Utc::now() + chrono::Duration::minutes(5),
     }
 }
+
+on_both!(blocked_values_say_nothing_to_the_probabilistic_pass, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let text = "external_id,first_name,last_name,email\n\
+                    t1,Tess,Ng,test@example.com\n\
+                    t2,Theo,Ng,test@example.com\n\
+                    a1,Ana,Lima,ana@x.org\n";
+        let input = std::io::Cursor::new(text.as_bytes().to_vec());
+        import_with(&store, ImportKind::Customers, Format::Csv, input, ImportOptions::default(), |_| {})
+            .await
+            .unwrap();
+        let records = store.match_records().await.unwrap();
+        let emails: Vec<Option<&str>> =
+            records.iter().map(|record| record.get(kindred_matching::Field::Email)).collect();
+        assert_eq!(emails.iter().filter(|email| email.is_some()).count(), 1, "only Ana's counts: {emails:?}");
+    }
+});

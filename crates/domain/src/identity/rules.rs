@@ -101,6 +101,11 @@ impl IdentityRules {
         self.blocked.iter().find(|pattern| pattern.is_match(&identifier.value)).map(Regex::as_str)
     }
 
+    /// Whether `value` (an email, a phone as stored) is never to be matched on.
+    pub fn blocks_value(&self, value: &str) -> bool {
+        self.blocked.iter().any(|pattern| pattern.is_match(value))
+    }
+
     /// How many identifiers of `class` one customer may hold through automatic matching (per
     /// origin for external ids, per network for handles).
     pub fn limit(&self, class: IdentifierClass) -> usize {

@@ -77,6 +77,10 @@ const RULED_FIELDS: [&str; 20] = [
     "consent_profiling",
 ];
 
+/// The columns that say where someone lives: a merge takes them all from one side.
+const PLACE_FIELDS: [&str; 8] =
+    ["address_line1", "address_line2", "postcode", "city", "region", "country", "lat", "lon"];
+
 fn blank(value: Option<&Json>) -> bool {
     match value {
         None | Some(Json::Null) => true,
@@ -105,7 +109,7 @@ fn merged_profile(
         return Err(StoreError::ReadTask("a customer row is not an object".to_owned()));
     };
     for field in RULED_FIELDS {
-        if field.starts_with("consent_") || field == "lon" {
+        if field.starts_with("consent_") || PLACE_FIELDS.contains(&field) {
             continue;
         }
         let (ours, other) = (fields.get(field), theirs.get(field));
@@ -113,9 +117,12 @@ fn merged_profile(
             continue;
         }
         fields.insert(field.to_owned(), other.cloned().unwrap_or(Json::Null));
-        // Latitude and longitude travel together: a point is one value.
-        if field == "lat" {
-            fields.insert("lon".to_owned(), theirs.get("lon").cloned().unwrap_or(Json::Null));
+    }
+    // Where someone lives is one value: never one record's street with another's postcode.
+    let known = |columns: &Map<String, Json>| PLACE_FIELDS.iter().any(|field| !blank(columns.get(*field)));
+    if known(theirs) && (!known(fields) || prefer_other) {
+        for field in PLACE_FIELDS {
+            fields.insert(field.to_owned(), theirs.get(field).cloned().unwrap_or(Json::Null));
         }
     }
     for field in ["social_handles", "attributes"] {
@@ -234,6 +241,8 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         }
         moved.update(conn).await?;
     }
+    // A moved mutual tie may now start from the end that should be its other.
+    crate::mutual_ties::order_mutual_ties(conn, &[survivor_id]).await?;
     // Needs: a tag the survivor has already keeps the survivor's row.
     let survivor_tags: HashSet<String> = need::Entity::find()
         .filter(need::Column::CustomerId.eq(survivor_id))
@@ -365,4 +374,52 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
     .await?;
     crate::changes::record_changes(conn, &[survivor_external_id.as_str()]).await?;
     Ok(AppliedMerge { entry, exited })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, updated: &str, fields: Json) -> customer::Model {
+        let mut columns = serde_json::json!({
+            "id": id, "external_id": format!("c{id}"), "email": null, "first_name": null,
+            "last_name": null, "birth_date": null, "gender": null, "income": null,
+            "education": null, "occupation": null, "country": null, "region": null, "city": null,
+            "lat": null, "lon": null, "lifestyle": null, "consent_marketing": null,
+            "consent_profiling": null, "social_handles": null, "attributes": null,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": updated, "phone": null,
+            "address_line1": null, "address_line2": null, "postcode": null,
+        });
+        if let (Json::Object(columns), Json::Object(fields)) = (&mut columns, fields) {
+            columns.extend(fields);
+        }
+        serde_json::from_value(columns).unwrap()
+    }
+
+    #[test]
+    fn an_address_survives_whole_from_one_side() {
+        let policy = IdentityPolicy::default();
+        let older = row(
+            1,
+            "2026-01-01T00:00:00Z",
+            serde_json::json!({ "address_line1": "1 Rua A", "postcode": "4000-001", "city": "Porto", "first_name": "Ana" }),
+        );
+        let newer =
+            row(2, "2026-02-01T00:00:00Z", serde_json::json!({ "city": "Lisboa", "phone": "+351912345678" }));
+        let merged = merged_profile(&policy, &older, "shop", &newer, "web").unwrap();
+        assert_eq!(
+            (merged.address_line1, merged.postcode, merged.city.as_deref()),
+            (None, None, Some("Lisboa")),
+            "the newer record's place, whole: not its city with the other's street"
+        );
+        assert_eq!(merged.first_name.as_deref(), Some("Ana"), "fields only one side knows survive");
+        assert_eq!(merged.phone.as_deref(), Some("+351912345678"));
+        // A side that knows no place leaves the other's whole.
+        let placeless = row(3, "2026-03-01T00:00:00Z", serde_json::json!({ "email": "a@x.org" }));
+        let merged = merged_profile(&policy, &older, "shop", &placeless, "web").unwrap();
+        assert_eq!(
+            (merged.address_line1.as_deref(), merged.city.as_deref()),
+            (Some("1 Rua A"), Some("Porto"))
+        );
+    }
 }

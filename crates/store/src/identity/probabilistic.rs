@@ -142,8 +142,10 @@ impl Store {
                 record.set(Field::FirstName, text(1)?.as_deref());
                 record.set(Field::LastName, text(2)?.as_deref());
                 record.set(Field::BirthDate, born.as_deref());
-                record.set(Field::Email, text(4)?.as_deref());
-                record.set(Field::Phone, text(5)?.as_deref());
+                // A blocked value (a shared test address, all zeros) says nothing of who it is.
+                let usable = |value: Option<String>| value.filter(|v| !self.identity.rules.blocks_value(v));
+                record.set(Field::Email, usable(text(4)?).as_deref());
+                record.set(Field::Phone, usable(text(5)?).as_deref());
                 record.set(Field::Postcode, text(6)?.as_deref());
                 record.set(Field::City, text(7)?.as_deref());
                 record.set(Field::Address, text(8)?.as_deref());

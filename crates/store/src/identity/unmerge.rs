@@ -201,6 +201,7 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
+    crate::mutual_ties::order_mutual_ties(conn, &[survivor.id, restored.id]).await?;
     for row in &snapshot.removed_interactions {
         interaction::Entity::insert(row.clone().into_active_model().reset_all())
             .on_conflict(OnConflict::new().do_nothing().to_owned())

@@ -70,6 +70,16 @@ pub(crate) async fn write_customer_records<C: ConnectionTrait>(
     super::lock_identity(conn).await?;
     let batch = resolve_batch(conn, &policy.rules, customers).await?;
     batch.decisions.iter().for_each(|(_, decision)| log_decision(decision));
+    let set_aside = batch.decisions.iter().filter(|(_, d)| matches!(d, Decision::Dropped { .. })).count();
+    if set_aside > 0 {
+        tracing::info!(
+            set_aside,
+            blocked = batch.decisions.len() - set_aside,
+            records = batch.customers.len(),
+            by,
+            "identity: identifiers set aside because a match would break a limit (kinds at debug level)"
+        );
+    }
     let mut external_ids: Vec<String> =
         batch.customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
     external_ids.sort_unstable();

@@ -427,11 +427,15 @@ async fn write_chunk<C: ConnectionTrait>(
                 .iter()
                 .map(|(_, from, to, t)| (*from, *to, *t, alias(t.from()), alias(t.to())))
                 .collect();
-            upsert_staged_ties(conn, staging, &rows).await?
+            let counts = upsert_staged_ties(conn, staging, &rows).await?;
+            order_ties_named_by_aliases(conn, &ties, alias).await?;
+            counts
         }
         (None, _, false, _) => {
             let rows: Vec<_> = ties.iter().map(|(_, from, to, t)| (*from, *to, *t)).collect();
-            upsert_ties(conn, &rows, aliases).await?
+            let counts = upsert_ties(conn, &rows, aliases).await?;
+            order_ties_named_by_aliases(conn, &ties, alias).await?;
+            counts
         }
         (Some(staging), _, _, false) => {
             let rows: Vec<_> =
@@ -456,6 +460,24 @@ async fn write_chunk<C: ConnectionTrait>(
 }
 
 /// Every external id the records name, in order (two for a tie).
+/// Puts back in order the mutual ties of a chunk that named an end by an alias (the order a
+/// record gives is by the ids it names, not by the ends' own).
+async fn order_ties_named_by_aliases<C: ConnectionTrait>(
+    conn: &C,
+    ties: &[(u64, i64, i64, &kindred_domain::Tie)],
+    alias: impl Fn(&ExternalId) -> bool,
+) -> StoreResult<()> {
+    let ends: Vec<i64> = ties
+        .iter()
+        .filter(|(_, _, _, tie)| tie.mutual() && (alias(tie.from()) || alias(tie.to())))
+        .flat_map(|(_, from, to, _)| [*from, *to])
+        .collect();
+    if !ends.is_empty() {
+        crate::mutual_ties::order_mutual_ties(conn, &ends).await?;
+    }
+    Ok(())
+}
+
 fn names(records: &[(u64, Record)]) -> impl Iterator<Item = &str> {
     records.iter().flat_map(|(_, record)| named(record)).map(|(_, name)| name)
 }
