@@ -23,6 +23,7 @@ mod m0015_durable_queue;
 mod m0016_replicas;
 mod m0017_bulk_paths;
 mod m0018_alias_writes;
+mod m0019_merge_log_append_only;
 
 /// Runs Kindred's migrations in order.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_replicas::Migration),
             Box::new(m0017_bulk_paths::Migration),
             Box::new(m0018_alias_writes::Migration),
+            Box::new(m0019_merge_log_append_only::Migration),
         ]
     }
 }

@@ -67,6 +67,7 @@ fn operations() -> Vec<(&'static str, String, &'static [&'static str])> {
         ("segmentations", "{ segmentations { id segments { label size } } }".into(), READERS),
         ("plugins", "{ plugins { name status } }".into(), READERS),
         ("stats", "{ stats { customers } }".into(), READERS),
+        ("caller", "{ caller { keyName role } }".into(), READERS),
         ("startPreview", "mutation { startPreview(strategy: \"behavioral\", sample: 1) { id } }".into(), READERS),
         ("cancelPreview", "mutation { cancelPreview(id: \"999999\") { id } }".into(), READERS),
         ("preview", "{ preview(id: \"999999\") { status } }".into(), READERS),

@@ -78,6 +78,10 @@ async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) 
         }
     };
 
+    // A client learns who it is (the dashboard shows the undo button to admins only).
+    let me = call(&editor, "{ caller { keyName role } }", json!({})).await;
+    assert_eq!(me["caller"], json!({ "keyName": "editor-key", "role": "EDITOR" }));
+
     // The shop knows Sam by email, the web shop by phone; each bought for 600.
     let sam = call(
         &editor,

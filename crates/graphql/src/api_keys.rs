@@ -87,6 +87,23 @@ impl ApiKeyQuery {
     async fn api_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiKey>> {
         Ok(store(ctx)?.api_keys().await.map_err(api)?.into_iter().map(ApiKey).collect())
     }
+
+    /// Who is asking: the key's name (null without authentication) and role (ADMIN without
+    /// authentication), so that a client shows only what the caller may do.
+    async fn caller(&self, ctx: &Context<'_>) -> CallerInfo {
+        let caller =
+            ctx.data_opt::<crate::access::Caller>().cloned().unwrap_or_else(crate::access::Caller::open);
+        CallerInfo { key_name: caller.key_name, role: caller.role.into() }
+    }
+}
+
+/// The caller of a request.
+#[derive(async_graphql::SimpleObject)]
+pub struct CallerInfo {
+    /// The key's name; null when the server runs without authentication.
+    key_name: Option<String>,
+    /// What it may do.
+    role: KeyRole,
 }
 
 /// Key mutations (admins only).

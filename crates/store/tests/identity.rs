@@ -512,6 +512,42 @@ on_both!(a_mutual_tie_stays_one_row_through_aliases_merges_and_unmerges, |store:
     }
 });
 
+on_both!(social_handles_match_per_network_and_sightings_are_dated, |store: &Store| {
+    let store = store.clone();
+    async move {
+        // Each system's ids in an origin of its own (one external id per origin may join).
+        let handle = |id: &str, network: &str, value: &str| CustomerDraft {
+            social_handles: [(network.to_owned(), value.to_owned())].into_iter().collect(),
+            origin: id.split('-').next().map(str::to_owned),
+            ..person(id, None)
+        };
+        let ana = upsert(&store, handle("shop-ana", "twitter", "@Ana_Lima")).await;
+        // The same handle on another network is someone else; on the same network, Ana.
+        let other = upsert(&store, handle("web-1", "instagram", "ana_lima")).await;
+        assert_ne!(other, ana);
+        let first = store.identifiers(ana).await.unwrap();
+        let seen = |rows: &[customer_identifier::Model], kind: &str| {
+            rows.iter()
+                .find(|row| row.kind == kind)
+                .map(|row| (row.value.clone(), row.first_seen, row.last_seen))
+                .unwrap()
+        };
+        let (value, first_seen, last_seen) = seen(&first, "social:twitter");
+        assert_eq!(value, "ana_lima", "lowercased, without the @");
+        assert!(first_seen <= last_seen);
+        // SQLite dates a sighting to the second: the next one needs the clock to have moved.
+        while chrono::Utc::now() < last_seen + chrono::Duration::milliseconds(1_050) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(upsert(&store, handle("web-2", "Twitter", "ana_lima")).await, ana);
+        let again = store.identifiers(ana).await.unwrap();
+        let (_, first_again, last_again) = seen(&again, "social:twitter");
+        assert_eq!(first_again, first_seen, "first seen stays");
+        assert!(last_again > last_seen, "last seen moves: {last_seen} -> {last_again}");
+        assert!(again.iter().any(|row| row.kind == "external_id" && row.value == "web-2"));
+    }
+});
+
 on_both!(consent_and_erasure_follow_merges, |store: &Store| {
     let store = store.clone();
     async move {
@@ -577,6 +613,17 @@ on_both!(an_unmerge_waits_for_the_merge_that_absorbed_its_survivor, |store: &Sto
         store.unmerge(first[0].entry.id, "admin").await.unwrap();
         assert_eq!(count_customers(&store).await, 3);
         assert_eq!(store.customer_by_external_id("c").await.unwrap().unwrap().id, c);
+
+        // The database itself keeps the log append-only.
+        use sea_orm::ConnectionTrait;
+        let conn = store.connection();
+        let deleted = conn.execute_unprepared("DELETE FROM merge_log").await.unwrap_err();
+        assert!(deleted.to_string().contains("append-only"), "{deleted}");
+        let rewritten = conn.execute_unprepared("UPDATE merge_log SET survivor_id = survivor_id + 1").await;
+        assert!(rewritten.unwrap_err().to_string().contains("append-only"));
+        let undone_again = conn.execute_unprepared("UPDATE merge_log SET unmerged_at = NULL").await;
+        assert!(undone_again.unwrap_err().to_string().contains("append-only"));
+        assert_eq!(store.merge_log(None, 10).await.unwrap().len(), 2);
     }
 });
 

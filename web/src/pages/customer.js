@@ -23,6 +23,7 @@ const CUSTOMER = `query Customer($id: ID, $externalId: String) {
     aliases
     mergeHistory { id survivorId absorbedId absorbedExternalId reason evidence decidedBy mergedAt unmergedAt unmergedBy canUndo }
   }
+  caller { role }
 }`;
 const UNMERGE = `mutation Unmerge($mergeId: ID!) { unmergeCustomer(mergeId: $mergeId) { restored { id externalId } } }`;
 const TIMELINE = `query Timeline($id: ID!, $after: String) {
@@ -155,8 +156,9 @@ function evidenceText(merge) {
   return merge.reason === 'MANUAL' ? `merged by ${merge.decidedBy}` : merge.reason.toLowerCase();
 }
 
-/** One merge with its undo button (two steps: the undo is asked, then confirmed). */
-function MergeRow({ customer, merge, onUndone }) {
+/** One merge with its undo button (two steps: the undo is asked, then confirmed); only
+ * admins may undo, so other roles are told who can. */
+function MergeRow({ customer, merge, mayUndo, onUndone }) {
   const [state, setState] = useState({ asking: false, busy: false, error: null });
   const undo = async () => {
     setState({ asking: false, busy: true, error: null });
@@ -178,6 +180,8 @@ function MergeRow({ customer, merge, onUndone }) {
     <td>${merge.decidedBy}</td>
     <td>${merge.unmergedAt
       ? html`<span class="meta">undone ${dateTime(merge.unmergedAt)} by ${merge.unmergedBy}</span>`
+      : merge.canUndo && absorbedHere && !mayUndo
+        ? html`<span class="meta">an admin can undo it</span>`
       : merge.canUndo && absorbedHere
         ? state.asking
           ? html`<span class="confirm">Undo this merge?${' '}
@@ -189,7 +193,7 @@ function MergeRow({ customer, merge, onUndone }) {
   </tr>`;
 }
 
-function Identity({ customer, onUndone }) {
+function Identity({ customer, mayUndo, onUndone }) {
   return html`
     <table class="compact" id="identifiers"><thead><tr><th scope="col">Kind</th><th scope="col">Value</th><th scope="col">Origin</th><th scope="col">First seen</th><th scope="col">Last seen</th></tr></thead>
       <tbody>${customer.identifiers.map((item) => html`<tr>
@@ -198,7 +202,7 @@ function Identity({ customer, onUndone }) {
     <h3>Merge history</h3>
     ${customer.mergeHistory.length
       ? html`<table class="compact" id="merge-history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Decided by</th><th scope="col"></th></tr></thead>
-          <tbody>${customer.mergeHistory.map((merge) => html`<${MergeRow} key=${merge.id} customer=${customer} merge=${merge} onUndone=${onUndone} />`)}</tbody></table>`
+          <tbody>${customer.mergeHistory.map((merge) => html`<${MergeRow} key=${merge.id} customer=${customer} merge=${merge} mayUndo=${mayUndo} onUndone=${onUndone} />`)}</tbody></table>`
       : html`<p class="empty">Never merged.</p>`}`;
 }
 
@@ -222,7 +226,7 @@ export function CustomerPage({ id, externalId }) {
     </div>
     <${Card} title="Identifiers and merges" id="identity">
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
-      <${Identity} customer=${customer} onUndone=${(text) => { setNotice(text); reload(); }} />
+      <${Identity} customer=${customer} mayUndo=${data.caller.role === 'ADMIN'} onUndone=${(text) => { setNotice(text); reload(); }} />
     <//>
     <${Card} title="Interactions" id="interactions"><${Timeline} customerId=${customer.id} /><//>
   `;

@@ -343,6 +343,7 @@
     aliases
     mergeHistory { id survivorId absorbedId absorbedExternalId reason evidence decidedBy mergedAt unmergedAt unmergedBy canUndo }
   }
+  caller { role }
 }`,Of=`mutation Unmerge($mergeId: ID!) { unmergeCustomer(mergeId: $mergeId) { restored { id externalId } } }`,kf=`query Timeline($id: ID!, $after: String) {
   customer(id: $id) {
     interactions(first: 30, after: $after) {
@@ -375,23 +376,23 @@
     ${e.membershipHistory.length?N`<table class="compact" id="membership-history"><thead><tr><th scope="col">When</th><th scope="col">Segmentation</th><th scope="col">Segment</th><th scope="col">Change</th><th scope="col">Why</th></tr></thead>
           <tbody>${e.membershipHistory.map(e=>N`<tr>
             <td>${Z(e.at)}</td><td>${e.segmentation?.name??`(deleted)`}</td><td>${e.segment.label}</td>
-            <td><${Et} value=${e.change} /></td><td>${e.reason.toLowerCase()}</td></tr>`)}</tbody></table>`:N`<p class="empty">No changes recorded.</p>`}`}function Ff(e){let t=e.evidence?.shared;return Array.isArray(t)&&t.length?`matched on ${t.map(e=>`${e.kind} ${e.value}`).join(`, `)}`:e.evidence?.erased?`erased`:e.reason===`MANUAL`?`merged by ${e.decidedBy}`:e.reason.toLowerCase()}function If({customer:e,merge:t,onUndone:n}){let[r,i]=M({asking:!1,busy:!1,error:null}),a=async()=>{i({asking:!1,busy:!0,error:null});try{let e=await pt(Of,{mergeId:t.id});n(`Merge ${t.id} undone: ${e.unmergeCustomer.restored.externalId} is a customer of their own again.`)}catch(e){i({asking:!1,busy:!1,error:e})}},o=t.survivorId===e.id,s=o?t.absorbedExternalId:N`<a href=${P(`customers`,t.survivorId)}>customer ${t.survivorId}</a>`;return N`<tr data-merge=${t.id}>
+            <td><${Et} value=${e.change} /></td><td>${e.reason.toLowerCase()}</td></tr>`)}</tbody></table>`:N`<p class="empty">No changes recorded.</p>`}`}function Ff(e){let t=e.evidence?.shared;return Array.isArray(t)&&t.length?`matched on ${t.map(e=>`${e.kind} ${e.value}`).join(`, `)}`:e.evidence?.erased?`erased`:e.reason===`MANUAL`?`merged by ${e.decidedBy}`:e.reason.toLowerCase()}function If({customer:e,merge:t,mayUndo:n,onUndone:r}){let[i,a]=M({asking:!1,busy:!1,error:null}),o=async()=>{a({asking:!1,busy:!0,error:null});try{let e=await pt(Of,{mergeId:t.id});r(`Merge ${t.id} undone: ${e.unmergeCustomer.restored.externalId} is a customer of their own again.`)}catch(e){a({asking:!1,busy:!1,error:e})}},s=t.survivorId===e.id,c=s?t.absorbedExternalId:N`<a href=${P(`customers`,t.survivorId)}>customer ${t.survivorId}</a>`;return N`<tr data-merge=${t.id}>
     <td>${Z(t.mergedAt)}</td>
-    <td>${o?N`absorbed ${s}`:N`merged into ${s}`}</td>
+    <td>${s?N`absorbed ${c}`:N`merged into ${c}`}</td>
     <td>${Ff(t)}</td>
     <td>${t.decidedBy}</td>
-    <td>${t.unmergedAt?N`<span class="meta">undone ${Z(t.unmergedAt)} by ${t.unmergedBy}</span>`:t.canUndo&&o?r.asking?N`<span class="confirm">Undo this merge?${` `}
-              <button type="button" class="danger" onClick=${a}>Confirm undo</button>${` `}
-              <button type="button" class="secondary" onClick=${()=>i({...r,asking:!1})}>Cancel</button></span>`:N`<button type="button" class="secondary" disabled=${r.busy} onClick=${()=>i({asking:!0,busy:!1,error:null})}>Undo merge</button>`:``}
-      ${r.error&&N`<${Tt} error=${r.error} />`}</td>
-  </tr>`}function Lf({customer:e,onUndone:t}){return N`
+    <td>${t.unmergedAt?N`<span class="meta">undone ${Z(t.unmergedAt)} by ${t.unmergedBy}</span>`:t.canUndo&&s&&!n?N`<span class="meta">an admin can undo it</span>`:t.canUndo&&s?i.asking?N`<span class="confirm">Undo this merge?${` `}
+              <button type="button" class="danger" onClick=${o}>Confirm undo</button>${` `}
+              <button type="button" class="secondary" onClick=${()=>a({...i,asking:!1})}>Cancel</button></span>`:N`<button type="button" class="secondary" disabled=${i.busy} onClick=${()=>a({asking:!0,busy:!1,error:null})}>Undo merge</button>`:``}
+      ${i.error&&N`<${Tt} error=${i.error} />`}</td>
+  </tr>`}function Lf({customer:e,mayUndo:t,onUndone:n}){return N`
     <table class="compact" id="identifiers"><thead><tr><th scope="col">Kind</th><th scope="col">Value</th><th scope="col">Origin</th><th scope="col">First seen</th><th scope="col">Last seen</th></tr></thead>
       <tbody>${e.identifiers.map(t=>N`<tr>
         <td>${t.kind.replace(`_`,` `)}</td><td>${t.value}${e.aliases.includes(t.value)?N` <span class="badge">alias</span>`:``}</td>
         <td>${t.origin}</td><td>${Z(t.firstSeen)}</td><td>${Z(t.lastSeen)}</td></tr>`)}</tbody></table>
     <h3>Merge history</h3>
     ${e.mergeHistory.length?N`<table class="compact" id="merge-history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Decided by</th><th scope="col"></th></tr></thead>
-          <tbody>${e.mergeHistory.map(n=>N`<${If} key=${n.id} customer=${e} merge=${n} onUndone=${t} />`)}</tbody></table>`:N`<p class="empty">Never merged.</p>`}`}function Rf({id:e,externalId:t}){let{data:n,error:r,reload:i}=kt(Df,t?{externalId:t}:{id:e}),[a,o]=M(null);if(r)return N`<${Tt} error=${r} />`;if(!n)return N`<${wt} />`;let s=n.customer;return s?N`
+          <tbody>${e.mergeHistory.map(r=>N`<${If} key=${r.id} customer=${e} merge=${r} mayUndo=${t} onUndone=${n} />`)}</tbody></table>`:N`<p class="empty">Never merged.</p>`}`}function Rf({id:e,externalId:t}){let{data:n,error:r,reload:i}=kt(Df,t?{externalId:t}:{id:e}),[a,o]=M(null);if(r)return N`<${Tt} error=${r} />`;if(!n)return N`<${wt} />`;let s=n.customer;return s?N`
     <${I} title=${Bu(s)} subtitle=${`Customer ${s.externalId}`} />
     <div class="two-columns">
       <${L} title="Profile" id="profile"><${Af} customer=${s} /><//>
@@ -403,7 +404,7 @@
     </div>
     <${L} title="Identifiers and merges" id="identity">
       ${a&&N`<p class="notice" role="status">${a}</p>`}
-      <${Lf} customer=${s} onUndone=${e=>{o(e),i()}} />
+      <${Lf} customer=${s} mayUndo=${n.caller.role===`ADMIN`} onUndone=${e=>{o(e),i()}} />
     <//>
     <${L} title="Interactions" id="interactions"><${Nf} customerId=${s.id} /><//>
   `:N`<${I} title="Customer not found" /><p>No customer ${t?`with external id “${t}”`:`with id ${e}`}.</p>`}function zf(e={}){let t=e.oneOf??e.anyOf;if(!Array.isArray(t))return e;let{oneOf:n,anyOf:r,...i}=e,a=t.filter(e=>e.type!==`null`);return a.length>0&&a.every(e=>`const`in e)?{...i,enum:a.map(e=>e.const)}:a.length===1?zf({...a[0],...i,description:i.description??a[0].description}):e}function Bf(e){return Array.isArray(e.type)?e.type.find(e=>e!==`null`):e.type}function Vf(e={}){let t=zf(e);if(Array.isArray(t.enum))return`enum`;let n=Bf(t);if(n===`boolean`)return`boolean`;if(n===`integer`||n===`number`)return`number`;if(n===`string`)return`string`;if(n===`array`&&t.items&&typeof t.items==`object`&&!Array.isArray(t.items)){let e=Vf(t.items);if(e===`number`||e===`string`||e===`enum`)return`list`}return`json`}function Hf(e,t){if(t===void 0)return``;switch(Vf(e)){case`boolean`:return t?`true`:`false`;case`list`:return Array.isArray(t)?t.join(`, `):``;case`json`:return JSON.stringify(t,null,2);default:return String(t)}}function Uf(e,t){let n=zf(e);return Number.isFinite(t)?Vf(n)===`number`&&Bf(n)===`integer`&&!Number.isInteger(t)?`must be a whole number`:n.minimum!=null&&t<n.minimum?`must be at least ${n.minimum}`:n.maximum!=null&&t>n.maximum?`must be at most ${n.maximum}`:n.exclusiveMinimum!=null&&t<=n.exclusiveMinimum?`must be more than ${n.exclusiveMinimum}`:n.exclusiveMaximum!=null&&t>=n.exclusiveMaximum?`must be less than ${n.exclusiveMaximum}`:null:`must be a number`}function Wf(e,t){let n=zf(e),r=Vf(n);if(r===`number`){let e=Number(t),r=Uf(n,e);if(r)throw Error(`“${t}” ${r}`);return e}if(r===`enum`){let e=n.enum.find(e=>String(e)===t);if(e===void 0)throw Error(`“${t}” must be one of ${n.enum.join(`, `)}`);return e}return t}function Gf(e,t){let n=zf(e),r=t.trim();if(r!==``)switch(Vf(n)){case`enum`:return Wf(n,r);case`boolean`:return r===`true`;case`number`:{let e=Number(r),t=Uf(n,e);if(t)throw Error(t);return e}case`string`:if(n.minLength!=null&&r.length<n.minLength)throw Error(`must have at least ${n.minLength} characters`);return r;case`list`:{let e=r.split(`,`).map(e=>e.trim()).filter(Boolean).map(e=>Wf(n.items,e));if(n.minItems!=null&&e.length<n.minItems)throw Error(`needs at least ${n.minItems} items`);return e}default:try{return JSON.parse(r)}catch(e){throw Error(`is not valid JSON: ${e.message}`)}}}function Kf(e,t){let n={},r={},i=e?.properties??{};for(let[a,o]of Object.entries(i))try{let i=Gf(o,t[a]??``);i===void 0?e.required?.includes(a)&&(r[a]=`is required`):n[a]=i}catch(e){r[a]=e.message}return{params:n,errors:r}}function qf({id:e,name:t,schema:n,text:r,fallback:i,onInput:a,describedBy:o}){let s=zf(n),c=Vf(s),l={id:e,name:t,"aria-describedby":o||void 0,"aria-invalid":o.includes(`error`)?`true`:void 0,onInput:e=>a(e.target.value),onChange:e=>a(e.target.value)},u=i===void 0?`(strategy's default)`:`(default: ${Hf(s,i)})`;if(c===`enum`)return N`<select ...${l} value=${r}>
