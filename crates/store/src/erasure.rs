@@ -169,6 +169,28 @@ fn scrub(value: &mut serde_json::Value, external_id: &str) -> u64 {
     }
 }
 
+/// Removes `external_id` from every merge log snapshot that mentions it.
+async fn scrub_snapshots<C: ConnectionTrait>(conn: &C, external_id: &str) -> StoreResult<()> {
+    let quoted = serde_json::Value::String(external_id.to_owned()).to_string();
+    let pattern = format!("%{}%", quoted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let sql =
+        "SELECT id FROM merge_log WHERE snapshot IS NOT NULL AND CAST(snapshot AS TEXT) LIKE ? ESCAPE '\\'";
+    let rows = conn.query_all_raw(statement(conn.get_database_backend(), sql, vec![pattern.into()])).await?;
+    for row in rows {
+        let id: i64 = row.try_get_by_index(0)?;
+        let Some(entry) = merge_log::Entity::find_by_id(id).one(conn).await? else { continue };
+        let Some(mut snapshot) = entry.snapshot else { continue };
+        if scrub(&mut snapshot, external_id) > 0 {
+            merge_log::Entity::update_many()
+                .col_expr(merge_log::Column::Snapshot, Expr::value(snapshot))
+                .filter(merge_log::Column::Id.eq(id))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Erases customer `id` in one transaction: their interactions, ties at either end, needs,
     /// memberships, membership history, webhook events (sent or not), change-feed entries and
@@ -271,7 +293,6 @@ impl Store {
         let merges_scrubbed = merge_log::Entity::update_many()
             .col_expr(merge_log::Column::Snapshot, Expr::value(Option::<serde_json::Value>::None))
             .col_expr(merge_log::Column::Evidence, Expr::value(serde_json::json!({ "erased": true })))
-            .col_expr(merge_log::Column::AbsorbedExternalId, Expr::value("(erased)"))
             .filter(
                 Condition::any()
                     .add(merge_log::Column::SurvivorId.is_in(involved.clone()))
@@ -280,6 +301,17 @@ impl Store {
             .exec(conn)
             .await?
             .rows_affected;
+        // Only the erased are unnamed: a merge undone before keeps the name of the other person.
+        merge_log::Entity::update_many()
+            .col_expr(merge_log::Column::AbsorbedExternalId, Expr::value("(erased)"))
+            .filter(merge_log::Column::AbsorbedId.is_in(involved.clone()))
+            .exec(conn)
+            .await?;
+        // Other merges' snapshots may name them too (a tie to them that arrived under one of
+        // their ids): those mentions go.
+        for external_id in &external_ids {
+            scrub_snapshots(conn, external_id).await?;
+        }
         // Events queued about the identities merged in (their exits at the merge, older
         // events naming their external ids) go too.
         let absorbed: Vec<i64> = involved.iter().copied().filter(|other| *other != id).collect();

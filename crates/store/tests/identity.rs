@@ -548,6 +548,40 @@ on_both!(social_handles_match_per_network_and_sightings_are_dated, |store: &Stor
     }
 });
 
+on_both!(an_erasure_names_only_the_erased_and_leaves_no_alias_in_other_merges, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let a = upsert(&store, person("a", None)).await;
+        let w = upsert(&store, person("w", None)).await;
+        let b = upsert(&store, person("b", None)).await;
+        let x = upsert(&store, person("x", None)).await;
+        let y = upsert(&store, person("y", None)).await;
+        // A merge with b, undone: b is innocent of what follows.
+        let undone = store.merge_customers(a, &[b], "ed").await.unwrap();
+        store.unmerge(undone[0].entry.id, "admin").await.unwrap();
+        // w is a's alias; y's tie to a arrived under it, and goes into the snapshot of y's
+        // merge into x (x has that tie already).
+        store.merge_customers(a, &[w], "ed").await.unwrap();
+        store.add_tie(&tie("x", "a", "friend")).await.unwrap();
+        store.add_tie(&tie("y", "w", "friend")).await.unwrap();
+        let other = store.merge_customers(x, &[y], "ed").await.unwrap();
+        let mentions = |entry: &kindred_store::entity::merge_log::Model| {
+            entry.snapshot.as_ref().is_some_and(|snapshot| snapshot.to_string().contains("\"w\""))
+        };
+        assert!(mentions(&other[0].entry), "the removed tie arrived under w");
+
+        store.erase_customer(a).await.unwrap().unwrap();
+        let log = store.merge_log(None, 10).await.unwrap();
+        let by_id = |id: i64| log.iter().find(|entry| entry.id == id).unwrap();
+        assert_eq!(by_id(undone[0].entry.id).absorbed_external_id, "b", "b was not erased");
+        assert!(by_id(undone[0].entry.id).snapshot.is_none(), "what it held of a is gone");
+        assert!(!mentions(by_id(other[0].entry.id)), "no alias of a in x's merge");
+        assert!(by_id(other[0].entry.id).snapshot.is_some(), "x's merge can still be undone");
+        store.unmerge(other[0].entry.id, "admin").await.unwrap();
+        assert_eq!(store.customer(y).await.unwrap().unwrap().external_id, "y");
+    }
+});
+
 on_both!(consent_and_erasure_follow_merges, |store: &Store| {
     let store = store.clone();
     async move {
