@@ -59,6 +59,7 @@ async fn merges_move_segments_live_are_explained_and_undone_on_postgres() {
     }
 }
 
+#[allow(clippy::unwrap_used)] // a test body shared by both databases' tests
 async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) {
     work.run(&["migrate"]);
     let admin = work.create_key("admin", "admin-key");

@@ -184,10 +184,7 @@ on_both!(events_are_read_in_commit_order_from_where_a_reader_starts, |store: &St
         // anywhere on the server (another test's) is open, also what committed shortly before
         // it: a reader may hear an event once more, never miss one.
         let (read, position, _) = store.events_after(events, 100).await.unwrap();
-        assert!(
-            read.iter().all(|event| event.customer_id == ana && event.change == "entered"),
-            "{read:?}"
-        );
+        assert!(read.iter().all(|event| event.customer_id == ana && event.change == "entered"), "{read:?}");
         let after =
             MembershipDiff { entered: vec![member(bo)], exited: vec![member(ana)], ..Default::default() };
         store.apply_membership_diff(id, &after, ChangeReason::Write, None, None).await.unwrap();
