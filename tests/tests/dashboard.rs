@@ -287,8 +287,22 @@ async fn with_authentication_on_the_dashboard_asks_for_a_key() {
     assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
     let analyst = work.create_key("analyst", "dashboard");
     let ingest = work.create_key("ingest", "loader");
+    let editor = work.create_key("editor", "merger");
     work.write("kindred.toml", &format!("[auth]\nenabled = true\n{}", settings()));
     let server = work.serve(&[]).await;
+    // Two records of one person, merged by the second; only an admin may undo it.
+    let upsert = "mutation($i: CustomerInput!) { upsertCustomer(input: $i) { id } }";
+    let mut survivor = String::new();
+    for input in [
+        json!({ "externalId": "shop-zoe", "origin": "shop", "email": "zoe@x.org" }),
+        json!({ "externalId": "web-zoe", "origin": "web", "phone": "+493012345678" }),
+        json!({ "externalId": "web-zoe", "origin": "web", "email": "zoe@x.org" }),
+    ] {
+        let (_, _, body) = server.graphql_with_key(Some(&editor), upsert, json!({ "i": input })).await;
+        if survivor.is_empty() {
+            survivor = body["data"]["upsertCustomer"]["id"].as_str().expect("id").to_owned();
+        }
+    }
     let browser = Browser::start().await;
     browser.open(&format!("{}/", server.base())).await;
     browser.find("#sign-in").await;
@@ -308,9 +322,13 @@ async fn with_authentication_on_the_dashboard_asks_for_a_key() {
     attempt(ingest).await;
     browser.wait_for_text("#api-key-error", "cannot read").await;
     attempt(analyst).await;
-    browser.wait_for_text("#stat-customers .stat-value", "300").await;
+    browser.wait_for_text("#stat-customers .stat-value", "301").await;
     browser.find("#live-indicator.live-live").await;
     browser.screenshot("signed-in-overview").await;
+    // An analyst sees the merge and who may undo it, not a button that would be refused.
+    browser.open(&format!("{}/#/customers/{survivor}", server.base())).await;
+    browser.wait_for_text("#merge-history", "an admin can undo it").await;
+    assert!(browser.text("#merge-history").await.contains("absorbed web-zoe"));
 
     browser.find("#sign-out").await.click().await.expect("sign out");
     browser.find("#sign-in").await;
