@@ -402,12 +402,7 @@ impl IdentityMutation {
                 by_segment.entry((*segmentation, segment.clone())).or_default().push(unmerged.restored.id);
             }
             for ((segmentation, segment), ids) in by_segment {
-                // A static segmentation deleted or made dynamic since is left as it is.
-                if let Err(error) =
-                    engine.edit_members(segmentation, &segment, &ids, kindred_engine::MemberEdit::Add).await
-                {
-                    tracing::warn!(segmentation, %error, "unmerge: static membership not restored");
-                }
+                restore_static_membership(engine.clone(), segmentation, segment, ids);
             }
         }
         tracing::info!(merge_id = key, restored = unmerged.restored.id, "merge undone");
@@ -420,4 +415,37 @@ impl IdentityMutation {
             restored: crate::types::Customer(unmerged.restored),
         })
     }
+}
+
+/// How long a static membership an unmerge gives back waits for a refit of its segmentation
+/// to end before it is given up (and logged).
+const STATIC_RESTORE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// Gives the restored customer back its memberships of a static segmentation, in the
+/// background: while a refit of that segmentation runs (its members would be written over),
+/// tried again every second, for up to [`STATIC_RESTORE_PATIENCE`]. A segmentation deleted
+/// or made dynamic since is left as it is.
+fn restore_static_membership(
+    engine: kindred_engine::Engine,
+    segmentation: i64,
+    segment: String,
+    ids: Vec<i64>,
+) {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        loop {
+            match engine.edit_members(segmentation, &segment, &ids, kindred_engine::MemberEdit::Add).await {
+                Ok(_) => return,
+                Err(kindred_engine::EngineError::Conflict(reason))
+                    if reason.contains("being refitted") && started.elapsed() < STATIC_RESTORE_PATIENCE =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(error) => {
+                    tracing::warn!(segmentation, %error, "unmerge: static membership not restored");
+                    return;
+                }
+            }
+        }
+    });
 }
