@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const UPSERT: &str = "mutation($i: CustomerInput!) { upsertCustomer(input: $i) { id externalId } }";
 const PURCHASE: &str = "mutation($x: String!, $at: String!, $amount: Float!) { recordInteraction(input: { \
     customerExternalId: $x, occurredAt: $at, amount: $amount, currency: \"EUR\" }) { id } }";
-const CHANGES: &str = "subscription { membershipChanged { segmentationId customerId segment change } }";
+const CHANGES: &str = "subscription($s: ID) { membershipChanged(segmentationId: $s) { segmentationId customerId segment change } }";
 const CUSTOMER: &str = "query($x: String!) { customer(externalId: $x) { id externalId aliases \
     identifiers { kind value origin } mergeHistory { id reason evidence decidedBy canUndo } } }";
 const SEGMENTS: &str = "query($id: ID!) { segmentation(id: $id) { status segments { label size } } }";
@@ -122,8 +122,55 @@ async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Someone picked the web customer by hand for a static segmentation.
+    let picked = call(
+        &editor,
+        "mutation($p: JSON!) { createSegmentation(input: { name: \"picked\", strategy: \"behavioral\", mode: STATIC, params: $p }) { id } }",
+        json!({ "p": tiers() }),
+    )
+    .await["createSegmentation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let in_vip = |who: &'static str| {
+        let (call, picked, editor) = (&call, picked.clone(), &editor);
+        async move {
+            let found = call(
+                editor,
+                "query($x: String!) { customer(externalId: $x) { externalId memberships { segmentation { id } segment { label } } } }",
+                json!({ "x": who }),
+            )
+            .await;
+            found["customer"]["memberships"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["segmentation"]["id"] == json!(picked) && m["segment"]["label"] == "vip")
+                && found["customer"]["externalId"] == who
+        }
+    };
+    let started = Instant::now();
+    loop {
+        let (_, _, body) = server
+            .graphql_with_key(
+                Some(&editor),
+                "mutation($s: ID!) { addSegmentMembers(segmentationId: $s, segment: \"vip\", externalIds: [\"W-9\"]) }",
+                json!({ "s": picked }),
+            )
+            .await;
+        // Its first fit may still run: the edit waits for it.
+        if body["errors"].is_null() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(in_vip("W-9").await);
+
     // The web shop sends Sam's phone with the shop's email: one person.
-    let mut live = Subscription::open(server.base(), CHANGES, json!({}), json!({ "apiKey": editor })).await;
+    let mut live =
+        Subscription::open(server.base(), CHANGES, json!({ "s": segmentation }), json!({ "apiKey": editor }))
+            .await;
     let merged = call(
         &editor,
         UPSERT,
@@ -192,6 +239,12 @@ async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) 
         .clone();
     assert_eq!((&undone["restored"]["id"], &undone["restored"]["externalId"]), (&json!(web), &json!("W-9")));
     assert_eq!(undone["merge"]["canUndo"], false);
+    // The hand-picked membership comes back with the customer.
+    let started = Instant::now();
+    while !in_vip("W-9").await {
+        assert!(started.elapsed() < Duration::from_secs(20), "W-9 back in vip");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let back = events(&mut live, 3).await;
     assert_eq!(
         back,
