@@ -9,11 +9,13 @@ mod common;
 use chrono::NaiveDate;
 use kindred_domain::identity::{IdentifierClass, IdentityPolicy, IdentityRules};
 use kindred_domain::{CustomerDraft, InteractionDraft, NeedDraft, TieDraft};
-use kindred_store::entity::{alias_write, customer, customer_identifier, interaction, need, tie};
+use kindred_store::entity::{
+    alias_write, customer, customer_identifier, interaction, membership_event, need, tie,
+};
 use kindred_store::import::{
     ERASED_REASON, Format, ImportKind, ImportOptions, ImportSummary, RowError, import_with,
 };
-use kindred_store::{Store, StoreError};
+use kindred_store::{ChangeReason, Member, MembershipDiff, Store, StoreError};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -123,6 +125,29 @@ async fn rows(store: &Store) -> BTreeMap<&'static str, Vec<Json>> {
             .unwrap()
             .iter()
             .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    all.insert(
+        "membership_events",
+        membership_event::Entity::find()
+            .order_by_asc(membership_event::Column::Id)
+            .all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                serde_json::json!([
+                    r.id,
+                    r.segmentation_id,
+                    r.customer_id,
+                    r.segment,
+                    r.change,
+                    r.score,
+                    r.reason.as_str(),
+                    r.job_id,
+                    r.at
+                ])
+            })
             .collect(),
     );
     all.insert(
@@ -319,6 +344,31 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
         store.add_need(&need("ana", "running")).await.unwrap();
         store.add_need(&need("bo", "running")).await.unwrap();
         store.add_need(&need("bo", "cooking")).await.unwrap();
+        // Both have a history of segments.
+        let segmentation = store
+            .create_segmentation(&kindred_store::NewSegmentation {
+                name: "tiers".to_owned(),
+                strategy: "behavioral".to_owned(),
+                params: serde_json::json!({}),
+                mode: kindred_store::SegmentationMode::Dynamic,
+                refresh_interval_seconds: None,
+            })
+            .await
+            .unwrap()
+            .id;
+        let member =
+            |customer_id, segment: &str| Member { customer_id, segment: segment.to_owned(), score: None };
+        let entered =
+            MembershipDiff { entered: vec![member(ana, "gold"), member(bo, "silver")], ..Default::default() };
+        store.apply_membership_diff(segmentation, &entered, ChangeReason::Write, None, None).await.unwrap();
+        let moved = MembershipDiff {
+            entered: vec![member(bo, "gold")],
+            exited: vec![member(bo, "silver")],
+            ..Default::default()
+        };
+        store.apply_membership_diff(segmentation, &moved, ChangeReason::Write, None, None).await.unwrap();
+        // Memberships now are the strategy's to re-assign after an unmerge; their history is
+        // compared below.
         let before = rows(&store).await;
 
         let merges = store.merge_customers(ana, &[bo], "editor-key").await.unwrap();
@@ -337,6 +387,8 @@ on_both!(an_unmerge_restores_every_row_exactly, |store: &Store| {
             "the tie between them is gone, the duplicate friend tie to cy too: {ends:?}"
         );
         assert_eq!(store.merge_history(ana).await.unwrap().len(), 1);
+        let history = membership_event::Entity::find().all(store.connection()).await.unwrap();
+        assert!(history.iter().all(|event| event.customer_id == ana), "Bo's history is the merged person's");
 
         // Something arrives under Bo's id after the merge, and something under Ana's.
         store.record_interaction(&interaction("bo", 25)).await.unwrap();

@@ -342,7 +342,21 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         .filter(|row| static_ids.contains(&row.segmentation_id))
         .map(|row| StaticMembership { segmentation_id: row.segmentation_id, segment: row.segment.clone() })
         .collect();
-    // The rest of what the absorbed customer had (memberships, their history) goes with it.
+    // Its membership history is the merged person's now (moved, not copied: the feed does not
+    // hear it again); an unmerge gives those rows back.
+    let moved_history: Vec<i64> = crate::entity::membership_event::Entity::find()
+        .filter(crate::entity::membership_event::Column::CustomerId.eq(absorbed_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|event| event.id)
+        .collect();
+    run(
+        "UPDATE membership_events SET customer_id = ? WHERE customer_id = ?",
+        vec![survivor_id.into(), absorbed_id.into()],
+    )
+    .await?;
+    // The rest of what the absorbed customer had (its memberships, now exited) goes with it.
     customer::Entity::delete_by_id(absorbed_id).exec(conn).await?;
     // As stored (PostgreSQL keeps microseconds): what an unmerge compares against.
     let merged = merged.into_active_model().reset_all().update(conn).await?;
@@ -358,6 +372,7 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         removed_needs,
         removed_interactions: colliding,
         static_memberships,
+        moved_history,
     };
     let entry = merge_log::ActiveModel {
         survivor_id: Set(survivor_id),

@@ -38,6 +38,10 @@ pub(crate) struct MergeSnapshot {
     pub removed_interactions: Vec<interaction::Model>,
     /// Memberships in static segmentations, restored by an unmerge.
     pub static_memberships: Vec<StaticMembership>,
+    /// The absorbed customer's membership history (rows of `membership_events`), moved to the
+    /// survivor and given back by an unmerge.
+    #[serde(default)]
+    pub moved_history: Vec<i64>,
 }
 
 impl MergeSnapshot {

@@ -202,6 +202,15 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
             .await?;
     }
     crate::mutual_ties::order_mutual_ties(conn, &[survivor.id, restored.id]).await?;
+    for chunk in snapshot.moved_history.chunks(crate::sql::MAX_PARAMETERS - 2) {
+        let sql = format!(
+            "UPDATE membership_events SET customer_id = ? WHERE customer_id = ? AND id IN ({})",
+            marks(chunk.len())
+        );
+        let mut values: Vec<sea_orm::Value> = vec![restored.id.into(), survivor.id.into()];
+        values.extend(chunk.iter().map(|id| (*id).into()));
+        conn.execute_raw(statement(backend, &sql, values)).await?;
+    }
     for row in &snapshot.removed_interactions {
         interaction::Entity::insert(row.clone().into_active_model().reset_all())
             .on_conflict(OnConflict::new().do_nothing().to_owned())
