@@ -76,92 +76,52 @@ fn need(external_id: &str, tag: &str) -> kindred_domain::Need {
         .unwrap()
 }
 
+/// Every row of `E`, as JSON, in id order.
+async fn dump<E>(store: &Store, id: E::Column) -> Vec<Json>
+where
+    E: EntityTrait,
+    E::Model: serde::Serialize,
+{
+    E::find()
+        .order_by_asc(id)
+        .all(store.connection())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| serde_json::to_value(row).unwrap())
+        .collect()
+}
+
 /// Every row of the tables a merge touches, as JSON, in id order.
 async fn rows(store: &Store) -> BTreeMap<&'static str, Vec<Json>> {
-    let conn = store.connection();
-    let json = |rows: Vec<Json>| rows;
-    let mut all = BTreeMap::new();
-    all.insert(
-        "customers",
-        json(
-            customer::Entity::find()
-                .order_by_asc(customer::Column::Id)
-                .all(conn)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| serde_json::to_value(r).unwrap())
-                .collect(),
-        ),
-    );
-    all.insert(
-        "interactions",
-        interaction::Entity::find()
-            .order_by_asc(interaction::Column::Id)
-            .all(conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::to_value(r).unwrap())
-            .collect(),
-    );
-    all.insert(
-        "ties",
-        tie::Entity::find()
-            .order_by_asc(tie::Column::Id)
-            .all(conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::to_value(r).unwrap())
-            .collect(),
-    );
-    all.insert(
-        "needs",
-        need::Entity::find()
-            .order_by_asc(need::Column::Id)
-            .all(conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::to_value(r).unwrap())
-            .collect(),
-    );
-    all.insert(
-        "membership_events",
-        membership_event::Entity::find()
-            .order_by_asc(membership_event::Column::Id)
-            .all(conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                serde_json::json!([
-                    r.id,
-                    r.segmentation_id,
-                    r.customer_id,
-                    r.segment,
-                    r.change,
-                    r.score,
-                    r.reason.as_str(),
-                    r.job_id,
-                    r.at
-                ])
-            })
-            .collect(),
-    );
-    all.insert(
-        "identifiers",
-        customer_identifier::Entity::find()
-            .order_by_asc(customer_identifier::Column::Id)
-            .all(conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::to_value(r).unwrap())
-            .collect(),
-    );
-    all
+    let history = membership_event::Entity::find()
+        .order_by_asc(membership_event::Column::Id)
+        .all(store.connection())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.id,
+                r.segmentation_id,
+                r.customer_id,
+                r.segment,
+                r.change,
+                r.score,
+                r.reason.as_str(),
+                r.job_id,
+                r.at
+            ])
+        })
+        .collect();
+    BTreeMap::from([
+        ("customers", dump::<customer::Entity>(store, customer::Column::Id).await),
+        ("interactions", dump::<interaction::Entity>(store, interaction::Column::Id).await),
+        ("ties", dump::<tie::Entity>(store, tie::Column::Id).await),
+        ("needs", dump::<need::Entity>(store, need::Column::Id).await),
+        ("identifiers", dump::<customer_identifier::Entity>(store, customer_identifier::Column::Id).await),
+        ("membership_events", history),
+    ])
 }
 
 async fn count_customers(store: &Store) -> u64 {
