@@ -232,7 +232,8 @@ fn document(
                 "mergedAt": m.merged_at,
                 "unmergedAt": m.unmerged_at,
                 "unmergedBy": m.unmerged_by,
-                "keptForUnmerge": m.snapshot,
+                // Only while the merge stands is what it keeps this person's alone.
+                "keptForUnmerge": if m.unmerged_at.is_none() { m.snapshot.clone() } else { None },
             })
         })
         .collect();
@@ -263,7 +264,7 @@ impl RightsQuery {
     /// enter and exit), `pendingWebhookEvents` (not yet sent), `identifiers` (every one the
     /// customer is known by), `aliases` (external ids of customers merged into them),
     /// `mergeLog` (every merge they and the customers merged into them took part in, with
-    /// its evidence and what it keeps to be undone) and `exportedAt`. An
+    /// its evidence and, while it stands, what it keeps to be undone) and `exportedAt`. An
     /// unknown id is NOT_FOUND.
     async fn export_customer_data(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Json<Value>> {
         let key = parse_id("id", &id).map_err(api)?;

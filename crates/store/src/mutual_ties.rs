@@ -6,7 +6,7 @@
 use crate::error::StoreResult;
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use sea_orm::ConnectionTrait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A mutual tie with its ends' own external ids.
 struct Stored {
@@ -37,6 +37,7 @@ pub(crate) async fn order_mutual_ties<C: ConnectionTrait>(conn: &C, customers: &
     customers.sort_unstable();
     customers.dedup();
     let mut ties: Vec<Stored> = Vec::new();
+    let mut seen: HashSet<i64> = HashSet::new();
     for chunk in customers.chunks(MAX_PARAMETERS / 2) {
         let list = marks(chunk.len());
         let sql = format!(
@@ -47,7 +48,7 @@ pub(crate) async fn order_mutual_ties<C: ConnectionTrait>(conn: &C, customers: &
         let values: Vec<sea_orm::Value> = chunk.iter().chain(chunk).map(|id| (*id).into()).collect();
         for row in conn.query_all_raw(statement(backend, &sql, values)).await? {
             let id: i64 = row.try_get_by_index(0)?;
-            if ties.iter().any(|tie| tie.id == id) {
+            if !seen.insert(id) {
                 continue;
             }
             ties.push(Stored {
@@ -79,6 +80,18 @@ pub(crate) async fn order_mutual_ties<C: ConnectionTrait>(conn: &C, customers: &
             changed += 1;
         }
         if !kept.in_order() {
+            // A one-way tie of the same kind the other way round holds that key: the mutual
+            // one stays as it is rather than fail the write.
+            let taken = conn
+                .query_one_raw(statement(
+                    backend,
+                    "SELECT 1 FROM ties WHERE from_id = ? AND to_id = ? AND kind = ?",
+                    vec![kept.to_id.into(), kept.from_id.into(), kept.kind.clone().into()],
+                ))
+                .await?;
+            if taken.is_some() {
+                continue;
+            }
             conn.execute_raw(statement(
                 backend,
                 "UPDATE ties SET from_id = to_id, to_id = from_id, from_arrived_under = to_arrived_under, \

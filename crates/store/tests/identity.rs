@@ -420,11 +420,20 @@ on_both!(what_arrives_under_an_absorbed_id_after_a_merge_goes_back_with_it, |sto
             (Some("Bob"), Some("bob@new.org"), Some(false), Some("Lisboa"))
         );
 
+        // A file with two rows under Bo's id: written in turn, each kept.
+        run(&store, ImportKind::Customers, "external_id,first_name,city\nbo,Bobby,\nbo,,Braga\n").await;
+        assert_eq!(alias_write::Entity::find().all(store.connection()).await.unwrap().len(), 3);
+
         store.unmerge(merges[0].entry.id, "admin").await.unwrap();
         let bo_now = store.customer(bo).await.unwrap().unwrap();
         assert_eq!(
-            (bo_now.first_name.as_deref(), bo_now.email.as_deref(), bo_now.consent_marketing),
-            (Some("Bob"), Some("bob@new.org"), Some(false)),
+            (
+                bo_now.first_name.as_deref(),
+                bo_now.email.as_deref(),
+                bo_now.consent_marketing,
+                bo_now.city.as_deref()
+            ),
+            (Some("Bobby"), Some("bob@new.org"), Some(false), Some("Braga")),
             "what came under Bo's id is Bo's"
         );
         let ana_now = store.customer(ana).await.unwrap().unwrap();
@@ -465,18 +474,101 @@ on_both!(writes_under_an_alias_follow_merges_of_merges_back, |store: &Store| {
         let b = upsert(&store, CustomerDraft { city: Some("Braga".into()), ..person("b", None) }).await;
         let c = upsert(&store, person("c", None)).await;
         let first = store.merge_customers(b, &[c], "ed").await.unwrap();
+        // c's id reaches b: the write is c's, kept on b.
+        upsert(&store, CustomerDraft { occupation: Some("cook".into()), ..person("c", Some("c@x.org")) })
+            .await;
         let second = store.merge_customers(a, &[b], "ed").await.unwrap();
         // c's id now reaches a; the write is c's.
-        upsert(&store, CustomerDraft { city: Some("Coimbra".into()), ..person("c", Some("c@x.org")) }).await;
-        assert_eq!(store.customer(a).await.unwrap().unwrap().city.as_deref(), Some("Coimbra"));
+        upsert(&store, CustomerDraft { city: Some("Coimbra".into()), ..person("c", None) }).await;
+        let merged = store.customer(a).await.unwrap().unwrap();
+        assert_eq!((merged.city.as_deref(), merged.occupation.as_deref()), (Some("Coimbra"), Some("cook")));
         store.unmerge(second[0].entry.id, "admin").await.unwrap();
-        assert_eq!(store.customer(a).await.unwrap().unwrap().city, None, "a never lived anywhere");
-        assert_eq!(store.customer(b).await.unwrap().unwrap().city.as_deref(), Some("Coimbra"));
+        let a_now = store.customer(a).await.unwrap().unwrap();
+        assert_eq!(
+            (a_now.city, a_now.occupation, a_now.email),
+            (None, None, None),
+            "a never lived anywhere, cooked or had c's email"
+        );
+        let b_now = store.customer(b).await.unwrap().unwrap();
+        assert_eq!(
+            (b_now.city.as_deref(), b_now.occupation.as_deref()),
+            (Some("Coimbra"), Some("cook")),
+            "b is still one with c, and has what came under c's id"
+        );
         store.unmerge(first[0].entry.id, "admin").await.unwrap();
-        assert_eq!(store.customer(b).await.unwrap().unwrap().city.as_deref(), Some("Braga"), "b as it was");
+        let b_now = store.customer(b).await.unwrap().unwrap();
+        assert_eq!(
+            (b_now.city.as_deref(), b_now.occupation, b_now.email),
+            (Some("Braga"), None, None),
+            "b as it was"
+        );
         let c_now = store.customer(c).await.unwrap().unwrap();
-        assert_eq!((c_now.city.as_deref(), c_now.email.as_deref()), (Some("Coimbra"), Some("c@x.org")));
+        assert_eq!(
+            (c_now.city.as_deref(), c_now.email.as_deref(), c_now.occupation.as_deref()),
+            (Some("Coimbra"), Some("c@x.org"), Some("cook"))
+        );
         assert_eq!(store.identifiers(c).await.unwrap().iter().filter(|i| i.kind == "email").count(), 1);
+        assert!(alias_write::Entity::find().all(store.connection()).await.unwrap().is_empty());
+    }
+});
+
+on_both!(a_write_that_stays_on_the_survivor_forgets_what_an_unmerge_gave_away, |store: &Store| {
+    let store = store.clone();
+    async move {
+        let a = upsert(&store, person("a", Some("a@x.org"))).await;
+        let b = upsert(&store, person("b", None)).await;
+        let d = upsert(&store, person("d", None)).await;
+        let with_b = store.merge_customers(a, &[b], "ed").await.unwrap();
+        let with_d = store.merge_customers(a, &[d], "ed").await.unwrap();
+        upsert(&store, person("b", Some("b@x.org"))).await;
+        upsert(&store, person("d", Some("d@x.org"))).await;
+        store.unmerge(with_b[0].entry.id, "admin").await.unwrap();
+        assert_eq!(store.customer(a).await.unwrap().unwrap().email.as_deref(), Some("d@x.org"));
+        store.unmerge(with_d[0].entry.id, "admin").await.unwrap();
+        assert_eq!(
+            store.customer(a).await.unwrap().unwrap().email.as_deref(),
+            Some("a@x.org"),
+            "a's own email, not b's, which went back with b"
+        );
+        assert_eq!(store.customer(b).await.unwrap().unwrap().email.as_deref(), Some("b@x.org"));
+        assert_eq!(store.customer(d).await.unwrap().unwrap().email.as_deref(), Some("d@x.org"));
+    }
+});
+
+on_both!(a_record_after_the_merge_in_the_same_file_goes_back_with_its_customer, |store: &Store| {
+    let store = store.clone();
+    async move {
+        run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,phone\nS1,shop,sam@x.org,\nW9,web,,+351912345678\n",
+        )
+        .await;
+        let sam_before = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        // One file: the web record that brings the shop's email (a merge), then another web
+        // record for the same person.
+        let (summary, errors) = run(
+            &store,
+            ImportKind::Customers,
+            "external_id,origin,email,first_name,occupation\nW9,web,sam@x.org,,\nW9,web,,Will,nurse\n",
+        )
+        .await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(summary.merged, 1);
+        let merged = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        assert_eq!(
+            (merged.first_name.as_deref(), merged.occupation.as_deref()),
+            (Some("Will"), Some("nurse"))
+        );
+        let entry = store.merge_log(None, 10).await.unwrap().pop().unwrap();
+        let unmerged = store.unmerge(entry.id, "admin").await.unwrap();
+        assert_eq!(
+            (unmerged.restored.first_name.as_deref(), unmerged.restored.occupation.as_deref()),
+            (Some("Will"), Some("nurse")),
+            "the web customer's record is the web customer's"
+        );
+        let sam = store.customer_by_external_id("S1").await.unwrap().unwrap();
+        assert_eq!((sam.first_name, sam.occupation), (sam_before.first_name, sam_before.occupation));
     }
 });
 

@@ -7,9 +7,9 @@ use crate::error::{StoreError, StoreResult};
 use crate::sql::{MAX_PARAMETERS, marks, statement};
 use crate::write::{WriteCounts, known_profile_columns, upsert_customers};
 use kindred_domain::Customer;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value as Json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Of these own external ids, those of customers that absorbed another by a merge not undone.
 pub(crate) async fn survivors_among<C: ConnectionTrait>(
@@ -47,46 +47,89 @@ pub(crate) fn model_of(columns: Map<String, Json>) -> StoreResult<customer::Mode
         .map_err(|error| StoreError::ReadTask(format!("customer row: {error}")))
 }
 
-async fn by_external_id<C: ConnectionTrait>(
+/// The rows of these own external ids.
+async fn rows_of<C: ConnectionTrait>(
     conn: &C,
-    external_id: &str,
-) -> StoreResult<Option<customer::Model>> {
-    Ok(customer::Entity::find().filter(customer::Column::ExternalId.eq(external_id)).one(conn).await?)
+    external_ids: &[String],
+) -> StoreResult<HashMap<String, customer::Model>> {
+    let mut rows = HashMap::with_capacity(external_ids.len());
+    for chunk in external_ids.chunks(MAX_PARAMETERS) {
+        let found = customer::Entity::find()
+            .filter(customer::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await?;
+        rows.extend(found.into_iter().map(|row| (row.external_id.clone(), row)));
+    }
+    Ok(rows)
 }
 
-/// Writes one record to a survivor, and keeps what it set when it `arrived_under` an
-/// external id other than the survivor's own.
-pub(crate) async fn write_to_survivor<C: ConnectionTrait>(
+/// What `record` set, as each column's value `before` and `after` the write.
+fn fields_set(
+    record: &[&'static str],
+    before: &customer::Model,
+    after: &customer::Model,
+) -> StoreResult<Json> {
+    let (before, after) = (columns_of(before)?, columns_of(after)?);
+    let value =
+        |columns: &Map<String, Json>, column: &str| columns.get(column).cloned().unwrap_or(Json::Null);
+    Ok(Json::Object(
+        record
+            .iter()
+            .map(|column| {
+                let change =
+                    serde_json::json!({ "from": value(&before, column), "to": value(&after, column) });
+                ((*column).to_owned(), change)
+            })
+            .collect(),
+    ))
+}
+
+/// Writes records (in order) to survivors of merges, and keeps what each set when it
+/// `arrived_under` an external id other than the survivor's own. Written in rounds that take
+/// at most one record per customer, each round one bulk upsert: what each record changed is
+/// then its customer's row before and after the round.
+pub(crate) async fn write_to_survivors<C: ConnectionTrait>(
     conn: &C,
-    record: Customer,
-    arrived_under: Option<String>,
+    records: Vec<(Customer, Option<String>)>,
 ) -> StoreResult<WriteCounts> {
-    let external_id = record.external_id.as_str().to_owned();
-    let set = known_profile_columns(&record);
-    let before = by_external_id(conn, &external_id).await?;
-    let counts = upsert_customers(conn, vec![record]).await?;
-    let (Some(arrived_under), Some(before)) = (arrived_under, before) else {
-        return Ok(counts);
-    };
-    let Some(after) = by_external_id(conn, &external_id).await? else { return Ok(counts) };
-    let (before_columns, after_columns) = (columns_of(&before)?, columns_of(&after)?);
-    let fields: Map<String, Json> = set
-        .into_iter()
-        .map(|column| {
-            let value = |columns: &Map<String, Json>| columns.get(column).cloned().unwrap_or(Json::Null);
-            let change = serde_json::json!({ "from": value(&before_columns), "to": value(&after_columns) });
-            (column.to_owned(), change)
-        })
-        .collect();
-    alias_write::ActiveModel {
-        customer_id: Set(after.id),
-        arrived_under: Set(arrived_under),
-        fields: Set(Json::Object(fields)),
-        written_at: Set(chrono::Utc::now()),
-        ..Default::default()
+    let mut counts = WriteCounts::default();
+    let mut pending = records;
+    while !pending.is_empty() {
+        let mut taken = HashSet::new();
+        let (round, later): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|(record, _)| taken.insert(record.external_id.as_str().to_owned()));
+        pending = later;
+        let kept: Vec<(String, String, Vec<&'static str>)> = round
+            .iter()
+            .filter_map(|(record, arrived)| {
+                let arrived = arrived.clone()?;
+                Some((record.external_id.as_str().to_owned(), arrived, known_profile_columns(record)))
+            })
+            .collect();
+        let names: Vec<String> = kept.iter().map(|(external_id, _, _)| external_id.clone()).collect();
+        let before = rows_of(conn, &names).await?;
+        counts += upsert_customers(conn, round.into_iter().map(|(record, _)| record).collect()).await?;
+        if kept.is_empty() {
+            continue;
+        }
+        let after = rows_of(conn, &names).await?;
+        let mut writes = Vec::with_capacity(kept.len());
+        for (external_id, arrived_under, set) in kept {
+            let (Some(before), Some(after)) = (before.get(&external_id), after.get(&external_id)) else {
+                continue;
+            };
+            writes.push(alias_write::ActiveModel {
+                customer_id: Set(after.id),
+                arrived_under: Set(arrived_under),
+                fields: Set(fields_set(&set, before, after)?),
+                written_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            });
+        }
+        for chunk in writes.chunks(MAX_PARAMETERS / 5) {
+            alias_write::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
+        }
     }
-    .insert(conn)
-    .await?;
     Ok(counts)
 }
 
@@ -146,6 +189,30 @@ pub(crate) fn take_back(columns: &mut Map<String, Json>, writes: &[alias_write::
     }
 }
 
+/// Hands over what `taken` (writes taken off a customer, oldest first) replaced to the writes
+/// that `stay` with it: a later write of a column that replaced a taken write's value now
+/// replaced what that write had replaced. Returns the positions in `stay` changed.
+pub(crate) fn hand_over(taken: &[alias_write::Model], stay: &mut [alias_write::Model]) -> Vec<usize> {
+    let mut changed = Vec::new();
+    for write in taken {
+        for (column, from, to) in changes(write) {
+            let next = stay.iter().position(|later| {
+                later.id > write.id
+                    && later.fields.get(column).and_then(|change| change.get("from")) == Some(to)
+            });
+            if let Some(at) = next {
+                if let Some(change) = stay[at].fields.get_mut(column).and_then(Json::as_object_mut) {
+                    change.insert("from".to_owned(), from.clone());
+                }
+                if !changed.contains(&at) {
+                    changed.push(at);
+                }
+            }
+        }
+    }
+    changed
+}
+
 /// Deletes the kept writes of customers that absorbed no one by a merge not undone.
 pub(crate) async fn forget_unneeded<C: ConnectionTrait>(conn: &C, customers: &[i64]) -> StoreResult<()> {
     let backend = conn.get_database_backend();
@@ -200,5 +267,19 @@ mod tests {
         assert_eq!(absorbed["id"], 2, "ids are never written");
         assert_eq!(writes[0].fields["email"]["from"], "old@x");
         assert_eq!(writes[1].fields["email"]["from"], "b@x");
+    }
+
+    #[test]
+    fn a_write_that_stays_replaced_what_a_taken_one_had_replaced() {
+        let mut taken = write(serde_json::json!({ "email": { "from": "x", "to": "y" } }));
+        taken.id = 1;
+        let mut later = write(
+            serde_json::json!({ "email": { "from": "y", "to": "z" }, "city": { "from": "y", "to": "q" } }),
+        );
+        later.id = 2;
+        let mut stay = vec![later];
+        assert_eq!(hand_over(&[taken], &mut stay), [0]);
+        assert_eq!(stay[0].fields["email"]["from"], "x", "y was the taken write's");
+        assert_eq!(stay[0].fields["city"]["from"], "y", "another column is left alone");
     }
 }

@@ -290,6 +290,11 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
     )
     .await?;
     // Writes the absorbed customer keeps for its own unmerges come along (all under its ids).
+    let carried_writes: Vec<i64> = super::alias_writes::of_customer(conn, absorbed_id)
+        .await?
+        .into_iter()
+        .map(|write| write.id)
+        .collect();
     run(
         "UPDATE alias_writes SET customer_id = ? WHERE customer_id = ?",
         vec![survivor_id.into(), absorbed_id.into()],
@@ -373,6 +378,7 @@ pub(crate) async fn merge_in<C: ConnectionTrait>(
         removed_interactions: colliding,
         static_memberships,
         moved_history,
+        carried_writes,
     };
     let entry = merge_log::ActiveModel {
         survivor_id: Set(survivor_id),

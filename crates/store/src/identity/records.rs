@@ -69,6 +69,11 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
     all.sort();
     all.dedup();
     let mut owners = owners_of(conn, &all).await?;
+    // Whom each identifier named before this batch, and who this batch merged away: a later
+    // record under a merged-away customer's own id is written to that customer's row before
+    // the merge folds it in, so that an unmerge gives it back with the rest.
+    let stored_owners = owners.clone();
+    let mut merged_away: std::collections::HashSet<CustomerId> = std::collections::HashSet::new();
     let mut matched: Vec<i64> = owners.values().map(|id| id.0).collect();
     matched.sort_unstable();
     matched.dedup();
@@ -98,13 +103,20 @@ pub(crate) async fn resolve_batch<C: ConnectionTrait>(
                 own.insert(id, record_external_id.clone());
                 (id, id)
             }
-            Outcome::Existing(id) => (id, id),
+            Outcome::Existing(id) => {
+                let stored_own = identifiers.first().and_then(|own| stored_owners.get(own).copied());
+                match stored_own {
+                    Some(own) if merged_away.contains(&own) => (id, own),
+                    _ => (id, id),
+                }
+            }
             Outcome::Merge { survivor, absorbed, evidence } => {
                 let written_to = match own_owner {
                     Some(owner) if owner == survivor || absorbed.contains(&owner) => owner,
                     _ => survivor,
                 };
                 for gone in absorbed {
+                    merged_away.insert(gone);
                     let (Some(survivor_ext), Some(absorbed_ext)) = (own.get(&survivor), own.get(&gone))
                     else {
                         continue;

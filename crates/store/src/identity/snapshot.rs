@@ -42,6 +42,10 @@ pub(crate) struct MergeSnapshot {
     /// survivor and given back by an unmerge.
     #[serde(default)]
     pub moved_history: Vec<i64>,
+    /// Rows of `alias_writes` the absorbed customer kept for its own unmerges, carried to the
+    /// survivor: given back as they are (the absorbed row holds their effect already).
+    #[serde(default)]
+    pub carried_writes: Vec<i64>,
 }
 
 impl MergeSnapshot {

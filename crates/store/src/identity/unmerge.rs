@@ -135,11 +135,15 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
         }));
     };
     // What arrived since the merge under the absorbed customer's ids is its own.
-    let (mut back, _stay): (Vec<alias_write::Model>, Vec<alias_write::Model>) =
+    // Those it carried in from its own merges go back as they are; those that arrived since
+    // the merge are replayed onto it and taken off the survivor.
+    let (carried, since): (Vec<alias_write::Model>, Vec<alias_write::Model>) =
         alias_writes::of_customer(conn, survivor.id)
             .await?
             .into_iter()
-            .partition(|write| snapshot.routing.contains(&write.arrived_under));
+            .partition(|write| snapshot.carried_writes.contains(&write.id));
+    let (mut back, mut stay): (Vec<alias_write::Model>, Vec<alias_write::Model>) =
+        since.into_iter().partition(|write| snapshot.routing.contains(&write.arrived_under));
     // As the survivor saw them: what is taken back off it.
     let taken_back = back.clone();
     let mut restored_columns = alias_writes::columns_of(&snapshot.absorbed)?;
@@ -231,6 +235,17 @@ pub(crate) async fn unmerge_in<C: ConnectionTrait>(
         &snapshot.survivor_after,
     )?;
     survivor_now.into_active_model().reset_all().update(conn).await?;
+    // What the taken writes had replaced is what the writes staying with the survivor replaced.
+    for at in alias_writes::hand_over(&taken_back, &mut stay) {
+        let mut changed = stay[at].clone().into_active_model();
+        changed.fields = Set(stay[at].fields.clone());
+        changed.update(conn).await?;
+    }
+    for write in carried {
+        let mut moved = write.into_active_model();
+        moved.customer_id = Set(restored.id);
+        moved.update(conn).await?;
+    }
     // The writes given back now belong to the restored customer: kept while it may still be
     // unmerged itself (they arrived under ids of customers it absorbed), else done with.
     for write in back {

@@ -2,7 +2,7 @@
 //! identifiers name, new identifiers are attached, and records that bring customers together
 //! merge them.
 
-use super::alias_writes::{survivors_among, write_to_survivor};
+use super::alias_writes::{survivors_among, write_to_survivors};
 use super::merge::{AppliedMerge, MergeReason, merge_in};
 use super::records::resolve_batch;
 use super::shared_identifiers;
@@ -84,8 +84,8 @@ pub(crate) async fn write_customer_records<C: ConnectionTrait>(
         batch.customers.iter().map(|c| c.external_id.as_str().to_owned()).collect();
     external_ids.sort_unstable();
     external_ids.dedup();
-    // Records for survivors of merges are written one by one, in order, so that what each
-    // brings under an alias is known field by field (for an unmerge); the rest in bulk.
+    // Records for survivors of merges are written so that what each brings under an alias is
+    // known field by field (for an unmerge); the rest as before.
     let under_alias: Vec<String> = batch
         .customers
         .iter()
@@ -101,9 +101,7 @@ pub(crate) async fn write_customer_records<C: ConnectionTrait>(
         .zip(batch.arrived_under)
         .partition(|(customer, _)| survivors.contains(customer.external_id.as_str()));
     let mut counts = upsert_customers(conn, rest.into_iter().map(|(customer, _)| customer).collect()).await?;
-    for (customer, arrived_under) in watched {
-        counts += write_to_survivor(conn, customer, arrived_under).await?;
-    }
+    counts += write_to_survivors(conn, watched).await?;
     let mut named: Vec<String> = external_ids.clone();
     named.extend(batch.merges.iter().flat_map(|m| [m.survivor.clone(), m.absorbed.clone()]));
     named.sort_unstable();
