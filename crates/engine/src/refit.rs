@@ -14,7 +14,11 @@ use kindred_store::{
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a new job waits for the previous one of its segmentation to record its end (two
+/// short writes) before it is refused as a conflict.
+const ENDING_WAIT: Duration = Duration::from_secs(30);
 
 /// Registers a job for `segmentation`, stores it (under this server's lease: one running job
 /// per segmentation, whichever server asks), marks the segmentation running and runs the job
@@ -25,7 +29,18 @@ pub(crate) async fn start(
     reason: JobReason,
 ) -> EngineResult<i64> {
     let id = segmentation.id;
-    let running = register(inner, id)?;
+    let running = match register(inner, id) {
+        Ok(running) => running,
+        // The previous job is only recording its end, as when a refresh follows its READY at
+        // once: wait for it rather than refuse.
+        Err(conflict) => match end_of_ending_job(inner, id) {
+            Some(ended) => {
+                let _ = tokio::time::timeout(ENDING_WAIT, ended).await;
+                register(inner, id)?
+            }
+            None => return Err(conflict),
+        },
+    };
     let stored = async {
         let job =
             inner.store.start_job(id, reason, &inner.settings.lease_from_now()).await.map_err(|error| {
@@ -96,9 +111,27 @@ fn register(inner: &Inner, id: i64) -> EngineResult<Running> {
         done: done.clone(),
         total: total.clone(),
         on_end: Vec::new(),
+        ending: false,
     };
     jobs.insert(id, job);
     Ok((cancel, done, total))
+}
+
+/// Marks the job of segmentation `id` as only recording its end.
+fn mark_ending(inner: &Inner, id: i64) {
+    if let Some(job) = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
+        job.ending = true;
+    }
+}
+
+/// Told when the job of segmentation `id` is gone, if its run is over and only its end is
+/// being recorded; `None` if none runs here or it is still running.
+fn end_of_ending_job(inner: &Inner, id: i64) -> Option<tokio::sync::oneshot::Receiver<()>> {
+    let mut jobs = inner.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    let job = jobs.get_mut(&id).filter(|job| job.ending)?;
+    let (told, ended) = tokio::sync::oneshot::channel();
+    job.on_end.push(told);
+    Some(ended)
 }
 
 /// Runs registered job `job_id` of `segmentation` in the background.
@@ -128,6 +161,7 @@ async fn run(observer: JobTracker, segmentation: segmentation::Model, reason: Jo
     tokio::spawn(record_progress(observer.clone(), finished.clone()));
     let outcome = refit(&inner, &segmentation, &observer, reason.change_reason()).await;
     finished.store(true, Ordering::SeqCst);
+    mark_ending(&inner, id);
     let elapsed = started.elapsed();
     let (status, (counts, excluded), error) = match &outcome {
         Ok(refitted) => (JobStatus::Succeeded, *refitted, None),
@@ -296,6 +330,8 @@ async fn refit(
         .store
         .apply_refit_locked(locked, segmentation.id, &difference, reason, observer.job_id, &result)
         .await?;
+    // Committed: the segmentation reads READY from here.
+    mark_ending(inner, segmentation.id);
     // Customers deleted or erased while the job ran were left out of what was written: leave
     // them out of what is published and counted too.
     difference.drop_customers(&applied.gone);

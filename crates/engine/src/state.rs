@@ -21,6 +21,9 @@ pub(crate) struct RunningJob {
     pub total: Arc<AtomicU64>,
     /// Told when it has ended (a reload waits so, to refit with the new build).
     pub on_end: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Its run is over and only its end is being recorded: a new job waits for it rather
+    /// than being refused.
+    pub ending: bool,
 }
 
 /// What the engine shares between its tasks.
