@@ -43,13 +43,27 @@ impl TestDatabase {
     /// itself).
     pub async fn remove(self) {
         if let TestDatabase::Postgres { url, schema } = self {
-            use sea_orm::ConnectionTrait;
-            let admin = sea_orm::Database::connect(&url).await.expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                .await
-                .expect("drop the schema");
+            drop_schema(&url, &schema).await;
         }
+    }
+}
+
+/// Drops PostgreSQL schema `schema` and everything in it. A test's engine may still be
+/// writing there from its background tasks, and dropping locks table after table, so the
+/// server can pick the drop as the loser of a deadlock: it is tried again. A schema that
+/// cannot be dropped is left behind with a warning; it fails no test.
+pub async fn drop_schema(url: &str, schema: &str) {
+    use sea_orm::ConnectionTrait;
+    let admin = sea_orm::Database::connect(url).await.expect("connect to PostgreSQL");
+    let drop = format!("DROP SCHEMA \"{schema}\" CASCADE");
+    let mut tries = 0;
+    while let Err(error) = admin.execute_unprepared(&drop).await {
+        tries += 1;
+        if tries == 10 {
+            eprintln!("schema {schema} left behind: {error}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
     }
 }
 

@@ -137,6 +137,5 @@ async fn rfm_matches_sql_ntile_on_sqlite_and_postgres() {
         }
     }
     postgres.close().await.expect("close");
-    let admin = sea_orm::Database::connect(&url).await.expect("connect postgres");
-    admin.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.expect("drop schema");
+    kindred_e2e::databases::drop_schema(&url, &schema).await;
 }

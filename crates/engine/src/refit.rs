@@ -336,8 +336,15 @@ async fn refit(
     // them out of what is published and counted too.
     difference.drop_customers(&applied.gone);
     let at = applied.at;
-    let current = inner.store.segmentation(segmentation.id).await?;
-    let dynamic = current.as_ref().is_some_and(|s| s.mode == SegmentationMode::Dynamic);
+    // What follows must not fail the job: it is written. A segmentation switched to static (or
+    // deleted) meanwhile keeps no live instance; if that cannot be read, it keeps its mode.
+    let dynamic = match inner.store.segmentation(segmentation.id).await {
+        Ok(current) => current.is_some_and(|s| s.mode == SegmentationMode::Dynamic),
+        Err(error) => {
+            tracing::warn!(segmentation = segmentation.id, %error, "could not re-read a refitted segmentation's mode");
+            segmentation.mode == SegmentationMode::Dynamic
+        }
+    };
     inner.set_covered(segmentation.id, covered);
     inner.set_live(segmentation.id, dynamic.then_some(fitted.instance));
     inner.set_version(segmentation.id, dynamic.then_some(observer.job_id));
