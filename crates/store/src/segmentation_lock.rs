@@ -14,8 +14,9 @@ use crate::write_txn::WriteTransaction;
 use sea_orm::{ConnectionTrait, DbBackend};
 use std::collections::{HashMap, HashSet};
 
-/// The first key of Kindred's advisory locks on segmentations ("KS").
-const LOCK_CLASS: i32 = 0x4B53;
+/// The first key of Kindred's advisory locks on segmentations: one per schema, so that
+/// deployments in other schemas of the same database never wait for each other's.
+const LOCK_CLASS: &str = "hashtext('kindred segmentations ' || current_schema())";
 
 /// Segmentations locked for writing their memberships, and what was read under the lock.
 pub struct SegmentationLock {
@@ -56,12 +57,11 @@ pub(crate) async fn advisory_locks<C: ConnectionTrait>(conn: &C, ids: &[i64]) ->
         return Ok(());
     }
     // One statement, its calls evaluated in the order written (the ids' order).
-    let calls = vec!["pg_advisory_xact_lock(?, ?)"; ids.len()].join(", ");
-    let mut values = Vec::with_capacity(ids.len() * 2);
+    let calls = vec![format!("pg_advisory_xact_lock({LOCK_CLASS}, ?)"); ids.len()].join(", ");
+    let mut values = Vec::with_capacity(ids.len());
     for id in ids {
         // Ids beyond 2^31 share a key with a smaller one: that only makes them wait together.
         let key = (*id % i64::from(i32::MAX)) as i32;
-        values.push(LOCK_CLASS.into());
         values.push(key.into());
     }
     conn.execute_raw(statement(DbBackend::Postgres, &format!("SELECT {calls}"), values)).await?;

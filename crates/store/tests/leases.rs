@@ -240,3 +240,37 @@ on_both!(deliveries_and_queue_batches_are_claimed_by_one_server, |store: &Store|
         }
     }
 });
+
+/// The advisory lock of a segmentation is its schema's: a deployment in another schema of
+/// the same database takes the lock of its own segmentation 1 at once, while another server
+/// of the same schema waits for it.
+#[tokio::test]
+async fn segmentation_locks_are_per_schema_on_postgres() {
+    let Some(first) = common::TestStore::postgres().await else { return };
+    let Some(other) = common::TestStore::postgres().await else { return };
+    let (here, there) = (segmentation(&first.store).await, segmentation(&other.store).await);
+    assert_eq!(here, there, "the same id in both schemas");
+    let held = first.store.lock_segmentations(&[here]).await.unwrap();
+
+    let deadline = std::time::Duration::from_secs(30);
+    let elsewhere = tokio::time::timeout(deadline, other.store.lock_segmentations(&[there]))
+        .await
+        .expect("another schema's lock does not wait")
+        .unwrap();
+    elsewhere.release().await.unwrap();
+
+    let same_schema = first.another_server().await.unwrap();
+    let waited =
+        tokio::time::timeout(std::time::Duration::from_millis(500), same_schema.lock_segmentations(&[here]))
+            .await;
+    assert!(waited.is_err(), "the same schema's lock is held");
+    held.release().await.unwrap();
+    let taken = tokio::time::timeout(deadline, same_schema.lock_segmentations(&[here]))
+        .await
+        .expect("released, it is taken")
+        .unwrap();
+    taken.release().await.unwrap();
+    same_schema.close().await.unwrap();
+    first.finish().await;
+    other.finish().await;
+}

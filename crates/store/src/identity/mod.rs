@@ -27,17 +27,17 @@ use kindred_domain::identity::{Identifier, IdentityPolicy};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
 
-/// The key of the PostgreSQL advisory lock that serialises identity resolution and merges.
-const IDENTITY_LOCK: i64 = 0x4B49_4E44_4944; // "KINDID"
-
 /// Serialises, until `conn`'s transaction ends, every transaction that resolves customer
 /// records or merges customers: two writers must not both decide that an email is new, nor
 /// merge the same customer twice. SQLite has one writer at a time already; on PostgreSQL a
-/// transaction-scoped advisory lock (taken again by the same transaction is free).
+/// transaction-scoped advisory lock (taken again by the same transaction is free), keyed by
+/// the schema, so deployments in other schemas of the same database do not wait for it.
 pub(crate) async fn lock_identity<C: sea_orm::ConnectionTrait>(conn: &C) -> StoreResult<()> {
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let sql = format!("SELECT pg_advisory_xact_lock({IDENTITY_LOCK})");
-        conn.execute_unprepared(&sql).await?;
+        conn.execute_unprepared(
+            "SELECT pg_advisory_xact_lock(hashtext('kindred identity ' || current_schema()))",
+        )
+        .await?;
     }
     Ok(())
 }

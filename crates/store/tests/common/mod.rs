@@ -44,6 +44,13 @@ impl TestStore {
         Some(Self { store, cleanup: Some((url, schema)), _folder: None })
     }
 
+    /// Another server's store on this test's PostgreSQL schema (`None` on SQLite).
+    pub async fn another_server(&self) -> Option<Store> {
+        let (url, schema) = self.cleanup.as_ref()?;
+        let options = StoreOptions { schema: Some(schema.clone()), max_connections: 2, ..Default::default() };
+        Some(Store::connect_with(url, &options).await.expect("connect postgres"))
+    }
+
     pub async fn finish(self) {
         let Self { store, cleanup, .. } = self;
         store.close().await.expect("close");
