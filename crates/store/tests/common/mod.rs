@@ -45,6 +45,7 @@ impl TestStore {
     }
 
     /// Another server's store on this test's PostgreSQL schema (`None` on SQLite).
+    #[allow(dead_code)] // Only some of the test binaries that share this module use it.
     pub async fn another_server(&self) -> Option<Store> {
         let (url, schema) = self.cleanup.as_ref()?;
         let options = StoreOptions { schema: Some(schema.clone()), max_connections: 2, ..Default::default() };
