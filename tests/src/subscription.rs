@@ -1,6 +1,8 @@
 //! A GraphQL subscription over WebSocket with the graphql-transport-ws protocol, as a
 //! dashboard would open one.
 
+use crate::Server;
+use crate::metrics::{scrape, total};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -37,6 +39,27 @@ impl Subscription {
         let subscribe =
             json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
         subscription.socket.send(Message::text(subscribe.to_string())).await.expect("send subscribe");
+        subscription
+    }
+
+    /// As [`Subscription::open`] on `server`, then waits (a minute at most) until the server
+    /// holds the subscription: the feed has no replay, so an event published before that
+    /// would not reach it. `key` reads `/metrics` when authentication is on.
+    pub async fn open_held(
+        server: &Server,
+        key: Option<&str>,
+        query: &str,
+        variables: Value,
+        init: Value,
+    ) -> Self {
+        const OPEN: &str = "kindred_graphql_subscriptions_open";
+        let before = total(&scrape(server, key).await, OPEN, &[]);
+        let subscription = Self::open(server.base(), query, variables, init).await;
+        let started = std::time::Instant::now();
+        while total(&scrape(server, key).await, OPEN, &[]) <= before {
+            assert!(started.elapsed() < Duration::from_secs(60), "the server did not hold the subscription");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         subscription
     }
 

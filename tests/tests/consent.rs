@@ -135,7 +135,7 @@ async fn a_customer_without_profiling_consent_is_in_no_computed_segment() {
         .expect("a consenting customer");
     let changes =
         "subscription { membershipChanged { segmentationId customer { externalId } change reason } }";
-    let mut live = Subscription::open(server.base(), changes, json!({}), json!({})).await;
+    let mut live = Subscription::open_held(&server, None, changes, json!({}), json!({})).await;
     let withdraw = json!({ "i": { "externalId": chosen, "consentProfiling": false } });
     server.data(UPSERT, withdraw).await;
     let mut left = HashSet::new();
@@ -160,7 +160,7 @@ async fn a_customer_without_profiling_consent_is_in_no_computed_segment() {
     assert!(member_of(&customers(&server).await[chosen.as_str()], &ids).is_empty());
 
     // Consent given again: assigned again, live.
-    let mut live = Subscription::open(server.base(), changes, json!({}), json!({})).await;
+    let mut live = Subscription::open_held(&server, None, changes, json!({}), json!({})).await;
     server.data(UPSERT, json!({ "i": { "externalId": chosen, "consentProfiling": true } })).await;
     let mut entered = HashSet::new();
     while entered.len() < ids.len() {

@@ -104,7 +104,8 @@ async fn work_stops_when_its_client_goes_away() {
     let server =
         demo_server(&work, "heavy_operations_per_key = 1\nheavy_operations_total = 1\nheavy_wait_secs = 60")
             .await;
-    let cut = reqwest::Client::builder().timeout(Duration::from_millis(800)).build().expect("client");
+    // Half way through the first three-second fit, with time to spare for starting it.
+    let cut = reqwest::Client::builder().timeout(Duration::from_millis(1500)).build().expect("client");
     let sent = cut
         .post(format!("{}/graphql", server.base()))
         .json(&json!({ "query": previews(3, "slow") }))

@@ -168,9 +168,14 @@ async fn merges_move_segments_live_are_explained_and_undone_on(work: Workspace) 
     assert!(in_vip("W-9").await);
 
     // The web shop sends Sam's phone with the shop's email: one person.
-    let mut live =
-        Subscription::open(server.base(), CHANGES, json!({ "s": segmentation }), json!({ "apiKey": editor }))
-            .await;
+    let mut live = Subscription::open_held(
+        &server,
+        Some(&editor),
+        CHANGES,
+        json!({ "s": segmentation }),
+        json!({ "apiKey": editor }),
+    )
+    .await;
     let merged = call(
         &editor,
         UPSERT,
@@ -458,7 +463,7 @@ async fn a_merge_made_by_an_import_beside_the_server_is_heard_live() {
         assert!(started.elapsed() < Duration::from_secs(60));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut live = Subscription::open(server.base(), CHANGES, json!({}), json!({})).await;
+    let mut live = Subscription::open_held(&server, None, CHANGES, json!({}), json!({})).await;
     work.write("bridge.csv", "external_id,origin,email,phone\nW-9,web,sam@x.org,+351912345678\n");
     let imported = work.run(&["import", "customers", "bridge.csv"]);
     let printed = String::from_utf8_lossy(&imported.stdout).into_owned();

@@ -28,7 +28,9 @@ async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
         plugin_entry(
             "isolated",
             &fixture,
-            "isolation = \"process\"\nmax_memory_mb = 768\ncall_timeout_secs = 3",
+            // Room for a new worker to start and for `allocate` to reach the limit, even on a
+            // loaded machine; `endless_loop` waits it out.
+            "isolation = \"process\"\nmax_memory_mb = 768\ncall_timeout_secs = 10",
         ),
         plugin_entry("in-process", &fixture, ""),
     ]
@@ -52,7 +54,7 @@ async fn a_crashing_isolated_plugin_fails_its_call_and_the_server_goes_on() {
         ("segfault", "killed by signal 11 (SIGSEGV) during fit"),
         ("abort", "killed by signal 6 (SIGABRT) during fit"),
         ("allocate", "ran out of memory (max_memory_mb = 768) during fit"),
-        ("endless_loop", "timed out after 3 s during fit"),
+        ("endless_loop", "timed out after 10 s during fit"),
     ] {
         let answer = preview(&server, "isolated", mode).await;
         let (code, message) = error_of(&answer);

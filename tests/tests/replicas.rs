@@ -119,10 +119,10 @@ async fn heard_entering(writer: &Server, who: &str, subscription: &mut Subscript
 
 async fn a_write_on_one_server_is_an_event_on_the_other(a: Server, b: Server) {
     let (id, before) = big_spenders_on_both(&a, &b).await;
-    let mut on_b = Subscription::open(b.base(), CHANGES, json!({ "id": id }), json!({})).await;
+    let mut on_b = Subscription::open_held(&b, None, CHANGES, json!({ "id": id }), json!({})).await;
     heard_entering(&a, "written-on-a", &mut on_b).await;
     // And the other way round.
-    let mut on_a = Subscription::open(a.base(), CHANGES, json!({ "id": id }), json!({})).await;
+    let mut on_a = Subscription::open_held(&a, None, CHANGES, json!({ "id": id }), json!({})).await;
     let customer = heard_entering(&b, "written-on-b", &mut on_a).await;
     until(&a, &id, "both writes in the segment", |s| size(s, "big spenders") == before + 2).await;
     // A customer deleted on b leaves the segment on a's subscription too.
@@ -238,7 +238,7 @@ async fn a_restarted_server_assigns_as_before(work: Workspace, a: Server, b: Ser
     b.kill_hard();
     a.data(RECORD, purchase("while-b-was-down", 5_000.0)).await;
     let b = work.serve_replica(&[("KINDRED__CLUSTER__SERVER_ID", "b")]).await;
-    let mut on_b = Subscription::open(b.base(), CHANGES, json!({ "id": id }), json!({})).await;
+    let mut on_b = Subscription::open_held(&b, None, CHANGES, json!({ "id": id }), json!({})).await;
     heard_entering(&b, "after-b-restarted", &mut on_b).await;
     let done = until(&b, &id, "both writes in", |s| size(s, "big spenders") == before + 2).await;
     // No refit: b loaded the saved model, the same one a holds.
@@ -261,14 +261,15 @@ async fn a_revoked_key_stops_working_everywhere(work: Workspace) {
     assert!(status == 200 && body.get("errors").is_none(), "{body}");
     let revoked = Instant::now();
     loop {
+        // When the request was sent counts, not when a loaded machine answered it.
+        let sent = revoked.elapsed();
         let (status, _, _) = b.graphql_with_key(Some(&doomed), query, json!({})).await;
         if status == 401 {
             break;
         }
-        assert!(revoked.elapsed() < Duration::from_secs(6), "still accepted on b after 6 s: {status}");
+        assert!(sent < Duration::from_secs(6), "still accepted on b {sent:?} after the revocation: {status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(revoked.elapsed() <= Duration::from_secs(6));
 }
 
 macro_rules! on_two_servers {

@@ -89,8 +89,8 @@ async fn a_purchase_over_the_threshold_enters_the_customer_live() {
 
     let changes = "subscription($s: ID) { membershipChanged(segmentationId: $s) { segmentationId customerId \
         customer { externalId } segment change reason score at } }";
-    let mut live = Subscription::open(server.base(), changes, json!({ "s": dynamic }), json!({})).await;
-    let mut everything = Subscription::open(server.base(), changes, json!({}), json!({})).await;
+    let mut live = Subscription::open_held(&server, None, changes, json!({ "s": dynamic }), json!({})).await;
+    let mut everything = Subscription::open_held(&server, None, changes, json!({}), json!({})).await;
     // A new customer lands in "other" (what no rule matches) at once.
     server.data("mutation { upsertCustomer(input: { externalId: \"whale\" }) { id } }", json!({})).await;
     let event = live.next(Duration::from_secs(10)).await.expect("the newcomer enters \"other\"");
@@ -290,7 +290,7 @@ async fn imports_move_dynamic_segments_and_fill_static_ones() {
 
     // An import run as its own process moves the customers it touches, live.
     let changes = "subscription($s: ID) { membershipChanged(segmentationId: $s) { customer { externalId } segment change reason } }";
-    let mut live = Subscription::open(server.base(), changes, json!({ "s": dynamic }), json!({})).await;
+    let mut live = Subscription::open_held(&server, None, changes, json!({ "s": dynamic }), json!({})).await;
     let file = work.write(
         "big.csv",
         &format!("customer_external_id,occurred_at,channel,kind,amount,currency,source_id\nc0000003,{},store,purchase,5000,EUR,big-1\n", yesterday()),

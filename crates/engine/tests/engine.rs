@@ -53,6 +53,53 @@ fn segmentation_of(mode: &str) -> NewSegmentation {
     }
 }
 
+/// A `slow` segmentation whose fits wait until the test releases them, one release per fit:
+/// what must happen while a refit runs happens then, however loaded the machine.
+struct Gate {
+    file: std::path::PathBuf,
+}
+
+impl Gate {
+    fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("kindred-engine-gate-{}-{n}", std::process::id());
+        Self { file: std::env::temp_dir().join(name) }
+    }
+
+    fn segmentation(&self) -> NewSegmentation {
+        let release_file = self.file.display().to_string();
+        NewSegmentation {
+            params: serde_json::json!({ "mode": "slow", "release_file": release_file }),
+            ..segmentation_of("slow")
+        }
+    }
+
+    /// Lets the fit that waits now, or the next one, end.
+    fn release(&self) {
+        std::fs::write(&self.file, b"").unwrap();
+    }
+
+    /// Lets every fit end from now on, until the task is aborted.
+    fn keep_releasing(&self) -> tokio::task::JoinHandle<()> {
+        let file = self.file.clone();
+        tokio::spawn(async move {
+            loop {
+                if !file.exists() {
+                    std::fs::write(&file, b"").unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
 /// Waits until segmentation `id` is no longer running.
 async fn settled(store: &Store, id: i64) -> segmentation::Model {
     let settled = until(store, id, "settled", |current| current.status != SegmentationStatus::Running).await;
@@ -134,10 +181,12 @@ async fn refit_then_live_reassignment(store: Store) {
 async fn cancelled_refit_writes_nothing(store: Store) {
     add_customer(&store, "only").await;
     let engine = engine(&store).await;
-    // `slow` sleeps three seconds in fit: the cancel arrives while it runs.
-    let created = engine.create(segmentation_of("slow")).await.unwrap();
+    // The fit waits for its release: the cancel arrives while it runs.
+    let gate = Gate::new();
+    let created = engine.create(gate.segmentation()).await.unwrap();
     assert!(engine.job(created.id).is_some(), "the refit is registered when create returns");
     assert!(engine.cancel(created.id).await.unwrap());
+    gate.release();
     settled(&store, created.id).await;
     assert_eq!(last_job(&store, created.id).await.status, JobStatus::Cancelled);
     assert!(members(&store, created.id).await.is_empty());
@@ -147,8 +196,9 @@ async fn cancelled_refit_writes_nothing(store: Store) {
 async fn a_reload_refits_with_the_new_settings_after_cancelling_the_old_refit(store: Store) {
     add_customer(&store, "only").await;
     let engine = engine(&store).await;
-    // `slow` fits for three seconds: the reload arrives while the first refit runs.
-    let created = engine.create(segmentation_of("slow")).await.unwrap();
+    // The fit waits for its release: the reload arrives while the first refit runs.
+    let gate = Gate::new();
+    let created = engine.create(gate.segmentation()).await.unwrap();
     assert!(engine.job(created.id).is_some());
     let same = engine.reload_plugins(vec![fixture(None)], ".".into()).await.unwrap();
     assert_eq!(same.report.plugins[0].outcome, ReloadOutcome::Unchanged);
@@ -160,10 +210,12 @@ async fn a_reload_refits_with_the_new_settings_after_cancelling_the_old_refit(st
         .unwrap();
     assert_eq!(reconfigured.report.plugins[0].outcome, ReloadOutcome::Reconfigured);
     assert_eq!(reconfigured.refitted, vec![created.id]);
+    let releasing = gate.keep_releasing();
     let reloaded = until(&store, created.id, "refitted after the reload", |s| {
         s.status == SegmentationStatus::Ready && s.last_refreshed_at.is_some()
     })
     .await;
+    releasing.abort();
     assert_eq!(reloaded.status, SegmentationStatus::Ready);
     last_job(&store, created.id).await;
     let jobs = store.jobs(created.id, 10).await.unwrap();
@@ -204,8 +256,9 @@ async fn a_failed_reassignment_degrades_and_a_refit_repairs(store: Store) {
     }
     let settings = EngineSettings {
         refit_on_start: false,
-        repair_backoff: Duration::from_millis(500),
-        repair_backoff_max: Duration::from_secs(2),
+        // Long enough for the test to see DEGRADED before the repair, even on a loaded machine.
+        repair_backoff: Duration::from_secs(3),
+        repair_backoff_max: Duration::from_secs(6),
         ..EngineSettings::default()
     };
     let engine = engine_with(&store, settings).await;
@@ -245,9 +298,11 @@ async fn degraded_then_repaired_on_postgres() {
 async fn a_write_during_a_refit_is_set_aside_then_reassigned(store: Store) {
     add_customer(&store, "first").await;
     let engine = engine(&store).await;
-    let created = engine.create(segmentation_of("slow")).await.unwrap();
+    let gate = Gate::new();
+    let created = engine.create(gate.segmentation()).await.unwrap();
+    gate.release();
     assert_eq!(settled(&store, created.id).await.status, SegmentationStatus::Ready);
-    // A second refit reads the population, then fits for three seconds; a customer written
+    // A second refit reads the population, then fits until released; a customer written
     // meanwhile is not in its population.
     engine.refresh(created.id).await.unwrap();
     let newcomer = add_customer(&store, "newcomer").await;
@@ -259,6 +314,7 @@ async fn a_write_during_a_refit_is_set_aside_then_reassigned(store: Store) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(store.queued_changes(100).await.unwrap().is_empty(), "consumed from the queue");
+    gate.release();
     // Once the refit is written, the newcomer is re-assigned with its model.
     let started = Instant::now();
     while !members(&store, created.id).await.contains(&(newcomer, "slow".to_owned())) {
